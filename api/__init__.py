@@ -1,0 +1,48 @@
+"""The REST API under /api/v1 (flask-smorest). Thin: business rules live in ``app.services``."""
+from __future__ import annotations
+
+from flask import Blueprint as FlaskBlueprint
+from flask import send_from_directory
+from flask_smorest import Api as SmorestApi
+from swagger_ui_bundle import swagger_ui_path
+
+from api import errors
+from api.auth.routes import blp as auth_blp
+from api.me.routes import blp as me_blp
+from app.extensions import csrf
+from app.services import accounts
+
+PREFIX = "/api/v1"
+BLUEPRINTS = [auth_blp, me_blp]
+
+
+class Api(SmorestApi):
+    ERROR_SCHEMA = errors.ErrorSchema
+
+    def _register_error_handlers(self):
+        # smorest's own handler is app-wide and would turn console pages into JSON.
+        errors.register_error_handlers(self._app)
+
+
+def _docs_assets_blueprint() -> FlaskBlueprint:
+    """Swagger UI's files from an installed package, so the docs work offline."""
+    bp = FlaskBlueprint("api_docs_assets", __name__)
+
+    @bp.route(f"{PREFIX}/docs/assets/<path:filename>")
+    def swagger_ui_asset(filename):
+        return send_from_directory(swagger_ui_path, filename)
+
+    return bp
+
+
+def init_api(app) -> Api:
+    api = Api(app, spec_kwargs={"servers": [{"url": "/"}]})
+    for blp in BLUEPRINTS:
+        api.register_blueprint(blp, url_prefix=PREFIX + blp.url_prefix)
+        csrf.exempt(blp)
+    app.register_blueprint(_docs_assets_blueprint())
+
+    jwt_manager = app.appbuilder.sm.jwt_manager
+    errors.register_jwt_error_callbacks(jwt_manager)
+    jwt_manager.token_in_blocklist_loader(lambda header, payload: accounts.is_token_revoked(payload))
+    return api

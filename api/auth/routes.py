@@ -1,0 +1,64 @@
+"""Customer sign-up and sign-in: JWT access and refresh tokens."""
+from __future__ import annotations
+
+from flask import current_app
+from flask.views import MethodView
+from flask_jwt_extended import current_user, get_jwt
+
+from api.auth.schemas import LoginSchema, RegisterSchema, TokenSchema
+from api.blueprint import Blueprint
+from api.errors import ErrorSchema
+from api.me.schemas import UserSchema
+from app.extensions import limiter
+from app.services import accounts
+
+blp = Blueprint("auth", __name__, url_prefix="/auth", description="Sign-up and sign-in")
+
+
+def _auth_rate_limit() -> str:
+    return current_app.config["AUTH_RATE_LIMIT"]
+
+
+@blp.route("/register")
+class RegisterViews(MethodView):
+    decorators = [limiter.limit(_auth_rate_limit, methods=["POST"])]
+
+    @blp.arguments(RegisterSchema)
+    @blp.response(201, UserSchema)
+    @blp.alt_response(409, schema=ErrorSchema, description="Email already registered")
+    @blp.alt_response(429, schema=ErrorSchema, description="Too many attempts from this address")
+    def post(self, data):
+        """Create a customer account"""
+        return accounts.register_customer(**data)
+
+
+@blp.route("/login")
+class LoginViews(MethodView):
+    decorators = [limiter.limit(_auth_rate_limit, methods=["POST"])]
+
+    @blp.arguments(LoginSchema)
+    @blp.response(200, TokenSchema)
+    @blp.alt_response(401, schema=ErrorSchema, description="Wrong email or password")
+    @blp.alt_response(429, schema=ErrorSchema, description="Too many attempts from this address")
+    def post(self, data):
+        """Sign in; returns an access token and a refresh token"""
+        user = accounts.authenticate(email=data["email"], password=data["password"])
+        return accounts.issue_tokens(user)
+
+
+@blp.route("/refresh")
+class RefreshViews(MethodView):
+    @blp.login_required(refresh=True)
+    @blp.response(200, TokenSchema)
+    def post(self):
+        """Exchange a refresh token (as the bearer token) for a new pair; the old one is revoked"""
+        return accounts.refresh_tokens(user=current_user, refresh_claims=get_jwt())
+
+
+@blp.route("/logout")
+class LogoutViews(MethodView):
+    @blp.login_required(refresh=True)
+    @blp.response(204)
+    def post(self):
+        """Revoke the refresh token given as the bearer token"""
+        accounts.logout(user=current_user, refresh_claims=get_jwt())

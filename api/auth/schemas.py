@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import marshmallow as ma
+
+
+class RegisterSchema(ma.Schema):
+    email = ma.fields.Email(required=True)
+    password = ma.fields.String(
+        required=True, load_only=True, validate=ma.validate.Length(min=8, max=256)
+    )
+    first_name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
+    last_name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
+    phone = ma.fields.String(validate=ma.validate.Length(max=20),
+                             metadata={"description": "E.164, e.g. +4915112345678"})
+    locale = ma.fields.String(validate=ma.validate.Length(max=16))
+    timezone = ma.fields.String(validate=ma.validate.Length(max=64))
+    marketing_consent = ma.fields.Boolean()
+
+
+class LoginSchema(ma.Schema):
+    email = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=320))
+    password = ma.fields.String(required=True, load_only=True,
+                                validate=ma.validate.Length(min=1, max=256))
+
+
+class TokenSchema(ma.Schema):
+    access_token = ma.fields.String(required=True)
+    refresh_token = ma.fields.String(required=True)
+    token_type = ma.fields.String(required=True, metadata={"example": "Bearer"})
+    expires_in = ma.fields.Integer(required=True,
+                                   metadata={"description": "Access token lifetime in seconds"})

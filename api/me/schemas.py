@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+import marshmallow as ma
+
+
+class UserSchema(ma.Schema):
+    id = ma.fields.Integer(dump_only=True)
+    email = ma.fields.String(dump_only=True)
+    first_name = ma.fields.String()
+    last_name = ma.fields.String()
+    phone = ma.fields.String(allow_none=True)
+    locale = ma.fields.String()
+    timezone = ma.fields.String()
+    marketing_consent = ma.fields.Boolean()
+    roles = ma.fields.Function(lambda user: sorted(user.role_names), dump_only=True)
+    provider_id = ma.fields.Integer(dump_only=True, allow_none=True)
+
+
+class ProfileUpdateSchema(ma.Schema):
+    first_name = ma.fields.String(validate=ma.validate.Length(min=1, max=64))
+    last_name = ma.fields.String(validate=ma.validate.Length(min=1, max=64))
+    phone = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=20),
+                             metadata={"description": "E.164, e.g. +4915112345678; null clears it"})
+    locale = ma.fields.String(validate=ma.validate.Length(min=2, max=16))
+    timezone = ma.fields.String(validate=ma.validate.Length(min=1, max=64))
+    marketing_consent = ma.fields.Boolean()

@@ -1,0 +1,56 @@
+"""Bookwell: a multi-tenant booking and commerce platform.
+
+``create_app`` builds one Flask app that serves the console (Flask-AppBuilder at ``/``)
+and the REST API (flask-smorest at ``/api/v1``). The console, API and job packages are
+registered by name so that nothing in ``app`` imports them.
+"""
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from flask import Flask
+from flask_appbuilder import AppBuilder
+
+from app import models  # noqa: F401  every table registered before anything reflects
+from app.extensions import csrf, db, migrate
+from app.logging import configure_logging
+from config import BASE_DIR, Config
+
+MIGRATIONS_DIR = BASE_DIR / "migrations"
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    settings = Config().as_dict()
+    settings.update(overrides or {})
+    Path(settings["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
+    app = Flask(
+        __name__,
+        instance_path=settings["INSTANCE_DIR"],
+        template_folder=str(BASE_DIR / "templates"),
+        static_folder=None,
+    )
+    app.config.update(settings)
+    configure_logging(app)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
+    csrf.init_app(app)
+
+    with app.app_context():
+        appbuilder = AppBuilder(update_perms=app.config["FAB_UPDATE_PERMS"])
+        appbuilder.init_app(app, db.session)
+        importlib.import_module("views").register_views(appbuilder)
+
+    importlib.import_module("api").init_api(app)
+    app.register_blueprint(importlib.import_module("api.health").blp)
+
+    from app.cli import bookwell
+
+    app.cli.add_command(bookwell)
+
+    @app.teardown_appcontext
+    def remove_session(exc=None):
+        db.session.remove()
+
+    return app

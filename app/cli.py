@@ -1,0 +1,68 @@
+"""`flask bookwell ...`: release steps, accounts, demo data and workers."""
+from __future__ import annotations
+
+import importlib
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from app.services import accounts, demo, roles, users
+
+bookwell = AppGroup("bookwell", help="Bookwell administration commands.")
+
+
+@bookwell.command("sync-roles")
+def sync_roles_command():
+    """Create the roles and permissions defined in code; safe to run again."""
+    report = roles.sync_roles(current_app.appbuilder)
+    click.echo(
+        f"roles created: {report.roles_created}, permissions added: "
+        f"{report.permissions_added}, removed: {report.permissions_removed}"
+    )
+
+
+@bookwell.command("create-admin")
+@click.option("--email", required=True)
+@click.option("--password", required=True)
+@click.option("--first-name", default="Platform")
+@click.option("--last-name", default="Admin")
+def create_admin_command(email, password, first_name, last_name):
+    """Create a platform admin, or reset an existing one's password."""
+    if len(password) < accounts.MIN_PASSWORD_LENGTH:
+        raise click.BadParameter(
+            f"use at least {accounts.MIN_PASSWORD_LENGTH} characters", param_hint="--password"
+        )
+    try:
+        user, created = users.ensure_user(email=email, password=password, role=roles.ADMIN,
+                                          first_name=first_name, last_name=last_name)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--email") from exc
+    click.echo(f"{'created' if created else 'updated'} admin {user.email}")
+
+
+@bookwell.command("demo")
+def demo_command():
+    """Load demo providers and logins (idempotent) and print the logins."""
+    logins = demo.load_demo_data(current_app.config["DEMO_PASSWORD"])
+    click.echo("Demo logins:")
+    for login in logins:
+        where = f" ({login.provider})" if login.provider else ""
+        click.echo(f"  {login.role:<9} {login.email:<32} {login.password}{where}")
+
+
+@bookwell.command("purge-tokens")
+def purge_tokens_command():
+    """Delete revocation records of tokens that have expired anyway."""
+    click.echo(f"purged {accounts.purge_expired_revocations()} expired revocations")
+
+
+@bookwell.command("worker")
+@click.option("--queues", default="events,payments,notifications,integrations,default",
+              show_default=True, help="Comma-separated queue names, highest priority first.")
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+def worker_command(queues, burst):
+    """Run an RQ worker with this app built once, before jobs fork."""
+    worker = importlib.import_module("jobs.worker")
+    worker.run_worker(current_app, [q.strip() for q in queues.split(",") if q.strip()],
+                      burst=burst)

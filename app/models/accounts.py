@@ -1,0 +1,57 @@
+"""One user table for console and API users: Flask-AppBuilder's ``ab_user``, extended."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_appbuilder.security.sqla.models import User as FabUser
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, false, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.tenancy import Provider
+from app.models.types import UTCDateTime, utcnow
+
+
+class Account(FabUser):
+    """A person: platform admin, provider staff (``provider_id`` set) or customer."""
+    __audited__ = True
+
+    __tablename__ = "ab_user"
+
+    provider_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("provider.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    phone: Mapped[str | None] = mapped_column(String(20))
+    locale: Mapped[str] = mapped_column(String(16), nullable=False, default="en",
+                                        server_default="en")
+    timezone: Mapped[str] = mapped_column(String(64), nullable=False, default="UTC",
+                                          server_default="UTC")
+    marketing_consent: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False,
+                                                    server_default=false())
+
+    provider: Mapped[Provider | None] = relationship(Provider, foreign_keys=[provider_id])
+
+    @property
+    def role_names(self) -> set[str]:
+        return {role.name for role in self.roles}
+
+    @property
+    def is_admin(self) -> bool:
+        return "Admin" in self.role_names
+
+
+# Emails are unique case-insensitively; this index settles sign-up races.
+Index("uq_ab_user_email_lower", func.lower(Account.email), unique=True)
+
+
+class RevokedToken(db.Model):
+    """A refresh (or access) token id that must no longer be accepted."""
+
+    __tablename__ = "revoked_token"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("ab_user.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
+    revoked_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)

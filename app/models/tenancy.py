@@ -1,0 +1,45 @@
+"""The tenant: a provider that sells services and products on the platform."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
+
+from app.extensions import db
+from app.models.types import UTCDateTime, utcnow
+
+
+class Provider(db.Model):
+    __audited__ = True
+    __tablename__ = "provider"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    slug: Mapped[str] = mapped_column(String(80), nullable=False, unique=True)
+    timezone: Mapped[str] = mapped_column(String(64), nullable=False, default="UTC")
+    currency: Mapped[str] = mapped_column(String(3), nullable=False, default="EUR")
+    contact_email: Mapped[str | None] = mapped_column(String(320))
+    contact_phone: Mapped[str | None] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow
+    )
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+class TenantOwned:
+    """Mixin for every row that belongs to one provider: the tenancy filters key on it."""
+
+    @declared_attr
+    def provider_id(cls) -> Mapped[int]:
+        return mapped_column(
+            Integer, ForeignKey("provider.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+
+    @declared_attr
+    def provider(cls) -> Mapped[Provider]:
+        return relationship(Provider)

@@ -1,0 +1,1 @@
+"""Business rules as plain functions. Services own the transaction; nothing below commits."""

@@ -1,0 +1,182 @@
+"""Customer accounts: sign-up, sign-in with JWTs, token refresh and revocation, profile."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flask import current_app
+from flask_jwt_extended import create_access_token, create_refresh_token
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from app.errors import Conflict, Unauthorized, ValidationFailed
+from app.extensions import db
+from app.models import RevokedToken, Account
+from app.models.types import utcnow
+from app.services import audit
+from app.services.roles import CUSTOMER
+from app.services.validation import (
+    check_locale,
+    check_timezone,
+    normalise_email,
+    normalise_phone,
+)
+
+MIN_PASSWORD_LENGTH = 8
+PROFILE_FIELDS = ("first_name", "last_name", "phone", "locale", "timezone", "marketing_consent")
+# Same cost as a real check, so a missing account cannot be told apart by timing.
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+def find_user_by_email(email: str) -> Account | None:
+    return db.session.scalar(select(Account).where(func.lower(Account.email) == email.lower()))
+
+
+def register_customer(
+    *, email: str, password: str, first_name: str, last_name: str, **profile
+) -> Account:
+    email = _checked(normalise_email, email, "email")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationFailed(
+            "account.password_too_short",
+            "The password is too short.",
+            {"password": [f"Use at least {MIN_PASSWORD_LENGTH} characters."]},
+        )
+    if find_user_by_email(email) is not None:
+        raise Conflict("account.email_taken", "An account with this email already exists.")
+    role = current_app.appbuilder.sm.find_role(CUSTOMER)
+    if role is None:
+        raise RuntimeError("Role Customer is missing: run `flask bookwell sync-roles`.")
+    user = Account(
+        email=email,
+        username=email,
+        first_name=first_name.strip(),
+        last_name=last_name.strip(),
+        password=generate_password_hash(password),
+        active=True,
+        roles=[role],
+    )
+    _apply_profile(user, profile)
+    db.session.add(user)
+    try:
+        db.session.flush()
+        audit.record("account.registered", entity="ab_user", entity_id=user.id, subject=user)
+        db.session.commit()
+    except IntegrityError as exc:
+        # Two sign-ups with one address raced; the unique index on lower(email) decided.
+        db.session.rollback()
+        raise Conflict("account.email_taken", "An account with this email already exists.") from exc
+    return user
+
+
+def authenticate(*, email: str, password: str) -> Account:
+    user = find_user_by_email(email.strip())
+    if user is None or not user.active or not user.password:
+        check_password_hash(_DUMMY_HASH, password)
+        raise Unauthorized("auth.invalid_credentials", "Email or password is wrong.")
+    if not check_password_hash(user.password, password):
+        user.fail_login_count = (user.fail_login_count or 0) + 1
+        db.session.commit()
+        raise Unauthorized("auth.invalid_credentials", "Email or password is wrong.")
+    user.login_count = (user.login_count or 0) + 1
+    user.fail_login_count = 0
+    user.last_login = datetime.now()  # FAB's column is naive local time
+    db.session.commit()
+    return user
+
+
+def issue_tokens(user: Account) -> dict:
+    identity = str(user.id)
+    claims = {"roles": sorted(user.role_names)}
+    return {
+        "access_token": create_access_token(identity=identity, additional_claims=claims),
+        "refresh_token": create_refresh_token(identity=identity),
+        "token_type": "Bearer",
+        "expires_in": int(current_app.config["JWT_ACCESS_TOKEN_EXPIRES"].total_seconds()),
+    }
+
+
+def refresh_tokens(*, user: Account, refresh_claims: dict) -> dict:
+    """Rotate: the presented refresh token is revoked and a new pair is issued."""
+    _revoke(refresh_claims, user.id)
+    return issue_tokens(user)
+
+
+def logout(*, user: Account, refresh_claims: dict) -> None:
+    _revoke(refresh_claims, user.id)
+
+
+def is_token_revoked(jwt_payload: dict) -> bool:
+    # Only refresh tokens are revocable; access tokens are short-lived, which keeps
+    # this lookup off every authenticated request.
+    if jwt_payload.get("type") != "refresh":
+        return False
+    return db.session.get(RevokedToken, jwt_payload["jti"]) is not None
+
+
+def purge_expired_revocations(now: datetime | None = None) -> int:
+    """Revocations of tokens past their expiry are dead weight."""
+    result = db.session.execute(
+        delete(RevokedToken).where(RevokedToken.expires_at < (now or utcnow()))
+    )
+    db.session.commit()
+    return result.rowcount
+
+
+def update_profile(*, user: Account, changes: dict) -> Account:
+    unknown = set(changes) - set(PROFILE_FIELDS)
+    if unknown:
+        raise ValidationFailed(
+            "account.unknown_fields",
+            "These fields cannot be changed here.",
+            {name: ["Unknown field."] for name in sorted(unknown)},
+        )
+    _apply_profile(user, changes)
+    db.session.commit()
+    return user
+
+
+def _apply_profile(user: Account, values: dict) -> None:
+    for name, value in values.items():
+        if name == "phone" and value:
+            value = _checked(normalise_phone, value, "phone")
+        elif name == "phone":
+            value = None
+        elif name == "timezone":
+            value = _checked(check_timezone, value, "timezone")
+        elif name == "locale":
+            value = _checked(check_locale, value, "locale")
+        elif name in ("first_name", "last_name"):
+            value = value.strip()
+            if not value:
+                raise ValidationFailed(
+                    "account.invalid", "A name cannot be empty.", {name: ["Cannot be empty."]}
+                )
+        setattr(user, name, value)
+
+
+def _checked(check, value, field: str):
+    try:
+        return check(value)
+    except ValueError as exc:
+        raise ValidationFailed(f"account.invalid_{field}", str(exc), {field: [str(exc)]}) from exc
+
+
+def _revoke(claims: dict, user_id: int) -> None:
+    """Revoke and commit; a token presented twice at once is revoked by exactly one."""
+    revoked = Unauthorized("auth.token_revoked", "This token has been revoked.")
+    if db.session.get(RevokedToken, claims["jti"]) is not None:
+        raise revoked
+    db.session.add(
+        RevokedToken(
+            jti=claims["jti"],
+            user_id=user_id,
+            expires_at=datetime.fromtimestamp(claims["exp"], tz=timezone.utc),
+        )
+    )
+    try:
+        db.session.commit()
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise revoked from exc
+

@@ -1,0 +1,181 @@
+"""The audit trail: one ``AuditLog`` row per change, in the same transaction as the change.
+
+Models opt in with ``__audited__ = True``. A flush listener records every insert, update
+and delete of those models, so console edits and services are covered by one mechanism.
+Services that want a domain action name (``booking.cancelled``) call :func:`record`.
+"""
+from __future__ import annotations
+
+import enum
+from contextlib import contextmanager
+from datetime import date, datetime
+from decimal import Decimal
+
+from flask import g, has_request_context, request
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import Session
+
+from app.extensions import db
+from app.models.audit import AuditLog
+from app.models.types import utcnow
+
+MASKED_FIELDS = {"password"}
+# Bookkeeping that changes on every login; auditing it would bury the real changes.
+IGNORED_FIELDS = {"last_login", "login_count", "fail_login_count", "changed_on", "updated_at"}
+ACTOR_KEY = "audit_actor_id"
+EXPLICIT_KEY = "audit_explicit"
+
+
+@contextmanager
+def acting_as(user_id: int | None):
+    """Attribute changes made inside the block to ``user_id`` (jobs, CLI, services)."""
+    session = db.session()
+    previous = session.info.get(ACTOR_KEY)
+    session.info[ACTOR_KEY] = user_id
+    try:
+        yield
+    finally:
+        session.info[ACTOR_KEY] = previous
+
+
+def record(
+    action: str,
+    *,
+    entity: str,
+    entity_id=None,
+    provider_id: int | None = None,
+    changes: dict | None = None,
+    subject=None,
+) -> AuditLog:
+    """Add an explicit audit entry to the open transaction.
+
+    ``subject``, when given, is the model instance the entry describes; the generic
+    flush entry for it is then left out so a change is not logged twice.
+    """
+    session = db.session()
+    if subject is not None:
+        session.info.setdefault(EXPLICIT_KEY, set()).add(id(subject))
+    entry = AuditLog(
+        action=action,
+        entity=entity,
+        entity_id=None if entity_id is None else str(entity_id),
+        provider_id=provider_id,
+        changes=_json_safe(changes) if changes else None,
+        actor_id=_current_actor_id(session),
+        ip=_current_ip(),
+    )
+    session.add(entry)
+    return entry
+
+
+def entity_name(obj) -> str:
+    return getattr(obj, "__audit_entity__", None) or obj.__class__.__tablename__
+
+
+def _current_actor_id(session: Session) -> int | None:
+    if session.info.get(ACTOR_KEY) is not None:
+        return session.info[ACTOR_KEY]
+    if has_request_context():
+        user = getattr(g, "user", None)
+        if user is not None and getattr(user, "is_authenticated", False):
+            return getattr(user, "id", None)
+    return None
+
+
+def _current_ip() -> str | None:
+    if has_request_context():
+        return request.remote_addr
+    return None
+
+
+def _json_safe(value):
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def _column_changes(obj, kind: str) -> dict:
+    state = inspect(obj)
+    changes = {}
+    for attr in state.mapper.column_attrs:
+        key = attr.key
+        if key in IGNORED_FIELDS:
+            continue
+        history = state.attrs[key].history
+        if kind == "created":
+            value = getattr(obj, key)
+            if value is not None:
+                changes[key] = value
+        elif kind == "deleted":
+            value = history.unchanged[0] if history.unchanged else (
+                history.deleted[0] if history.deleted else None
+            )
+            if value is not None:
+                changes[key] = value
+        elif history.has_changes():
+            old = history.deleted[0] if history.deleted else None
+            new = history.added[0] if history.added else None
+            if old != new:
+                changes[key] = [old, new]
+    for key in MASKED_FIELDS & changes.keys():
+        changes[key] = "***"
+    return _json_safe(changes)
+
+
+def _provider_id_of(obj) -> int | None:
+    if obj.__class__.__tablename__ == "provider":
+        return obj.id
+    return getattr(obj, "provider_id", None)
+
+
+def _rows_for(session: Session, objects, kind: str) -> list[dict]:
+    explicit = session.info.get(EXPLICIT_KEY, set())
+    rows = []
+    for obj in objects:
+        if not getattr(obj, "__audited__", False) or id(obj) in explicit:
+            continue
+        changes = _column_changes(obj, kind)
+        if kind == "updated" and not changes:
+            continue
+        identity = inspect(obj).identity
+        rows.append(
+            {
+                "created_at": utcnow(),
+                "actor_id": _current_actor_id(session),
+                "provider_id": _provider_id_of(obj),
+                "action": f"{entity_name(obj)}.{kind}",
+                "entity": entity_name(obj),
+                "entity_id": None if identity is None else "/".join(map(str, identity)),
+                "changes": changes or None,
+                "ip": _current_ip(),
+            }
+        )
+    return rows
+
+
+@event.listens_for(Session, "after_flush")
+def _audit_flushed_changes(session: Session, flush_context) -> None:
+    rows = (
+        _rows_for(session, session.new, "created")
+        + _rows_for(session, session.dirty, "updated")
+        + _rows_for(session, session.deleted, "deleted")
+    )
+    if rows:
+        # Adding ORM objects is not allowed while flushing; a Core insert is.
+        session.connection().execute(AuditLog.__table__.insert(), rows)
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_explicit(session: Session) -> None:
+    session.info.pop(EXPLICIT_KEY, None)

@@ -1,0 +1,29 @@
+"""Readiness: can this process reach what it depends on?"""
+from __future__ import annotations
+
+import time
+
+from flask import current_app
+from sqlalchemy import text
+
+from app.extensions import db
+from app.redis import redis_client
+
+
+def _timed(check) -> dict:
+    started = time.perf_counter()
+    try:
+        check()
+    except Exception as exc:  # any failure means "not ready"; the reason is reported
+        return {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+    finally:
+        elapsed = round((time.perf_counter() - started) * 1000, 1)
+    return {"ok": True, "ms": elapsed}
+
+
+def readiness() -> dict[str, dict]:
+    checks = {"database": _timed(lambda: db.session.execute(text("SELECT 1")))}
+    db.session.rollback()
+    if current_app.config.get("REDIS_URL"):
+        checks["redis"] = _timed(lambda: redis_client().ping())
+    return checks

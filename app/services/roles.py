@@ -1,0 +1,99 @@
+"""Roles and their console permissions, defined as data and synced idempotently.
+
+``Admin`` gets every permission Flask-AppBuilder knows of. ``Provider`` staff get the
+tenant-scoped console screens. ``Customer`` gets nothing in the console: customers use
+the REST API only. Permission and view names are Flask-AppBuilder's (``can_list`` on
+``ProviderView``); the console views keep these names stable with ``class_permission_name``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ADMIN = "Admin"
+PROVIDER = "Provider"
+CUSTOMER = "Customer"
+CONSOLE_ROLES = frozenset({ADMIN, PROVIDER})
+
+_SELF_SERVICE = [
+    ("can_userinfo", "UserDBModelView"),
+    ("resetmypassword", "UserDBModelView"),
+    ("userinfoedit", "UserDBModelView"),
+    ("can_this_form_get", "ResetMyPasswordView"),
+    ("can_this_form_post", "ResetMyPasswordView"),
+    ("can_this_form_get", "UserInfoEditView"),
+    ("can_this_form_post", "UserInfoEditView"),
+]
+
+
+def _read(view: str) -> list[tuple[str, str]]:
+    return [("can_list", view), ("can_show", view)]
+
+
+def _manage(view: str, *, add: bool = True, delete: bool = True) -> list[tuple[str, str]]:
+    perms = _read(view) + [("can_edit", view)]
+    if add:
+        perms.append(("can_add", view))
+    if delete:
+        perms.append(("can_delete", view))
+    return perms
+
+
+def _menus(*names: str) -> list[tuple[str, str]]:
+    return [("menu_access", name) for name in names]
+
+
+# Later areas (catalog, bookings, payments, ...) add their screens here.
+ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
+    PROVIDER: [
+        *_SELF_SERVICE,
+        # Staff edit their own provider's profile but never create or delete providers.
+        *_manage("ProviderView", add=False, delete=False),
+        *_read("AuditLogView"),
+        *_menus("Setup", "Providers", "Audit", "Audit log"),
+    ],
+    CUSTOMER: [],
+}
+
+
+@dataclass
+class SyncReport:
+    roles_created: int = 0
+    permissions_added: int = 0
+    permissions_removed: int = 0
+
+
+def sync_roles(appbuilder) -> SyncReport:
+    """Make the database's roles match ``ROLE_PERMISSIONS``; running it twice changes nothing."""
+    sm = appbuilder.sm
+    report = SyncReport()
+    for role_name in (ADMIN, *ROLE_PERMISSIONS):
+        if sm.find_role(role_name) is None:
+            sm.add_role(role_name)
+            report.roles_created += 1
+    # Creates a permission for every registered view and menu (and grants each to Admin).
+    appbuilder.add_permissions(update_perms=True)
+    admin = sm.find_role(ADMIN)
+    held = {pv.id for pv in admin.permissions}
+    for pv in sm.session.query(sm.permissionview_model).all():
+        if pv.id not in held:
+            sm.add_permission_role(admin, pv)
+            report.permissions_added += 1
+    for role_name, wanted in ROLE_PERMISSIONS.items():
+        role = sm.find_role(role_name)
+        wanted_pvs = {}
+        for permission_name, view_name in wanted:
+            pv = sm.find_permission_view_menu(permission_name, view_name)
+            if pv is None:
+                pv = sm.add_permission_view_menu(permission_name, view_name)
+            wanted_pvs[pv.id] = pv
+        current = {pv.id: pv for pv in role.permissions}
+        for pv_id, pv in current.items():
+            if pv_id not in wanted_pvs:
+                sm.del_permission_role(role, pv)
+                report.permissions_removed += 1
+        for pv_id, pv in wanted_pvs.items():
+            if pv_id not in current:
+                sm.add_permission_role(role, pv)
+                report.permissions_added += 1
+    sm.session.commit()
+    return report

@@ -1,0 +1,155 @@
+"""Configuration, read from environment variables only (12-factor).
+
+Every variable is listed in the README's configuration table. Embedded mode (no
+environment at all) runs on SQLite under ``instance/`` with jobs inline; production
+mode (``BOOKWELL_ENV=production``) refuses to start without real secrets.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("BOOKWELL_INSTANCE_DIR", BASE_DIR / "instance"))
+
+REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "JWT_SECRET_KEY", "DATABASE_URL")
+
+
+class ConfigurationError(RuntimeError):
+    """The environment does not describe a runnable application."""
+
+
+def _development_secret(name: str) -> str:
+    """A random secret kept in instance/ so sessions and tokens survive restarts."""
+    path = INSTANCE_DIR / f".{name.lower()}"
+    if path.exists():
+        return path.read_text().strip()
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
+
+
+def _normalise_database_url(url: str) -> str:
+    # Accept the plain postgres:// forms that hosting platforms hand out.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+class Config:
+    """Settings shared by every mode, resolved from the environment at construction."""
+
+    def __init__(self, environ: dict[str, str] | None = None) -> None:
+        env = os.environ if environ is None else environ
+        self.BOOKWELL_ENV = env.get("BOOKWELL_ENV", "development")
+        production = self.BOOKWELL_ENV == "production"
+        if production:
+            missing = [name for name in REQUIRED_IN_PRODUCTION if not env.get(name)]
+            if missing:
+                raise ConfigurationError(
+                    "BOOKWELL_ENV=production needs " + ", ".join(missing)
+                )
+
+        self.SECRET_KEY = env.get("SECRET_KEY") or _development_secret("SECRET_KEY")
+        self.JWT_SECRET_KEY = env.get("JWT_SECRET_KEY") or _development_secret(
+            "JWT_SECRET_KEY"
+        )
+        self.JWT_ACCESS_TOKEN_EXPIRES = timedelta(
+            minutes=_env_int_from(env, "JWT_ACCESS_MINUTES", 15)
+        )
+        self.JWT_REFRESH_TOKEN_EXPIRES = timedelta(
+            days=_env_int_from(env, "JWT_REFRESH_DAYS", 30)
+        )
+        self.JWT_TOKEN_LOCATION = ["headers"]
+
+        default_db = f"sqlite:///{INSTANCE_DIR / 'bookwell.db'}"
+        self.SQLALCHEMY_DATABASE_URI = _normalise_database_url(
+            env.get("DATABASE_URL") or default_db
+        )
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        self.REDIS_URL = env.get("REDIS_URL") or None
+
+        # Flask-AppBuilder: the schema comes from Alembic only, and permissions are
+        # synced by `flask bookwell sync-roles` as a release step, never by web workers.
+        self.APP_NAME = env.get("APP_NAME", "Bookwell")
+        self.FAB_CREATE_DB = False
+        self.FAB_UPDATE_PERMS = _env_bool_from(env, "FAB_UPDATE_PERMS", False)
+        self.FAB_ADD_SECURITY_API = False
+        self.FAB_API_SWAGGER_UI = False
+        self.FAB_SECURITY_MANAGER_CLASS = "views.security.BookwellSecurityManager"
+        self.AUTH_TYPE = 1  # AUTH_DB
+        self.AUTH_ROLE_ADMIN = "Admin"
+        self.AUTH_ROLE_PUBLIC = "Public"
+        self.AUTH_USER_REGISTRATION = False
+        self.AUTH_USERNAME_CI = True
+
+        # One Flask-Limiter for the whole app (FAB's and ours); FAB turns it off unless set.
+        self.RATELIMIT_ENABLED = _env_bool_from(env, "RATELIMIT_ENABLED", True)
+        self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
+        self.RATELIMIT_HEADERS_ENABLED = True
+        self.AUTH_RATE_LIMIT = env.get("AUTH_RATE_LIMIT", "10 per minute")
+        self.AUTH_RATE_LIMITED = True  # the console's login form, with the same limit
+
+        # Console forms are CSRF-protected; the JSON API is exempt (it uses bearer tokens).
+        self.WTF_CSRF_ENABLED = True
+        self.WTF_CSRF_TIME_LIMIT = None
+
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_SECURE = production
+        self.REMEMBER_COOKIE_SECURE = production
+
+        # flask-smorest; FAB owns /api/v1/_openapi and /swagger/v1, we stay clear of both.
+        self.API_TITLE = "Bookwell API"
+        self.API_VERSION = "v1"
+        self.OPENAPI_VERSION = "3.0.3"
+        self.OPENAPI_URL_PREFIX = "/api/v1"
+        self.OPENAPI_JSON_PATH = "openapi.json"
+        self.OPENAPI_SWAGGER_UI_PATH = "docs"
+        self.OPENAPI_SWAGGER_UI_URL = "/api/v1/docs/assets/"
+        self.API_SPEC_OPTIONS = {
+            "info": {
+                "description": "Bookwell customer, provider and public REST API. "
+                "Errors always have the shape {code, message, errors}."
+            },
+            "components": {
+                "securitySchemes": {
+                    "bearerAuth": {
+                        "type": "http",
+                        "scheme": "bearer",
+                        "bearerFormat": "JWT",
+                    }
+                }
+            },
+        }
+
+        self.HOLD_MINUTES = _env_int_from(env, "HOLD_MINUTES", 15)
+        self.DEMO_PASSWORD = env.get("DEMO_PASSWORD", "bookwell-demo")
+        self.LOG_LEVEL = env.get("LOG_LEVEL", "INFO")
+        self.INSTANCE_DIR = str(INSTANCE_DIR)
+        self.TESTING = False
+
+    def as_dict(self) -> dict:
+        return {key: value for key, value in vars(self).items() if key.isupper()}
+
+
+def _env_int_from(env, name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _env_bool_from(env, name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    return raw.strip().lower() in ("1", "true", "yes", "on")

@@ -1,0 +1,10 @@
+"""Housekeeping jobs."""
+from __future__ import annotations
+
+from app.services import accounts
+from jobs.context import with_app_context
+
+
+@with_app_context
+def purge_revoked_tokens() -> int:
+    return accounts.purge_expired_revocations()
