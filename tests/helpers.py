@@ -1,0 +1,31 @@
+"""Client-side helpers shared by API and console tests."""
+from __future__ import annotations
+
+from tests.builders import PASSWORD
+
+
+def api_login(client, email: str, password: str = PASSWORD) -> dict:
+    response = client.post("/api/v1/auth/login", json={"email": email, "password": password})
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def console_login(client, email: str, password: str = PASSWORD):
+    return client.post("/login/", data={"username": email, "password": password},
+                       follow_redirects=False)
+
+
+def assert_error_shape(response, status: int, code: str | None = None) -> dict:
+    assert response.status_code == status, (response.status_code, response.data[:500])
+    assert response.mimetype == "application/json", response.data[:200]
+    body = response.get_json()
+    assert set(body) == {"code", "message", "errors"}, body
+    assert isinstance(body["message"], str) and body["message"]
+    assert isinstance(body["errors"], dict)
+    if code is not None:
+        assert body["code"] == code, body
+    return body
