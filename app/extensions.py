@@ -7,6 +7,8 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 # Named constraints let Alembic alter tables on SQLite (batch mode) and PostgreSQL alike.
 Model.metadata.naming_convention = {
@@ -23,3 +25,12 @@ migrate = Migrate()
 csrf = CSRFProtect()
 # The security manager hands this instance to Flask-AppBuilder, so the app has one limiter.
 limiter = Limiter(key_func=get_remote_address)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_enforces_foreign_keys(dbapi_connection, connection_record) -> None:
+    # Embedded mode must honour the same constraints and cascades as PostgreSQL.
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()

@@ -50,6 +50,7 @@ def _reset_postgres_schema(url: str) -> None:
 
 
 def test_settings(tmp_dir: str, **overrides) -> dict:
+    """Settings for a test app; a second app (other options) can share the database."""
     url = _database_url(tmp_dir)
     redis_url = os.environ.get("TEST_REDIS_URL")
     settings = {
@@ -112,7 +113,6 @@ def _truncate_tables() -> None:
             names = ", ".join(f'"{t.name}"' for t in tables)
             conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         else:
-            conn.execute(text("PRAGMA foreign_keys=OFF"))
             for table in reversed(tables):
                 conn.execute(table.delete())
 
@@ -137,3 +137,6 @@ def is_postgres(app):
 def build(app_ctx):
     """Builders for test data; each returns ids, never live objects."""
     return builders
+
+
+test_settings.__test__ = False  # a helper, not a test

@@ -4,7 +4,8 @@ import marshmallow as ma
 
 
 class RegisterSchema(ma.Schema):
-    email = ma.fields.Email(required=True)
+    email = ma.fields.String(required=True, validate=ma.validate.Length(min=3, max=320),
+                             metadata={"description": "Trimmed and lower-cased; unique"})
     password = ma.fields.String(
         required=True, load_only=True, validate=ma.validate.Length(min=8, max=256)
     )

@@ -15,6 +15,7 @@ from app.models.types import UTCDateTime, utcnow
 class Account(FabUser):
     """A person: platform admin, provider staff (``provider_id`` set) or customer."""
     __audited__ = True
+    __audit_entity__ = "account"
 
     __tablename__ = "ab_user"
 

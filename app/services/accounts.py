@@ -54,13 +54,12 @@ def register_customer(
         last_name=last_name.strip(),
         password=generate_password_hash(password),
         active=True,
-        roles=[role],
     )
     _apply_profile(user, profile)
+    user.roles = [role]  # only once valid: the role's backref would pull a half-made user in
     db.session.add(user)
     try:
-        db.session.flush()
-        audit.record("account.registered", entity="ab_user", entity_id=user.id, subject=user)
+        audit.record("account.registered", entity="account", subject=user)
         db.session.commit()
     except IntegrityError as exc:
         # Two sign-ups with one address raced; the unique index on lower(email) decided.

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from flask import g, has_request_context, request
 from sqlalchemy import event, inspect
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Mapper, Session
 
 from app.extensions import db
 from app.models.audit import AuditLog
@@ -49,12 +49,18 @@ def record(
 ) -> AuditLog:
     """Add an explicit audit entry to the open transaction.
 
-    ``subject``, when given, is the model instance the entry describes; the generic
-    flush entry for it is then left out so a change is not logged twice.
+    ``subject``, when given, is the model instance the entry describes: the generic
+    flush entry for it is left out so a change is not logged twice, and a new subject
+    is flushed here so that the entry can name its id.
     """
     session = db.session()
     if subject is not None:
         session.info.setdefault(EXPLICIT_KEY, set()).add(id(subject))
+        session.flush()
+        if entity_id is None:
+            entity_id = _primary_key_of(subject)
+        if provider_id is None:
+            provider_id = _provider_id_of(subject)
     entry = AuditLog(
         action=action,
         entity=entity,
@@ -132,6 +138,11 @@ def _column_changes(obj, kind: str) -> dict:
     return _json_safe(changes)
 
 
+def _primary_key_of(obj) -> str:
+    # The identity key is assigned only after the flush; the column values already are.
+    return "/".join(str(v) for v in inspect(obj).mapper.primary_key_from_instance(obj))
+
+
 def _provider_id_of(obj) -> int | None:
     if obj.__class__.__tablename__ == "provider":
         return obj.id
@@ -147,20 +158,35 @@ def _rows_for(session: Session, objects, kind: str) -> list[dict]:
         changes = _column_changes(obj, kind)
         if kind == "updated" and not changes:
             continue
-        identity = inspect(obj).identity
         rows.append(
             {
                 "created_at": utcnow(),
                 "actor_id": _current_actor_id(session),
-                "provider_id": _provider_id_of(obj),
+                # A deleted provider's own entry cannot point at it any more.
+                "provider_id": None if kind == "deleted" and obj.__class__.__tablename__
+                == "provider" else _provider_id_of(obj),
                 "action": f"{entity_name(obj)}.{kind}",
                 "entity": entity_name(obj),
-                "entity_id": None if identity is None else "/".join(map(str, identity)),
+                "entity_id": _primary_key_of(obj),
                 "changes": changes or None,
                 "ip": _current_ip(),
             }
         )
     return rows
+
+
+def _keep_old_value(target, value, oldvalue, initiator):
+    return value
+
+
+@event.listens_for(Mapper, "mapper_configured")
+def _track_old_values(mapper, cls) -> None:
+    """Load the old value before an audited column is overwritten, so the diff is honest
+    even when the object was expired by an earlier commit."""
+    if getattr(cls, "__audited__", False) and mapper.local_table is not None:
+        for prop in mapper.column_attrs:
+            event.listen(getattr(cls, prop.key), "set", _keep_old_value,
+                         active_history=True, retval=True)
 
 
 @event.listens_for(Session, "after_flush")

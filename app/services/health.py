@@ -16,9 +16,7 @@ def _timed(check) -> dict:
         check()
     except Exception as exc:  # any failure means "not ready"; the reason is reported
         return {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
-    finally:
-        elapsed = round((time.perf_counter() - started) * 1000, 1)
-    return {"ok": True, "ms": elapsed}
+    return {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 1)}
 
 
 def readiness() -> dict[str, dict]:

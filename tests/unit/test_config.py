@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import pytest
+
+import config
+from config import Config, ConfigurationError
+
+
+@pytest.fixture(autouse=True)
+def instance_dir(tmp_path, monkeypatch):
+    monkeypatch.setattr(config, "INSTANCE_DIR", tmp_path)
+    return tmp_path
+
+
+def test_embedded_defaults_need_no_environment(instance_dir):
+    settings = Config({})
+    assert settings.SQLALCHEMY_DATABASE_URI == f"sqlite:///{instance_dir / 'bookwell.db'}"
+    assert settings.REDIS_URL is None
+    assert settings.RATELIMIT_STORAGE_URI == "memory://"
+    assert len(settings.SECRET_KEY) > 40 and settings.SECRET_KEY != settings.JWT_SECRET_KEY
+    assert settings.FAB_CREATE_DB is False and settings.FAB_UPDATE_PERMS is False
+
+
+def test_development_secrets_survive_a_restart():
+    assert Config({}).SECRET_KEY == Config({}).SECRET_KEY
+
+
+def test_production_refuses_to_start_without_secrets():
+    with pytest.raises(ConfigurationError) as error:
+        Config({"BOOKWELL_ENV": "production", "DATABASE_URL": "postgresql://db/x"})
+    assert "SECRET_KEY" in str(error.value) and "JWT_SECRET_KEY" in str(error.value)
+
+
+def test_production_with_secrets_uses_them():
+    settings = Config({"BOOKWELL_ENV": "production", "SECRET_KEY": "s" * 40,
+                       "JWT_SECRET_KEY": "j" * 40, "DATABASE_URL": "postgres://u@db/bookwell",
+                       "REDIS_URL": "redis://cache:6379/0"})
+    assert settings.SECRET_KEY == "s" * 40
+    assert settings.SQLALCHEMY_DATABASE_URI == "postgresql+psycopg://u@db/bookwell"
+    assert settings.RATELIMIT_STORAGE_URI == "redis://cache:6379/0"
+    assert settings.SESSION_COOKIE_SECURE is True
+
+
+def test_bad_integer_is_a_clear_error():
+    with pytest.raises(ConfigurationError, match="HOLD_MINUTES"):
+        Config({"HOLD_MINUTES": "soon"})
