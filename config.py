@@ -128,6 +128,10 @@ class Config:
             },
         }
 
+        # Browser origins allowed to call /api/* (comma-separated); empty: same origin only.
+        self.CORS_ORIGINS = [o.strip() for o in env.get("CORS_ORIGINS", "").split(",")
+                             if o.strip()]
+
         self.HOLD_MINUTES = _env_int_from(env, "HOLD_MINUTES", 15)
         self.DEMO_PASSWORD = env.get("DEMO_PASSWORD", "bookwell-demo")
         self.LOG_LEVEL = env.get("LOG_LEVEL", "INFO")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from flask import Flask
 from flask_appbuilder import AppBuilder
+from flask_cors import CORS
 
 from app import models  # noqa: F401  every table registered before anything reflects
 from app.extensions import csrf, db, migrate
@@ -44,6 +45,9 @@ def create_app(overrides: dict | None = None) -> Flask:
         importlib.import_module("views").register_views(appbuilder)
 
     importlib.import_module("api").init_api(app)
+    if app.config["CORS_ORIGINS"]:
+        CORS(app, resources={r"/api/*": {"origins": app.config["CORS_ORIGINS"]}},
+             expose_headers=["X-Request-ID", "X-Pagination", "ETag"])
     app.register_blueprint(importlib.import_module("api.health").blp)
 
     from app.cli import bookwell

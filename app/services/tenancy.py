@@ -1,0 +1,42 @@
+"""Tenant scoping for the API: the one place that decides which rows a caller may touch.
+
+Every API endpoint over provider-owned rows goes through these helpers, so a foreign
+provider's id answers 404 (never the row, never a 403 that would confirm it exists).
+"""
+from __future__ import annotations
+
+from sqlalchemy import Select, select
+
+from app.errors import Forbidden, NotFound
+from app.extensions import db
+from app.services.roles import ADMIN, PROVIDER
+
+
+def staff_provider_id(user) -> int:
+    """The provider a staff member acts for; anyone else is refused."""
+    if user is None or PROVIDER not in user.role_names or user.provider_id is None:
+        raise Forbidden("tenancy.not_staff", "Only provider staff may do this.")
+    return user.provider_id
+
+
+def scoped(query: Select, model, provider_id: int | None) -> Select:
+    """Restrict ``query`` to one provider's rows; ``None`` means all (platform admins)."""
+    if provider_id is None:
+        return query
+    return query.where(model.provider_id == provider_id)
+
+
+def provider_scope_of(user) -> int | None:
+    """``None`` (everything) for admins, the own provider for staff; others are refused."""
+    if user is not None and ADMIN in user.role_names:
+        return None
+    return staff_provider_id(user)
+
+
+def get_owned(model, row_id, provider_id: int | None, *, label: str | None = None):
+    """The row if it exists and belongs to ``provider_id``; otherwise NotFound."""
+    row = db.session.scalar(scoped(select(model).where(model.id == row_id), model, provider_id))
+    if row is None:
+        name = label or model.__tablename__
+        raise NotFound(f"{name}.not_found", f"No {name.replace('_', ' ')} with id {row_id}.")
+    return row

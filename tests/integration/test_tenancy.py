@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import pytest
+
+from app.errors import Forbidden, NotFound
+from app.extensions import db
+from app.models import Account, AuditLog
+from app.services import audit, tenancy
+
+
+def _audit_entry(provider_id: int) -> int:
+    entry = audit.record("test.touched", entity="provider", entity_id=provider_id,
+                         provider_id=provider_id)
+    db.session.commit()
+    return entry.id
+
+
+def test_get_owned_hides_foreign_rows(app_ctx, build):
+    own, foreign = build.provider(), build.provider()
+    own_entry, foreign_entry = _audit_entry(own), _audit_entry(foreign)
+
+    assert tenancy.get_owned(AuditLog, own_entry, own).id == own_entry
+    with pytest.raises(NotFound) as error:
+        tenancy.get_owned(AuditLog, foreign_entry, own)
+    assert error.value.code == "audit_log.not_found"
+    assert tenancy.get_owned(AuditLog, foreign_entry, None).id == foreign_entry
+
+
+def test_scope_of_each_role(app_ctx, build):
+    provider_id = build.provider()
+    staff = db.session.get(Account, build.staff(provider_id))
+    admin = db.session.get(Account, build.admin())
+    customer = db.session.get(Account, build.customer())
+
+    assert tenancy.provider_scope_of(staff) == provider_id
+    assert tenancy.provider_scope_of(admin) is None
+    with pytest.raises(Forbidden):
+        tenancy.provider_scope_of(customer)
+    with pytest.raises(Forbidden):
+        tenancy.staff_provider_id(None)
