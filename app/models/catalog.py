@@ -1,0 +1,146 @@
+"""What providers sell: categories, locations, offerings (services and products), variants."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.tenancy import TenantOwned
+from app.models.types import UTCDateTime, utcnow
+
+SERVICE = "service"
+PRODUCT = "product"
+OFFERING_KINDS = (SERVICE, PRODUCT)
+
+
+class Category(TenantOwned, db.Model):
+    """A node in a provider's category tree."""
+
+    __tablename__ = "category"
+    __audited__ = True
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), nullable=False)
+    parent_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("category.id", ondelete="SET NULL"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+    parent: Mapped[Category | None] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list[Category]] = relationship(back_populates="parent")
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+class Location(TenantOwned, db.Model):
+    """A place where services happen; geocoded from its address when a Maps key is set."""
+
+    __tablename__ = "location"
+    __audited__ = True
+    __table_args__ = (
+        CheckConstraint("lat IS NULL OR (lat >= -90 AND lat <= 90)", name="lat_range"),
+        CheckConstraint("lng IS NULL OR (lng >= -180 AND lng <= 180)", name="lng_range"),
+        Index("ix_location_lat_lng", "lat", "lng"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), nullable=False)
+    address: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    lat: Mapped[float | None] = mapped_column(Float)
+    lng: Mapped[float | None] = mapped_column(Float)
+    place_id: Mapped[str | None] = mapped_column(String(255))
+    geocoded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # manual | pending | ok | zero_results | denied | error
+    geocode_status: Mapped[str] = mapped_column(String(20), nullable=False, default="manual")
+    geocode_error: Mapped[str | None] = mapped_column(String(500))
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+class Offering(TenantOwned, db.Model):
+    """A bookable service (time slots with capacity) or a product (stock on variants)."""
+
+    __tablename__ = "offering"
+    __audited__ = True
+    __table_args__ = (
+        CheckConstraint("kind IN ('service', 'product')", name="kind"),
+        CheckConstraint("price_minor >= 0", name="price_not_negative"),
+        CheckConstraint(
+            "kind = 'product' OR (duration_minutes IS NOT NULL AND duration_minutes > 0)",
+            name="service_has_duration",
+        ),
+        Index("ix_offering_provider_active", "provider_id", "active"),
+        Index("ix_offering_active_price", "active", "price_minor"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), nullable=False, default=SERVICE)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    price_minor: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    currency: Mapped[str] = mapped_column(String(3), nullable=False)
+    duration_minutes: Mapped[int | None] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    location_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("location.id", ondelete="SET NULL"), index=True
+    )
+    category_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("category.id", ondelete="SET NULL"), index=True
+    )
+    image_urls: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow
+    )
+
+    location: Mapped[Location | None] = relationship(Location)
+    category: Mapped[Category | None] = relationship(Category)
+    variants: Mapped[list[Variant]] = relationship(
+        back_populates="offering", cascade="all, delete-orphan", order_by="Variant.id"
+    )
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+class Variant(TenantOwned, db.Model):
+    """A sellable variant: its own SKU, an optional price override, stock for products."""
+
+    __tablename__ = "variant"
+    __audited__ = True
+    __table_args__ = (
+        UniqueConstraint("provider_id", "sku", name="uq_variant_provider_sku"),
+        CheckConstraint("price_minor IS NULL OR price_minor >= 0", name="price_not_negative"),
+        CheckConstraint("stock IS NULL OR stock >= 0", name="stock_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    offering_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("offering.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    name: Mapped[str] = mapped_column(String(120), nullable=False)
+    sku: Mapped[str] = mapped_column(String(64), nullable=False)
+    price_minor: Mapped[int | None] = mapped_column(BigInteger)
+    stock: Mapped[int | None] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+
+    offering: Mapped[Offering] = relationship(back_populates="variants")
+
+    def __repr__(self) -> str:
+        return f"{self.name} ({self.sku})"
