@@ -132,6 +132,19 @@ class Config:
         self.CORS_ORIGINS = [o.strip() for o in env.get("CORS_ORIGINS", "").split(",")
                              if o.strip()]
 
+        # Google Maps: geocoding of locations and the maps in console and storefront.
+        self.GOOGLE_MAPS_API_KEY = env.get("GOOGLE_MAPS_API_KEY") or None
+        self.GOOGLE_MAPS_BASE_URL = env.get("GOOGLE_MAPS_BASE_URL") or None  # a stand-in server
+        self.GOOGLE_MAPS_TIMEOUT = _env_int_from(env, "GOOGLE_MAPS_TIMEOUT", 5)
+
+        # Search: the database by default; OpenSearch when a URL is given.
+        self.OPENSEARCH_URL = env.get("OPENSEARCH_URL") or None
+        self.OPENSEARCH_INDEX = env.get("OPENSEARCH_INDEX", "bookwell-offerings")
+
+        # Public catalog reads are cached in Redis (when configured) for this many seconds.
+        self.CATALOG_CACHE_SECONDS = _env_int_from(env, "CATALOG_CACHE_SECONDS", 60)
+        self.SLOT_DAYS_AHEAD = _env_int_from(env, "SLOT_DAYS_AHEAD", 60)
+
         self.HOLD_MINUTES = _env_int_from(env, "HOLD_MINUTES", 15)
         self.DEMO_PASSWORD = env.get("DEMO_PASSWORD", "bookwell-demo")
         self.LOG_LEVEL = env.get("LOG_LEVEL", "INFO")
