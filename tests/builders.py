@@ -48,3 +48,73 @@ def email_of(user_id: int) -> str:
     from app.models import Account
 
     return db.session.get(Account, user_id).email
+
+
+def _add(row) -> int:
+    db.session.add(row)
+    db.session.commit()
+    return row.id
+
+
+def location(provider_id: int, *, lat: float | None = 52.52, lng: float | None = 13.405,
+             **fields) -> int:
+    from app.models import Location
+
+    n = next(_counter)
+    values = dict(name=f"Location {n}", address=f"Street {n}", lat=lat, lng=lng)
+    values.update(fields)
+    return _add(Location(provider_id=provider_id, **values))
+
+
+def category(provider_id: int, *, parent_id: int | None = None, **fields) -> int:
+    from app.models import Category
+
+    values = dict(name=f"Category {next(_counter)}", parent_id=parent_id)
+    values.update(fields)
+    return _add(Category(provider_id=provider_id, **values))
+
+
+def offering(provider_id: int, *, kind: str = "service", **fields) -> int:
+    from app.models import Offering
+
+    n = next(_counter)
+    values = dict(name=f"Offering {n}", description="", price_minor=2500, currency="EUR",
+                  duration_minutes=60 if kind == "service" else None)
+    values.update(fields)
+    return _add(Offering(provider_id=provider_id, kind=kind, **values))
+
+
+def variant(offering_id: int, **fields) -> int:
+    from app.models import Offering, Variant
+
+    offering_row = db.session.get(Offering, offering_id)
+    values = dict(name=f"Variant {next(_counter)}", sku=f"SKU-{next(_counter)}", stock=10)
+    values.update(fields)
+    return _add(Variant(provider_id=offering_row.provider_id, offering_id=offering_id,
+                        **values))
+
+
+def rule(offering_id: int, *, weekday: int, start: str = "09:00", end: str = "12:00",
+         slot_minutes: int = 60, capacity: int = 1, valid_from=None, valid_to=None) -> int:
+    from datetime import date, time
+
+    from app.models import AvailabilityRule, Offering
+
+    offering_row = db.session.get(Offering, offering_id)
+    return _add(AvailabilityRule(
+        provider_id=offering_row.provider_id, offering_id=offering_id, weekday=weekday,
+        start_time=time.fromisoformat(start), end_time=time.fromisoformat(end),
+        slot_minutes=slot_minutes, capacity=capacity,
+        valid_from=valid_from or date(2020, 1, 1), valid_to=valid_to))
+
+
+def slot(offering_id: int, starts_at, *, minutes: int = 60, capacity: int = 5,
+         booked: int = 0) -> int:
+    from datetime import timedelta
+
+    from app.models import Offering, Slot
+
+    offering_row = db.session.get(Offering, offering_id)
+    return _add(Slot(provider_id=offering_row.provider_id, offering_id=offering_id,
+                     starts_at=starts_at, ends_at=starts_at + timedelta(minutes=minutes),
+                     capacity=capacity, booked=booked))

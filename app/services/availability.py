@@ -1,0 +1,222 @@
+"""Availability: weekly rules and closed days, and the slots generated from them.
+
+Rules are in the provider's local time; slots are stored in UTC. A 09:00 rule gives a
+09:00 local slot on both sides of a daylight-saving change (its UTC time moves), a local
+time that does not exist that day (the spring-forward gap) gives no slot, and an
+ambiguous one (fall-back) is taken at its first occurrence.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Callable, Iterable
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, delete, or_, select, update
+
+from app.errors import ValidationFailed
+from app.extensions import db
+from app.models import AvailabilityRule, ClosedDay, Offering, Provider, Slot
+from app.models.catalog import SERVICE
+from app.models.types import utcnow
+from app.services import tenancy
+from app.services.cache import bump_catalog_generation
+
+INSERT_BATCH = 1000
+
+
+# --- rules -----------------------------------------------------------------------------
+
+def check_rule(rule: AvailabilityRule) -> None:
+    problems = {}
+    if rule.weekday is None or not 0 <= rule.weekday <= 6:
+        problems["weekday"] = ["Weekday must be 0 (Monday) to 6 (Sunday)."]
+    if rule.start_time is not None and rule.end_time is not None \
+            and rule.end_time <= rule.start_time:
+        problems["end_time"] = ["The end must be after the start."]
+    if not (rule.slot_minutes or 0) > 0:
+        problems["slot_minutes"] = ["Slots must be at least one minute long."]
+    if not (rule.capacity or 0) >= 1:
+        problems["capacity"] = ["Capacity must be at least 1."]
+    if rule.valid_from is None:
+        problems["valid_from"] = ["A start date is required."]
+    elif rule.valid_to is not None and rule.valid_to < rule.valid_from:
+        problems["valid_to"] = ["The end date must not be before the start date."]
+    if problems:
+        raise ValidationFailed("availability.invalid_rule", "The rule has invalid values.",
+                               problems)
+    offering = db.session.get(Offering, rule.offering_id)
+    if offering is None or offering.provider_id != rule.provider_id:
+        raise ValidationFailed("catalog.unknown_reference", "No such offering here.",
+                               {"offering_id": ["No such offering here."]})
+    if offering.kind != SERVICE:
+        raise ValidationFailed("availability.not_a_service", "Only services have slots.",
+                               {"offering_id": ["Products have stock, not slots."]})
+    if _overlapping_rule(rule) is not None:
+        raise ValidationFailed(
+            "availability.rules_overlap",
+            "This rule overlaps another rule of the same offering.",
+            {"start_time": ["Overlaps another rule on the same weekday and dates."]})
+
+
+def _overlapping_rule(rule: AvailabilityRule) -> int | None:
+    far_future = date.max
+    return db.session.scalar(
+        select(AvailabilityRule.id).where(
+            AvailabilityRule.offering_id == rule.offering_id,
+            AvailabilityRule.weekday == rule.weekday,
+            AvailabilityRule.id != (rule.id or 0),
+            AvailabilityRule.start_time < rule.end_time,
+            AvailabilityRule.end_time > rule.start_time,
+            AvailabilityRule.valid_from <= (rule.valid_to or far_future),
+            or_(AvailabilityRule.valid_to.is_(None),
+                AvailabilityRule.valid_to >= rule.valid_from),
+        ).limit(1))
+
+
+def check_closed_day(closed: ClosedDay) -> None:
+    if closed.day is None:
+        raise ValidationFailed("availability.day_required", "A date is required.",
+                               {"day": ["A date is required."]})
+    if closed.offering_id is not None:
+        tenancy.get_owned(Offering, closed.offering_id, closed.provider_id, label="offering")
+
+
+# --- slot generation ------------------------------------------------------------------
+
+@dataclass
+class GenerationReport:
+    offerings: int = 0
+    created: int = 0
+    removed: int = 0
+    kept_booked: int = 0
+    resized: int = 0
+    per_offering: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PlannedSlot:
+    starts_at: datetime
+    ends_at: datetime
+    capacity: int
+
+
+def local_slot_starts(day: date, rule: AvailabilityRule, zone: ZoneInfo,
+                      length: timedelta) -> Iterable[datetime]:
+    """The UTC start of every slot the rule gives on ``day`` (a local date).
+
+    Slots start every ``slot_minutes`` and must end (``length`` later) by closing time.
+    """
+    step = timedelta(minutes=rule.slot_minutes)
+    cursor = datetime.combine(day, rule.start_time)
+    end = datetime.combine(day, rule.end_time)
+    while cursor + length <= end:
+        local = cursor.replace(tzinfo=zone)
+        as_utc = local.astimezone(timezone.utc)
+        # A wall time in the spring-forward gap does not survive the round trip: skip it.
+        if as_utc.astimezone(zone).replace(tzinfo=None) == cursor:
+            yield as_utc
+        cursor += step
+
+
+def plan_slots(offering: Offering, rules: list[AvailabilityRule], closed: set[date],
+               zone: ZoneInfo, first_day: date, days: int, now: datetime) -> dict:
+    duration = timedelta(minutes=offering.duration_minutes or 0)
+    planned: dict[datetime, PlannedSlot] = {}
+    for offset in range(days):
+        day = first_day + timedelta(days=offset)
+        if day in closed:
+            continue
+        for rule in rules:
+            if rule.weekday != day.weekday() or day < rule.valid_from or (
+                    rule.valid_to is not None and day > rule.valid_to):
+                continue
+            length = duration or timedelta(minutes=rule.slot_minutes)
+            for start in local_slot_starts(day, rule, zone, length):
+                if start >= now and start not in planned:
+                    planned[start] = PlannedSlot(start, start + length, rule.capacity)
+    return planned
+
+
+def generate_slots(*, provider_id: int | None = None, offering_id: int | None = None,
+                   days: int = 60, now: datetime | None = None,
+                   progress: Callable[[int, int], None] | None = None) -> GenerationReport:
+    """Bring future slots in line with the rules for ``days`` ahead. Idempotent.
+
+    Missing slots are inserted; slots no rule asks for any more are deleted unless they
+    have bookings; a changed capacity is applied where the bookings still fit.
+    """
+    now = now or utcnow()
+    query = select(Offering.id).where(Offering.kind == SERVICE, Offering.active.is_(True))
+    if provider_id is not None:
+        query = query.where(Offering.provider_id == provider_id)
+    if offering_id is not None:
+        query = query.where(Offering.id == offering_id)
+    offering_ids = list(db.session.scalars(query.order_by(Offering.id)))
+    report = GenerationReport(offerings=len(offering_ids))
+    for done, oid in enumerate(offering_ids, start=1):
+        _sync_offering(oid, days, now, report)
+        if progress:
+            progress(done, len(offering_ids))
+    if report.created or report.removed or report.resized:
+        bump_catalog_generation()
+    return report
+
+
+def _sync_offering(offering_id: int, days: int, now: datetime, report: GenerationReport):
+    offering = db.session.get(Offering, offering_id)
+    provider = db.session.get(Provider, offering.provider_id)
+    zone = ZoneInfo(provider.timezone)
+    first_day = now.astimezone(zone).date()
+    rules = list(db.session.scalars(
+        select(AvailabilityRule).where(AvailabilityRule.offering_id == offering_id)))
+    closed = set(db.session.scalars(select(ClosedDay.day).where(
+        ClosedDay.provider_id == provider.id,
+        or_(ClosedDay.offering_id.is_(None), ClosedDay.offering_id == offering_id))))
+    planned = plan_slots(offering, rules, closed, zone, first_day, days, now)
+    window_end = datetime.combine(first_day + timedelta(days=days), time(), tzinfo=zone)
+    existing = {
+        row.starts_at: row for row in db.session.execute(
+            select(Slot.id, Slot.starts_at, Slot.capacity, Slot.booked).where(
+                Slot.offering_id == offering_id, Slot.starts_at >= now,
+                Slot.starts_at < window_end))
+    }
+    created = _insert_missing(offering, [p for s, p in planned.items() if s not in existing])
+    stale = [row for start, row in existing.items() if start not in planned]
+    removable = [row.id for row in stale if row.booked == 0]
+    if removable:
+        db.session.execute(delete(Slot).where(Slot.id.in_(removable), Slot.booked == 0))
+    resized = 0
+    for start, plan in planned.items():
+        row = existing.get(start)
+        if row is not None and row.capacity != plan.capacity and row.booked <= plan.capacity:
+            # The condition is repeated in SQL so a booking taken meanwhile is respected.
+            resized += db.session.execute(
+                update(Slot).where(and_(Slot.id == row.id, Slot.booked <= plan.capacity))
+                .values(capacity=plan.capacity)).rowcount
+    db.session.commit()
+    report.created += created
+    report.removed += len(removable)
+    report.kept_booked += len(stale) - len(removable)
+    report.resized += resized
+    report.per_offering[offering_id] = created
+
+
+def _insert_missing(offering: Offering, plans: list[PlannedSlot]) -> int:
+    if not plans:
+        return 0
+    dialect = db.engine.dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    created = 0
+    for start in range(0, len(plans), INSERT_BATCH):
+        rows = [dict(provider_id=offering.provider_id, offering_id=offering.id,
+                     starts_at=p.starts_at, ends_at=p.ends_at, capacity=p.capacity, booked=0)
+                for p in plans[start:start + INSERT_BATCH]]
+        # A concurrent run may have inserted some already: the unique key decides.
+        statement = insert(Slot.__table__).on_conflict_do_nothing(
+            index_elements=["offering_id", "starts_at"]).returning(Slot.__table__.c.id)
+        created += len(db.session.execute(statement, rows).all())
+    return created

@@ -1,0 +1,153 @@
+"""The database search backend: every filter and sort in one SQL query.
+
+PostgreSQL matches with ``to_tsvector('simple', name || ' ' || description)`` (GIN index
+``ix_offering_search``) and ranks with ``ts_rank``; SQLite uses the FTS5 table
+``offering_fts`` and ``bm25``. Each word of ``q`` matches as a prefix (``yog`` finds
+"yoga"); typo tolerance needs the OpenSearch backend. Distances are great-circle
+kilometres, pre-filtered by a bounding box that the (lat, lng) index can use.
+"""
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import and_, exists, func, literal_column, select, text
+
+from app.extensions import db
+from app.models import Location, Offering, Provider, Slot, Variant
+from app.models.catalog import PRODUCT
+from app.services.geo import EARTH_RADIUS_KM, bounding_box
+from app.services.search import OfferingQuery, SearchHit, SearchPage
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+PG_DOCUMENT = text(
+    "to_tsvector('simple', coalesce(offering.name, '') || ' ' || "
+    "coalesce(offering.description, ''))"
+)
+
+
+def query_words(q: str | None, limit: int = 8) -> list[str]:
+    return _WORD.findall(q or "")[:limit]
+
+
+class DatabaseSearchBackend:
+    name = "database"
+
+    def search(self, query: OfferingQuery) -> SearchPage:
+        dialect = db.engine.dialect.name
+        words = query_words(query.q)
+        stmt = (
+            select(Offering.id)
+            .join(Provider, Provider.id == Offering.provider_id)
+            .outerjoin(Location, Location.id == Offering.location_id)
+            .where(Offering.active.is_(True), Provider.active.is_(True))
+        )
+        stmt = _filters(stmt, query)
+        rank = None
+        if words:
+            stmt, rank = _text_match(stmt, words, dialect)
+        distance = None
+        if query.near is not None:
+            stmt, distance = _near(stmt, query, dialect)
+
+        total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
+        columns = [Offering.id, distance if distance is not None else literal_column("NULL"),
+                   rank if rank is not None else literal_column("NULL")]
+        page = stmt.with_only_columns(*columns).order_by(
+            *_ordering(query, rank, distance)).limit(query.page_size).offset(query.offset)
+        hits = [
+            SearchHit(offering_id=row[0],
+                      distance_km=None if row[1] is None else round(float(row[1]), 3),
+                      score=None if row[2] is None else float(row[2]))
+            for row in db.session.execute(page)
+        ]
+        return SearchPage(hits=hits, total=total)
+
+    def index_offerings(self, offering_ids: list[int]) -> None:
+        """Nothing to do: the indexes are kept by the database itself."""
+
+    def remove_offerings(self, offering_ids: list[int]) -> None:
+        """Nothing to do: the indexes are kept by the database itself."""
+
+
+def _filters(stmt, query: OfferingQuery):
+    if query.provider_id is not None:
+        stmt = stmt.where(Offering.provider_id == query.provider_id)
+    if query.category_id is not None:
+        stmt = stmt.where(Offering.category_id == query.category_id)
+    if query.kind is not None:
+        stmt = stmt.where(Offering.kind == query.kind)
+    if query.min_price is not None:
+        stmt = stmt.where(Offering.price_minor >= query.min_price)
+    if query.max_price is not None:
+        stmt = stmt.where(Offering.price_minor <= query.max_price)
+    if query.available_from is not None or query.available_to is not None:
+        stmt = stmt.where(_available(query))
+    return stmt
+
+
+def _available(query: OfferingQuery):
+    """A free place on a slot in the window; products: a variant in stock."""
+    conditions = [Slot.offering_id == Offering.id, Slot.booked < Slot.capacity]
+    if query.available_from is not None:
+        conditions.append(Slot.starts_at >= query.available_from)
+    if query.available_to is not None:
+        conditions.append(Slot.starts_at < query.available_to)
+    in_stock = exists().where(
+        Variant.offering_id == Offering.id, Variant.active.is_(True),
+        (Variant.stock.is_(None)) | (Variant.stock > 0),
+    )
+    return exists().where(and_(*conditions)) | ((Offering.kind == PRODUCT) & in_stock)
+
+
+def _text_match(stmt, words: list[str], dialect: str):
+    if dialect == "postgresql":
+        tsquery = func.to_tsquery("simple", " & ".join(f"{w}:*" for w in words))
+        return stmt.where(PG_DOCUMENT.op("@@")(tsquery)), func.ts_rank(PG_DOCUMENT, tsquery)
+    match = " AND ".join('"' + w.replace('"', "") + '"*' for w in words)
+    fts = (
+        select(literal_column("rowid").label("rowid"),
+               literal_column("bm25(offering_fts)").label("bm25"))
+        .select_from(text("offering_fts"))
+        .where(text("offering_fts MATCH :match").bindparams(match=match))
+        .subquery("fts")
+    )
+    # bm25 is lower-is-better; negate so that a higher score ranks first on both databases.
+    return stmt.join(fts, fts.c.rowid == Offering.id), -fts.c.bm25
+
+
+def _near(stmt, query: OfferingQuery, dialect: str):
+    lat, lng = query.near
+    if dialect == "postgresql":
+        a = (func.power(func.sin(func.radians(Location.lat - lat) / 2), 2)
+             + func.cos(func.radians(lat)) * func.cos(func.radians(Location.lat))
+             * func.power(func.sin(func.radians(Location.lng - lng) / 2), 2))
+        distance = 2 * EARTH_RADIUS_KM * func.asin(func.least(1.0, func.sqrt(a)))
+    else:
+        distance = func.bw_haversine_km(lat, lng, Location.lat, Location.lng)
+    stmt = stmt.where(Location.lat.is_not(None), Location.lng.is_not(None))
+    if query.radius_km is not None:
+        min_lat, max_lat, min_lng, max_lng = bounding_box(lat, lng, query.radius_km)
+        stmt = stmt.where(Location.lat.between(min_lat, max_lat),
+                          Location.lng.between(min_lng, max_lng),
+                          distance <= query.radius_km)
+    return stmt, distance
+
+
+def _ordering(query: OfferingQuery, rank, distance) -> list:
+    sort = query.sort or ("relevance" if rank is not None else "name")
+    if sort == "relevance" and rank is None:
+        sort = "distance" if distance is not None else "name"
+    if sort == "relevance":
+        order = [rank.desc()]
+        if distance is not None:
+            order.append(distance.asc())
+        return order + [Offering.price_minor.asc(), Offering.id.asc()]
+    if sort == "distance" and distance is not None:
+        return [distance.asc(), Offering.id.asc()]
+    if sort == "price":
+        return [Offering.price_minor.asc(), Offering.id.asc()]
+    if sort == "-price":
+        return [Offering.price_minor.desc(), Offering.id.asc()]
+    if sort == "newest":
+        return [Offering.created_at.desc(), Offering.id.desc()]
+    return [Offering.name.asc(), Offering.id.asc()]
