@@ -22,6 +22,7 @@ from app import create_app
 from app.extensions import db, limiter
 from app.services.roles import sync_roles
 from tests import builders
+from tests.helpers import IsolatedClient
 
 KEPT_TABLES = {
     "alembic_version",
@@ -81,6 +82,7 @@ def app(tmp_dir):
     if url.startswith("postgresql"):
         _reset_postgres_schema(url)
     app = create_app(test_settings(tmp_dir))
+    app.test_client_class = IsolatedClient
     if not app.config["REDIS_URL"]:
         app.extensions["bookwell.redis"] = fakeredis.FakeRedis()
     with app.app_context():

@@ -1,7 +1,25 @@
 """Client-side helpers shared by API and console tests."""
 from __future__ import annotations
 
+import contextvars
+
+from flask.testing import FlaskClient
+
 from tests.builders import PASSWORD
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose every request runs in its own application context.
+
+    Flask reuses an application context that is already pushed, and the ``build`` fixture
+    keeps one pushed for the whole test. Requests would then share ``g`` (where
+    Flask-Login caches the signed-in user) and the database session with each other and
+    with the test: a second, anonymous client would be served as the first one's user.
+    An empty ``contextvars.Context`` gives each request a fresh one, as in production.
+    """
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
 
 
 def api_login(client, email: str, password: str = PASSWORD) -> dict:

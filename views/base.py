@@ -1,17 +1,18 @@
 """The one tenant-scoped ModelView base every provider-owned console screen uses.
 
 Provider staff see and change only their provider's rows: in lists, show/edit/delete by
-id (``base_filters`` are applied to lookups by primary key too), the related-field
-dropdowns of add, edit and search forms, and on save. Admins see everything.
+id (``base_filters`` are applied to lookups by primary key too), list and show actions
+(which Flask-AppBuilder does not filter: see ``action``), the related-field dropdowns of
+add, edit and search forms, and on save. Admins see everything.
 """
 from __future__ import annotations
 
-from flask import g
-from flask_appbuilder import ModelView
+from flask import abort, g, request
+from flask_appbuilder import ModelView, expose
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.filters import get_field_setup_query
 from flask_appbuilder.models.sqla.interface import SQLAInterface
-from sqlalchemy import false, inspect
+from sqlalchemy import BigInteger, Integer, false, inspect
 
 from app.models import Provider
 
@@ -80,10 +81,47 @@ class TenantModelView(ModelView):
             "edit_form_query_rel_fields",
             "search_form_query_rel_fields",
         ):
-            merged = dict(rel_filters)
-            merged.update(getattr(self, attr) or {})
+            # A screen's own dropdown filters are added to the tenant filter, never in its
+            # place: replacing it would offer staff every provider's rows again.
+            merged = {key: list(filters) for key, filters in rel_filters.items()}
+            for key, filters in (getattr(self, attr) or {}).items():
+                merged[key] = merged.get(key, []) + list(filters)
             setattr(self, attr, merged)
         super().__init__(**kwargs)
+
+    # Flask-AppBuilder loads the rows of an action by primary key *without* base_filters,
+    # so staff could run a list or show action on another provider's rows by posting
+    # their ids. Both routes are re-exposed to check every id against the filters first.
+    @expose("/action/<string:name>/<pk>", methods=["GET", "POST"])
+    def action(self, name, pk):
+        self._require_action(name)
+        self._require_visible([pk])
+        return super().action(name, pk)
+
+    @expose("/action_post", methods=["POST"])
+    def action_post(self):
+        self._require_action(request.form["action"])
+        self._require_visible(request.form.getlist("rowid"))
+        return super().action_post()
+
+    def _require_action(self, name):
+        # An unknown action name is a 404, not Flask-AppBuilder's AttributeError (a 500).
+        if name not in self.actions:
+            abort(404)
+
+    def _require_visible(self, pks):
+        for pk in pks:
+            pk = self._deserialize_pk_if_composite(pk)
+            if self.datamodel.get(pk, self._base_filters) is None:
+                abort(404)
+
+    def _deserialize_pk_if_composite(self, pk):
+        pk = super()._deserialize_pk_if_composite(pk)
+        # Every by-id route comes through here. An id beyond the column's range names no
+        # row, but PostgreSQL answers it with an error (a 500): make it a plain 404.
+        if not _fits_integer_pk(self.datamodel, pk):
+            abort(404)
+        return pk
 
     def pre_add(self, item):
         self._pin_to_own_provider(item)
@@ -96,7 +134,38 @@ class TenantModelView(ModelView):
         user = current_user()
         if user_is_admin(user) or self.tenant_column != "provider_id":
             return
-        item.provider_id = user_provider_id(user)
+        provider_id = user_provider_id(user)
+        if provider_id is None:
+            # Raised errors are flashed by Flask-AppBuilder and nothing is saved.
+            raise ValueError("Your account is not attached to a provider.")
+        item.provider_id = provider_id
+        # On flush a many-to-one relationship overwrites its foreign key column, so a
+        # provider object set by the form would win over the id pinned above: pin both.
+        for rel in _provider_relations(type(item)):
+            setattr(item, rel.key, self.datamodel.session.get(Provider, provider_id))
+
+
+def _fits_integer_pk(datamodel, pk) -> bool:
+    if datamodel.is_pk_composite():
+        return True
+    column = datamodel.list_columns.get(datamodel.get_pk_name())
+    if column is None or not isinstance(column.type, Integer):
+        return True
+    try:
+        value = int(pk)
+    except (TypeError, ValueError):
+        return True  # not a number: Flask-AppBuilder already finds no row for it
+    bits = 63 if isinstance(column.type, BigInteger) else 31
+    return -(2**bits) <= value < 2**bits
+
+
+def _provider_relations(model):
+    """Many-to-one relationships of ``model`` that set its ``provider_id`` column."""
+    column = inspect(model).columns.get("provider_id")
+    return [
+        rel for rel in inspect(model).relationships
+        if rel.mapper.class_ is Provider and any(c is column for c in rel.local_columns)
+    ]
 
 
 __all__ = ["FilterOwnProvider", "SQLAInterface", "TenantModelView", "tenant_rel_filters"]

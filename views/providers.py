@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from flask_appbuilder.models.sqla.interface import SQLAInterface
-from wtforms.validators import ValidationError
+from sqlalchemy import inspect
+from wtforms.validators import Optional, ValidationError
 
 from app.models import Provider
 from app.services.validation import check_currency, check_timezone, normalise_phone
-from views.base import TenantModelView
+from views.base import TenantModelView, current_user, user_is_admin
 
 
 def _validator(check):
@@ -34,9 +35,19 @@ class ProviderView(TenantModelView):
         "timezone": [_validator(check_timezone)],
         "currency": [_validator(check_currency)],
         "contact_phone": [_validator(normalise_phone)],
+        # Flask-AppBuilder requires input for every non-nullable column, and an unticked
+        # checkbox sends none: without this a provider could never be suspended here.
+        "active": [Optional()],
     }
     description_columns = {
         "timezone": "IANA zone, e.g. Europe/Berlin. Times are shown in this zone.",
         "currency": "ISO 4217 code, e.g. EUR.",
         "contact_phone": "E.164, e.g. +4930123456.",
     }
+
+    def pre_update(self, item):
+        super().pre_update(item)
+        # Suspending or reinstating a provider is the platform's call: staff who could
+        # flip ``active`` on their own profile could lift an admin's suspension.
+        if not user_is_admin(current_user()) and inspect(item).attrs.active.history.has_changes():
+            raise ValueError("Only a platform admin can activate or suspend a provider.")

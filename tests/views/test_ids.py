@@ -1,0 +1,25 @@
+"""Ids that name no row are a 404 on every by-id route, never a database error (a 500)."""
+from __future__ import annotations
+
+import pytest
+
+from tests.views.console import signed_in
+
+BEYOND_INTEGER = 2**40
+BY_ID = [
+    ("get", "/providerview/show/{id}"),
+    ("get", "/providerview/edit/{id}"),
+    ("post", "/providerview/edit/{id}"),
+    ("post", "/providerview/delete/{id}"),
+    ("get", "/auditlogview/show/{id}"),
+]
+
+
+@pytest.mark.parametrize("method, url", BY_ID)
+@pytest.mark.parametrize("pk", [BEYOND_INTEGER, -BEYOND_INTEGER, "not-a-number"])
+def test_admin_gets_404_for_ids_that_cannot_exist(app, admin_email, method, url, pk):
+    admin = signed_in(app, admin_email)
+
+    response = getattr(admin, method)(url.format(id=pk))
+
+    assert response.status_code == 404
