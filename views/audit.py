@@ -1,14 +1,14 @@
 """The audit trail, read-only: admins see all, provider staff their own provider's."""
 from __future__ import annotations
 
-from flask_appbuilder.models.sqla.interface import SQLAInterface
+from views.filters import ConsoleInterface
 
 from app.models import AuditLog
 from views.base import TenantModelView
 
 
 class AuditLogView(TenantModelView):
-    datamodel = SQLAInterface(AuditLog)
+    datamodel = ConsoleInterface(AuditLog)
     base_permissions = ["can_list", "can_show"]
     list_columns = ["created_at", "actor", "action", "entity", "entity_id", "provider", "ip"]
     show_columns = list_columns + ["changes"]

@@ -11,7 +11,6 @@ from flask import abort, g, request
 from flask_appbuilder import ModelView, expose
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.filters import get_field_setup_query
-from flask_appbuilder.models.sqla.interface import SQLAInterface
 from sqlalchemy import BigInteger, Integer, false, inspect
 
 from app.models import Provider
@@ -168,4 +167,4 @@ def _provider_relations(model):
     ]
 
 
-__all__ = ["FilterOwnProvider", "SQLAInterface", "TenantModelView", "tenant_rel_filters"]
+__all__ = ["FilterOwnProvider", "TenantModelView", "tenant_rel_filters"]

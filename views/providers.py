@@ -1,7 +1,7 @@
 """Providers: admins manage all; provider staff see and edit only their own profile."""
 from __future__ import annotations
 
-from flask_appbuilder.models.sqla.interface import SQLAInterface
+from views.filters import ConsoleInterface
 from sqlalchemy import inspect
 from wtforms.validators import Optional, ValidationError
 
@@ -22,7 +22,7 @@ def _validator(check):
 
 
 class ProviderView(TenantModelView):
-    datamodel = SQLAInterface(Provider)
+    datamodel = ConsoleInterface(Provider)
     tenant_column = "id"
     list_columns = ["name", "slug", "timezone", "currency", "contact_email", "active"]
     search_columns = ["name", "slug", "active"]

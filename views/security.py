@@ -8,6 +8,7 @@ from flask_appbuilder.security.views import UserDBModelView
 from app.extensions import limiter
 from app.models import Account
 from app.services.roles import CONSOLE_ROLES
+from views.filters import ConsoleFilterConverter
 
 
 class BookwellUserDBModelView(UserDBModelView):
@@ -49,6 +50,12 @@ class BookwellSecurityManager(SecurityManager):
     user_model = Account
     userdbmodelview = BookwellUserDBModelView
     security_api = NoSecurityApi
+
+    def __init__(self, appbuilder):
+        super().__init__(appbuilder)
+        # The security screens search on booleans too (active): same safe filters.
+        for view in (self.userdbmodelview, self.rolemodelview, self.groupmodelview):
+            view.datamodel.filter_converter_class = ConsoleFilterConverter
 
     def create_limiter(self, app):
         limiter.init_app(app)

@@ -11,7 +11,8 @@ from flask_appbuilder.actions import action
 
 from app.models import Provider
 from tests.views.console import provider_snapshot, second_app, signed_in
-from views.base import SQLAInterface, TenantModelView
+from views.base import TenantModelView
+from views.filters import ConsoleInterface
 
 RENAMED = " (renamed)"
 
@@ -19,7 +20,7 @@ RENAMED = " (renamed)"
 class ProviderActionView(TenantModelView):
     """Test-only: guarded by staff's ``can_edit`` on ProviderView, at its own URL."""
 
-    datamodel = SQLAInterface(Provider)
+    datamodel = ConsoleInterface(Provider)
     tenant_column = "id"
     route_base = "/test/provider-actions"
     class_permission_name = "ProviderView"

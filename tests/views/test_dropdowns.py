@@ -9,7 +9,8 @@ from app.extensions import db
 from app.models import Account, AuditLog, Provider
 from tests.views.console import select_options, signed_in
 from views.audit import AuditLogView
-from views.base import FilterOwnProvider, SQLAInterface, TenantModelView, tenant_rel_filters
+from views.base import FilterOwnProvider, TenantModelView, tenant_rel_filters
+from views.filters import ConsoleInterface
 
 
 def _full_name(user_id: int) -> str:
@@ -105,7 +106,7 @@ def test_tenant_rel_filters_cover_every_relation_to_tenant_rows():
 class StaffAccountView(TenantModelView):
     """Test-only: a tenant screen with an editable provider relation and its own filter."""
 
-    datamodel = SQLAInterface(Account)
+    datamodel = ConsoleInterface(Account)
     add_columns = edit_columns = ["first_name", "last_name", "username", "email", "provider"]
     add_form_query_rel_fields = {"provider": [["active", FilterEqual, True]]}
 

@@ -23,3 +23,13 @@ def test_admin_gets_404_for_ids_that_cannot_exist(app, admin_email, method, url,
     response = getattr(admin, method)(url.format(id=pk))
 
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize("url", ["/providerview/list/?_flt_0_active=zz",
+                                 "/providerview/list/?_flt_1_active=maybe",
+                                 "/users/list/?_flt_0_active=zz"])
+def test_nonsense_boolean_filters_are_not_a_500(app, admin_email, url):
+    from tests.views.console import signed_in
+
+    client = signed_in(app, admin_email)
+    assert client.get(url).status_code == 200
