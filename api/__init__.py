@@ -1,6 +1,7 @@
 """The REST API under /api/v1 (flask-smorest). Thin: business rules live in ``app.services``."""
 from __future__ import annotations
 
+from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint as FlaskBlueprint
 from flask import send_from_directory
 from flask_smorest import Api as SmorestApi
@@ -8,12 +9,23 @@ from swagger_ui_bundle import swagger_ui_path
 
 from api import errors
 from api.auth.routes import blp as auth_blp
+from api.catalog.routes import blp as catalog_blp
+from api.manage.routes import blp as manage_blp
 from api.me.routes import blp as me_blp
 from app.extensions import csrf
 from app.services import accounts
 
 PREFIX = "/api/v1"
-BLUEPRINTS = [auth_blp, me_blp]
+BLUEPRINTS = [auth_blp, me_blp, catalog_blp, manage_blp]
+
+
+def schema_name(schema) -> str:
+    """`OfferingSchema` → `Offering`; a partial (PATCH) copy gets its own name."""
+    cls = schema if isinstance(schema, type) else type(schema)
+    name = cls.__name__.removesuffix("Schema") or cls.__name__
+    if not isinstance(schema, type) and schema.partial:
+        name += "Patch"
+    return name
 
 
 class Api(SmorestApi):
@@ -36,7 +48,10 @@ def _docs_assets_blueprint() -> FlaskBlueprint:
 
 
 def init_api(app) -> Api:
-    api = Api(app, spec_kwargs={"servers": [{"url": "/"}]})
+    api = Api(app, spec_kwargs={
+        "servers": [{"url": "/"}],
+        "marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name),
+    })
     for blp in BLUEPRINTS:
         api.register_blueprint(blp, url_prefix=PREFIX + blp.url_prefix)
         csrf.exempt(blp)

@@ -15,7 +15,7 @@ from flask_cors import CORS
 
 from app import models  # noqa: F401  every table registered before anything reflects
 from app.extensions import csrf, db, migrate
-from app.services import audit  # noqa: F401  its listeners must exist before any flush
+from app.services import audit, cache  # noqa: F401  their listeners must exist before a flush
 from app.logging import configure_logging
 from config import BASE_DIR, Config
 

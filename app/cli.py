@@ -7,7 +7,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from app.services import accounts, demo, roles, users
+from app.services import accounts, availability, demo, roles, search_indexing, users
 
 bookwell = AppGroup("bookwell", help="Bookwell administration commands.")
 
@@ -49,6 +49,30 @@ def demo_command():
     for login in logins:
         where = f" ({login.provider})" if login.provider else ""
         click.echo(f"  {login.role:<9} {login.email:<32} {login.password}{where}")
+
+
+@bookwell.command("generate-slots")
+@click.option("--days", type=click.IntRange(1, 366), default=None,
+              help="How many days ahead (default: SLOT_DAYS_AHEAD).")
+@click.option("--provider-id", type=int, default=None, help="Only this provider.")
+def generate_slots_command(days, provider_id):
+    """Create slots from the availability rules; idempotent, keeps booked slots."""
+    report = availability.generate_slots(
+        provider_id=provider_id, days=days or current_app.config["SLOT_DAYS_AHEAD"],
+        progress=search_indexing.ProgressReporter(label="offerings"))
+    click.echo(f"offerings: {report.offerings}, slots created: {report.created}, "
+               f"removed: {report.removed}, kept (booked): {report.kept_booked}, "
+               f"resized: {report.resized}")
+
+
+@bookwell.command("reindex")
+def reindex_command():
+    """Rebuild the OpenSearch index of offerings from the database."""
+    if not current_app.config.get("OPENSEARCH_URL"):
+        raise click.ClickException("OPENSEARCH_URL is not set: the database backend needs "
+                                   "no index of its own.")
+    count = search_indexing.reindex_all(progress=search_indexing.ProgressReporter())
+    click.echo(f"indexed {count} offerings")
 
 
 @bookwell.command("purge-tokens")

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from views.audit import AuditLogView
+from views.availability import AvailabilityRuleView, ClosedDayView, SlotView
+from views.catalog import CategoryView, LocationView, OfferingView, VariantView
 from views.providers import ProviderView
 
 
@@ -10,6 +12,20 @@ def register_views(appbuilder) -> None:
         ProviderView, "Providers", icon="fa-store", category="Setup",
         category_icon="fa-cogs",
     )
+    for view, name, icon in (
+        (OfferingView, "Offerings", "fa-tags"),
+        (VariantView, "Variants", "fa-cubes"),
+        (CategoryView, "Categories", "fa-sitemap"),
+        (LocationView, "Locations", "fa-map-marker"),
+    ):
+        appbuilder.add_view(view, name, icon=icon, category="Catalog", category_icon="fa-book")
+    for view, name, icon in (
+        (AvailabilityRuleView, "Opening hours", "fa-clock-o"),
+        (ClosedDayView, "Closed days", "fa-ban"),
+        (SlotView, "Slots", "fa-calendar"),
+    ):
+        appbuilder.add_view(view, name, icon=icon, category="Availability",
+                            category_icon="fa-calendar")
     appbuilder.add_view(
         AuditLogView, "Audit log", icon="fa-history", category="Audit",
         category_icon="fa-list",

@@ -51,6 +51,10 @@ class AvailabilityRule(TenantOwned, db.Model):
 
     offering: Mapped[Offering] = relationship(Offering)
 
+    @property
+    def weekday_name(self) -> str:
+        return WEEKDAYS[self.weekday]
+
     def __repr__(self) -> str:
         return f"{WEEKDAYS[self.weekday]} {self.start_time:%H:%M}-{self.end_time:%H:%M}"
 

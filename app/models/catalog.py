@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from babel.numbers import get_currency_precision
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -69,6 +70,10 @@ class Location(TenantOwned, db.Model):
     geocode_status: Mapped[str] = mapped_column(String(20), nullable=False, default="manual")
     geocode_error: Mapped[str | None] = mapped_column(String(500))
 
+    @property
+    def coordinates(self) -> tuple[float, float] | None:
+        return None if self.lat is None or self.lng is None else (self.lat, self.lng)
+
     def __repr__(self) -> str:
         return self.name
 
@@ -114,6 +119,12 @@ class Offering(TenantOwned, db.Model):
     variants: Mapped[list[Variant]] = relationship(
         back_populates="offering", cascade="all, delete-orphan", order_by="Variant.id"
     )
+
+    @property
+    def price_display(self) -> str:
+        """19.99 EUR: minor units shown with the currency's own number of decimals."""
+        digits = get_currency_precision(self.currency or "EUR")
+        return f"{self.price_minor / 10 ** digits:.{digits}f} {self.currency}"
 
     def __repr__(self) -> str:
         return self.name

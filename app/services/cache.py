@@ -10,12 +10,18 @@ import hashlib
 import json
 import logging
 
-from flask import current_app
+from flask import current_app, has_app_context
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from app.redis import redis_client
 
 log = logging.getLogger(__name__)
 GENERATION_KEY = "bookwell:catalog:generation"
+# Tables whose rows the public catalog shows; a committed ORM change to any bumps the cache.
+CATALOG_TABLES = frozenset({"provider", "category", "location", "offering", "variant",
+                            "availability_rule", "closed_day", "slot"})
+_CHANGED_KEY = "catalog_changed"
 
 
 def _enabled() -> bool:
@@ -56,3 +62,23 @@ def cached(namespace: str, params: dict, compute):
     except Exception:
         log.warning("could not store a catalog cache entry", exc_info=True)
     return value
+
+
+@event.listens_for(Session, "after_flush")
+def _note_catalog_changes(session: Session, flush_context) -> None:
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if getattr(obj, "__tablename__", None) in CATALOG_TABLES:
+            session.info[_CHANGED_KEY] = True
+            return
+
+
+@event.listens_for(Session, "after_commit")
+def _bump_after_commit(session: Session) -> None:
+    # Console edits and services alike: the next public read sees the change.
+    if session.info.pop(_CHANGED_KEY, False) and has_app_context():
+        bump_catalog_generation()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_changes(session: Session) -> None:
+    session.info.pop(_CHANGED_KEY, None)

@@ -6,10 +6,37 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Provider
-from app.services import audit
+from app.models import Offering, Provider
+from app.services import audit, availability, catalog
 from app.services.roles import ADMIN, CUSTOMER, PROVIDER
 from app.services.users import ensure_user
+
+# Per provider (by slug): locations, categories, services with weekly hours, products.
+DEMO_CATALOG = {
+    "harbor-yoga": {
+        "locations": [("Harbor Studio", "Torstraße 140, 10119 Berlin", 52.5290, 13.4010),
+                      ("Spree Loft", "Holzmarktstraße 25, 10243 Berlin", 52.5116, 13.4256)],
+        "categories": ["Classes", "Private sessions", "Shop"],
+        "services": [
+            ("Vinyasa Flow", "Dynamic flowing yoga for all levels.", 1800, 60, 0, 0, 12),
+            ("Yin Yoga", "Slow, deep stretches held for minutes.", 1600, 75, 1, 0, 10),
+            ("Private Session", "One-to-one yoga coaching.", 7500, 60, 0, 1, 1),
+        ],
+        "products": [("Cork Yoga Mat", "Natural cork, 4 mm.", 5900, [("Cork", "MAT-CORK", 12)]),
+                     ("Yoga Block", "Light EVA foam.", 1200,
+                      [("Grey", "BLK-GREY", 30), ("Sand", "BLK-SAND", 0)])],
+    },
+    "northside-barbers": {
+        "locations": [("Northside Shop", "225 W 34th St, New York, NY", 40.7506, -73.9935)],
+        "categories": ["Cuts", "Shaves", "Grooming"],
+        "services": [
+            ("Classic Haircut", "Scissors and clippers, wash included.", 4500, 45, 0, 0, 2),
+            ("Hot Towel Shave", "Straight razor with hot towels.", 3500, 30, 0, 1, 1),
+        ],
+        "products": [("Beard Oil", "Cedar and bergamot, 30 ml.", 2400,
+                      [("30 ml", "OIL-30", 25)])],
+    },
+}
 
 DEMO_PROVIDERS = [
     dict(name="Harbor Yoga Studio", slug="harbor-yoga", timezone="Europe/Berlin",
@@ -39,6 +66,7 @@ def load_demo_data(password: str) -> list[DemoLogin]:
                 provider = Provider(**spec)
                 db.session.add(provider)
                 db.session.commit()
+            _load_catalog(provider)
             local = spec["slug"].split("-")[0]
             user, _ = ensure_user(email=f"staff@{local}.example", password=password,
                                   role=PROVIDER, first_name="Sam", last_name=provider.name,
@@ -49,3 +77,46 @@ def load_demo_data(password: str) -> list[DemoLogin]:
                               reset_password=False)
         logins.append(DemoLogin(CUSTOMER, user.email, password))
     return logins
+
+
+def _load_catalog(provider: Provider) -> None:
+    """Once per provider: skipped when it already has offerings."""
+    spec = DEMO_CATALOG.get(provider.slug)
+    has_offerings = db.session.scalar(
+        select(Offering.id).where(Offering.provider_id == provider.id).limit(1))
+    if spec is None or has_offerings is not None:
+        return
+    pid = provider.id
+    locations = [catalog.create(catalog.LOCATION, provider_id=pid, data=dict(
+        name=name, address=address, lat=lat, lng=lng)).id
+        for name, address, lat, lng in spec["locations"]]
+    categories = [catalog.create(catalog.CATEGORY, provider_id=pid,
+                                 data=dict(name=name)).id for name in spec["categories"]]
+    for name, description, price, minutes, loc, cat, capacity in spec["services"]:
+        offering = catalog.create(catalog.OFFERING, provider_id=pid, data=dict(
+            kind="service", name=name, description=description, price_minor=price,
+            duration_minutes=minutes, location_id=locations[loc],
+            category_id=categories[cat]))
+        _weekly_hours(pid, offering.id, minutes, capacity)
+    for name, description, price, variants in spec["products"]:
+        offering = catalog.create(catalog.OFFERING, provider_id=pid, data=dict(
+            kind="product", name=name, description=description, price_minor=price,
+            location_id=locations[0], category_id=categories[-1]))
+        for variant_name, sku, stock in variants:
+            catalog.create(catalog.VARIANT, provider_id=pid, data=dict(
+                offering_id=offering.id, name=variant_name, sku=sku, stock=stock))
+    availability.generate_slots(provider_id=pid, days=14)
+
+
+def _weekly_hours(provider_id: int, offering_id: int, minutes: int, capacity: int) -> None:
+    from datetime import date, time
+
+    from app.models import AvailabilityRule
+
+    for weekday in range(6):  # Monday to Saturday, 09:00 to 18:00
+        rule = AvailabilityRule(
+            provider_id=provider_id, offering_id=offering_id, weekday=weekday,
+            start_time=time(9), end_time=time(18), slot_minutes=max(minutes, 30),
+            capacity=capacity, valid_from=date(2020, 1, 1))
+        db.session.add(rule)
+    db.session.commit()

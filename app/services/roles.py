@@ -49,7 +49,13 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         # Staff edit their own provider's profile but never create or delete providers.
         *_manage("ProviderView", add=False, delete=False),
         *_read("AuditLogView"),
-        *_menus("Setup", "Providers", "Audit", "Audit log"),
+        *_manage("OfferingView"), *_manage("VariantView"), *_manage("CategoryView"),
+        *_manage("LocationView"), ("can_regeocode", "LocationView"),
+        *_manage("AvailabilityRuleView"), *_manage("ClosedDayView"),
+        *_read("SlotView"), ("can_generate", "SlotView"),
+        *_menus("Setup", "Providers", "Audit", "Audit log", "Catalog", "Offerings",
+                "Variants", "Categories", "Locations", "Availability", "Opening hours",
+                "Closed days", "Slots"),
     ],
     CUSTOMER: [],
 }
@@ -72,12 +78,6 @@ def sync_roles(appbuilder) -> SyncReport:
             report.roles_created += 1
     # Creates a permission for every registered view and menu (and grants each to Admin).
     appbuilder.add_permissions(update_perms=True)
-    admin = sm.find_role(ADMIN)
-    held = {pv.id for pv in admin.permissions}
-    for pv in sm.session.query(sm.permissionview_model).all():
-        if pv.id not in held:
-            sm.add_permission_role(admin, pv)
-            report.permissions_added += 1
     for role_name, wanted in ROLE_PERMISSIONS.items():
         role = sm.find_role(role_name)
         wanted_pvs = {}
@@ -95,5 +95,12 @@ def sync_roles(appbuilder) -> SyncReport:
             if pv_id not in current:
                 sm.add_permission_role(role, pv)
                 report.permissions_added += 1
+    # Last: the loop above may have created permissions, and Admin holds every one.
+    admin = sm.find_role(ADMIN)
+    held = {pv.id for pv in admin.permissions}
+    for pv in sm.session.query(sm.permissionview_model).all():
+        if pv.id not in held:
+            sm.add_permission_role(admin, pv)
+            report.permissions_added += 1
     sm.session.commit()
     return report

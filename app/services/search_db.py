@@ -19,7 +19,9 @@ from app.services.geo import EARTH_RADIUS_KM, bounding_box
 from app.services.search import OfferingQuery, SearchHit, SearchPage
 
 _WORD = re.compile(r"\w+", re.UNICODE)
-PG_DOCUMENT = text(
+# Literal SQL, not bound parameters: PostgreSQL uses the GIN index only when the query's
+# expression is the index's expression (migration 0002) to the letter.
+PG_DOCUMENT = literal_column(
     "to_tsvector('simple', coalesce(offering.name, '') || ' ' || "
     "coalesce(offering.description, ''))"
 )

@@ -3,7 +3,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Account, Provider
+from app.models import Account, Location, Offering, Provider, Slot, Variant
 from tests.helpers import api_login
 
 
@@ -29,15 +29,19 @@ def test_create_admin_refuses_a_short_password(app, app_ctx):
 
 def test_demo_is_idempotent_and_prints_logins(app, app_ctx):
     runner = app.test_cli_runner()
+    def counts():
+        return tuple(db.session.scalar(select(func.count()).select_from(model))
+                     for model in (Provider, Account, Offering, Variant, Location, Slot))
+
     first = runner.invoke(args=["bookwell", "demo"])
-    counts = (db.session.scalar(select(func.count()).select_from(Provider)),
-              db.session.scalar(select(func.count()).select_from(Account)))
+    after_first = counts()
     second = runner.invoke(args=["bookwell", "demo"])
 
     assert first.exit_code == 0 and second.exit_code == 0, first.output + second.output
-    assert counts == (2, 4)
-    assert (db.session.scalar(select(func.count()).select_from(Provider)),
-            db.session.scalar(select(func.count()).select_from(Account))) == counts
+    providers, accounts, offerings, variants, locations, slots = after_first
+    assert (providers, accounts, offerings, variants, locations) == (2, 4, 8, 4, 3)
+    assert slots > 100
+    assert counts() == after_first
     for email in ("admin@bookwell.example", "staff@harbor.example",
                   "staff@northside.example", "customer@bookwell.example"):
         assert email in first.output
@@ -49,3 +53,23 @@ def test_sync_roles_command(app):
     result = app.test_cli_runner().invoke(args=["bookwell", "sync-roles"])
     assert result.exit_code == 0
     assert "roles created: 0, permissions added: 0, removed: 0" in result.output
+
+
+def test_generate_slots_command_reports_and_is_idempotent(app, app_ctx, build):
+    from datetime import datetime, timezone
+
+    offering = build.offering(build.provider(timezone="UTC"))
+    # Never today's weekday, so no slot of the window lies in the past: two days, two slots.
+    weekday = (datetime.now(timezone.utc).weekday() + 3) % 7
+    build.rule(offering, weekday=weekday, start="09:00", end="11:00")
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["bookwell", "generate-slots", "--days", "14"])
+    second = runner.invoke(args=["bookwell", "generate-slots", "--days", "14"])
+    assert first.exit_code == 0, first.output
+    assert "slots created: 4" in first.output
+    assert "slots created: 0" in second.output
+
+
+def test_reindex_without_opensearch_says_why(app):
+    result = app.test_cli_runner().invoke(args=["bookwell", "reindex"])
+    assert result.exit_code != 0 and "OPENSEARCH_URL" in result.output

@@ -1,0 +1,108 @@
+"""The public catalog: no sign-in. Cached in Redis when configured; ETags on every GET."""
+from __future__ import annotations
+
+from flask.views import MethodView
+
+from api.blueprint import Blueprint
+from api.catalog.schemas import (
+    OfferingDetailSchema,
+    OfferingQueryArgsSchema,
+    OfferingSchema,
+    ProviderSchema,
+    SlotQueryArgsSchema,
+    SlotSchema,
+)
+from api.errors import ErrorSchema
+from api.pagination import PaginationArgsSchema, pagination_header
+from api.responses import cached_json
+from app.services import browse
+from app.services.search import OfferingQuery
+
+blp = Blueprint("catalog", __name__, url_prefix="", description="Public catalog")
+
+QUERY_FIELDS = {"category": "category_id", "provider": "provider_id"}
+
+
+def _documented(schema, many=False):
+    def decorator(func):
+        func = blp.alt_response(200, schema=schema(many=many) if many else schema,
+                                success=True, description="OK")(func)
+        return blp.alt_response(304, description="Not modified (ETag matched)",
+                                success=True)(func)
+    return decorator
+
+
+@blp.route("/providers")
+class ProviderViews(MethodView):
+    @blp.arguments(PaginationArgsSchema, location="query")
+    @_documented(ProviderSchema, many=True)
+    def get(self, args):
+        """Active providers, by name"""
+        def compute():
+            rows, total = browse.list_providers(**args)
+            return {"body": ProviderSchema(many=True).dump(rows),
+                    "headers": pagination_header(total=total, **args)}
+        return cached_json("providers", args, compute)
+
+
+@blp.route("/providers/<int:provider_id>")
+class ProviderByIdViews(MethodView):
+    @_documented(ProviderSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="No such active provider")
+    def get(self, provider_id):
+        """One provider"""
+        return cached_json("provider", {"id": provider_id}, lambda: {
+            "body": ProviderSchema().dump(browse.get_provider(provider_id))})
+
+
+@blp.route("/offerings")
+class OfferingViews(MethodView):
+    @blp.arguments(OfferingQueryArgsSchema, location="query")
+    @_documented(OfferingSchema, many=True)
+    def get(self, args):
+        """Search and filter offerings
+
+        `q` matches words of the name and description (each as a prefix). `near=lat,lng`
+        with `radius_km` keeps offerings within that distance and adds `distance_km`.
+        `available_from`/`available_to` keep services with a free place in that window
+        (and products in stock). Default order: relevance with `q`, else name.
+        """
+        query = OfferingQuery(**{QUERY_FIELDS.get(k, k): v for k, v in args.items()})
+
+        def compute():
+            rows, total = browse.find_offerings(query)
+            body = []
+            for offering, distance in rows:
+                item = OfferingSchema().dump(offering)
+                item["distance_km"] = distance
+                body.append(item)
+            return {"body": body, "headers": pagination_header(
+                total=total, page=query.page, page_size=query.page_size)}
+        return cached_json("offerings", args, compute)
+
+
+@blp.route("/offerings/<int:offering_id>")
+class OfferingByIdViews(MethodView):
+    @_documented(OfferingDetailSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="No such active offering")
+    def get(self, offering_id):
+        """An offering with its variants, location and next free slots"""
+        def compute():
+            offering = browse.get_offering(offering_id)
+            offering.next_slots = browse.next_free_slots(offering_id)
+            return {"body": OfferingDetailSchema().dump(offering)}
+        return cached_json("offering", {"id": offering_id}, compute)
+
+
+@blp.route("/offerings/<int:offering_id>/slots")
+class OfferingSlotViews(MethodView):
+    @blp.arguments(SlotQueryArgsSchema, location="query")
+    @_documented(SlotSchema, many=True)
+    @blp.alt_response(404, schema=ErrorSchema, description="No such active offering")
+    def get(self, args, offering_id):
+        """Slots of a service in a window (at most 62 days), with the places left"""
+        def compute():
+            slots = browse.list_slots(offering_id, start=args.get("start"),
+                                      end=args.get("end"), only_free=args["only_free"])
+            return {"body": SlotSchema(many=True).dump(slots)}
+        return cached_json("slots", {"id": offering_id, **args}, compute)

@@ -1,0 +1,96 @@
+"""Schemas for provider staff managing their own catalog."""
+from __future__ import annotations
+
+import marshmallow as ma
+
+from api.catalog.schemas import LocationSchema
+from api.pagination import PaginationArgsSchema
+from app.models.catalog import OFFERING_KINDS
+
+Str = ma.fields.String
+Int = ma.fields.Integer
+
+
+class CategorySchema(ma.Schema):
+    id = Int(dump_only=True)
+    name = Str(required=True, validate=ma.validate.Length(min=1, max=120))
+    parent_id = Int(allow_none=True)
+    position = Int(validate=ma.validate.Range(min=0))
+
+
+class ManagedLocationSchema(LocationSchema):
+    id = Int(dump_only=True)
+    name = Str(required=True, validate=ma.validate.Length(min=1, max=120))
+    address = Str(validate=ma.validate.Length(max=1000))
+    lat = ma.fields.Float(allow_none=True, validate=ma.validate.Range(min=-90, max=90))
+    lng = ma.fields.Float(allow_none=True, validate=ma.validate.Range(min=-180, max=180))
+    place_id = Str(dump_only=True, allow_none=True)
+    geocoded_at = ma.fields.DateTime(dump_only=True, allow_none=True)
+    geocode_status = Str(dump_only=True)
+    geocode_error = Str(dump_only=True, allow_none=True)
+
+
+class ManagedOfferingSchema(ma.Schema):
+    id = Int(dump_only=True)
+    kind = Str(required=True, validate=ma.validate.OneOf(OFFERING_KINDS))
+    name = Str(required=True, validate=ma.validate.Length(min=1, max=200))
+    description = Str(validate=ma.validate.Length(max=20_000))
+    price_minor = Int(required=True, metadata={"description": "Minor units, e.g. cents"})
+    currency = Str(validate=ma.validate.Length(equal=3),
+                   metadata={"description": "ISO 4217; default: the provider's currency"})
+    duration_minutes = Int(allow_none=True, validate=ma.validate.Range(min=1, max=24 * 60))
+    active = ma.fields.Boolean()
+    location_id = Int(allow_none=True)
+    category_id = Int(allow_none=True)
+    image_urls = ma.fields.List(Str(validate=ma.validate.Length(max=2000)),
+                                validate=ma.validate.Length(max=20))
+    created_at = ma.fields.DateTime(dump_only=True)
+    updated_at = ma.fields.DateTime(dump_only=True)
+
+
+class ManagedVariantSchema(ma.Schema):
+    id = Int(dump_only=True)
+    offering_id = Int(dump_only=True)
+    name = Str(required=True, validate=ma.validate.Length(min=1, max=120))
+    sku = Str(required=True, validate=ma.validate.Length(min=1, max=64))
+    price_minor = Int(allow_none=True)
+    stock = Int(allow_none=True)
+    active = ma.fields.Boolean()
+
+
+class RuleSchema(ma.Schema):
+    id = Int(dump_only=True)
+    offering_id = Int(required=True)
+    weekday = Int(required=True, validate=ma.validate.Range(min=0, max=6),
+                  metadata={"description": "0 = Monday … 6 = Sunday"})
+    start_time = ma.fields.Time(required=True, metadata={"description": "Local, e.g. 09:00"})
+    end_time = ma.fields.Time(required=True)
+    slot_minutes = Int(required=True, validate=ma.validate.Range(min=1, max=24 * 60))
+    capacity = Int(required=True, validate=ma.validate.Range(min=1, max=100_000))
+    valid_from = ma.fields.Date(required=True)
+    valid_to = ma.fields.Date(allow_none=True)
+
+
+class ClosedDaySchema(ma.Schema):
+    id = Int(dump_only=True)
+    offering_id = Int(allow_none=True,
+                      metadata={"description": "Unset: the whole provider is closed"})
+    day = ma.fields.Date(required=True)
+    reason = Str(validate=ma.validate.Length(max=200))
+
+
+class GenerateSlotsSchema(ma.Schema):
+    days = Int(load_default=60, validate=ma.validate.Range(min=1, max=366))
+    offering_id = Int()
+
+
+class GenerationReportSchema(ma.Schema):
+    offerings = Int()
+    created = Int()
+    removed = Int()
+    kept_booked = Int()
+    resized = Int()
+
+
+class ManageListArgsSchema(PaginationArgsSchema):
+    pass

@@ -1,0 +1,81 @@
+"""What customers browse without signing in: active providers and their active offerings."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from app.errors import NotFound, ValidationFailed
+from app.extensions import db
+from app.models import Offering, Provider, Slot
+from app.models.types import utcnow
+from app.services.search import OfferingQuery, SearchPage, search_offerings
+
+MAX_SLOT_WINDOW = timedelta(days=62)
+NEXT_FREE_SLOTS = 5
+
+
+def list_providers(*, page: int, page_size: int) -> tuple[list[Provider], int]:
+    base = select(Provider).where(Provider.active.is_(True))
+    total = db.session.scalar(select(func.count()).select_from(base.subquery()))
+    rows = db.session.scalars(base.order_by(Provider.name, Provider.id)
+                              .limit(page_size).offset((page - 1) * page_size))
+    return list(rows), total
+
+
+def get_provider(provider_id: int) -> Provider:
+    provider = db.session.get(Provider, provider_id)
+    if provider is None or not provider.active:
+        raise NotFound("provider.not_found", f"No provider with id {provider_id}.")
+    return provider
+
+
+def find_offerings(query: OfferingQuery) -> tuple[list[tuple[Offering, float | None]], int]:
+    """Offerings in result order, each with its distance when ``near`` was given."""
+    page: SearchPage = search_offerings(query)
+    ids = [hit.offering_id for hit in page.hits]
+    rows = {
+        row.id: row for row in db.session.scalars(
+            select(Offering).where(Offering.id.in_(ids))
+            .options(selectinload(Offering.location), selectinload(Offering.provider)))
+    } if ids else {}
+    return [(rows[hit.offering_id], hit.distance_km) for hit in page.hits
+            if hit.offering_id in rows], page.total
+
+
+def get_offering(offering_id: int) -> Offering:
+    offering = db.session.scalar(
+        select(Offering).join(Provider, Provider.id == Offering.provider_id)
+        .where(Offering.id == offering_id, Offering.active.is_(True),
+               Provider.active.is_(True))
+        .options(selectinload(Offering.variants), selectinload(Offering.location)))
+    if offering is None:
+        raise NotFound("offering.not_found", f"No offering with id {offering_id}.")
+    return offering
+
+
+def next_free_slots(offering_id: int, *, limit: int = NEXT_FREE_SLOTS,
+                    now: datetime | None = None) -> list[Slot]:
+    return list(db.session.scalars(
+        select(Slot).where(Slot.offering_id == offering_id, Slot.starts_at >= (now or utcnow()),
+                           Slot.booked < Slot.capacity)
+        .order_by(Slot.starts_at).limit(limit)))
+
+
+def list_slots(offering_id: int, *, start: datetime | None, end: datetime | None,
+               only_free: bool = False) -> list[Slot]:
+    get_offering(offering_id)
+    start = start or utcnow()
+    end = end or start + timedelta(days=14)
+    if end <= start:
+        raise ValidationFailed("slots.bad_window", "'to' must be after 'from'.",
+                               {"to": ["Must be after 'from'."]})
+    if end - start > MAX_SLOT_WINDOW:
+        raise ValidationFailed("slots.window_too_long", "Ask for at most 62 days at a time.",
+                               {"to": ["At most 62 days after 'from'."]})
+    query = select(Slot).where(Slot.offering_id == offering_id, Slot.starts_at >= start,
+                               Slot.starts_at < end)
+    if only_free:
+        query = query.where(Slot.booked < Slot.capacity)
+    return list(db.session.scalars(query.order_by(Slot.starts_at)))

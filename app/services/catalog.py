@@ -1,0 +1,160 @@
+"""Providers manage their catalog: categories, locations, offerings and variants.
+
+One generic create/update/delete path per row, each with its model's rule check; the
+service owns the commit, then refreshes what reads depend on (search index, cache,
+geocoding) only after the commit succeeded.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from flask import current_app
+from sqlalchemy import inspect
+from sqlalchemy.exc import IntegrityError
+
+from app.errors import Conflict
+from app.extensions import db
+from app.models import AvailabilityRule, Category, ClosedDay, Location, Offering, Variant
+from app.services import availability, catalog_rules, geocoding, search_indexing, tenancy
+from app.services.cache import bump_catalog_generation
+
+
+@dataclass(frozen=True)
+class RowKind:
+    model: type
+    check: Callable
+    label: str
+
+
+CATEGORY = RowKind(Category, catalog_rules.check_category, "category")
+LOCATION = RowKind(Location, catalog_rules.check_location, "location")
+OFFERING = RowKind(Offering, catalog_rules.check_offering, "offering")
+VARIANT = RowKind(Variant, catalog_rules.check_variant, "variant")
+RULE = RowKind(AvailabilityRule, availability.check_rule, "availability_rule")
+CLOSED_DAY = RowKind(ClosedDay, availability.check_closed_day, "closed_day")
+# Changing these changes which slots exist: regenerate the affected offerings' slots.
+SLOT_SHAPING = (RULE, CLOSED_DAY)
+
+
+def create(kind: RowKind, *, provider_id: int, data: dict):
+    row = kind.model(provider_id=provider_id, **data)
+    return _save(kind, row, added=True)
+
+
+def update(kind: RowKind, *, row_id: int, provider_id: int | None, changes: dict):
+    row = tenancy.get_owned(kind.model, row_id, provider_id, label=kind.label)
+    for name, value in changes.items():
+        setattr(row, name, value)
+    return _save(kind, row, added=False)
+
+
+def delete(kind: RowKind, *, row_id: int, provider_id: int | None) -> None:
+    row = tenancy.get_owned(kind.model, row_id, provider_id, label=kind.label)
+    footprint = deletion_footprint(kind, row)
+    db.session.delete(row)
+    try:
+        db.session.commit()
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise Conflict(f"{kind.label}.in_use",
+                       f"This {kind.label} is still used and cannot be deleted.") from exc
+    after_deleted(kind, footprint)
+
+
+def list_rows(kind: RowKind, *, provider_id: int, page: int, page_size: int,
+              where=None) -> tuple[list, int]:
+    query = tenancy.scoped(db.select(kind.model), kind.model, provider_id)
+    if where is not None:
+        query = query.where(where)
+    total = db.session.scalar(db.select(db.func.count()).select_from(query.subquery()))
+    rows = db.session.scalars(query.order_by(kind.model.id).limit(page_size)
+                              .offset((page - 1) * page_size))
+    return list(rows), total
+
+
+# --- the steps every save takes, shared with the console's save hooks -----------------
+
+def prepare(kind: RowKind, row) -> None:
+    """Defaults and rule checks before a row is saved; raises ValidationFailed."""
+    if kind is OFFERING and not row.currency:
+        row.currency = catalog_rules.provider_currency(row.provider_id)
+    kind.check(row)
+    if kind is LOCATION:
+        state = inspect(row)
+        moved = state.attrs.address.history.has_changes()
+        if moved and not (state.attrs.lat.history.has_changes()
+                          or state.attrs.lng.history.has_changes()) and state.persistent:
+            row.lat = row.lng = row.place_id = row.geocoded_at = None  # stale now
+        geocoding.request_geocoding(row)  # it decides whether Google is asked
+
+
+def after_saved(kind: RowKind, row) -> None:
+    """After the commit: search index, cache, geocoding and slots catch up."""
+    _refresh_reads(_affected_offerings(kind, row))
+    if kind is LOCATION and row.geocode_status == "pending":
+        geocoding.enqueue_geocoding(row.id)
+    _regenerate_slots(kind, provider_id=row.provider_id,
+                      offering_id=getattr(row, "offering_id", None))
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """What a deleted row leaves to clean up, taken before it is gone."""
+
+    provider_id: int
+    offering_id: int | None
+    offering_ids: list
+
+
+def deletion_footprint(kind: RowKind, row) -> Footprint:
+    return Footprint(row.provider_id, getattr(row, "offering_id", None),
+                     _affected_offerings(kind, row))
+
+
+def after_deleted(kind: RowKind, footprint: Footprint) -> None:
+    _refresh_reads(footprint.offering_ids)
+    _regenerate_slots(kind, provider_id=footprint.provider_id,
+                      offering_id=footprint.offering_id)
+
+
+def _save(kind: RowKind, row, *, added: bool):
+    try:
+        prepare(kind, row)
+    except Exception:
+        db.session.rollback()
+        raise
+    if added:
+        db.session.add(row)
+    try:
+        db.session.commit()
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise Conflict(f"{kind.label}.conflict",
+                       f"This {kind.label} clashes with an existing one.") from exc
+    after_saved(kind, row)
+    return row
+
+
+def _regenerate_slots(kind: RowKind, *, provider_id: int, offering_id: int | None) -> None:
+    if kind in SLOT_SHAPING:
+        availability.generate_slots(
+            provider_id=provider_id, offering_id=offering_id,
+            days=current_app.config["SLOT_DAYS_AHEAD"])
+
+
+def _affected_offerings(kind: RowKind, row) -> list[int]:
+    if kind is OFFERING:
+        return [row.id]
+    if kind is VARIANT:
+        return [row.offering_id]
+    if kind is LOCATION:
+        return list(db.session.scalars(
+            db.select(Offering.id).where(Offering.location_id == row.id)))
+    return []
+
+
+def _refresh_reads(offering_ids: list[int]) -> None:
+    bump_catalog_generation()
+    if offering_ids:
+        search_indexing.offerings_changed(offering_ids)

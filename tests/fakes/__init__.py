@@ -1,0 +1,1 @@
+"""Local stand-ins for outside services, spoken to by the real client libraries."""

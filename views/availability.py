@@ -1,0 +1,75 @@
+"""Console screens for availability: weekly rules, closed days, and the slots they make."""
+from __future__ import annotations
+
+from flask import current_app, flash, g, redirect
+from flask_appbuilder.actions import action
+from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+from wtforms import TimeField
+from wtforms.validators import DataRequired
+
+from app.models import AvailabilityRule, ClosedDay, Slot
+from app.services import availability, catalog
+from views.base import TenantModelView, user_is_admin
+from views.catalog_base import CatalogRowView
+from views.filters import ConsoleInterface
+
+
+def _time_field(label: str) -> TimeField:
+    # Flask-AppBuilder has no form field for Time columns.
+    return TimeField(label, format="%H:%M", validators=[DataRequired()],
+                     widget=BS3TextFieldWidget(), description="Local time, HH:MM")
+
+
+class AvailabilityRuleView(CatalogRowView):
+    datamodel = ConsoleInterface(AvailabilityRule)
+    row_kind = catalog.RULE
+    list_columns = ["offering", "weekday_name", "start_time", "end_time", "slot_minutes",
+                    "capacity", "valid_from", "valid_to", "provider"]
+    add_columns = edit_columns = ["provider", "offering", "weekday", "start_time", "end_time",
+                                  "slot_minutes", "capacity", "valid_from", "valid_to"]
+    search_columns = ["offering", "weekday", "provider"]
+    order_columns = ["weekday", "start_time"]
+    add_form_extra_fields = edit_form_extra_fields = {
+        "start_time": _time_field("Start"), "end_time": _time_field("End")}
+    label_columns = {"weekday_name": "Weekday"}
+    description_columns = {
+        "weekday": "0 = Monday … 6 = Sunday",
+        "start_time": "Local time of the provider, e.g. 09:00",
+        "slot_minutes": "A slot starts every this many minutes",
+        "capacity": "Places per slot",
+    }
+
+
+class ClosedDayView(CatalogRowView):
+    datamodel = ConsoleInterface(ClosedDay)
+    row_kind = catalog.CLOSED_DAY
+    list_columns = ["day", "offering", "reason", "provider"]
+    add_columns = edit_columns = ["provider", "day", "offering", "reason"]
+    search_columns = ["day", "offering", "provider"]
+    order_columns = ["day"]
+    description_columns = {"offering": "Leave empty to close everything that day."}
+
+
+class SlotView(TenantModelView):
+    """Slots are made from the rules: listed, not edited by hand."""
+
+    datamodel = ConsoleInterface(Slot)
+    base_permissions = ["can_list", "can_show"]
+    list_columns = ["offering", "starts_at", "ends_at", "capacity", "booked", "provider"]
+    search_columns = ["offering", "starts_at", "provider"]
+    order_columns = ["starts_at", "capacity", "booked"]
+    base_order = ("starts_at", "asc")
+
+    @action("generate", "Generate slots", "Generate slots from the rules now?", "fa-refresh",
+            single=False)
+    def generate(self, items):
+        provider_ids = {item.provider_id for item in items}
+        if not user_is_admin(g.user):
+            provider_ids = {g.user.provider_id}
+        created = 0
+        for provider_id in provider_ids:
+            created += availability.generate_slots(
+                provider_id=provider_id, days=current_app.config["SLOT_DAYS_AHEAD"]).created
+        flash(f"{created} new slots.", "info")
+        self.update_redirect()
+        return redirect(self.get_redirect())

@@ -1,0 +1,110 @@
+"""Console screens for the catalog: categories, locations, offerings, variants."""
+from __future__ import annotations
+
+from flask import current_app, flash, g, redirect
+from flask_appbuilder.actions import action
+from flask_appbuilder.fieldwidgets import BS3TextAreaFieldWidget, BS3TextFieldWidget
+from markupsafe import Markup, escape
+from wtforms import StringField, TextAreaField
+from wtforms.validators import Length, Optional
+
+from app.errors import DomainError
+from app.models import Category, Location, Offering, Variant
+from app.services import catalog, geocoding
+from views.catalog_base import CatalogRowView
+from views.filters import ConsoleInterface
+
+
+class CategoryView(CatalogRowView):
+    datamodel = ConsoleInterface(Category)
+    row_kind = catalog.CATEGORY
+    list_columns = ["name", "parent", "position", "provider"]
+    add_columns = edit_columns = ["provider", "name", "parent", "position"]
+    search_columns = ["name", "parent", "provider"]
+    order_columns = ["name", "position"]
+
+
+def map_embed(coordinates) -> Markup:
+    """An embedded map at (lat, lng), only where a Maps key is configured."""
+    key = current_app.config.get("GOOGLE_MAPS_API_KEY")
+    if not key or not coordinates:
+        return Markup("")
+    lat, lng = coordinates
+    src = (f"https://www.google.com/maps/embed/v1/place?key={escape(key)}"
+           f"&q={float(lat)},{float(lng)}")
+    return Markup(f'<iframe title="map" width="420" height="260" style="border:0" '
+                  f'loading="lazy" src="{src}"></iframe>')
+
+
+class LocationView(CatalogRowView):
+    datamodel = ConsoleInterface(Location)
+    row_kind = catalog.LOCATION
+    list_columns = ["name", "address", "lat", "lng", "geocode_status", "provider"]
+    show_columns = ["provider", "name", "address", "lat", "lng", "place_id", "geocoded_at",
+                    "geocode_status", "geocode_error", "coordinates"]
+    add_columns = edit_columns = ["provider", "name", "address", "lat", "lng"]
+    search_columns = ["name", "address", "geocode_status", "provider"]
+    order_columns = ["name", "geocode_status"]
+    formatters_columns = {"coordinates": map_embed}
+    description_columns = {
+        "address": "With a Google Maps key the address is geocoded after saving.",
+        "lat": "Latitude, -90 to 90. Enter by hand when no Maps key is configured.",
+        "lng": "Longitude, -180 to 180.",
+    }
+    label_columns = {"geocode_status": "Geocoding", "geocode_error": "Geocoding problem",
+                     "coordinates": "Map"}
+
+    @action("regeocode", "Geocode again", "Geocode the address again?", "fa-map-marker",
+            multiple=False)
+    def regeocode(self, item):
+        try:
+            asked = geocoding.regeocode_location(
+                item.id, provider_id=None if g.user.is_admin else g.user.provider_id,
+                actor_id=g.user.id)
+        except DomainError as exc:
+            flash(exc.message, "danger")
+        else:
+            flash("Geocoding requested." if asked else
+                  "Not geocoded: no Maps key is configured or the address is empty.",
+                  "info" if asked else "warning")
+        return redirect(self.get_redirect())
+
+
+class OfferingView(CatalogRowView):
+    datamodel = ConsoleInterface(Offering)
+    row_kind = catalog.OFFERING
+    list_columns = ["name", "kind", "price_display", "duration_minutes", "category",
+                    "location", "active", "provider"]
+    add_columns = edit_columns = [
+        "provider", "kind", "name", "description", "price_minor", "currency",
+        "duration_minutes", "category", "location", "active",
+    ]
+    show_columns = add_columns + ["image_urls", "created_at", "updated_at"]
+    search_columns = ["name", "kind", "category", "location", "active", "provider"]
+    order_columns = ["name", "kind", "price_minor"]
+    label_columns = {"price_minor": "Price (minor units)", "price_display": "Price"}
+    description_columns = {
+        "kind": "service (booked in time slots) or product (sold from stock)",
+        "price_minor": "In minor units: 1999 means 19.99.",
+        "currency": "ISO 4217; leave empty for the provider's currency.",
+        "duration_minutes": "Services only.",
+    }
+    formatters_columns = {"image_urls": lambda urls: ", ".join(urls or [])}
+    # Required columns that may be left empty in the form: the service fills them.
+    add_form_extra_fields = edit_form_extra_fields = {
+        "currency": StringField("Currency", validators=[Optional(), Length(min=3, max=3)],
+                                widget=BS3TextFieldWidget()),
+        "description": TextAreaField("Description", validators=[Optional()],
+                                     widget=BS3TextAreaFieldWidget()),
+    }
+
+
+class VariantView(CatalogRowView):
+    datamodel = ConsoleInterface(Variant)
+    row_kind = catalog.VARIANT
+    list_columns = ["offering", "name", "sku", "price_minor", "stock", "active", "provider"]
+    add_columns = edit_columns = ["provider", "offering", "name", "sku", "price_minor",
+                                  "stock", "active"]
+    search_columns = ["offering", "name", "sku", "active", "provider"]
+    order_columns = ["name", "sku", "stock"]
+    label_columns = {"price_minor": "Price override (minor units)"}
