@@ -43,6 +43,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         appbuilder = AppBuilder(update_perms=app.config["FAB_UPDATE_PERMS"])
         appbuilder.init_app(app, db.session)
         importlib.import_module("views").register_views(appbuilder)
+        importlib.import_module("views").register_storefront(app)
 
     importlib.import_module("api").init_api(app)
     if app.config["CORS_ORIGINS"]:

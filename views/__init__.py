@@ -7,6 +7,18 @@ from views.catalog import CategoryView, LocationView, OfferingView, VariantView
 from views.providers import ProviderView
 
 
+def register_storefront(app) -> None:
+    from zoneinfo import ZoneInfo
+
+    from views.storefront import bp
+
+    @app.template_filter("local_time")
+    def local_time(moment, zone: str) -> str:
+        return moment.astimezone(ZoneInfo(zone)).strftime("%a %d %b %Y, %H:%M")
+
+    app.register_blueprint(bp)
+
+
 def register_views(appbuilder) -> None:
     appbuilder.add_view(
         ProviderView, "Providers", icon="fa-store", category="Setup",

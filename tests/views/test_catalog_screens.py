@@ -134,3 +134,17 @@ def test_location_shows_geocoding_problems(app, tenant_a, build):
     staff = signed_in(app, tenant_a.staff_email)
     page = staff.get(f"/locationview/show/{location}").get_data(as_text=True)
     assert "zero_results" in page and "Google found no place" in page
+
+
+def test_location_page_shows_a_map_only_with_a_key(app, tenant_a, build):
+    location = build.location(tenant_a.provider_id, name="Harbor", lat=52.529, lng=13.401)
+    staff = signed_in(app, tenant_a.staff_email)
+    assert "maps/embed" not in staff.get(f"/locationview/show/{location}").get_data(
+        as_text=True)
+    app.config["GOOGLE_MAPS_API_KEY"] = "AIzaTestKey"
+    try:
+        page = staff.get(f"/locationview/show/{location}").get_data(as_text=True)
+    finally:
+        app.config["GOOGLE_MAPS_API_KEY"] = None
+    assert "maps/embed/v1/place?key=AIzaTestKey&amp;q=52.529,13.401" in page or \
+        "maps/embed/v1/place?key=AIzaTestKey&q=52.529,13.401" in page
