@@ -135,7 +135,10 @@ class Config:
         # Google Maps: geocoding of locations and the maps in console and storefront.
         self.GOOGLE_MAPS_API_KEY = env.get("GOOGLE_MAPS_API_KEY") or None
         self.GOOGLE_MAPS_BASE_URL = env.get("GOOGLE_MAPS_BASE_URL") or None  # a stand-in server
-        self.GOOGLE_MAPS_TIMEOUT = _env_int_from(env, "GOOGLE_MAPS_TIMEOUT", 5)
+        self.GOOGLE_MAPS_TIMEOUT = _env_float_from(env, "GOOGLE_MAPS_TIMEOUT", 5.0)
+        if production and self.GOOGLE_MAPS_API_KEY and not self.GOOGLE_MAPS_API_KEY.startswith(
+                "AIza"):
+            raise ConfigurationError("GOOGLE_MAPS_API_KEY is not a Google API key (AIza…)")
 
         # Search: the database by default; OpenSearch when a URL is given.
         self.OPENSEARCH_URL = env.get("OPENSEARCH_URL") or None
@@ -163,6 +166,16 @@ def _env_int_from(env, name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _env_float_from(env, name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} must be a number, got {raw!r}") from exc
 
 
 def _env_bool_from(env, name: str, default: bool) -> bool:

@@ -81,12 +81,20 @@ def prepare(kind: RowKind, row) -> None:
         row.currency = catalog_rules.provider_currency(row.provider_id)
     kind.check(row)
     if kind is LOCATION:
-        state = inspect(row)
-        moved = state.attrs.address.history.has_changes()
-        if moved and not (state.attrs.lat.history.has_changes()
-                          or state.attrs.lng.history.has_changes()) and state.persistent:
-            row.lat = row.lng = row.place_id = row.geocoded_at = None  # stale now
-        geocoding.request_geocoding(row)  # it decides whether Google is asked
+        _locate(row)
+
+
+def _locate(row: Location) -> None:
+    """Coordinates typed in by staff win; otherwise a changed address is geocoded."""
+    state = inspect(row)
+    typed = (state.attrs.lat.history.has_changes() or state.attrs.lng.history.has_changes()) \
+        and row.lat is not None
+    if typed:
+        row.geocode_status, row.geocode_error = geocoding.MANUAL, None
+        return
+    if state.persistent and state.attrs.address.history.has_changes():
+        row.lat = row.lng = row.place_id = row.geocoded_at = None  # stale for the new address
+    geocoding.request_geocoding(row)  # it decides whether Google is asked
 
 
 def after_saved(kind: RowKind, row) -> None:

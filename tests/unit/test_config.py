@@ -44,3 +44,10 @@ def test_production_with_secrets_uses_them():
 def test_bad_integer_is_a_clear_error():
     with pytest.raises(ConfigurationError, match="HOLD_MINUTES"):
         Config({"HOLD_MINUTES": "soon"})
+
+
+def test_production_refuses_a_key_that_is_not_googles():
+    with pytest.raises(ConfigurationError, match="GOOGLE_MAPS_API_KEY"):
+        Config({"BOOKWELL_ENV": "production", "SECRET_KEY": "s" * 40, "JWT_SECRET_KEY": "j" * 40,
+                "DATABASE_URL": "postgresql://db/x", "GOOGLE_MAPS_API_KEY": "not-a-key"})
+    assert Config({"GOOGLE_MAPS_TIMEOUT": "0.5"}).GOOGLE_MAPS_TIMEOUT == 0.5
