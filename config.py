@@ -143,6 +143,7 @@ class Config:
         # Search: the database by default; OpenSearch when a URL is given.
         self.OPENSEARCH_URL = env.get("OPENSEARCH_URL") or None
         self.OPENSEARCH_INDEX = env.get("OPENSEARCH_INDEX", "bookwell-offerings")
+        self.OPENSEARCH_TIMEOUT = _env_float_from(env, "OPENSEARCH_TIMEOUT", 10.0)
 
         # Public catalog reads are cached in Redis (when configured) for this many seconds.
         self.CATALOG_CACHE_SECONDS = _env_int_from(env, "CATALOG_CACHE_SECONDS", 60)

@@ -7,6 +7,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from app.gateways.opensearch import OpenSearchError
 from app.services import accounts, availability, demo, roles, search_indexing, users
 
 bookwell = AppGroup("bookwell", help="Bookwell administration commands.")
@@ -71,7 +72,10 @@ def reindex_command():
     if not current_app.config.get("OPENSEARCH_URL"):
         raise click.ClickException("OPENSEARCH_URL is not set: the database backend needs "
                                    "no index of its own.")
-    count = search_indexing.reindex_all(progress=search_indexing.ProgressReporter())
+    try:
+        count = search_indexing.reindex_all(progress=search_indexing.ProgressReporter())
+    except OpenSearchError as exc:
+        raise click.ClickException(f"OpenSearch refused the rebuild: {exc}") from exc
     click.echo(f"indexed {count} offerings")
 
 

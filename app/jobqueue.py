@@ -9,7 +9,7 @@ import importlib
 import logging
 
 from flask import current_app
-from rq import Queue
+from rq import Queue, Retry
 
 from app.redis import redis_client
 
@@ -24,10 +24,14 @@ def get_queue(name: str = "default") -> Queue:
     return Queue(name, connection=redis_client())
 
 
-def enqueue(func_path: str, *args, queue: str = "default", job_id: str | None = None, **kwargs):
-    """Run ``func_path(*args, **kwargs)`` on a worker, or right here without Redis."""
+def enqueue(func_path: str, *args, queue: str = "default", job_id: str | None = None,
+            retry: Retry | None = None, **kwargs):
+    """Run ``func_path(*args, **kwargs)`` on a worker, or right here without Redis.
+
+    ``retry`` (RQ's ``Retry``) applies on a worker; inline there is one attempt.
+    """
     if current_app.config.get("REDIS_URL"):
-        return get_queue(queue).enqueue(func_path, *args, job_id=job_id, **kwargs)
+        return get_queue(queue).enqueue(func_path, *args, job_id=job_id, retry=retry, **kwargs)
     module_name, _, func_name = func_path.rpartition(".")
     func = getattr(importlib.import_module(module_name), func_name)
     log.info("running %s inline (no REDIS_URL)", func_path)

@@ -152,6 +152,9 @@ def seed_catalog(app, size: CatalogSize, *, seed: int = 20261127,
     with common.raw_connection(app) as conn:
         with conn.cursor() as cur:
             cur.execute(f"TRUNCATE {', '.join(CATALOG_TABLES)} RESTART IDENTITY CASCADE")
+        if not common.skip_foreign_key_checks(conn):
+            print("  (not a superuser: foreign keys checked row by row, slower)",
+                  file=sys.stderr)
         for table, columns, rows, total in tables:
             t0 = time.perf_counter()
             common.copy_rows(conn, table, columns, rows(), total=total)

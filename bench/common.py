@@ -193,9 +193,23 @@ def copy_rows(conn, table: str, columns: Sequence[str], rows: Iterable[Sequence]
                 if pending >= report_every:
                     progress.add(pending)
                     pending = 0
-    progress.add(pending)
+    progress.count += pending
     progress.done()
     return progress.count
+
+
+def skip_foreign_key_checks(conn) -> bool:
+    """For the rest of this transaction, skip the per-row foreign-key triggers (as
+    ``pg_restore --disable-triggers`` does): about twice as fast a COPY into a table with
+    foreign keys. Only for data that is consistent by construction. Needs a superuser;
+    returns False (and changes nothing) otherwise."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        row = cur.fetchone()
+        if not (row and row[0]):
+            return False
+        cur.execute("SET LOCAL session_replication_role = replica")
+    return True
 
 
 def reset_sequences(conn, tables: Iterable[str]) -> None:

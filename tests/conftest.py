@@ -62,6 +62,8 @@ def test_settings(tmp_dir: str, **overrides) -> dict:
         "INSTANCE_DIR": tmp_dir,
         "WTF_CSRF_ENABLED": False,
         "REDIS_URL": redis_url,
+        # The OpenSearch contract suite builds its own backend from the environment.
+        "OPENSEARCH_URL": None,
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "AUTH_RATE_LIMIT": "5 per minute",
         "LOG_LEVEL": "WARNING",

@@ -1,13 +1,14 @@
 """Providers: admins manage all; provider staff see and edit only their own profile."""
 from __future__ import annotations
 
-from views.filters import ConsoleInterface
 from sqlalchemy import inspect
 from wtforms.validators import Optional, ValidationError
 
 from app.models import Provider
+from app.services import search_indexing
 from app.services.validation import check_currency, check_timezone, normalise_phone
 from views.base import TenantModelView, current_user, user_is_admin
+from views.filters import ConsoleInterface
 
 
 def _validator(check):
@@ -22,6 +23,7 @@ def _validator(check):
 
 
 class ProviderView(TenantModelView):
+    """Providers: a change (name, active) reaches every offering in the search index."""
     datamodel = ConsoleInterface(Provider)
     tenant_column = "id"
     list_columns = ["name", "slug", "timezone", "currency", "contact_email", "active"]
@@ -51,3 +53,6 @@ class ProviderView(TenantModelView):
         # flip ``active`` on their own profile could lift an admin's suspension.
         if not user_is_admin(current_user()) and inspect(item).attrs.active.history.has_changes():
             raise ValueError("Only a platform admin can activate or suspend a provider.")
+
+    def post_update(self, item):
+        search_indexing.provider_changed(item.id)

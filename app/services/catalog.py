@@ -159,6 +159,9 @@ def _affected_offerings(kind: RowKind, row) -> list[int]:
     if kind is LOCATION:
         return list(db.session.scalars(
             db.select(Offering.id).where(Offering.location_id == row.id)))
+    if kind is CATEGORY:
+        return list(db.session.scalars(
+            db.select(Offering.id).where(Offering.category_id == row.id)))
     return []
 
 

@@ -75,9 +75,7 @@ def enqueue_geocoding(location_id: int):
     With Redis the job is retried by RQ with back-off; inline (embedded mode) it runs now,
     once, and a transient failure stays recorded as ``error``.
     """
-    if current_app.config.get("REDIS_URL"):
-        return jobqueue.enqueue(JOB, location_id, queue="default", retry=Retry(**RETRY))
-    return jobqueue.enqueue(JOB, location_id, queue="default")
+    return jobqueue.enqueue(JOB, location_id, queue="default", retry=Retry(**RETRY))
 
 
 def regeocode_location(location_id: int, *, provider_id: int | None = None,

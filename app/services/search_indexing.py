@@ -17,10 +17,13 @@ from collections.abc import Callable, Iterable
 from typing import TextIO
 
 from flask import current_app
+from sqlalchemy import select
 
 from app import jobqueue
 from app.errors import DomainError
 from app.gateways.opensearch import OpenSearchError
+from app.extensions import db
+from app.models import Offering
 from app.services.search import get_backend
 
 log = logging.getLogger(__name__)
@@ -75,6 +78,14 @@ def _enqueue_index_job(ids: list[int]) -> bool:
             job_id = None  # never overwrite a running job; queue a fresh one
     jobqueue.enqueue(INDEX_JOB, ids, queue="default", job_id=job_id)
     return True
+
+
+def provider_changed(provider_id: int) -> int:
+    """A provider was (de)activated or renamed: all its offerings change in the index."""
+    if not opensearch_configured():
+        return 0
+    ids = db.session.scalars(select(Offering.id).where(Offering.provider_id == provider_id))
+    return offerings_changed(list(ids))
 
 
 def sync_offerings(offering_ids: list[int]) -> None:

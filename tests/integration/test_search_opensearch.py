@@ -593,3 +593,36 @@ def test_progress_with_nothing_to_do():
     stream = io.StringIO()
     search_indexing.ProgressReporter(stream, tty=False)(0, 0)
     assert stream.getvalue().startswith("indexed 0/0 (100%)")
+
+
+def test_deactivating_a_provider_in_the_console_removes_its_offerings(
+        app, backend, fake, build, inline_jobs):
+    from tests.views.console import signed_in
+
+    provider_id = build.provider(name="Gone Spa")
+    kept = offering(build, provider_id, name="Sauna")
+    backend.index_offerings([kept])
+    fake.clear_log()
+    admin = signed_in(app, build.email_of(build.admin()))
+
+    response = admin.post(f"/providerview/edit/{provider_id}", data={
+        "name": "Gone Spa", "slug": "gone-spa", "timezone": "UTC", "currency": "EUR"})
+
+    assert response.status_code == 302
+    deletes = [line for request in fake.bulk_requests() for line in request if "delete" in line]
+    assert deletes == [{"delete": {"_id": str(kept), "_index": ALIAS}}]
+
+
+def test_deleting_a_category_reindexes_its_offerings(app, backend, fake, build, inline_jobs):
+    from app.services import catalog
+
+    provider_id = build.provider()
+    category_id = build.category(provider_id)
+    member = offering(build, provider_id, name="Facial", category_id=category_id)
+    fake.clear_log()
+
+    catalog.delete(catalog.CATEGORY, row_id=category_id, provider_id=provider_id)
+
+    indexed = [line for request in fake.bulk_requests() for line in request
+               if line.get("id") == member]
+    assert indexed and indexed[0]["category_id"] is None
