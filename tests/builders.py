@@ -118,3 +118,13 @@ def slot(offering_id: int, starts_at, *, minutes: int = 60, capacity: int = 5,
     return _add(Slot(provider_id=offering_row.provider_id, offering_id=offering_id,
                      starts_at=starts_at, ends_at=starts_at + timedelta(minutes=minutes),
                      capacity=capacity, booked=booked))
+
+
+def future_slot(offering_id: int, *, days: float = 3, capacity: int = 5, booked: int = 0,
+                minutes: int = 60) -> int:
+    """A slot ``days`` from now (whole minutes), in the future whatever the clock says."""
+    from datetime import datetime, timedelta, timezone
+
+    start = (datetime.now(timezone.utc) + timedelta(days=days)).replace(second=0,
+                                                                         microsecond=0)
+    return slot(offering_id, start, capacity=capacity, booked=booked, minutes=minutes)

@@ -1,18 +1,26 @@
 """All models, imported so that SQLAlchemy and Alembic see every table."""
 from app.models.audit import AuditLog
 from app.models.availability import AvailabilityRule, ClosedDay, Slot
+from app.models.bookings import Attribution, Booking, BookingHistory
 from app.models.catalog import Category, Location, Offering, Variant
+from app.models.events import ConsumedEvent, IdempotencyRecord, OutboxEvent
 from app.models.tenancy import Provider, TenantOwned
 from app.models.accounts import Account, RevokedToken
 
 __all__ = [
     "Account",
+    "Attribution",
     "AuditLog",
     "AvailabilityRule",
+    "Booking",
+    "BookingHistory",
     "Category",
     "ClosedDay",
+    "ConsumedEvent",
+    "IdempotencyRecord",
     "Location",
     "Offering",
+    "OutboxEvent",
     "Provider",
     "RevokedToken",
     "Slot",

@@ -18,6 +18,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql import false
 
 from app.extensions import db
 from app.models.tenancy import TenantOwned
@@ -109,6 +110,12 @@ class Offering(TenantOwned, db.Model):
         Integer, ForeignKey("category.id", ondelete="SET NULL"), index=True
     )
     image_urls: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
+    # Bookings may be paid at the venue (confirmed without online payment).
+    pay_at_venue: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False,
+                                               server_default=false())
+    # Customers cancel free of charge until this many hours before the start.
+    free_cancellation_hours: Mapped[int] = mapped_column(Integer, nullable=False, default=24,
+                                                         server_default="24")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow

@@ -31,3 +31,13 @@ def test_timestamps_come_back_timezone_aware(app_ctx, build):
     db.session.expire_all()
     created = db.session.get(Provider, provider_id).created_at
     assert created.tzinfo is not None and created.utcoffset().total_seconds() == 0
+
+
+def test_sqlite_full_text_triggers_survive_every_migration(app_ctx):
+    # A batch (copy-and-rename) migration of `offering` on SQLite silently drops them.
+    if db.engine.dialect.name != "sqlite":
+        return
+    with db.engine.connect() as conn:
+        triggers = {row[0] for row in conn.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+    assert {"offering_fts_insert", "offering_fts_delete", "offering_fts_update"} <= triggers

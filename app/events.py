@@ -1,0 +1,177 @@
+"""The transactional outbox: events are rows written with the change they announce.
+
+``publish(topic, payload)`` adds an ``OutboxEvent`` to the caller's open transaction, so the
+event exists exactly when the change does. After the commit, ``dispatch`` hands the events
+to RQ (queue ``events``), or delivers them right away without Redis. A periodic ``sweep``
+re-dispatches events that a crash between commit and dispatch left behind.
+
+Consumers register per topic by import path. Delivery runs each consumer in its own
+transaction together with a ``ConsumedEvent`` row keyed by (consumer, event): a consumer
+handles an event once, however often the event is delivered.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import uuid
+from datetime import timedelta
+
+from flask import current_app
+from rq import Retry
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from app import jobqueue
+from app.extensions import db
+from app.models.events import DISPATCHED, DONE, FAILED, QUEUED, ConsumedEvent, OutboxEvent
+from app.models.types import utcnow
+
+log = logging.getLogger(__name__)
+
+DELIVER_JOB = "jobs.events.deliver_event"
+DELIVERY_RETRY = dict(max=5, interval=[5, 30, 120, 600, 1800])
+SWEEP_AFTER = timedelta(minutes=1)       # never dispatched: a crash after commit
+STUCK_AFTER = timedelta(minutes=15)      # dispatched but never finished: a lost job
+_PENDING_KEY = "outbox_pending"
+
+# topic → consumer import paths; the areas that react to events add theirs here.
+CONSUMERS: dict[str, list[str]] = {
+    "booking.created": [],
+    "booking.confirmed": [],
+    "booking.cancelled": [],
+    "booking.rescheduled": [],
+    "booking.expired": [],
+    "booking.completed": [],
+}
+
+
+def subscribe(topic: str, consumer_path: str) -> None:
+    paths = CONSUMERS.setdefault(topic, [])
+    if consumer_path not in paths:
+        paths.append(consumer_path)
+
+
+def unsubscribe(topic: str, consumer_path: str) -> None:
+    if consumer_path in CONSUMERS.get(topic, []):
+        CONSUMERS[topic].remove(consumer_path)
+
+
+def publish(topic: str, payload: dict, *, provider_id: int | None = None) -> str:
+    """Add an event to the open transaction; it is dispatched after ``commit``."""
+    event_id = str(uuid.uuid4())
+    db.session.add(OutboxEvent(id=event_id, topic=topic, payload=payload,
+                               provider_id=provider_id, status=QUEUED))
+    db.session.info.setdefault(_PENDING_KEY, []).append(event_id)
+    return event_id
+
+
+def commit() -> None:
+    """Commit the open transaction, then dispatch the events it published."""
+    pending = db.session.info.pop(_PENDING_KEY, [])
+    try:
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    if pending:
+        dispatch(pending)
+
+
+def rollback() -> None:
+    db.session.info.pop(_PENDING_KEY, None)
+    db.session.rollback()
+
+
+def dispatch(event_ids: list[str]) -> None:
+    """Hand committed events to the workers, or deliver them here without Redis.
+
+    A failure here loses nothing: the events stay ``queued`` and the sweep finds them.
+    """
+    if current_app.config.get("REDIS_URL"):
+        try:
+            for event_id in event_ids:
+                jobqueue.enqueue(DELIVER_JOB, event_id, queue="events",
+                                 job_id=f"event-{event_id}", retry=Retry(**DELIVERY_RETRY))
+            db.session.execute(update(OutboxEvent).where(
+                OutboxEvent.id.in_(event_ids), OutboxEvent.status == QUEUED).values(
+                status=DISPATCHED, dispatched_at=utcnow()))
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            log.exception("dispatching events %s failed; the sweep will retry", event_ids)
+        return
+    for event_id in event_ids:
+        try:
+            deliver(event_id)
+        except Exception:
+            log.exception("delivering event %s inline failed; replay it from the console",
+                          event_id)
+
+
+def deliver(event_id: str, *, final_attempt: bool = True) -> str:
+    """Run every consumer of the event once; returns the event's status afterwards."""
+    event = db.session.get(OutboxEvent, event_id)
+    if event is None:
+        return "missing"
+    topic, payload = event.topic, dict(event.payload)
+    db.session.rollback()  # no transaction stays open across the consumers
+    errors = []
+    for path in CONSUMERS.get(topic, []):
+        try:
+            _run_consumer(path, event_id, topic, payload)
+        except Exception as exc:  # recorded on the event; the job retries the event
+            db.session.rollback()
+            log.exception("consumer %s failed on event %s", path, event_id)
+            errors.append(f"{path}: {type(exc).__name__}: {exc}")
+    status = DONE if not errors else (FAILED if final_attempt else DISPATCHED)
+    db.session.execute(update(OutboxEvent).where(OutboxEvent.id == event_id).values(
+        status=status, attempts=OutboxEvent.attempts + 1,
+        last_error="\n".join(errors)[:4000] or None,
+        processed_at=utcnow() if not errors else None))
+    db.session.commit()
+    if errors:
+        raise ConsumerFailed("; ".join(errors))
+    return status
+
+
+class ConsumerFailed(RuntimeError):
+    """At least one consumer raised; the others have done their part."""
+
+
+def _run_consumer(path: str, event_id: str, topic: str, payload: dict) -> None:
+    db.session.add(ConsumedEvent(consumer=path, event_id=event_id))
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        return  # this consumer has handled this event before
+    module_name, _, func_name = path.rpartition(".")
+    handler = getattr(importlib.import_module(module_name), func_name)
+    handler(event_id=event_id, topic=topic, payload=payload)
+    db.session.commit()
+
+
+def sweep(now=None) -> int:
+    """Re-dispatch events a crash left behind (queued > 1 min, or dispatched and stuck)."""
+    now = now or utcnow()
+    ids = list(db.session.scalars(
+        select(OutboxEvent.id).where(
+            ((OutboxEvent.status == QUEUED) & (OutboxEvent.created_at < now - SWEEP_AFTER))
+            | ((OutboxEvent.status == DISPATCHED)
+               & (OutboxEvent.dispatched_at < now - STUCK_AFTER)))
+        .order_by(OutboxEvent.created_at).limit(1000)))
+    db.session.rollback()
+    if ids:
+        db.session.execute(update(OutboxEvent).where(OutboxEvent.id.in_(ids)).values(
+            status=QUEUED))
+        db.session.commit()
+        dispatch(ids)
+    return len(ids)
+
+
+def replay(event_id: str) -> None:
+    """Deliver an event again (console): consumers that already handled it skip it."""
+    db.session.execute(update(OutboxEvent).where(OutboxEvent.id == event_id).values(
+        status=QUEUED, last_error=None))
+    db.session.commit()
+    dispatch([event_id])

@@ -1,0 +1,66 @@
+"""The transactional outbox and the record of which consumer handled which event."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+from app.models.types import UTCDateTime, utcnow
+
+QUEUED, DISPATCHED, DONE, FAILED = "queued", "dispatched", "done", "failed"
+
+
+class OutboxEvent(db.Model):
+    """Written in the same transaction as the change it announces; dispatched after."""
+
+    __tablename__ = "outbox_event"
+    __table_args__ = (Index("ix_outbox_event_status_created", "status", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # uuid4
+    topic: Mapped[str] = mapped_column(String(80), nullable=False, index=True)
+    payload: Mapped[dict] = mapped_column(JSON, nullable=False)
+    provider_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("provider.id", ondelete="SET NULL"), index=True)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default=QUEUED)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def __repr__(self) -> str:
+        return f"{self.topic} {self.id[:8]}"
+
+
+class ConsumedEvent(db.Model):
+    """A consumer handled an event: the unique key makes every consumer idempotent."""
+
+    __tablename__ = "consumed_event"
+    __table_args__ = (UniqueConstraint("consumer", "event_id", name="uq_consumed_event"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    consumer: Mapped[str] = mapped_column(String(120), nullable=False)
+    event_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("outbox_event.id", ondelete="CASCADE"), nullable=False,
+        index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class IdempotencyRecord(db.Model):
+    """The first response to a create request, replayed for the same key and body."""
+
+    __tablename__ = "idempotency_record"
+    __table_args__ = (UniqueConstraint("user_id", "key", name="uq_idempotency_user_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("ab_user.id", ondelete="CASCADE"), nullable=False)
+    key: Mapped[str] = mapped_column(String(200), nullable=False)
+    endpoint: Mapped[str] = mapped_column(String(200), nullable=False)
+    request_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    status_code: Mapped[int | None] = mapped_column(Integer)  # None: first request running
+    response_body: Mapped[dict | list | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, nullable=False, default=utcnow, index=True)

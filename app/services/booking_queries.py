@@ -1,0 +1,38 @@
+"""Reading bookings: a customer's own, and one by reference."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from app.errors import NotFound
+from app.extensions import db
+from app.models import Booking
+
+
+def list_customer_bookings(*, customer_id: int, status: str | None = None,
+                           start: datetime | None = None, end: datetime | None = None,
+                           page: int = 1, page_size: int = 20) -> tuple[list[Booking], int]:
+    query = select(Booking).where(Booking.customer_id == customer_id)
+    if status:
+        query = query.where(Booking.status == status)
+    if start:
+        query = query.where(Booking.starts_at >= start)
+    if end:
+        query = query.where(Booking.starts_at < end)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = db.session.scalars(
+        query.options(selectinload(Booking.attribution_row))
+        .order_by(Booking.created_at.desc(), Booking.id.desc())
+        .limit(page_size).offset((page - 1) * page_size))
+    return list(rows), total
+
+
+def get_customer_booking(reference: str, *, customer_id: int) -> Booking:
+    booking = db.session.scalar(select(Booking).where(
+        Booking.reference == reference, Booking.customer_id == customer_id)
+        .options(selectinload(Booking.history), selectinload(Booking.attribution_row)))
+    if booking is None:
+        raise NotFound("booking.not_found", f"No booking {reference}.")
+    return booking
