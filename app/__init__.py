@@ -55,6 +55,11 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     app.cli.add_command(bookwell)
 
+    if not app.config.get("REDIS_URL") and not app.config.get("TESTING"):
+        from app.services import housekeeping
+
+        app.before_request(housekeeping.run_if_due)
+
     @app.teardown_appcontext
     def remove_session(exc=None):
         db.session.remove()

@@ -85,6 +85,21 @@ def purge_tokens_command():
     click.echo(f"purged {accounts.purge_expired_revocations()} expired revocations")
 
 
+@bookwell.command("scheduler")
+def scheduler_command():
+    """Enqueue the periodic jobs (hold expiry, outbox sweep, slots, clean-ups) on time.
+
+    Safe to run on several hosts: each tick is enqueued once.
+    """
+    from app.redis import redis_client
+
+    if not current_app.config.get("REDIS_URL"):
+        raise click.ClickException("REDIS_URL is not set; without Redis the web process "
+                                   "runs the periodic work itself.")
+    schedule = importlib.import_module("jobs.scheduler")
+    schedule.build_scheduler(redis_client()).start()
+
+
 @bookwell.command("worker")
 @click.option("--queues", default="events,payments,notifications,integrations,default",
               show_default=True, help="Comma-separated queue names, highest priority first.")

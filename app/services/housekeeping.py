@@ -1,0 +1,40 @@
+"""Periodic work in embedded mode, where there is no Redis, no worker and no scheduler.
+
+The web process does it itself, at most once a minute per process, at the start of a
+request: holds that ran out expire (their places come back) and the outbox sweep
+re-delivers events a crash left behind. With Redis, ``flask bookwell scheduler`` does this.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from app import events
+from app.services import bookings
+
+log = logging.getLogger(__name__)
+EVERY_SECONDS = 60
+_lock = threading.Lock()
+_last_run = {"at": float("-inf")}
+
+
+def run_if_due(clock=time.monotonic) -> bool:
+    """Run the periodic work if a minute has passed; never fails the caller's request."""
+    moment = clock()
+    if moment - _last_run["at"] < EVERY_SECONDS or not _lock.acquire(blocking=False):
+        return False
+    try:
+        _last_run["at"] = moment
+        bookings.expire_holds()
+        events.sweep()
+        return True
+    except Exception:
+        log.exception("embedded housekeeping failed; it runs again in a minute")
+        return False
+    finally:
+        _lock.release()
+
+
+def reset() -> None:
+    _last_run["at"] = float("-inf")
