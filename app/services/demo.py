@@ -76,6 +76,7 @@ def load_demo_data(password: str) -> list[DemoLogin]:
                               role=CUSTOMER, first_name="Cleo", last_name="Customer",
                               reset_password=False)
         logins.append(DemoLogin(CUSTOMER, user.email, password))
+        _load_bookings(user.id)
     return logins
 
 
@@ -120,3 +121,46 @@ def _weekly_hours(provider_id: int, offering_id: int, minutes: int, capacity: in
             capacity=capacity, valid_from=date(2020, 1, 1))
         db.session.add(rule)
     db.session.commit()
+
+
+def _load_bookings(customer_id: int) -> None:
+    """Once: a booking in each state, on the first demo provider's first service."""
+    from datetime import timedelta
+
+    from app.models import Booking, Slot
+    from app.models.types import utcnow
+    from app.services import bookings
+
+    if db.session.scalar(select(Booking.id).where(Booking.customer_id == customer_id)):
+        return
+    provider = db.session.scalar(select(Provider).where(Provider.slug == "harbor-yoga"))
+    offering = db.session.scalar(select(Offering).where(
+        Offering.provider_id == provider.id, Offering.kind == "service").order_by(Offering.id))
+    now = utcnow().replace(second=0, microsecond=0)
+    system = bookings.Actor(None, "demo data")
+
+    def slot_at(hours_from_now: float) -> int:
+        start = now + timedelta(hours=hours_from_now)
+        slot = Slot(provider_id=provider.id, offering_id=offering.id, starts_at=start,
+                    ends_at=start + timedelta(minutes=offering.duration_minutes), capacity=8)
+        db.session.add(slot)
+        db.session.commit()
+        return slot.id
+
+    def place(hours_from_now: float, placed_hours_ago: float = 0):
+        return bookings.place_booking(customer_id=customer_id, offering_id=offering.id,
+                                      slot_id=slot_at(hours_from_now),
+                                      now=now - timedelta(hours=placed_hours_ago))
+
+    place(72)  # pending: waiting for payment
+    confirmed = place(96)
+    bookings.confirm_booking(confirmed.reference, actor=system)
+    cancelled = place(120)
+    bookings.cancel_booking(cancelled.reference, actor=system)
+    for target, hours in (("completed", -24), ("no_show", -30)):
+        past = place(hours, placed_hours_ago=72)
+        bookings.confirm_booking(past.reference, actor=system)
+        finish = bookings.complete_booking if target == "completed" else bookings.mark_no_show
+        finish(past.reference, actor=system)
+    place(-48, placed_hours_ago=96)  # its hold ran out long ago:
+    bookings.expire_holds(now=now)

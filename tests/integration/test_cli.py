@@ -3,7 +3,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Account, Location, Offering, Provider, Slot, Variant
+from app.models import Account, Booking, Location, Offering, Provider, Slot, Variant
 from tests.helpers import api_login
 
 
@@ -42,6 +42,8 @@ def test_demo_is_idempotent_and_prints_logins(app, app_ctx):
     assert (providers, accounts, offerings, variants, locations) == (2, 4, 8, 4, 3)
     assert slots > 100
     assert counts() == after_first
+    statuses = set(db.session.scalars(select(Booking.status)))
+    assert statuses == {"pending", "confirmed", "cancelled", "completed", "no_show", "expired"}
     for email in ("admin@bookwell.example", "staff@harbor.example",
                   "staff@northside.example", "customer@bookwell.example"):
         assert email in first.output
