@@ -21,6 +21,11 @@ from app.services.search import OfferingQuery
 blp = Blueprint("catalog", __name__, url_prefix="", description="Public catalog")
 
 QUERY_FIELDS = {"category": "category_id", "provider": "provider_id"}
+# Built once: a schema instance costs more to construct (it deep-copies its fields) than
+# to dump a row with, and dumping keeps no state on it.
+OFFERINGS = OfferingSchema(many=True)
+OFFERING_DETAIL = OfferingDetailSchema()
+SLOTS = SlotSchema(many=True)
 
 
 def _documented(schema, many=False):
@@ -71,11 +76,9 @@ class OfferingViews(MethodView):
 
         def compute():
             rows, total = browse.find_offerings(query)
-            body = []
-            for offering, distance in rows:
-                item = OfferingSchema().dump(offering)
+            body = OFFERINGS.dump([offering for offering, _ in rows])
+            for item, (_, distance) in zip(body, rows):
                 item["distance_km"] = distance
-                body.append(item)
             return {"body": body, "headers": pagination_header(
                 total=total, page=query.page, page_size=query.page_size)}
         return cached_json("offerings", args, compute)
@@ -90,7 +93,7 @@ class OfferingByIdViews(MethodView):
         def compute():
             offering = browse.get_offering(offering_id)
             offering.next_slots = browse.next_free_slots(offering_id)
-            return {"body": OfferingDetailSchema().dump(offering)}
+            return {"body": OFFERING_DETAIL.dump(offering)}
         return cached_json("offering", {"id": offering_id}, compute)
 
 
@@ -104,5 +107,5 @@ class OfferingSlotViews(MethodView):
         def compute():
             slots = browse.list_slots(offering_id, start=args.get("start"),
                                       end=args.get("end"), only_free=args["only_free"])
-            return {"body": SlotSchema(many=True).dump(slots)}
+            return {"body": SLOTS.dump(slots)}
         return cached_json("slots", {"id": offering_id, **args}, compute)

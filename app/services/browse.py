@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from app.errors import NotFound, ValidationFailed
 from app.extensions import db
@@ -35,24 +35,42 @@ def find_offerings(query: OfferingQuery) -> tuple[list[tuple[Offering, float | N
     """Offerings in result order, each with its distance when ``near`` was given."""
     page: SearchPage = search_offerings(query)
     ids = [hit.offering_id for hit in page.hits]
+    # One query: provider and location are many-to-one, joined in the same SELECT.
     rows = {
         row.id: row for row in db.session.scalars(
             select(Offering).where(Offering.id.in_(ids))
-            .options(selectinload(Offering.location), selectinload(Offering.provider)))
+            .options(joinedload(Offering.location), joinedload(Offering.provider)))
     } if ids else {}
     return [(rows[hit.offering_id], hit.distance_km) for hit in page.hits
             if hit.offering_id in rows], page.total
 
 
 def get_offering(offering_id: int) -> Offering:
+    """The offering with its provider (from the join that checks it is active), location
+    and variants loaded, so that showing it (and its slots' zone) needs no more queries."""
     offering = db.session.scalar(
         select(Offering).join(Provider, Provider.id == Offering.provider_id)
         .where(Offering.id == offering_id, Offering.active.is_(True),
                Provider.active.is_(True))
-        .options(selectinload(Offering.variants), selectinload(Offering.location)))
+        .options(contains_eager(Offering.provider), joinedload(Offering.location),
+                 selectinload(Offering.variants)))
     if offering is None:
         raise NotFound("offering.not_found", f"No offering with id {offering_id}.")
     return offering
+
+
+def _visible_offering_provider(offering_id: int) -> Provider:
+    """The provider of an active offering of an active provider, else ``NotFound``.
+
+    Cheaper than ``get_offering`` where only visibility matters; loading the provider
+    lets every slot find its zone in the session instead of querying for it."""
+    provider = db.session.scalar(
+        select(Provider).join(Offering, Offering.provider_id == Provider.id)
+        .where(Offering.id == offering_id, Offering.active.is_(True),
+               Provider.active.is_(True)))
+    if provider is None:
+        raise NotFound("offering.not_found", f"No offering with id {offering_id}.")
+    return provider
 
 
 def next_free_slots(offering_id: int, *, limit: int = NEXT_FREE_SLOTS,
@@ -65,7 +83,7 @@ def next_free_slots(offering_id: int, *, limit: int = NEXT_FREE_SLOTS,
 
 def list_slots(offering_id: int, *, start: datetime | None, end: datetime | None,
                only_free: bool = False) -> list[Slot]:
-    get_offering(offering_id)
+    _visible_offering_provider(offering_id)
     start = start or utcnow()
     end = end or start + timedelta(days=14)
     if end <= start:

@@ -51,16 +51,25 @@ class DatabaseSearchBackend:
         if query.near is not None:
             stmt, distance = _near(stmt, query, dialect)
 
-        total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
+        # The total rides along with the page (a window count over every match), so the
+        # matches are found, and ranked, once per request instead of twice.
         columns = [Offering.id, distance if distance is not None else literal_column("NULL"),
-                   rank if rank is not None else literal_column("NULL")]
+                   rank if rank is not None else literal_column("NULL"),
+                   func.count().over().label("total")]
         page = stmt.with_only_columns(*columns).order_by(
             *_ordering(query, rank, distance)).limit(query.page_size).offset(query.offset)
+        rows = db.session.execute(page).all()
+        if rows:
+            total = rows[0][3]
+        elif query.offset == 0:
+            total = 0
+        else:  # a page past the end: no row carries the total
+            total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
         hits = [
             SearchHit(offering_id=row[0],
                       distance_km=None if row[1] is None else round(float(row[1]), 3),
                       score=None if row[2] is None else float(row[2]))
-            for row in db.session.execute(page)
+            for row in rows
         ]
         return SearchPage(hits=hits, total=total)
 
@@ -118,6 +127,9 @@ def _text_match(stmt, words: list[str], dialect: str):
 
 
 def _near(stmt, query: OfferingQuery, dialect: str):
+    """Distances are computed once per location (in a CTE), not once per offering: a
+    location has hundreds of offerings. PostgreSQL must not inline the CTE, or the
+    distance would be computed per joined row again."""
     lat, lng = query.near
     if dialect == "postgresql":
         a = (func.power(func.sin(func.radians(Location.lat - lat) / 2), 2)
@@ -126,13 +138,16 @@ def _near(stmt, query: OfferingQuery, dialect: str):
         distance = 2 * EARTH_RADIUS_KM * func.asin(func.least(1.0, func.sqrt(a)))
     else:
         distance = func.bw_haversine_km(lat, lng, Location.lat, Location.lng)
-    stmt = stmt.where(Location.lat.is_not(None), Location.lng.is_not(None))
+    places = select(Location.id.label("location_id"), distance.label("distance_km")).where(
+        Location.lat.is_not(None), Location.lng.is_not(None))
     if query.radius_km is not None:
         min_lat, max_lat, min_lng, max_lng = bounding_box(lat, lng, query.radius_km)
-        stmt = stmt.where(Location.lat.between(min_lat, max_lat),
-                          Location.lng.between(min_lng, max_lng),
-                          distance <= query.radius_km)
-    return stmt, distance
+        places = places.where(Location.lat.between(min_lat, max_lat),
+                              Location.lng.between(min_lng, max_lng),
+                              distance <= query.radius_km)
+    near = places.cte("near_location").prefix_with("MATERIALIZED", dialect="postgresql")
+    stmt = stmt.join(near, near.c.location_id == Offering.location_id)
+    return stmt, near.c.distance_km
 
 
 def _ordering(query: OfferingQuery, rank, distance) -> list:

@@ -54,3 +54,38 @@ def test_fifty_concurrent_requests_never_oversell_five_places(app, race):
     held = db.session.scalar(select(func.coalesce(func.sum(Booking.quantity), 0)).where(
         Booking.slot_id == race["slot"], Booking.status.in_(HOLDING)))
     assert slot.booked == held == CAPACITY
+
+
+def test_reschedules_racing_for_the_last_place_never_oversell(app, race, build, client):
+    """Five customers holding places elsewhere race to move into one free place."""
+    from app.services.bookings import place_booking
+
+    target = build.future_slot(race["offering"], days=5, capacity=1)
+    holders = []
+    for n in range(5):
+        customer = build.customer()
+        origin = build.future_slot(race["offering"], days=6 + n, capacity=1)
+        reference = place_booking(customer_id=customer, offering_id=race["offering"],
+                                  slot_id=origin).reference
+        token = api_login(client, build.email_of(customer))["access_token"]
+        holders.append((reference, origin, token))
+    barrier = threading.Barrier(len(holders))
+    statuses = []
+
+    def move(reference: str, token: str) -> None:
+        barrier.wait()
+        response = app.test_client().post(f"/api/v1/bookings/{reference}/reschedule",
+                                          headers=bearer(token), json={"slot_id": target})
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=move, args=(ref, tok)) for ref, _, tok in holders]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sorted(statuses) == [200] + [409] * 4
+    db.session.expire_all()
+    assert db.session.get(Slot, target).booked == 1
+    origins_held = [db.session.get(Slot, origin).booked for _, origin, _ in holders]
+    assert sorted(origins_held) == [0, 1, 1, 1, 1]  # the mover's old place came back
