@@ -47,3 +47,10 @@ def assert_error_shape(response, status: int, code: str | None = None) -> dict:
     if code is not None:
         assert body["code"] == code, body
     return body
+
+
+def token_for(user_id: int) -> str:
+    """An access token without a login request (login is rate limited); needs an app context."""
+    from flask_jwt_extended import create_access_token
+
+    return create_access_token(identity=str(user_id))

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Booking, Slot
 from app.models.bookings import HOLDING
-from tests.helpers import api_login, bearer
+from tests.helpers import bearer, token_for
 
 RACERS = 50
 CAPACITY = 5
@@ -24,8 +24,7 @@ def race(app, build, client, is_postgres):
     slot = build.future_slot(offering, capacity=CAPACITY)
     tokens = []
     for _ in range(5):
-        customer = build.customer()
-        tokens.append(api_login(client, build.email_of(customer))["access_token"])
+        tokens.append(token_for(build.customer()))
     return {"offering": offering, "slot": slot, "tokens": tokens}
 
 
@@ -67,7 +66,7 @@ def test_reschedules_racing_for_the_last_place_never_oversell(app, race, build, 
         origin = build.future_slot(race["offering"], days=6 + n, capacity=1)
         reference = place_booking(customer_id=customer, offering_id=race["offering"],
                                   slot_id=origin).reference
-        token = api_login(client, build.email_of(customer))["access_token"]
+        token = token_for(customer)
         holders.append((reference, origin, token))
     barrier = threading.Barrier(len(holders))
     statuses = []
