@@ -8,6 +8,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from app.gateways.opensearch import OpenSearchError
+from app.progress import ProgressReporter
 from app.services import accounts, availability, demo, roles, search_indexing, users
 
 bookwell = AppGroup("bookwell", help="Bookwell administration commands.")
@@ -60,7 +61,7 @@ def generate_slots_command(days, provider_id):
     """Create slots from the availability rules; idempotent, keeps booked slots."""
     report = availability.generate_slots(
         provider_id=provider_id, days=days or current_app.config["SLOT_DAYS_AHEAD"],
-        progress=search_indexing.ProgressReporter(label="offerings"))
+        progress=ProgressReporter(label="offerings"))
     click.echo(f"offerings: {report.offerings}, slots created: {report.created}, "
                f"removed: {report.removed}, kept (booked): {report.kept_booked}, "
                f"resized: {report.resized}")
@@ -73,7 +74,7 @@ def reindex_command():
         raise click.ClickException("OPENSEARCH_URL is not set: the database backend needs "
                                    "no index of its own.")
     try:
-        count = search_indexing.reindex_all(progress=search_indexing.ProgressReporter())
+        count = search_indexing.reindex_all(progress=ProgressReporter())
     except OpenSearchError as exc:
         raise click.ClickException(f"OpenSearch refused the rebuild: {exc}") from exc
     click.echo(f"indexed {count} offerings")

@@ -20,6 +20,7 @@ from app.extensions import db
 from app.models import Offering, Provider
 from app.models.types import utcnow
 from app.redis import redis_client
+from app.progress import ProgressReporter
 from app.services import search_indexing
 from app.services.geo import haversine_km
 from app.services.search import OfferingQuery, SearchHit, get_backend, search_offerings
@@ -549,7 +550,7 @@ def test_reindex_all_needs_opensearch(database_search):
 def test_reindex_all_rebuilds_and_reports_progress(backend, fake, build):
     _seed(build, 3)
     stream = io.StringIO()
-    reporter = search_indexing.ProgressReporter(stream, tty=False)
+    reporter = ProgressReporter(stream, tty=False)
     assert search_indexing.reindex_all(progress=reporter) == 3
     assert stream.getvalue().splitlines()[-1].startswith("indexed 3/3 (100%)")
 
@@ -564,7 +565,7 @@ class Clock:
 
 def test_progress_on_a_terminal_redraws_one_line():
     stream, clock = io.StringIO(), Clock()
-    reporter = search_indexing.ProgressReporter(stream, tty=True, width=10, clock=clock)
+    reporter = ProgressReporter(stream, tty=True, width=10, clock=clock)
     reporter(0, 4000)
     clock.now += 2
     reporter(1000, 4000)
@@ -580,7 +581,7 @@ def test_progress_on_a_terminal_redraws_one_line():
 
 def test_progress_in_a_log_is_a_line_every_ten_percent():
     stream, clock = io.StringIO(), Clock()
-    reporter = search_indexing.ProgressReporter(stream, tty=False, clock=clock)
+    reporter = ProgressReporter(stream, tty=False, clock=clock)
     for done in range(0, 1001, 50):
         clock.now += 1
         reporter(done, 1000)
@@ -591,7 +592,7 @@ def test_progress_in_a_log_is_a_line_every_ten_percent():
 
 def test_progress_with_nothing_to_do():
     stream = io.StringIO()
-    search_indexing.ProgressReporter(stream, tty=False)(0, 0)
+    ProgressReporter(stream, tty=False)(0, 0)
     assert stream.getvalue().startswith("indexed 0/0 (100%)")
 
 
