@@ -159,24 +159,23 @@ class Config:
         return {key: value for key, value in vars(self).items() if key.isupper()}
 
 
-def _env_int_from(env, name: str, default: int) -> int:
+def _env_number(env, name: str, default, kind=int):
     raw = env.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        return kind(raw)
     except ValueError as exc:
-        raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from exc
+        noun = "an integer" if kind is int else "a number"
+        raise ConfigurationError(f"{name} must be {noun}, got {raw!r}") from exc
+
+
+def _env_int_from(env, name: str, default: int) -> int:
+    return _env_number(env, name, default, int)
 
 
 def _env_float_from(env, name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise ConfigurationError(f"{name} must be a number, got {raw!r}") from exc
+    return _env_number(env, name, default, float)
 
 
 def _env_bool_from(env, name: str, default: bool) -> bool:

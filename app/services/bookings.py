@@ -10,12 +10,13 @@ CHECK constraint on the slot is the last line of defence. A lock wait longer tha
 from __future__ import annotations
 
 import secrets
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select, text, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import OperationalError
 
 from app import events
 from app.errors import Conflict, NotFound, ValidationFailed
@@ -63,8 +64,7 @@ def place_booking(*, customer_id: int, offering_id: int, slot_id: int | None = N
         raise ValidationFailed("booking.bad_quantity", "Quantity must be 1 to 100.",
                                {"quantity": [f"Between 1 and {MAX_QUANTITY}."]})
     offering = _bookable_offering(offering_id)
-    _begin_with_lock_timeout()
-    try:
+    with _capacity_transaction():
         if offering.kind == SERVICE:
             starts_at, ends_at = _take_places(offering, slot_id, quantity, now)
             unit_price = offering.price_minor
@@ -83,12 +83,6 @@ def place_booking(*, customer_id: int, offering_id: int, slot_id: int | None = N
             events.publish("booking.confirmed", _payload(booking),
                            provider_id=booking.provider_id)
         events.commit()
-    except OperationalError as exc:
-        events.rollback()
-        raise _busy_or(exc)
-    except Exception:
-        events.rollback()
-        raise
     return booking
 
 
@@ -104,15 +98,22 @@ def _bookable_offering(offering_id: int):
     return row
 
 
-def _begin_with_lock_timeout() -> None:
+@contextmanager
+def _capacity_transaction():
+    """A transaction that waits at most ``LOCK_TIMEOUT`` for a row lock (then 409 busy)
+    and is rolled back, events included, when anything goes wrong."""
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
-
-
-def _busy_or(exc: OperationalError):
-    if "lock timeout" in str(exc).lower() or "LockNotAvailable" in type(exc.orig).__name__:
-        return Conflict("booking.busy", "That slot is busy right now; try again.")
-    return exc
+    try:
+        yield
+    except OperationalError as exc:
+        events.rollback()
+        if "lock timeout" in str(exc).lower() or "LockNotAvailable" in type(exc.orig).__name__:
+            raise Conflict("booking.busy", "That slot is busy right now; try again.") from exc
+        raise
+    except Exception:
+        events.rollback()
+        raise
 
 
 def _take_places(offering, slot_id: int | None, quantity: int, now: datetime):
@@ -267,8 +268,7 @@ def reschedule_booking(reference: str, *, new_slot_id: int, actor: Actor,
     new slot cannot take the places, nothing changes and the old places stay held.
     """
     now = now or utcnow()
-    _begin_with_lock_timeout()
-    try:
+    with _capacity_transaction():
         booking = get_booking_for_update(reference, customer_id=customer_id,
                                          provider_id=provider_id)
         if booking.status not in (PENDING, CONFIRMED) or booking.slot_id is None:
@@ -296,12 +296,6 @@ def reschedule_booking(reference: str, *, new_slot_id: int, actor: Actor,
         payload["previous_slot_id"] = old_slot_id
         events.publish("booking.rescheduled", payload, provider_id=booking.provider_id)
         events.commit()
-    except OperationalError as exc:
-        events.rollback()
-        raise _busy_or(exc)
-    except Exception:
-        events.rollback()
-        raise
     return booking
 
 

@@ -53,12 +53,8 @@ def delete(kind: RowKind, *, row_id: int, provider_id: int | None) -> None:
     row = tenancy.get_owned(kind.model, row_id, provider_id, label=kind.label)
     footprint = deletion_footprint(kind, row)
     db.session.delete(row)
-    try:
-        db.session.commit()
-    except IntegrityError as exc:
-        db.session.rollback()
-        raise Conflict(f"{kind.label}.in_use",
-                       f"This {kind.label} is still used and cannot be deleted.") from exc
+    _commit_or_conflict(f"{kind.label}.in_use",
+                        f"This {kind.label} is still used and cannot be deleted.")
     after_deleted(kind, footprint)
 
 
@@ -134,14 +130,19 @@ def _save(kind: RowKind, row, *, added: bool):
         raise
     if added:
         db.session.add(row)
+    _commit_or_conflict(f"{kind.label}.conflict",
+                        f"This {kind.label} clashes with an existing one.")
+    after_saved(kind, row)
+    return row
+
+
+def _commit_or_conflict(code: str, message: str) -> None:
+    """Commit; a constraint the checks could not foresee (a race) becomes a 409."""
     try:
         db.session.commit()
     except IntegrityError as exc:
         db.session.rollback()
-        raise Conflict(f"{kind.label}.conflict",
-                       f"This {kind.label} clashes with an existing one.") from exc
-    after_saved(kind, row)
-    return row
+        raise Conflict(code, message) from exc
 
 
 def _regenerate_slots(kind: RowKind, *, provider_id: int, offering_id: int | None) -> None:

@@ -3,19 +3,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fakes.google_maps import GEOCODE_PATH, FakeGoogleMaps, geocoded, maps_settings
+from tests.fakes.google_maps import GEOCODE_PATH, geocoded, google_maps_for
 from tests.helpers import api_login, bearer
 
-KEY = "AIzaTestKeyForTheLocalStandIn"
 ADDRESS = "Alexanderplatz 1, 10178 Berlin"
 
 
 @pytest.fixture
 def google_maps(app):
-    with FakeGoogleMaps(api_key=KEY) as fake, maps_settings(
-        app, GOOGLE_MAPS_API_KEY=KEY, GOOGLE_MAPS_BASE_URL=fake.base_url,
-        GOOGLE_MAPS_TIMEOUT=0.5, REDIS_URL=None,
-    ):
+    with google_maps_for(app, REDIS_URL=None) as fake:
         fake.answer_geocode(ADDRESS, geocoded(52.5219, 13.4132, place_id="ChIJ-alex"))
         yield fake
 

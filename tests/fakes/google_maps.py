@@ -213,3 +213,16 @@ def maps_settings(app, **values):
         yield app
     finally:
         app.config.update(saved)
+
+
+TEST_KEY = "AIzaTestKeyForTheLocalStandIn"
+
+
+@contextmanager
+def google_maps_for(app, **settings):
+    """A running stand-in with ``app`` pointed at it (and any other settings) for a block."""
+    with FakeGoogleMaps(api_key=TEST_KEY) as fake, maps_settings(
+        app, GOOGLE_MAPS_API_KEY=TEST_KEY, GOOGLE_MAPS_BASE_URL=fake.base_url,
+        GOOGLE_MAPS_TIMEOUT=0.5, **settings,
+    ):
+        yield fake

@@ -10,8 +10,9 @@ from app.models import AuditLog, Location
 from app.models.types import utcnow
 from app.services import geocoding
 from tests.fakes.google_maps import (
+    TEST_KEY,
+    google_maps_for,
     GEOCODE_PATH,
-    FakeGoogleMaps,
     geocoded,
     http_error,
     maps_settings,
@@ -20,17 +21,14 @@ from tests.fakes.google_maps import (
     zero_results,
 )
 
-KEY = "AIzaTestKeyForTheLocalStandIn"
+KEY = TEST_KEY
 ADDRESS = "Alexanderplatz 1, 10178 Berlin"
 
 
 @pytest.fixture
 def google_maps(app):
     """The stand-in, with the app pointed at it; jobs inline (no Redis)."""
-    with FakeGoogleMaps(api_key=KEY) as fake, maps_settings(
-        app, GOOGLE_MAPS_API_KEY=KEY, GOOGLE_MAPS_BASE_URL=fake.base_url,
-        GOOGLE_MAPS_TIMEOUT=0.5, REDIS_URL=None,
-    ):
+    with google_maps_for(app, REDIS_URL=None) as fake:
         yield fake
 
 

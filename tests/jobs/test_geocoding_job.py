@@ -13,24 +13,22 @@ from app.services import geocoding
 from jobs import geocoding as geocoding_jobs
 from jobs.worker import run_worker
 from tests.fakes.google_maps import (
+    TEST_KEY,
+    google_maps_for,
     GEOCODE_PATH,
-    FakeGoogleMaps,
     geocoded,
     maps_settings,
     over_query_limit,
     zero_results,
 )
 
-KEY = "AIzaTestKeyForTheLocalStandIn"
+KEY = TEST_KEY
 ADDRESS = "Kurfürstendamm 21, Berlin"
 
 
 @pytest.fixture
 def google_maps(app):
-    with FakeGoogleMaps(api_key=KEY) as fake, maps_settings(
-        app, GOOGLE_MAPS_API_KEY=KEY, GOOGLE_MAPS_BASE_URL=fake.base_url,
-        GOOGLE_MAPS_TIMEOUT=0.5,
-    ):
+    with google_maps_for(app) as fake:
         yield fake
 
 
