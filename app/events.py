@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app import jobqueue
 from app.extensions import db
-from app.models.events import DISPATCHED, DONE, FAILED, QUEUED, ConsumedEvent, OutboxEvent
+from app.models.events import DONE, FAILED, QUEUED, RETRYING, ConsumedEvent, OutboxEvent
 from app.models.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -65,14 +65,23 @@ def publish(topic: str, payload: dict, *, provider_id: int | None = None) -> str
     return event_id
 
 
-def commit() -> None:
-    """Commit the open transaction, then dispatch the events it published."""
+def commit(*, keep_loaded: bool = False) -> None:
+    """Commit the open transaction, then dispatch the events it published.
+
+    ``keep_loaded`` leaves the committed objects loaded (no reload to render them): for
+    hot paths whose objects nobody else can have changed in between.
+    """
     pending = db.session.info.pop(_PENDING_KEY, [])
+    session = db.session()
+    expire = session.expire_on_commit
+    session.expire_on_commit = expire and not keep_loaded
     try:
-        db.session.commit()
+        session.commit()
     except Exception:
-        db.session.rollback()
+        session.rollback()
         raise
+    finally:
+        session.expire_on_commit = expire
     if pending:
         dispatch(pending)
 
@@ -88,16 +97,13 @@ def dispatch(event_ids: list[str]) -> None:
     A failure here loses nothing: the events stay ``queued`` and the sweep finds them.
     """
     if current_app.config.get("REDIS_URL"):
+        # No write-back here (the hot path stays one commit): an event stays ``queued``
+        # until delivered, and the sweep re-dispatches one that is late.
         try:
             for event_id in event_ids:
                 jobqueue.enqueue(DELIVER_JOB, event_id, queue="events",
                                  job_id=f"event-{event_id}", retry=Retry(**DELIVERY_RETRY))
-            db.session.execute(update(OutboxEvent).where(
-                OutboxEvent.id.in_(event_ids), OutboxEvent.status == QUEUED).values(
-                status=DISPATCHED, dispatched_at=utcnow()))
-            db.session.commit()
         except Exception:
-            db.session.rollback()
             log.exception("dispatching events %s failed; the sweep will retry", event_ids)
         return
     for event_id in event_ids:
@@ -123,7 +129,7 @@ def deliver(event_id: str, *, final_attempt: bool = True) -> str:
             db.session.rollback()
             log.exception("consumer %s failed on event %s", path, event_id)
             errors.append(f"{path}: {type(exc).__name__}: {exc}")
-    status = DONE if not errors else (FAILED if final_attempt else DISPATCHED)
+    status = DONE if not errors else (FAILED if final_attempt else RETRYING)
     db.session.execute(update(OutboxEvent).where(OutboxEvent.id == event_id).values(
         status=status, attempts=OutboxEvent.attempts + 1,
         last_error="\n".join(errors)[:4000] or None,
@@ -152,26 +158,32 @@ def _run_consumer(path: str, event_id: str, topic: str, payload: dict) -> None:
 
 
 def sweep(now=None) -> int:
-    """Re-dispatch events a crash left behind (queued > 1 min, or dispatched and stuck)."""
+    """Re-dispatch events a crash left behind: still ``queued`` a minute after the commit
+    (never handed over), or 15 minutes after the sweep last handed them over (lost).
+
+    A re-dispatched event that was merely slow is delivered twice; consumers skip it.
+    """
     now = now or utcnow()
     ids = list(db.session.scalars(
         select(OutboxEvent.id).where(
-            ((OutboxEvent.status == QUEUED) & (OutboxEvent.created_at < now - SWEEP_AFTER))
-            | ((OutboxEvent.status == DISPATCHED)
-               & (OutboxEvent.dispatched_at < now - STUCK_AFTER)))
+            OutboxEvent.status == QUEUED,
+            ((OutboxEvent.dispatched_at.is_(None))
+             & (OutboxEvent.created_at < now - SWEEP_AFTER))
+            | (OutboxEvent.dispatched_at < now - STUCK_AFTER))
         .order_by(OutboxEvent.created_at).limit(1000)))
-    db.session.rollback()
     if ids:
         db.session.execute(update(OutboxEvent).where(OutboxEvent.id.in_(ids)).values(
-            status=QUEUED))
+            dispatched_at=now))
         db.session.commit()
         dispatch(ids)
+    else:
+        db.session.rollback()
     return len(ids)
 
 
 def replay(event_id: str) -> None:
     """Deliver an event again (console): consumers that already handled it skip it."""
     db.session.execute(update(OutboxEvent).where(OutboxEvent.id == event_id).values(
-        status=QUEUED, last_error=None))
+        status=QUEUED, last_error=None, dispatched_at=utcnow()))
     db.session.commit()
     dispatch([event_id])

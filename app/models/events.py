@@ -9,7 +9,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.extensions import db
 from app.models.types import UTCDateTime, utcnow
 
-QUEUED, DISPATCHED, DONE, FAILED = "queued", "dispatched", "done", "failed"
+# queued (committed, not yet handled) → done | retrying (a consumer failed, the job retries)
+# → failed (retries used up; replay from the console)
+QUEUED, RETRYING, DONE, FAILED = "queued", "retrying", "done", "failed"
 
 
 class OutboxEvent(db.Model):
@@ -27,6 +29,7 @@ class OutboxEvent(db.Model):
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    # Set when the sweep (or a replay) hands the event over again; None: only the commit did.
     dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

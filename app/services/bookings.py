@@ -82,7 +82,7 @@ def place_booking(*, customer_id: int, offering_id: int, slot_id: int | None = N
         if booking.status == CONFIRMED:
             events.publish("booking.confirmed", _payload(booking),
                            provider_id=booking.provider_id)
-        events.commit()
+        events.commit(keep_loaded=True)
     return booking
 
 
