@@ -72,6 +72,11 @@ class Config:
             env.get("DATABASE_URL") or default_db
         )
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        if self.SQLALCHEMY_DATABASE_URI.startswith("postgresql"):
+            # A request never waits long for a row lock (a held slot): it answers 409 busy.
+            lock_ms = _env_int_from(env, "DB_LOCK_TIMEOUT_MS", 3000)
+            self.SQLALCHEMY_ENGINE_OPTIONS["connect_args"] = {
+                "options": f"-c lock_timeout={lock_ms}"}
         self.REDIS_URL = env.get("REDIS_URL") or None
 
         # Flask-AppBuilder: the schema comes from Alembic only, and permissions are

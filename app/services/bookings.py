@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select, text, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
 from app import events
@@ -36,7 +36,6 @@ from app.services.booking_states import RELEASING, check_transition
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I
 MAX_QUANTITY = 100
-LOCK_TIMEOUT = "3s"
 ATTRIBUTION_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content",
                       "ttclid", "landing_url", "referrer", "consent", "ip", "user_agent")
 
@@ -63,12 +62,16 @@ def place_booking(*, customer_id: int, offering_id: int, slot_id: int | None = N
     if not 1 <= quantity <= MAX_QUANTITY:
         raise ValidationFailed("booking.bad_quantity", "Quantity must be 1 to 100.",
                                {"quantity": [f"Between 1 and {MAX_QUANTITY}."]})
-    offering = _bookable_offering(offering_id)
     with _capacity_transaction():
-        if offering.kind == SERVICE:
-            starts_at, ends_at = _take_places(offering, slot_id, quantity, now)
+        # The hot path: one statement checks the offering and takes the places.
+        taken = _take_places_of(offering_id, slot_id, quantity, now) if slot_id else None
+        if taken is not None:
+            offering, starts_at, ends_at = taken
             unit_price = offering.price_minor
-        else:
+        else:  # a product (a slot id given with one is ignored), or no slot given
+            offering = _bookable_offering(offering_id)
+            if offering.kind == SERVICE:
+                _take_places(offering, slot_id, quantity, now)  # explains what is missing
             unit_price = _take_stock(offering, variant_id, quantity)
             starts_at = ends_at = None
         booking = _new_booking(offering, customer_id, slot_id if offering.kind == SERVICE
@@ -100,10 +103,8 @@ def _bookable_offering(offering_id: int):
 
 @contextmanager
 def _capacity_transaction():
-    """A transaction that waits at most ``LOCK_TIMEOUT`` for a row lock (then 409 busy)
-    and is rolled back, events included, when anything goes wrong."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+    """A transaction rolled back, events included, when anything goes wrong; a lock wait
+    longer than PostgreSQL's ``lock_timeout`` (set per connection, see config) is a 409."""
     try:
         yield
     except OperationalError as exc:
@@ -114,6 +115,41 @@ def _capacity_transaction():
     except Exception:
         events.rollback()
         raise
+
+
+def _take_places_of(offering_id: int, slot_id: int, quantity: int, now: datetime):
+    """Take places on a slot of a bookable service in one UPDATE … FROM: (offering row,
+    start, end); None for a product; otherwise raises why (no offering, slot, started, full)."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        # SQLite's RETURNING names only the updated table's columns: two statements.
+        offering = _bookable_offering(offering_id)
+        if offering.kind != SERVICE:
+            return None
+        return (offering, *_take_places(offering, slot_id, quantity, now))
+    else:
+        taken = _update_slot_returning_offering(offering_id, slot_id, quantity, now)
+    if taken is not None:
+        return taken, taken.starts_at, taken.ends_at
+    offering = _bookable_offering(offering_id)
+    if offering.kind != SERVICE:
+        return None
+    _take_places(offering, slot_id, quantity, now)  # raises with the reason
+    raise Conflict("booking.busy", "That slot changed meanwhile; try again.")
+
+
+def _update_slot_returning_offering(offering_id: int, slot_id: int, quantity: int,
+                                    now: datetime):
+    return db.session.execute(
+        update(Slot).where(
+            Slot.id == slot_id, Slot.offering_id == offering_id, Slot.starts_at > now,
+            Slot.booked + quantity <= Slot.capacity,
+            Offering.id == Slot.offering_id, Offering.active.is_(True),
+            Offering.kind == SERVICE,
+            Provider.id == Offering.provider_id, Provider.active.is_(True))
+        .values(booked=Slot.booked + quantity)
+        .returning(Slot.starts_at, Slot.ends_at, Offering.id, Offering.kind,
+                   Offering.price_minor, Offering.currency, Offering.provider_id,
+                   Offering.pay_at_venue)).first()
 
 
 def _take_places(offering, slot_id: int | None, quantity: int, now: datetime):

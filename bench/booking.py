@@ -1,0 +1,246 @@
+"""Benchmark of POST /api/v1/bookings through gunicorn on PostgreSQL with Redis.
+
+Two shapes: low contention (requests spread over 10,000 slots) and high contention (all
+requests on 10 slots of large capacity), each at 16 and 64 concurrent clients for
+``--duration`` seconds. The same load against a floor (``bench/floor_app.py``: the
+capacity UPDATE alone, on Core) gives the ratio. Then an overbooking audit: every slot's
+booked count must equal the places its holding bookings take, and never exceed capacity.
+Also the resident memory of each gunicorn worker and of the RQ worker, start and end.
+
+    .venv/bin/python bench/booking.py [--duration 20] [--clients 16 64] [--workers 2]
+
+Talks to 127.0.0.1 only. Needs PostgreSQL (BENCH_DATABASE_URL) and Redis (--redis-url).
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import common  # noqa: E402
+
+SHAPES = {"low": dict(slots=10_000, capacity=1_000), "high": dict(slots=10, capacity=1_000_000)}
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default=common.default_database_url().replace(
+        "bookwell_bench", "bookwell_bench_booking"))
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/12")
+    parser.add_argument("--duration", type=float, default=20.0)
+    parser.add_argument("--clients", type=int, nargs="+", default=[16, 64])
+    parser.add_argument("--workers", type=int, default=2)
+    return parser.parse_args()
+
+
+def seed(app, shape: dict, customers: int = 64) -> dict:
+    """A provider, a paid service, the shape's slots and customers with tokens."""
+    from datetime import timedelta
+
+    from flask_jwt_extended import create_access_token
+    from sqlalchemy import text
+
+    from app.extensions import db
+    from app.models import Offering, Provider
+    from app.models.types import utcnow
+    from app.services.roles import CUSTOMER, sync_roles
+    from app.services.users import ensure_user
+
+    with app.app_context():
+        sync_roles(app.appbuilder)
+        db.session.execute(text("TRUNCATE booking, booking_history, attribution, outbox_event, "
+                                "consumed_event, idempotency_record, audit_log, slot, "
+                                "variant, offering, provider RESTART IDENTITY CASCADE"))
+        db.session.commit()
+        provider = Provider(name="Bench Studio", slug="bench", timezone="UTC", currency="EUR")
+        db.session.add(provider)
+        db.session.commit()
+        offering = Offering(provider_id=provider.id, kind="service", name="Bench class",
+                            price_minor=2500, currency="EUR", duration_minutes=60)
+        db.session.add(offering)
+        db.session.commit()
+        start = utcnow().replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
+        with common.raw_connection(app) as conn:
+            rows = ((provider.id, offering.id, start + timedelta(hours=i),
+                     start + timedelta(hours=i, minutes=60), shape["capacity"], 0)
+                    for i in range(shape["slots"]))
+            common.copy_rows(conn, "slot", ["provider_id", "offering_id", "starts_at",
+                                            "ends_at", "capacity", "booked"], rows,
+                             total=shape["slots"], label="slots")
+        slot_ids = [row[0] for row in db.session.execute(text(
+            "SELECT id FROM slot WHERE offering_id = :o ORDER BY id"), {"o": offering.id})]
+        tokens = []
+        for n in range(customers):
+            user, _ = ensure_user(email=f"bench{n}@example.com", password="bench-password",
+                                  role=CUSTOMER, first_name="Bench", last_name=str(n))
+            tokens.append(create_access_token(identity=str(user.id),
+                                              expires_delta=timedelta(hours=2)))
+        return {"offering": offering.id, "slots": slot_ids, "tokens": tokens}
+
+
+def drive(port: int, path: str, bodies, tokens, *, clients: int, duration: float):
+    """Closed loop: ``clients`` threads POST for ``duration`` s; returns Stats."""
+    stats = common.Stats()
+    deadline = time.perf_counter() + duration
+    lock = threading.Lock()
+
+    def client(n: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        rng = random.Random(n)
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {tokens[n % len(tokens)]}"}
+        latencies, statuses = [], []
+        while time.perf_counter() < deadline:
+            body = json.dumps(bodies(rng))
+            t0 = time.perf_counter()
+            try:
+                conn.request("POST", path, body=body, headers=headers)
+                response = conn.getresponse()
+                response.read()
+                status = response.status
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                status = 599
+            latencies.append((time.perf_counter() - t0) * 1000)
+            statuses.append(status)
+        conn.close()
+        with lock:
+            stats.latencies_ms.extend(latencies)
+            for status in statuses:
+                stats.note_status(status, lambda s: s in (200, 201))
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    stats.wall_s = time.perf_counter() - started
+    return stats
+
+
+def audit(app) -> tuple[int, int]:
+    """(slots whose count disagrees with their bookings, slots over capacity)."""
+    from sqlalchemy import text
+
+    from app.extensions import db
+
+    with app.app_context():
+        mismatched = db.session.scalar(text("""
+            SELECT count(*) FROM slot s LEFT JOIN (
+              SELECT slot_id, sum(quantity) AS held FROM booking
+              WHERE status IN ('pending', 'confirmed', 'completed', 'no_show')
+              GROUP BY slot_id) b ON b.slot_id = s.id
+            WHERE s.booked <> coalesce(b.held, 0)"""))
+        over = db.session.scalar(text("SELECT count(*) FROM slot WHERE booked > capacity"))
+        return mismatched, over
+
+
+def reset_places(app) -> None:
+    from sqlalchemy import text
+
+    from app.extensions import db
+
+    with app.app_context():
+        db.session.execute(text("UPDATE slot SET booked = 0"))
+        db.session.commit()
+
+
+def rq_worker(env: dict) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "flask", "bookwell", "worker",
+                             "--queues", "events,default"], cwd=common.REPO_ROOT,
+                            env={**env, "FLASK_APP": "wsgi"}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+
+def mb(kb) -> str:
+    return "-" if kb is None else f"{kb / 1024:.0f}"
+
+
+def main() -> int:
+    args = parse_args()
+    instance = common.prepare_environment()
+    common.ensure_database(args.database_url)
+    app = common.make_app(args.database_url, instance, redis_url=args.redis_url)
+    common.migrate(app)
+    env = common.server_environment(args.database_url, instance, redis_url=args.redis_url,
+                                    JWT_SECRET_KEY=os.environ["JWT_SECRET_KEY"],
+                                    SECRET_KEY=os.environ["SECRET_KEY"])
+    results = []
+    memory = {}
+    worker = rq_worker(env)
+    time.sleep(3)
+    worker_start = common.rss_kb(worker.pid)
+    try:
+        for shape_name, shape in SHAPES.items():
+            data = seed(app, shape)
+            for target, app_path, path in (("bookings", "wsgi:app", "/api/v1/bookings"),
+                                           ("floor", "bench.floor_app:app",
+                                            "/floor/bookings")):
+                server = common.GunicornServer(env=env, workers=args.workers, app=app_path)
+                server.start()
+                sampler = common.RssSampler(server.worker_pids)
+                sampler.mark_start()
+                try:
+                    for clients in args.clients:
+                        stats = drive(server.port, path,
+                                      lambda rng: {"offering_id": data["offering"],
+                                                   "slot_id": rng.choice(data["slots"])},
+                                      data["tokens"], clients=clients, duration=args.duration)
+                        results.append((shape_name, clients, target, stats))
+                        print(f"  {shape_name:4} {clients:3} clients {target:8} "
+                              f"{stats.rps:7.1f} req/s p50 {stats.p50:6.1f} ms "
+                              f"p99 {stats.p99:6.1f} ms statuses {stats.statuses}",
+                              flush=True)
+                finally:
+                    sampler.mark_end()
+                    server.stop()
+                memory[(shape_name, target)] = sampler.records
+                if target == "bookings":
+                    mismatched, over = audit(app)
+                    print(f"  audit after '{shape_name}': {mismatched} slots disagree with "
+                          f"their bookings, {over} over capacity", flush=True)
+                    results.append((shape_name, "audit", mismatched, over))
+                    reset_places(app)  # the floor takes places without bookings
+    finally:
+        worker_end = common.rss_kb(worker.pid)
+        worker.terminate()
+        worker.wait(30)
+    report(results, memory, worker_start, worker_end, args)
+    return 0
+
+
+def report(results, memory, worker_start, worker_end, args) -> None:
+    print()
+    print(f"POST /api/v1/bookings, gunicorn --workers {args.workers}, {args.duration:.0f} s "
+          f"per run, PostgreSQL + Redis, {os.cpu_count()} CPUs")
+    print(f"{'shape':6} {'clients':>7} | {'ours req/s':>10} {'p50 ms':>7} {'p99 ms':>7} | "
+          f"{'floor req/s':>11} {'p50 ms':>7} {'p99 ms':>7} | {'ratio':>6}")
+    runs = {(r[0], r[1], r[2]): r[3] for r in results if r[1] != "audit"}
+    for shape in SHAPES:
+        for clients in args.clients:
+            ours, floor = runs[(shape, clients, "bookings")], runs[(shape, clients, "floor")]
+            print(f"{shape:6} {clients:>7} | {ours.rps:>10.1f} {ours.p50:>7.1f} "
+                  f"{ours.p99:>7.1f} | {floor.rps:>11.1f} {floor.p50:>7.1f} "
+                  f"{floor.p99:>7.1f} | {ours.rps / floor.rps:>6.2f}")
+    for shape, _, mismatched, over in (r for r in results if r[1] == "audit"):
+        print(f"overbooking audit ({shape}): {mismatched} slots disagree, {over} over capacity")
+    print("resident memory, MB (start / max / end):")
+    for (shape, target), records in memory.items():
+        for pid, record in sorted(records.items()):
+            growth = ((record.end_kb or 0) - (record.start_kb or 0)) / max(record.start_kb or 1, 1)
+            print(f"  {shape:4} {target:8} gunicorn worker {pid}: {mb(record.start_kb)} / "
+                  f"{mb(record.max_kb)} / {mb(record.end_kb)} ({growth:+.0%})")
+    print(f"  RQ worker: {mb(worker_start)} at start, {mb(worker_end)} at end")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
