@@ -8,6 +8,7 @@ from flask_jwt_extended import current_user
 
 from api.blueprint import Blueprint
 from api.errors import ErrorSchema
+from api.idempotency import idempotent
 from api.manage.schemas import (
     CategorySchema,
     ClosedDaySchema,
@@ -46,6 +47,7 @@ def register_crud(path: str, kind: catalog.RowKind, schema_cls, name: str,
             return rows, pagination_header(total=total, **args)
 
         @blp.login_required(roles=STAFF)
+        @idempotent
         @blp.arguments(schema_cls)
         @blp.response(201, schema_cls)
         @blp.alt_response(422, schema=ErrorSchema, description="A rule of the catalog says no")
@@ -103,6 +105,7 @@ class VariantViews(MethodView):
         return rows
 
     @blp.login_required(roles=STAFF)
+    @idempotent
     @blp.arguments(ManagedVariantSchema)
     @blp.response(201, ManagedVariantSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="Not yours, or missing")

@@ -177,3 +177,13 @@ def test_locations_without_a_maps_key_keep_hand_entered_coordinates(client, shop
     half = client.post(f"{P}/locations", headers=shop["headers"],
                        json={"name": "Half", "lat": 52.5})
     assert_error_shape(half, 422, "catalog.partial_coordinates")
+
+
+def test_creates_honour_idempotency_keys(client, shop):
+    headers = {**shop["headers"], "Idempotency-Key": "new-massage"}
+    body = {"kind": "service", "name": "Hot Stone", "price_minor": 7000, "duration_minutes": 60}
+    first = client.post(f"{P}/offerings", json=body, headers=headers)
+    second = client.post(f"{P}/offerings", json=body, headers=headers)
+    assert first.status_code == second.status_code == 201
+    assert first.get_json()["id"] == second.get_json()["id"]
+    assert _count(Offering, provider_id=shop["a"]) == 1
