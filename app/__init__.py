@@ -44,6 +44,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         appbuilder.init_app(app, db.session)
         importlib.import_module("views").register_views(appbuilder)
         importlib.import_module("views").register_storefront(app)
+        importlib.import_module("views").register_jobs_dashboard(app)
 
     importlib.import_module("api").init_api(app)
     if app.config["CORS_ORIGINS"]:

@@ -29,6 +29,9 @@ def configure_logging(app) -> None:
     handler._bookwell = True
     root.addHandler(handler)
     root.setLevel(app.config.get("LOG_LEVEL", "INFO"))
+    # Flask-AppBuilder warns at every start about Time columns it has no search filter for
+    # (opening hours); nothing to act on.
+    logging.getLogger("flask_appbuilder.models.filters").setLevel(logging.ERROR)
 
     @app.before_request
     def assign_request_id():

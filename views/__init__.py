@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from views.audit import AuditLogView
 from views.availability import AvailabilityRuleView, ClosedDayView, SlotView
+from views.bookings import BookingAgendaView, BookingHistoryView, BookingView
 from views.catalog import CategoryView, LocationView, OfferingView, VariantView
+from views.events import ConsumedEventView, OutboxEventView
 from views.providers import ProviderView
 
 
@@ -17,6 +19,13 @@ def register_storefront(app) -> None:
         return moment.astimezone(ZoneInfo(zone)).strftime("%a %d %b %Y, %H:%M")
 
     app.register_blueprint(bp)
+
+
+def register_jobs_dashboard(app) -> None:
+    """The RQ dashboard at /admin/rq for admins, when Redis is configured."""
+    from views.jobs_dashboard import register_jobs_dashboard as register
+
+    register(app)
 
 
 def register_views(appbuilder) -> None:
@@ -38,6 +47,15 @@ def register_views(appbuilder) -> None:
     ):
         appbuilder.add_view(view, name, icon=icon, category="Availability",
                             category_icon="fa-calendar")
+    appbuilder.add_view(BookingView, "All bookings", icon="fa-ticket", category="Bookings",
+                        category_icon="fa-ticket")
+    appbuilder.add_view(BookingAgendaView, "Day agenda", icon="fa-calendar-check-o",
+                        category="Bookings")
+    appbuilder.add_view_no_menu(BookingHistoryView)
+    appbuilder.add_view(OutboxEventView, "Event log", icon="fa-exchange",
+                        category="Operations", category_icon="fa-wrench")
+    appbuilder.add_view(ConsumedEventView, "Consumed events", icon="fa-check-square-o",
+                        category="Operations")
     appbuilder.add_view(
         AuditLogView, "Audit log", icon="fa-history", category="Audit",
         category_icon="fa-list",

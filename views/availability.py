@@ -59,6 +59,9 @@ class SlotView(TenantModelView):
     search_columns = ["offering", "starts_at", "provider"]
     order_columns = ["starts_at", "capacity", "booked"]
     base_order = ("starts_at", "asc")
+    # Flask-AppBuilder checks an action against the permission named after the action
+    # unless this maps it; the roles grant "can_generate".
+    method_permission_name = {"generate": "generate"}
 
     @action("generate", "Generate slots", "Generate slots from the rules now?", "fa-refresh",
             single=False)

@@ -53,6 +53,7 @@ class LocationView(CatalogRowView):
     }
     label_columns = {"geocode_status": "Geocoding", "geocode_error": "Geocoding problem",
                      "coordinates": "Map"}
+    method_permission_name = {"regeocode": "regeocode"}  # checked as "can_regeocode"
 
     @action("regeocode", "Geocode again", "Geocode the address again?", "fa-map-marker",
             multiple=False)

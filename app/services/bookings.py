@@ -62,7 +62,7 @@ def place_booking(*, customer_id: int, offering_id: int, slot_id: int | None = N
     if not 1 <= quantity <= MAX_QUANTITY:
         raise ValidationFailed("booking.bad_quantity", "Quantity must be 1 to 100.",
                                {"quantity": [f"Between 1 and {MAX_QUANTITY}."]})
-    with _capacity_transaction():
+    with _transaction():
         # The hot path: one statement checks the offering and takes the places.
         taken = _take_places_of(offering_id, slot_id, quantity, now) if slot_id else None
         if taken is not None:
@@ -102,7 +102,7 @@ def _bookable_offering(offering_id: int):
 
 
 @contextmanager
-def _capacity_transaction():
+def _transaction():
     """A transaction rolled back, events included, when anything goes wrong; a lock wait
     longer than PostgreSQL's ``lock_timeout`` (set per connection, see config) is a 409."""
     try:
@@ -246,9 +246,15 @@ def transition(booking: Booking, target: str, actor: Actor, *, now: datetime | N
 
 
 def confirm_booking(reference: str, *, actor: Actor, provider_id: int | None = None) -> Booking:
-    booking = get_booking_for_update(reference, provider_id=provider_id)
-    transition(booking, CONFIRMED, actor)
-    events.commit()
+    """Staff confirm a booking that is paid at the venue (online payments confirm their own)."""
+    with _transaction():
+        booking = get_booking_for_update(reference, provider_id=provider_id)
+        if not booking.pay_at_venue and booking.total_minor > 0 and booking.status == PENDING:
+            raise Conflict("booking.awaits_payment",
+                           "This booking is confirmed by its online payment, not by hand.",
+                           {"status": [booking.status]})
+        transition(booking, CONFIRMED, actor)
+        events.commit()
     return booking
 
 
@@ -256,17 +262,17 @@ def cancel_booking(reference: str, *, actor: Actor, customer_id: int | None = No
                    provider_id: int | None = None, now: datetime | None = None) -> Booking:
     """Customers cancel within the offering's free-cancellation window; staff any time."""
     now = now or utcnow()
-    booking = get_booking_for_update(reference, customer_id=customer_id,
-                                     provider_id=provider_id)
-    free = _within_free_cancellation(booking, now)
-    if customer_id is not None and booking.status == CONFIRMED and not free:
-        events.rollback()
-        raise Conflict("booking.cancellation_window_passed",
-                       "Free cancellation has ended; please contact the provider.",
-                       {"status": [booking.status]})
-    transition(booking, CANCELLED, actor, now=now,
-               extra={"free_cancellation": free, "by_customer": customer_id is not None})
-    events.commit()
+    with _transaction():
+        booking = get_booking_for_update(reference, customer_id=customer_id,
+                                         provider_id=provider_id)
+        free = _within_free_cancellation(booking, now)
+        if customer_id is not None and booking.status == CONFIRMED and not free:
+            raise Conflict("booking.cancellation_window_passed",
+                           "Free cancellation has ended; please contact the provider.",
+                           {"status": [booking.status]})
+        transition(booking, CANCELLED, actor, now=now,
+                   extra={"free_cancellation": free, "by_customer": customer_id is not None})
+        events.commit()
     return booking
 
 
@@ -285,13 +291,13 @@ def mark_no_show(reference: str, *, actor: Actor, provider_id: int | None = None
 
 
 def _after_start(reference, target, actor, provider_id, now, ready, message) -> Booking:
-    booking = get_booking_for_update(reference, provider_id=provider_id)
-    check_transition(booking.status, target)
-    if not ready(booking, now):
-        events.rollback()
-        raise Conflict("booking.too_early", message, {"status": [booking.status]})
-    transition(booking, target, actor, now=now)
-    events.commit()
+    with _transaction():
+        booking = get_booking_for_update(reference, provider_id=provider_id)
+        check_transition(booking.status, target)
+        if not ready(booking, now):
+            raise Conflict("booking.too_early", message, {"status": [booking.status]})
+        transition(booking, target, actor, now=now)
+        events.commit()
     return booking
 
 
@@ -304,7 +310,7 @@ def reschedule_booking(reference: str, *, new_slot_id: int, actor: Actor,
     new slot cannot take the places, nothing changes and the old places stay held.
     """
     now = now or utcnow()
-    with _capacity_transaction():
+    with _transaction():
         booking = get_booking_for_update(reference, customer_id=customer_id,
                                          provider_id=provider_id)
         if booking.status not in (PENDING, CONFIRMED) or booking.slot_id is None:

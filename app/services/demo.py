@@ -20,7 +20,8 @@ DEMO_CATALOG = {
         "services": [
             ("Vinyasa Flow", "Dynamic flowing yoga for all levels.", 1800, 60, 0, 0, 12),
             ("Yin Yoga", "Slow, deep stretches held for minutes.", 1600, 75, 1, 0, 10),
-            ("Private Session", "One-to-one yoga coaching.", 7500, 60, 0, 1, 1),
+            ("Private Session", "One-to-one yoga coaching, paid at the studio.", 7500, 60, 0, 1,
+             1),
         ],
         "products": [("Cork Yoga Mat", "Natural cork, 4 mm.", 5900, [("Cork", "MAT-CORK", 12)]),
                      ("Yoga Block", "Light EVA foam.", 1200,
@@ -97,7 +98,7 @@ def _load_catalog(provider: Provider) -> None:
         offering = catalog.create(catalog.OFFERING, provider_id=pid, data=dict(
             kind="service", name=name, description=description, price_minor=price,
             duration_minutes=minutes, location_id=locations[loc],
-            category_id=categories[cat]))
+            category_id=categories[cat], pay_at_venue="paid at" in description))
         _weekly_hours(pid, offering.id, minutes, capacity)
     for name, description, price, variants in spec["products"]:
         offering = catalog.create(catalog.OFFERING, provider_id=pid, data=dict(
@@ -134,12 +135,13 @@ def _load_bookings(customer_id: int) -> None:
     if db.session.scalar(select(Booking.id).where(Booking.customer_id == customer_id)):
         return
     provider = db.session.scalar(select(Provider).where(Provider.slug == "harbor-yoga"))
-    offering = db.session.scalar(select(Offering).where(
-        Offering.provider_id == provider.id, Offering.kind == "service").order_by(Offering.id))
+    online, venue = (db.session.scalar(select(Offering).where(
+        Offering.provider_id == provider.id, Offering.name == name)) for name in (
+        "Vinyasa Flow", "Private Session"))
     now = utcnow().replace(second=0, microsecond=0)
     system = bookings.Actor(None, "demo data")
 
-    def slot_at(hours_from_now: float) -> int:
+    def slot_at(offering, hours_from_now: float) -> int:
         start = now + timedelta(hours=hours_from_now)
         slot = Slot(provider_id=provider.id, offering_id=offering.id, starts_at=start,
                     ends_at=start + timedelta(minutes=offering.duration_minutes), capacity=8)
@@ -147,20 +149,20 @@ def _load_bookings(customer_id: int) -> None:
         db.session.commit()
         return slot.id
 
-    def place(hours_from_now: float, placed_hours_ago: float = 0):
+    def place(offering, hours_from_now: float, placed_hours_ago: float = 0):
         return bookings.place_booking(customer_id=customer_id, offering_id=offering.id,
-                                      slot_id=slot_at(hours_from_now),
+                                      slot_id=slot_at(offering, hours_from_now),
                                       now=now - timedelta(hours=placed_hours_ago))
 
-    place(72)  # pending: waiting for payment
-    confirmed = place(96)
+    place(online, 72)  # pending: waiting for the online payment
+    confirmed = place(venue, 96)  # paid at the venue: staff confirm it
     bookings.confirm_booking(confirmed.reference, actor=system)
-    cancelled = place(120)
+    cancelled = place(venue, 120)
     bookings.cancel_booking(cancelled.reference, actor=system)
     for target, hours in (("completed", -24), ("no_show", -30)):
-        past = place(hours, placed_hours_ago=72)
+        past = place(venue, hours, placed_hours_ago=72)
         bookings.confirm_booking(past.reference, actor=system)
         finish = bookings.complete_booking if target == "completed" else bookings.mark_no_show
         finish(past.reference, actor=system)
-    place(-48, placed_hours_ago=96)  # its hold ran out long ago:
+    place(online, -48, placed_hours_ago=96)  # its hold ran out long ago:
     bookings.expire_holds(now=now)

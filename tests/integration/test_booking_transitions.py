@@ -104,3 +104,13 @@ def test_expiry_leaves_confirmed_and_pay_at_venue_bookings_alone(app_ctx, build,
 
     assert _booking(held).status == "expired" and _booking(venue_ref).status == "pending"
     assert bookings.expire_holds(now=utcnow() + timedelta(hours=2)) == 0
+
+
+def test_staff_cannot_confirm_a_booking_awaiting_its_online_payment(app_ctx, build, venue):
+    online = build.offering(venue["provider"], price_minor=2000)
+    reference = bookings.place_booking(customer_id=venue["customer"], offering_id=online,
+                                       slot_id=build.future_slot(online)).reference
+    with pytest.raises(Conflict) as error:
+        bookings.confirm_booking(reference, actor=STAFF)
+    assert error.value.code == "booking.awaits_payment"
+    assert _booking(reference).status == "pending"

@@ -148,3 +148,24 @@ def test_location_page_shows_a_map_only_with_a_key(app, tenant_a, build):
         app.config["GOOGLE_MAPS_API_KEY"] = None
     assert "maps/embed/v1/place?key=AIzaTestKey&amp;q=52.529,13.401" in page or \
         "maps/embed/v1/place?key=AIzaTestKey&q=52.529,13.401" in page
+
+
+def test_staff_may_run_the_generate_and_regeocode_actions(app, tenant_a, catalogs, build):
+    own, _ = catalogs
+    staff = signed_in(app, tenant_a.staff_email)
+    generated = staff.post("/slotview/action_post", data={"action": "generate",
+                                                          "rowid": [str(own["slotview"])]},
+                           follow_redirects=True)
+    assert "new slots" in generated.get_data(as_text=True)
+    located = staff.post(f"/locationview/action/regeocode/{own['locationview']}",
+                        follow_redirects=True)
+    assert "Not geocoded: no Maps key is configured" in located.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("url", ["/slotview/list/?_flt_1_starts_at=2030-01-01",
+                                 "/slotview/list/?_flt_2_starts_at=2030-01-01T10:00:00%2B02:00",
+                                 "/slotview/list/?_flt_0_starts_at=not-a-date",
+                                 "/auditlogview/list/?_flt_1_created_at=2020-01-01"])
+def test_date_searches_are_never_a_500(app, tenant_a, catalogs, url):
+    staff = signed_in(app, tenant_a.staff_email)
+    assert staff.get(url).status_code == 200

@@ -1,0 +1,406 @@
+"""Console screens for bookings: the read-only list with its state actions, and the agenda.
+
+Bookings are never edited by hand: every change is an action that calls the booking
+service (which checks the state machine, records the history, publishes the event and
+commits). Staff act on their own provider's bookings only; admins on any.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from decimal import Decimal
+
+from babel.numbers import get_currency_precision
+from dateutil import parser as date_parser
+from flask import abort, flash, g, redirect, request
+from flask_appbuilder import BaseView, expose, has_access
+from flask_appbuilder.actions import action
+from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, Select2Widget
+from flask_appbuilder.models.filters import BaseFilter
+from flask_appbuilder.models.sqla.filters import (
+    FilterEqual,
+    FilterNotEqual,
+    get_field_setup_query,
+)
+from wtforms import SelectField, StringField
+
+from app.errors import DomainError
+from app.extensions import db
+from app.models import Account, Booking, BookingHistory
+from app.models.bookings import PENDING, STATUSES
+from app.services import agenda
+from app.services.bookings import (
+    Actor,
+    cancel_booking,
+    complete_booking,
+    confirm_booking,
+    mark_no_show,
+)
+from views.base import TenantModelView, user_is_admin, user_provider_id
+from views.filters import ConsoleFilterConverter, ConsoleInterface
+
+CONSOLE_REASON = "console"
+_MAX_ID = 2**31 - 1
+
+
+# --- showing values ----------------------------------------------------------------------
+
+def format_money(amount_minor: int | None, currency: str | None) -> str:
+    """2500 EUR → "25.00 EUR"; 2500 JPY → "2500 JPY": the currency's own decimals."""
+    if amount_minor is None:
+        return ""
+    digits = get_currency_precision(currency or "EUR")
+    return f"{Decimal(amount_minor).scaleb(-digits):.{digits}f} {currency}"
+
+
+def local_time(moment: datetime | None, zone: str | None) -> str:
+    """A UTC moment as the provider's wall clock: "2031-07-15 23:30 CEST"."""
+    if moment is None:
+        return ""
+    return moment.astimezone(agenda.zone_of(zone)).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def _provider_zone(item) -> str | None:
+    provider = getattr(item, "provider", None)
+    return provider.timezone if provider is not None else None
+
+
+def _local(column: str):
+    return lambda item: local_time(getattr(item, column), _provider_zone(item))
+
+
+def _person(account) -> str:
+    if account is None:
+        return ""
+    name = f"{account.first_name or ''} {account.last_name or ''}".strip()
+    return f"{name} <{account.email}>" if name else account.email
+
+
+def _yes_no(path: str):
+    def show(item):
+        target = item
+        for part in path.split("."):
+            target = getattr(target, part, None)
+            if target is None:
+                return ""
+        return "yes" if target else "no"
+    return show
+
+
+# --- search filters ----------------------------------------------------------------------
+
+def viewer_zone() -> str | None:
+    """Typed times mean the signed-in user's wall clock: their provider's zone for
+    staff, the account's own zone for admins."""
+    user = getattr(g, "user", None)
+    if user is None:
+        return None
+    if not user_is_admin(user) and getattr(user, "provider", None) is not None:
+        return user.provider.timezone
+    return getattr(user, "timezone", None)
+
+
+def parse_local_moment(value) -> datetime | None:
+    """Typed text ("2031-07-15", "2031-07-15 09:30") as a UTC moment; None if no date."""
+    try:
+        moment = date_parser.parse(str(value))
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=agenda.zone_of(viewer_zone()))
+        return moment.astimezone(timezone.utc)
+    except (ValueError, OverflowError, TypeError):
+        return None
+
+
+class FilterLocalFrom(BaseFilter):
+    """On or after a local date/time. Flask-AppBuilder's own datetime filters send a naive
+    datetime, which our UTC columns refuse (a 500)."""
+
+    name = "From (local time)"
+    arg_name = "local_from"
+
+    def apply(self, query, value):
+        moment = parse_local_moment(value)
+        if moment is None:
+            return query
+        query, field = get_field_setup_query(query, self.model, self.column_name)
+        return query.filter(field >= moment)
+
+
+class FilterLocalBefore(BaseFilter):
+    name = "Before (local time)"
+    arg_name = "local_before"
+
+    def apply(self, query, value):
+        moment = parse_local_moment(value)
+        if moment is None:
+            return query
+        query, field = get_field_setup_query(query, self.model, self.column_name)
+        return query.filter(field < moment)
+
+
+class FilterAccountEmailContains(BaseFilter):
+    """A relation to an account, searched by the account's email."""
+
+    name = "Email contains"
+    arg_name = "email_ct"
+
+    def apply(self, query, value):
+        relation = getattr(self.model, self.column_name)
+        return query.filter(relation.has(Account.email.icontains(str(value), autoescape=True)))
+
+
+class FilterAccountEmailEqual(BaseFilter):
+    name = "Email is"
+    arg_name = "email_eq"
+
+    def apply(self, query, value):
+        relation = getattr(self.model, self.column_name)
+        return query.filter(relation.has(Account.email.ilike(
+            str(value).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_"),
+            escape="\\")))
+
+
+class ScreenFilterConverter(ConsoleFilterConverter):
+    """The screen's own filters first; every datetime column gets the local-time ones."""
+
+    def convert(self, col_name):
+        custom = getattr(self.datamodel, "column_filters", {}).get(col_name)
+        if custom is not None:
+            return [flt(col_name, self.datamodel) for flt in custom]
+        if self.datamodel.is_datetime(col_name):
+            return [FilterLocalFrom(col_name, self.datamodel),
+                    FilterLocalBefore(col_name, self.datamodel)]
+        return super().convert(col_name)
+
+
+class ScreenInterface(ConsoleInterface):
+    """A console interface with per-screen display functions and column filters.
+
+    ``display`` maps a column to ``fn(item) -> str``: values that need more of the row
+    than the column itself (a time in the row's provider zone, an amount in the row's
+    currency). The column keeps its name, so it still sorts and filters in SQL.
+    ``column_filters`` replaces the search filters Flask-AppBuilder would pick for a
+    column.
+    """
+
+    filter_converter_class = ScreenFilterConverter
+
+    def __init__(self, obj, *, display=None, column_filters=None, **kwargs):
+        super().__init__(obj, **kwargs)
+        self.display = dict(display or {})
+        self.column_filters = dict(column_filters or {})
+
+    def _get_attr_value(self, item, col):
+        shown = self.display.get(col)
+        if shown is not None:
+            return shown(item)
+        value = super()._get_attr_value(item, col)
+        return "" if value is None else value  # not "None"
+
+
+
+
+def status_field(statuses) -> SelectField:
+    return SelectField("Status", choices=[(s, s) for s in statuses], widget=Select2Widget())
+
+
+# --- acting on bookings ------------------------------------------------------------------
+
+def provider_scope() -> int | None:
+    """None (any provider) for admins, the own provider for staff; staff without a
+    provider act on nothing."""
+    if user_is_admin(g.user):
+        return None
+    provider_id = user_provider_id(g.user)
+    if provider_id is None:
+        abort(403)
+    return provider_id
+
+
+class BookingActions:
+    """The state actions of the bookings screen: each booking is one service call."""
+
+    def _transition(self, items, service, done: str, check=None):
+        rows = [(item.reference, item) for item in (items if isinstance(items, list)
+                                                    else [items])]
+        refusals = {reference: check(item) for reference, item in rows} if check else {}
+        scope = provider_scope()
+        actor = Actor(g.user.id, CONSOLE_REASON)
+        for reference, _item in rows:
+            refusal = refusals.get(reference)
+            if refusal:
+                flash(f"{reference}: {refusal}", "danger")
+                continue
+            try:
+                service(reference, actor=actor, provider_id=scope)
+            except DomainError as exc:
+                # A refused transition can leave the booking's row lock behind.
+                db.session.rollback()
+                flash(f"{reference}: {exc.message}", "danger")
+            else:
+                flash(f"{reference}: {done}", "success")
+        self.update_redirect()
+        return redirect(self.get_redirect())
+
+    @action("confirm", "Confirm", "Confirm the selected pay-at-venue bookings?",
+            "fa-check")
+    def confirm(self, items):
+        return self._transition(items, confirm_booking, "confirmed.",
+                                check=_confirmable_here)
+
+    @action("cancel", "Cancel", "Cancel the selected bookings? Their places are given back.",
+            "fa-ban")
+    def cancel(self, items):
+        return self._transition(items, cancel_booking, "cancelled.")
+
+    @action("complete", "Mark completed", "Mark the selected bookings as completed?",
+            "fa-flag-checkered")
+    def complete(self, items):
+        return self._transition(items, complete_booking, "completed.")
+
+    @action("no_show", "Mark no-show", "Record that these customers did not come?",
+            "fa-user-times")
+    def no_show(self, items):
+        return self._transition(items, mark_no_show, "marked as no-show.")
+
+
+def _confirmable_here(booking) -> str | None:
+    # Online payments confirm their bookings when the payment succeeds; staff confirm
+    # only what is paid at the venue. (A rule for the booking service: see the report.)
+    if booking.status == PENDING and not booking.pay_at_venue:
+        return "waits for its online payment; only pay-at-venue bookings are confirmed here."
+    return None
+
+
+# --- screens -----------------------------------------------------------------------------
+
+class BookingHistoryView(TenantModelView):
+    """Every transition of a booking; shown on the booking's page."""
+
+    datamodel = ScreenInterface(BookingHistory, display={
+        "created_at": _local("created_at"),
+        "actor": lambda row: _person(row.actor) or "system",
+    })
+    base_permissions = ["can_list", "can_show"]
+    list_title = show_title = "History"
+    list_columns = ["booking", "from_status", "to_status", "actor", "reason", "created_at"]
+    show_columns = list_columns + ["provider"]
+    search_columns = ["to_status", "reason", "created_at"]  # no dropdown of every booking
+    order_columns = ["created_at"]
+    base_order = ("id", "asc")
+    label_columns = {"from_status": "From", "to_status": "To", "created_at": "Time"}
+
+
+ATTRIBUTION_COLUMNS = [f"attribution_row.{name}" for name in (
+    "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "ttclid",
+    "landing_url", "referrer", "consent")]
+
+
+class BookingView(BookingActions, TenantModelView):
+    datamodel = ScreenInterface(
+        Booking,
+        display={
+            "customer": lambda b: _person(b.customer),
+            "starts_at": _local("starts_at"),
+            "ends_at": _local("ends_at"),
+            "hold_expires_at": _local("hold_expires_at"),
+            "created_at": _local("created_at"),
+            "updated_at": _local("updated_at"),
+            "total_minor": lambda b: format_money(b.total_minor, b.currency),
+            "unit_price_minor": lambda b: format_money(b.unit_price_minor, b.currency),
+            "pay_at_venue": _yes_no("pay_at_venue"),
+            "attribution_row.consent": _yes_no("attribution_row.consent"),
+        },
+        column_filters={
+            "customer": [FilterAccountEmailContains, FilterAccountEmailEqual],
+            "status": [FilterEqual, FilterNotEqual],
+        },
+    )
+    base_permissions = ["can_list", "can_show"]
+    list_title = "Bookings"
+    show_title = "Booking"
+    method_permission_name = {"confirm": "confirm", "cancel": "cancel",
+                              "complete": "complete", "no_show": "no_show"}
+    related_views = [BookingHistoryView]
+
+    list_columns = ["reference", "customer", "offering", "starts_at", "quantity", "status",
+                    "total_minor", "provider"]
+    show_fieldsets = [
+        ("Booking", {"fields": ["reference", "status", "customer", "offering", "variant",
+                                "starts_at", "ends_at", "quantity", "unit_price_minor",
+                                "total_minor", "pay_at_venue", "hold_expires_at", "notes",
+                                "provider", "created_at", "updated_at"]}),
+        ("Attribution", {"fields": ATTRIBUTION_COLUMNS, "expanded": True}),
+    ]
+    search_columns = ["reference", "status", "offering", "starts_at", "customer", "provider"]
+    search_form_extra_fields = {
+        "status": status_field(STATUSES),
+        "customer": StringField("Customer email", widget=BS3TextFieldWidget()),
+    }
+    order_columns = ["reference", "starts_at", "quantity", "status", "total_minor"]
+    base_order = ("created_at", "desc")
+    label_columns = {
+        "starts_at": "Starts (local time)", "ends_at": "Ends (local time)",
+        "hold_expires_at": "Hold expires", "total_minor": "Total",
+        "unit_price_minor": "Unit price", "pay_at_venue": "Pay at venue",
+        "attribution_row.utm_source": "UTM source", "attribution_row.utm_medium": "UTM medium",
+        "attribution_row.utm_campaign": "UTM campaign", "attribution_row.utm_term": "UTM term",
+        "attribution_row.utm_content": "UTM content",
+        "attribution_row.ttclid": "TikTok click id (ttclid)",
+        "attribution_row.landing_url": "Landing URL", "attribution_row.referrer": "Referrer",
+        "attribution_row.consent": "Tracking consent",
+    }
+
+
+class BookingAgendaView(BaseView):
+    """One day's bookings, by offering and local start time, with previous/next day."""
+
+    route_base = "/bookings"
+    default_view = "agenda"
+
+    @expose("/agenda/")
+    @has_access
+    def agenda(self):
+        admin = user_is_admin(g.user)
+        if admin:
+            provider_id = _id_arg("provider_id")
+        else:
+            provider_id = user_provider_id(g.user)
+            if provider_id is None:
+                abort(403)
+        try:
+            zone = agenda.provider_zone(provider_id) if provider_id else viewer_zone()
+            day = _day_arg(zone)
+            data = agenda.day_agenda(day=day, provider_id=provider_id)
+        except DomainError as exc:
+            if exc.status == 404:
+                abort(404)
+            flash(exc.message, "danger")
+            data = agenda.day_agenda(day=agenda.local_today(zone), provider_id=provider_id)
+        return self.render_template(
+            "console/agenda.html", agenda=data, zone=data.zone or zone or "UTC",
+            providers=agenda.agenda_providers() if admin else None,
+            show_provider=admin and provider_id is None)
+
+
+def _id_arg(name: str) -> int | None:
+    value = request.args.get(name, "")
+    if not value:
+        return None
+    if not value.isdigit() or not 0 < int(value) <= _MAX_ID:
+        abort(404)
+    return int(value)
+
+
+def _day_arg(zone: str | None) -> date:
+    value = request.args.get("day", "")
+    if not value:
+        return agenda.local_today(zone)
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        flash(f"{value!r} is not a day (YYYY-MM-DD): showing today.", "warning")
+        return agenda.local_today(zone)
+
+
+__all__ = ["BookingAgendaView", "BookingHistoryView", "BookingView", "format_money",
+           "local_time"]

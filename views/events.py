@@ -1,0 +1,89 @@
+"""The event log (admins): outbox events, their delivery state, and replay.
+
+Provider staff hold no permission on these screens. They are still tenant-scoped
+screens, so a permission granted by mistake would show staff their own provider's
+events only.
+"""
+from __future__ import annotations
+
+import json
+
+from flask import flash, redirect
+from flask_appbuilder import ModelView
+from flask_appbuilder.actions import action
+from markupsafe import Markup, escape
+
+from app import events
+from app.extensions import db
+from app.models import ConsumedEvent, OutboxEvent
+from app.models.events import DONE, FAILED, QUEUED, RETRYING
+from views.base import TenantModelView
+from views.bookings import ScreenInterface, local_time, status_field
+
+EVENT_STATUSES = (QUEUED, RETRYING, DONE, FAILED)
+
+
+def pretty_json(value) -> Markup:
+    text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+    return Markup(f'<pre class="event-payload">{escape(text)}</pre>')
+
+
+def preformatted(value) -> Markup:
+    return Markup(f"<pre>{escape(value)}</pre>") if value else Markup("")
+
+
+def _utc(column: str):
+    return lambda item: local_time(getattr(item, column), "UTC")
+
+
+class OutboxEventView(TenantModelView):
+    datamodel = ScreenInterface(OutboxEvent, display={
+        column: _utc(column) for column in ("created_at", "dispatched_at", "processed_at")})
+    base_permissions = ["can_list", "can_show"]
+    method_permission_name = {"replay": "replay"}
+    list_title = "Event log"
+    show_title = "Event"
+    list_columns = ["topic", "status", "attempts", "created_at", "dispatched_at",
+                    "processed_at", "last_error"]
+    show_columns = ["id", "topic", "status", "attempts", "provider_id", "created_at",
+                    "dispatched_at", "processed_at", "last_error", "payload"]
+    search_columns = ["topic", "status", "provider_id", "created_at"]
+    search_form_extra_fields = {"status": status_field(EVENT_STATUSES)}
+    order_columns = ["topic", "status", "attempts", "created_at", "processed_at"]
+    base_order = ("created_at", "desc")
+    formatters_columns = {"payload": pretty_json, "last_error": preformatted}
+    label_columns = {"id": "Event id", "provider_id": "Provider id",
+                     "created_at": "Created (UTC)", "dispatched_at": "Dispatched (UTC)",
+                     "processed_at": "Processed (UTC)"}
+
+    @action("replay", "Replay", "Deliver the selected events again? Consumers that "
+            "already handled an event skip it.", "fa-repeat")
+    def replay(self, items):
+        event_ids = [item.id for item in (items if isinstance(items, list) else [items])]
+        for event_id in event_ids:
+            events.replay(event_id)
+        db.session.expire_all()
+        for event_id in event_ids:
+            event = db.session.get(OutboxEvent, event_id)
+            status = event.status if event is not None else "missing"
+            category = "danger" if status == FAILED else "success"
+            flash(f"Event {event_id[:8]} ({event.topic if event else '?'}) replayed: "
+                  f"{status}.", category)
+        self.update_redirect()
+        return redirect(self.get_redirect())
+
+
+class ConsumedEventView(ModelView):
+    """Which consumer handled which event: a consumer handles an event once."""
+
+    datamodel = ScreenInterface(ConsumedEvent, display={"created_at": _utc("created_at")})
+    base_permissions = ["can_list"]
+    list_title = "Consumed events"
+    list_columns = ["event_id", "consumer", "created_at"]
+    search_columns = ["event_id", "consumer"]
+    order_columns = ["consumer", "created_at"]
+    base_order = ("created_at", "desc")
+    label_columns = {"created_at": "Handled (UTC)"}
+
+
+__all__ = ["ConsumedEventView", "OutboxEventView"]
