@@ -59,8 +59,10 @@ def unsubscribe(topic: str, consumer_path: str) -> None:
 def publish(topic: str, payload: dict, *, provider_id: int | None = None) -> str:
     """Add an event to the open transaction; it is dispatched after ``commit``."""
     event_id = str(uuid.uuid4())
-    db.session.add(OutboxEvent(id=event_id, topic=topic, payload=payload,
-                               provider_id=provider_id, status=QUEUED))
+    # A Core insert: part of the open transaction at once, with no ORM flush to pay for.
+    db.session.execute(OutboxEvent.__table__.insert().values(
+        id=event_id, topic=topic, payload=payload, provider_id=provider_id, status=QUEUED,
+        attempts=0, created_at=utcnow()))
     db.session.info.setdefault(_PENDING_KEY, []).append(event_id)
     return event_id
 

@@ -46,8 +46,8 @@ def record(
     provider_id: int | None = None,
     changes: dict | None = None,
     subject=None,
-) -> AuditLog:
-    """Add an explicit audit entry to the open transaction.
+) -> int:
+    """Add an explicit audit entry to the open transaction; returns its id.
 
     ``subject``, when given, is the model instance the entry describes: the generic
     flush entry for it is left out so a change is not logged twice, and a new subject
@@ -61,7 +61,9 @@ def record(
             entity_id = _primary_key_of(subject)
         if provider_id is None:
             provider_id = _provider_id_of(subject)
-    entry = AuditLog(
+    # A Core insert: it runs at once, in the open transaction, without an ORM flush.
+    return session.execute(AuditLog.__table__.insert().values(
+        created_at=utcnow(),
         action=action,
         entity=entity,
         entity_id=None if entity_id is None else str(entity_id),
@@ -69,9 +71,7 @@ def record(
         changes=_json_safe(changes) if changes else None,
         actor_id=_current_actor_id(session),
         ip=_current_ip(),
-    )
-    session.add(entry)
-    return entry
+    ).returning(AuditLog.__table__.c.id)).scalar_one()
 
 
 def entity_name(obj) -> str:

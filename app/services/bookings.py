@@ -10,12 +10,13 @@ CHECK constraint on the slot is the last line of defence. A lock wait longer tha
 from __future__ import annotations
 
 import secrets
+from types import SimpleNamespace
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import OperationalError
 
 from app import events
@@ -32,6 +33,7 @@ from app.models.bookings import (
 )
 from app.models.catalog import SERVICE
 from app.models.types import utcnow
+from app.services import audit
 from app.services.booking_states import RELEASING, check_transition
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I
@@ -74,18 +76,29 @@ def place_booking(*, customer_id: int, offering_id: int, slot_id: int | None = N
                 _take_places(offering, slot_id, quantity, now)  # explains what is missing
             unit_price = _take_stock(offering, variant_id, quantity)
             starts_at = ends_at = None
-        booking = _new_booking(offering, customer_id, slot_id if offering.kind == SERVICE
-                               else None, variant_id, quantity, unit_price, notes,
-                               starts_at, ends_at, now)
+        # Core inserts, not ORM objects: this is the hottest write path of the platform.
+        booking = _insert_booking(offering, customer_id, slot_id if offering.kind == SERVICE
+                                  else None, variant_id, quantity, unit_price, notes,
+                                  starts_at, ends_at, now)
         if attribution:
-            db.session.add(Attribution(booking=booking, **{
-                k: v for k, v in attribution.items() if k in ATTRIBUTION_FIELDS}))
-        _record(booking, None, booking.status, Actor(customer_id, "placed"))
+            values = {k: v for k, v in attribution.items() if k in ATTRIBUTION_FIELDS}
+            values.setdefault("consent", False)
+            db.session.execute(insert(Attribution.__table__).values(
+                booking_id=booking.id, created_at=now, **values))
+            booking.attribution_row = SimpleNamespace(**values)
+        db.session.execute(insert(BookingHistory.__table__).values(
+            booking_id=booking.id, provider_id=booking.provider_id, from_status=None,
+            to_status=booking.status, actor_id=customer_id, reason="placed", created_at=now))
+        audit.record("booking.created", entity="booking", entity_id=booking.id,
+                     provider_id=booking.provider_id,
+                     changes={"reference": booking.reference, "status": booking.status,
+                              "slot_id": booking.slot_id, "variant_id": booking.variant_id,
+                              "quantity": booking.quantity})
         events.publish("booking.created", _payload(booking), provider_id=booking.provider_id)
         if booking.status == CONFIRMED:
             events.publish("booking.confirmed", _payload(booking),
                            provider_id=booking.provider_id)
-        events.commit(keep_loaded=True)
+        events.commit()
     return booking
 
 
@@ -195,11 +208,36 @@ def _take_stock(offering, variant_id: int | None, quantity: int) -> int:
     return taken.price_minor if taken.price_minor is not None else offering.price_minor
 
 
-def _new_booking(offering, customer_id, slot_id, variant_id, quantity, unit_price, notes,
-                 starts_at, ends_at, now) -> Booking:
+@dataclass
+class PlacedBooking:
+    """What ``place_booking`` returns: the new row's values (not an ORM object)."""
+
+    id: int
+    reference: str
+    provider_id: int
+    customer_id: int
+    offering_id: int
+    slot_id: int | None
+    variant_id: int | None
+    quantity: int
+    status: str
+    unit_price_minor: int
+    total_minor: int
+    currency: str
+    pay_at_venue: bool
+    notes: str
+    starts_at: datetime | None
+    ends_at: datetime | None
+    hold_expires_at: datetime | None
+    created_at: datetime
+    attribution_row: object = None
+
+
+def _insert_booking(offering, customer_id, slot_id, variant_id, quantity, unit_price, notes,
+                    starts_at, ends_at, now) -> PlacedBooking:
     free = unit_price == 0
     confirmed = free  # nothing to pay: no hold needed
-    booking = Booking(
+    values = dict(
         reference=new_reference(), provider_id=offering.provider_id, customer_id=customer_id,
         offering_id=offering.id, slot_id=slot_id, variant_id=variant_id, quantity=quantity,
         status=CONFIRMED if confirmed else PENDING, unit_price_minor=unit_price,
@@ -209,9 +247,12 @@ def _new_booking(offering, customer_id, slot_id, variant_id, quantity, unit_pric
         # Pay-at-venue bookings wait for staff to confirm; online payments have a hold.
         hold_expires_at=None if confirmed or offering.pay_at_venue else now + timedelta(
             minutes=current_app.config["HOLD_MINUTES"]),
+        updated_at=now,
     )
-    db.session.add(booking)
-    return booking
+    booking_id = db.session.execute(insert(Booking.__table__).values(**values).returning(
+        Booking.__table__.c.id)).scalar_one()
+    values.pop("updated_at")
+    return PlacedBooking(id=booking_id, **values)
 
 
 # --- transitions -------------------------------------------------------------------------

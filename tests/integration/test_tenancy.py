@@ -9,10 +9,10 @@ from app.services import audit, tenancy
 
 
 def _audit_entry(provider_id: int) -> int:
-    entry = audit.record("test.touched", entity="provider", entity_id=provider_id,
-                         provider_id=provider_id)
+    entry_id = audit.record("test.touched", entity="provider", entity_id=provider_id,
+                            provider_id=provider_id)
     db.session.commit()
-    return entry.id
+    return entry_id
 
 
 def test_get_owned_hides_foreign_rows(app_ctx, build):

@@ -41,7 +41,7 @@ def test_embedded_housekeeping_expires_holds_once_a_minute(app_ctx, build):
     slot_id = build.future_slot(offering, capacity=2)
     booking = place_booking(customer_id=build.customer(), offering_id=offering,
                             slot_id=slot_id)
-    booking.hold_expires_at = utcnow() - timedelta(minutes=1)
+    db.session.get(Booking, booking.id).hold_expires_at = utcnow() - timedelta(minutes=1)
     db.session.commit()
     clock = iter([1000.0, 1010.0]).__next__
     housekeeping.reset()

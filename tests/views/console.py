@@ -95,9 +95,9 @@ def provider_form(provider_id: int, **changes) -> dict:
 
 def audit_entry(provider_id: int | None, action: str) -> int:
     """An explicit audit row, committed; returns its id."""
-    entry = audit.record(action, entity="test", provider_id=provider_id)
+    entry_id = audit.record(action, entity="test", provider_id=provider_id)
     db.session.commit()
-    return entry.id
+    return entry_id
 
 
 def audit_rows(action: str) -> list[AuditLog]:
