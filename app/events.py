@@ -67,23 +67,14 @@ def publish(topic: str, payload: dict, *, provider_id: int | None = None) -> str
     return event_id
 
 
-def commit(*, keep_loaded: bool = False) -> None:
-    """Commit the open transaction, then dispatch the events it published.
-
-    ``keep_loaded`` leaves the committed objects loaded (no reload to render them): for
-    hot paths whose objects nobody else can have changed in between.
-    """
+def commit() -> None:
+    """Commit the open transaction, then dispatch the events it published."""
     pending = db.session.info.pop(_PENDING_KEY, [])
-    session = db.session()
-    expire = session.expire_on_commit
-    session.expire_on_commit = expire and not keep_loaded
     try:
-        session.commit()
+        db.session.commit()
     except Exception:
-        session.rollback()
+        db.session.rollback()
         raise
-    finally:
-        session.expire_on_commit = expire
     if pending:
         dispatch(pending)
 
