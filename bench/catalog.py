@@ -17,12 +17,16 @@ memory of each gunicorn worker at start, at most and at the end.
     .venv/bin/python bench/catalog.py --reseed --runs 3    # fresh data, three runs, medians
 
 Data already present (same counts, slots still ahead) is reused unless ``--reseed``.
+The load generator is closed-loop: ``--concurrency`` threads (default: one per gunicorn
+worker, so every worker is busy and nothing queues) each send the next request as soon
+as the previous one is answered. Any 5xx before measuring stops the benchmark.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import math
+import os
 import random
 import sys
 import time
@@ -380,13 +384,15 @@ class RunResult:
     in_process: dict[str, common.Stats] = field(default_factory=dict)
     gunicorn: dict[str, common.Stats] = field(default_factory=dict)
     rss: dict[int, common.RssRecord] = field(default_factory=dict)
+    load: list[float] = field(default_factory=list)  # 1-minute load average, start and end
 
 
 def measure_in_process(app, paths: dict[str, list[str]], *, warmup: int,
                        sizes: ResultSizes | None = None) -> dict[str, common.Stats]:
     client = app.test_client()
+    common.preflight_in_process(client, [endpoint_paths[0] for endpoint_paths in paths.values()])
     results = {}
-    for endpoint in ENDPOINTS:
+    for endpoint in paths:
         inspect = sizes.inspector(endpoint) if sizes is not None else None
         results[endpoint] = common.run_in_process(client, paths[endpoint], warmup=warmup,
                                                   inspect=inspect)
@@ -400,9 +406,12 @@ def measure_gunicorn(env: dict, paths: dict[str, list[str]], *, workers: int,
     results = {}
     with common.GunicornServer(env=env, workers=workers) as server:
         sampler = common.RssSampler(server.worker_pids)
-        sampler.mark_start()
+        sampler.mark_start()  # booted, before any catalog request
         try:
-            for endpoint in ENDPOINTS:
+            common.preflight_http(server.host, server.port,
+                                  [endpoint_paths[0] for endpoint_paths in paths.values()],
+                                  server.log_path)
+            for endpoint in paths:
                 results[endpoint] = common.run_http(
                     server.host, server.port, paths[endpoint], concurrency=concurrency,
                     duration=duration, warmup=warmup)
@@ -429,7 +438,8 @@ HEADERS = ("endpoint", "in-proc p50 ms", "p99 ms", "req/s", "gunicorn p50 ms", "
 def endpoint_rows(runs: list[RunResult]) -> list[list]:
     """Per endpoint: the median over runs of each figure."""
     rows = []
-    for endpoint in ENDPOINTS:
+    measured = {e for run in runs for e in (*run.in_process, *run.gunicorn)}
+    for endpoint in (e for e in ENDPOINTS if e in measured):
         row: list = [endpoint]
         errors = 0
         for mode in ("in_process", "gunicorn"):
@@ -460,8 +470,12 @@ def report(runs: list[RunResult], *, args, seeding: str, sizes: ResultSizes,
              f"offerings, {args.slots:,} slots; {args.requests} requests per endpoint; "
              f"gunicorn {args.workers} workers, concurrency {args.concurrency}"
              f"{f', {args.duration:g} s per endpoint' if args.duration else ''}; "
-             f"cache off; {len(runs)} run(s), medians")
-    lines = [title, f"seeding: {seeding}", ""]
+             f"cache off; {'REDIS_URL set' if args.redis_url else 'no Redis'}; "
+             f"{len(runs)} run(s), medians")
+    loads = "; ".join(f"run {n}: {run.load[0]:.1f} -> {run.load[-1]:.1f}"
+                      for n, run in enumerate(runs, 1))
+    lines = [title, f"seeding: {seeding}",
+             f"machine load (1-min average, {os.cpu_count()} CPUs) {loads}", ""]
     lines.append(common.format_table(HEADERS, endpoint_rows(runs), markdown=markdown))
     lines.append("")
     rss = rss_rows(runs)
@@ -486,6 +500,9 @@ def report(runs: list[RunResult], *, args, seeding: str, sizes: ResultSizes,
             if any(v == v and v >= 50 for v in (row[2], row[5]))]
     lines.append("p99 under 50 ms: " + ("all endpoints" if not over
                                           else "NOT for " + ", ".join(over)))
+    errors = sum(row[-1] for row in endpoint_rows(runs))
+    if errors:
+        lines.append(f"WARNING: {errors} responses were not 2xx; the figures include them")
     return "\n".join(lines)
 
 
@@ -514,13 +531,21 @@ def parse_args(argv=None):
                         help="seconds per endpoint through gunicorn instead of --requests")
     parser.add_argument("--runs", type=int, default=1,
                         help="repeat the measurements; the table shows medians")
+    parser.add_argument("--endpoints", default=",".join(ENDPOINTS),
+                        help=f"comma-separated subset of {','.join(ENDPOINTS)}")
     parser.add_argument("--skip-in-process", action="store_true")
     parser.add_argument("--skip-gunicorn", action="store_true")
+    parser.add_argument("--redis-url", default=None,
+                        help="give the app (and gunicorn) this REDIS_URL; the catalog cache "
+                             "stays off (CATALOG_CACHE_SECONDS=0). Default: no Redis")
     parser.add_argument("--markdown", action="store_true", help="tables as Markdown")
     parser.add_argument("--random-seed", type=int, default=7,
                         help="seed of the request mix (data has its own fixed seed)")
     args = parser.parse_args(argv)
     args.concurrency = args.concurrency or args.workers
+    args.endpoints = tuple(e for e in ENDPOINTS if e in args.endpoints.split(","))
+    if not args.endpoints:
+        parser.error(f"--endpoints: choose from {', '.join(ENDPOINTS)}")
     return args
 
 
@@ -532,7 +557,7 @@ def main(argv=None) -> int:
 
     if common.ensure_database(args.database_url):
         print(f"created database {args.database_url.rsplit('/', 1)[-1]}", file=sys.stderr)
-    app = common.make_app(args.database_url, instance_dir)
+    app = common.make_app(args.database_url, instance_dir, redis_url=args.redis_url)
     common.migrate(app)
 
     ready, why = (False, "--reseed") if args.reseed else seeded_state(app, size, now)
@@ -550,13 +575,15 @@ def main(argv=None) -> int:
         return 0
 
     rng = random.Random(args.random_seed)
-    paths = request_paths(app, args.requests, rng=rng, now=now)
-    env = common.server_environment(args.database_url, instance_dir)
+    paths = {endpoint: endpoint_paths for endpoint, endpoint_paths
+             in request_paths(app, args.requests, rng=rng, now=now).items()
+             if endpoint in args.endpoints}
+    env = common.server_environment(args.database_url, instance_dir, redis_url=args.redis_url)
     sizes = ResultSizes()
     runs = []
     for n in range(1, args.runs + 1):
         print(f"run {n} of {args.runs}", file=sys.stderr, flush=True)
-        run = RunResult()
+        run = RunResult(load=[common.load_average()])
         if not args.skip_in_process:
             run.in_process = measure_in_process(app, paths, warmup=args.warmup,
                                                 sizes=sizes if n == 1 else None)
@@ -564,6 +591,7 @@ def main(argv=None) -> int:
             run.gunicorn, run.rss = measure_gunicorn(
                 env, paths, workers=args.workers, concurrency=args.concurrency,
                 duration=args.duration, warmup=args.warmup)
+        run.load.append(common.load_average())
         runs.append(run)
     print()
     print(report(runs, args=args, seeding=seeding, sizes=sizes, markdown=args.markdown))
@@ -571,4 +599,8 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except common.BenchmarkError as error:
+        print(f"benchmark stopped: {error}", file=sys.stderr)
+        sys.exit(2)

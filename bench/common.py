@@ -54,12 +54,15 @@ def prepare_environment(instance_dir: str | None = None) -> str:
     return instance_dir
 
 
-def app_settings(database_url: str, instance_dir: str, **overrides) -> dict:
-    """``create_app`` overrides for a benchmark: PostgreSQL, no cache, quiet logs."""
+def app_settings(database_url: str, instance_dir: str, *, redis_url: str | None = None,
+                 **overrides) -> dict:
+    """``create_app`` overrides for a benchmark: PostgreSQL, no cache, quiet logs. A Redis
+    URL is only passed on when asked for; the catalog cache stays off either way."""
     settings = {
         "SQLALCHEMY_DATABASE_URI": database_url,
         "INSTANCE_DIR": instance_dir,
-        "REDIS_URL": None,
+        "REDIS_URL": redis_url,
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "CATALOG_CACHE_SECONDS": 0,
         "LOG_LEVEL": "WARNING",
         "FAB_UPDATE_PERMS": False,
@@ -68,16 +71,21 @@ def app_settings(database_url: str, instance_dir: str, **overrides) -> dict:
     return settings
 
 
-def make_app(database_url: str, instance_dir: str, **overrides):
+def make_app(database_url: str, instance_dir: str, *, redis_url: str | None = None,
+             **overrides):
     from app import create_app
 
-    return create_app(app_settings(database_url, instance_dir, **overrides))
+    return create_app(app_settings(database_url, instance_dir, redis_url=redis_url,
+                                   **overrides))
 
 
-def server_environment(database_url: str, instance_dir: str, **extra: str) -> dict:
+def server_environment(database_url: str, instance_dir: str, *,
+                       redis_url: str | None = None, **extra: str) -> dict:
     """The environment gunicorn runs with: the same settings as the in-process app."""
     env = dict(os.environ)
     env.pop("REDIS_URL", None)
+    if redis_url:
+        env["REDIS_URL"] = redis_url
     env.update({
         "DATABASE_URL": database_url,
         "CATALOG_CACHE_SECONDS": "0",
@@ -273,6 +281,37 @@ def _ok(status: int) -> bool:
     return 200 <= status < 300
 
 
+class BenchmarkError(RuntimeError):
+    """The app answered with errors: the figures would measure error pages."""
+
+
+def preflight_in_process(client, paths: Iterable[str]) -> None:
+    """One request per path; any 5xx stops the benchmark before it measures error pages."""
+    for path in paths:
+        response = client.get(path)
+        if response.status_code >= 500:
+            raise BenchmarkError(f"GET {path} answered {response.status_code} in-process: "
+                                 f"{response.get_data(as_text=True)[:300]}")
+
+
+def preflight_http(host: str, port: int, paths: Iterable[str], log_path: str = "") -> None:
+    for path in paths:
+        conn = http.client.HTTPConnection(host, port, timeout=30)
+        try:
+            conn.request("GET", path)
+            response = conn.getresponse()
+            body = response.read()
+        finally:
+            conn.close()
+        if response.status >= 500:
+            tail = ""
+            if log_path and os.path.exists(log_path):
+                with open(log_path, errors="replace") as log:
+                    tail = "".join(log.readlines()[-15:])
+            raise BenchmarkError(f"GET {path} answered {response.status} through gunicorn: "
+                                 f"{body[:300]!r}\n{tail}")
+
+
 def run_in_process(client, paths: Sequence[str], *, warmup: int = 20,
                    ok: Callable[[int], bool] = _ok,
                    inspect: Callable[[str, object], None] | None = None) -> Stats:
@@ -387,6 +426,15 @@ def child_pids(parent: int) -> list[int]:
         if int(fields[1]) == parent:
             children.append(int(entry))
     return sorted(children)
+
+
+def load_average() -> float:
+    """The machine's 1-minute load average: other people's work shows up in the figures."""
+    try:
+        with open("/proc/loadavg") as loadavg:
+            return float(loadavg.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return float("nan")
 
 
 def free_port() -> int:
