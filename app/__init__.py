@@ -59,7 +59,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     if not app.config.get("REDIS_URL") and not app.config.get("TESTING"):
         from app.services import housekeeping
 
-        app.before_request(housekeeping.run_if_due)
+        @app.before_request
+        def embedded_housekeeping():
+            housekeeping.run_if_due()  # returns nothing: a value would replace the response
 
     @app.teardown_appcontext
     def remove_session(exc=None):
