@@ -75,8 +75,11 @@ class Config:
         if self.SQLALCHEMY_DATABASE_URI.startswith("postgresql"):
             # A request never waits long for a row lock (a held slot): it answers 409 busy.
             lock_ms = _env_int_from(env, "DB_LOCK_TIMEOUT_MS", 3000)
+            # PostgreSQL's default (4.0) prices random reads for spinning disks; on SSDs or
+            # a cached catalog it picks a full scan over the search index for broad words.
+            page_cost = _env_float_from(env, "DB_RANDOM_PAGE_COST", 1.1)
             self.SQLALCHEMY_ENGINE_OPTIONS["connect_args"] = {
-                "options": f"-c lock_timeout={lock_ms}"}
+                "options": f"-c lock_timeout={lock_ms} -c random_page_cost={page_cost}"}
         self.REDIS_URL = env.get("REDIS_URL") or None
 
         # Flask-AppBuilder: the schema comes from Alembic only, and permissions are
@@ -144,6 +147,29 @@ class Config:
         if production and self.GOOGLE_MAPS_API_KEY and not self.GOOGLE_MAPS_API_KEY.startswith(
                 "AIza"):
             raise ConfigurationError("GOOGLE_MAPS_API_KEY is not a Google API key (AIza…)")
+
+        # Payments. Online payments go through PAYMENT_GATEWAY (a provider may choose its
+        # own); offerings paid at the venue use the manual gateway. STRIPE_API_BASE points
+        # stripe-python at a Stripe-compatible test server (make run starts one).
+        self.PAYMENT_GATEWAY = env.get("PAYMENT_GATEWAY", "stripe")
+        self.STRIPE_SECRET_KEY = env.get("STRIPE_SECRET_KEY") or None
+        self.STRIPE_PUBLISHABLE_KEY = env.get("STRIPE_PUBLISHABLE_KEY") or None
+        self.STRIPE_WEBHOOK_SECRET = env.get("STRIPE_WEBHOOK_SECRET") or None
+        self.STRIPE_API_BASE = env.get("STRIPE_API_BASE") or None
+        self.STRIPE_TIMEOUT = _env_float_from(env, "STRIPE_TIMEOUT", 10.0)
+        # Seconds a webhook's signature timestamp may be old (Stripe's own default: 300).
+        self.STRIPE_WEBHOOK_TOLERANCE = _env_int_from(env, "STRIPE_WEBHOOK_TOLERANCE", 300)
+        # A payment still unsettled after this long is re-read from the gateway.
+        self.PAYMENT_RECONCILE_AFTER_MINUTES = _env_int_from(
+            env, "PAYMENT_RECONCILE_AFTER_MINUTES", 10)
+        # The server-side "pay with a test card" step: on with a local test server only.
+        self.PAYMENT_TEST_CARDS = _env_bool_from(
+            env, "PAYMENT_TEST_CARDS", bool(self.STRIPE_API_BASE and (
+                self.STRIPE_API_BASE.startswith(("http://127.0.0.1", "http://localhost")))))
+        if self.PAYMENT_GATEWAY not in ("stripe", "manual"):
+            raise ConfigurationError("PAYMENT_GATEWAY must be stripe or manual")
+        if production and self.STRIPE_SECRET_KEY and not self.STRIPE_WEBHOOK_SECRET:
+            raise ConfigurationError("STRIPE_WEBHOOK_SECRET is required with STRIPE_SECRET_KEY")
 
         # Search: the database by default; OpenSearch when a URL is given.
         self.OPENSEARCH_URL = env.get("OPENSEARCH_URL") or None

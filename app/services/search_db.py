@@ -1,7 +1,8 @@
 """The database search backend: every filter and sort in one SQL query.
 
-PostgreSQL matches with ``to_tsvector('simple', name || ' ' || description)`` (GIN index
-``ix_offering_search``) and ranks with ``ts_rank``; SQLite uses the FTS5 table
+PostgreSQL matches and ranks (``ts_rank``) on ``offering.search_document``, a stored
+``to_tsvector('simple', name || ' ' || description)`` with the GIN index
+``ix_offering_search`` (migration 0005); SQLite uses the FTS5 table
 ``offering_fts`` and ``bm25``. Each word of ``q`` matches as a prefix (``yog`` finds
 "yoga"); typo tolerance needs the OpenSearch backend. Distances are great-circle
 kilometres, pre-filtered by a bounding box that the (lat, lng) index can use.
@@ -19,12 +20,8 @@ from app.services.geo import EARTH_RADIUS_KM, bounding_box
 from app.services.search import OfferingQuery, SearchHit, SearchPage
 
 _WORD = re.compile(r"\w+", re.UNICODE)
-# Literal SQL, not bound parameters: PostgreSQL uses the GIN index only when the query's
-# expression is the index's expression (migration 0002) to the letter.
-PG_DOCUMENT = literal_column(
-    "to_tsvector('simple', coalesce(offering.name, '') || ' ' || "
-    "coalesce(offering.description, ''))"
-)
+# A PostgreSQL-only generated column, so not mapped on the model (SQLite has FTS5 instead).
+PG_DOCUMENT = literal_column("offering.search_document")
 
 
 def query_words(q: str | None, limit: int = 8) -> list[str]:

@@ -51,3 +51,17 @@ def test_production_refuses_a_key_that_is_not_googles():
         Config({"BOOKWELL_ENV": "production", "SECRET_KEY": "s" * 40, "JWT_SECRET_KEY": "j" * 40,
                 "DATABASE_URL": "postgresql://db/x", "GOOGLE_MAPS_API_KEY": "not-a-key"})
     assert Config({"GOOGLE_MAPS_TIMEOUT": "0.5"}).GOOGLE_MAPS_TIMEOUT == 0.5
+
+
+def test_postgres_sessions_get_lock_timeout_and_ssd_planner_costs():
+    settings = Config({"DATABASE_URL": "postgresql://u@db/bookwell",
+                       "DB_LOCK_TIMEOUT_MS": "500", "DB_RANDOM_PAGE_COST": "2"})
+    options = settings.SQLALCHEMY_ENGINE_OPTIONS["connect_args"]["options"]
+    assert options == "-c lock_timeout=500 -c random_page_cost=2.0"
+    assert "-c random_page_cost=1.1" in Config({"DATABASE_URL": "postgresql://u@db/b"}
+                                             ).SQLALCHEMY_ENGINE_OPTIONS["connect_args"]["options"]
+
+
+def test_a_planner_cost_that_is_not_a_number_is_refused():
+    with pytest.raises(ConfigurationError):
+        Config({"DATABASE_URL": "postgresql://u@db/bookwell", "DB_RANDOM_PAGE_COST": "fast"})
