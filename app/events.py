@@ -58,13 +58,19 @@ def unsubscribe(topic: str, consumer_path: str) -> None:
 
 def publish(topic: str, payload: dict, *, provider_id: int | None = None) -> str:
     """Add an event to the open transaction; it is dispatched after ``commit``."""
-    event_id = str(uuid.uuid4())
+    row = outbox_row(topic, payload, provider_id=provider_id)
     # A Core insert: part of the open transaction at once, with no ORM flush to pay for.
-    db.session.execute(OutboxEvent.__table__.insert().values(
-        id=event_id, topic=topic, payload=payload, provider_id=provider_id, status=QUEUED,
-        attempts=0, created_at=utcnow()))
+    db.session.execute(OutboxEvent.__table__.insert().values(**row))
+    return row["id"]
+
+
+def outbox_row(topic: str, payload: dict, *, provider_id: int | None = None) -> dict:
+    """The values of the row ``publish`` inserts, for a caller that inserts it within a
+    statement of its own (the booking hot path); dispatched after ``commit`` all the same."""
+    event_id = str(uuid.uuid4())
     db.session.info.setdefault(_PENDING_KEY, []).append(event_id)
-    return event_id
+    return dict(id=event_id, topic=topic, payload=payload, provider_id=provider_id,
+                status=QUEUED, attempts=0, created_at=utcnow())
 
 
 def commit() -> None:

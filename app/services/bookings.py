@@ -16,13 +16,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import insert, select, update
+from sqlalchemy import String, cast, insert, literal, select, update
 from sqlalchemy.exc import OperationalError
 
 from app import events
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
 from app.models import Attribution, Booking, BookingHistory, Offering, Provider, Slot, Variant
+from app.models.audit import AuditLog
+from app.models.events import OutboxEvent
 from app.models.bookings import (
     CANCELLED,
     COMPLETED,
@@ -58,46 +60,39 @@ class Actor:
 
 def place_booking(*, customer_id: int, offering_id: int, slot_id: int | None = None,
                   variant_id: int | None = None, quantity: int = 1, notes: str = "",
-                  attribution: dict | None = None, now: datetime | None = None) -> Booking:
-    """Take the places and create the booking in one transaction; commits."""
+                  attribution: dict | None = None, now: datetime | None = None
+                  ) -> PlacedBooking:
+    """Create the booking and take its places in one transaction; commits.
+
+    The offering and the slot are read first, unlocked, and the places are taken last, so
+    that the slot's row lock is held from the conditional UPDATE to the commit only (busy
+    slots serialise on that lock). On PostgreSQL the UPDATE and every insert are one
+    statement whose inserts read from the UPDATE: no places taken, no rows written.
+    """
     now = now or utcnow()
     if not 1 <= quantity <= MAX_QUANTITY:
         raise ValidationFailed("booking.bad_quantity", "Quantity must be 1 to 100.",
                                {"quantity": [f"Between 1 and {MAX_QUANTITY}."]})
     with _transaction():
-        # The hot path: one statement checks the offering and takes the places.
-        taken = _take_places_of(offering_id, slot_id, quantity, now) if slot_id else None
-        if taken is not None:
-            offering, starts_at, ends_at = taken
-            unit_price = offering.price_minor
-        else:  # a product (a slot id given with one is ignored), or no slot given
-            offering = _bookable_offering(offering_id)
-            if offering.kind == SERVICE:
-                _take_places(offering, slot_id, quantity, now)  # explains what is missing
-            unit_price = _take_stock(offering, variant_id, quantity)
-            starts_at = ends_at = None
-        # Core inserts, not ORM objects: this is the hottest write path of the platform.
-        booking = _insert_booking(offering, customer_id, slot_id if offering.kind == SERVICE
-                                  else None, variant_id, quantity, unit_price, notes,
-                                  starts_at, ends_at, now)
-        if attribution:
-            values = {k: v for k, v in attribution.items() if k in ATTRIBUTION_FIELDS}
-            values.setdefault("consent", False)
-            db.session.execute(insert(Attribution.__table__).values(
-                booking_id=booking.id, created_at=now, **values))
-            booking.attribution_row = SimpleNamespace(**values)
-        db.session.execute(insert(BookingHistory.__table__).values(
-            booking_id=booking.id, provider_id=booking.provider_id, from_status=None,
-            to_status=booking.status, actor_id=customer_id, reason="placed", created_at=now))
-        audit.record("booking.created", entity="booking", entity_id=booking.id,
-                     provider_id=booking.provider_id,
-                     changes={"reference": booking.reference, "status": booking.status,
-                              "slot_id": booking.slot_id, "variant_id": booking.variant_id,
-                              "quantity": booking.quantity})
-        events.publish("booking.created", _payload(booking), provider_id=booking.provider_id)
-        if booking.status == CONFIRMED:
-            events.publish("booking.confirmed", _payload(booking),
-                           provider_id=booking.provider_id)
+        found = _offering_and_slot(offering_id, slot_id)
+        if found.kind == SERVICE:
+            _check_slot(found, slot_id, quantity, now)
+            booking = _new_booking(found, customer_id, slot_id, None, quantity,
+                                   found.price_minor, notes, found.starts_at, found.ends_at,
+                                   now)
+        else:  # a product (a slot id given with one is ignored)
+            unit_price = _take_stock(found, variant_id, quantity)
+            booking = _new_booking(found, customer_id, None, variant_id, quantity,
+                                   unit_price, notes, None, None, now)
+        rows = _booking_rows(booking, customer_id, attribution, now)
+        if found.kind == SERVICE and db.session.get_bind().dialect.name == "postgresql":
+            booking.id = _take_places_and_insert(found, booking, rows, now)
+            if booking.id is None:
+                _refuse(found, slot_id, quantity, now)
+        else:
+            booking.id = _insert_rows(rows)
+            if found.kind == SERVICE:
+                _take_places(found, slot_id, quantity, now)  # last: see the docstring
         events.commit()
     return booking
 
@@ -112,6 +107,55 @@ def _bookable_offering(offering_id: int):
     if row is None:
         raise NotFound("offering.not_found", f"No offering with id {offering_id}.")
     return row
+
+
+def _offering_and_slot(offering_id: int, slot_id: int | None):
+    """The active offering of an active provider, with the slot's columns (``slot_id``
+    None unless the slot exists and belongs to the offering); read without a lock."""
+    if slot_id is None:
+        return _bookable_offering(offering_id)
+    row = db.session.execute(
+        select(Offering.id, Offering.kind, Offering.price_minor, Offering.currency,
+               Offering.provider_id, Offering.pay_at_venue, Slot.id.label("slot_id"),
+               Slot.starts_at, Slot.ends_at, Slot.capacity, Slot.booked)
+        .join(Provider, Provider.id == Offering.provider_id)
+        .outerjoin(Slot, (Slot.id == slot_id) & (Slot.offering_id == Offering.id))
+        .where(Offering.id == offering_id, Offering.active.is_(True),
+               Provider.active.is_(True))).first()
+    if row is None:
+        raise NotFound("offering.not_found", f"No offering with id {offering_id}.")
+    return row
+
+
+def _check_slot(found, slot_id: int | None, quantity: int, now: datetime) -> None:
+    """Refuse early what the conditional UPDATE would refuse later (it still decides)."""
+    if slot_id is None:
+        raise ValidationFailed("booking.slot_required", "Choose a slot for this service.",
+                               {"slot_id": ["Required for services."]})
+    _explain(found, quantity, now)
+
+
+def _explain(slot, quantity: int, now: datetime) -> None:
+    """Raise why ``slot`` (offering_id/slot_id, starts_at, capacity, booked) cannot take
+    ``quantity`` places; return when it can."""
+    if slot is None or slot.slot_id is None:
+        raise ValidationFailed("booking.unknown_slot", "No such slot for this offering.",
+                               {"slot_id": ["No such slot for this offering."]})
+    if slot.starts_at <= now:
+        raise Conflict("booking.slot_started", "That slot has already started.")
+    if slot.booked + quantity > slot.capacity:
+        left = slot.capacity - slot.booked
+        raise Conflict("booking.slot_full", f"Only {left} places left.",
+                       {"quantity": [f"At most {max(left, 0)}."]})
+
+
+def _refuse(offering, slot_id: int, quantity: int, now: datetime):
+    """The conditional UPDATE took nothing: say why, now that it is known."""
+    slot = db.session.execute(
+        select(Slot.id.label("slot_id"), Slot.starts_at, Slot.capacity, Slot.booked)
+        .where(Slot.id == slot_id, Slot.offering_id == offering.id)).first()
+    _explain(slot, quantity, now)
+    raise Conflict("booking.busy", "That slot changed meanwhile; try again.")
 
 
 @contextmanager
@@ -130,42 +174,8 @@ def _transaction():
         raise
 
 
-def _take_places_of(offering_id: int, slot_id: int, quantity: int, now: datetime):
-    """Take places on a slot of a bookable service in one UPDATE … FROM: (offering row,
-    start, end); None for a product; otherwise raises why (no offering, slot, started, full)."""
-    if db.session.get_bind().dialect.name != "postgresql":
-        # SQLite's RETURNING names only the updated table's columns: two statements.
-        offering = _bookable_offering(offering_id)
-        if offering.kind != SERVICE:
-            return None
-        return (offering, *_take_places(offering, slot_id, quantity, now))
-    else:
-        taken = _update_slot_returning_offering(offering_id, slot_id, quantity, now)
-    if taken is not None:
-        return taken, taken.starts_at, taken.ends_at
-    offering = _bookable_offering(offering_id)
-    if offering.kind != SERVICE:
-        return None
-    _take_places(offering, slot_id, quantity, now)  # raises with the reason
-    raise Conflict("booking.busy", "That slot changed meanwhile; try again.")
-
-
-def _update_slot_returning_offering(offering_id: int, slot_id: int, quantity: int,
-                                    now: datetime):
-    return db.session.execute(
-        update(Slot).where(
-            Slot.id == slot_id, Slot.offering_id == offering_id, Slot.starts_at > now,
-            Slot.booked + quantity <= Slot.capacity,
-            Offering.id == Slot.offering_id, Offering.active.is_(True),
-            Offering.kind == SERVICE,
-            Provider.id == Offering.provider_id, Provider.active.is_(True))
-        .values(booked=Slot.booked + quantity)
-        .returning(Slot.starts_at, Slot.ends_at, Offering.id, Offering.kind,
-                   Offering.price_minor, Offering.currency, Offering.provider_id,
-                   Offering.pay_at_venue)).first()
-
-
 def _take_places(offering, slot_id: int | None, quantity: int, now: datetime):
+    """Take places on a slot of ``offering``: (starts_at, ends_at); raises why not."""
     if slot_id is None:
         raise ValidationFailed("booking.slot_required", "Choose a slot for this service.",
                                {"slot_id": ["Required for services."]})
@@ -176,15 +186,12 @@ def _take_places(offering, slot_id: int | None, quantity: int, now: datetime):
         .returning(Slot.starts_at, Slot.ends_at)).first()
     if taken is not None:
         return taken.starts_at, taken.ends_at
-    slot = db.session.execute(select(Slot.offering_id, Slot.starts_at, Slot.capacity,
-                                     Slot.booked).where(Slot.id == slot_id)).first()
-    if slot is None or slot.offering_id != offering.id:
-        raise ValidationFailed("booking.unknown_slot", "No such slot for this offering.",
-                               {"slot_id": ["No such slot for this offering."]})
-    if slot.starts_at <= now:
-        raise Conflict("booking.slot_started", "That slot has already started.")
-    raise Conflict("booking.slot_full", f"Only {slot.capacity - slot.booked} places left.",
-                   {"quantity": [f"At most {max(slot.capacity - slot.booked, 0)}."]})
+    slot = db.session.execute(select(Slot.id.label("slot_id"), Slot.starts_at,
+                                     Slot.capacity, Slot.booked)
+                              .where(Slot.id == slot_id, Slot.offering_id == offering.id)
+                              ).first()
+    _explain(slot, quantity, now)
+    raise Conflict("booking.busy", "That slot changed meanwhile; try again.")
 
 
 def _take_stock(offering, variant_id: int | None, quantity: int) -> int:
@@ -212,7 +219,7 @@ def _take_stock(offering, variant_id: int | None, quantity: int) -> int:
 class PlacedBooking:
     """What ``place_booking`` returns: the new row's values (not an ORM object)."""
 
-    id: int
+    id: int | None
     reference: str
     provider_id: int
     customer_id: int
@@ -233,26 +240,132 @@ class PlacedBooking:
     attribution_row: object = None
 
 
-def _insert_booking(offering, customer_id, slot_id, variant_id, quantity, unit_price, notes,
-                    starts_at, ends_at, now) -> PlacedBooking:
-    free = unit_price == 0
-    confirmed = free  # nothing to pay: no hold needed
-    values = dict(
-        reference=new_reference(), provider_id=offering.provider_id, customer_id=customer_id,
-        offering_id=offering.id, slot_id=slot_id, variant_id=variant_id, quantity=quantity,
+def _new_booking(offering, customer_id, slot_id, variant_id, quantity, unit_price, notes,
+                 starts_at, ends_at, now) -> PlacedBooking:
+    confirmed = unit_price == 0  # nothing to pay: no hold needed
+    return PlacedBooking(
+        id=None, reference=new_reference(), provider_id=offering.provider_id,
+        customer_id=customer_id, offering_id=offering.id, slot_id=slot_id,
+        variant_id=variant_id, quantity=quantity,
         status=CONFIRMED if confirmed else PENDING, unit_price_minor=unit_price,
         total_minor=unit_price * quantity, currency=offering.currency,
         pay_at_venue=offering.pay_at_venue, notes=notes or "", starts_at=starts_at,
         ends_at=ends_at, created_at=now,
         # Pay-at-venue bookings wait for staff to confirm; online payments have a hold.
         hold_expires_at=None if confirmed or offering.pay_at_venue else now + timedelta(
-            minutes=current_app.config["HOLD_MINUTES"]),
-        updated_at=now,
-    )
-    booking_id = db.session.execute(insert(Booking.__table__).values(**values).returning(
-        Booking.__table__.c.id)).scalar_one()
-    values.pop("updated_at")
-    return PlacedBooking(id=booking_id, **values)
+            minutes=current_app.config["HOLD_MINUTES"]))
+
+
+@dataclass
+class _BookingRows:
+    """Every row a new booking writes; ``booking_id`` (and the audit's ``entity_id``) is
+    filled in by the insert."""
+
+    booking: dict
+    history: dict
+    attribution: dict | None
+    audit: dict
+    events: list[dict]
+
+
+def _booking_rows(booking: PlacedBooking, customer_id: int, attribution: dict | None,
+                  now: datetime) -> _BookingRows:
+    values = {name: getattr(booking, name) for name in BOOKING_COLUMNS}
+    values["updated_at"] = now
+    extra = None
+    if attribution:
+        extra = {k: v for k, v in attribution.items() if k in ATTRIBUTION_FIELDS}
+        extra.setdefault("consent", False)
+        booking.attribution_row = SimpleNamespace(**extra)
+        extra["created_at"] = now
+    session = db.session()
+    # The entry ``audit.record`` would add, written here within the booking's statement.
+    audit_row = dict(
+        created_at=utcnow(), action="booking.created", entity="booking",
+        provider_id=booking.provider_id, actor_id=audit._current_actor_id(session),
+        ip=audit._current_ip(),
+        changes=audit._json_safe({"reference": booking.reference, "status": booking.status,
+                                  "slot_id": booking.slot_id,
+                                  "variant_id": booking.variant_id,
+                                  "quantity": booking.quantity}))
+    topics = ["booking.created"] + (["booking.confirmed"] if booking.status == CONFIRMED
+                                    else [])
+    return _BookingRows(
+        booking=values,
+        history=dict(provider_id=booking.provider_id, from_status=None,
+                     to_status=booking.status, actor_id=customer_id, reason="placed",
+                     created_at=now),
+        attribution=extra, audit=audit_row,
+        events=[events.outbox_row(topic, _payload(booking), provider_id=booking.provider_id)
+                for topic in topics])
+
+
+BOOKING_COLUMNS = ("reference", "provider_id", "customer_id", "offering_id", "slot_id",
+                   "variant_id", "quantity", "status", "unit_price_minor", "total_minor",
+                   "currency", "pay_at_venue", "notes", "starts_at", "ends_at",
+                   "hold_expires_at", "created_at")
+
+
+def _insert_rows(rows: _BookingRows) -> int:
+    """One insert per row (SQLite, and products): the booking's id."""
+    booking_id = db.session.execute(insert(Booking.__table__).values(**rows.booking)
+                                    .returning(Booking.__table__.c.id)).scalar_one()
+    if rows.attribution is not None:
+        db.session.execute(insert(Attribution.__table__).values(booking_id=booking_id,
+                                                                **rows.attribution))
+    db.session.execute(insert(BookingHistory.__table__).values(booking_id=booking_id,
+                                                               **rows.history))
+    db.session.execute(insert(AuditLog.__table__).values(entity_id=str(booking_id),
+                                                         **rows.audit))
+    for row in rows.events:
+        db.session.execute(insert(OutboxEvent.__table__).values(**row))
+    return booking_id
+
+
+def _take_places_and_insert(found, booking: PlacedBooking, rows: _BookingRows,
+                            now: datetime) -> int | None:
+    """PostgreSQL, one statement: the conditional UPDATE of the slot (re-checking what was
+    read: the offering and provider still active, the same price and times), then every
+    insert as a data-modifying CTE selecting from it. The booking's id, or None (nothing
+    written) when the UPDATE took no places."""
+    slot, offering, provider = Slot.__table__, Offering.__table__, Provider.__table__
+    taken = (
+        update(slot).where(
+            slot.c.id == booking.slot_id, slot.c.offering_id == found.id,
+            slot.c.starts_at > now, slot.c.booked + booking.quantity <= slot.c.capacity,
+            slot.c.starts_at == found.starts_at, slot.c.ends_at == found.ends_at,
+            offering.c.id == slot.c.offering_id, offering.c.active.is_(True),
+            offering.c.kind == SERVICE, offering.c.price_minor == found.price_minor,
+            offering.c.currency == found.currency,
+            offering.c.pay_at_venue.is_(bool(found.pay_at_venue)),
+            offering.c.provider_id == found.provider_id,
+            provider.c.id == offering.c.provider_id, provider.c.active.is_(True))
+        .values(booked=slot.c.booked + booking.quantity)
+        .returning(slot.c.id).cte("taken"))
+    new = _insert_from(Booking.__table__, rows.booking, taken).returning(
+        Booking.__table__.c.id).cte("new_booking")
+    booking_id = new.c.id
+    dependent = [
+        _insert_from(BookingHistory.__table__, rows.history, new,
+                     booking_id=booking_id).cte("history"),
+        _insert_from(AuditLog.__table__, rows.audit, new,
+                     entity_id=cast(booking_id, String)).cte("audit"),
+    ]
+    if rows.attribution is not None:
+        dependent.append(_insert_from(Attribution.__table__, rows.attribution, new,
+                                      booking_id=booking_id).cte("attribution"))
+    dependent += [_insert_from(OutboxEvent.__table__, row, new).cte(f"event_{n}")
+                  for n, row in enumerate(rows.events)]
+    return db.session.scalar(select(booking_id).add_cte(*dependent))
+
+
+def _insert_from(table, values: dict, source, **expressions):
+    """``INSERT INTO table (…) SELECT <values>, <expressions> FROM source``: one row per
+    row of ``source``, none when it is empty."""
+    columns = [*values, *expressions]
+    selected = [literal(value, table.c[name].type) for name, value in values.items()]
+    selected += list(expressions.values())
+    return insert(table).from_select(columns, select(*selected).select_from(source))
 
 
 # --- transitions -------------------------------------------------------------------------
