@@ -7,7 +7,16 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Attribution, Booking, BookingHistory, OutboxEvent, Slot, Variant
+from app.models import (
+    Account,
+    Attribution,
+    AuditLog,
+    Booking,
+    BookingHistory,
+    OutboxEvent,
+    Slot,
+    Variant,
+)
 from tests.helpers import api_login, assert_error_shape, bearer
 
 
@@ -215,6 +224,45 @@ def test_an_idempotent_refusal_is_replayed_too(client, world):
         == 422
     replay = client.post("/api/v1/bookings", json={"quantity": 1}, headers=invalid)
     assert replay.status_code == 422 and replay.headers["Idempotent-Replayed"] == "true"
+
+
+def test_the_audit_entry_names_the_customer(client, world):
+    reference = book(client, world).get_json()["reference"]
+    entry = db.session.scalar(select(AuditLog).where(AuditLog.action == "booking.created"))
+    assert entry.actor_id == world["customer"] and entry.changes["reference"] == reference
+    booking_id = db.session.scalar(select(Booking.id).where(Booking.reference == reference))
+    assert entry.entity_id == str(booking_id)
+
+
+def test_a_full_slot_found_only_when_taking_the_places_writes_nothing(client, world,
+                                                                     monkeypatch):
+    # Another booking filled the slot between the first look and the conditional UPDATE.
+    from app.services import bookings
+
+    assert book(client, world, quantity=3).status_code == 201
+    monkeypatch.setattr(bookings, "_check_slot", lambda *args: None)
+    assert_error_shape(book(client, world, utm_source="x"), 409, "booking.slot_full")
+    assert _slot(world["slot"]).booked == 3
+    for model in (Booking, BookingHistory, Attribution, OutboxEvent):
+        assert db.session.scalar(select(func.count()).select_from(model)) == 1
+    assert db.session.scalar(select(func.count()).select_from(AuditLog).where(
+        AuditLog.action == "booking.created")) == 1
+
+
+def test_an_inactive_account_cannot_book_with_a_token_it_holds(client, world):
+    db.session.get(Account, world["customer"]).active = False
+    db.session.commit()
+    assert_error_shape(book(client, world), 401, "auth.unknown_user")
+    assert_error_shape(client.get("/api/v1/bookings", headers=world["headers"]), 401,
+                       "auth.unknown_user")
+    assert db.session.scalar(select(func.count()).select_from(Booking)) == 0
+
+
+def test_a_refresh_token_cannot_book(client, world, build):
+    tokens = api_login(client, build.email_of(world["customer"]))
+    response = client.post("/api/v1/bookings", headers=bearer(tokens["refresh_token"]),
+                           json={"offering_id": world["service"], "slot_id": world["slot"]})
+    assert_error_shape(response, 401)
 
 
 def test_bookings_need_a_token(client, world):
