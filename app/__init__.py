@@ -13,6 +13,7 @@ from flask import Flask
 from flask_appbuilder import AppBuilder
 from flask_cors import CORS
 
+from app import consumers
 from app import models  # noqa: F401  every table registered before anything reflects
 from app.extensions import csrf, db, migrate
 from app.services import audit, cache  # noqa: F401  their listeners must exist before a flush
@@ -55,6 +56,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from app.cli import bookwell
 
     app.cli.add_command(bookwell)
+    consumers.register()  # web, worker and CLI processes react to events alike
 
     if not app.config.get("REDIS_URL") and not app.config.get("TESTING"):
         from app.services import housekeeping

@@ -4,6 +4,7 @@ from app.models.availability import AvailabilityRule, ClosedDay, Slot
 from app.models.bookings import Attribution, Booking, BookingHistory
 from app.models.catalog import Category, Location, Offering, Variant
 from app.models.events import ConsumedEvent, IdempotencyRecord, OutboxEvent
+from app.models.payments import Payment, PaymentEvent, Refund
 from app.models.tenancy import Provider, TenantOwned
 from app.models.accounts import Account, RevokedToken
 
@@ -21,7 +22,10 @@ __all__ = [
     "Location",
     "Offering",
     "OutboxEvent",
+    "Payment",
+    "PaymentEvent",
     "Provider",
+    "Refund",
     "RevokedToken",
     "Slot",
     "TenantOwned",

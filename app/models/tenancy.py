@@ -22,6 +22,9 @@ class Provider(db.Model):
     contact_email: Mapped[str | None] = mapped_column(String(320))
     contact_phone: Mapped[str | None] = mapped_column(String(20))
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    # How online payments are taken; empty: the platform's PAYMENT_GATEWAY. Offerings
+    # paid at the venue use the manual gateway whatever this says.
+    payment_gateway: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow

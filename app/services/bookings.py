@@ -34,12 +34,14 @@ from app.models.bookings import (
     PENDING,
 )
 from app.models.catalog import SERVICE
+from app.models.payments import PROCESSING, REQUIRES_ACTION, Payment
 from app.models.types import utcnow
 from app.services import audit
 from app.services.booking_states import RELEASING, check_transition
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I
 MAX_QUANTITY = 100
+PAYMENT_GRACE = timedelta(hours=1)  # see expire_holds
 ATTRIBUTION_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content",
                       "ttclid", "landing_url", "referrer", "consent", "ip", "user_agent")
 
@@ -496,11 +498,20 @@ def reschedule_booking(reference: str, *, new_slot_id: int, actor: Actor,
 
 
 def expire_holds(*, now: datetime | None = None, limit: int = 500) -> int:
-    """Pending bookings whose hold ran out become expired and give their places back."""
+    """Pending bookings whose hold ran out become expired and give their places back.
+
+    A hold whose payment is on its way (processing, or waiting for the customer's bank)
+    gets up to ``PAYMENT_GRACE`` more: reconciliation asks the gateway first, so a payment
+    that succeeds at the last moment confirms its booking instead of being refunded.
+    """
     now = now or utcnow()
+    in_flight = select(Payment.booking_id).where(
+        Payment.status.in_((PROCESSING, REQUIRES_ACTION)))
     query = (select(Booking).where(Booking.status == PENDING,
                                    Booking.hold_expires_at.is_not(None),
-                                   Booking.hold_expires_at <= now)
+                                   Booking.hold_expires_at <= now,
+                                   (Booking.hold_expires_at <= now - PAYMENT_GRACE)
+                                   | Booking.id.not_in(in_flight))
              .order_by(Booking.id).limit(limit))
     if db.session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)  # two sweepers share the work

@@ -130,7 +130,8 @@ def _load_bookings(customer_id: int) -> None:
 
     from app.models import Booking, Slot
     from app.models.types import utcnow
-    from app.services import bookings
+    from app.models.payments import Payment
+    from app.services import bookings, payments, refunds
 
     if db.session.scalar(select(Booking.id).where(Booking.customer_id == customer_id)):
         return
@@ -159,9 +160,15 @@ def _load_bookings(customer_id: int) -> None:
     bookings.confirm_booking(confirmed.reference, actor=system)
     cancelled = place(venue, 120)
     bookings.cancel_booking(cancelled.reference, actor=system)
+    paid_at_venue = place(venue, 100)  # taken at the counter: a manual payment, and
+    payments.mark_paid(paid_at_venue.reference, actor_id=None, method="card terminal")
+    refunds.request_refund(  # part of it handed back
+        db.session.scalar(select(Payment.id).join(Booking).where(
+            Booking.reference == paid_at_venue.reference)),
+        amount_minor=500, reason="demo: late start", actor_id=None)
     for target, hours in (("completed", -24), ("no_show", -30)):
         past = place(venue, hours, placed_hours_ago=72)
-        bookings.confirm_booking(past.reference, actor=system)
+        payments.mark_paid(past.reference, actor_id=None)
         finish = bookings.complete_booking if target == "completed" else bookings.mark_no_show
         finish(past.reference, actor=system)
     place(online, -48, placed_hours_ago=96)  # its hold ran out long ago:

@@ -1,8 +1,8 @@
 """Periodic work in embedded mode, where there is no Redis, no worker and no scheduler.
 
 The web process does it itself, at most once a minute per process, at the start of a
-request: holds that ran out expire (their places come back) and the outbox sweep
-re-delivers events a crash left behind. With Redis, ``flask bookwell scheduler`` does this.
+request: holds that ran out expire (their places come back), the outbox sweep
+re-delivers events a crash left behind, and payments left unsettled are reconciled. With Redis, ``flask bookwell scheduler`` does this.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import threading
 import time
 
 from app import events
-from app.services import bookings
+from app.services import bookings, payment_reconciliation
 
 log = logging.getLogger(__name__)
 EVERY_SECONDS = 60
@@ -28,6 +28,7 @@ def run_if_due(clock=time.monotonic) -> bool:
         _last_run["at"] = moment
         bookings.expire_holds()
         events.sweep()
+        payment_reconciliation.reconcile()
         return True
     except Exception:
         log.exception("embedded housekeeping failed; it runs again in a minute")

@@ -44,6 +44,12 @@ def test_demo_is_idempotent_and_prints_logins(app, app_ctx):
     assert counts() == after_first
     statuses = set(db.session.scalars(select(Booking.status)))
     assert statuses == {"pending", "confirmed", "cancelled", "completed", "no_show", "expired"}
+    from app.models.payments import Payment, Refund
+
+    paid = db.session.scalars(select(Payment)).all()
+    assert len(paid) == 3 and {p.gateway for p in paid} == {"manual"}
+    assert [(r.amount_minor, r.status) for r in db.session.scalars(select(Refund))] == [
+        (500, "succeeded")]
     for email in ("admin@bookwell.example", "staff@harbor.example",
                   "staff@northside.example", "customer@bookwell.example"):
         assert email in first.output

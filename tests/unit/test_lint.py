@@ -7,7 +7,7 @@ from pyflakes.api import checkPath
 from pyflakes.reporter import Reporter
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("app", "api", "views", "jobs", "bench", "tests")
+PACKAGES = ("app", "api", "views", "jobs", "bench", "devservices", "tests")
 # Imported for their side effects: every table and event listener registered at start-up.
 ALLOWED = ("app/__init__.py: 'app.models' imported but unused",
            "app/__init__.py: 'app.services.audit' imported but unused",

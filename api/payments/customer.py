@@ -1,0 +1,49 @@
+"""Customers pay for their own pending bookings."""
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_jwt_extended import current_user
+
+from api.blueprint import Blueprint
+from api.errors import ErrorSchema
+from api.idempotency import idempotent
+from api.payments.schemas import CustomerPaymentSchema, StartedPaymentSchema, TestCardSchema
+from app.services import payments
+
+blp = Blueprint("payments", __name__, url_prefix="/bookings",
+                description="Pay for your bookings")
+
+
+@blp.route("/<reference>/payment")
+class BookingPaymentViews(MethodView):
+    @blp.login_required()
+    @idempotent
+    @blp.response(201, StartedPaymentSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="Not yours, or missing")
+    @blp.alt_response(409, schema=ErrorSchema,
+                      description="Not pending, paid already, or paid at the venue")
+    @blp.alt_response(503, schema=ErrorSchema,
+                      description="The payment provider did not answer; nothing was charged")
+    def post(self, reference):
+        """Start paying: creates (or reuses) the booking's one PaymentIntent"""
+        return payments.start_payment(reference, customer_id=current_user.id)
+
+    @blp.login_required()
+    @blp.response(200, CustomerPaymentSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="No payment for this booking")
+    def get(self, reference):
+        """Where the payment stands"""
+        return payments.payment_for_customer(reference, customer_id=current_user.id)
+
+
+@blp.route("/<reference>/payment/test-card")
+class TestCardViews(MethodView):
+    @blp.login_required()
+    @blp.arguments(TestCardSchema)
+    @blp.response(200, CustomerPaymentSchema)
+    @blp.alt_response(404, schema=ErrorSchema,
+                      description="Not yours, or test cards are off (a real gateway)")
+    def post(self, data, reference):
+        """Demo only: pay server-side with a test card against the local test server"""
+        return payments.pay_with_test_card(reference, customer_id=current_user.id,
+                                           card=data["card"])

@@ -1,0 +1,93 @@
+"""Provider staff: their payments and refunds, and payments taken at the venue."""
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_jwt_extended import current_user
+
+from api.blueprint import Blueprint
+from api.errors import ErrorSchema
+from api.idempotency import idempotent
+from api.pagination import pagination_header
+from api.payments.schemas import (
+    MarkPaidSchema,
+    PaymentDetailSchema,
+    PaymentListArgsSchema,
+    PaymentSchema,
+    RefundCreateSchema,
+    RefundListArgsSchema,
+    RefundSchema,
+)
+from app.services import payment_queries, payments, refunds, tenancy
+from app.services.roles import PROVIDER
+
+blp = Blueprint("provider_payments", __name__, url_prefix="/provider",
+                description="Provider staff: payments, refunds, pay at the venue")
+STAFF = {PROVIDER}
+
+
+def _provider_id() -> int:
+    return tenancy.staff_provider_id(current_user)
+
+
+@blp.route("/payments")
+class PaymentListViews(MethodView):
+    @blp.login_required(roles=STAFF)
+    @blp.arguments(PaymentListArgsSchema, location="query")
+    @blp.response(200, PaymentSchema(many=True))
+    def get(self, args):
+        """Your payments, newest first"""
+        rows, total = payment_queries.list_payments(provider_id=_provider_id(), **args)
+        return rows, pagination_header(total=total, page=args["page"],
+                                       page_size=args["page_size"])
+
+
+@blp.route("/payments/<int:payment_id>")
+class PaymentViews(MethodView):
+    @blp.login_required(roles=STAFF)
+    @blp.response(200, PaymentDetailSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="Not yours, or missing")
+    def get(self, payment_id):
+        """One payment with its refunds"""
+        return payment_queries.get_payment(payment_id, provider_id=_provider_id())
+
+
+@blp.route("/payments/<int:payment_id>/refunds")
+class PaymentRefundViews(MethodView):
+    @blp.login_required(roles=STAFF)
+    @idempotent
+    @blp.arguments(RefundCreateSchema)
+    @blp.response(201, RefundSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="Not yours, or missing")
+    @blp.alt_response(409, schema=ErrorSchema, description="Not a succeeded payment")
+    @blp.alt_response(422, schema=ErrorSchema, description="More than is left to refund")
+    def post(self, data, payment_id):
+        """Refund fully (no amount) or partly; never more than was paid"""
+        return refunds.request_refund(payment_id, amount_minor=data.get("amount_minor"),
+                                      reason=data["reason"], actor_id=current_user.id,
+                                      provider_id=_provider_id())
+
+
+@blp.route("/refunds")
+class RefundListViews(MethodView):
+    @blp.login_required(roles=STAFF)
+    @blp.arguments(RefundListArgsSchema, location="query")
+    @blp.response(200, RefundSchema(many=True))
+    def get(self, args):
+        """Your refunds, newest first"""
+        rows, total = payment_queries.list_refunds(provider_id=_provider_id(), **args)
+        return rows, pagination_header(total=total, page=args["page"],
+                                       page_size=args["page_size"])
+
+
+@blp.route("/bookings/<reference>/mark-paid")
+class MarkPaidViews(MethodView):
+    @blp.login_required(roles=STAFF)
+    @blp.arguments(MarkPaidSchema)
+    @blp.response(201, PaymentSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="Not yours, or missing")
+    @blp.alt_response(409, schema=ErrorSchema,
+                      description="Paid online, marked paid already, or not payable")
+    def post(self, data, reference):
+        """Record a payment taken at the venue (confirms a pending booking)"""
+        return payments.mark_paid(reference, actor_id=current_user.id,
+                                  provider_id=_provider_id(), method=data["method"])

@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import marshmallow as ma
+
+from api.pagination import PaginationArgsSchema
+from app.models.payments import PAYMENT_STATUSES, REFUND_STATUSES
+
+Str = ma.fields.String
+Int = ma.fields.Integer
+
+
+class StartedPaymentSchema(ma.Schema):
+    payment_id = Int()
+    gateway = Str()
+    status = Str(metadata={"description": "created, requires_payment, requires_action, "
+                                          "processing, succeeded, failed or canceled"})
+    amount_minor = Int()
+    currency = Str()
+    client_secret = Str(allow_none=True, metadata={
+        "description": "For Stripe.js (confirmCardPayment) in the customer's browser"})
+    publishable_key = Str(allow_none=True)
+
+
+class TestCardSchema(ma.Schema):
+    card = Str(load_default="pm_card_visa", validate=ma.validate.Length(max=60), metadata={
+        "description": "A test payment method: pm_card_visa succeeds, "
+                       "pm_card_chargeCustomerFail is declined"})
+
+
+class RefundSchema(ma.Schema):
+    id = Int(dump_only=True)
+    payment_id = Int(dump_only=True)
+    amount_minor = Int()
+    currency = Str(dump_only=True)
+    status = Str(dump_only=True, metadata={"description": ", ".join(REFUND_STATUSES)})
+    reason = Str()
+    actor_id = Int(dump_only=True, allow_none=True)
+    provider_reference = Str(dump_only=True, allow_none=True)
+    attempts = Int(dump_only=True)
+    last_error = Str(dump_only=True, allow_none=True)
+    created_at = ma.fields.DateTime(dump_only=True)
+
+
+class PaymentSchema(ma.Schema):
+    id = Int()
+    booking_reference = ma.fields.Function(lambda p: p.booking.reference)
+    gateway = Str()
+    status = Str()
+    amount_minor = Int()
+    received_minor = Int(allow_none=True)
+    refunded_minor = Int()
+    refundable_minor = Int()
+    currency = Str()
+    method = Str(allow_none=True)
+    provider_reference = Str(allow_none=True)
+    failure_reason = Str(allow_none=True)
+    attention = Str(allow_none=True, metadata={"description": "Why staff should look"})
+    succeeded_at = ma.fields.DateTime(allow_none=True)
+    created_at = ma.fields.DateTime()
+
+
+class CustomerPaymentSchema(ma.Schema):
+    """What a customer sees of their payment (no gateway internals)."""
+
+    id = Int()
+    status = Str()
+    amount_minor = Int()
+    received_minor = Int(allow_none=True)
+    refunded_minor = Int()
+    currency = Str()
+    method = Str(allow_none=True)
+    succeeded_at = ma.fields.DateTime(allow_none=True)
+
+
+class PaymentDetailSchema(PaymentSchema):
+    refunds = ma.fields.List(ma.fields.Nested(RefundSchema))
+
+
+class RefundCreateSchema(ma.Schema):
+    amount_minor = Int(allow_none=True, validate=ma.validate.Range(min=1), metadata={
+        "description": "Minor units; leave out to refund everything still refundable"})
+    reason = Str(load_default="", validate=ma.validate.Length(max=300))
+
+
+class MarkPaidSchema(ma.Schema):
+    method = Str(load_default="cash", validate=ma.validate.Length(min=1, max=40))
+
+
+class PaymentListArgsSchema(PaginationArgsSchema):
+    status = Str(validate=ma.validate.OneOf(PAYMENT_STATUSES))
+    attention = ma.fields.Boolean(metadata={"description": "Only payments flagged for staff"})
+
+
+class RefundListArgsSchema(PaginationArgsSchema):
+    status = Str(validate=ma.validate.OneOf(REFUND_STATUSES))
+
+
+class WebhookAckSchema(ma.Schema):
+    received = ma.fields.Boolean()
+    duplicate = ma.fields.Boolean()
+    event_id = Str()

@@ -1,0 +1,196 @@
+"""Payment gateways behind one small interface: Stripe, and manual (paid at the venue).
+
+A gateway creates and re-reads payment intents and refunds; it knows nothing about
+bookings or the database. Errors say whether trying again later can help
+(``GatewayError.retryable``). Another gateway (PayPal, say) implements the same methods.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import stripe
+
+from app.models.payments import (
+    CANCELED,
+    FAILED,
+    MANUAL,
+    PROCESSING,
+    REFUND_FAILED,
+    REFUND_PENDING,
+    REFUND_SUCCEEDED,
+    REQUIRES_ACTION,
+    REQUIRES_PAYMENT,
+    STRIPE,
+    SUCCEEDED,
+)
+
+
+@dataclass(frozen=True)
+class IntentState:
+    """What the gateway says about a payment, in our own vocabulary."""
+
+    reference: str
+    status: str
+    amount_minor: int
+    currency: str  # upper case ISO 4217
+    received_minor: int
+    client_secret: str | None = None
+    method: str | None = None
+    failure_reason: str | None = None
+    metadata: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RefundState:
+    reference: str
+    status: str  # REFUND_PENDING | REFUND_SUCCEEDED | REFUND_FAILED
+    amount_minor: int
+
+
+@dataclass(frozen=True)
+class ChargeState:
+    """A charge as re-read for ``charge.*`` events: what has been refunded so far."""
+
+    reference: str
+    intent_reference: str | None
+    amount_refunded_minor: int
+    refunds: tuple[RefundState, ...] = ()
+
+
+class GatewayError(Exception):
+    def __init__(self, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retryable = retryable
+
+
+class StripeGateway:
+    """Stripe through stripe-python's ``StripeClient``; ``api_base`` for a test server."""
+
+    name = STRIPE
+
+    def __init__(self, secret_key: str, *, publishable_key: str | None = None,
+                 api_base: str | None = None, timeout: float = 10.0) -> None:
+        options: dict = {"max_network_retries": 0,  # our jobs retry, with backoff
+                         "http_client": stripe.RequestsClient(timeout=timeout)}
+        if api_base:
+            options["base_addresses"] = {"api": api_base.rstrip("/")}
+        self._client = stripe.StripeClient(secret_key, **options)
+        self.publishable_key = publishable_key
+
+    def create_intent(self, *, amount_minor: int, currency: str, metadata: dict,
+                      idempotency_key: str) -> IntentState:
+        params = {"amount": amount_minor, "currency": currency.lower(),
+                  "metadata": {k: str(v) for k, v in metadata.items()},
+                  "payment_method_types": ["card"]}
+        return self._call(lambda: _intent(self._client.v1.payment_intents.create(
+            params=params, options={"idempotency_key": idempotency_key})))
+
+    def retrieve_intent(self, reference: str) -> IntentState:
+        return self._call(lambda: _intent(self._client.v1.payment_intents.retrieve(reference)))
+
+    def confirm_with_test_card(self, reference: str, card: str = "pm_card_visa") -> IntentState:
+        """Server-side confirmation with a test payment method (demo and tests only)."""
+        def confirm():
+            # Attach, then confirm: the two-step form every Stripe-compatible server takes.
+            self._client.v1.payment_intents.update(reference, params={"payment_method": card})
+            return _intent(self._client.v1.payment_intents.confirm(reference))
+        return self._call(confirm)
+
+    def refund(self, *, intent_reference: str, amount_minor: int,
+               idempotency_key: str) -> RefundState:
+        charge = self._call(lambda: self._latest_charge(intent_reference))
+        params = {"amount": amount_minor}
+        params["charge" if charge else "payment_intent"] = charge or intent_reference
+        return self._call(lambda: _refund(self._client.v1.refunds.create(
+            params=params, options={"idempotency_key": idempotency_key})))
+
+    def retrieve_charge(self, reference: str) -> ChargeState:
+        def read():
+            charge = _plain(self._client.v1.charges.retrieve(reference))
+            refunds = (charge.get("refunds") or {}).get("data") or []
+            return ChargeState(
+                reference=charge["id"], intent_reference=charge.get("payment_intent"),
+                amount_refunded_minor=int(charge.get("amount_refunded") or 0),
+                refunds=tuple(_refund(r) for r in refunds))
+        return self._call(read)
+
+    def _latest_charge(self, intent_reference: str) -> str | None:
+        # Refunds name the charge: Stripe accepts the intent too, some stand-ins do not.
+        intent = _plain(self._client.v1.payment_intents.retrieve(intent_reference))
+        latest = intent.get("latest_charge")
+        if latest:
+            return latest if isinstance(latest, str) else latest.get("id")
+        charges = (intent.get("charges") or {}).get("data") or []
+        return charges[-1]["id"] if charges else None
+
+    @staticmethod
+    def _call(request):
+        try:
+            return request()
+        except (stripe.APIConnectionError, stripe.RateLimitError) as exc:
+            raise GatewayError(f"Stripe unreachable: {_message(exc)}", retryable=True) from exc
+        except stripe.StripeError as exc:
+            status = getattr(exc, "http_status", None) or 0
+            raise GatewayError(f"Stripe refused: {_message(exc)}",
+                               retryable=status >= 500 or status == 409) from exc
+
+
+class ManualGateway:
+    """Paid at the venue: nothing online. Staff record the payment in the console."""
+
+    name = MANUAL
+    publishable_key = None
+
+
+_STATUS = {
+    "requires_payment_method": REQUIRES_PAYMENT,
+    "requires_confirmation": REQUIRES_PAYMENT,
+    "requires_action": REQUIRES_ACTION,
+    "processing": PROCESSING,
+    "requires_capture": PROCESSING,
+    "succeeded": SUCCEEDED,
+    "canceled": CANCELED,
+}
+_REFUND_STATUS = {"succeeded": REFUND_SUCCEEDED, "pending": REFUND_PENDING,
+                  "requires_action": REFUND_PENDING, "failed": REFUND_FAILED,
+                  "canceled": REFUND_FAILED}
+
+
+def _plain(obj) -> dict:
+    """stripe-python's objects are not dicts; read them as plain (nested) dicts."""
+    return obj.to_dict() if hasattr(obj, "to_dict") else obj
+
+
+def _intent(intent) -> IntentState:
+    intent = _plain(intent)
+    error = intent.get("last_payment_error")
+    status = _STATUS.get(intent["status"], PROCESSING)
+    if status == REQUIRES_PAYMENT and error:
+        status = FAILED  # a declined attempt: Stripe waits for another card, we do not
+    return IntentState(
+        reference=intent["id"], status=status, amount_minor=int(intent["amount"]),
+        currency=str(intent["currency"]).upper(),
+        received_minor=_received(intent, status),
+        client_secret=intent.get("client_secret"),
+        method=(intent.get("payment_method_types") or [None])[0],
+        failure_reason=(error or {}).get("message") if error else None,
+        metadata=dict(intent.get("metadata") or {}))
+
+
+def _received(intent: dict, status: str) -> int:
+    if "amount_received" in intent:
+        return int(intent["amount_received"] or 0)
+    # Stand-ins that leave the field out (localstripe): a succeeded intent received it all.
+    return int(intent["amount"]) if status == SUCCEEDED else 0
+
+
+def _refund(refund) -> RefundState:
+    refund = _plain(refund)
+    return RefundState(reference=refund["id"],
+                       status=_REFUND_STATUS.get(refund.get("status"), REFUND_PENDING),
+                       amount_minor=int(refund["amount"]))
+
+
+def _message(exc: Exception) -> str:
+    return getattr(exc, "user_message", None) or str(exc) or exc.__class__.__name__

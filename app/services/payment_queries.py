@@ -1,0 +1,45 @@
+"""Read-only queries over payments and refunds, scoped to a provider."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from app.errors import NotFound
+from app.extensions import db
+from app.models.payments import Payment, Refund
+from app.services.tenancy import scoped
+
+
+def list_payments(*, provider_id: int | None, page: int, page_size: int,
+                  status: str | None = None, attention: bool | None = None):
+    query = scoped(select(Payment), Payment, provider_id)
+    if status:
+        query = query.where(Payment.status == status)
+    if attention is not None:
+        query = query.where(Payment.attention.is_not(None) if attention
+                            else Payment.attention.is_(None))
+    return _page(query.options(selectinload(Payment.booking)),
+                 Payment.id, page, page_size)
+
+
+def get_payment(payment_id: int, *, provider_id: int | None) -> Payment:
+    payment = db.session.scalar(scoped(select(Payment), Payment, provider_id)
+                                .where(Payment.id == payment_id))
+    if payment is None:
+        raise NotFound("payment.not_found", f"No payment {payment_id}.")
+    return payment
+
+
+def list_refunds(*, provider_id: int | None, page: int, page_size: int,
+                 status: str | None = None):
+    query = scoped(select(Refund), Refund, provider_id)
+    if status:
+        query = query.where(Refund.status == status)
+    return _page(query, Refund.id, page, page_size)
+
+
+def _page(query, id_column, page: int, page_size: int):
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    rows = db.session.scalars(query.order_by(id_column.desc())
+                              .limit(page_size).offset((page - 1) * page_size)).all()
+    return rows, total

@@ -1,0 +1,227 @@
+"""Stripe webhooks: verified, stored in the inbox, then acted on by a job.
+
+``receive`` checks the ``Stripe-Signature`` against the raw body and stores the event
+keyed by Stripe's event id (a repeat stores nothing and changes nothing), then hands it to
+the ``payments`` queue. ``process`` re-reads the payment from Stripe before it changes
+anything, so the order and number of deliveries do not matter.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+import stripe
+from flask import current_app
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from app import events, jobqueue
+from app.errors import DomainError
+from app.extensions import db
+from app.gateways.payments import GatewayError
+from app.models.payments import (
+    EVENT_FAILED,
+    EVENT_IGNORED,
+    EVENT_PROCESSED,
+    EVENT_RECEIVED,
+    STRIPE,
+    Payment,
+    PaymentEvent,
+)
+from app.models.types import utcnow
+from app.services import refunds
+from app.services.payments import settle, stripe_gateway, transaction
+
+log = logging.getLogger(__name__)
+
+PROCESS_JOB = "jobs.payments.process_payment_event"
+PROCESS_RETRY = dict(max=5, interval=[10, 60, 300, 900, 3600])
+INTENT_EVENTS = ("payment_intent.succeeded", "payment_intent.payment_failed",
+                 "payment_intent.canceled", "payment_intent.processing",
+                 "payment_intent.requires_action")
+CHARGE_REFUNDED = "charge.refunded"
+DISPUTE_CREATED = "charge.dispute.created"
+HANDLED = INTENT_EVENTS + (CHARGE_REFUNDED, DISPUTE_CREATED)
+
+
+class WebhookRejected(DomainError):
+    status = 400
+
+
+@dataclass(frozen=True)
+class Received:
+    row_id: int | None  # None: a repeat of an event already stored
+    event_id: str
+    type: str
+
+
+def receive(raw_body: bytes, signature: str | None) -> Received:
+    """Verify and store one webhook; enqueue its processing. Nothing is stored unless the
+    signature is valid and fresh."""
+    secret = current_app.config.get("STRIPE_WEBHOOK_SECRET")
+    if not secret:
+        raise WebhookRejected("webhook.not_configured", "Webhooks are not set up here.")
+    if not signature:
+        raise WebhookRejected("webhook.signature_missing", "The Stripe-Signature header is missing.")
+    try:
+        payload_text = raw_body.decode("utf-8")
+        stripe.WebhookSignature.verify_header(
+            payload_text, signature, secret,
+            tolerance=current_app.config.get("STRIPE_WEBHOOK_TOLERANCE", 300))
+    except (stripe.SignatureVerificationError, UnicodeDecodeError) as exc:
+        raise WebhookRejected("webhook.signature_invalid",
+                              f"The signature does not match: {exc}") from exc
+    try:
+        event = json.loads(payload_text)
+        event_id, event_type = str(event["id"]), str(event["type"])
+        event["data"]["object"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise WebhookRejected("webhook.malformed", "Not a Stripe event.") from exc
+
+    row_id = _store(event_id, event_type, event)
+    if row_id is not None:
+        _hand_over(row_id)
+    return Received(row_id=row_id, event_id=event_id, type=event_type)
+
+
+def _store(event_id: str, event_type: str, event: dict) -> int | None:
+    """Insert the event unless its id is known; one statement, so concurrent repeats of
+    the same event store exactly one row."""
+    values = dict(gateway=STRIPE, event_id=event_id[:255], type=event_type[:80],
+                  payload=event, status=EVENT_RECEIVED, attempts=0, received_at=utcnow())
+    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    statement = (insert(PaymentEvent).values(**values)
+                 .on_conflict_do_nothing(index_elements=["event_id"])
+                 .returning(PaymentEvent.id))
+    row_id = db.session.execute(statement).scalar()
+    db.session.commit()
+    return row_id
+
+
+def _hand_over(row_id: int) -> None:
+    """To the payments queue; inline without Redis. A failure loses nothing: the row is
+    ``received`` and the reconciliation run picks it up."""
+    from rq import Retry
+
+    try:
+        jobqueue.enqueue(PROCESS_JOB, row_id, queue="payments",
+                         job_id=f"payment-event-{row_id}", retry=Retry(**PROCESS_RETRY))
+    except Exception:
+        db.session.rollback()
+        log.exception("handing payment event %s over failed; reconciliation will", row_id)
+
+
+def process(row_id: int, *, final_attempt: bool = True) -> str:
+    """Act on a stored event once; returns its status afterwards."""
+    event = db.session.get(PaymentEvent, row_id, populate_existing=True)
+    if event is None:
+        return "missing"
+    if event.status in (EVENT_PROCESSED, EVENT_IGNORED):
+        return event.status
+    event_type, obj = event.type, dict(event.payload["data"]["object"])
+    if event_type not in HANDLED:
+        return _finish(row_id, EVENT_IGNORED, f"{event_type} is not acted on")
+    payment_id = _payment_for(obj, event_type)
+    if payment_id is None:
+        return _finish(row_id, EVENT_IGNORED, "no payment of ours matches it")
+    db.session.rollback()  # nothing stays open across the gateway call
+
+    try:
+        gateway = stripe_gateway()
+        intent_reference = db.session.scalar(
+            select(Payment.provider_reference).where(Payment.id == payment_id))
+        db.session.rollback()
+        intent = gateway.retrieve_intent(intent_reference)
+        charge = (gateway.retrieve_charge(obj["id"]) if event_type == CHARGE_REFUNDED
+                  else None)
+    except GatewayError as exc:
+        status = EVENT_FAILED if final_attempt or not exc.retryable else EVENT_RECEIVED
+        _finish(row_id, status, f"re-reading from Stripe failed: {exc.message}",
+                count_attempt=True)
+        if exc.retryable and not final_attempt:
+            raise
+        return status
+
+    with transaction():
+        event = db.session.get(PaymentEvent, row_id, with_for_update=True,
+                               populate_existing=True)
+        if event.status in (EVENT_PROCESSED, EVENT_IGNORED):
+            events.rollback()
+            return event.status  # a concurrent delivery got here first
+        payment = db.session.get(Payment, payment_id, with_for_update=True,
+                                 populate_existing=True)
+        event.payment_id, event.provider_id = payment.id, payment.provider_id
+        outcome = settle(payment, intent, reason=f"Stripe {event_type}")
+        if charge is not None:
+            outcome += "; " + refunds.apply_charge(payment, charge)
+        if event_type == DISPUTE_CREATED:
+            payment.attention = (f"Disputed by the cardholder (dispute {obj.get('id')}, "
+                                 f"reason {obj.get('reason') or 'not given'}).")
+            events.publish("payment.disputed", {
+                "payment_id": payment.id, "dispute_id": obj.get("id"),
+                "amount_minor": obj.get("amount"), "reason": obj.get("reason")},
+                provider_id=payment.provider_id)
+            outcome += "; flagged: disputed"
+        event.status, event.outcome = EVENT_PROCESSED, outcome[:2000]
+        event.attempts += 1
+        event.processed_at = utcnow()
+        events.commit()
+    return EVENT_PROCESSED
+
+
+def _payment_for(obj: dict, event_type: str) -> int | None:
+    """Our payment for the event's object: by PaymentIntent id, else by the payment id we
+    put in its metadata (an event can arrive before we stored the intent's id)."""
+    reference = obj.get("id") if event_type.startswith("payment_intent.") \
+        else obj.get("payment_intent")
+    if reference:
+        found = db.session.scalar(select(Payment.id).where(
+            Payment.provider_reference == reference))
+        if found is not None:
+            return found
+    metadata_id = str((obj.get("metadata") or {}).get("payment_id") or "")
+    if metadata_id.isdigit() and reference:
+        updated = db.session.execute(
+            update(Payment).where(Payment.id == int(metadata_id),
+                                  Payment.provider_reference.is_(None))
+            .values(provider_reference=reference).returning(Payment.id)).scalar()
+        db.session.commit()
+        return updated
+    return None
+
+
+def _finish(row_id: int, status: str, outcome: str, *, count_attempt: bool = True) -> str:
+    db.session.execute(update(PaymentEvent).where(PaymentEvent.id == row_id).values(
+        status=status, outcome=outcome[:2000],
+        attempts=PaymentEvent.attempts + (1 if count_attempt else 0),
+        processed_at=utcnow() if status in (EVENT_PROCESSED, EVENT_IGNORED) else None))
+    db.session.commit()
+    return status
+
+
+def process_leftovers(*, now=None, limit: int = 200) -> int:
+    """Events stored a minute ago or more and still unprocessed (a crash after the commit,
+    Redis down): run them now. Part of the reconciliation job."""
+    cutoff = (now or utcnow()) - timedelta(minutes=1)
+    ids = db.session.scalars(select(PaymentEvent.id).where(
+        PaymentEvent.status == EVENT_RECEIVED, PaymentEvent.received_at < cutoff)
+        .order_by(PaymentEvent.id).limit(limit)).all()
+    db.session.rollback()
+    for row_id in ids:
+        try:
+            process(row_id, final_attempt=False)
+        except GatewayError:
+            log.warning("payment event %s: gateway unavailable; next run", row_id)
+    return len(ids)
+
+
+def replay(row_id: int) -> None:
+    """Console: process a failed event again."""
+    db.session.execute(update(PaymentEvent).where(
+        PaymentEvent.id == row_id, PaymentEvent.status == EVENT_FAILED).values(
+        status=EVENT_RECEIVED))
+    db.session.commit()
+    _hand_over(row_id)

@@ -1,0 +1,360 @@
+"""Taking payment for a booking, and settling it from what the gateway says.
+
+``start_payment`` stores the ``Payment`` row before it calls the gateway and updates it
+after, so a crash in between leaves a row for reconciliation. Every change of a payment's
+state goes through :func:`settle` with the gateway's *current* answer (never a webhook's
+copy of it), so events that arrive twice or out of order change nothing twice: settling
+is a function of the latest truth, and a payment that has succeeded stays succeeded.
+"""
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from app import events
+from app.errors import Conflict, DomainError, NotFound, ValidationFailed
+from app.extensions import db
+from app.gateways.payments import GatewayError, IntentState, ManualGateway, StripeGateway
+from app.models import Booking, Provider
+from app.models.bookings import CONFIRMED, EXPIRED, PENDING
+from app.models.payments import (
+    CANCELED,
+    CREATED,
+    FAILED,
+    MANUAL,
+    STRIPE,
+    SUCCEEDED,
+    UNSETTLED,
+    Payment,
+)
+from app.models.types import utcnow
+from app.services import bookings
+
+log = logging.getLogger(__name__)
+
+TERMINAL = (SUCCEEDED, FAILED, CANCELED)
+
+
+class GatewayUnavailable(DomainError):
+    """The payment provider could not be reached; nothing was charged. Try again."""
+
+    status = 503
+
+
+@dataclass(frozen=True)
+class StartedPayment:
+    payment_id: int
+    gateway: str
+    status: str
+    amount_minor: int
+    currency: str
+    client_secret: str | None
+    publishable_key: str | None
+
+
+# --- gateways ----------------------------------------------------------------------------
+
+def stripe_gateway() -> StripeGateway:
+    config = current_app.config
+    if not config.get("STRIPE_SECRET_KEY"):
+        raise Conflict("payment.not_configured",
+                       "Online payment is not set up on this platform; pay at the venue.")
+    cache = current_app.extensions.setdefault("bookwell_payment_gateways", {})
+    key = (config["STRIPE_SECRET_KEY"], config.get("STRIPE_API_BASE"))
+    if key not in cache:
+        cache[key] = StripeGateway(config["STRIPE_SECRET_KEY"],
+                                   publishable_key=config.get("STRIPE_PUBLISHABLE_KEY"),
+                                   api_base=config.get("STRIPE_API_BASE"),
+                                   timeout=config.get("STRIPE_TIMEOUT", 10.0))
+    return cache[key]
+
+
+def gateway_named(name: str):
+    return ManualGateway() if name == MANUAL else stripe_gateway()
+
+
+def gateway_name_for(booking: Booking) -> str:
+    """Paid at the venue → manual; otherwise the provider's choice or the platform's."""
+    if booking.pay_at_venue:
+        return MANUAL
+    chosen = db.session.scalar(select(Provider.payment_gateway).where(
+        Provider.id == booking.provider_id))
+    return chosen or current_app.config.get("PAYMENT_GATEWAY", STRIPE)
+
+
+@contextmanager
+def transaction():
+    """Roll back, unpublished events included, when anything inside goes wrong."""
+    try:
+        yield
+    except Exception:
+        events.rollback()
+        raise
+
+
+# --- starting a payment ------------------------------------------------------------------
+
+def start_payment(reference: str, *, customer_id: int) -> StartedPayment:
+    """Create, or reuse, the one payment of the customer's pending booking."""
+    with transaction():
+        booking = bookings.get_booking_for_update(reference, customer_id=customer_id)
+        payment = _payment_of(booking.id)
+        if payment is not None and payment.status == SUCCEEDED:
+            raise Conflict("payment.already_paid", "This booking is paid.",
+                           {"status": [payment.status]})
+        if booking.status != PENDING:
+            raise Conflict("payment.not_payable",
+                           f"A {booking.status} booking cannot be paid online.",
+                           {"status": [booking.status]})
+        gateway_name = gateway_name_for(booking)
+        if gateway_name == MANUAL or booking.total_minor == 0:
+            raise Conflict("payment.pay_at_venue",
+                           "This booking is paid at the venue; nothing to pay online.")
+        gateway = stripe_gateway()
+        if payment is None:
+            payment = Payment(provider_id=booking.provider_id, booking_id=booking.id,
+                              gateway=gateway_name, amount_minor=booking.total_minor,
+                              currency=booking.currency, status=CREATED)
+            db.session.add(payment)
+        metadata = {"booking_reference": booking.reference, "booking_id": booking.id,
+                    "provider_id": booking.provider_id}
+        db.session.flush()
+        payment_id, known_reference = payment.id, payment.provider_reference
+        amount, currency = payment.amount_minor, payment.currency
+        db.session.commit()  # stored before the gateway is called
+
+    try:
+        if known_reference:
+            state = gateway.retrieve_intent(known_reference)
+        else:
+            state = gateway.create_intent(
+                amount_minor=amount, currency=currency,
+                metadata={**metadata, "payment_id": payment_id},
+                idempotency_key=f"bookwell-payment-{payment_id}")
+    except GatewayError as exc:
+        _note_failure(payment_id, exc.message)
+        raise GatewayUnavailable("payment.gateway_unavailable",
+                                 "The payment provider did not answer; nothing was charged. "
+                                 "Please try again.") from exc
+
+    with transaction():
+        # Conditional: two first attempts racing store one reference; the other is reused.
+        db.session.execute(update(Payment).where(
+            Payment.id == payment_id, Payment.provider_reference.is_(None))
+            .values(provider_reference=state.reference))
+        payment = db.session.get(Payment, payment_id, with_for_update=True,
+                                 populate_existing=True)
+        if payment.provider_reference != state.reference:
+            state = gateway.retrieve_intent(payment.provider_reference)
+        settle(payment, state, reason="payment started")
+        events.commit()
+    return StartedPayment(payment_id=payment_id, gateway=STRIPE, status=payment.status,
+                          amount_minor=amount, currency=currency,
+                          client_secret=state.client_secret,
+                          publishable_key=gateway.publishable_key)
+
+
+def payment_for_customer(reference: str, *, customer_id: int) -> Payment:
+    payment = db.session.scalar(
+        select(Payment).join(Booking, Booking.id == Payment.booking_id)
+        .where(Booking.reference == reference, Booking.customer_id == customer_id))
+    if payment is None:
+        raise NotFound("payment.not_found", f"No payment for booking {reference}.")
+    return payment
+
+
+def pay_with_test_card(reference: str, *, customer_id: int,
+                       card: str = "pm_card_visa") -> Payment:
+    """The demo's "pay with a test card" step, server-side; only against a test server."""
+    if not current_app.config.get("PAYMENT_TEST_CARDS"):
+        raise NotFound("payment.test_cards_off", "Test card payments are not enabled.")
+    if not card.startswith("pm_card_"):
+        raise ValidationFailed("payment.bad_test_card", "Not a test card.",
+                               {"card": ["Use a test payment method such as pm_card_visa."]})
+    started = start_payment(reference, customer_id=customer_id)
+    payment = db.session.get(Payment, started.payment_id)
+    gateway = stripe_gateway()
+    try:
+        state = gateway.confirm_with_test_card(payment.provider_reference, card)
+    except GatewayError as exc:
+        if exc.retryable:
+            raise GatewayUnavailable("payment.gateway_unavailable", exc.message) from exc
+        state = gateway.retrieve_intent(payment.provider_reference)  # a declined card
+    return settle_by_id(payment.id, state, reason="paid with a test card")
+
+
+def _note_failure(payment_id: int, message: str) -> None:
+    db.session.execute(update(Payment).where(Payment.id == payment_id).values(
+        failure_reason=message[:1000], updated_at=utcnow()))
+    db.session.commit()
+
+
+def _payment_of(booking_id: int) -> Payment | None:
+    return db.session.scalar(select(Payment).where(Payment.booking_id == booking_id)
+                             .with_for_update())
+
+
+# --- settling ----------------------------------------------------------------------------
+
+def settle_by_id(payment_id: int, state: IntentState, *, reason: str) -> Payment:
+    with transaction():
+        payment = db.session.get(Payment, payment_id, with_for_update=True,
+                                 populate_existing=True)
+        settle(payment, state, reason=reason)
+        events.commit()
+    return payment
+
+
+def settle(payment: Payment, state: IntentState, *, reason: str) -> str:
+    """Bring a locked payment, and its booking, in line with the gateway's current state.
+
+    Returns what happened, for the webhook inbox and the logs. Runs in the caller's
+    transaction; the caller commits with ``events.commit``.
+    """
+    now = utcnow()
+    payment.checked_at = now
+    if state.reference != payment.provider_reference:
+        raise ValueError(f"{state.reference} is not the intent of payment {payment.id}")
+    if payment.status in TERMINAL and payment.status == state.status:
+        return f"already {payment.status}"
+    if payment.status == SUCCEEDED:
+        return f"already succeeded; the gateway now says {state.status}"  # never undone
+    booking = db.session.get(Booking, payment.booking_id, with_for_update=True,
+                             populate_existing=True)
+    payment.method = state.method or payment.method
+
+    if state.status == SUCCEEDED:
+        payment.status = SUCCEEDED
+        payment.received_minor = state.received_minor
+        payment.succeeded_at = now
+        payment.failure_reason = None
+        problem = _mismatch(payment, booking, state)
+        if problem:
+            return _flag(payment, booking, problem)
+        if booking.status == PENDING:
+            bookings.transition(booking, CONFIRMED, bookings.Actor(None, reason))
+        elif booking.status != CONFIRMED:
+            return _flag(payment, booking,
+                         f"Paid while the booking was {booking.status}: refund the customer "
+                         "or rebook.")
+        events.publish("payment.succeeded", payment_payload(payment, booking),
+                       provider_id=payment.provider_id)
+        return "succeeded; booking confirmed"
+
+    if state.status in (FAILED, CANCELED):
+        payment.status = state.status
+        payment.failure_reason = state.failure_reason or payment.failure_reason
+        if booking.status == PENDING:
+            bookings.transition(booking, EXPIRED, bookings.Actor(
+                None, f"payment {state.status}: {state.failure_reason or 'no reason given'}"))
+        events.publish("payment.failed", payment_payload(payment, booking),
+                       provider_id=payment.provider_id)
+        return f"{state.status}; hold released"
+
+    payment.status = state.status  # on its way: requires_payment / action / processing
+    return f"now {state.status}"
+
+
+def _mismatch(payment: Payment, booking: Booking, state: IntentState) -> str | None:
+    if state.currency != booking.currency or state.amount_minor != booking.total_minor \
+            or state.received_minor != booking.total_minor:
+        return (f"The gateway reports {state.received_minor} {state.currency} received for "
+                f"{state.amount_minor} {state.currency}; the booking is "
+                f"{booking.total_minor} {booking.currency}. Not confirmed: check and refund.")
+    return None
+
+
+def _flag(payment: Payment, booking: Booking, problem: str) -> str:
+    payment.attention = problem
+    events.publish("payment.flagged", {**payment_payload(payment, booking), "problem": problem},
+                   provider_id=payment.provider_id)
+    log.warning("payment %s flagged: %s", payment.id, problem)
+    return f"flagged: {problem}"
+
+
+def payment_payload(payment: Payment, booking: Booking) -> dict:
+    return {
+        "payment_id": payment.id, "booking_reference": booking.reference,
+        "booking_id": booking.id, "provider_id": payment.provider_id,
+        "customer_id": booking.customer_id, "gateway": payment.gateway,
+        "status": payment.status, "amount_minor": payment.amount_minor,
+        "received_minor": payment.received_minor, "refunded_minor": payment.refunded_minor,
+        "currency": payment.currency, "provider_reference": payment.provider_reference,
+    }
+
+
+# --- pay at the venue --------------------------------------------------------------------
+
+def mark_paid(reference: str, *, actor_id: int | None, provider_id: int | None = None,
+              method: str = "cash") -> Payment:
+    """Staff record a payment taken at the venue; a pending booking is confirmed by it."""
+    with transaction():
+        booking = bookings.get_booking_for_update(reference, provider_id=provider_id)
+        if not booking.pay_at_venue:
+            raise Conflict("payment.online_only",
+                           "This booking is paid online; its payment confirms it.")
+        if booking.status not in (PENDING, CONFIRMED):
+            raise Conflict("payment.not_payable",
+                           f"A {booking.status} booking cannot be marked paid.",
+                           {"status": [booking.status]})
+        if _payment_of(booking.id) is not None:
+            raise Conflict("payment.already_paid", "This booking is marked paid already.")
+        now = utcnow()
+        payment = Payment(provider_id=booking.provider_id, booking_id=booking.id,
+                          gateway=MANUAL, amount_minor=booking.total_minor,
+                          received_minor=booking.total_minor, currency=booking.currency,
+                          status=SUCCEEDED, method=(method or "cash")[:40],
+                          marked_paid_by_id=actor_id, succeeded_at=now, checked_at=now)
+        db.session.add(payment)
+        if booking.status == PENDING:
+            bookings.transition(booking, CONFIRMED, bookings.Actor(actor_id, "paid at the venue"))
+        db.session.flush()
+        events.publish("payment.succeeded", payment_payload(payment, booking),
+                       provider_id=payment.provider_id)
+        events.commit()
+    return payment
+
+
+# --- reconciliation ----------------------------------------------------------------------
+
+def reconcile_unsettled(*, now=None, limit: int = 200) -> dict:
+    """Re-read payments left unsettled for a while (a missed webhook must not leave a paid
+    booking unconfirmed) and settle them. Returns counts for the job's log."""
+    now = now or utcnow()
+    minutes = current_app.config.get("PAYMENT_RECONCILE_AFTER_MINUTES", 10)
+    cutoff = now - timedelta(minutes=minutes)
+    rows = db.session.execute(
+        select(Payment.id, Payment.provider_reference)
+        .where(Payment.gateway == STRIPE, Payment.status.in_(UNSETTLED),
+               Payment.provider_reference.is_not(None), Payment.updated_at < cutoff,
+               (Payment.checked_at.is_(None)) | (Payment.checked_at < cutoff))
+        .order_by(Payment.id).limit(limit)).all()
+    db.session.rollback()  # no transaction stays open across the gateway calls
+    counts = {"checked": 0, "settled": 0, "errors": 0}
+    for payment_id, provider_reference in rows:
+        counts["checked"] += 1
+        try:
+            state = stripe_gateway().retrieve_intent(provider_reference)
+        except GatewayError as exc:
+            counts["errors"] += 1
+            log.warning("reconciling payment %s: %s", payment_id, exc.message)
+            continue
+        before = state.status
+        payment = settle_by_id(payment_id, state, reason="reconciled with the gateway")
+        if payment.status in TERMINAL:
+            counts["settled"] += 1
+        log.info("reconciled payment %s: gateway says %s", payment_id, before)
+    return counts
+
+
+def holds_awaiting_gateway():
+    """Bookings whose payment is on its way (processing, or waiting for the customer's
+    bank): their hold must not expire before reconciliation has heard from the gateway."""
+    from app.models.payments import PROCESSING, REQUIRES_ACTION
+
+    return select(Payment.booking_id).where(Payment.status.in_((PROCESSING, REQUIRES_ACTION)))

@@ -1,0 +1,252 @@
+"""Refunds: never more than was paid, checked here, under the payment's row lock.
+
+``request_refund`` locks the payment, checks the amount against what was received minus
+every refund that may still go through, and stores a ``pending`` Refund before any call to
+the gateway; ``perform_refund`` then calls the gateway with an idempotency key derived
+from the refund's id, so a retried call cannot refund twice. A transient failure leaves
+the refund ``retrying`` (RQ retries with backoff, and the reconciliation job picks up what
+is left); a refusal marks it ``failed`` and flags the payment for staff.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from app import events, jobqueue
+from app.errors import Conflict, NotFound, ValidationFailed
+from app.extensions import db
+from app.gateways.payments import ChargeState, GatewayError, RefundState
+from app.models import Booking
+from app.models.bookings import CANCELLED, CONFIRMED, PENDING, REFUNDED
+from app.models.payments import (
+    MANUAL,
+    REFUND_COUNTED,
+    REFUND_FAILED,
+    REFUND_PENDING,
+    REFUND_RETRYING,
+    REFUND_SUCCEEDED,
+    SUCCEEDED,
+    Payment,
+    Refund,
+)
+from app.models.types import utcnow
+from app.services import bookings
+from app.services.payments import payment_payload, stripe_gateway, transaction
+
+log = logging.getLogger(__name__)
+
+PERFORM_JOB = "jobs.payments.perform_refund"
+RETRY_INTERVALS = [30, 120, 600, 1800, 3600]  # seconds; the job queue's backoff
+REASON_LENGTH = 300
+
+
+def request_refund(payment_id: int, *, amount_minor: int | None, reason: str,
+                   actor_id: int | None, provider_id: int | None = None) -> Refund:
+    """Store a refund of ``amount_minor`` (everything left when None), then perform it."""
+    with transaction():
+        query = select(Payment).where(Payment.id == payment_id)
+        if provider_id is not None:
+            query = query.where(Payment.provider_id == provider_id)
+        payment = db.session.scalar(query.with_for_update())
+        if payment is None:
+            raise NotFound("payment.not_found", f"No payment {payment_id}.")
+        refund = _new_refund(payment, amount_minor, reason, actor_id)
+        events.commit()
+    return _retry_later(perform_refund(refund.id, final_attempt=False))
+
+
+def _new_refund(payment: Payment, amount_minor: int | None, reason: str,
+                actor_id: int | None) -> Refund:
+    """Add a pending refund of a locked payment, within what is left to refund."""
+    if payment.status != SUCCEEDED:
+        raise Conflict("refund.not_paid", f"A {payment.status} payment cannot be refunded.",
+                       {"status": [payment.status]})
+    left = refundable(payment)
+    amount = left if amount_minor is None else amount_minor
+    if amount_minor is not None and amount_minor <= 0:
+        raise ValidationFailed("refund.bad_amount", "A refund must be more than zero.",
+                               {"amount_minor": ["Must be at least 1."]})
+    if amount > left or amount <= 0:
+        raise ValidationFailed(
+            "refund.exceeds_paid",
+            f"At most {left} {payment.currency} (minor units) can still be refunded.",
+            {"amount_minor": [f"At most {left}."]})
+    refund = Refund(provider_id=payment.provider_id, payment_id=payment.id,
+                    amount_minor=amount, currency=payment.currency, status=REFUND_PENDING,
+                    reason=(reason or "")[:REASON_LENGTH], actor_id=actor_id)
+    db.session.add(refund)
+    db.session.flush()
+    return refund
+
+
+def refundable(payment: Payment) -> int:
+    """Received, less every refund that has gone or may still go through."""
+    counted = db.session.scalar(
+        select(func.coalesce(func.sum(Refund.amount_minor), 0))
+        .where(Refund.payment_id == payment.id, Refund.status.in_(REFUND_COUNTED)))
+    return max(0, (payment.received_minor or 0) - int(counted))
+
+
+def perform_refund(refund_id: int, *, final_attempt: bool = True) -> Refund:
+    """Call the gateway for a pending or retrying refund; does nothing to any other."""
+    refund = db.session.get(Refund, refund_id, populate_existing=True)
+    if refund is None or refund.status not in (REFUND_PENDING, REFUND_RETRYING):
+        return refund
+    payment = db.session.get(Payment, refund.payment_id)
+    if refund.provider_reference:  # the gateway took it; its events will settle it
+        return refund
+    if payment.gateway == MANUAL:  # money handed back at the venue
+        result = RefundState(reference=None, status=REFUND_SUCCEEDED,
+                             amount_minor=refund.amount_minor)
+    else:
+        intent_reference = payment.provider_reference
+        db.session.rollback()  # nothing stays open across the gateway call
+        try:
+            result = stripe_gateway().refund(
+                intent_reference=intent_reference, amount_minor=refund.amount_minor,
+                idempotency_key=f"bookwell-refund-{refund_id}")
+        except GatewayError as exc:
+            return _gateway_failed(refund_id, exc, final_attempt)
+    with transaction():
+        refund = db.session.get(Refund, refund_id, with_for_update=True,
+                                populate_existing=True)
+        if refund.status in (REFUND_PENDING, REFUND_RETRYING):
+            refund.provider_reference = result.reference
+            refund.attempts += 1
+            refund.last_error = None
+            refund.next_attempt_at = None
+            if result.status == REFUND_SUCCEEDED:
+                _refund_succeeded(refund)
+            elif result.status == REFUND_FAILED:
+                _refund_failed(refund, "The payment provider declined the refund.")
+        events.commit()
+    return refund
+
+
+def _gateway_failed(refund_id: int, exc: GatewayError, final_attempt: bool) -> Refund:
+    with transaction():
+        refund = db.session.get(Refund, refund_id, with_for_update=True,
+                                populate_existing=True)
+        if refund.status in (REFUND_PENDING, REFUND_RETRYING):
+            refund.attempts += 1
+            refund.last_error = exc.message[:2000]
+            if exc.retryable and not final_attempt:
+                refund.status = REFUND_RETRYING
+                delay = RETRY_INTERVALS[min(refund.attempts - 1, len(RETRY_INTERVALS) - 1)]
+                refund.next_attempt_at = utcnow() + timedelta(seconds=delay)
+            else:
+                _refund_failed(refund, exc.message)
+        events.commit()
+    if refund.status == REFUND_RETRYING:
+        log.warning("refund %s: %s; will retry", refund_id, exc.message)
+    return refund
+
+
+def _retry_later(refund: Refund) -> Refund:
+    """A first attempt made in a request or consumer failed for now: a job retries it with
+    backoff (without Redis, the reconciliation run does, when ``next_attempt_at`` is due)."""
+    from flask import current_app
+    from rq import Retry
+
+    if refund.status == REFUND_RETRYING and current_app.config.get("REDIS_URL"):
+        jobqueue.enqueue(PERFORM_JOB, refund.id, queue="payments",
+                         job_id=f"refund-{refund.id}",
+                         retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS))
+    return refund
+
+
+def _refund_failed(refund: Refund, message: str) -> None:
+    refund.status = REFUND_FAILED
+    refund.last_error = message[:2000]
+    refund.next_attempt_at = None
+    payment = db.session.get(Payment, refund.payment_id, with_for_update=True)
+    payment.attention = f"Refund {refund.id} of {refund.amount_minor} failed: {message}"[:2000]
+    events.publish("payment.refund_failed", {
+        "payment_id": payment.id, "refund_id": refund.id, "amount_minor": refund.amount_minor,
+        "currency": refund.currency, "error": message[:500]}, provider_id=refund.provider_id)
+
+
+def _refund_succeeded(refund: Refund) -> None:
+    """Count a refund that went through; a fully refunded booking becomes ``refunded``."""
+    refund.status = REFUND_SUCCEEDED
+    payment = db.session.get(Payment, refund.payment_id, with_for_update=True,
+                             populate_existing=True)
+    payment.refunded_minor += refund.amount_minor
+    booking = db.session.get(Booking, payment.booking_id, with_for_update=True,
+                             populate_existing=True)
+    fully = payment.refunded_minor >= (payment.received_minor or 0)
+    if fully:
+        actor = bookings.Actor(refund.actor_id, refund.reason or "refunded in full")
+        if booking.status in (PENDING, CONFIRMED):
+            bookings.transition(booking, CANCELLED, actor)
+        if booking.status == CANCELLED:
+            bookings.transition(booking, REFUNDED, actor)
+    payload = payment_payload(payment, booking)
+    payload.update(refund_id=refund.id, refund_amount_minor=refund.amount_minor,
+                   fully_refunded=fully, reason=refund.reason)
+    events.publish("payment.refunded", payload, provider_id=payment.provider_id)
+
+
+def apply_charge(payment: Payment, charge: ChargeState) -> str:
+    """``charge.refunded``: mark our refunds the gateway reports as done, and record the
+    ones made outside Bookwell (in Stripe's dashboard). Runs in the caller's transaction."""
+    done = []
+    for state in charge.refunds:
+        if state.status != REFUND_SUCCEEDED:
+            continue
+        refund = db.session.scalar(select(Refund).where(
+            Refund.provider_reference == state.reference).with_for_update())
+        if refund is None:
+            refund = Refund(provider_id=payment.provider_id, payment_id=payment.id,
+                            amount_minor=state.amount_minor, currency=payment.currency,
+                            status=REFUND_PENDING, provider_reference=state.reference,
+                            reason="refunded at the payment provider")
+            db.session.add(refund)
+            db.session.flush()
+        if refund.status != REFUND_SUCCEEDED:
+            _refund_succeeded(refund)
+            done.append(state.reference)
+    return f"refunds settled: {', '.join(done)}" if done else "refunds already settled"
+
+
+def retry_due_refunds(*, now=None, limit: int = 100) -> int:
+    """The reconciliation job's share: refunds whose retry is due, or that a lost job left
+    pending for more than ten minutes."""
+    now = now or utcnow()
+    ids = db.session.scalars(
+        select(Refund.id).where(
+            ((Refund.status == REFUND_RETRYING) & (Refund.next_attempt_at <= now))
+            | ((Refund.status == REFUND_PENDING) & Refund.provider_reference.is_(None)
+               & (Refund.created_at < now - timedelta(minutes=10))))
+        .order_by(Refund.id).limit(limit)).all()
+    db.session.rollback()
+    for refund_id in ids:
+        perform_refund(refund_id, final_attempt=False)
+    return len(ids)
+
+
+def refund_on_free_cancellation(*, event_id: str, topic: str, payload: dict) -> None:
+    """``booking.cancelled`` consumer: a customer who cancels inside the free-cancellation
+    window gets back everything still refundable, automatically."""
+    if not (payload.get("by_customer") and payload.get("free_cancellation")):
+        return
+    payment = db.session.scalar(
+        select(Payment).join(Booking, Booking.id == Payment.booking_id)
+        .where(Booking.reference == payload["booking_reference"]).with_for_update())
+    if payment is None or payment.status != SUCCEEDED or refundable(payment) <= 0:
+        return
+    refund = _new_refund(payment, None, "free cancellation by the customer", None)
+    events.commit()  # the consumer's record of this event commits with the refund
+    _retry_later(perform_refund(refund.id, final_attempt=False))
+
+
+def refund_for_provider(refund_id: int, provider_id: int | None) -> Refund:
+    query = select(Refund).where(Refund.id == refund_id)
+    if provider_id is not None:
+        query = query.where(Refund.provider_id == provider_id)
+    refund = db.session.scalar(query)
+    if refund is None:
+        raise NotFound("refund.not_found", f"No refund {refund_id}.")
+    return refund
