@@ -105,8 +105,11 @@ def scheduler_command():
 @click.option("--queues", default="events,payments,notifications,integrations,default",
               show_default=True, help="Comma-separated queue names, highest priority first.")
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
-def worker_command(queues, burst):
+@click.option("--fork/--no-fork", default=True, show_default=True,
+              help="Fork a process per job (isolation), or run jobs in the worker process "
+                   "(much cheaper for small frequent jobs such as event delivery).")
+def worker_command(queues, burst, fork):
     """Run an RQ worker with this app built once, before jobs fork."""
     worker = importlib.import_module("jobs.worker")
     worker.run_worker(current_app, [q.strip() for q in queues.split(",") if q.strip()],
-                      burst=burst)
+                      burst=burst, fork=fork)

@@ -156,7 +156,7 @@ def reset_places(app) -> None:
 
 def rq_worker(env: dict) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "flask", "bookwell", "worker",
-                             "--queues", "events,default"], cwd=common.REPO_ROOT,
+                             "--queues", "events,default", "--no-fork"], cwd=common.REPO_ROOT,
                             env={**env, "FLASK_APP": "wsgi"}, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
 

@@ -63,3 +63,31 @@ def test_job_runs_inline_without_redis(app, app_ctx, build):
 def test_unknown_queue_is_refused(app_ctx):
     with pytest.raises(ValueError, match="unknown queue"):
         jobqueue.get_queue("nope")
+
+
+def test_the_in_process_worker_runs_jobs_without_forking_and_starts_each_clean(
+        app, app_ctx, build):
+    import os
+
+    _revocations(build.customer(), expired=2, live=1)
+    saved = app.config["REDIS_URL"]
+    app.config["REDIS_URL"] = saved or "redis://fakeredis"
+    try:
+        first = jobqueue.enqueue("jobs.maintenance.purge_revoked_tokens", queue="default")
+        second = jobqueue.enqueue("jobs.maintenance.purge_revoked_tokens", queue="default")
+        parent = os.getpid()
+        if saved:
+            run_worker(app, ["default"], burst=True, fork=False)
+        else:  # fakeredis runs no Lua, which RQ's scheduler needs: the worker alone
+            from jobs.worker import InProcessWorker
+
+            InProcessWorker([jobqueue.get_queue("default")], connection=redis_client()).work(
+                burst=True)
+    finally:
+        app.config["REDIS_URL"] = saved
+    first.refresh()
+    second.refresh()
+    assert first.worker_name and os.getpid() == parent
+    assert first.return_value() == 2 and second.return_value() == 0
+    db.session.expire_all()
+    assert db.session.query(RevokedToken).count() == 1
