@@ -2,9 +2,12 @@
 from app.models.audit import AuditLog
 from app.models.availability import AvailabilityRule, ClosedDay, Slot
 from app.models.bookings import Attribution, Booking, BookingHistory
+from app.models.conversions import ConversionEvent
 from app.models.catalog import Category, Location, Offering, Variant
 from app.models.events import ConsumedEvent, IdempotencyRecord, OutboxEvent
+from app.models.notifications import Notification, NotificationTemplate
 from app.models.payments import Payment, PaymentEvent, Refund
+from app.models.receipts import Receipt, ReceiptCounter
 from app.models.tenancy import Provider, TenantOwned
 from app.models.accounts import Account, RevokedToken
 
@@ -18,13 +21,18 @@ __all__ = [
     "Category",
     "ClosedDay",
     "ConsumedEvent",
+    "ConversionEvent",
     "IdempotencyRecord",
     "Location",
+    "Notification",
+    "NotificationTemplate",
     "Offering",
     "OutboxEvent",
     "Payment",
     "PaymentEvent",
     "Provider",
+    "Receipt",
+    "ReceiptCounter",
     "Refund",
     "RevokedToken",
     "Slot",

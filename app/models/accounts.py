@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_appbuilder.security.sqla.models import User as FabUser
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, false, func
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, false, func, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -29,6 +29,13 @@ class Account(FabUser):
                                           server_default="UTC")
     marketing_consent: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False,
                                                     server_default=false())
+    # Which channels booking messages may use; SMS also needs a phone and no STOP.
+    notify_email: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True,
+                                               server_default=true())
+    notify_sms: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False,
+                                             server_default=false())
+    sms_opted_out: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False,
+                                                server_default=false())
 
     provider: Mapped[Provider | None] = relationship(Provider, foreign_keys=[provider_id])
 

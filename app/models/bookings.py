@@ -117,6 +117,7 @@ class Attribution(db.Model):
     utm_term: Mapped[str | None] = mapped_column(String(200))
     utm_content: Mapped[str | None] = mapped_column(String(200))
     ttclid: Mapped[str | None] = mapped_column(String(200))
+    ttp: Mapped[str | None] = mapped_column(String(200))  # TikTok's _ttp cookie
     landing_url: Mapped[str | None] = mapped_column(String(2000))
     referrer: Mapped[str | None] = mapped_column(String(2000))
     consent: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)

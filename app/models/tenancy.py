@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, true
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from app.extensions import db
@@ -25,6 +25,16 @@ class Provider(db.Model):
     # How online payments are taken; empty: the platform's PAYMENT_GATEWAY. Offerings
     # paid at the venue use the manual gateway whatever this says.
     payment_gateway: Mapped[str | None] = mapped_column(String(16))
+    # On receipts: the legal address and tax id, and the tax included in (or added to)
+    # prices, in basis points (1900 = 19 %).
+    address: Mapped[str | None] = mapped_column(Text)
+    tax_id: Mapped[str | None] = mapped_column(String(64))
+    tax_rate_bp: Mapped[int] = mapped_column(Integer, nullable=False, default=0,
+                                             server_default="0")
+    tax_inclusive: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True,
+                                                server_default=true())
+    # TikTok Pixel code of this provider's storefront pages; empty: the platform's.
+    tiktok_pixel_code: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow
