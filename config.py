@@ -171,6 +171,50 @@ class Config:
         if production and self.STRIPE_SECRET_KEY and not self.STRIPE_WEBHOOK_SECRET:
             raise ConfigurationError("STRIPE_WEBHOOK_SECRET is required with STRIPE_SECRET_KEY")
 
+        # Where customers reach this deployment: links in messages, Twilio status callbacks.
+        self.PUBLIC_BASE_URL = (env.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
+
+        # Receipts: PDFs in a local folder, or S3-compatible object storage when a bucket
+        # is given.
+        self.RECEIPT_STORAGE_DIR = env.get("RECEIPT_STORAGE_DIR") or None  # <instance>/receipts
+        self.S3_BUCKET = env.get("S3_BUCKET") or None
+        self.S3_ENDPOINT_URL = env.get("S3_ENDPOINT_URL") or None
+        self.S3_REGION = env.get("S3_REGION") or None
+        self.S3_ACCESS_KEY_ID = env.get("S3_ACCESS_KEY_ID") or None
+        self.S3_SECRET_ACCESS_KEY = env.get("S3_SECRET_ACCESS_KEY") or None
+        self.S3_PREFIX = env.get("S3_PREFIX", "receipts/")
+
+        # Email over SMTP (Flask-Mail); without MAIL_SERVER, messages are written to
+        # <instance>/outbox/ instead.
+        self.MAIL_SERVER = env.get("MAIL_SERVER") or None
+        self.MAIL_PORT = _env_int_from(env, "MAIL_PORT", 587)
+        self.MAIL_USERNAME = env.get("MAIL_USERNAME") or None
+        self.MAIL_PASSWORD = env.get("MAIL_PASSWORD") or None
+        self.MAIL_USE_TLS = _env_bool_from(env, "MAIL_USE_TLS", self.MAIL_PORT == 587)
+        self.MAIL_USE_SSL = _env_bool_from(env, "MAIL_USE_SSL", False)
+        self.MAIL_DEFAULT_SENDER = env.get("MAIL_DEFAULT_SENDER", "Bookwell <no-reply@bookwell.example>")
+        self.MAIL_TIMEOUT = _env_float_from(env, "MAIL_TIMEOUT", 10.0)
+        self.NOTIFICATION_OUTBOX_DIR = env.get("NOTIFICATION_OUTBOX_DIR") or None  # <instance>/outbox
+
+        # SMS through Twilio; TWILIO_API_BASE points the client at a stand-in server.
+        self.TWILIO_ACCOUNT_SID = env.get("TWILIO_ACCOUNT_SID") or None
+        self.TWILIO_AUTH_TOKEN = env.get("TWILIO_AUTH_TOKEN") or None
+        self.TWILIO_FROM_NUMBER = env.get("TWILIO_FROM_NUMBER") or None
+        self.TWILIO_API_BASE = env.get("TWILIO_API_BASE") or None
+        self.REMINDER_HOURS_BEFORE = _env_int_from(env, "REMINDER_HOURS_BEFORE", 24)
+
+        # TikTok: the Pixel on storefront pages and the Events API after payment. Sent only
+        # with the customer's consent and an access token.
+        self.TIKTOK_PIXEL_CODE = env.get("TIKTOK_PIXEL_CODE") or None
+        self.TIKTOK_ACCESS_TOKEN = env.get("TIKTOK_ACCESS_TOKEN") or None
+        self.TIKTOK_API_BASE = (env.get("TIKTOK_API_BASE")
+                                or "https://business-api.tiktok.com").rstrip("/")
+        self.TIKTOK_TIMEOUT = _env_float_from(env, "TIKTOK_TIMEOUT", 10.0)
+        self.TIKTOK_SEND_PLACE_AN_ORDER = _env_bool_from(env, "TIKTOK_SEND_PLACE_AN_ORDER",
+                                                         False)
+        # Raw IP address and user agent of a booking request are cleared after this many days.
+        self.ATTRIBUTION_RETENTION_DAYS = _env_int_from(env, "ATTRIBUTION_RETENTION_DAYS", 30)
+
         # Search: the database by default; OpenSearch when a URL is given.
         self.OPENSEARCH_URL = env.get("OPENSEARCH_URL") or None
         self.OPENSEARCH_INDEX = env.get("OPENSEARCH_INDEX", "bookwell-offerings")
