@@ -1,15 +1,25 @@
-"""Which service reacts to which event: every subscription, in one place."""
+"""Which service reacts to which event.
+
+A service module declares ``SUBSCRIPTIONS = {topic: ("function_name", ...)}`` next to the
+functions it names; every module of ``app.services`` that does is registered here at
+start-up, so adding a consumer never means editing a central list.
+"""
 from __future__ import annotations
+
+import importlib
+import pkgutil
 
 from app import events
 
-SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
-    # A customer's free cancellation refunds the payment automatically.
-    "booking.cancelled": ("app.services.refunds.refund_on_free_cancellation",),
-}
-
 
 def register() -> None:
-    for topic, paths in SUBSCRIPTIONS.items():
-        for path in paths:
-            events.subscribe(topic, path)
+    import app.services as services
+
+    for module_info in sorted(pkgutil.iter_modules(services.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{services.__name__}.{module_info.name}")
+        for topic, names in getattr(module, "SUBSCRIPTIONS", {}).items():
+            for name in names:
+                if not callable(getattr(module, name, None)):
+                    raise RuntimeError(f"{module.__name__}.SUBSCRIPTIONS names {name!r}, "
+                                       "which it does not define")
+                events.subscribe(topic, f"{module.__name__}.{name}")

@@ -38,6 +38,8 @@ from app.services.payments import payment_payload, stripe_gateway, transaction
 log = logging.getLogger(__name__)
 
 PERFORM_JOB = "jobs.payments.perform_refund"
+# A customer's free cancellation refunds the payment automatically.
+SUBSCRIPTIONS = {"booking.cancelled": ("refund_on_free_cancellation",)}
 RETRY_INTERVALS = [30, 120, 600, 1800, 3600]  # seconds; the job queue's backoff
 REASON_LENGTH = 300
 
