@@ -6,6 +6,7 @@ from views.availability import AvailabilityRuleView, ClosedDayView, SlotView
 from views.bookings import BookingAgendaView, BookingHistoryView, BookingView
 from views.catalog import CategoryView, LocationView, OfferingView, VariantView
 from views.events import ConsumedEventView, OutboxEventView
+from views.payments import PaymentEventView, PaymentView, RefundView
 from views.providers import ProviderView
 
 
@@ -52,6 +53,13 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view(BookingAgendaView, "Day agenda", icon="fa-calendar-check-o",
                         category="Bookings")
     appbuilder.add_view_no_menu(BookingHistoryView)
+    for view, name, icon in (
+        (PaymentView, "All payments", "fa-credit-card"),
+        (RefundView, "Refunds", "fa-undo"),
+        (PaymentEventView, "Webhook inbox", "fa-inbox"),
+    ):
+        appbuilder.add_view(view, name, icon=icon, category="Payments",
+                            category_icon="fa-money")
     appbuilder.add_view(OutboxEventView, "Event log", icon="fa-exchange",
                         category="Operations", category_icon="fa-wrench")
     appbuilder.add_view(ConsumedEventView, "Consumed events", icon="fa-check-square-o",

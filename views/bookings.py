@@ -27,7 +27,7 @@ from app.errors import DomainError
 from app.extensions import db
 from app.models import Account, Booking, BookingHistory
 from app.models.bookings import PENDING, STATUSES
-from app.services import agenda
+from app.services import agenda, payments
 from app.services.bookings import (
     Actor,
     cancel_booking,
@@ -262,6 +262,15 @@ class BookingActions:
     def no_show(self, items):
         return self._transition(items, mark_no_show, "marked as no-show.")
 
+    @action("mark_paid", "Mark paid", "Record that the selected pay-at-venue bookings were "
+            "paid at the venue? Pending ones are confirmed.", "fa-money")
+    def mark_paid(self, items):
+        return self._transition(items, _mark_paid, "marked paid.")
+
+
+def _mark_paid(reference: str, *, actor: Actor, provider_id: int | None):
+    return payments.mark_paid(reference, actor_id=actor.user_id, provider_id=provider_id)
+
 
 def _confirmable_here(booking) -> str | None:
     # Online payments confirm their bookings when the payment succeeds; staff confirm
@@ -319,7 +328,8 @@ class BookingView(BookingActions, TenantModelView):
     list_title = "Bookings"
     show_title = "Booking"
     method_permission_name = {"confirm": "confirm", "cancel": "cancel",
-                              "complete": "complete", "no_show": "no_show"}
+                              "complete": "complete", "no_show": "no_show",
+                              "mark_paid": "mark_paid"}
     related_views = [BookingHistoryView]
 
     list_columns = ["reference", "customer", "offering", "starts_at", "quantity", "status",

@@ -56,10 +56,15 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         *_read("BookingView"), *_read("BookingHistoryView"),
         *[(f"can_{name}", "BookingView") for name in ("confirm", "cancel", "complete",
                                                        "no_show")],
-        ("can_agenda", "BookingAgendaView"),
+        ("can_agenda", "BookingAgendaView"), ("can_mark_paid", "BookingView"),
+        # Payments: read, and refund (in full by action, in part on the refund page);
+        # replaying the webhook inbox stays with admins.
+        *_read("PaymentView"), ("can_refund", "PaymentView"),
+        *_read("RefundView"), *_read("PaymentEventView"),
         *_menus("Setup", "Providers", "Audit", "Audit log", "Catalog", "Offerings",
                 "Variants", "Categories", "Locations", "Availability", "Opening hours",
-                "Closed days", "Slots", "Bookings", "All bookings", "Day agenda"),
+                "Closed days", "Slots", "Bookings", "All bookings", "Day agenda",
+                "Payments", "All payments", "Refunds", "Webhook inbox"),
     ],
     CUSTOMER: [],
 }
