@@ -7,9 +7,7 @@ commits). Staff act on their own provider's bookings only; admins on any.
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
-from decimal import Decimal
 
-from babel.numbers import get_currency_precision
 from dateutil import parser as date_parser
 from flask import abort, flash, g, redirect, request
 from flask_appbuilder import BaseView, expose, has_access
@@ -28,6 +26,7 @@ from app.extensions import db
 from app.models import Account, Booking, BookingHistory
 from app.models.bookings import PENDING, STATUSES
 from app.services import agenda, payments
+from app.services.money import format_money
 from app.services.bookings import (
     Actor,
     cancel_booking,
@@ -43,14 +42,6 @@ _MAX_ID = 2**31 - 1
 
 
 # --- showing values ----------------------------------------------------------------------
-
-def format_money(amount_minor: int | None, currency: str | None) -> str:
-    """2500 EUR → "25.00 EUR"; 2500 JPY → "2500 JPY": the currency's own decimals."""
-    if amount_minor is None:
-        return ""
-    digits = get_currency_precision(currency or "EUR")
-    return f"{Decimal(amount_minor).scaleb(-digits):.{digits}f} {currency}"
-
 
 def local_time(moment: datetime | None, zone: str | None) -> str:
     """A UTC moment as the provider's wall clock: "2031-07-15 23:30 CEST"."""

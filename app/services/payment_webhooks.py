@@ -218,10 +218,12 @@ def process_leftovers(*, now=None, limit: int = 200) -> int:
     return len(ids)
 
 
-def replay(row_id: int) -> None:
-    """Console: process a failed event again."""
-    db.session.execute(update(PaymentEvent).where(
+def replay(row_id: int) -> bool:
+    """Console: process a failed event again. Any other event is left alone (False)."""
+    reopened = db.session.execute(update(PaymentEvent).where(
         PaymentEvent.id == row_id, PaymentEvent.status == EVENT_FAILED).values(
-        status=EVENT_RECEIVED))
+        status=EVENT_RECEIVED)).rowcount
     db.session.commit()
-    _hand_over(row_id)
+    if reopened:
+        _hand_over(row_id)
+    return bool(reopened)

@@ -32,6 +32,7 @@ from app.models.payments import (
     Refund,
 )
 from app.models.types import utcnow
+from app.services.money import format_money
 from app.services import bookings
 from app.services.payments import payment_payload, stripe_gateway, transaction
 
@@ -73,7 +74,7 @@ def _new_refund(payment: Payment, amount_minor: int | None, reason: str,
     if amount > left or amount <= 0:
         raise ValidationFailed(
             "refund.exceeds_paid",
-            f"At most {left} {payment.currency} (minor units) can still be refunded.",
+            f"At most {format_money(left, payment.currency)} can still be refunded.",
             {"amount_minor": [f"At most {left}."]})
     refund = Refund(provider_id=payment.provider_id, payment_id=payment.id,
                     amount_minor=amount, currency=payment.currency, status=REFUND_PENDING,

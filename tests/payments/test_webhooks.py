@@ -231,3 +231,19 @@ def test_localstripe_delivers_a_signed_webhook_that_confirms_the_booking(
     assert booking.status == "confirmed" and payment.status == "succeeded"
     received = db.session.scalars(select(PaymentEvent.type)).all()
     assert "payment_intent.succeeded" in received
+
+
+def test_replay_reopens_only_failed_events(app, app_ctx, client, stripe_on):
+    post_webhook(client, *signed_event("customer.created", {"id": "cus_1"}))
+    run_payment_jobs(app)
+    event = db.session.scalar(select(PaymentEvent))
+    db.session.refresh(event)
+    assert event.status == "ignored"
+    assert payment_webhooks.replay(event.id) is False  # not failed: left alone
+
+    event.status = "failed"
+    db.session.commit()
+    assert payment_webhooks.replay(event.id) is True
+    run_payment_jobs(app)
+    db.session.refresh(event)
+    assert event.status == "ignored"

@@ -259,7 +259,7 @@ def test_refund_over_the_paid_amount_is_refused_and_stores_nothing(app, build, t
                           data={"amount": "42.01", "reason": "too much"})
 
     assert response.status_code == 200  # the form again, with the refusal flashed
-    assert f"{paid.reference}: At most 4200 EUR (minor units) can still be refunded." in \
+    assert f"{paid.reference}: At most 42.00 EUR can still be refunded." in \
         _text(response)
     assert _refund_rows(paid.payment_id) == []
     assert _fresh(Payment, paid.payment_id).refunded_minor == 0
@@ -321,7 +321,7 @@ def test_refund_in_full_action(app, build, tenant_a):
     flashes = _flashes(staff)
     assert ("success", f"{whole.reference}: refund of 42.00 EUR succeeded.") in flashes
     assert ("success", f"{part.reference}: refund of 2.00 EUR succeeded.") in flashes
-    assert ("danger", f"{done.reference}: At most 0 EUR (minor units) can still be "
+    assert ("danger", f"{done.reference}: At most 0.00 EUR can still be "
             "refunded.") in flashes
     assert _fresh(Booking, whole.booking_id).status == "refunded"
 
@@ -347,7 +347,7 @@ def test_admin_refunds_any_provider(app, build, tenant_b, admin_email):
     refused = admin.post(f"/paymentview/refund/{foreign.payment_id}", data={"amount": "1"})
 
     assert [r.amount_minor for r in _refund_rows(foreign.payment_id)] == [PRICE]
-    assert f"{foreign.reference}: At most 0 EUR (minor units) can still be refunded." in \
+    assert f"{foreign.reference}: At most 0.00 EUR can still be refunded." in \
         _text(refused)
 
 
