@@ -15,6 +15,8 @@ class AttributionSchema(ma.Schema):
     utm_term = Str(allow_none=True, validate=ma.validate.Length(max=200))
     utm_content = Str(allow_none=True, validate=ma.validate.Length(max=200))
     ttclid = Str(allow_none=True, validate=ma.validate.Length(max=200))
+    ttp = Str(allow_none=True, validate=ma.validate.Length(max=200),
+              metadata={"description": "The TikTok _ttp cookie's value"})
     landing_url = Str(allow_none=True, validate=ma.validate.Length(max=2000))
     referrer = Str(allow_none=True, validate=ma.validate.Length(max=2000))
     consent = ma.fields.Boolean(load_default=False,

@@ -43,7 +43,8 @@ REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I
 MAX_QUANTITY = 100
 PAYMENT_GRACE = timedelta(hours=1)  # see expire_holds
 ATTRIBUTION_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content",
-                      "ttclid", "landing_url", "referrer", "consent", "ip", "user_agent")
+                      "ttclid", "ttp", "landing_url", "referrer", "consent", "ip",
+                      "user_agent")
 
 
 def new_reference() -> str:
