@@ -42,6 +42,8 @@ def parse_args():
     parser.add_argument("--senders", type=int, default=16)
     parser.add_argument("--bookings", type=int, default=100)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--no-fork", action="store_true",
+                        help="run the RQ worker with --no-fork (jobs in its own process)")
     return parser.parse_args()
 
 
@@ -191,9 +193,10 @@ def end_to_end(app, port: int, references: list[str], customer_id: int, server_u
     return stats, unconfirmed
 
 
-def rq_worker(env: dict) -> subprocess.Popen:
+def rq_worker(env: dict, *, fork: bool) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "flask", "bookwell", "worker",
-                             "--queues", "payments,events"], cwd=common.REPO_ROOT,
+                             "--queues", "payments,events"] + ([] if fork else ["--no-fork"]),
+                            cwd=common.REPO_ROOT,
                             env={**env, "FLASK_APP": "wsgi"}, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
 
@@ -235,7 +238,7 @@ def main() -> int:
 
         reset(app, args.redis_url)  # the ingestion events are nobody's payments
         references, customer_id = pending_bookings(app, args.bookings)
-        worker = rq_worker(env)
+        worker = rq_worker(env, fork=not args.no_fork)
         time.sleep(3)
         worker_start = common.rss_kb(worker.pid)
         try:
@@ -257,7 +260,8 @@ def main() -> int:
         ["measure", "count", "per second", "p50 ms", "p99 ms", "errors"],
         [[f"ingestion ({args.senders} senders, {args.duration:.0f} s)", ingestion.count,
           ingestion.rps, ingestion.p50, ingestion.p99, ingestion.errors],
-         ["webhook → booking confirmed (RQ worker)", e2e.count, e2e.rps, e2e.p50, e2e.p99,
+         [f"webhook → booking confirmed (RQ worker{', --no-fork' if args.no_fork else ''})",
+          e2e.count, e2e.rps, e2e.p50, e2e.p99,
           e2e.errors + unconfirmed]], markdown=True))
     print(f"inbox rows stored: {stored} for {accepted} accepted events "
           f"({'ok' if stored == accepted else 'MISMATCH'})")
