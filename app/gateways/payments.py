@@ -173,7 +173,7 @@ def _intent(intent) -> IntentState:
         currency=str(intent["currency"]).upper(),
         received_minor=_received(intent, status),
         client_secret=intent.get("client_secret"),
-        method=(intent.get("payment_method_types") or [None])[0],
+        method=(intent.get("payment_method_types") or ["card"])[0],
         failure_reason=(error or {}).get("message") if error else None,
         metadata=dict(intent.get("metadata") or {}))
 
