@@ -1,0 +1,389 @@
+"""Receipts and credit notes: numbered per provider with no gap, rendered to PDF, stored.
+
+Issuing is one transaction: lock the payment (or refund) row, take the next number from
+the provider's locked ``ReceiptCounter`` row, insert the ``Receipt``, render the PDF
+(the number is printed on it), store it, publish ``receipt.generated``, commit. If
+rendering or storing fails everything rolls back, the number included, so the next
+document gets it: no gap. Two issuers of one provider serialise on the counter row;
+two issuers of one payment serialise on the payment row, and the second finds the first
+one's receipt (a receipt is issued once per payment, a credit note once per refund).
+
+Lock order, always: refund → payment → receipt counter → credit note counter (the refund
+service locks refund → payment too).
+
+Tax (integer minor units, rounded half up): a provider's ``tax_rate_bp`` is in basis
+points (1900 = 19 %). Inclusive prices: tax = gross × rate / (10000 + rate). Exclusive
+prices: tax = net × rate / 10000, added on top. See :func:`tax_breakdown`.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from babel.numbers import get_currency_precision
+from flask import render_template
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from app import events
+from app.errors import DomainError, NotFound
+from app.extensions import db
+from app.models import Account, Booking, Provider
+from app.models.payments import REFUND_SUCCEEDED, SUCCEEDED, Payment, Refund
+from app.models.receipts import CREDIT_NOTE, RECEIPT, Receipt, ReceiptCounter
+from app.models.types import utcnow
+from app.services import agenda, audit
+from app.services.payments import transaction
+from app.services.receipt_storage import ObjectMissing, get_storage
+
+log = logging.getLogger(__name__)
+
+SUBSCRIPTIONS = {
+    "payment.succeeded": ("receipt_on_payment",),
+    "payment.refunded": ("credit_note_on_refund",),
+}
+PREFIXES = {RECEIPT: "R", CREDIT_NOTE: "CN"}
+TEMPLATE = "receipts/receipt.html"
+FONT_DIR = Path(__file__).resolve().parents[2] / "assets" / "fonts"
+FONT_SCHEME = "bookwell-font:"
+
+
+class ReceiptFileMissing(DomainError):
+    """The stored PDF of an issued document is gone or altered: an operations problem."""
+
+    status = 503
+
+
+# --- tax and money -----------------------------------------------------------------------
+
+def _half_up(numerator: int, denominator: int) -> int:
+    """numerator / denominator rounded half up (away from zero at .5), in integers."""
+    sign = -1 if (numerator < 0) != (denominator < 0) else 1
+    n, d = abs(numerator), abs(denominator)
+    return sign * ((2 * n + d) // (2 * d))
+
+
+@dataclass(frozen=True)
+class TaxBreakdown:
+    net_minor: int
+    tax_minor: int
+    gross_minor: int
+
+
+def tax_breakdown(amount_minor: int, rate_bp: int, inclusive: bool) -> TaxBreakdown:
+    """Split (inclusive) or extend (exclusive) an amount by a tax rate in basis points.
+
+    Inclusive: ``amount`` is the gross; tax = round_half_up(gross × rate / (10000 + rate)),
+    net = gross − tax. Exclusive: ``amount`` is the net; tax = round_half_up(net × rate /
+    10000), gross = net + tax. Negative amounts (credit notes) round symmetrically.
+    """
+    rate = max(0, int(rate_bp or 0))
+    if inclusive:
+        tax = _half_up(amount_minor * rate, 10_000 + rate)
+        return TaxBreakdown(amount_minor - tax, tax, amount_minor)
+    tax = _half_up(amount_minor * rate, 10_000)
+    return TaxBreakdown(amount_minor, tax, amount_minor + tax)
+
+
+def format_money(amount_minor: int | None, currency: str) -> str:
+    """2500 EUR → "25.00 EUR"; -2500 → "-25.00 EUR"; JPY has no decimals."""
+    if amount_minor is None:
+        return ""
+    digits = get_currency_precision(currency)
+    return f"{Decimal(amount_minor).scaleb(-digits):.{digits}f} {currency}"
+
+
+def format_rate(rate_bp: int) -> str:
+    return f"{Decimal(rate_bp or 0).scaleb(-2).normalize():f} %"
+
+
+# --- numbering ---------------------------------------------------------------------------
+
+def _next_number(provider_id: int, kind: str) -> int:
+    """Advance the provider's counter for ``kind`` under its row lock (until commit)."""
+    table = ReceiptCounter.__table__
+    dialect = db.session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    # Race-safe creation: a concurrent first insert waits, then does nothing.
+    db.session.execute(insert(table).values(provider_id=provider_id, kind=kind, last_number=0)
+                       .on_conflict_do_nothing(index_elements=["provider_id", "kind"]))
+    where = (table.c.provider_id == provider_id) & (table.c.kind == kind)
+    last = db.session.execute(select(table.c.last_number).where(where)
+                              .with_for_update()).scalar_one()
+    db.session.execute(update(table).where(where).values(last_number=last + 1))
+    return last + 1
+
+
+def display_number(kind: str, number: int) -> str:
+    return f"{PREFIXES[kind]}-{number:06d}"
+
+
+# --- issuing -----------------------------------------------------------------------------
+
+def issue_receipt(payment_id: int) -> Receipt | None:
+    """The receipt of a succeeded payment, issued once; None while it has not succeeded."""
+    with transaction():
+        receipt = _issue_receipt(payment_id)
+        receipt_id = receipt.id if receipt is not None else None
+        events.commit()
+    return _reloaded(receipt_id)
+
+
+def issue_credit_note(refund_id: int) -> Receipt | None:
+    """The credit note of a succeeded refund, issued once (its receipt first if need be)."""
+    with transaction():
+        note = _issue_credit_note(refund_id)
+        note_id = note.id if note is not None else None
+        events.commit()
+    return _reloaded(note_id)
+
+
+def _reloaded(receipt_id: int | None) -> Receipt | None:
+    # Delivered inline (no Redis), a consumer of receipt.generated may have closed the
+    # session after the commit, detaching what was loaded before it: read it again.
+    return db.session.get(Receipt, receipt_id) if receipt_id is not None else None
+
+
+def receipt_on_payment(*, event_id: str, topic: str, payload: dict) -> None:
+    """``payment.succeeded`` consumer; commits with the consumer's record of the event."""
+    _issue_receipt(payload["payment_id"])
+    events.commit()
+
+
+def credit_note_on_refund(*, event_id: str, topic: str, payload: dict) -> None:
+    """``payment.refunded`` consumer."""
+    _issue_credit_note(payload["refund_id"])
+    events.commit()
+
+
+def _issue_receipt(payment_id: int) -> Receipt | None:
+    payment = db.session.scalar(select(Payment).where(Payment.id == payment_id)
+                                .with_for_update())
+    if payment is None:
+        raise NotFound("payment.not_found", f"No payment {payment_id}.")
+    existing = db.session.scalar(select(Receipt).where(Receipt.payment_id == payment_id))
+    if existing is not None:
+        return existing
+    if payment.status != SUCCEEDED:
+        return None
+    booking = db.session.get(Booking, payment.booking_id)
+    provider = db.session.get(Provider, payment.provider_id)
+    amount = booking.total_minor
+    tax = tax_breakdown(amount, provider.tax_rate_bp, provider.tax_inclusive)
+    number = _next_number(provider.id, RECEIPT)
+    receipt = Receipt(provider_id=provider.id, kind=RECEIPT, number=number,
+                      display_number=display_number(RECEIPT, number), booking_id=booking.id,
+                      customer_id=booking.customer_id, payment_id=payment.id,
+                      total_minor=tax.gross_minor, tax_minor=tax.tax_minor,
+                      currency=booking.currency, issued_at=utcnow())
+    db.session.add(receipt)
+    db.session.flush()
+    _render_and_store(receipt, _document(receipt, provider, booking, payment))
+    return receipt
+
+
+def _issue_credit_note(refund_id: int) -> Receipt | None:
+    refund = db.session.scalar(select(Refund).where(Refund.id == refund_id).with_for_update())
+    if refund is None:
+        raise NotFound("refund.not_found", f"No refund {refund_id}.")
+    existing = db.session.scalar(select(Receipt).where(Receipt.refund_id == refund_id))
+    if existing is not None:
+        return existing
+    if refund.status != REFUND_SUCCEEDED:
+        return None
+    original = _issue_receipt(refund.payment_id)
+    if original is None:  # a refund succeeds only on a succeeded payment
+        return None
+    payment = db.session.get(Payment, refund.payment_id)
+    booking = db.session.get(Booking, payment.booking_id)
+    provider = db.session.get(Provider, payment.provider_id)
+    # A refund is money handed back: its tax is the share included in that amount.
+    tax = tax_breakdown(-refund.amount_minor, provider.tax_rate_bp, True)
+    number = _next_number(provider.id, CREDIT_NOTE)
+    note = Receipt(provider_id=provider.id, kind=CREDIT_NOTE, number=number,
+                   display_number=display_number(CREDIT_NOTE, number), booking_id=booking.id,
+                   customer_id=booking.customer_id, refund_id=refund.id,
+                   receipt_id=original.id, total_minor=tax.gross_minor,
+                   tax_minor=tax.tax_minor, currency=refund.currency, issued_at=utcnow())
+    db.session.add(note)
+    db.session.flush()
+    document = _document(note, provider, booking, payment)
+    document.update(original=original.display_number, reason=refund.reason or "",
+                    refund_amount=format_money(-refund.amount_minor, refund.currency))
+    _render_and_store(note, document)
+    return note
+
+
+def _render_and_store(document: Receipt, context: dict) -> None:
+    """Render, store, record the file and publish: all before the caller commits."""
+    pdf = render_pdf(context)
+    key = f"{document.provider_id}/{document.kind}/{document.display_number}.pdf"
+    get_storage().put(key, pdf)
+    document.storage_key = key
+    document.sha256 = hashlib.sha256(pdf).hexdigest()
+    document.size_bytes = len(pdf)
+    audit.record(f"{document.kind}.issued", entity="receipt", entity_id=document.id,
+                 provider_id=document.provider_id,
+                 changes={"display_number": document.display_number,
+                          "total_minor": document.total_minor, "sha256": document.sha256})
+    events.publish("receipt.generated", _generated_payload(document, context["reference"]),
+                   provider_id=document.provider_id)
+
+
+def _generated_payload(document: Receipt, reference: str) -> dict:
+    return {"receipt_id": document.id, "kind": document.kind,
+            "display_number": document.display_number, "booking_reference": reference,
+            "booking_id": document.booking_id, "provider_id": document.provider_id,
+            "customer_id": document.customer_id}
+
+
+# --- what the PDF says -------------------------------------------------------------------
+
+def _document(receipt: Receipt, provider: Provider, booking: Booking,
+              payment: Payment) -> dict:
+    currency = booking.currency
+    money = lambda amount: format_money(amount, currency)  # noqa: E731
+    zone = agenda.zone_of(provider.timezone)
+    customer = db.session.get(Account, booking.customer_id)
+    offering, variant = booking.offering, booking.variant
+    starts = (booking.starts_at.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+              + f" ({provider.timezone})") if booking.starts_at else None
+    refunds = db.session.execute(
+        select(Refund.amount_minor, Refund.created_at, Refund.reason)
+        .where(Refund.payment_id == payment.id, Refund.status == REFUND_SUCCEEDED)
+        .order_by(Refund.id)).all()
+    refunded = sum(row.amount_minor for row in refunds)
+    if receipt.kind == CREDIT_NOTE:
+        lines = [{"name": f"Refund: {offering.name}", "variant": variant.name if variant
+                  else None, "quantity": 1, "unit": money(receipt.total_minor),
+                  "total": money(receipt.total_minor), "starts": starts}]
+    else:
+        lines = [{"name": offering.name, "variant": variant.name if variant else None,
+                  "quantity": booking.quantity, "unit": money(booking.unit_price_minor),
+                  "total": money(booking.total_minor), "starts": starts}]
+    name = " ".join(p for p in (customer.first_name, customer.last_name) if p).strip()
+    return {
+        "kind": receipt.kind, "title": "Credit note" if receipt.kind == CREDIT_NOTE
+        else "Receipt", "number": receipt.display_number,
+        "issued": receipt.issued_at.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z"),
+        "provider": {"name": provider.name, "address": provider.address or "",
+                     "tax_id": provider.tax_id or "", "email": provider.contact_email or ""},
+        "customer": {"name": name or customer.email, "email": customer.email},
+        "reference": booking.reference, "lines": lines,
+        "inclusive": provider.tax_inclusive if receipt.kind == RECEIPT else True,
+        "tax_rate": format_rate(provider.tax_rate_bp), "has_tax": provider.tax_rate_bp > 0,
+        "net": money(receipt.total_minor - receipt.tax_minor),
+        "tax": money(receipt.tax_minor), "total": money(receipt.total_minor),
+        "payment_method": " · ".join(p for p in (payment.gateway, payment.method) if p),
+        "paid": money(payment.received_minor if payment.received_minor is not None
+                      else payment.amount_minor),
+        "refunds": [{"amount": money(row.amount_minor), "reason": row.reason or "",
+                     "date": row.created_at.astimezone(zone).strftime("%Y-%m-%d")}
+                    for row in refunds],
+        "refunded": money(refunded), "original": None, "reason": None,
+        "refund_amount": None,
+    }
+
+
+def render_pdf(context: dict) -> bytes:
+    """The document as a PDF: xhtml2pdf may read the shipped fonts and nothing else."""
+    from xhtml2pdf import pisa
+    from xhtml2pdf.config.resources import ResourceAccessPolicy
+
+    html = render_template(TEMPLATE, doc=context, font=FONT_SCHEME)
+    out = io.BytesIO()
+    policy = ResourceAccessPolicy.server(base_dir=None, extra_roots=(FONT_DIR,),
+                                         allow_remote=False)
+    result = pisa.CreatePDF(html, dest=out, encoding="utf-8", link_callback=_font_link,
+                            resource_policy=policy)
+    if result.err:
+        raise RuntimeError(f"rendering {context['number']} failed ({result.err} errors)")
+    return out.getvalue()
+
+
+def _font_link(uri: str, rel) -> str:
+    if uri.startswith(FONT_SCHEME):
+        name = uri[len(FONT_SCHEME):]
+        if "/" not in name and name.endswith(".ttf"):
+            return str(FONT_DIR / name)
+    return ""  # nothing else is fetched
+
+
+# --- reading, resending ------------------------------------------------------------------
+
+def pdf_of(receipt: Receipt) -> bytes:
+    """The stored PDF, checked against its sha256; storage is the source, never re-rendered."""
+    try:
+        data = get_storage().get(receipt.storage_key or "")
+    except (ObjectMissing, ValueError):
+        data = None
+    if data is None or hashlib.sha256(data).hexdigest() != receipt.sha256:
+        log.error("receipt %s: stored file %r missing or altered", receipt.id,
+                  receipt.storage_key)
+        raise ReceiptFileMissing("receipt.file_missing",
+                                 f"The PDF of {receipt.display_number} is not available.")
+    return data
+
+
+def resend_receipt(receipt_id: int, provider_id: int | None) -> str:
+    """Announce the document again (``resend``: true); the mail consumer sends it anew.
+    ``provider_id`` None: any provider (admins). Returns the new event's id."""
+    with transaction():
+        receipt = receipt_for_provider(receipt_id, provider_id)
+        reference = db.session.scalar(select(Booking.reference).where(
+            Booking.id == receipt.booking_id))
+        payload = _generated_payload(receipt, reference)
+        payload["resend"] = True
+        event_id = events.publish("receipt.generated", payload,
+                                  provider_id=receipt.provider_id)
+        audit.record("receipt.resent", entity="receipt", entity_id=receipt.id,
+                     provider_id=receipt.provider_id,
+                     changes={"display_number": receipt.display_number})
+        events.commit()
+    return event_id
+
+
+def receipt_for_provider(receipt_id: int, provider_id: int | None) -> Receipt:
+    query = select(Receipt).where(Receipt.id == receipt_id)
+    if provider_id is not None:
+        query = query.where(Receipt.provider_id == provider_id)
+    receipt = db.session.scalar(query)
+    if receipt is None:
+        raise NotFound("receipt.not_found", f"No receipt {receipt_id}.")
+    return receipt
+
+
+def receipt_for_customer(receipt_id: int, *, customer_id: int) -> Receipt:
+    receipt = db.session.scalar(select(Receipt).where(Receipt.id == receipt_id,
+                                                      Receipt.customer_id == customer_id))
+    if receipt is None:
+        raise NotFound("receipt.not_found", f"No receipt {receipt_id}.")
+    return receipt
+
+
+def booking_receipt_for_customer(reference: str, *, customer_id: int) -> Receipt:
+    """The receipt (not a credit note) of the customer's own booking."""
+    booking_id = db.session.scalar(select(Booking.id).where(
+        Booking.reference == reference, Booking.customer_id == customer_id))
+    if booking_id is None:
+        raise NotFound("booking.not_found", f"No booking {reference}.")
+    receipt = db.session.scalar(select(Receipt).where(
+        Receipt.booking_id == booking_id, Receipt.kind == RECEIPT).order_by(Receipt.id))
+    if receipt is None:
+        raise NotFound("receipt.not_issued", f"No receipt has been issued for {reference} yet.")
+    return receipt
+
+
+def list_customer_receipts(*, customer_id: int, page: int, page_size: int
+                           ) -> tuple[list[Receipt], int]:
+    where = Receipt.customer_id == customer_id
+    total = db.session.scalar(select(func.count()).select_from(Receipt).where(where))
+    rows = db.session.scalars(select(Receipt).where(where)
+                              .order_by(Receipt.issued_at.desc(), Receipt.id.desc())
+                              .offset((page - 1) * page_size).limit(page_size)).all()
+    return list(rows), total
