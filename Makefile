@@ -57,6 +57,7 @@ $(DEV_STAMP): requirements-dev.txt $(REQ_STAMP)
 migrate: venv ## Apply database migrations, then sync roles and permissions
 	$(CLI_ENV) $(FLASK) db upgrade
 	$(CLI_ENV) $(FLASK) bookwell sync-roles
+	$(CLI_ENV) $(FLASK) bookwell load-templates
 
 demo: migrate ## Load the demo providers and logins (idempotent) and print the logins
 ifeq ($(DEMO),0)

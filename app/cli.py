@@ -10,6 +10,7 @@ from flask.cli import AppGroup
 from app.gateways.opensearch import OpenSearchError
 from app.progress import ProgressReporter
 from app.services import accounts, availability, demo, roles, search_indexing, users
+from app.services import notification_templates
 
 bookwell = AppGroup("bookwell", help="Bookwell administration commands.")
 
@@ -22,6 +23,17 @@ def sync_roles_command():
         f"roles created: {report.roles_created}, permissions added: "
         f"{report.permissions_added}, removed: {report.permissions_removed}"
     )
+
+
+@bookwell.command("load-templates")
+@click.option("--force", is_flag=True,
+              help="Also overwrite platform defaults an admin edited in the console.")
+def load_templates_command(force):
+    """Load the shipped message templates as platform defaults; safe to run again."""
+    report = notification_templates.load_defaults(force=force)
+    click.echo(f"templates created: {report.created}, updated: {report.updated}, "
+               f"unchanged: {report.unchanged}, kept (edited in the console): "
+               f"{report.kept_edited}")
 
 
 @bookwell.command("create-admin")

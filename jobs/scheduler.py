@@ -18,6 +18,7 @@ from jobs.availability import generate_all_slots
 from jobs.bookings import expire_holds
 from jobs.events import sweep_outbox
 from jobs.maintenance import purge_idempotency_keys, purge_revoked_tokens
+from jobs.notifications import queue_reminders, sweep_notifications
 from jobs.payments import reconcile_payments
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,8 @@ SCHEDULE = (
     Periodic("expire-holds", expire_holds, "default", interval=60),
     Periodic("outbox-sweep", sweep_outbox, "events", interval=60),
     Periodic("reconcile-payments", reconcile_payments, "payments", interval=120),
+    Periodic("notification-reminders", queue_reminders, "notifications", interval=600),
+    Periodic("notification-sweep", sweep_notifications, "notifications", interval=120),
     Periodic("generate-slots", generate_all_slots, "default", cron="15 3 * * *"),
     Periodic("purge-revoked-tokens", purge_revoked_tokens, "default", cron="0 4 * * *"),
     Periodic("purge-idempotency-keys", purge_idempotency_keys, "default", cron="30 4 * * *"),

@@ -12,6 +12,13 @@ class UserSchema(ma.Schema):
     locale = ma.fields.String()
     timezone = ma.fields.String()
     marketing_consent = ma.fields.Boolean()
+    notify_email = ma.fields.Boolean(
+        metadata={"description": "Booking messages by email"})
+    notify_sms = ma.fields.Boolean(
+        metadata={"description": "Booking messages by SMS (needs a phone; honours STOP)"})
+    sms_opted_out = ma.fields.Boolean(
+        dump_only=True,
+        metadata={"description": "The number replied STOP: no SMS until it replies START"})
     roles = ma.fields.Function(lambda user: sorted(user.role_names), dump_only=True)
     provider_id = ma.fields.Integer(dump_only=True, allow_none=True)
 
@@ -24,3 +31,5 @@ class ProfileUpdateSchema(ma.Schema):
     locale = ma.fields.String(validate=ma.validate.Length(min=2, max=16))
     timezone = ma.fields.String(validate=ma.validate.Length(min=1, max=64))
     marketing_consent = ma.fields.Boolean()
+    notify_email = ma.fields.Boolean(metadata={"description": "Booking messages by email"})
+    notify_sms = ma.fields.Boolean(metadata={"description": "Booking messages by SMS"})

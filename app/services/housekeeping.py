@@ -11,7 +11,7 @@ import threading
 import time
 
 from app import events
-from app.services import bookings, payment_reconciliation
+from app.services import bookings, notifications, payment_reconciliation
 
 log = logging.getLogger(__name__)
 EVERY_SECONDS = 60
@@ -29,6 +29,8 @@ def run_if_due(clock=time.monotonic) -> bool:
         bookings.expire_holds()
         events.sweep()
         payment_reconciliation.reconcile()
+        notifications.sweep()
+        notifications.queue_reminders()
         return True
     except Exception:
         log.exception("embedded housekeeping failed; it runs again in a minute")

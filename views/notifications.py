@@ -1,0 +1,193 @@
+"""Console screens for messages: templates (overrides and platform defaults) and delivery.
+
+Staff see and edit their own provider's template overrides only: a new override starts
+from the platform default (leave the bodies empty), deleting it falls back to the
+default. Admins also edit the platform defaults (rows without a provider). A template
+that does not render is refused on save with the reason flashed. The delivery log is
+read-only; "Send again" (failed messages only) creates a new message.
+"""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, request, url_for
+from flask_appbuilder import expose, has_access
+from flask_appbuilder.actions import action
+from flask_appbuilder.fieldwidgets import BS3TextAreaFieldWidget, Select2Widget
+from flask_appbuilder.models.sqla.filters import FilterEqual, FilterNotEqual
+from markupsafe import Markup, escape
+from wtforms import SelectField, TextAreaField
+from wtforms.validators import Optional
+
+from app.errors import DomainError
+from app.extensions import db
+from app.models import Notification, NotificationTemplate
+from app.models.notifications import CHANNELS, NOTIFICATION_STATUSES, TEMPLATE_KEYS
+from app.services import notification_templates as templates
+from app.services import notifications
+from views.base import TenantModelView
+from views.bookings import ScreenInterface, _local, provider_scope, status_field
+from views.events import preformatted
+
+
+def _choices(label: str, values) -> SelectField:
+    return SelectField(label, choices=[(v, v) for v in values], widget=Select2Widget())
+
+
+def _body(label: str, description: str = "") -> TextAreaField:
+    return TextAreaField(label, validators=[Optional()], widget=BS3TextAreaFieldWidget(),
+                         description=description)
+
+
+VARIABLES_HELP = "Variables: " + ", ".join("{{ %s }}" % name for name in templates.VARIABLES)
+
+
+class NotificationTemplateView(TenantModelView):
+    datamodel = ScreenInterface(
+        NotificationTemplate,
+        display={"provider": lambda t: t.provider.name if t.provider else "(platform default)",
+                 "updated_at": _local("updated_at")},
+        column_filters={"key": [FilterEqual], "channel": [FilterEqual]})
+    base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_delete",
+                        "can_preview"]
+    method_permission_name = {"preview": "preview", "preview_action": "preview"}
+    list_title = "Message templates"
+    show_title = "Message template"
+    add_title = "Customise a message"
+    edit_title = "Edit message template"
+    list_columns = ["key", "channel", "locale", "provider", "subject", "updated_at"]
+    show_columns = ["key", "channel", "locale", "provider", "subject", "body_text",
+                    "body_html", "updated_at"]
+    add_columns = ["key", "channel", "locale", "provider", "subject", "body_text",
+                   "body_html"]
+    edit_columns = ["subject", "body_text", "body_html"]
+    search_columns = ["key", "channel", "locale"]
+    order_columns = ["key", "channel", "locale", "updated_at"]
+    base_order = ("key", "asc")
+    formatters_columns = {"body_text": preformatted, "body_html": preformatted}
+    add_form_extra_fields = {
+        "key": _choices("Message", TEMPLATE_KEYS),
+        "channel": _choices("Channel", CHANNELS),
+        "body_text": _body("Text", "Leave empty to start from the platform default. "
+                           + VARIABLES_HELP),
+        "body_html": _body("HTML (email)", "Leave empty to start from the default."),
+    }
+    edit_form_extra_fields = {
+        "body_text": _body("Text", VARIABLES_HELP),
+        "body_html": _body("HTML (email)"),
+    }
+    search_form_extra_fields = {"key": _choices("Message", TEMPLATE_KEYS),
+                                "channel": _choices("Channel", CHANNELS)}
+    description_columns = {"provider": "Staff: always your provider. Admins: leave empty "
+                                       "to edit the platform default."}
+    label_columns = {"key": "Message", "body_text": "Text", "body_html": "HTML (email)",
+                     "updated_at": "Updated (local time)"}
+
+    def pre_add(self, item):
+        super().pre_add(item)
+        item.locale = (item.locale or templates.DEFAULT_LOCALE).strip()
+        if not (item.body_text or "").strip():
+            default = templates.default_parts(item.key, item.channel, item.locale)
+            item.subject = item.subject or default.subject
+            item.body_text = default.body_text
+            item.body_html = item.body_html or default.body_html
+        self._check(item)
+
+    def pre_update(self, item):
+        super().pre_update(item)
+        self._check(item)
+
+    @staticmethod
+    def _check(item):
+        # Flask-AppBuilder flashes what pre_add/pre_update raise and saves nothing.
+        try:
+            templates.check_template_row(item)
+        except DomainError as exc:
+            db.session.rollback()  # nothing of the refused edit stays in the session
+            details = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.errors.items())
+            raise ValueError(f"{exc.message}" + (f" ({details})" if details else "")) from None
+
+    @action("preview_action", "Preview", "", "fa-eye", multiple=False)
+    def preview_action(self, item):
+        return redirect(url_for(f"{self.endpoint}.preview", pk=item.id))
+
+    @expose("/preview/<int:pk>", methods=["GET", "POST"])
+    @has_access
+    def preview(self, pk):
+        item = self.datamodel.get(pk, self._base_filters)
+        if item is None:
+            abort(404)
+        source = {"subject": item.subject, "body_text": item.body_text,
+                  "body_html": item.body_html}
+        if request.method == "POST":  # try an edit without saving it
+            source.update({k: request.form.get(k) for k in source if k in request.form})
+        error, rendered = None, None
+        try:
+            rendered = templates.preview(key=item.key, channel=item.channel,
+                                         locale=item.locale, **source)
+        except DomainError as exc:
+            error = exc.message + " " + "; ".join(
+                f"{field}: {' '.join(msgs)}" for field, msgs in exc.errors.items())
+        return self.render_template(
+            "notifications/console/preview.html", item=item, source=source,
+            rendered=rendered, error=error, variables=templates.VARIABLES,
+            html_frame=html_preview(rendered.body_html if rendered else None),
+            title=f"Preview: {item}")
+
+
+class NotificationView(TenantModelView):
+    datamodel = ScreenInterface(
+        Notification,
+        display={"created_at": _local("created_at"), "sent_at": _local("sent_at"),
+                 "next_attempt_at": _local("next_attempt_at"),
+                 "updated_at": _local("updated_at")},
+        column_filters={"status": [FilterEqual, FilterNotEqual],
+                        "channel": [FilterEqual, FilterNotEqual],
+                        "template_key": [FilterEqual]})
+    base_permissions = ["can_list", "can_show", "can_send_again"]
+    method_permission_name = {"send_again": "send_again"}
+    list_title = "Delivery log"
+    show_title = "Message"
+    list_columns = ["created_at", "template_key", "channel", "recipient", "status",
+                    "attempts", "error", "sent_at"]
+    show_fieldsets = [
+        ("Message", {"fields": ["template_key", "channel", "recipient", "locale", "booking",
+                                "subject", "body_text", "body_html"]}),
+        ("Delivery", {"fields": ["status", "attempts", "error", "provider_message_id",
+                                 "delivery_status", "next_attempt_at", "created_at",
+                                 "sent_at", "updated_at"]}),
+    ]
+    search_columns = ["status", "channel", "template_key", "recipient", "created_at"]
+    search_form_extra_fields = {"status": status_field(NOTIFICATION_STATUSES),
+                                "channel": _choices("Channel", CHANNELS),
+                                "template_key": _choices("Message", TEMPLATE_KEYS)}
+    order_columns = ["created_at", "status", "channel", "attempts", "sent_at"]
+    base_order = ("created_at", "desc")
+    formatters_columns = {"error": preformatted, "body_text": preformatted,
+                          "body_html": preformatted}
+    label_columns = {"template_key": "Message", "body_text": "Text",
+                     "body_html": "HTML", "provider_message_id": "Provider message id",
+                     "delivery_status": "Carrier status", "created_at": "Created (local time)",
+                     "sent_at": "Sent (local time)", "next_attempt_at": "Next attempt",
+                     "updated_at": "Updated (local time)"}
+
+    @action("send_again", "Send again", "Send the selected failed messages again, as new "
+            "messages?", "fa-repeat")
+    def send_again(self, items):
+        scope = provider_scope()
+        for item in items if isinstance(items, list) else [items]:
+            item_id = item.id
+            try:
+                new_id = notifications.resend_notification(item_id, provider_id=scope)
+            except DomainError as exc:
+                db.session.rollback()
+                flash(f"Message {item_id}: {exc.message}", "danger")
+                continue
+            flash(f"Message {item_id} sent again as message {new_id}.", "success")
+        return redirect(self.get_redirect())
+
+
+def html_preview(html: str | None) -> Markup:
+    """An email's HTML shown in a sandboxed frame: its markup cannot touch the console."""
+    if not html:
+        return Markup("")
+    return Markup(f'<iframe sandbox="" style="width:100%;min-height:320px;border:1px solid #ddd"'
+                  f' srcdoc="{escape(html)}"></iframe>')
