@@ -90,9 +90,9 @@ def test_the_booking_page_fires_initiate_checkout(app, shopper, store, pixel_cod
     shopper.set_cookie("bw_consent", "granted")
     reference = placed(shopper, store)
     page = shopper.get(f"/shop/bookings/{reference}").get_data(as_text=True)
-    assert '"content_id": f"offering-{}"'.replace('f"offering-{}"',
-                                                  f'"offering-{store.offering_id}"') in page
-    assert tracked(page, "InitiateCheckout") is not None
+    checkout = tracked(page, "InitiateCheckout")
+    assert f'"content_id": "offering-{store.offering_id}"' in checkout
+    assert '"quantity": 1' in checkout and '"value": 42.0' in checkout
     assert tracked(page, "CompletePayment") is None
 
 
