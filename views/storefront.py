@@ -8,6 +8,7 @@ rendered by ``storefront/_tiktok_pixel.html`` only with a pixel code and consent
 """
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 from functools import wraps
 from urllib.parse import urlsplit
@@ -30,7 +31,15 @@ from app.errors import DomainError, NotFound, ValidationFailed
 from app.extensions import limiter
 from app.models.bookings import PENDING
 from app.models.payments import MANUAL, SUCCEEDED
-from app.services import accounts, attribution_capture, booking_queries, bookings, browse, payments
+from app.services import (
+    accounts,
+    attribution_capture,
+    booking_queries,
+    bookings,
+    browse,
+    idempotency,
+    payments,
+)
 from app.services.attribution_capture import CAMPAIGN_PARAMETERS, CONSENT_COOKIE, DENIED, GRANTED
 from app.services.conversions import event_id_for, pixel_code_for
 from app.services.roles import CUSTOMER
@@ -146,7 +155,8 @@ def offering(offering_id: int):
         "currency": item.currency})
     return render_template("storefront/offering.html", offering=item, slots=slots,
                            maps_key=current_app.config.get("GOOGLE_MAPS_API_KEY"),
-                           pixel_provider=item.provider, pixel_events=[view_content])
+                           pixel_provider=item.provider, pixel_events=[view_content],
+                           submission=uuid.uuid4().hex)
 
 
 # --- signing in --------------------------------------------------------------------------
@@ -252,10 +262,30 @@ def book(offering_id: int):
     attribution = attribution_capture.booking_attribution(
         session.get(FIRST_TOUCH), request.cookies, request.cookies.get(CONSENT_COOKIE),
         request.remote_addr, request.user_agent.string)
-    placed = bookings.place_booking(
-        customer_id=_customer().id, offering_id=offering_id, slot_id=_form_int("slot_id"),
-        variant_id=_form_int("variant_id"), quantity=_form_int("quantity") or 1,
-        attribution=attribution)
+    slot_id, variant_id = _form_int("slot_id"), _form_int("variant_id")
+    quantity = _form_int("quantity") or 1
+    # A double click, or a resubmitted page, books once: each form of an offering page
+    # carries the page's submission token, claimed like an API Idempotency-Key.
+    record_id = None
+    submission = request.form.get("submission", "")[:64]
+    if submission:
+        first = idempotency.claim(
+            user_id=_customer().id, key=f"shop:{submission}:{slot_id}:{variant_id}",
+            endpoint="storefront.book", fingerprint=idempotency.request_fingerprint(
+                "POST", request.path, str(quantity).encode()))
+        if first.record_id is None:
+            return redirect(url_for(".booking", reference=first.replay_body["reference"]))
+        record_id = first.record_id
+    try:
+        placed = bookings.place_booking(
+            customer_id=_customer().id, offering_id=offering_id, slot_id=slot_id,
+            variant_id=variant_id, quantity=quantity, attribution=attribution)
+    except Exception:
+        if record_id is not None:
+            idempotency.release(record_id)
+        raise
+    if record_id is not None:
+        idempotency.complete(record_id, status_code=303, body={"reference": placed.reference})
     return redirect(url_for(".booking", reference=placed.reference))
 
 
