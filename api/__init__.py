@@ -13,15 +13,17 @@ from api.bookings.routes import blp as bookings_blp
 from api.catalog.routes import blp as catalog_blp
 from api.manage.routes import blp as manage_blp
 from api.me.routes import blp as me_blp
+from api.notifications.routes import blp as twilio_webhooks_blp
 from api.payments.customer import blp as payments_blp
 from api.payments.provider import blp as provider_payments_blp
 from api.payments.webhooks import blp as webhooks_blp
+from api.privacy.routes import blp as privacy_blp
 from app.extensions import csrf
 from app.services import accounts
 
 PREFIX = "/api/v1"
 BLUEPRINTS = [auth_blp, me_blp, catalog_blp, manage_blp, bookings_blp, payments_blp,
-              provider_payments_blp, webhooks_blp]
+              provider_payments_blp, webhooks_blp, privacy_blp, twilio_webhooks_blp]
 
 
 def schema_name(schema) -> str:

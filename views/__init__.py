@@ -5,7 +5,9 @@ from views.audit import AuditLogView
 from views.availability import AvailabilityRuleView, ClosedDayView, SlotView
 from views.bookings import BookingAgendaView, BookingHistoryView, BookingView
 from views.catalog import CategoryView, LocationView, OfferingView, VariantView
+from views.conversions import AttributionReportView, ConversionEventView
 from views.events import ConsumedEventView, OutboxEventView
+from views.notifications import NotificationTemplateView, NotificationView
 from views.payments import PaymentEventView, PaymentView, RefundView
 from views.providers import ProviderView
 
@@ -60,6 +62,16 @@ def register_views(appbuilder) -> None:
     ):
         appbuilder.add_view(view, name, icon=icon, category="Payments",
                             category_icon="fa-money")
+    for view, name, icon in (
+        (NotificationView, "Delivery log", "fa-paper-plane"),
+        (NotificationTemplateView, "Message templates", "fa-file-text-o"),
+    ):
+        appbuilder.add_view(view, name, icon=icon, category="Notifications",
+                            category_icon="fa-envelope")
+    appbuilder.add_view(AttributionReportView, "Attribution report", icon="fa-bar-chart",
+                        category="Marketing", category_icon="fa-bullhorn")
+    appbuilder.add_view(ConversionEventView, "TikTok events", icon="fa-share-square-o",
+                        category="Marketing")
     appbuilder.add_view(OutboxEventView, "Event log", icon="fa-exchange",
                         category="Operations", category_icon="fa-wrench")
     appbuilder.add_view(ConsumedEventView, "Consumed events", icon="fa-check-square-o",

@@ -61,6 +61,15 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         # replaying the webhook inbox stays with admins.
         *_read("PaymentView"), ("can_refund", "PaymentView"),
         *_read("RefundView"), *_read("PaymentEventView"),
+        # Marketing: their attribution report and TikTok delivery log; re-sending a
+        # failed conversion stays with admins.
+        ("can_report", "AttributionReportView"), ("can_csv", "AttributionReportView"),
+        *_read("ConversionEventView"),
+        *_menus("Marketing", "Attribution report", "TikTok events"),
+        # Messages: their own template overrides (with preview) and the delivery log.
+        *_manage("NotificationTemplateView"), ("can_preview", "NotificationTemplateView"),
+        *_read("NotificationView"), ("can_send_again", "NotificationView"),
+        *_menus("Notifications", "Delivery log", "Message templates"),
         *_menus("Setup", "Providers", "Audit", "Audit log", "Catalog", "Offerings",
                 "Variants", "Categories", "Locations", "Availability", "Opening hours",
                 "Closed days", "Slots", "Bookings", "All bookings", "Day agenda",
