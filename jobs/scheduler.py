@@ -16,6 +16,7 @@ from rq.utils import now
 
 from jobs.availability import generate_all_slots
 from jobs.bookings import expire_holds
+from jobs.conversions import clear_request_details, sweep_conversions
 from jobs.events import sweep_outbox
 from jobs.maintenance import purge_idempotency_keys, purge_revoked_tokens
 from jobs.notifications import queue_reminders, sweep_notifications
@@ -40,6 +41,9 @@ SCHEDULE = (
     Periodic("reconcile-payments", reconcile_payments, "payments", interval=120),
     Periodic("notification-reminders", queue_reminders, "notifications", interval=600),
     Periodic("notification-sweep", sweep_notifications, "notifications", interval=120),
+    Periodic("conversion-sweep", sweep_conversions, "integrations", interval=120),
+    Periodic("clear-attribution-request-details", clear_request_details, "default",
+             cron="45 4 * * *"),
     Periodic("generate-slots", generate_all_slots, "default", cron="15 3 * * *"),
     Periodic("purge-revoked-tokens", purge_revoked_tokens, "default", cron="0 4 * * *"),
     Periodic("purge-idempotency-keys", purge_idempotency_keys, "default", cron="30 4 * * *"),

@@ -2,7 +2,10 @@
 
 The web process does it itself, at most once a minute per process, at the start of a
 request: holds that ran out expire (their places come back), the outbox sweep
-re-delivers events a crash left behind, and payments left unsettled are reconciled. With Redis, ``flask bookwell scheduler`` does this.
+re-delivers events a crash left behind, payments left unsettled are reconciled, messages
+and conversions left queued are sent, reminders go out; once a day, old request details
+(IP, user agent) of attribution are cleared. With Redis, ``flask bookwell scheduler``
+does this.
 """
 from __future__ import annotations
 
@@ -11,12 +14,19 @@ import threading
 import time
 
 from app import events
-from app.services import bookings, notifications, payment_reconciliation
+from app.services import (
+    attribution_privacy,
+    bookings,
+    conversions,
+    notifications,
+    payment_reconciliation,
+)
 
 log = logging.getLogger(__name__)
 EVERY_SECONDS = 60
 _lock = threading.Lock()
-_last_run = {"at": float("-inf")}
+DAILY_SECONDS = 24 * 3600
+_last_run = {"at": float("-inf"), "daily": float("-inf")}
 
 
 def run_if_due(clock=time.monotonic) -> bool:
@@ -31,6 +41,10 @@ def run_if_due(clock=time.monotonic) -> bool:
         payment_reconciliation.reconcile()
         notifications.sweep()
         notifications.queue_reminders()
+        conversions.sweep()
+        if moment - _last_run["daily"] >= DAILY_SECONDS:
+            _last_run["daily"] = moment
+            attribution_privacy.clear_expired_request_details()
         return True
     except Exception:
         log.exception("embedded housekeeping failed; it runs again in a minute")
@@ -40,4 +54,4 @@ def run_if_due(clock=time.monotonic) -> bool:
 
 
 def reset() -> None:
-    _last_run["at"] = float("-inf")
+    _last_run["at"] = _last_run["daily"] = float("-inf")

@@ -28,7 +28,8 @@ def test_two_schedulers_enqueue_a_tick_once(app_ctx):
 
 def test_the_schedule_covers_the_periodic_work():
     names = {entry.name for entry in SCHEDULE}
-    assert {"expire-holds", "outbox-sweep", "generate-slots"} <= names
+    assert {"expire-holds", "outbox-sweep", "generate-slots", "reconcile-payments",
+            "conversion-sweep", "clear-attribution-request-details"} <= names
     assert all(entry.func.__module__.startswith("jobs.") for entry in SCHEDULE)
 
 
