@@ -291,7 +291,7 @@ class BookingHistoryView(TenantModelView):
 
 
 ATTRIBUTION_COLUMNS = [f"attribution_row.{name}" for name in (
-    "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "ttclid",
+    "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "ttclid", "ttp",
     "landing_url", "referrer", "consent")]
 
 
@@ -347,6 +347,7 @@ class BookingView(BookingActions, TenantModelView):
         "attribution_row.utm_campaign": "UTM campaign", "attribution_row.utm_term": "UTM term",
         "attribution_row.utm_content": "UTM content",
         "attribution_row.ttclid": "TikTok click id (ttclid)",
+        "attribution_row.ttp": "TikTok cookie (_ttp)",
         "attribution_row.landing_url": "Landing URL", "attribution_row.referrer": "Referrer",
         "attribution_row.consent": "Tracking consent",
     }
