@@ -62,16 +62,19 @@ def record(
         if provider_id is None:
             provider_id = _provider_id_of(subject)
     # A Core insert: it runs at once, in the open transaction, without an ORM flush.
-    return session.execute(AuditLog.__table__.insert().values(
-        created_at=utcnow(),
-        action=action,
-        entity=entity,
-        entity_id=None if entity_id is None else str(entity_id),
-        provider_id=provider_id,
-        changes=_json_safe(changes) if changes else None,
-        actor_id=_current_actor_id(session),
-        ip=_current_ip(),
-    ).returning(AuditLog.__table__.c.id)).scalar_one()
+    values = entry_values(action, entity=entity, provider_id=provider_id, changes=changes)
+    values["entity_id"] = None if entity_id is None else str(entity_id)
+    return session.execute(AuditLog.__table__.insert().values(**values)
+                           .returning(AuditLog.__table__.c.id)).scalar_one()
+
+
+def entry_values(action: str, *, entity: str, provider_id: int | None = None,
+                 changes: dict | None = None) -> dict:
+    """The columns of an explicit entry (all but ``entity_id``), actor and address taken
+    from the current request: for a caller that writes the row within its own statement."""
+    return dict(created_at=utcnow(), action=action, entity=entity, provider_id=provider_id,
+                changes=_json_safe(changes) if changes else None,
+                actor_id=_current_actor_id(db.session()), ip=_current_ip())
 
 
 def entity_name(obj) -> str:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import String, cast, insert, literal, select, update
+from sqlalchemy import String, bindparam, cast, insert, select, update
 from sqlalchemy.exc import OperationalError
 
 from app import events
@@ -281,16 +281,12 @@ def _booking_rows(booking: PlacedBooking, customer_id: int, attribution: dict | 
         extra.setdefault("consent", False)
         booking.attribution_row = SimpleNamespace(**extra)
         extra["created_at"] = now
-    session = db.session()
     # The entry ``audit.record`` would add, written here within the booking's statement.
-    audit_row = dict(
-        created_at=utcnow(), action="booking.created", entity="booking",
-        provider_id=booking.provider_id, actor_id=audit._current_actor_id(session),
-        ip=audit._current_ip(),
-        changes=audit._json_safe({"reference": booking.reference, "status": booking.status,
-                                  "slot_id": booking.slot_id,
-                                  "variant_id": booking.variant_id,
-                                  "quantity": booking.quantity}))
+    audit_row = audit.entry_values(
+        "booking.created", entity="booking", provider_id=booking.provider_id,
+        changes={"reference": booking.reference, "status": booking.status,
+                 "slot_id": booking.slot_id, "variant_id": booking.variant_id,
+                 "quantity": booking.quantity})
     topics = ["booking.created"] + (["booking.confirmed"] if booking.status == CONFIRMED
                                     else [])
     return _BookingRows(
@@ -307,6 +303,14 @@ BOOKING_COLUMNS = ("reference", "provider_id", "customer_id", "offering_id", "sl
                    "variant_id", "quantity", "status", "unit_price_minor", "total_minor",
                    "currency", "pay_at_venue", "notes", "starts_at", "ends_at",
                    "hold_expires_at", "created_at")
+
+
+_BOOKING_INSERT_COLUMNS = (*BOOKING_COLUMNS, "updated_at")
+_HISTORY_COLUMNS = ("provider_id", "from_status", "to_status", "actor_id", "reason",
+                    "created_at")
+_AUDIT_COLUMNS = ("created_at", "action", "entity", "provider_id", "actor_id", "ip",
+                  "changes")
+_EVENT_COLUMNS = ("id", "topic", "payload", "provider_id", "status", "attempts", "created_at")
 
 
 def _insert_rows(rows: _BookingRows) -> int:
@@ -330,45 +334,94 @@ def _take_places_and_insert(found, booking: PlacedBooking, rows: _BookingRows,
     """PostgreSQL, one statement: the conditional UPDATE of the slot (re-checking what was
     read: the offering and provider still active, the same price and times), then every
     insert as a data-modifying CTE selecting from it. The booking's id, or None (nothing
-    written) when the UPDATE took no places."""
+    written) when the UPDATE took no places.
+
+    The statement is built once per shape (with or without attribution, one or two
+    events) from bind parameters, so a request only fills in values: building it anew
+    cost more CPU than running it."""
+    attribution = None
+    if rows.attribution is not None:
+        attribution = {name: rows.attribution.get(name) for name in _ATTRIBUTION_COLUMNS}
+    statement = _placing_statement(attribution is not None, len(rows.events))
+    # Bind names never equal a column name: an UPDATE takes such a parameter as a SET value.
+    params = {
+        "p_slot_id": booking.slot_id, "p_offering_id": found.id, "p_now": now,
+        "p_quantity": booking.quantity, "p_starts_at": found.starts_at,
+        "p_ends_at": found.ends_at, "p_price_minor": found.price_minor,
+        "p_currency": found.currency, "p_pay_at_venue": bool(found.pay_at_venue),
+        "p_provider_id": found.provider_id,
+        **_prefixed("booking", rows.booking), **_prefixed("history", rows.history),
+        **_prefixed("audit", rows.audit),
+    }
+    if attribution is not None:
+        params.update(_prefixed("attribution", attribution))
+    for n, row in enumerate(rows.events):
+        params.update(_prefixed(f"event{n}", row))
+    return db.session.scalar(statement, params)
+
+
+_ATTRIBUTION_COLUMNS = (*ATTRIBUTION_FIELDS, "created_at")
+_PLACING_STATEMENTS: dict[tuple[bool, int], object] = {}
+
+
+def _prefixed(prefix: str, values: dict) -> dict:
+    return {f"{prefix}_{name}": value for name, value in values.items()}
+
+
+def _placing_statement(with_attribution: bool, event_count: int):
+    key = (with_attribution, event_count)
+    if key not in _PLACING_STATEMENTS:
+        _PLACING_STATEMENTS[key] = _build_placing_statement(with_attribution, event_count)
+    return _PLACING_STATEMENTS[key]
+
+
+def _build_placing_statement(with_attribution: bool, event_count: int):
     slot, offering, provider = Slot.__table__, Offering.__table__, Provider.__table__
+    quantity = bindparam("p_quantity", type_=slot.c.booked.type)
     taken = (
         update(slot).where(
-            slot.c.id == booking.slot_id, slot.c.offering_id == found.id,
-            slot.c.starts_at > now, slot.c.booked + booking.quantity <= slot.c.capacity,
-            slot.c.starts_at == found.starts_at, slot.c.ends_at == found.ends_at,
+            slot.c.id == bindparam("p_slot_id"),
+            slot.c.offering_id == bindparam("p_offering_id"),
+            slot.c.starts_at > bindparam("p_now", type_=slot.c.starts_at.type),
+            slot.c.booked + quantity <= slot.c.capacity,
+            slot.c.starts_at == bindparam("p_starts_at", type_=slot.c.starts_at.type),
+            slot.c.ends_at == bindparam("p_ends_at", type_=slot.c.ends_at.type),
             offering.c.id == slot.c.offering_id, offering.c.active.is_(True),
-            offering.c.kind == SERVICE, offering.c.price_minor == found.price_minor,
-            offering.c.currency == found.currency,
-            offering.c.pay_at_venue.is_(bool(found.pay_at_venue)),
-            offering.c.provider_id == found.provider_id,
+            offering.c.kind == SERVICE,
+            offering.c.price_minor == bindparam("p_price_minor",
+                                                type_=offering.c.price_minor.type),
+            offering.c.currency == bindparam("p_currency", type_=offering.c.currency.type),
+            offering.c.pay_at_venue == bindparam("p_pay_at_venue",
+                                                 type_=offering.c.pay_at_venue.type),
+            offering.c.provider_id == bindparam("p_provider_id"),
             provider.c.id == offering.c.provider_id, provider.c.active.is_(True))
-        .values(booked=slot.c.booked + booking.quantity)
+        .values(booked=slot.c.booked + quantity)
         .returning(slot.c.id).cte("taken"))
-    new = _insert_from(Booking.__table__, rows.booking, taken).returning(
+    new = _insert_from(Booking.__table__, "booking", _BOOKING_INSERT_COLUMNS, taken).returning(
         Booking.__table__.c.id).cte("new_booking")
     booking_id = new.c.id
     dependent = [
-        _insert_from(BookingHistory.__table__, rows.history, new,
+        _insert_from(BookingHistory.__table__, "history", _HISTORY_COLUMNS, new,
                      booking_id=booking_id).cte("history"),
-        _insert_from(AuditLog.__table__, rows.audit, new,
+        _insert_from(AuditLog.__table__, "audit", _AUDIT_COLUMNS, new,
                      entity_id=cast(booking_id, String)).cte("audit"),
     ]
-    if rows.attribution is not None:
-        dependent.append(_insert_from(Attribution.__table__, rows.attribution, new,
+    if with_attribution:
+        dependent.append(_insert_from(Attribution.__table__, "attribution",
+                                      _ATTRIBUTION_COLUMNS, new,
                                       booking_id=booking_id).cte("attribution"))
-    dependent += [_insert_from(OutboxEvent.__table__, row, new).cte(f"event_{n}")
-                  for n, row in enumerate(rows.events)]
-    return db.session.scalar(select(booking_id).add_cte(*dependent))
+    dependent += [_insert_from(OutboxEvent.__table__, f"event{n}", _EVENT_COLUMNS, new)
+                  .cte(f"event_{n}") for n in range(event_count)]
+    return select(booking_id).add_cte(*dependent)
 
 
-def _insert_from(table, values: dict, source, **expressions):
-    """``INSERT INTO table (…) SELECT <values>, <expressions> FROM source``: one row per
-    row of ``source``, none when it is empty."""
-    columns = [*values, *expressions]
-    selected = [literal(value, table.c[name].type) for name, value in values.items()]
+def _insert_from(table, prefix: str, columns, source, **expressions):
+    """``INSERT INTO table (…) SELECT :prefix_<column>…, <expressions> FROM source``: one
+    row per row of ``source``, none when it is empty."""
+    selected = [bindparam(f"{prefix}_{name}", type_=table.c[name].type) for name in columns]
     selected += list(expressions.values())
-    return insert(table).from_select(columns, select(*selected).select_from(source))
+    return insert(table).from_select([*columns, *expressions],
+                                     select(*selected).select_from(source))
 
 
 # --- transitions -------------------------------------------------------------------------

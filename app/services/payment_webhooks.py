@@ -65,7 +65,8 @@ def receive(raw_body: bytes, signature: str | None) -> Received:
     if not secret:
         raise WebhookRejected("webhook.not_configured", "Webhooks are not set up here.")
     if not signature:
-        raise WebhookRejected("webhook.signature_missing", "The Stripe-Signature header is missing.")
+        raise WebhookRejected("webhook.signature_missing",
+                              "The Stripe-Signature header is missing.")
     try:
         payload_text = raw_body.decode("utf-8")
         stripe.WebhookSignature.verify_header(

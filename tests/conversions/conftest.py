@@ -7,6 +7,10 @@ from app.extensions import db
 from app.models import Account
 from app.services import bookings, payments
 from tests.fakes.tiktok import FakeTikTok
+from tests.payments.conftest import stripe_on, stripe_server
+
+# The local Stripe server's fixtures, for the tests that pay through the storefront.
+__all__ = ["stripe_on", "stripe_server"]
 
 PIXEL = "C0PIXEL123"
 TOKEN = "test-access-token"

@@ -13,12 +13,11 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import ConversionEvent
 from tests.conversions.conftest import run_jobs
-from tests.payments.conftest import stripe_on, stripe_server  # noqa: F401  fixtures
 from tests.storefront.conftest import Store, sign_in
 
 
 def test_the_paid_page_and_the_server_send_the_same_event_id(app, app_ctx, build, tiktok,
-                                                             stripe_on):  # noqa: F811
+                                                             stripe_on):
     provider = build.provider(name="Delta Dance")
     offering = build.offering(provider, name="Salsa", price_minor=3000)
     store = Store(provider, offering, build.future_slot(offering), build.customer(), "")
