@@ -71,15 +71,10 @@ class Config:
         self.SQLALCHEMY_DATABASE_URI = _normalise_database_url(
             env.get("DATABASE_URL") or default_db
         )
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
-        if self.SQLALCHEMY_DATABASE_URI.startswith("postgresql"):
-            # A request never waits long for a row lock (a held slot): it answers 409 busy.
-            lock_ms = _env_int_from(env, "DB_LOCK_TIMEOUT_MS", 3000)
-            # PostgreSQL's default (4.0) prices random reads for spinning disks; on SSDs or
-            # a cached catalog it picks a full scan over the search index for broad words.
-            page_cost = _env_float_from(env, "DB_RANDOM_PAGE_COST", 1.1)
-            self.SQLALCHEMY_ENGINE_OPTIONS["connect_args"] = {
-                "options": f"-c lock_timeout={lock_ms} -c random_page_cost={page_cost}"}
+        self.DB_LOCK_TIMEOUT_MS = _env_int_from(env, "DB_LOCK_TIMEOUT_MS", 3000)
+        self.DB_RANDOM_PAGE_COST = _env_float_from(env, "DB_RANDOM_PAGE_COST", 1.1)
+        self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(
+            self.SQLALCHEMY_DATABASE_URI, self.DB_LOCK_TIMEOUT_MS, self.DB_RANDOM_PAGE_COST)
         self.REDIS_URL = env.get("REDIS_URL") or None
 
         # Flask-AppBuilder: the schema comes from Alembic only, and permissions are
@@ -232,6 +227,20 @@ class Config:
 
     def as_dict(self) -> dict:
         return {key: value for key, value in vars(self).items() if key.isupper()}
+
+
+def engine_options(database_uri: str, lock_timeout_ms: int, random_page_cost: float) -> dict:
+    """SQLAlchemy engine options for a database URL (create_app recomputes them when a
+    caller overrides the URL)."""
+    options: dict = {"pool_pre_ping": True}
+    if database_uri.startswith("postgresql"):
+        # A request never waits long for a row lock (a held slot): it answers 409 busy.
+        # PostgreSQL's default random_page_cost (4.0) prices random reads for spinning
+        # disks; on SSDs or a cached catalog it picks a full scan over the search index
+        # for broad words.
+        options["connect_args"] = {"options": f"-c lock_timeout={lock_timeout_ms} "
+                                              f"-c random_page_cost={random_page_cost}"}
+    return options
 
 
 def _env_number(env, name: str, default, kind=int):

@@ -18,7 +18,7 @@ from app import models  # noqa: F401  every table registered before anything ref
 from app.extensions import csrf, db, migrate
 from app.services import audit, cache  # noqa: F401  their listeners must exist before a flush
 from app.logging import configure_logging
-from config import BASE_DIR, Config
+from config import BASE_DIR, Config, engine_options
 
 MIGRATIONS_DIR = BASE_DIR / "migrations"
 
@@ -26,6 +26,11 @@ MIGRATIONS_DIR = BASE_DIR / "migrations"
 def create_app(overrides: dict | None = None) -> Flask:
     settings = Config().as_dict()
     settings.update(overrides or {})
+    if "SQLALCHEMY_ENGINE_OPTIONS" not in (overrides or {}):
+        # The options follow the database actually used, also when a caller chose it.
+        settings["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
+            settings["SQLALCHEMY_DATABASE_URI"], settings["DB_LOCK_TIMEOUT_MS"],
+            settings["DB_RANDOM_PAGE_COST"])
     Path(settings["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
     app = Flask(
         __name__,

@@ -65,3 +65,13 @@ def test_postgres_sessions_get_lock_timeout_and_ssd_planner_costs():
 def test_a_planner_cost_that_is_not_a_number_is_refused():
     with pytest.raises(ConfigurationError):
         Config({"DATABASE_URL": "postgresql://u@db/bookwell", "DB_RANDOM_PAGE_COST": "fast"})
+
+
+def test_an_app_given_a_postgres_url_gets_the_postgres_session_settings(tmp_path):
+    from app import create_app
+
+    app = create_app({"TESTING": True, "INSTANCE_DIR": str(tmp_path),
+                      "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://u@db/bookwell",
+                      "DB_LOCK_TIMEOUT_MS": 700})
+    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"]["options"] == \
+        "-c lock_timeout=700 -c random_page_cost=1.1"
