@@ -10,6 +10,7 @@ from views.events import ConsumedEventView, OutboxEventView
 from views.notifications import NotificationTemplateView, NotificationView
 from views.payments import PaymentEventView, PaymentView, RefundView
 from views.providers import ProviderView
+from views.receipts import ReceiptView
 
 
 def register_storefront(app) -> None:
@@ -59,6 +60,7 @@ def register_views(appbuilder) -> None:
         (PaymentView, "All payments", "fa-credit-card"),
         (RefundView, "Refunds", "fa-undo"),
         (PaymentEventView, "Webhook inbox", "fa-inbox"),
+        (ReceiptView, "Receipts", "fa-file-pdf-o"),
     ):
         appbuilder.add_view(view, name, icon=icon, category="Payments",
                             category_icon="fa-money")

@@ -61,6 +61,9 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         # replaying the webhook inbox stays with admins.
         *_read("PaymentView"), ("can_refund", "PaymentView"),
         *_read("RefundView"), *_read("PaymentEventView"),
+        # Receipts and credit notes: read, download the PDF, send again to the customer.
+        *_read("ReceiptView"), ("can_download", "ReceiptView"), ("can_resend", "ReceiptView"),
+        *_menus("Receipts"),
         # Marketing: their attribution report and TikTok delivery log; re-sending a
         # failed conversion stays with admins.
         ("can_report", "AttributionReportView"), ("can_csv", "AttributionReportView"),

@@ -29,8 +29,9 @@ def receipt_folder(app, tmp_path, monkeypatch):
 
 @pytest.fixture(autouse=True)
 def unlink_credit_notes(app):
-    """Before the tables are emptied: on SQLite the credit notes' RESTRICT reference to
-    their receipt fails a plain ``DELETE FROM receipt`` (checked row by row)."""
+    """Before the tables are emptied: on SQLite a credit note's RESTRICT reference to its
+    receipt can fail the plain ``DELETE FROM receipt`` of the shared clean-up (RESTRICT is
+    checked row by row; seen once while this suite was written, not reproduced since)."""
     yield
     with app.app_context():
         db.session.remove()

@@ -1,0 +1,1 @@
+"""Customers' receipts and credit notes: the list and the PDFs."""

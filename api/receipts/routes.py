@@ -1,0 +1,64 @@
+"""Customers download their own receipts and credit notes; another's is a 404."""
+from __future__ import annotations
+
+from flask import Response
+from flask.views import MethodView
+from flask_jwt_extended import current_user
+
+from api.blueprint import Blueprint
+from api.errors import ErrorSchema
+from api.pagination import pagination_header
+from api.receipts.schemas import PDF_RESPONSE, ReceiptListArgsSchema, ReceiptSchema
+from app.services import receipts
+
+blp = Blueprint("receipts", __name__, url_prefix="",
+                description="Your receipts and credit notes (PDF)")
+
+
+def pdf_response(receipt) -> Response:
+    data = receipts.pdf_of(receipt)
+    response = Response(data, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = (
+        f"inline; filename={receipt.display_number}.pdf")
+    response.headers["Cache-Control"] = "private, max-age=0"
+    response.headers["ETag"] = f'"{receipt.sha256}"'
+    return response
+
+
+@blp.route("/bookings/<reference>/receipt")
+class BookingReceiptViews(MethodView):
+    @blp.login_required()
+    @blp.response(200, PDF_RESPONSE, content_type="application/pdf",
+                  description="The receipt as a PDF")
+    @blp.alt_response(404, schema=ErrorSchema,
+                      description="Not your booking (booking.not_found), or no receipt "
+                                  "issued yet (receipt.not_issued)")
+    def get(self, reference):
+        """The receipt of one of your bookings"""
+        receipt = receipts.booking_receipt_for_customer(reference,
+                                                        customer_id=current_user.id)
+        return pdf_response(receipt)
+
+
+@blp.route("/receipts")
+class ReceiptViews(MethodView):
+    @blp.login_required()
+    @blp.arguments(ReceiptListArgsSchema, location="query")
+    @blp.response(200, ReceiptSchema(many=True))
+    def get(self, args):
+        """Your receipts and credit notes, newest first"""
+        rows, total = receipts.list_customer_receipts(customer_id=current_user.id, **args)
+        return rows, pagination_header(total=total, page=args["page"],
+                                       page_size=args["page_size"])
+
+
+@blp.route("/receipts/<int:receipt_id>/pdf")
+class ReceiptPdfViews(MethodView):
+    @blp.login_required()
+    @blp.response(200, PDF_RESPONSE, content_type="application/pdf",
+                  description="The receipt or credit note as a PDF")
+    @blp.alt_response(404, schema=ErrorSchema, description="Not yours, or missing")
+    def get(self, receipt_id):
+        """One of your receipts or credit notes as a PDF"""
+        return pdf_response(receipts.receipt_for_customer(receipt_id,
+                                                          customer_id=current_user.id))
