@@ -14,13 +14,11 @@ Talks to 127.0.0.1 only. Needs PostgreSQL (BENCH_DATABASE_URL) and Redis (--redi
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import random
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -88,43 +86,16 @@ def seed(app, shape: dict, customers: int = 64) -> dict:
 
 
 def drive(port: int, path: str, bodies, tokens, *, clients: int, duration: float):
-    """Closed loop: ``clients`` threads POST for ``duration`` s; returns Stats."""
-    stats = common.Stats()
-    deadline = time.perf_counter() + duration
-    lock = threading.Lock()
+    """Closed loop: ``clients`` threads POST bookings for ``duration`` s; returns Stats."""
+    rngs = {}
 
-    def client(n: int) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        rng = random.Random(n)
-        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {tokens[n % len(tokens)]}"}
-        latencies, statuses = [], []
-        while time.perf_counter() < deadline:
-            body = json.dumps(bodies(rng))
-            t0 = time.perf_counter()
-            try:
-                conn.request("POST", path, body=body, headers=headers)
-                response = conn.getresponse()
-                response.read()
-                status = response.status
-            except (OSError, http.client.HTTPException):
-                conn.close()
-                status = 599
-            latencies.append((time.perf_counter() - t0) * 1000)
-            statuses.append(status)
-        conn.close()
-        with lock:
-            stats.latencies_ms.extend(latencies)
-            for status in statuses:
-                stats.note_status(status, lambda s: s in (200, 201))
+    def request_for(n: int, i: int):
+        rng = rngs.setdefault(n, random.Random(n))
+        return json.dumps(bodies(rng)), {"Content-Type": "application/json",
+                                        "Authorization": f"Bearer {tokens[n % len(tokens)]}"}
 
-    started = time.perf_counter()
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    stats.wall_s = time.perf_counter() - started
-    return stats
+    return common.post_for(port, path, request_for, clients=clients, duration=duration,
+                           ok=lambda s: s in (200, 201))
 
 
 def audit(app) -> tuple[int, int]:

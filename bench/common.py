@@ -392,6 +392,47 @@ def _drive(host, port, paths, *, concurrency, duration, ok, stats: Stats) -> Non
         thread.join()
 
 
+def post_for(port: int, path: str, request_for: Callable[[int, int], tuple[str, dict]], *,
+             clients: int, duration: float, ok: Callable[[int], bool] = _ok) -> Stats:
+    """Closed loop: ``clients`` threads, each with its own keep-alive connection, POST to
+    ``path`` for ``duration`` seconds; ``request_for(client, i)`` gives each request's body
+    and headers."""
+    stats, lock = Stats(), threading.Lock()
+    deadline = time.perf_counter() + duration
+
+    def client(n: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        latencies, statuses, i = [], [], 0
+        while time.perf_counter() < deadline:
+            i += 1
+            body, headers = request_for(n, i)
+            t0 = time.perf_counter()
+            try:
+                conn.request("POST", path, body=body, headers=headers)
+                response = conn.getresponse()
+                response.read()
+                status = response.status
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                status = 599
+            latencies.append((time.perf_counter() - t0) * 1000)
+            statuses.append(status)
+        conn.close()
+        with lock:
+            stats.latencies_ms.extend(latencies)
+            for status in statuses:
+                stats.note_status(status, ok)
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    stats.wall_s = time.perf_counter() - started
+    return stats
+
+
 def median(values: Iterable[float]) -> float:
     values = [v for v in values if v == v]  # drop NaN
     return statistics.median(values) if values else float("nan")

@@ -21,7 +21,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -74,44 +73,14 @@ def signed(event_type: str, obj: dict, event_id: str) -> tuple[str, str]:
 
 def ingest(port: int, *, senders: int, duration: float) -> common.Stats:
     """Closed loop: each sender posts new signed events until the time is up."""
-    stats, lock = common.Stats(), threading.Lock()
-    deadline = time.perf_counter() + duration
+    def request_for(n: int, i: int):
+        body, header = signed("payment_intent.succeeded",
+                              {"id": f"pi_bench_{n}_{i}", "object": "payment_intent",
+                               "status": "succeeded", "metadata": {}}, f"evt_bench_{n}_{i}")
+        return body, {"Content-Type": "application/json", "Stripe-Signature": header}
 
-    def sender(n: int) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        latencies, statuses, i = [], [], 0
-        while time.perf_counter() < deadline:
-            i += 1
-            body, header = signed("payment_intent.succeeded",
-                                  {"id": f"pi_bench_{n}_{i}", "object": "payment_intent",
-                                   "status": "succeeded", "metadata": {}},
-                                  f"evt_bench_{n}_{i}")
-            t0 = time.perf_counter()
-            try:
-                conn.request("POST", PATH, body=body, headers={
-                    "Content-Type": "application/json", "Stripe-Signature": header})
-                response = conn.getresponse()
-                response.read()
-                status = response.status
-            except (OSError, http.client.HTTPException):
-                conn.close()
-                status = 599
-            latencies.append((time.perf_counter() - t0) * 1000)
-            statuses.append(status)
-        conn.close()
-        with lock:
-            stats.latencies_ms.extend(latencies)
-            for status in statuses:
-                stats.note_status(status, lambda s: s == 200)
-
-    started = time.perf_counter()
-    threads = [threading.Thread(target=sender, args=(n,)) for n in range(senders)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    stats.wall_s = time.perf_counter() - started
-    return stats
+    return common.post_for(port, PATH, request_for, clients=senders, duration=duration,
+                           ok=lambda s: s == 200)
 
 
 def pending_bookings(app, count: int) -> tuple[list[str], int]:

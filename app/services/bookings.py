@@ -38,6 +38,7 @@ from app.models.payments import PROCESSING, REQUIRES_ACTION, Payment
 from app.models.types import utcnow
 from app.services import audit
 from app.services.booking_states import RELEASING, check_transition
+from app.services.money import amount_due
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I
 MAX_QUANTITY = 100
@@ -103,7 +104,8 @@ def place_booking(*, customer_id: int, offering_id: int, slot_id: int | None = N
 def _bookable_offering(offering_id: int):
     row = db.session.execute(
         select(Offering.id, Offering.kind, Offering.price_minor, Offering.currency,
-               Offering.provider_id, Offering.pay_at_venue)
+               Offering.provider_id, Offering.pay_at_venue, Provider.tax_rate_bp,
+               Provider.tax_inclusive)
         .join(Provider, Provider.id == Offering.provider_id)
         .where(Offering.id == offering_id, Offering.active.is_(True),
                Provider.active.is_(True))).first()
@@ -119,7 +121,8 @@ def _offering_and_slot(offering_id: int, slot_id: int | None):
         return _bookable_offering(offering_id)
     row = db.session.execute(
         select(Offering.id, Offering.kind, Offering.price_minor, Offering.currency,
-               Offering.provider_id, Offering.pay_at_venue, Slot.id.label("slot_id"),
+               Offering.provider_id, Offering.pay_at_venue, Provider.tax_rate_bp,
+               Provider.tax_inclusive, Slot.id.label("slot_id"),
                Slot.starts_at, Slot.ends_at, Slot.capacity, Slot.booked)
         .join(Provider, Provider.id == Offering.provider_id)
         .outerjoin(Slot, (Slot.id == slot_id) & (Slot.offering_id == Offering.id))
@@ -251,7 +254,9 @@ def _new_booking(offering, customer_id, slot_id, variant_id, quantity, unit_pric
         customer_id=customer_id, offering_id=offering.id, slot_id=slot_id,
         variant_id=variant_id, quantity=quantity,
         status=CONFIRMED if confirmed else PENDING, unit_price_minor=unit_price,
-        total_minor=unit_price * quantity, currency=offering.currency,
+        # A provider whose prices exclude tax charges the tax on top (receipts show it).
+        total_minor=amount_due(unit_price * quantity, offering.tax_rate_bp,
+                               offering.tax_inclusive), currency=offering.currency,
         pay_at_venue=offering.pay_at_venue, notes=notes or "", starts_at=starts_at,
         ends_at=ends_at, created_at=now,
         # Pay-at-venue bookings wait for staff to confirm; online payments have a hold.

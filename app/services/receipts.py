@@ -20,11 +20,9 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from babel.numbers import get_currency_precision
 from flask import render_template
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -37,6 +35,7 @@ from app.models import Account, Booking, Provider
 from app.models.payments import REFUND_SUCCEEDED, SUCCEEDED, Payment, Refund
 from app.models.receipts import CREDIT_NOTE, RECEIPT, Receipt, ReceiptCounter
 from app.models.types import utcnow
+from app.services.money import format_money, tax_breakdown
 from app.services import agenda, audit
 from app.services.payments import transaction
 from app.services.receipt_storage import ObjectMissing, get_storage
@@ -60,43 +59,7 @@ class ReceiptFileMissing(DomainError):
 
 
 # --- tax and money -----------------------------------------------------------------------
-
-def _half_up(numerator: int, denominator: int) -> int:
-    """numerator / denominator rounded half up (away from zero at .5), in integers."""
-    sign = -1 if (numerator < 0) != (denominator < 0) else 1
-    n, d = abs(numerator), abs(denominator)
-    return sign * ((2 * n + d) // (2 * d))
-
-
-@dataclass(frozen=True)
-class TaxBreakdown:
-    net_minor: int
-    tax_minor: int
-    gross_minor: int
-
-
-def tax_breakdown(amount_minor: int, rate_bp: int, inclusive: bool) -> TaxBreakdown:
-    """Split (inclusive) or extend (exclusive) an amount by a tax rate in basis points.
-
-    Inclusive: ``amount`` is the gross; tax = round_half_up(gross × rate / (10000 + rate)),
-    net = gross − tax. Exclusive: ``amount`` is the net; tax = round_half_up(net × rate /
-    10000), gross = net + tax. Negative amounts (credit notes) round symmetrically.
-    """
-    rate = max(0, int(rate_bp or 0))
-    if inclusive:
-        tax = _half_up(amount_minor * rate, 10_000 + rate)
-        return TaxBreakdown(amount_minor - tax, tax, amount_minor)
-    tax = _half_up(amount_minor * rate, 10_000)
-    return TaxBreakdown(amount_minor, tax, amount_minor + tax)
-
-
-def format_money(amount_minor: int | None, currency: str) -> str:
-    """2500 EUR → "25.00 EUR"; -2500 → "-25.00 EUR"; JPY has no decimals."""
-    if amount_minor is None:
-        return ""
-    digits = get_currency_precision(currency)
-    return f"{Decimal(amount_minor).scaleb(-digits):.{digits}f} {currency}"
-
+# The arithmetic lives in app.services.money, shared with the booking's price.
 
 def format_rate(rate_bp: int) -> str:
     return f"{Decimal(rate_bp or 0).scaleb(-2).normalize():f} %"

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.services.receipts import TaxBreakdown, display_number, format_money, tax_breakdown
+from app.services.money import TaxBreakdown, format_money, tax_breakdown
+from app.services.receipts import display_number
 
 
 @pytest.mark.parametrize("amount, rate, expected", [
@@ -52,3 +53,18 @@ def test_numbers_and_money_are_shown_in_the_currency_digits():
     assert format_money(-2500, "EUR") == "-25.00 EUR"
     assert format_money(2500, "JPY") == "2500 JPY"
     assert format_money(2500, "KWD") == "2.500 KWD"
+
+
+def test_a_tax_exclusive_provider_charges_the_receipts_total(app_ctx, build):
+    from app.extensions import db
+    from app.models import Provider
+    from app.services import bookings
+
+    provider = build.provider()
+    row = db.session.get(Provider, provider)
+    row.tax_rate_bp, row.tax_inclusive = 1900, False
+    db.session.commit()
+    offering = build.offering(provider, price_minor=1000)
+    placed = bookings.place_booking(customer_id=build.customer(), offering_id=offering,
+                                    slot_id=build.future_slot(offering), quantity=3)
+    assert placed.total_minor == tax_breakdown(3000, 1900, False).gross_minor == 3570
