@@ -1,0 +1,161 @@
+"""Benchmark of email delivery through an RQ worker to a local SMTP server.
+
+``--emails`` booking-confirmation messages (default 500) are rendered and stored as
+``Notification`` rows in one transaction (what the consumers do), their send jobs are
+enqueued on the ``notifications`` queue, and one RQ worker sends them to an SMTP server
+running in this process on 127.0.0.1 (aiosmtpd, which counts what it accepts). Prints
+emails per second from the first job to the last accepted message, and the worker's
+resident memory at start and end.
+
+    .venv/bin/python bench/emails.py [--emails 500] [--no-fork]
+
+Needs PostgreSQL (``bookwell_bench_emails``, created if missing) and Redis.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import common  # noqa: E402
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default=common.default_database_url().replace(
+        "bookwell_bench", "bookwell_bench_emails"))
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/10")
+    parser.add_argument("--emails", type=int, default=500)
+    parser.add_argument("--no-fork", action="store_true",
+                        help="run the worker with --no-fork (jobs in its own process)")
+    return parser.parse_args()
+
+
+class CountingSmtp:
+    """An aiosmtpd handler that counts accepted messages and notes when the last came."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.last_at = 0.0
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+        with self.lock:
+            self.count += 1
+            self.last_at = time.perf_counter()
+        return "250 Message accepted"
+
+
+def seed(app, redis_url: str, count: int) -> list[int]:
+    """One provider, one customer, ``count`` bookings and their queued confirmation emails."""
+    from redis import Redis
+    from sqlalchemy import text
+
+    from app.extensions import db
+    from app.models import Booking, Offering, Provider, Slot
+    from app.models.types import utcnow
+    from app.services import notifications
+    from app.services.roles import CUSTOMER, sync_roles
+    from app.services.users import ensure_user
+
+    Redis.from_url(redis_url).flushdb()
+    with app.app_context():
+        sync_roles(app.appbuilder)
+        db.session.execute(text(
+            "TRUNCATE notification, booking, booking_history, attribution, outbox_event, "
+            "consumed_event, audit_log, slot, offering, provider RESTART IDENTITY CASCADE"))
+        db.session.commit()
+        provider = Provider(name="Bench Mail Studio", slug="bench-mail", timezone="Europe/Berlin",
+                            currency="EUR")
+        db.session.add(provider)
+        db.session.commit()
+        offering = Offering(provider_id=provider.id, kind="service", name="Morning class",
+                            price_minor=1500, currency="EUR", duration_minutes=60)
+        db.session.add(offering)
+        db.session.commit()
+        customer, _ = ensure_user(email="bench-reader@example.com", password="bench-password",
+                                  role=CUSTOMER, first_name="Bench", last_name="Reader")
+        start = utcnow().replace(minute=0, second=0, microsecond=0) + timedelta(days=3)
+        slot = Slot(provider_id=provider.id, offering_id=offering.id, starts_at=start,
+                    ends_at=start + timedelta(hours=1), capacity=count + 1, booked=count)
+        db.session.add(slot)
+        db.session.flush()
+        ids = []
+        for n in range(count):
+            booking = Booking(provider_id=provider.id, reference=f"BW-M{n:05d}",
+                              customer_id=customer.id, offering_id=offering.id,
+                              slot_id=slot.id, quantity=1, status="confirmed",
+                              unit_price_minor=1500, total_minor=1500, currency="EUR",
+                              starts_at=slot.starts_at, ends_at=slot.ends_at)
+            db.session.add(booking)
+            db.session.flush()
+            ids += notifications.queue_messages(key="booking_confirmed", booking=booking,
+                                                dedupe_prefix=f"bench-{n}",
+                                                channels=("email",))
+        db.session.commit()
+        return ids
+
+
+def main() -> int:
+    args = parse_args()
+    from aiosmtpd.controller import Controller
+
+    instance = common.prepare_environment()
+    smtp_port = common.free_port()
+    counter = CountingSmtp()
+    smtp = Controller(counter, hostname="127.0.0.1", port=smtp_port)
+    smtp.start()
+    mail = {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp_port), "MAIL_USE_TLS": "false"}
+    common.ensure_database(args.database_url)
+    app = common.make_app(args.database_url, instance, redis_url=args.redis_url,
+                          MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_port, MAIL_USE_TLS=False)
+    common.migrate(app)
+    ids = seed(app, args.redis_url, args.emails)
+    env = common.server_environment(args.database_url, instance, redis_url=args.redis_url,
+                                    JWT_SECRET_KEY=os.environ["JWT_SECRET_KEY"],
+                                    SECRET_KEY=os.environ["SECRET_KEY"], **mail)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "flask", "bookwell", "worker", "--queues", "notifications"]
+        + (["--no-fork"] if args.no_fork else []),
+        cwd=common.REPO_ROOT, env={**env, "FLASK_APP": "wsgi"}, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(3)
+        worker_start = common.rss_kb(worker.pid)
+        with app.app_context():
+            from app.services import notifications
+
+            started = time.perf_counter()
+            notifications.enqueue_sends(ids)
+        deadline = started + max(120.0, args.emails)
+        while counter.count < len(ids) and time.perf_counter() < deadline:
+            time.sleep(0.05)
+        elapsed = (counter.last_at or time.perf_counter()) - started
+        worker_end = common.rss_kb(worker.pid)
+    finally:
+        worker.terminate()
+        worker.wait(30)
+        smtp.stop()
+    sent = counter.count
+    print()
+    print(f"Emails through one RQ worker{' (--no-fork)' if args.no_fork else ''} to a local "
+          f"SMTP server, PostgreSQL + Redis, {os.cpu_count()} CPUs")
+    print(common.format_table(
+        ["measure", "value"],
+        [["emails queued", len(ids)], ["emails accepted by the SMTP server", sent],
+         ["seconds, first job to last message", elapsed],
+         ["emails per second", sent / elapsed if elapsed else float("nan")],
+         ["worker RSS at start, MB", (worker_start or 0) / 1024],
+         ["worker RSS at end, MB", (worker_end or 0) / 1024]], markdown=True))
+    return 0 if sent == len(ids) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
