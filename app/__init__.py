@@ -61,7 +61,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from app.cli import bookwell
 
     app.cli.add_command(bookwell)
-    consumers.register()  # web, worker and CLI processes react to events alike
+    consumers.register(app.config)  # web, worker and CLI processes react alike
 
     if not app.config.get("REDIS_URL") and not app.config.get("TESTING"):
         from app.services import housekeeping

@@ -67,10 +67,15 @@ def publish(topic: str, payload: dict, *, provider_id: int | None = None) -> str
 def outbox_row(topic: str, payload: dict, *, provider_id: int | None = None) -> dict:
     """The values of the row ``publish`` inserts, for a caller that inserts it within a
     statement of its own (the booking hot path); dispatched after ``commit`` all the same."""
-    event_id = str(uuid.uuid4())
+    event_id, now = str(uuid.uuid4()), utcnow()
+    if not CONSUMERS.get(topic):
+        # Stored all the same (the record of what happened, replayable once something
+        # listens), but nobody to hand it to: no job, no worker time.
+        return dict(id=event_id, topic=topic, payload=payload, provider_id=provider_id,
+                    status=DONE, attempts=0, created_at=now, processed_at=now)
     db.session.info.setdefault(_PENDING_KEY, []).append(event_id)
     return dict(id=event_id, topic=topic, payload=payload, provider_id=provider_id,
-                status=QUEUED, attempts=0, created_at=utcnow())
+                status=QUEUED, attempts=0, created_at=now, processed_at=None)
 
 
 def commit() -> None:

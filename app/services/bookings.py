@@ -315,7 +315,8 @@ _HISTORY_COLUMNS = ("provider_id", "from_status", "to_status", "actor_id", "reas
                     "created_at")
 _AUDIT_COLUMNS = ("created_at", "action", "entity", "provider_id", "actor_id", "ip",
                   "changes")
-_EVENT_COLUMNS = ("id", "topic", "payload", "provider_id", "status", "attempts", "created_at")
+_EVENT_COLUMNS = ("id", "topic", "payload", "provider_id", "status", "attempts", "created_at",
+                  "processed_at")
 
 
 def _insert_rows(rows: _BookingRows) -> int:

@@ -34,10 +34,15 @@ COMPLETE_PAYMENT, PLACE_AN_ORDER = "CompletePayment", "PlaceAnOrder"
 SEND_JOB = "jobs.conversions.send_conversion"
 RETRY_INTERVALS = [30, 120, 600, 1800, 3600]  # seconds
 STUCK_AFTER = timedelta(minutes=15)
-SUBSCRIPTIONS = {
-    "payment.succeeded": ("record_complete_payment",),
-    "booking.created": ("record_place_an_order",),
-}
+
+
+def subscriptions(config) -> dict:
+    """CompletePayment always (it checks consent and a token per event); PlaceAnOrder only
+    when switched on, so that no booking pays for a consumer that would do nothing."""
+    subscribed = {"payment.succeeded": ("record_complete_payment",)}
+    if config.get("TIKTOK_SEND_PLACE_AN_ORDER"):
+        subscribed["booking.created"] = ("record_place_an_order",)
+    return subscribed
 
 
 # --- what the browser and the server share -----------------------------------------------
@@ -88,8 +93,7 @@ def record_complete_payment(*, event_id: str, topic: str, payload: dict) -> None
 
 
 def record_place_an_order(*, event_id: str, topic: str, payload: dict) -> None:
-    if current_app.config.get("TIKTOK_SEND_PLACE_AN_ORDER"):
-        _record(PLACE_AN_ORDER, payload["booking_reference"], None)
+    _record(PLACE_AN_ORDER, payload["booking_reference"], None)
 
 
 def _record(event_name: str, booking_reference: str, payment_id: int | None) -> None:

@@ -178,11 +178,24 @@ def test_a_duplicate_payment_succeeded_sends_once(app, app_ctx, build, venue, ti
     assert len(tiktok.requests) == 1 and len(_rows()) == 1
 
 
+def test_place_an_order_is_subscribed_only_when_switched_on(app):
+    assert "booking.created" not in conversions.subscriptions({})
+    assert conversions.subscriptions({"TIKTOK_SEND_PLACE_AN_ORDER": True})[
+        "booking.created"] == ("record_place_an_order",)
+
+
 def test_place_an_order_on_booking_created_when_switched_on(app, app_ctx, build, venue,
                                                             tiktok, monkeypatch):
+    from app import events
+
     monkeypatch.setitem(app.config, "TIKTOK_SEND_PLACE_AN_ORDER", True)
-    reference = book(build, venue)
-    run_jobs(app)
+    path = "app.services.conversions.record_place_an_order"
+    events.subscribe("booking.created", path)  # what start-up does with the setting on
+    try:
+        reference = book(build, venue)
+        run_jobs(app)
+    finally:
+        events.unsubscribe("booking.created", path)
     [row] = _rows()
     assert row.event_name == "PlaceAnOrder" and row.event_id == f"{reference}-PlaceAnOrder"
     assert tiktok.requests[0].json["data"][0]["event"] == "PlaceAnOrder"

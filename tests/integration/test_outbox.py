@@ -115,3 +115,35 @@ def test_with_redis_events_go_to_the_events_queue(app, app_ctx, subscribed):
 
     assert [call[0] for call in consumers.CALLS] == [event_id]
     assert _event(event_id).status == DONE
+
+
+def test_an_event_nobody_listens_to_is_stored_done_and_never_dispatched(app, app_ctx):
+    from app import jobqueue
+
+    enqueued = []
+    original = jobqueue.enqueue
+    jobqueue.enqueue = lambda *args, **kwargs: enqueued.append(args)
+    try:
+        event_id = events.publish("nobody.listens", {"n": 9})
+        events.commit()
+    finally:
+        jobqueue.enqueue = original
+    event = _event(event_id)
+    assert (event.status, event.attempts) == (DONE, 0) and event.processed_at is not None
+    assert enqueued == []
+    assert event.payload == {"n": 9}  # kept: replayable once something listens
+
+
+def test_a_booking_without_listeners_for_booking_created_is_not_dispatched(app, app_ctx,
+                                                                           build):
+    from app.models import OutboxEvent
+    from app.services import bookings
+
+    assert not events.CONSUMERS.get("booking.created")
+    offering = build.offering(build.provider())
+    placed = bookings.place_booking(customer_id=build.customer(), offering_id=offering,
+                                    slot_id=build.future_slot(offering))
+    created = db.session.scalar(select(OutboxEvent).where(
+        OutboxEvent.topic == "booking.created"))
+    assert created.payload["booking_reference"] == placed.reference
+    assert created.status == DONE and db.session.info.get("outbox_pending") in (None, [])
