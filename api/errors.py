@@ -9,9 +9,11 @@ import logging
 
 import marshmallow as ma
 from flask import g, jsonify, request
-from werkzeug.exceptions import HTTPException, InternalServerError
+from sqlalchemy.exc import DataError
+from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError, NotFound
 
 from app.errors import DomainError
+from app.extensions import db
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +121,20 @@ def handle_internal_server_error(error: InternalServerError):
     return handle_http_exception(error)
 
 
+def handle_data_error(error: DataError):
+    """A value the database cannot hold (an id past its integer range, say): the request's
+    fault, answered 422 like other invalid input, with nothing changed."""
+    db.session.rollback()
+    log.info("database refused a value in %s %s: %s", request.method, request.path,
+             str(error.orig).splitlines()[0] if error.orig else error)
+    if not is_api_request():  # the console: an id in the URL that no row can have
+        return (NotFound() if request.method == "GET" else BadRequest()).get_response()
+    return error_response(422, "request.value_out_of_range",
+                          "A value in the request is outside what can be stored.")
+
+
 def register_error_handlers(app) -> None:
+    app.register_error_handler(DataError, handle_data_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(InternalServerError, handle_internal_server_error)
     app.register_error_handler(DomainError, handle_domain_error)

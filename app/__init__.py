@@ -12,6 +12,7 @@ from pathlib import Path
 from flask import Flask
 from flask_appbuilder import AppBuilder
 from flask_cors import CORS
+from werkzeug.routing import IntegerConverter
 
 from app import consumers
 from app import models  # noqa: F401  every table registered before anything reflects
@@ -21,6 +22,14 @@ from app.logging import configure_logging
 from config import BASE_DIR, Config, engine_options
 
 MIGRATIONS_DIR = BASE_DIR / "migrations"
+
+
+class DatabaseIdConverter(IntegerConverter):
+    """``<int:...>`` in routes: at most 2,147,483,647, PostgreSQL's integer."""
+
+    def __init__(self, map, *args, **kwargs):  # noqa: A002 - werkzeug's name
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def create_app(overrides: dict | None = None) -> Flask:
@@ -39,6 +48,8 @@ def create_app(overrides: dict | None = None) -> Flask:
         static_folder=None,
     )
     app.config.update(settings)
+    # Integer path segments that no database id can be answer 404 before any query runs.
+    app.url_map.converters["int"] = DatabaseIdConverter
     configure_logging(app)
 
     db.init_app(app)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from api.fields import Id
 from api.pagination import PaginationArgsSchema
 from app.models.bookings import STATUSES
 
@@ -24,11 +25,11 @@ class AttributionSchema(ma.Schema):
 
 
 class BookingCreateSchema(AttributionSchema):
-    offering_id = ma.fields.Integer(required=True)
-    slot_id = ma.fields.Integer(allow_none=True,
+    offering_id = Id(required=True)
+    slot_id = Id(allow_none=True,
                                 metadata={"description": "Services: the slot to book"})
-    variant_id = ma.fields.Integer(allow_none=True,
-                                   metadata={"description": "Products: the variant to buy"})
+    variant_id = Id(allow_none=True,
+                    metadata={"description": "Products: the variant to buy"})
     quantity = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=100))
     notes = Str(load_default="", validate=ma.validate.Length(max=2000))
 
@@ -74,4 +75,4 @@ class BookingQueryArgsSchema(PaginationArgsSchema):
 
 
 class RescheduleSchema(ma.Schema):
-    slot_id = ma.fields.Integer(required=True)
+    slot_id = Id(required=True)

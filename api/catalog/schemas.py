@@ -4,6 +4,8 @@ from zoneinfo import ZoneInfo
 
 import marshmallow as ma
 
+from api.fields import Id
+
 from api.pagination import PaginationArgsSchema
 from app.models.catalog import OFFERING_KINDS
 from app.services.search import SORTS
@@ -102,9 +104,9 @@ class LatLngField(ma.fields.Field):
 
 class OfferingQueryArgsSchema(PaginationArgsSchema):
     q = ma.fields.String(validate=ma.validate.Length(max=200))
-    category = ma.fields.Integer()
+    category = Id()
     kind = ma.fields.String(validate=ma.validate.OneOf(OFFERING_KINDS))
-    provider = ma.fields.Integer()
+    provider = Id()
     min_price = ma.fields.Integer(validate=ma.validate.Range(min=0))
     max_price = ma.fields.Integer(validate=ma.validate.Range(min=0))
     near = LatLngField(metadata={"description": "lat,lng", "type": "string"})
