@@ -161,6 +161,11 @@ def update_profile(*, user: Account, changes: dict) -> Account:
             {name: ["Unknown field."] for name in sorted(unknown)},
         )
     _apply_profile(user, changes)
+    if getattr(user, "notify_sms", False) and not user.phone:
+        db.session.rollback()  # nothing of the request is kept
+        raise ValidationFailed("account.sms_needs_phone",
+                               "Text messages need a phone number.",
+                               {"notify_sms": ["Add a phone number first."]})
     db.session.commit()
     return user
 

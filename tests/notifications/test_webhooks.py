@@ -86,3 +86,20 @@ def test_me_channels_and_phone_validation(app_ctx, build, client):
     assert (account.phone, account.notify_sms) == (MOBILE, True)  # nothing of it saved
     refused = client.patch("/api/v1/me", headers=headers, json={"sms_opted_out": False})
     assert refused.status_code == 422
+
+
+def test_sms_cannot_be_chosen_without_a_phone(app_ctx, build, client):
+    customer_id = build.customer()
+    headers = bearer(token_for(customer_id))
+    refused = client.patch("/api/v1/me", headers=headers, json={"notify_sms": True,
+                                                                "first_name": "Kept?"})
+    assert assert_error_shape(refused, 422, "account.sms_needs_phone")["errors"] == {
+        "notify_sms": ["Add a phone number first."]}
+    db.session.expire_all()
+    account = db.session.get(Account, customer_id)
+    assert account.notify_sms is False and account.first_name != "Kept?"
+    dropped = client.patch("/api/v1/me", headers=headers,
+                           json={"phone": "+49 151 1234 5678", "notify_sms": True})
+    assert dropped.status_code == 200
+    cleared = client.patch("/api/v1/me", headers=headers, json={"phone": None})
+    assert_error_shape(cleared, 422, "account.sms_needs_phone")
