@@ -40,6 +40,7 @@ from app.models.bookings import CONFIRMED
 from app.models.notifications import CHANNELS, EMAIL, FAILED, QUEUED, SENDING, SENT, SMS
 from app.models.receipts import CREDIT_NOTE
 from app.models.types import utcnow
+from app.services import audit
 from app.services import notification_templates as templates
 from app.services.validation import normalise_phone
 
@@ -477,8 +478,12 @@ def record_sms_reply(params: dict) -> str | None:
         phone = normalise_phone(sender)
     except ValueError:
         return None
-    db.session.execute(update(Account).where(Account.phone == phone)
-                       .values(sms_opted_out=opted_out)
-                       .execution_options(synchronize_session=False))
+    changed = db.session.execute(
+        update(Account).where(Account.phone == phone, Account.sms_opted_out.is_not(opted_out))
+        .values(sms_opted_out=opted_out).returning(Account.id)
+        .execution_options(synchronize_session=False)).scalars().all()
+    for account_id in changed:  # the account's history says who stopped SMS, and how
+        audit.record("account.sms_opted_out" if opted_out else "account.sms_opted_in",
+                     entity="account", entity_id=account_id, changes={"reply": word})
     db.session.commit()
     return "opted_out" if opted_out else "opted_in"

@@ -65,6 +65,13 @@ def test_stop_and_start_replies(app, build, client, twilio):
     db.session.expire_all()
     assert db.session.get(Account, customer_id).sms_opted_out is False
     assert_error_shape(client.post(INBOUND_PATH, data={"From": MOBILE, "Body": "STOP"}), 400)
+    from app.models import AuditLog
+
+    trail = db.session.scalars(db.select(AuditLog).where(
+        AuditLog.entity == "account", AuditLog.entity_id == str(customer_id),
+        AuditLog.action.like("account.sms_opted_%")).order_by(AuditLog.id)).all()
+    assert [(e.action, e.changes["reply"]) for e in trail] == [
+        ("account.sms_opted_out", "STOP"), ("account.sms_opted_in", "START")]
 
 
 def test_me_channels_and_phone_validation(app_ctx, build, client):
