@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import Text, cast, or_, select, update
 
 from app.extensions import db
 from app.models import Account, Attribution, Booking, ConversionEvent, RevokedToken
@@ -34,8 +34,11 @@ def clear_expired_request_details(*, now=None) -> int:
             Attribution.created_at < cutoff,
             Attribution.ip.is_not(None) | Attribution.user_agent.is_not(None))
         .values(ip=None, user_agent=None)).rowcount
+    # Only logged payloads that still carry a request detail are loaded and rewritten.
+    still_there = or_(*(cast(ConversionEvent.payload, Text).like(f'%"{key}"%')
+                        for key in REQUEST_DETAILS))
     for row in db.session.scalars(select(ConversionEvent).where(
-            ConversionEvent.created_at < cutoff)):
+            ConversionEvent.created_at < cutoff, still_there)):
         _strip_user(row, REQUEST_DETAILS)
     db.session.commit()
     return changed
