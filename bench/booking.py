@@ -48,10 +48,8 @@ def seed(app, shape: dict, customers: int = 64) -> dict:
     from sqlalchemy import text
 
     from app.extensions import db
-    from app.models import Offering, Provider
     from app.models.types import utcnow
-    from app.services.roles import CUSTOMER, sync_roles
-    from app.services.users import ensure_user
+    from app.services.roles import sync_roles
 
     with app.app_context():
         sync_roles(app.appbuilder)
@@ -59,30 +57,24 @@ def seed(app, shape: dict, customers: int = 64) -> dict:
                                 "consumed_event, idempotency_record, audit_log, slot, "
                                 "variant, offering, provider RESTART IDENTITY CASCADE"))
         db.session.commit()
-        provider = Provider(name="Bench Studio", slug="bench", timezone="UTC", currency="EUR")
-        db.session.add(provider)
-        db.session.commit()
-        offering = Offering(provider_id=provider.id, kind="service", name="Bench class",
-                            price_minor=2500, currency="EUR", duration_minutes=60)
-        db.session.add(offering)
-        db.session.commit()
+        provider_id, offering_id = common.bench_service(
+            slug="bench", name="Bench Studio", offering_name="Bench class", price_minor=2500)
         start = utcnow().replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
         with common.raw_connection(app) as conn:
-            rows = ((provider.id, offering.id, start + timedelta(hours=i),
+            rows = ((provider_id, offering_id, start + timedelta(hours=i),
                      start + timedelta(hours=i, minutes=60), shape["capacity"], 0)
                     for i in range(shape["slots"]))
             common.copy_rows(conn, "slot", ["provider_id", "offering_id", "starts_at",
                                             "ends_at", "capacity", "booked"], rows,
                              total=shape["slots"], label="slots")
         slot_ids = [row[0] for row in db.session.execute(text(
-            "SELECT id FROM slot WHERE offering_id = :o ORDER BY id"), {"o": offering.id})]
+            "SELECT id FROM slot WHERE offering_id = :o ORDER BY id"), {"o": offering_id})]
         tokens = []
         for n in range(customers):
-            user, _ = ensure_user(email=f"bench{n}@example.com", password="bench-password",
-                                  role=CUSTOMER, first_name="Bench", last_name=str(n))
+            user = common.bench_customer(f"bench{n}@example.com", last_name=str(n))
             tokens.append(create_access_token(identity=str(user.id),
                                               expires_delta=timedelta(hours=2)))
-        return {"offering": offering.id, "slots": slot_ids, "tokens": tokens}
+        return {"offering": offering_id, "slots": slot_ids, "tokens": tokens}
 
 
 def drive(port: int, path: str, bodies, tokens, *, clients: int, duration: float):

@@ -121,6 +121,36 @@ def ensure_database(database_url: str) -> bool:
     return False
 
 
+def bench_service(*, slug: str, name: str, offering_name: str, price_minor: int,
+                  timezone: str = "UTC", offering_fields: dict | None = None,
+                  **provider_fields) -> tuple[int, int]:
+    """A provider selling one 60-minute EUR service, committed; (provider id, offering id).
+    Call inside the app context."""
+    from app.extensions import db
+    from app.models import Offering, Provider
+
+    provider = Provider(name=name, slug=slug, timezone=timezone, currency="EUR",
+                        **provider_fields)
+    db.session.add(provider)
+    db.session.flush()
+    offering = Offering(provider_id=provider.id, kind="service", name=offering_name,
+                        price_minor=price_minor, currency="EUR", duration_minutes=60,
+                        **(offering_fields or {}))
+    db.session.add(offering)
+    db.session.commit()
+    return provider.id, offering.id
+
+
+def bench_customer(email: str, first_name: str = "Bench", last_name: str = "Customer"):
+    """A customer account (created once, found afterwards); call inside the app context."""
+    from app.services.roles import CUSTOMER
+    from app.services.users import ensure_user
+
+    customer, _ = ensure_user(email=email, password="bench-password", role=CUSTOMER,
+                              first_name=first_name, last_name=last_name)
+    return customer
+
+
 def migrate(app) -> None:
     """``flask db upgrade`` for this app's database."""
     from flask_migrate import upgrade

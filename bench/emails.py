@@ -59,11 +59,10 @@ def seed(app, redis_url: str, count: int) -> list[int]:
     from sqlalchemy import text
 
     from app.extensions import db
-    from app.models import Booking, Offering, Provider, Slot
+    from app.models import Booking, Slot
     from app.models.types import utcnow
     from app.services import notifications
-    from app.services.roles import CUSTOMER, sync_roles
-    from app.services.users import ensure_user
+    from app.services.roles import sync_roles
 
     Redis.from_url(redis_url).flushdb()
     with app.app_context():
@@ -72,25 +71,19 @@ def seed(app, redis_url: str, count: int) -> list[int]:
             "TRUNCATE notification, booking, booking_history, attribution, outbox_event, "
             "consumed_event, audit_log, slot, offering, provider RESTART IDENTITY CASCADE"))
         db.session.commit()
-        provider = Provider(name="Bench Mail Studio", slug="bench-mail", timezone="Europe/Berlin",
-                            currency="EUR")
-        db.session.add(provider)
-        db.session.commit()
-        offering = Offering(provider_id=provider.id, kind="service", name="Morning class",
-                            price_minor=1500, currency="EUR", duration_minutes=60)
-        db.session.add(offering)
-        db.session.commit()
-        customer, _ = ensure_user(email="bench-reader@example.com", password="bench-password",
-                                  role=CUSTOMER, first_name="Bench", last_name="Reader")
+        provider_id, offering_id = common.bench_service(
+            slug="bench-mail", name="Bench Mail Studio", offering_name="Morning class",
+            price_minor=1500, timezone="Europe/Berlin")
+        customer = common.bench_customer("bench-reader@example.com", last_name="Reader")
         start = utcnow().replace(minute=0, second=0, microsecond=0) + timedelta(days=3)
-        slot = Slot(provider_id=provider.id, offering_id=offering.id, starts_at=start,
+        slot = Slot(provider_id=provider_id, offering_id=offering_id, starts_at=start,
                     ends_at=start + timedelta(hours=1), capacity=count + 1, booked=count)
         db.session.add(slot)
         db.session.flush()
         ids = []
         for n in range(count):
-            booking = Booking(provider_id=provider.id, reference=f"BW-M{n:05d}",
-                              customer_id=customer.id, offering_id=offering.id,
+            booking = Booking(provider_id=provider_id, reference=f"BW-M{n:05d}",
+                              customer_id=customer.id, offering_id=offering_id,
                               slot_id=slot.id, quantity=1, status="confirmed",
                               unit_price_minor=1500, total_minor=1500, currency="EUR",
                               starts_at=slot.starts_at, ends_at=slot.ends_at)

@@ -88,29 +88,21 @@ def pending_bookings(app, count: int) -> tuple[list[str], int]:
     from datetime import timedelta
 
     from app.extensions import db
-    from app.models import Offering, Provider, Slot
+    from app.models import Slot
     from app.models.types import utcnow
     from app.services import bookings
-    from app.services.roles import CUSTOMER
-    from app.services.users import ensure_user
 
     with app.app_context():
-        provider = Provider(name="Bench Payments", slug="bench-pay", timezone="UTC",
-                            currency="EUR")
-        db.session.add(provider)
-        db.session.commit()
-        offering = Offering(provider_id=provider.id, kind="service", name="Paid class",
-                            price_minor=4200, currency="EUR", duration_minutes=60)
-        db.session.add(offering)
-        db.session.commit()
+        provider_id, offering_id = common.bench_service(
+            slug="bench-pay", name="Bench Payments", offering_name="Paid class",
+            price_minor=4200)
         start = utcnow().replace(minute=0, second=0, microsecond=0) + timedelta(days=2)
-        slot = Slot(provider_id=provider.id, offering_id=offering.id, starts_at=start,
+        slot = Slot(provider_id=provider_id, offering_id=offering_id, starts_at=start,
                     ends_at=start + timedelta(hours=1), capacity=count + 10, booked=0)
         db.session.add(slot)
-        customer, _ = ensure_user(email="bench-payer@example.com", password="bench-password",
-                                  role=CUSTOMER, first_name="Bench", last_name="Payer")
+        customer = common.bench_customer("bench-payer@example.com", last_name="Payer")
         db.session.commit()
-        references = [bookings.place_booking(customer_id=customer.id, offering_id=offering.id,
+        references = [bookings.place_booking(customer_id=customer.id, offering_id=offering_id,
                                              slot_id=slot.id).reference
                       for _ in range(count)]
         return references, customer.id

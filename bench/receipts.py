@@ -60,43 +60,33 @@ def reset(app) -> None:
 def build_payments(app, count: int) -> list[int]:
     """A provider (tax 19 % included), a customer, and ``count`` paid bookings."""
     from app.extensions import db
-    from app.models import Booking, Offering, Payment, Provider, Slot
+    from app.models import Booking, Payment, Slot
     from app.models.types import utcnow
-    from app.services.roles import CUSTOMER
-    from app.services.users import ensure_user
 
     with app.app_context():
-        provider = Provider(name="Bench Bäckerei Łódź", slug="bench-receipts",
-                            timezone="Europe/Berlin", currency="EUR",
-                            address="Hauptstraße 1\n10115 Berlin", tax_id="DE999999999",
-                            tax_rate_bp=1900, tax_inclusive=True)
-        db.session.add(provider)
-        db.session.flush()
-        customer, _ = ensure_user(email="bench-receipts@example.com", password="bench-pass-1",
-                                  role=CUSTOMER, first_name="Дмитрий", last_name="Żółć",
-                                  provider_id=None)
-        offering = Offering(provider_id=provider.id, kind="service", name="Massage",
-                            description="", price_minor=4990, currency="EUR",
-                            duration_minutes=60, pay_at_venue=True)
-        db.session.add(offering)
-        db.session.flush()
+        provider_id, offering_id = common.bench_service(
+            slug="bench-receipts", name="Bench Bäckerei Łódź", offering_name="Massage",
+            price_minor=4990, timezone="Europe/Berlin", offering_fields={"pay_at_venue": True},
+            address="Hauptstraße 1\n10115 Berlin", tax_id="DE999999999", tax_rate_bp=1900,
+            tax_inclusive=True)
+        customer = common.bench_customer("bench-receipts@example.com", "Дмитрий", "Żółć")
         start, now = utcnow() + timedelta(days=2), utcnow()
         ids = []
         for n in range(count):
             begins = start + timedelta(hours=n)
-            slot = Slot(provider_id=provider.id, offering_id=offering.id, starts_at=begins,
+            slot = Slot(provider_id=provider_id, offering_id=offering_id, starts_at=begins,
                         ends_at=begins + timedelta(hours=1), capacity=1, booked=1)
             db.session.add(slot)
             db.session.flush()
-            booking = Booking(provider_id=provider.id, reference=f"BENCH{n:07d}",
-                              customer_id=customer.id, offering_id=offering.id,
+            booking = Booking(provider_id=provider_id, reference=f"BENCH{n:07d}",
+                              customer_id=customer.id, offering_id=offering_id,
                               slot_id=slot.id, quantity=1, status="confirmed",
                               unit_price_minor=4990, total_minor=4990, currency="EUR",
                               pay_at_venue=True, starts_at=begins,
                               ends_at=begins + timedelta(hours=1))
             db.session.add(booking)
             db.session.flush()
-            payment = Payment(provider_id=provider.id, booking_id=booking.id,
+            payment = Payment(provider_id=provider_id, booking_id=booking.id,
                               gateway="manual", amount_minor=4990, received_minor=4990,
                               currency="EUR", status="succeeded", method="cash",
                               succeeded_at=now, checked_at=now)
