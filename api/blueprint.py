@@ -9,6 +9,8 @@ from flask_smorest import Blueprint as SmorestBlueprint
 
 from api.errors import ErrorSchema
 from app.errors import Forbidden
+from app.services import tenancy
+from app.services.roles import PROVIDER
 from app.services import accounts
 
 _IDENTITY_ONLY = "bookwell_identity_only"
@@ -69,3 +71,12 @@ def _install_user_lookup(app) -> None:
 
     security.jwt_manager.user_lookup_loader(load_user)
     app.extensions[_LOOKUP_INSTALLED] = True
+
+
+# Provider staff endpoints: the role they need, and the provider they act for.
+STAFF = {PROVIDER}
+
+
+def staff_provider_id() -> int:
+    """The signed-in staff member's provider; anyone else is refused (403)."""
+    return tenancy.staff_provider_id(current_user)

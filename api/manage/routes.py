@@ -4,9 +4,8 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from flask.views import MethodView
-from flask_jwt_extended import current_user
 
-from api.blueprint import Blueprint
+from api.blueprint import STAFF, Blueprint, staff_provider_id
 from api.errors import ErrorSchema
 from api.idempotency import idempotent
 from api.manage.schemas import (
@@ -23,15 +22,9 @@ from api.manage.schemas import (
 from api.pagination import pagination_header
 from app.models import Variant
 from app.services import availability, catalog, tenancy
-from app.services.roles import PROVIDER
 
 blp = Blueprint("manage", __name__, url_prefix="/provider",
                 description="Provider staff: your own catalog, locations and availability")
-STAFF = {PROVIDER}
-
-
-def _provider_id() -> int:
-    return tenancy.staff_provider_id(current_user)
 
 
 def register_crud(path: str, kind: catalog.RowKind, schema_cls, name: str,
@@ -43,7 +36,7 @@ def register_crud(path: str, kind: catalog.RowKind, schema_cls, name: str,
         @blp.arguments(ManageListArgsSchema, location="query")
         @blp.response(200, schema_cls(many=True))
         def get(self, args):
-            rows, total = catalog.list_rows(kind, provider_id=_provider_id(), **args)
+            rows, total = catalog.list_rows(kind, provider_id=staff_provider_id(), **args)
             return rows, pagination_header(total=total, **args)
 
         @blp.login_required(roles=STAFF)
@@ -52,14 +45,14 @@ def register_crud(path: str, kind: catalog.RowKind, schema_cls, name: str,
         @blp.response(201, schema_cls)
         @blp.alt_response(422, schema=ErrorSchema, description="A rule of the catalog says no")
         def post(self, data):
-            return catalog.create(kind, provider_id=_provider_id(), data=data)
+            return catalog.create(kind, provider_id=staff_provider_id(), data=data)
 
     class ItemViews(MethodView):
         @blp.login_required(roles=STAFF)
         @blp.response(200, schema_cls)
         @blp.alt_response(404, schema=ErrorSchema, description="Not yours, or missing")
         def get(self, row_id):
-            return tenancy.get_owned(kind.model, row_id, _provider_id(), label=kind.label)
+            return tenancy.get_owned(kind.model, row_id, staff_provider_id(), label=kind.label)
 
         if updatable:
             @blp.login_required(roles=STAFF)
@@ -67,7 +60,7 @@ def register_crud(path: str, kind: catalog.RowKind, schema_cls, name: str,
             @blp.response(200, schema_cls)
             @blp.alt_response(404, schema=ErrorSchema, description="Not yours, or missing")
             def patch(self, changes, row_id):
-                return catalog.update(kind, row_id=row_id, provider_id=_provider_id(),
+                return catalog.update(kind, row_id=row_id, provider_id=staff_provider_id(),
                                       changes=changes)
 
         @blp.login_required(roles=STAFF)
@@ -75,7 +68,7 @@ def register_crud(path: str, kind: catalog.RowKind, schema_cls, name: str,
         @blp.alt_response(404, schema=ErrorSchema, description="Not yours, or missing")
         @blp.alt_response(409, schema=ErrorSchema, description="Still in use")
         def delete(self, row_id):
-            catalog.delete(kind, row_id=row_id, provider_id=_provider_id())
+            catalog.delete(kind, row_id=row_id, provider_id=staff_provider_id())
 
     ListViews.__name__ = f"{name}Views"
     ItemViews.__name__ = f"{name}ByIdViews"
@@ -98,7 +91,7 @@ class VariantViews(MethodView):
     @blp.alt_response(404, schema=ErrorSchema, description="Not yours, or missing")
     def get(self, offering_id):
         """Variants of one of your offerings"""
-        provider_id = _provider_id()
+        provider_id = staff_provider_id()
         tenancy.get_owned(catalog.OFFERING.model, offering_id, provider_id, label="offering")
         rows, _ = catalog.list_rows(catalog.VARIANT, provider_id=provider_id, page=1,
                                     page_size=1000, where=Variant.offering_id == offering_id)
@@ -111,7 +104,7 @@ class VariantViews(MethodView):
     @blp.alt_response(404, schema=ErrorSchema, description="Not yours, or missing")
     def post(self, data, offering_id):
         """Add a variant (SKU unique per provider)"""
-        provider_id = _provider_id()
+        provider_id = staff_provider_id()
         tenancy.get_owned(catalog.OFFERING.model, offering_id, provider_id, label="offering")
         return catalog.create(catalog.VARIANT, provider_id=provider_id,
                               data={**data, "offering_id": offering_id})
@@ -124,14 +117,14 @@ class VariantByIdViews(MethodView):
     @blp.response(200, ManagedVariantSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="Not yours, or missing")
     def patch(self, changes, row_id):
-        return catalog.update(catalog.VARIANT, row_id=row_id, provider_id=_provider_id(),
+        return catalog.update(catalog.VARIANT, row_id=row_id, provider_id=staff_provider_id(),
                               changes=changes)
 
     @blp.login_required(roles=STAFF)
     @blp.response(204)
     @blp.alt_response(404, schema=ErrorSchema, description="Not yours, or missing")
     def delete(self, row_id):
-        catalog.delete(catalog.VARIANT, row_id=row_id, provider_id=_provider_id())
+        catalog.delete(catalog.VARIANT, row_id=row_id, provider_id=staff_provider_id())
 
 
 @blp.route("/slots/generate")
@@ -141,7 +134,7 @@ class SlotGenerationViews(MethodView):
     @blp.response(200, GenerationReportSchema)
     def post(self, data):
         """Generate your slots from the rules (idempotent; never removes booked slots)"""
-        provider_id = _provider_id()
+        provider_id = staff_provider_id()
         if "offering_id" in data:
             tenancy.get_owned(catalog.OFFERING.model, data["offering_id"], provider_id,
                               label="offering")

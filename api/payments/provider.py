@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_jwt_extended import current_user
 
-from api.blueprint import Blueprint
+from api.blueprint import STAFF, Blueprint, staff_provider_id
 from api.errors import ErrorSchema
 from api.idempotency import idempotent
 from api.pagination import pagination_header
@@ -17,16 +17,10 @@ from api.payments.schemas import (
     RefundListArgsSchema,
     RefundSchema,
 )
-from app.services import payment_queries, payments, refunds, tenancy
-from app.services.roles import PROVIDER
+from app.services import payment_queries, payments, refunds
 
 blp = Blueprint("provider_payments", __name__, url_prefix="/provider",
                 description="Provider staff: payments, refunds, pay at the venue")
-STAFF = {PROVIDER}
-
-
-def _provider_id() -> int:
-    return tenancy.staff_provider_id(current_user)
 
 
 @blp.route("/payments")
@@ -36,7 +30,7 @@ class PaymentListViews(MethodView):
     @blp.response(200, PaymentSchema(many=True))
     def get(self, args):
         """Your payments, newest first"""
-        rows, total = payment_queries.list_payments(provider_id=_provider_id(), **args)
+        rows, total = payment_queries.list_payments(provider_id=staff_provider_id(), **args)
         return rows, pagination_header(total=total, page=args["page"],
                                        page_size=args["page_size"])
 
@@ -48,7 +42,7 @@ class PaymentViews(MethodView):
     @blp.alt_response(404, schema=ErrorSchema, description="Not yours, or missing")
     def get(self, payment_id):
         """One payment with its refunds"""
-        return payment_queries.get_payment(payment_id, provider_id=_provider_id())
+        return payment_queries.get_payment(payment_id, provider_id=staff_provider_id())
 
 
 @blp.route("/payments/<int:payment_id>/refunds")
@@ -64,7 +58,7 @@ class PaymentRefundViews(MethodView):
         """Refund fully (no amount) or partly; never more than was paid"""
         return refunds.request_refund(payment_id, amount_minor=data.get("amount_minor"),
                                       reason=data["reason"], actor_id=current_user.id,
-                                      provider_id=_provider_id())
+                                      provider_id=staff_provider_id())
 
 
 @blp.route("/refunds")
@@ -74,7 +68,7 @@ class RefundListViews(MethodView):
     @blp.response(200, RefundSchema(many=True))
     def get(self, args):
         """Your refunds, newest first"""
-        rows, total = payment_queries.list_refunds(provider_id=_provider_id(), **args)
+        rows, total = payment_queries.list_refunds(provider_id=staff_provider_id(), **args)
         return rows, pagination_header(total=total, page=args["page"],
                                        page_size=args["page_size"])
 
@@ -90,4 +84,4 @@ class MarkPaidViews(MethodView):
     def post(self, data, reference):
         """Record a payment taken at the venue (confirms a pending booking)"""
         return payments.mark_paid(reference, actor_id=current_user.id,
-                                  provider_id=_provider_id(), method=data["method"])
+                                  provider_id=staff_provider_id(), method=data["method"])
