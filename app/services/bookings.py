@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import String, bindparam, cast, insert, select, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app import events
 from app.errors import Conflict, NotFound, ValidationFailed
@@ -77,6 +77,31 @@ def place_booking(*, customer_id: int, offering_id: int, slot_id: int | None = N
     if not 1 <= quantity <= MAX_QUANTITY:
         raise ValidationFailed("booking.bad_quantity", "Quantity must be 1 to 100.",
                                {"quantity": [f"Between 1 and {MAX_QUANTITY}."]})
+    for attempt in range(1, REFERENCE_ATTEMPTS + 1):
+        try:
+            return _place(customer_id, offering_id, slot_id, variant_id, quantity, notes,
+                          attribution, now)
+        except IntegrityError as exc:
+            # Six random characters are short enough to read out on the phone, so with
+            # millions of bookings a new one now and then draws a taken reference: the
+            # transaction rolled back whole; draw again.
+            if attempt == REFERENCE_ATTEMPTS or not _reference_clash(exc):
+                raise
+    raise AssertionError("unreachable")
+
+
+REFERENCE_ATTEMPTS = 5
+
+
+def _reference_clash(exc: IntegrityError) -> bool:
+    constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
+    if constraint is not None:
+        return constraint == "uq_booking_reference"
+    return "booking.reference" in str(exc.orig)  # SQLite names the column
+
+
+def _place(customer_id, offering_id, slot_id, variant_id, quantity, notes, attribution,
+           now) -> PlacedBooking:
     with _transaction():
         found = _offering_and_slot(offering_id, slot_id)
         if found.kind == SERVICE:
