@@ -24,6 +24,12 @@ class Blueprint(SmorestBlueprint):
         super().__init__(*args, **kwargs)
         self.record_once(lambda state: _install_user_lookup(state.app))
 
+    def arguments(self, schema, *args, **kwargs):
+        # Given a class, webargs builds (deep-copies) a schema on every request.
+        if isinstance(schema, type):
+            schema = schema()
+        return super().arguments(schema, *args, **kwargs)
+
     def login_required(self, *, refresh: bool = False, roles: set[str] | None = None,
                        identity_only: bool = False):
         """``identity_only``: ``current_user`` is an ``accounts.Identity`` (id and role
