@@ -126,17 +126,26 @@ def _place(customer_id, offering_id, slot_id, variant_id, quantity, notes, attri
     return booking
 
 
+_OFFERING_COLUMNS = (Offering.id, Offering.kind, Offering.price_minor, Offering.currency,
+                     Offering.provider_id, Offering.pay_at_venue, Provider.tax_rate_bp,
+                     Provider.tax_inclusive)
+# Built once, as the placing statement is: each booking runs one of them.
+_BOOKABLE_OFFERING = (
+    select(*_OFFERING_COLUMNS)
+    .join(Provider, Provider.id == Offering.provider_id)
+    .where(Offering.id == bindparam("offering_id"), Offering.active.is_(True),
+           Provider.active.is_(True)))
+_BOOKABLE_OFFERING_AND_SLOT = (
+    select(*_OFFERING_COLUMNS, Slot.id.label("slot_id"), Slot.starts_at, Slot.ends_at,
+           Slot.capacity, Slot.booked)
+    .join(Provider, Provider.id == Offering.provider_id)
+    .outerjoin(Slot, (Slot.id == bindparam("slot_id")) & (Slot.offering_id == Offering.id))
+    .where(Offering.id == bindparam("offering_id"), Offering.active.is_(True),
+           Provider.active.is_(True)))
+
+
 def _bookable_offering(offering_id: int):
-    row = db.session.execute(
-        select(Offering.id, Offering.kind, Offering.price_minor, Offering.currency,
-               Offering.provider_id, Offering.pay_at_venue, Provider.tax_rate_bp,
-               Provider.tax_inclusive)
-        .join(Provider, Provider.id == Offering.provider_id)
-        .where(Offering.id == offering_id, Offering.active.is_(True),
-               Provider.active.is_(True))).first()
-    if row is None:
-        raise NotFound("offering.not_found", f"No offering with id {offering_id}.")
-    return row
+    return _offering_row(_BOOKABLE_OFFERING, {"offering_id": offering_id})
 
 
 def _offering_and_slot(offering_id: int, slot_id: int | None):
@@ -144,17 +153,14 @@ def _offering_and_slot(offering_id: int, slot_id: int | None):
     None unless the slot exists and belongs to the offering); read without a lock."""
     if slot_id is None:
         return _bookable_offering(offering_id)
-    row = db.session.execute(
-        select(Offering.id, Offering.kind, Offering.price_minor, Offering.currency,
-               Offering.provider_id, Offering.pay_at_venue, Provider.tax_rate_bp,
-               Provider.tax_inclusive, Slot.id.label("slot_id"),
-               Slot.starts_at, Slot.ends_at, Slot.capacity, Slot.booked)
-        .join(Provider, Provider.id == Offering.provider_id)
-        .outerjoin(Slot, (Slot.id == slot_id) & (Slot.offering_id == Offering.id))
-        .where(Offering.id == offering_id, Offering.active.is_(True),
-               Provider.active.is_(True))).first()
+    return _offering_row(_BOOKABLE_OFFERING_AND_SLOT,
+                         {"offering_id": offering_id, "slot_id": slot_id})
+
+
+def _offering_row(statement, params: dict):
+    row = db.session.connection().execute(statement, params).first()
     if row is None:
-        raise NotFound("offering.not_found", f"No offering with id {offering_id}.")
+        raise NotFound("offering.not_found", f"No offering with id {params['offering_id']}.")
     return row
 
 
@@ -319,14 +325,19 @@ def _booking_rows(booking: PlacedBooking, customer_id: int, attribution: dict | 
                  "quantity": booking.quantity})
     topics = ["booking.created"] + (["booking.confirmed"] if booking.status == CONFIRMED
                                     else [])
+    audit_row["created_at"] = now  # every row of the booking carries the same time
+    event_rows = [events.outbox_row(topic, _payload(booking), provider_id=booking.provider_id)
+                  for topic in topics]
+    for row in event_rows:
+        row["created_at"] = now
+        if row["processed_at"] is not None:
+            row["processed_at"] = now
     return _BookingRows(
         booking=values,
         history=dict(provider_id=booking.provider_id, from_status=None,
                      to_status=booking.status, actor_id=customer_id, reason="placed",
                      created_at=now),
-        attribution=extra, audit=audit_row,
-        events=[events.outbox_row(topic, _payload(booking), provider_id=booking.provider_id)
-                for topic in topics])
+        attribution=extra, audit=audit_row, events=event_rows)
 
 
 BOOKING_COLUMNS = ("reference", "provider_id", "customer_id", "offering_id", "slot_id",
@@ -385,18 +396,36 @@ def _take_places_and_insert(found, booking: PlacedBooking, rows: _BookingRows,
         **_prefixed("audit", rows.audit),
     }
     if attribution is not None:
-        params.update(_prefixed("attribution", attribution))
+        params.update(_prefixed("attr", attribution))
     for n, row in enumerate(rows.events):
-        params.update(_prefixed(f"event{n}", row))
-    return db.session.scalar(statement, params)
+        params.update(_prefixed("event", row, n))
+    return db.session.connection().scalar(statement, params)
 
 
 _ATTRIBUTION_COLUMNS = (*ATTRIBUTION_FIELDS, "created_at")
 _PLACING_STATEMENTS: dict[tuple[bool, int], object] = {}
 
 
-def _prefixed(prefix: str, values: dict) -> dict:
-    return {f"{prefix}_{name}": value for name, value in values.items()}
+# Columns whose value is the same in every row of a booking are bound once, as the
+# UPDATE's parameters: fewer than 50 parameters and 4 KB of SQL lets psycopg cache the
+# statement's conversion instead of parsing it again for every booking.
+_SHARED = {
+    "booking": {"provider_id": "p_provider_id", "offering_id": "p_offering_id",
+                "slot_id": "p_slot_id", "quantity": "p_quantity", "currency": "p_currency",
+                "pay_at_venue": "p_pay_at_venue", "starts_at": "p_starts_at",
+                "ends_at": "p_ends_at", "created_at": "p_now", "updated_at": "p_now"},
+    "history": {"provider_id": "p_provider_id", "actor_id": "booking_customer_id",
+                "created_at": "p_now"},
+    "audit": {"provider_id": "p_provider_id", "created_at": "p_now"},
+    "attr": {"created_at": "p_now"},
+    "event": {"provider_id": "p_provider_id", "created_at": "p_now"},
+}
+
+
+def _prefixed(table: str, values: dict, n: int | str = "") -> dict:
+    shared = _SHARED[table]
+    return {f"{table}{n}_{name}": value for name, value in values.items()
+            if name not in shared}
 
 
 def _placing_statement(with_attribution: bool, event_count: int):
@@ -428,8 +457,8 @@ def _build_placing_statement(with_attribution: bool, event_count: int):
             provider.c.id == offering.c.provider_id, provider.c.active.is_(True))
         .values(booked=slot.c.booked + quantity)
         .returning(slot.c.id).cte("taken"))
-    new = _insert_from(Booking.__table__, "booking", _BOOKING_INSERT_COLUMNS, taken).returning(
-        Booking.__table__.c.id).cte("new_booking")
+    new = _insert_from(Booking.__table__, "booking", _BOOKING_INSERT_COLUMNS,
+                       taken).returning(Booking.__table__.c.id).cte("placed")
     booking_id = new.c.id
     dependent = [
         _insert_from(BookingHistory.__table__, "history", _HISTORY_COLUMNS, new,
@@ -438,18 +467,21 @@ def _build_placing_statement(with_attribution: bool, event_count: int):
                      entity_id=cast(booking_id, String)).cte("audit"),
     ]
     if with_attribution:
-        dependent.append(_insert_from(Attribution.__table__, "attribution",
+        dependent.append(_insert_from(Attribution.__table__, "attr",
                                       _ATTRIBUTION_COLUMNS, new,
                                       booking_id=booking_id).cte("attribution"))
-    dependent += [_insert_from(OutboxEvent.__table__, f"event{n}", _EVENT_COLUMNS, new)
+    dependent += [_insert_from(OutboxEvent.__table__, "event", _EVENT_COLUMNS, new, n=n)
                   .cte(f"event_{n}") for n in range(event_count)]
     return select(booking_id).add_cte(*dependent)
 
 
-def _insert_from(table, prefix: str, columns, source, **expressions):
-    """``INSERT INTO table (…) SELECT :prefix_<column>…, <expressions> FROM source``: one
-    row per row of ``source``, none when it is empty."""
-    selected = [bindparam(f"{prefix}_{name}", type_=table.c[name].type) for name in columns]
+def _insert_from(table, prefix: str, columns, source, n: int | str = "", **expressions):
+    """``INSERT INTO table (…) SELECT :<prefix><n>_<column>…, <expressions> FROM source``
+    (shared columns bound by their shared name): one row per row of ``source``, none when
+    it is empty."""
+    shared = _SHARED[prefix]
+    selected = [bindparam(shared.get(name) or f"{prefix}{n}_{name}", type_=table.c[name].type)
+                for name in columns]
     selected += list(expressions.values())
     return insert(table).from_select([*columns, *expressions],
                                      select(*selected).select_from(source))

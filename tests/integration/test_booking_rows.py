@@ -1,0 +1,61 @@
+"""Every row a new booking writes agrees with the booking, on both databases; and the
+PostgreSQL placing statement stays one psycopg can keep converted between requests."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from psycopg import _queries as psycopg_queries
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql
+
+from app.extensions import db
+from app.models import Attribution, Booking, BookingHistory, OutboxEvent
+from app.models.audit import AuditLog
+from app.models.types import utcnow
+from app.services import bookings
+
+ATTRIBUTION = {"utm_source": "tiktok", "utm_campaign": "spring", "ttclid": "abc",
+               "consent": True, "ip": "203.0.113.9", "user_agent": "test"}
+
+
+def test_the_rows_of_a_booking_share_its_time_provider_and_customer(app_ctx, build):
+    provider = build.provider()
+    offering = build.offering(provider, price_minor=1500)
+    now = utcnow().replace(microsecond=0)
+    slot = build.slot(offering, now + timedelta(days=3), capacity=4)
+    customer = build.customer()
+
+    placed = bookings.place_booking(customer_id=customer, offering_id=offering,
+                                    slot_id=slot, quantity=2, attribution=ATTRIBUTION,
+                                    now=now)
+
+    db.session.expire_all()
+    booking = db.session.get(Booking, placed.id)
+    assert (booking.provider_id, booking.customer_id, booking.offering_id,
+            booking.slot_id, booking.quantity) == (provider, customer, offering, slot, 2)
+    assert booking.created_at == booking.updated_at == now
+    history = db.session.scalar(select(BookingHistory).where(
+        BookingHistory.booking_id == placed.id))
+    assert (history.provider_id, history.actor_id, history.created_at) == (
+        provider, customer, now)
+    attribution = db.session.scalar(select(Attribution).where(
+        Attribution.booking_id == placed.id))
+    assert (attribution.utm_source, attribution.ttclid, attribution.created_at) == (
+        "tiktok", "abc", now)
+    entry = db.session.scalar(select(AuditLog).where(AuditLog.action == "booking.created"))
+    assert (entry.entity_id, entry.provider_id, entry.created_at) == (
+        str(placed.id), provider, now)
+    event = db.session.scalar(select(OutboxEvent).where(
+        OutboxEvent.topic == "booking.created"))
+    assert (event.provider_id, event.created_at) == (provider, now)
+    assert event.payload["booking_reference"] == placed.reference
+
+
+def test_the_placing_statement_fits_psycopgs_statement_cache():
+    # psycopg converts a statement once and keeps it only below these limits; above
+    # them every booking pays for parsing about 4 KB of SQL again.
+    dialect = postgresql.psycopg.dialect()
+    for with_attribution in (False, True):
+        compiled = bookings._placing_statement(with_attribution, 1).compile(dialect=dialect)
+        assert len(str(compiled).encode()) <= psycopg_queries.MAX_CACHED_STATEMENT_LENGTH
+        assert len(compiled.params) <= psycopg_queries.MAX_CACHED_STATEMENT_PARAMS
