@@ -3,11 +3,15 @@
 Two shapes: low contention (requests spread over 10,000 slots) and high contention (all
 requests on 10 slots of large capacity), each at 16 and 64 concurrent clients for
 ``--duration`` seconds. The same load against a floor (``bench/floor_app.py``: the
-capacity UPDATE alone, on Core) gives the ratio. Then an overbooking audit: every slot's
-booked count must equal the places its holding bookings take, and never exceed capacity.
-Also the resident memory of each gunicorn worker and of the RQ worker, start and end.
+capacity UPDATE alone, on Core, on its own copy of the slots) gives the ratio. Both
+servers stay up for a shape and take turns, ``--rounds`` times: on a machine whose speed
+drifts, each ratio compares runs seconds apart, and the table gives the median of the
+rounds. Then an overbooking audit: every slot's booked count must equal the places its
+holding bookings take, and never exceed capacity. Also the resident memory of each
+gunicorn worker and of the RQ worker, start and end.
 
-    .venv/bin/python bench/booking.py [--duration 20] [--clients 16 64] [--workers 2]
+    .venv/bin/python bench/booking.py [--duration 20] [--clients 16 64] [--rounds 3]
+                                      [--workers 2]
 
 Talks to 127.0.0.1 only. Needs PostgreSQL (BENCH_DATABASE_URL) and Redis (--redis-url).
 """
@@ -17,6 +21,7 @@ import argparse
 import json
 import os
 import random
+import statistics
 import subprocess
 import sys
 import time
@@ -36,12 +41,14 @@ def parse_args():
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/12")
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--clients", type=int, nargs="+", default=[16, 64])
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
     return parser.parse_args()
 
 
 def seed(app, shape: dict, customers: int = 64) -> dict:
-    """A provider, a paid service, the shape's slots and customers with tokens."""
+    """A provider, a paid service, the shape's slots (and a copy for the floor) and
+    customers with tokens."""
     from datetime import timedelta
 
     from flask_jwt_extended import create_access_token
@@ -57,24 +64,29 @@ def seed(app, shape: dict, customers: int = 64) -> dict:
                                 "consumed_event, idempotency_record, audit_log, slot, "
                                 "variant, offering, provider RESTART IDENTITY CASCADE"))
         db.session.commit()
-        provider_id, offering_id = common.bench_service(
-            slug="bench", name="Bench Studio", offering_name="Bench class", price_minor=2500)
         start = utcnow().replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
-        with common.raw_connection(app) as conn:
-            rows = ((provider_id, offering_id, start + timedelta(hours=i),
-                     start + timedelta(hours=i, minutes=60), shape["capacity"], 0)
-                    for i in range(shape["slots"]))
-            common.copy_rows(conn, "slot", ["provider_id", "offering_id", "starts_at",
-                                            "ends_at", "capacity", "booked"], rows,
-                             total=shape["slots"], label="slots")
-        slot_ids = [row[0] for row in db.session.execute(text(
-            "SELECT id FROM slot WHERE offering_id = :o ORDER BY id"), {"o": offering_id})]
+        slots = {}
+        for name in ("bookings", "floor"):
+            provider_id, offering_id = common.bench_service(
+                slug=f"bench-{name}", name=f"Bench Studio ({name})",
+                offering_name="Bench class", price_minor=2500)
+            with common.raw_connection(app) as conn:
+                rows = ((provider_id, offering_id, start + timedelta(hours=i),
+                         start + timedelta(hours=i, minutes=60), shape["capacity"], 0)
+                        for i in range(shape["slots"]))
+                common.copy_rows(conn, "slot", ["provider_id", "offering_id", "starts_at",
+                                                "ends_at", "capacity", "booked"], rows,
+                                 total=shape["slots"], label=f"slots ({name})")
+            slots[name] = {"offering": offering_id, "slots": [
+                row[0] for row in db.session.execute(text(
+                    "SELECT id FROM slot WHERE offering_id = :o ORDER BY id"),
+                    {"o": offering_id})]}
         tokens = []
         for n in range(customers):
             user = common.bench_customer(f"bench{n}@example.com", last_name=str(n))
             tokens.append(create_access_token(identity=str(user.id),
                                               expires_delta=timedelta(hours=2)))
-        return {"offering": offering_id, "slots": slot_ids, "tokens": tokens}
+        return {**slots, "tokens": tokens}
 
 
 def drive(port: int, path: str, bodies, tokens, *, clients: int, duration: float):
@@ -90,8 +102,9 @@ def drive(port: int, path: str, bodies, tokens, *, clients: int, duration: float
                            ok=lambda s: s in (200, 201))
 
 
-def audit(app) -> tuple[int, int]:
-    """(slots whose count disagrees with their bookings, slots over capacity)."""
+def audit(app, offering_id: int) -> tuple[int, int]:
+    """(slots of the booked offering whose count disagrees with their bookings, slots
+    over capacity: the floor's included)."""
     from sqlalchemy import text
 
     from app.extensions import db
@@ -102,19 +115,10 @@ def audit(app) -> tuple[int, int]:
               SELECT slot_id, sum(quantity) AS held FROM booking
               WHERE status IN ('pending', 'confirmed', 'completed', 'no_show')
               GROUP BY slot_id) b ON b.slot_id = s.id
-            WHERE s.booked <> coalesce(b.held, 0)"""))
+            WHERE s.offering_id = :offering AND s.booked <> coalesce(b.held, 0)"""),
+            {"offering": offering_id})
         over = db.session.scalar(text("SELECT count(*) FROM slot WHERE booked > capacity"))
         return mismatched, over
-
-
-def reset_places(app) -> None:
-    from sqlalchemy import text
-
-    from app.extensions import db
-
-    with app.app_context():
-        db.session.execute(text("UPDATE slot SET booked = 0"))
-        db.session.commit()
 
 
 def rq_worker(env: dict) -> subprocess.Popen:
@@ -142,37 +146,42 @@ def main() -> int:
     worker = rq_worker(env)
     time.sleep(3)
     worker_start = common.rss_kb(worker.pid)
+    targets = (("bookings", "wsgi:app", "/api/v1/bookings"),
+               ("floor", "bench.floor_app:app", "/floor/bookings"))
     try:
         for shape_name, shape in SHAPES.items():
             data = seed(app, shape)
-            for target, app_path, path in (("bookings", "wsgi:app", "/api/v1/bookings"),
-                                           ("floor", "bench.floor_app:app",
-                                            "/floor/bookings")):
-                server = common.GunicornServer(env=env, workers=args.workers, app=app_path)
-                server.start()
-                sampler = common.RssSampler(server.worker_pids)
-                sampler.mark_start()
-                try:
-                    for clients in args.clients:
-                        stats = drive(server.port, path,
-                                      lambda rng: {"offering_id": data["offering"],
-                                                   "slot_id": rng.choice(data["slots"])},
-                                      data["tokens"], clients=clients, duration=args.duration)
-                        results.append((shape_name, clients, target, stats))
-                        print(f"  {shape_name:4} {clients:3} clients {target:8} "
-                              f"{stats.rps:7.1f} req/s p50 {stats.p50:6.1f} ms "
-                              f"p99 {stats.p99:6.1f} ms statuses {stats.statuses}",
-                              flush=True)
-                finally:
-                    sampler.mark_end()
+            servers, samplers = {}, {}
+            try:
+                for target, app_path, _ in targets:
+                    servers[target] = common.GunicornServer(env=env, workers=args.workers,
+                                                            app=app_path).start()
+                    samplers[target] = common.RssSampler(servers[target].worker_pids)
+                    samplers[target].mark_start()
+                for clients in args.clients:
+                    for round_number in range(1, args.rounds + 1):
+                        for target, _, path in targets:
+                            slots = data[target]
+                            stats = drive(servers[target].port, path,
+                                          lambda rng, slots=slots: {
+                                              "offering_id": slots["offering"],
+                                              "slot_id": rng.choice(slots["slots"])},
+                                          data["tokens"], clients=clients,
+                                          duration=args.duration)
+                            results.append((shape_name, clients, target, stats))
+                            print(f"  {shape_name:4} {clients:3} clients round {round_number} "
+                                  f"{target:8} {stats.rps:7.1f} req/s p50 {stats.p50:6.1f} ms "
+                                  f"p99 {stats.p99:6.1f} ms statuses {stats.statuses}",
+                                  flush=True)
+            finally:
+                for target, server in servers.items():
+                    samplers[target].mark_end()
                     server.stop()
-                memory[(shape_name, target)] = sampler.records
-                if target == "bookings":
-                    mismatched, over = audit(app)
-                    print(f"  audit after '{shape_name}': {mismatched} slots disagree with "
-                          f"their bookings, {over} over capacity", flush=True)
-                    results.append((shape_name, "audit", mismatched, over))
-                    reset_places(app)  # the floor takes places without bookings
+                    memory[(shape_name, target)] = samplers[target].records
+            mismatched, over = audit(app, data["bookings"]["offering"])
+            print(f"  audit after '{shape_name}': {mismatched} slots disagree with their "
+                  f"bookings, {over} over capacity", flush=True)
+            results.append((shape_name, "audit", mismatched, over))
     finally:
         worker_end = common.rss_kb(worker.pid)
         worker.terminate()
@@ -184,16 +193,24 @@ def main() -> int:
 def report(results, memory, worker_start, worker_end, args) -> None:
     print()
     print(f"POST /api/v1/bookings, gunicorn --workers {args.workers}, {args.duration:.0f} s "
-          f"per run, PostgreSQL + Redis, {os.cpu_count()} CPUs")
+          f"per run, {args.rounds} alternating rounds (medians), PostgreSQL + Redis, "
+          f"{os.cpu_count()} CPUs")
     print(f"{'shape':6} {'clients':>7} | {'ours req/s':>10} {'p50 ms':>7} {'p99 ms':>7} | "
-          f"{'floor req/s':>11} {'p50 ms':>7} {'p99 ms':>7} | {'ratio':>6}")
-    runs = {(r[0], r[1], r[2]): r[3] for r in results if r[1] != "audit"}
+          f"{'floor req/s':>11} {'p50 ms':>7} {'p99 ms':>7} | {'ratio':>6} "
+          f"{'(rounds)':>16}")
+    runs: dict[tuple, list] = {}
+    for result in results:
+        if result[1] != "audit":
+            runs.setdefault(result[:3], []).append(result[3])
     for shape in SHAPES:
         for clients in args.clients:
             ours, floor = runs[(shape, clients, "bookings")], runs[(shape, clients, "floor")]
-            print(f"{shape:6} {clients:>7} | {ours.rps:>10.1f} {ours.p50:>7.1f} "
-                  f"{ours.p99:>7.1f} | {floor.rps:>11.1f} {floor.p50:>7.1f} "
-                  f"{floor.p99:>7.1f} | {ours.rps / floor.rps:>6.2f}")
+            ratios = [o.rps / f.rps for o, f in zip(ours, floor)]
+            print(f"{shape:6} {clients:>7} | {_median(ours, 'rps'):>10.1f} "
+                  f"{_median(ours, 'p50'):>7.1f} {_median(ours, 'p99'):>7.1f} | "
+                  f"{_median(floor, 'rps'):>11.1f} {_median(floor, 'p50'):>7.1f} "
+                  f"{_median(floor, 'p99'):>7.1f} | {statistics.median(ratios):>6.2f} "
+                  f"({' '.join(f'{r:.2f}' for r in ratios)})")
     for shape, _, mismatched, over in (r for r in results if r[1] == "audit"):
         print(f"overbooking audit ({shape}): {mismatched} slots disagree, {over} over capacity")
     print("resident memory, MB (start / max / end):")
@@ -203,6 +220,10 @@ def report(results, memory, worker_start, worker_end, args) -> None:
             print(f"  {shape:4} {target:8} gunicorn worker {pid}: {mb(record.start_kb)} / "
                   f"{mb(record.max_kb)} / {mb(record.end_kb)} ({growth:+.0%})")
     print(f"  RQ worker: {mb(worker_start)} at start, {mb(worker_end)} at end")
+
+
+def _median(runs, attribute: str) -> float:
+    return statistics.median(getattr(run, attribute) for run in runs)
 
 
 if __name__ == "__main__":
