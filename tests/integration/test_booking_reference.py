@@ -75,3 +75,12 @@ def test_gives_up_after_a_few_draws(app_ctx, build, drawn):
         bookings.place_booking(customer_id=customer, offering_id=offering, slot_id=slot)
     db.session.expire_all()
     assert db.session.get(Slot, slot).booked == 1
+
+
+def test_references_are_six_characters_of_the_alphabet_all_used():
+    drawn = [bookings.new_reference() for _ in range(2000)]
+    assert all(len(r) == 9 and r.startswith("BW-") for r in drawn)
+    characters = {c for r in drawn for c in r[3:]}
+    assert characters == set(bookings.REFERENCE_ALPHABET)
+    for position in range(3, 9):  # every position varies (no bits reused or left out)
+        assert len({r[position] for r in drawn}) == len(bookings.REFERENCE_ALPHABET)
