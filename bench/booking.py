@@ -135,9 +135,7 @@ def mb(kb) -> str:
 def main() -> int:
     args = parse_args()
     instance = common.prepare_environment()
-    common.ensure_database(args.database_url)
-    app = common.make_app(args.database_url, instance, redis_url=args.redis_url)
-    common.migrate(app)
+    app = common.migrated_app(args.database_url, instance, redis_url=args.redis_url)
     env = common.server_environment(args.database_url, instance, redis_url=args.redis_url,
                                     JWT_SECRET_KEY=os.environ["JWT_SECRET_KEY"],
                                     SECRET_KEY=os.environ["SECRET_KEY"])

@@ -65,9 +65,7 @@ def booking_requests(app, data: dict):
 def main() -> int:
     args = parse_args()
     instance = common.prepare_environment()
-    common.ensure_database(args.database_url)
-    app = common.make_app(args.database_url, instance)
-    common.migrate(app)
+    app = common.migrated_app(args.database_url, instance)
     send = booking_requests(app, booking.seed(app, booking.SHAPES["low"]))
     statuses = Counter(send() for _ in range(200))  # warm-up: imports, caches, pool
     cpu_ms = []

@@ -159,6 +159,15 @@ def migrate(app) -> None:
         upgrade()
 
 
+def migrated_app(database_url: str, instance_dir: str, *, redis_url: str | None = None,
+                 **overrides):
+    """The app on ``database_url``, the database created if missing and migrated."""
+    ensure_database(database_url)
+    app = make_app(database_url, instance_dir, redis_url=redis_url, **overrides)
+    migrate(app)
+    return app
+
+
 @contextmanager
 def raw_connection(app, *, autocommit: bool = False):
     """The app engine's psycopg 3 connection (for COPY and VACUUM); committed on success."""

@@ -106,10 +106,9 @@ def main() -> int:
     smtp = Controller(counter, hostname="127.0.0.1", port=smtp_port)
     smtp.start()
     mail = {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp_port), "MAIL_USE_TLS": "false"}
-    common.ensure_database(args.database_url)
-    app = common.make_app(args.database_url, instance, redis_url=args.redis_url,
-                          MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_port, MAIL_USE_TLS=False)
-    common.migrate(app)
+    app = common.migrated_app(args.database_url, instance, redis_url=args.redis_url,
+                              MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_port,
+                              MAIL_USE_TLS=False)
     ids = seed(app, args.redis_url, args.emails)
     env = common.server_environment(args.database_url, instance, redis_url=args.redis_url,
                                     JWT_SECRET_KEY=os.environ["JWT_SECRET_KEY"],

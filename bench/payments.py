@@ -172,10 +172,8 @@ def main() -> int:
                        "STRIPE_PUBLISHABLE_KEY": "pk_test_local",
                        "STRIPE_API_BASE": stripe_server.url,
                        "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET}
-    common.ensure_database(args.database_url)
-    app = common.make_app(args.database_url, instance, redis_url=args.redis_url,
-                          **stripe_settings)
-    common.migrate(app)
+    app = common.migrated_app(args.database_url, instance, redis_url=args.redis_url,
+                              **stripe_settings)
     env = common.server_environment(args.database_url, instance, redis_url=args.redis_url,
                                     JWT_SECRET_KEY=os.environ["JWT_SECRET_KEY"],
                                     SECRET_KEY=os.environ["SECRET_KEY"], **stripe_settings)

@@ -137,9 +137,7 @@ def check(app, count: int) -> tuple[int, int]:
 def main() -> int:
     args = parse_args()
     instance_dir = common.prepare_environment()
-    common.ensure_database(args.database_url)
-    app = common.make_app(args.database_url, instance_dir)
-    common.migrate(app)
+    app = common.migrated_app(args.database_url, instance_dir)
     reset(app)
     payment_ids = build_payments(app, args.receipts)
     timings, rss, elapsed = issue_all(app, payment_ids)
