@@ -124,11 +124,30 @@ def _weekly_hours(provider_id: int, offering_id: int, minutes: int, capacity: in
     db.session.commit()
 
 
+def demo_slot(offering: Offering, start) -> int:
+    """The offering's slot starting at ``start``: the one its weekly hours generated when
+    the hour falls on their grid (at such minutes of the day a new one would clash with
+    it), otherwise a new one."""
+    from datetime import timedelta
+
+    from app.models import Slot
+
+    existing = db.session.scalar(select(Slot.id).where(Slot.offering_id == offering.id,
+                                                       Slot.starts_at == start))
+    if existing is not None:
+        return existing
+    slot = Slot(provider_id=offering.provider_id, offering_id=offering.id, starts_at=start,
+                ends_at=start + timedelta(minutes=offering.duration_minutes), capacity=8)
+    db.session.add(slot)
+    db.session.commit()
+    return slot.id
+
+
 def _load_bookings(customer_id: int) -> None:
     """Once: a booking in each state, on the first demo provider's first service."""
     from datetime import timedelta
 
-    from app.models import Booking, Slot
+    from app.models import Booking
     from app.models.types import utcnow
     from app.models.payments import Payment
     from app.services import bookings, payments, refunds
@@ -143,12 +162,7 @@ def _load_bookings(customer_id: int) -> None:
     system = bookings.Actor(None, "demo data")
 
     def slot_at(offering, hours_from_now: float) -> int:
-        start = now + timedelta(hours=hours_from_now)
-        slot = Slot(provider_id=provider.id, offering_id=offering.id, starts_at=start,
-                    ends_at=start + timedelta(minutes=offering.duration_minutes), capacity=8)
-        db.session.add(slot)
-        db.session.commit()
-        return slot.id
+        return demo_slot(offering, now + timedelta(hours=hours_from_now))
 
     def place(offering, hours_from_now: float, placed_hours_ago: float = 0):
         return bookings.place_booking(customer_id=customer_id, offering_id=offering.id,

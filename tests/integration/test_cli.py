@@ -81,3 +81,26 @@ def test_generate_slots_command_reports_and_is_idempotent(app, app_ctx, build):
 def test_reindex_without_opensearch_says_why(app):
     result = app.test_cli_runner().invoke(args=["bookwell", "reindex"])
     assert result.exit_code != 0 and "OPENSEARCH_URL" in result.output
+
+
+def test_demo_bookings_use_a_generated_slot_at_the_same_time(app_ctx, build):
+    # The demo places its bookings whole hours from now; in the minute when "now" is on
+    # the weekly hours' grid, a new slot at that time clashed with a generated one and
+    # the demo (and `make run`) failed. It now books the generated slot.
+    from datetime import timedelta
+
+    from app.models.types import utcnow
+    from app.services.demo import demo_slot
+
+    offering = db.session.get(Offering, build.offering(build.provider(), price_minor=100))
+    start = utcnow().replace(minute=0, second=0, microsecond=0) + timedelta(days=2)
+    generated = build.slot(offering.id, start, capacity=1)
+    slots_before = db.session.scalar(select(func.count()).select_from(Slot))
+
+    assert demo_slot(offering, start) == generated
+    assert db.session.scalar(select(func.count()).select_from(Slot)) == slots_before
+
+    other = demo_slot(offering, start + timedelta(minutes=17))
+    assert other != generated
+    assert db.session.get(Slot, other).ends_at == start + timedelta(
+        minutes=17 + offering.duration_minutes)
