@@ -394,7 +394,7 @@ def _drive(host, port, paths, *, concurrency, duration, ok, stats: Stats) -> Non
     deadline = None if duration is None else time.perf_counter() + duration
     lock = threading.Lock()
 
-    def worker():
+    def worker(_n: int) -> None:
         conn = http.client.HTTPConnection(host, port, timeout=30)
         latencies, statuses = [], []
         try:
@@ -406,16 +406,9 @@ def _drive(host, port, paths, *, concurrency, duration, ok, stats: Stats) -> Non
                 elif time.perf_counter() >= deadline:
                     break
                 path = paths[i % len(paths)]
-                t0 = time.perf_counter()
-                try:
-                    conn.request("GET", path, headers={"Accept": "application/json"})
-                    response = conn.getresponse()
-                    response.read()
-                    status = response.status
-                except (OSError, http.client.HTTPException):
-                    conn.close()
-                    status = 599
-                latencies.append((time.perf_counter() - t0) * 1000)
+                elapsed_ms, status = _timed_request(
+                    conn, "GET", path, headers={"Accept": "application/json"})
+                latencies.append(elapsed_ms)
                 statuses.append(status)
         finally:
             conn.close()
@@ -424,7 +417,28 @@ def _drive(host, port, paths, *, concurrency, duration, ok, stats: Stats) -> Non
                 for status in statuses:
                     stats.note_status(status, ok)
 
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
+    _run_threads(worker, concurrency)
+
+
+def _timed_request(conn: http.client.HTTPConnection, method: str, path: str, *,
+                   body: str | None = None, headers: dict) -> tuple[float, int]:
+    """(milliseconds, status) of one request; a failed connection counts as status 599
+    and is closed, so the next request reconnects."""
+    t0 = time.perf_counter()
+    try:
+        conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        response.read()
+        status = response.status
+    except (OSError, http.client.HTTPException):
+        conn.close()
+        status = 599
+    return (time.perf_counter() - t0) * 1000, status
+
+
+def _run_threads(target: Callable[[int], None], count: int) -> None:
+    """``target(n)`` for n in 0..count-1, each in its own thread; waits for all."""
+    threads = [threading.Thread(target=target, args=(n,), daemon=True) for n in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -445,16 +459,9 @@ def post_for(port: int, path: str, request_for: Callable[[int, int], tuple[str, 
         while time.perf_counter() < deadline:
             i += 1
             body, headers = request_for(n, i)
-            t0 = time.perf_counter()
-            try:
-                conn.request("POST", path, body=body, headers=headers)
-                response = conn.getresponse()
-                response.read()
-                status = response.status
-            except (OSError, http.client.HTTPException):
-                conn.close()
-                status = 599
-            latencies.append((time.perf_counter() - t0) * 1000)
+            elapsed_ms, status = _timed_request(conn, "POST", path, body=body,
+                                                headers=headers)
+            latencies.append(elapsed_ms)
             statuses.append(status)
         conn.close()
         with lock:
@@ -463,11 +470,7 @@ def post_for(port: int, path: str, request_for: Callable[[int, int], tuple[str, 
                 stats.note_status(status, ok)
 
     started = time.perf_counter()
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _run_threads(client, clients)
     stats.wall_s = time.perf_counter() - started
     return stats
 
