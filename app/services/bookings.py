@@ -20,9 +20,9 @@ from sqlalchemy import String, bindparam, cast, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app import events
-from app.errors import Conflict, NotFound, ValidationFailed
+from app.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from app.extensions import db
-from app.models import Attribution, Booking, BookingHistory, Offering, Provider, Slot, Variant
+from app.models import Account, Attribution, Booking, BookingHistory, Offering, Provider, Slot, Variant
 from app.models.audit import AuditLog
 from app.models.events import OutboxEvent
 from app.models.bookings import (
@@ -106,7 +106,7 @@ def _reference_clash(exc: IntegrityError) -> bool:
 def _place(customer_id, offering_id, slot_id, variant_id, quantity, notes, attribution,
            now) -> PlacedBooking:
     with _transaction():
-        found = _offering_and_slot(offering_id, slot_id)
+        found = _offering_and_slot(offering_id, slot_id, customer_id)
         if found.kind == SERVICE:
             _check_slot(found, slot_id, quantity, now)
             booking = _new_booking(found, customer_id, slot_id, None, quantity,
@@ -129,9 +129,14 @@ def _place(customer_id, offering_id, slot_id, variant_id, quantity, notes, attri
     return booking
 
 
+# The customer's account is checked in the same read: the booking endpoint takes the
+# customer from the token alone (no query of its own), so this is where an account that
+# was deactivated after its token was issued is refused.
+_CUSTOMER_ACTIVE = (select(Account.active).where(Account.id == bindparam("customer_id"))
+                    .scalar_subquery().label("customer_active"))
 _OFFERING_COLUMNS = (Offering.id, Offering.kind, Offering.price_minor, Offering.currency,
                      Offering.provider_id, Offering.pay_at_venue, Provider.tax_rate_bp,
-                     Provider.tax_inclusive)
+                     Provider.tax_inclusive, _CUSTOMER_ACTIVE)
 # Built once, as the placing statement is: each booking runs one of them.
 _BOOKABLE_OFFERING = (
     select(*_OFFERING_COLUMNS)
@@ -148,23 +153,35 @@ _BOOKABLE_OFFERING_AND_SLOT = (
 
 
 def _bookable_offering(offering_id: int):
-    return _offering_row(_BOOKABLE_OFFERING, {"offering_id": offering_id})
+    """The active offering of an active provider (no customer to check: rescheduling)."""
+    row = db.session.connection().execute(
+        _BOOKABLE_OFFERING, {"offering_id": offering_id, "customer_id": None}).first()
+    if row is None:
+        raise NotFound("offering.not_found", f"No offering with id {offering_id}.")
+    return row
 
 
-def _offering_and_slot(offering_id: int, slot_id: int | None):
+def _offering_and_slot(offering_id: int, slot_id: int | None, customer_id: int):
     """The active offering of an active provider, with the slot's columns (``slot_id``
-    None unless the slot exists and belongs to the offering); read without a lock."""
-    if slot_id is None:
-        return _bookable_offering(offering_id)
-    return _offering_row(_BOOKABLE_OFFERING_AND_SLOT,
-                         {"offering_id": offering_id, "slot_id": slot_id})
-
-
-def _offering_row(statement, params: dict):
+    None unless the slot exists and belongs to the offering); read without a lock.
+    Refuses a customer whose account is missing or inactive (401)."""
+    params = {"offering_id": offering_id, "customer_id": customer_id}
+    statement = _BOOKABLE_OFFERING
+    if slot_id is not None:
+        statement, params["slot_id"] = _BOOKABLE_OFFERING_AND_SLOT, slot_id
     row = db.session.connection().execute(statement, params).first()
     if row is None:
-        raise NotFound("offering.not_found", f"No offering with id {params['offering_id']}.")
+        # No offering, so the account was not read: check it before answering 404.
+        _require_active_customer(db.session.scalar(
+            select(Account.active).where(Account.id == customer_id)))
+        raise NotFound("offering.not_found", f"No offering with id {offering_id}.")
+    _require_active_customer(row.customer_active)
     return row
+
+
+def _require_active_customer(active: bool | None) -> None:
+    if not active:  # None: no such account
+        raise Unauthorized("auth.unknown_user", "The account is inactive or no longer exists.")
 
 
 def _check_slot(found, slot_id: int | None, quantity: int, now: datetime) -> None:

@@ -258,6 +258,35 @@ def test_an_inactive_account_cannot_book_with_a_token_it_holds(client, world):
     assert db.session.scalar(select(func.count()).select_from(Booking)) == 0
 
 
+@pytest.mark.parametrize("fields", [
+    {},  # a service slot
+    {"offering_id": "product", "slot_id": None, "variant": True},
+    {"offering_id": 2**31 - 1},  # no such offering: still the account's 401, not a 404
+], ids=["slot", "variant", "unknown-offering"])
+def test_the_booking_service_refuses_an_inactive_account_on_every_path(client, world, fields):
+    # The endpoint takes the customer from the token; the service checks the account.
+    db.session.get(Account, world["customer"]).active = False
+    db.session.commit()
+    fields = dict(fields)
+    if fields.get("offering_id") == "product":
+        fields["offering_id"] = world["product"]
+    if fields.pop("variant", False):
+        fields["variant_id"] = world["variant"]
+    assert_error_shape(book(client, world, **fields), 401, "auth.unknown_user")
+    assert db.session.scalar(select(func.count()).select_from(Booking)) == 0
+    assert db.session.get(Variant, world["variant"]).stock == 2
+    assert _slot(world["slot"]).booked == 0
+
+
+def test_a_token_for_an_account_that_no_longer_exists_cannot_book(client, world):
+    from flask_jwt_extended import create_access_token
+
+    token = create_access_token(identity=str(2**31 - 7))  # signed, but names no account
+    assert_error_shape(client.post("/api/v1/bookings", headers=bearer(token),
+                                   json={"offering_id": world["service"],
+                                         "slot_id": world["slot"]}), 401, "auth.unknown_user")
+
+
 def test_a_refresh_token_cannot_book(client, world, build):
     tokens = api_login(client, build.email_of(world["customer"]))
     response = client.post("/api/v1/bookings", headers=bearer(tokens["refresh_token"]),
