@@ -57,25 +57,31 @@ def unsubscribe(topic: str, consumer_path: str) -> None:
 
 
 def publish(topic: str, payload: dict, *, provider_id: int | None = None) -> str:
-    """Add an event to the open transaction; it is dispatched after ``commit``."""
+    """Add an event to the session's open transaction; it is dispatched after ``commit``."""
     row = outbox_row(topic, payload, provider_id=provider_id)
     # A Core insert: part of the open transaction at once, with no ORM flush to pay for.
     db.session.execute(OutboxEvent.__table__.insert().values(**row))
+    db.session.info.setdefault(_PENDING_KEY, []).extend(to_dispatch([row]))
     return row["id"]
 
 
 def outbox_row(topic: str, payload: dict, *, provider_id: int | None = None) -> dict:
-    """The values of the row ``publish`` inserts, for a caller that inserts it within a
-    statement of its own (the booking hot path); dispatched after ``commit`` all the same."""
+    """The values of the row ``publish`` inserts, for a caller that inserts it itself (the
+    booking hot path, within its own statement and transaction) and, once committed,
+    hands ``to_dispatch`` of its rows to ``dispatch``."""
     event_id, now = str(uuid.uuid4()), utcnow()
     if not CONSUMERS.get(topic):
         # Stored all the same (the record of what happened, replayable once something
         # listens), but nobody to hand it to: no job, no worker time.
         return dict(id=event_id, topic=topic, payload=payload, provider_id=provider_id,
                     status=DONE, attempts=0, created_at=now, processed_at=now)
-    db.session.info.setdefault(_PENDING_KEY, []).append(event_id)
     return dict(id=event_id, topic=topic, payload=payload, provider_id=provider_id,
                 status=QUEUED, attempts=0, created_at=now, processed_at=None)
+
+
+def to_dispatch(rows: list[dict]) -> list[str]:
+    """The ids of the outbox rows that someone listens to."""
+    return [row["id"] for row in rows if row["status"] == QUEUED]
 
 
 def commit() -> None:
