@@ -11,12 +11,26 @@ from __future__ import annotations
 
 import secrets
 from types import SimpleNamespace
+from typing import NamedTuple
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import String, bindparam, cast, insert, select, update
+from sqlalchemy import (
+    JSON,
+    LABEL_STYLE_NONE,
+    String,
+    bindparam,
+    cast,
+    exists,
+    func,
+    insert,
+    literal_column,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app import events
@@ -109,29 +123,102 @@ def _place(customer_id, offering_id, slot_id, variant_id, quantity, notes, attri
     # and the session's bookkeeping around one transaction cost more CPU per booking
     # than the statements did.
     with _transaction(), db.engine.begin() as conn:
-        found = _offering_and_slot(conn, offering_id, slot_id, customer_id)
-        if found.kind == SERVICE:
-            _check_slot(found, slot_id, quantity, now)
-            booking = _new_booking(found, customer_id, slot_id, None, quantity,
-                                   found.price_minor, notes, found.starts_at, found.ends_at,
-                                   now)
-        else:  # a product (a slot id given with one is ignored)
-            unit_price = _take_stock(conn, found, variant_id, quantity)
-            booking = _new_booking(found, customer_id, None, variant_id, quantity,
-                                   unit_price, notes, None, None, now)
-        rows = _booking_rows(booking, customer_id, attribution, now)
-        if found.kind == SERVICE and conn.dialect.name == "postgresql":
-            booking.id = _take_places_and_insert(conn, found, booking, rows, now)
-            if booking.id is None:
-                _refuse(conn, found, slot_id, quantity, now)
-        else:
-            booking.id = _insert_rows(conn, rows)
-            if found.kind == SERVICE:
-                _take_places(conn, found, slot_id, quantity, now)  # last: see the docstring
+        placed = None
+        if slot_id is not None and conn.dialect.name == "postgresql":
+            placed = _place_on_slot(conn, customer_id, offering_id, slot_id, quantity, notes,
+                                    attribution, now)
+        booking, rows = placed or _place_row_by_row(conn, customer_id, offering_id, slot_id,
+                                                    variant_id, quantity, notes, attribution,
+                                                    now)
     dispatched = events.to_dispatch(rows.events)
     if dispatched:  # committed: hand them on (the sweep does, should this fail)
         events.dispatch(dispatched)
     return booking
+
+
+def _place_on_slot(conn, customer_id, offering_id, slot_id, quantity, notes, attribution,
+                   now):
+    """PostgreSQL, a service: one statement takes the places and writes every row, from
+    the offering's terms as this process last read them. The statement re-checks each of
+    those terms (and the customer's account), so a stale memory costs a retry, never a
+    wrong booking: when it takes nothing, read afresh and either say why or try again.
+    None for a product (a slot id given with one is ignored)."""
+    terms = _remembered_terms.get(offering_id)
+    if terms is not None:
+        if terms.kind != SERVICE:
+            return None
+        placed = _try_placing(conn, terms, customer_id, slot_id, quantity, notes,
+                              attribution, now)
+        if placed is not None:
+            return placed
+    found = _offering_and_slot(conn, offering_id, slot_id, customer_id)  # 404, 401
+    terms = _remember(found)
+    if found.kind != SERVICE:
+        return None
+    _check_slot(found, slot_id, quantity, now)  # why the statement would take nothing
+    placed = _try_placing(conn, terms, customer_id, slot_id, quantity, notes, attribution,
+                          now)
+    if placed is None:
+        _refuse(conn, found, slot_id, quantity, now)
+    return placed
+
+
+def _try_placing(conn, terms, customer_id, slot_id, quantity, notes, attribution, now):
+    booking = _new_booking(terms, customer_id, slot_id, None, quantity, terms.price_minor,
+                           notes, None, None, now)  # the slot's times come from its row
+    rows = _booking_rows(booking, customer_id, attribution, now)
+    placed = _take_places_and_insert(conn, terms, booking, rows, now)
+    if placed is None:
+        return None
+    booking.id, booking.starts_at, booking.ends_at = placed
+    return booking, rows
+
+
+def _place_row_by_row(conn, customer_id, offering_id, slot_id, variant_id, quantity, notes,
+                      attribution, now):
+    """Products, and SQLite: read the offering, take the stock or places, insert each row."""
+    found = _offering_and_slot(conn, offering_id, slot_id, customer_id)
+    if found.kind == SERVICE:
+        _check_slot(found, slot_id, quantity, now)
+        booking = _new_booking(found, customer_id, slot_id, None, quantity,
+                               found.price_minor, notes, found.starts_at, found.ends_at, now)
+    else:  # a product (a slot id given with one is ignored)
+        unit_price = _take_stock(conn, found, variant_id, quantity)
+        booking = _new_booking(found, customer_id, None, variant_id, quantity, unit_price,
+                               notes, None, None, now)
+    rows = _booking_rows(booking, customer_id, attribution, now)
+    booking.id = _insert_rows(conn, rows)
+    if found.kind == SERVICE:
+        _take_places(conn, found, slot_id, quantity, now)  # last: see the docstring
+    return booking, rows
+
+
+class OfferingTerms(NamedTuple):
+    """What a booking takes from its offering and provider: every one of them is
+    re-checked by the placing statement."""
+
+    id: int
+    kind: str
+    price_minor: int
+    currency: str
+    provider_id: int
+    pay_at_venue: bool
+    tax_rate_bp: int
+    tax_inclusive: bool
+
+
+# Per process, by offering id: the terms the last booking of each offering was placed on.
+_remembered_terms: dict[int, OfferingTerms] = {}
+REMEMBERED_OFFERINGS = 10_000
+
+
+def _remember(found) -> OfferingTerms:
+    terms = OfferingTerms(*(getattr(found, name) for name in OfferingTerms._fields))
+    _remembered_terms.pop(terms.id, None)
+    if len(_remembered_terms) >= REMEMBERED_OFFERINGS:
+        del _remembered_terms[next(iter(_remembered_terms))]  # the longest unrefreshed
+    _remembered_terms[terms.id] = terms
+    return terms
 
 
 # The customer's account is checked in the same read: the booking endpoint takes the
@@ -397,12 +484,13 @@ def _insert_rows(conn, rows: _BookingRows) -> int:
     return booking_id
 
 
-def _take_places_and_insert(conn, found, booking: PlacedBooking, rows: _BookingRows,
-                            now: datetime) -> int | None:
-    """PostgreSQL, one statement: the conditional UPDATE of the slot (re-checking what was
-    read: the offering and provider still active, the same price and times), then every
-    insert as a data-modifying CTE selecting from it. The booking's id, or None (nothing
-    written) when the UPDATE took no places.
+def _take_places_and_insert(conn, terms: OfferingTerms, booking: PlacedBooking,
+                            rows: _BookingRows, now: datetime):
+    """PostgreSQL, one statement: the conditional UPDATE of the slot (re-checking every
+    term the booking was priced on: the offering and provider still active, the same
+    price, currency, tax and payment mode; and the customer's account active), then every
+    insert as a data-modifying CTE selecting from it. The booking's (id, starts_at,
+    ends_at), or None (nothing written) when the UPDATE took no places.
 
     The statement is built once per shape (with or without attribution, one or two
     events) from bind parameters, so a request only fills in values: building it anew
@@ -413,19 +501,19 @@ def _take_places_and_insert(conn, found, booking: PlacedBooking, rows: _BookingR
     statement = _placing_statement(attribution is not None, len(rows.events))
     # Bind names never equal a column name: an UPDATE takes such a parameter as a SET value.
     params = {
-        "p_slot_id": booking.slot_id, "p_offering_id": found.id, "p_now": now,
-        "p_quantity": booking.quantity, "p_starts_at": found.starts_at,
-        "p_ends_at": found.ends_at, "p_price_minor": found.price_minor,
-        "p_currency": found.currency, "p_pay_at_venue": bool(found.pay_at_venue),
-        "p_provider_id": found.provider_id,
-        **_prefixed("booking", rows.booking), **_prefixed("history", rows.history),
-        **_prefixed("audit", rows.audit),
+        "p_slot_id": booking.slot_id, "p_offering_id": terms.id, "p_now": now,
+        "p_quantity": booking.quantity, "p_price_minor": terms.price_minor,
+        "p_currency": terms.currency, "p_pay_at_venue": bool(terms.pay_at_venue),
+        "p_provider_id": terms.provider_id, "p_tax_rate_bp": terms.tax_rate_bp,
+        "p_tax_inclusive": bool(terms.tax_inclusive),
+        **_prefixed("b", rows.booking), **_prefixed("h", rows.history),
+        **_prefixed("a", rows.audit),
     }
     if attribution is not None:
-        params.update(_prefixed("attr", attribution))
+        params.update(_prefixed("t", attribution))
     for n, row in enumerate(rows.events):
-        params.update(_prefixed("event", row, n))
-    return conn.scalar(statement, params)
+        params.update(_prefixed("e", row, n))
+    return conn.execute(statement, params).first()
 
 
 _ATTRIBUTION_COLUMNS = (*ATTRIBUTION_FIELDS, "created_at")
@@ -433,18 +521,19 @@ _PLACING_STATEMENTS: dict[tuple[bool, int], object] = {}
 
 
 # Columns whose value is the same in every row of a booking are bound once, as the
-# UPDATE's parameters: fewer than 50 parameters and 4 KB of SQL lets psycopg cache the
-# statement's conversion instead of parsing it again for every booking.
+# UPDATE's parameters; the slot's times come from the slot's row. Fewer than 50
+# parameters and 4 KB of SQL lets psycopg cache the statement's conversion instead of
+# parsing it again for every booking (a test keeps it so). Prefixes: b booking,
+# h history, a audit, t attribution, e event.
 _SHARED = {
-    "booking": {"provider_id": "p_provider_id", "offering_id": "p_offering_id",
-                "slot_id": "p_slot_id", "quantity": "p_quantity", "currency": "p_currency",
-                "pay_at_venue": "p_pay_at_venue", "starts_at": "p_starts_at",
-                "ends_at": "p_ends_at", "created_at": "p_now", "updated_at": "p_now"},
-    "history": {"provider_id": "p_provider_id", "actor_id": "booking_customer_id",
-                "created_at": "p_now"},
-    "audit": {"provider_id": "p_provider_id", "created_at": "p_now"},
-    "attr": {"created_at": "p_now"},
-    "event": {"provider_id": "p_provider_id", "created_at": "p_now"},
+    "b": {"provider_id": "p_provider_id", "offering_id": "p_offering_id",
+          "slot_id": "p_slot_id", "quantity": "p_quantity", "currency": "p_currency",
+          "pay_at_venue": "p_pay_at_venue", "created_at": "p_now", "updated_at": "p_now",
+          "starts_at": None, "ends_at": None},
+    "h": {"provider_id": "p_provider_id", "actor_id": "b_customer_id", "created_at": "p_now"},
+    "a": {"provider_id": "p_provider_id", "created_at": "p_now"},
+    "t": {"created_at": "p_now"},
+    "e": {"provider_id": "p_provider_id", "created_at": "p_now", "attempts": None},
 }
 
 
@@ -463,6 +552,7 @@ def _placing_statement(with_attribution: bool, event_count: int):
 
 def _build_placing_statement(with_attribution: bool, event_count: int):
     slot, offering, provider = Slot.__table__, Offering.__table__, Provider.__table__
+    account = Account.__table__
     quantity = bindparam("p_quantity", type_=slot.c.booked.type)
     taken = (
         update(slot).where(
@@ -470,47 +560,66 @@ def _build_placing_statement(with_attribution: bool, event_count: int):
             slot.c.offering_id == bindparam("p_offering_id"),
             slot.c.starts_at > bindparam("p_now", type_=slot.c.starts_at.type),
             slot.c.booked + quantity <= slot.c.capacity,
-            slot.c.starts_at == bindparam("p_starts_at", type_=slot.c.starts_at.type),
-            slot.c.ends_at == bindparam("p_ends_at", type_=slot.c.ends_at.type),
             offering.c.id == slot.c.offering_id, offering.c.active.is_(True),
-            offering.c.kind == SERVICE,
+            offering.c.kind == literal_column(f"'{SERVICE}'"),
             offering.c.price_minor == bindparam("p_price_minor",
                                                 type_=offering.c.price_minor.type),
             offering.c.currency == bindparam("p_currency", type_=offering.c.currency.type),
             offering.c.pay_at_venue == bindparam("p_pay_at_venue",
                                                  type_=offering.c.pay_at_venue.type),
             offering.c.provider_id == bindparam("p_provider_id"),
-            provider.c.id == offering.c.provider_id, provider.c.active.is_(True))
+            provider.c.id == offering.c.provider_id, provider.c.active.is_(True),
+            provider.c.tax_rate_bp == bindparam("p_tax_rate_bp"),
+            provider.c.tax_inclusive == bindparam("p_tax_inclusive"),
+            exists().where(account.c.id == bindparam("b_customer_id"),
+                           account.c.active.is_(True)))
         .values(booked=slot.c.booked + quantity)
-        .returning(slot.c.id).cte("taken"))
-    new = _insert_from(Booking.__table__, "booking", _BOOKING_INSERT_COLUMNS,
-                       taken).returning(Booking.__table__.c.id).cte("placed")
+        .returning(slot.c.starts_at, slot.c.ends_at).cte("taken"))
+    booking = Booking.__table__
+    # The events' payloads carry the slot's start as ``_payload`` writes it (ISO 8601, UTC).
+    starts_at = func.jsonb_build_object(literal_column("'starts_at'"), func.concat(
+        func.to_jsonb(func.timezone(literal_column("'UTC'"), booking.c.starts_at))
+        .op("#>>")(literal_column("'{}'")), literal_column("'+00:00'"))).label("s")
+    new = _insert_from(booking, "b", _BOOKING_INSERT_COLUMNS, taken,
+                       starts_at=taken.c.starts_at, ends_at=taken.c.ends_at).returning(
+        booking.c.id, booking.c.provider_id, booking.c.created_at, booking.c.starts_at,
+        booking.c.ends_at, starts_at).cte("placed")
     booking_id = new.c.id
+    # The rows that follow the booking take its provider and time from it.
+    shared = {"provider_id": new.c.provider_id, "created_at": new.c.created_at}
     dependent = [
-        _insert_from(BookingHistory.__table__, "history", _HISTORY_COLUMNS, new,
-                     booking_id=booking_id).cte("history"),
-        _insert_from(AuditLog.__table__, "audit", _AUDIT_COLUMNS, new,
-                     entity_id=cast(booking_id, String)).cte("audit"),
+        _insert_from(BookingHistory.__table__, "h", _HISTORY_COLUMNS, new,
+                     booking_id=booking_id, **shared).cte("history"),
+        _insert_from(AuditLog.__table__, "a", _AUDIT_COLUMNS, new,
+                     entity_id=cast(booking_id, String), **shared).cte("audit"),
     ]
     if with_attribution:
-        dependent.append(_insert_from(Attribution.__table__, "attr",
-                                      _ATTRIBUTION_COLUMNS, new,
-                                      booking_id=booking_id).cte("attribution"))
-    dependent += [_insert_from(OutboxEvent.__table__, "event", _EVENT_COLUMNS, new, n=n)
-                  .cte(f"event_{n}") for n in range(event_count)]
-    return select(booking_id).add_cte(*dependent)
+        dependent.append(_insert_from(Attribution.__table__, "t",
+                                      _ATTRIBUTION_COLUMNS, new, booking_id=booking_id,
+                                      created_at=new.c.created_at).cte("attribution"))
+    dependent += [
+        _insert_from(OutboxEvent.__table__, "e", _EVENT_COLUMNS, new, n=n,
+                     attempts=literal_column("0"), payload=cast(cast(
+                         bindparam(f"e{n}_payload", type_=JSON), JSONB).op("||")(new.c.s),
+                         JSON), **shared)
+        .cte(f"event_{n}") for n in range(event_count)]
+    return select(booking_id, new.c.starts_at, new.c.ends_at).add_cte(*dependent)
 
 
 def _insert_from(table, prefix: str, columns, source, n: int | str = "", **expressions):
     """``INSERT INTO table (…) SELECT :<prefix><n>_<column>…, <expressions> FROM source``
-    (shared columns bound by their shared name): one row per row of ``source``, none when
-    it is empty."""
+    (shared columns bound by their shared name; ``expressions`` replace columns): one row
+    per row of ``source``, none when it is empty."""
     shared = _SHARED[prefix]
     selected = [bindparam(shared.get(name) or f"{prefix}{n}_{name}", type_=table.c[name].type)
-                for name in columns]
+                for name in columns if name not in expressions]
     selected += list(expressions.values())
-    return insert(table).from_select([*columns, *expressions],
-                                     select(*selected).select_from(source))
+    names = [name for name in columns if name not in expressions] + list(expressions)
+    # Labels mean nothing in INSERT … SELECT: one short one instead of anon_1, anon_2, …
+    # keeps the statement under psycopg's 4 KB.
+    select_ = select(*(column.label("c") for column in selected)).set_label_style(
+        LABEL_STYLE_NONE)
+    return insert(table).from_select(names, select_.select_from(source))
 
 
 # --- transitions -------------------------------------------------------------------------

@@ -49,13 +49,20 @@ def test_the_rows_of_a_booking_share_its_time_provider_and_customer(app_ctx, bui
         OutboxEvent.topic == "booking.created"))
     assert (event.provider_id, event.created_at) == (provider, now)
     assert event.payload["booking_reference"] == placed.reference
+    # On PostgreSQL the statement writes the slot's start into the payload itself.
+    assert event.payload["starts_at"] == booking.starts_at.isoformat() == (
+        placed.starts_at.isoformat())
+    assert (placed.starts_at, placed.ends_at) == (booking.starts_at, booking.ends_at)
 
 
 def test_the_placing_statement_fits_psycopgs_statement_cache():
     # psycopg converts a statement once and keeps it only below these limits; above
     # them every booking pays for parsing about 4 KB of SQL again.
+    # Paid bookings (one event) with or without attribution, and free ones without; a
+    # free booking with attribution writes a second event and a few bytes more.
     dialect = postgresql.psycopg.dialect()
-    for with_attribution in (False, True):
-        compiled = bookings._placing_statement(with_attribution, 1).compile(dialect=dialect)
+    for with_attribution, event_count in ((False, 1), (True, 1), (False, 2)):
+        compiled = bookings._placing_statement(with_attribution, event_count).compile(
+            dialect=dialect)
         assert len(str(compiled).encode()) <= psycopg_queries.MAX_CACHED_STATEMENT_LENGTH
         assert len(compiled.params) <= psycopg_queries.MAX_CACHED_STATEMENT_PARAMS
