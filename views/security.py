@@ -5,6 +5,7 @@ from flask_appbuilder.security.api import SecurityApi
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.views import UserDBModelView
 
+from api.jwt_manager import VerifyOnceJWTManager
 from app.extensions import limiter
 from app.models import Account
 from app.services.roles import CONSOLE_ROLES
@@ -56,6 +57,12 @@ class BookwellSecurityManager(SecurityManager):
         # The security screens search on booleans too (active): same safe filters.
         for view in (self.userdbmodelview, self.rolemodelview, self.groupmodelview):
             view.datamodel.filter_converter_class = ConsoleFilterConverter
+
+    def create_jwt_manager(self, app) -> VerifyOnceJWTManager:
+        jwt_manager = VerifyOnceJWTManager()
+        jwt_manager.init_app(app)
+        jwt_manager.user_lookup_loader(self.load_user_jwt)
+        return jwt_manager
 
     def create_limiter(self, app):
         limiter.init_app(app)

@@ -1,0 +1,39 @@
+"""The API's JWT manager: each distinct access token is verified once per process.
+
+Flask-JWT-Extended parses a token three times per request (its claims, its header, then
+the verified decode) and PyJWT checks every character of each part on each parse: on the
+booking endpoint that was a tenth of the worker's time. A token that verified once is
+the same bytes next time, so its claims are kept until the token expires. Everything
+that can change meanwhile is still checked per request, after decoding: revocation (the
+blocklist loader) and the account (the user loader, or the booking service).
+"""
+from __future__ import annotations
+
+import time
+
+from flask_jwt_extended import JWTManager
+
+VERIFIED_TOKENS = 4096  # per process; a token is about 1 KB with its claims
+
+
+class VerifyOnceJWTManager(JWTManager):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._verified: dict[tuple, dict] = {}
+
+    # Flask-JWT-Extended's one decoding step (pinned in requirements.txt; a test checks
+    # that requests go through here).
+    def _decode_jwt_from_config(self, encoded_token: str, csrf_value=None,
+                                allow_expired: bool = False) -> dict:
+        key = (encoded_token, csrf_value)
+        claims = None if allow_expired else self._verified.get(key)
+        if claims is not None:
+            if time.time() < claims["exp"]:
+                return dict(claims)
+            del self._verified[key]  # expired: the full decode answers why
+        claims = super()._decode_jwt_from_config(encoded_token, csrf_value, allow_expired)
+        if not allow_expired and isinstance(claims.get("exp"), (int, float)):
+            if len(self._verified) >= VERIFIED_TOKENS:
+                del self._verified[next(iter(self._verified))]  # the oldest
+            self._verified[key] = dict(claims)
+        return claims
