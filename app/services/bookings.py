@@ -122,14 +122,19 @@ def _place(customer_id, offering_id, slot_id, variant_id, quantity, notes, attri
     # A Core connection of its own, not the ORM session: nothing here is an ORM object,
     # and the session's bookkeeping around one transaction cost more CPU per booking
     # than the statements did.
-    with _transaction(), db.engine.begin() as conn:
-        placed = None
-        if slot_id is not None and conn.dialect.name == "postgresql":
+    placed = None
+    if slot_id is not None and db.engine.dialect.name == "postgresql":
+        # The booking is one statement, atomic on its own: autocommit spares the round
+        # trips of BEGIN and COMMIT. Reads around it take no locks either way.
+        with _transaction(), db.engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT")
             placed = _place_on_slot(conn, customer_id, offering_id, slot_id, quantity, notes,
                                     attribution, now)
-        booking, rows = placed or _place_row_by_row(conn, customer_id, offering_id, slot_id,
-                                                    variant_id, quantity, notes, attribution,
-                                                    now)
+    if placed is None:
+        with _transaction(), db.engine.begin() as conn:
+            placed = _place_row_by_row(conn, customer_id, offering_id, slot_id, variant_id,
+                                       quantity, notes, attribution, now)
+    booking, rows = placed
     dispatched = events.to_dispatch(rows.events)
     if dispatched:  # committed: hand them on (the sweep does, should this fail)
         events.dispatch(dispatched)
