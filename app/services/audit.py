@@ -74,15 +74,21 @@ def entry_values(action: str, *, entity: str, provider_id: int | None = None,
     from the current request: for a caller that writes the row within its own statement."""
     return dict(created_at=utcnow(), action=action, entity=entity, provider_id=provider_id,
                 changes=_json_safe(changes) if changes else None,
-                actor_id=_current_actor_id(db.session()), ip=_current_ip())
+                actor_id=_current_actor_id(_existing_session()), ip=_current_ip())
+
+
+def _existing_session() -> Session | None:
+    # Only a session that exists can carry an actor: the booking hot path has none, and
+    # making one just to ask cost more than the answer.
+    return db.session() if db.session.registry.has() else None
 
 
 def entity_name(obj) -> str:
     return getattr(obj, "__audit_entity__", None) or obj.__class__.__tablename__
 
 
-def _current_actor_id(session: Session) -> int | None:
-    if session.info.get(ACTOR_KEY) is not None:
+def _current_actor_id(session: Session | None) -> int | None:
+    if session is not None and session.info.get(ACTOR_KEY) is not None:
         return session.info[ACTOR_KEY]
     if has_request_context():
         user = getattr(g, "user", None)
