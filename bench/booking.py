@@ -160,12 +160,20 @@ def main() -> int:
                     for round_number in range(1, args.rounds + 1):
                         for target, _, path in targets:
                             slots = data[target]
+                            cpu_before = common.cpu_seconds_by_pid()
                             stats = drive(servers[target].port, path,
                                           lambda rng, slots=slots: {
                                               "offering_id": slots["offering"],
                                               "slot_id": rng.choice(slots["slots"])},
                                           data["tokens"], clients=clients,
                                           duration=args.duration)
+                            workers = set(servers[target].worker_pids())
+                            stats.cpu = common.cpu_ms_per_request(
+                                cpu_before, common.cpu_seconds_by_pid(),
+                                sum(stats.statuses.values()),
+                                {"workers": lambda pid, _: pid in workers,
+                                 "postgres": lambda _, name: name == "postgres",
+                                 "load": lambda pid, _: pid == os.getpid()})
                             results.append((shape_name, clients, target, stats))
                             print(f"  {shape_name:4} {clients:3} clients round {round_number} "
                                   f"{target:8} {stats.rps:7.1f} req/s p50 {stats.p50:6.1f} ms "
@@ -209,6 +217,12 @@ def report(results, memory, worker_start, worker_end, args) -> None:
                   f"{_median(floor, 'rps'):>11.1f} {_median(floor, 'p50'):>7.1f} "
                   f"{_median(floor, 'p99'):>7.1f} | {statistics.median(ratios):>6.2f} "
                   f"({' '.join(f'{r:.2f}' for r in ratios)})")
+    print("CPU per request, ms (medians: gunicorn workers / PostgreSQL / load generator):")
+    for shape in SHAPES:
+        for clients in args.clients:
+            print(f"  {shape:4} {clients:3} clients  " + "   ".join(
+                f"{target} {_cpu(runs[(shape, clients, target)])}"
+                for target in ("bookings", "floor")))
     for shape, _, mismatched, over in (r for r in results if r[1] == "audit"):
         print(f"overbooking audit ({shape}): {mismatched} slots disagree, {over} over capacity")
     print("resident memory, MB (start / max / end):")
@@ -218,6 +232,11 @@ def report(results, memory, worker_start, worker_end, args) -> None:
             print(f"  {shape:4} {target:8} gunicorn worker {pid}: {mb(record.start_kb)} / "
                   f"{mb(record.max_kb)} / {mb(record.end_kb)} ({growth:+.0%})")
     print(f"  RQ worker: {mb(worker_start)} at start, {mb(worker_end)} at end")
+
+
+def _cpu(runs) -> str:
+    return " / ".join(f"{statistics.median(run.cpu[group] for run in runs):.2f}"
+                      for group in ("workers", "postgres", "load"))
 
 
 def _median(runs, attribute: str) -> float:

@@ -285,6 +285,7 @@ class Stats:
     wall_s: float = 0.0
     errors: int = 0
     statuses: dict[int, int] = field(default_factory=dict)
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU ms per request, by process group
 
     @property
     def count(self) -> int:
@@ -492,6 +493,38 @@ def rss_kb(pid: int) -> int | None:
     except (FileNotFoundError, ProcessLookupError, PermissionError):
         return None
     return None
+
+
+def cpu_seconds_by_pid() -> dict[int, tuple[str, float]]:
+    """Every process's command name and CPU time so far (user + system), from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    seconds = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                raw = stat.read()
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+        name = raw[raw.index("(") + 1:raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2:].split()
+        seconds[int(entry)] = (name, (int(fields[11]) + int(fields[12])) / ticks)
+    return seconds
+
+
+def cpu_ms_per_request(before: dict, after: dict, requests: int,
+                       groups: dict[str, Callable[[int, str], bool]]) -> dict[str, float]:
+    """CPU milliseconds per request that each group of processes spent between two
+    ``cpu_seconds_by_pid`` snapshots; a group is a test on (pid, command name)."""
+    spent = dict.fromkeys(groups, 0.0)
+    for pid, (name, seconds) in after.items():
+        delta = seconds - before.get(pid, (name, 0.0))[1]
+        for group, member in groups.items():
+            if delta > 0 and member(pid, name):
+                spent[group] += delta
+                break
+    return {group: 1000 * total / max(requests, 1) for group, total in spent.items()}
 
 
 def child_pids(parent: int) -> list[int]:
