@@ -10,11 +10,11 @@ CHECK constraint on the slot is the last line of defence. A lock wait longer tha
 from __future__ import annotations
 
 import secrets
-from types import SimpleNamespace
-from typing import NamedTuple
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import SimpleNamespace
+from typing import NamedTuple
 
 from flask import current_app
 from sqlalchemy import (
@@ -36,7 +36,16 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from app import events
 from app.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from app.extensions import db
-from app.models import Account, Attribution, Booking, BookingHistory, Offering, Provider, Slot, Variant
+from app.models import (
+    Account,
+    Attribution,
+    Booking,
+    BookingHistory,
+    Offering,
+    Provider,
+    Slot,
+    Variant,
+)
 from app.models.audit import AuditLog
 from app.models.events import OutboxEvent
 from app.models.bookings import (
@@ -526,19 +535,20 @@ _PLACING_STATEMENTS: dict[tuple[bool, int], object] = {}
 
 
 # Columns whose value is the same in every row of a booking are bound once, as the
-# UPDATE's parameters; the slot's times come from the slot's row. Fewer than 50
-# parameters and 4 KB of SQL lets psycopg cache the statement's conversion instead of
-# parsing it again for every booking (a test keeps it so). Prefixes: b booking,
-# h history, a audit, t attribution, e event.
+# UPDATE's parameters (the name given here), or not bound at all (None): the slot's times
+# come from the slot's row, and the rows after the booking's take its provider and time
+# from it. Fewer than 50 parameters and 4 KB of SQL lets psycopg cache the statement's
+# conversion instead of parsing it again for every booking (a test keeps it so).
+# Prefixes: b booking, h history, a audit, t attribution, e event.
 _SHARED = {
     "b": {"provider_id": "p_provider_id", "offering_id": "p_offering_id",
           "slot_id": "p_slot_id", "quantity": "p_quantity", "currency": "p_currency",
           "pay_at_venue": "p_pay_at_venue", "created_at": "p_now", "updated_at": "p_now",
           "starts_at": None, "ends_at": None},
-    "h": {"provider_id": "p_provider_id", "actor_id": "b_customer_id", "created_at": "p_now"},
-    "a": {"provider_id": "p_provider_id", "created_at": "p_now"},
-    "t": {"created_at": "p_now"},
-    "e": {"provider_id": "p_provider_id", "created_at": "p_now", "attempts": None},
+    "h": {"provider_id": None, "actor_id": "b_customer_id", "created_at": None},
+    "a": {"provider_id": None, "created_at": None},
+    "t": {"created_at": None},
+    "e": {"provider_id": None, "created_at": None, "attempts": None},
 }
 
 
