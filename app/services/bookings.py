@@ -591,7 +591,7 @@ def _build_placing_statement(with_attribution: bool, event_count: int):
         .values(booked=slot.c.booked + quantity)
         .returning(slot.c.starts_at, slot.c.ends_at).cte("taken"))
     booking = Booking.__table__
-    # The events' payloads carry the slot's start as ``_payload`` writes it (ISO 8601, UTC).
+    # The events' payloads carry the slot's start in ISO 8601, UTC, as ``_payload`` does.
     starts_at = func.jsonb_build_object(literal_column("'starts_at'"), func.concat(
         func.to_jsonb(func.timezone(literal_column("'UTC'"), booking.c.starts_at))
         .op("#>>")(literal_column("'{}'")), literal_column("'+00:00'"))).label("s")
