@@ -9,6 +9,7 @@ blocklist loader) and the account (the user loader, or the booking service).
 """
 from __future__ import annotations
 
+import threading
 import time
 
 from flask_jwt_extended import JWTManager
@@ -20,6 +21,7 @@ class VerifyOnceJWTManager(JWTManager):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._verified: dict[tuple, dict] = {}
+        self._lock = threading.Lock()  # threaded servers: one writer at a time
 
     # Flask-JWT-Extended's one decoding step (pinned in requirements.txt; a test checks
     # that requests go through here).
@@ -30,10 +32,12 @@ class VerifyOnceJWTManager(JWTManager):
         if claims is not None:
             if time.time() < claims["exp"]:
                 return dict(claims)
-            del self._verified[key]  # expired: the full decode answers why
+            with self._lock:
+                self._verified.pop(key, None)  # expired: the full decode answers why
         claims = super()._decode_jwt_from_config(encoded_token, csrf_value, allow_expired)
         if not allow_expired and isinstance(claims.get("exp"), (int, float)):
-            if len(self._verified) >= VERIFIED_TOKENS:
-                del self._verified[next(iter(self._verified))]  # the oldest
-            self._verified[key] = dict(claims)
+            with self._lock:
+                if len(self._verified) >= VERIFIED_TOKENS:
+                    del self._verified[next(iter(self._verified))]  # the oldest
+                self._verified[key] = dict(claims)
         return claims

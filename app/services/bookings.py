@@ -10,6 +10,7 @@ CHECK constraint on the slot is the last line of defence. A lock wait longer tha
 from __future__ import annotations
 
 import secrets
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -223,15 +224,17 @@ class OfferingTerms(NamedTuple):
 
 # Per process, by offering id: the terms the last booking of each offering was placed on.
 _remembered_terms: dict[int, OfferingTerms] = {}
+_remembering = threading.Lock()  # threaded servers: one writer at a time
 REMEMBERED_OFFERINGS = 10_000
 
 
 def _remember(found) -> OfferingTerms:
     terms = OfferingTerms(*(getattr(found, name) for name in OfferingTerms._fields))
-    _remembered_terms.pop(terms.id, None)
-    if len(_remembered_terms) >= REMEMBERED_OFFERINGS:
-        del _remembered_terms[next(iter(_remembered_terms))]  # the longest unrefreshed
-    _remembered_terms[terms.id] = terms
+    with _remembering:
+        _remembered_terms.pop(terms.id, None)
+        if len(_remembered_terms) >= REMEMBERED_OFFERINGS:
+            del _remembered_terms[next(iter(_remembered_terms))]  # the longest unrefreshed
+        _remembered_terms[terms.id] = terms
     return terms
 
 
