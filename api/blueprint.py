@@ -34,9 +34,9 @@ class Blueprint(SmorestBlueprint):
                        token_identity: bool = False):
         """``token_identity``: ``current_user`` is an ``accounts.Identity`` holding the
         account id of the verified token, with no query, rather than the ORM account. Only
-        for a hot endpoint whose service checks the account itself, in its own
-        transaction (placing a booking reads it with the offering): the endpoint answers
-        an inactive account the same 401, one round trip to the database cheaper."""
+        for a hot endpoint whose service checks the account itself (placing a booking
+        checks it in its statement, or in the read before it): an inactive account gets
+        the same 401, one round trip to the database cheaper."""
         if token_identity and roles:
             raise ValueError("a token identity carries no roles to check")
 

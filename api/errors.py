@@ -12,7 +12,7 @@ from flask import g, jsonify, request
 from sqlalchemy.exc import DataError
 from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError, NotFound
 
-from app.errors import DomainError
+from app.errors import UNKNOWN_USER, DomainError
 from app.extensions import db
 
 log = logging.getLogger(__name__)
@@ -164,8 +164,7 @@ def register_jwt_error_callbacks(jwt_manager) -> None:
                                                "Sign in again to do this.")
     )
     jwt_manager.user_lookup_error_loader(
-        lambda header, payload: error_response(401, "auth.unknown_user",
-                                               "The account is inactive or no longer exists.")
+        lambda header, payload: error_response(401, *UNKNOWN_USER)
     )
     jwt_manager.token_verification_failed_loader(
         lambda header, payload: error_response(401, "auth.invalid_token",

@@ -34,5 +34,10 @@ class Unauthorized(DomainError):
     status = 401
 
 
+# A valid token whose account was deactivated or deleted: the JWT loader and the booking
+# service (which checks the account itself) answer alike.
+UNKNOWN_USER = ("auth.unknown_user", "The account is inactive or no longer exists.")
+
+
 class Forbidden(DomainError):
     status = 403

@@ -35,7 +35,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app import events
-from app.errors import Conflict, NotFound, Unauthorized, ValidationFailed
+from app.errors import UNKNOWN_USER, Conflict, NotFound, Unauthorized, ValidationFailed
 from app.extensions import db
 from app.models import (
     Account,
@@ -290,7 +290,7 @@ def _offering_and_slot(conn, offering_id: int, slot_id: int | None, customer_id:
 
 def _require_active_customer(active: bool | None) -> None:
     if not active:  # None: no such account
-        raise Unauthorized("auth.unknown_user", "The account is inactive or no longer exists.")
+        raise Unauthorized(*UNKNOWN_USER)
 
 
 def _check_slot(found, slot_id: int | None, quantity: int, now: datetime) -> None:
