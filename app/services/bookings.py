@@ -241,8 +241,8 @@ def _remember(found) -> OfferingTerms:
 # The customer's account is checked in the same read: the booking endpoint takes the
 # customer from the token alone (no query of its own), so this is where an account that
 # was deactivated after its token was issued is refused.
-_CUSTOMER_ACTIVE = (select(Account.active).where(Account.id == bindparam("customer_id"))
-                    .scalar_subquery().label("customer_active"))
+_ACCOUNT_ACTIVE = select(Account.active).where(Account.id == bindparam("customer_id"))
+_CUSTOMER_ACTIVE = _ACCOUNT_ACTIVE.scalar_subquery().label("customer_active")
 _OFFERING_COLUMNS = (Offering.id, Offering.kind, Offering.price_minor, Offering.currency,
                      Offering.provider_id, Offering.pay_at_venue, Provider.tax_rate_bp,
                      Provider.tax_inclusive, _CUSTOMER_ACTIVE)
@@ -281,8 +281,7 @@ def _offering_and_slot(conn, offering_id: int, slot_id: int | None, customer_id:
     row = conn.execute(statement, params).first()
     if row is None:
         # No offering, so the account was not read: check it before answering 404.
-        _require_active_customer(conn.scalar(
-            select(Account.active).where(Account.id == customer_id)))
+        _require_active_customer(conn.scalar(_ACCOUNT_ACTIVE, {"customer_id": customer_id}))
         raise NotFound("offering.not_found", f"No offering with id {offering_id}.")
     _require_active_customer(row.customer_active)
     return row
