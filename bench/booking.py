@@ -173,7 +173,9 @@ def main() -> int:
                                 sum(stats.statuses.values()),
                                 {"workers": lambda pid, _: pid in workers,
                                  "postgres": lambda _, name: name == "postgres",
-                                 "load": lambda pid, _: pid == os.getpid()})
+                                 "load": lambda pid, _: pid == os.getpid(),
+                                 "rq": lambda pid, _: pid == worker.pid,
+                                 "redis": lambda _, name: name.startswith("redis-server")})
                             results.append((shape_name, clients, target, stats))
                             print(f"  {shape_name:4} {clients:3} clients round {round_number} "
                                   f"{target:8} {stats.rps:7.1f} req/s p50 {stats.p50:6.1f} ms "
@@ -217,7 +219,8 @@ def report(results, memory, worker_start, worker_end, args) -> None:
                   f"{_median(floor, 'rps'):>11.1f} {_median(floor, 'p50'):>7.1f} "
                   f"{_median(floor, 'p99'):>7.1f} | {statistics.median(ratios):>6.2f} "
                   f"({' '.join(f'{r:.2f}' for r in ratios)})")
-    print("CPU per request, ms (medians: gunicorn workers / PostgreSQL / load generator):")
+    print("CPU per request, ms (medians: gunicorn workers / PostgreSQL / load generator / "
+          "RQ worker / Redis):")
     for shape in SHAPES:
         for clients in args.clients:
             print(f"  {shape:4} {clients:3} clients  " + "   ".join(
@@ -236,7 +239,7 @@ def report(results, memory, worker_start, worker_end, args) -> None:
 
 def _cpu(runs) -> str:
     return " / ".join(f"{statistics.median(run.cpu[group] for run in runs):.2f}"
-                      for group in ("workers", "postgres", "load"))
+                      for group in ("workers", "postgres", "load", "rq", "redis"))
 
 
 def _median(runs, attribute: str) -> float:
