@@ -16,7 +16,7 @@ from werkzeug.routing import IntegerConverter
 
 from app import consumers
 from app import models  # noqa: F401  every table registered before anything reflects
-from app.extensions import csrf, db, migrate
+from app.extensions import AUTOCOMMIT_BIND, csrf, db, migrate
 from app.services import audit, cache  # noqa: F401  their listeners must exist before a flush
 from app.logging import configure_logging
 from config import BASE_DIR, Config, engine_options
@@ -40,6 +40,16 @@ def create_app(overrides: dict | None = None) -> Flask:
         settings["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
             settings["SQLALCHEMY_DATABASE_URI"], settings["DB_LOCK_TIMEOUT_MS"],
             settings["DB_RANDOM_PAGE_COST"])
+    if settings["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # A second pool on the same database whose connections stay in autocommit, for
+        # statements atomic on their own (placing a booking): switching a pooled
+        # connection into autocommit and back on every checkout costs each booking CPU.
+        # (Flask-SQLAlchemy gives a bind none of the default engine's options: copy them.)
+        settings["SQLALCHEMY_BINDS"] = {
+            **(settings.get("SQLALCHEMY_BINDS") or {}),
+            AUTOCOMMIT_BIND: {**settings["SQLALCHEMY_ENGINE_OPTIONS"],
+                              "url": settings["SQLALCHEMY_DATABASE_URI"],
+                              "isolation_level": "AUTOCOMMIT"}}
     Path(settings["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
     app = Flask(
         __name__,

@@ -21,6 +21,9 @@ Model.metadata.naming_convention = {
 
 # One declarative base for the console (Flask-AppBuilder) and the API.
 db = get_sqla_class()(model_class=Model)
+# On PostgreSQL, ``db.engines[AUTOCOMMIT_BIND]``: the same database, connections always in
+# autocommit (create_app configures it; no model is bound to it).
+AUTOCOMMIT_BIND = "autocommit"
 migrate = Migrate()
 csrf = CSRFProtect()
 # The security manager hands this instance to Flask-AppBuilder, so the app has one limiter.

@@ -36,7 +36,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app import events
 from app.errors import UNKNOWN_USER, Conflict, NotFound, Unauthorized, ValidationFailed
-from app.extensions import db
+from app.extensions import AUTOCOMMIT_BIND, db
 from app.models import (
     Account,
     Attribution,
@@ -136,8 +136,7 @@ def _place(customer_id, offering_id, slot_id, variant_id, quantity, notes, attri
     if slot_id is not None and db.engine.dialect.name == "postgresql":
         # The booking is one statement, atomic on its own: autocommit spares the round
         # trips of BEGIN and COMMIT. Reads around it take no locks either way.
-        with _transaction(), db.engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT")
+        with _transaction(), db.engines[AUTOCOMMIT_BIND].connect() as conn:
             placed = _place_on_slot(conn, customer_id, offering_id, slot_id, quantity, notes,
                                     attribution, now)
     if placed is None:

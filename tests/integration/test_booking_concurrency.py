@@ -88,3 +88,31 @@ def test_reschedules_racing_for_the_last_place_never_oversell(app, race, build, 
     assert db.session.get(Slot, target).booked == 1
     origins_held = [db.session.get(Slot, origin).booked for _, origin, _ in holders]
     assert sorted(origins_held) == [0, 1, 1, 1, 1]  # the mover's old place came back
+
+
+def test_a_slot_locked_longer_than_the_lock_timeout_answers_busy(app, race, client):
+    """Another transaction holds the slot's row: the booking waits at most the configured
+    lock timeout, then answers 409 busy and takes nothing. (Were the timeout lost, the
+    request would wait for the holder, released here after 20 s, and book.)"""
+    from sqlalchemy import create_engine, text
+
+    holder = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    conn = holder.connect()
+    transaction = conn.begin()
+    conn.execute(text("SELECT id FROM slot WHERE id = :id FOR UPDATE"), {"id": race["slot"]})
+    release = threading.Timer(20, transaction.rollback)
+    release.start()
+    try:
+        response = client.post("/api/v1/bookings", headers=bearer(race["tokens"][0]),
+                               json={"offering_id": race["offering"], "slot_id": race["slot"]})
+    finally:
+        release.cancel()
+        if transaction.is_active:
+            transaction.rollback()
+        conn.close()
+        holder.dispose()
+    assert response.status_code == 409, response.get_json()
+    assert response.get_json()["code"] == "booking.busy"
+    db.session.expire_all()
+    assert db.session.get(Slot, race["slot"]).booked == 0
+    assert db.session.scalar(select(func.count()).select_from(Booking)) == 0
