@@ -19,6 +19,7 @@ from app import models  # noqa: F401  every table registered before anything ref
 from app.extensions import AUTOCOMMIT_BIND, csrf, db, migrate
 from app.services import audit, cache  # noqa: F401  their listeners must exist before a flush
 from app.logging import configure_logging
+from app.session_cookie import CookieSessionInterface
 from config import BASE_DIR, Config, engine_options
 
 MIGRATIONS_DIR = BASE_DIR / "migrations"
@@ -58,6 +59,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         static_folder=None,
     )
     app.config.update(settings)
+    app.session_interface = CookieSessionInterface()
     # Integer path segments that no database id can be answer 404 before any query runs.
     app.url_map.converters["int"] = DatabaseIdConverter
     configure_logging(app)
