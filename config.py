@@ -99,6 +99,8 @@ class Config:
         self.RATELIMIT_ENABLED = _env_bool_from(env, "RATELIMIT_ENABLED", True)
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
         self.RATELIMIT_HEADERS_ENABLED = True
+        # A limit on every route and address, e.g. "600 per minute" (empty: none).
+        self.RATELIMIT_DEFAULT = env.get("RATELIMIT_DEFAULT", "")
         self.AUTH_RATE_LIMIT = env.get("AUTH_RATE_LIMIT", "10 per minute")
         self.AUTH_RATE_LIMITED = True  # the console's login form, with the same limit
 

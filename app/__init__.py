@@ -14,9 +14,9 @@ from flask_appbuilder import AppBuilder
 from flask_cors import CORS
 from werkzeug.routing import IntegerConverter
 
-from app import consumers
+from app import consumers, rate_limits
 from app import models  # noqa: F401  every table registered before anything reflects
-from app.extensions import AUTOCOMMIT_BIND, csrf, db, migrate
+from app.extensions import AUTOCOMMIT_BIND, csrf, db, limiter, migrate
 from app.services import audit, cache  # noqa: F401  their listeners must exist before a flush
 from app.logging import configure_logging
 from app.session_cookie import CookieSessionInterface
@@ -80,6 +80,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         CORS(app, resources={r"/api/*": {"origins": app.config["CORS_ORIGINS"]}},
              expose_headers=["X-Request-ID", "X-Pagination", "ETag"])
     app.register_blueprint(importlib.import_module("api.health").blp)
+    rate_limits.check_only_where_limited(app, limiter)
 
     from app.cli import bookwell
 
