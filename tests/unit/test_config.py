@@ -17,6 +17,7 @@ def test_embedded_defaults_need_no_environment(instance_dir):
     assert settings.SQLALCHEMY_DATABASE_URI == f"sqlite:///{instance_dir / 'bookwell.db'}"
     assert settings.REDIS_URL is None
     assert settings.RATELIMIT_STORAGE_URI == "memory://"
+    assert settings.RATELIMIT_DEFAULT == ""  # only the routes that declare a limit
     assert len(settings.SECRET_KEY) > 40 and settings.SECRET_KEY != settings.JWT_SECRET_KEY
     assert settings.FAB_CREATE_DB is False and settings.FAB_UPDATE_PERMS is False
 
@@ -39,6 +40,10 @@ def test_production_with_secrets_uses_them():
     assert settings.SQLALCHEMY_DATABASE_URI == "postgresql+psycopg://u@db/bookwell"
     assert settings.RATELIMIT_STORAGE_URI == "redis://cache:6379/0"
     assert settings.SESSION_COOKIE_SECURE is True
+
+
+def test_an_app_wide_rate_limit_comes_from_the_environment():
+    assert Config({"RATELIMIT_DEFAULT": "600 per minute"}).RATELIMIT_DEFAULT == "600 per minute"
 
 
 def test_bad_integer_is_a_clear_error():
