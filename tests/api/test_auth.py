@@ -192,11 +192,14 @@ def test_patch_me_refuses_bad_values_and_changes_nothing(client, app_ctx, change
 def test_login_is_rate_limited_per_address(client, app_ctx):
     register(client)
     body = {"email": "cleo@example.com", "password": "wrong-password"}
-    statuses = [client.post("/api/v1/auth/login", json=body).status_code for _ in range(5)]
-    assert statuses == [401] * 5
+    answers = [client.post("/api/v1/auth/login", json=body) for _ in range(5)]
+    assert [answer.status_code for answer in answers] == [401] * 5
+    assert answers[0].headers["X-RateLimit-Limit"] == "5"
+    assert answers[0].headers["X-RateLimit-Remaining"] == "4"
 
     limited = client.post("/api/v1/auth/login", json=body)
     assert_error_shape(limited, 429, "rate_limited")
+    assert int(limited.headers["Retry-After"]) > 0
     other = client.post("/api/v1/auth/login", json=body,
                         environ_base={"REMOTE_ADDR": "10.9.8.7"})
     assert other.status_code == 401

@@ -1,6 +1,6 @@
-"""Where rate limits are checked: a route's own limit and a blueprint's (the console
-sign-in form) hold; an app-wide limit (``RATELIMIT_DEFAULT``) reaches every route; with
-none, other requests skip the check."""
+"""Where rate limits are checked: a blueprint's limit (the console sign-in form) holds; an
+app-wide limit (``RATELIMIT_DEFAULT``) reaches every route; with none, other requests skip
+the check. A route's own limit: tests/api/test_auth.py."""
 from __future__ import annotations
 
 import fakeredis
@@ -22,15 +22,6 @@ def test_the_console_sign_in_form_is_still_limited(client, app_ctx):
     statuses = [client.post("/login/", data=form).status_code for _ in range(6)]
     assert statuses[:5] == [302] * 5 and statuses[5] == 429
     assert client.get("/login/").status_code == 200  # only POST counts
-
-
-def test_declared_limits_still_hold_without_the_app_wide_check(client, app_ctx):
-    body = {"email": "nobody@example.com", "password": "wrong-password"}
-    answers = [client.post("/api/v1/auth/login", json=body) for _ in range(6)]
-    assert [answer.status_code for answer in answers] == [401] * 5 + [429]
-    assert answers[0].headers["X-RateLimit-Limit"] == "5"
-    assert answers[0].headers["X-RateLimit-Remaining"] == "4"
-    assert int(answers[5].headers["Retry-After"]) > 0
 
 
 def test_an_app_wide_limit_applies_to_every_route(app, tmp_dir):
