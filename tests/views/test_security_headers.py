@@ -137,6 +137,7 @@ def test_api_docs_start_swagger_ui_with_the_nonce(client):
     scripts = re.findall(r"<script[^>]*>", response.get_data(as_text=True))
     assert len(scripts) == 3 and all(f'nonce="{nonce}"' in tag for tag in scripts), scripts
     assert policy["connect-src"] == ["'self'"]
+    assert policy["style-src"] == ["'self'", f"'nonce-{nonce}'"]
     assert '"validatorUrl": null' in response.get_data(as_text=True)
 
 
