@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from tests.fakes.stripe import local_stripe
 from tests.views.console import second_app
@@ -56,10 +56,18 @@ def live_app(app, tmp_dir):
     return served
 
 
+class QuietRequestHandler(WSGIRequestHandler):
+    """No access log line per request: a failing test's output shows what matters."""
+
+    def log_request(self, code="-", size="-") -> None:
+        pass
+
+
 @pytest.fixture(scope="session")
 def live_server(live_app):
     """The base URL of the app served over HTTP on a free port."""
-    server = make_server("127.0.0.1", 0, live_app, threaded=True)
+    server = make_server("127.0.0.1", 0, live_app, threaded=True,
+                         request_handler=QuietRequestHandler)
     thread = threading.Thread(target=server.serve_forever, name="e2e-server", daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
