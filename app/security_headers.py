@@ -75,14 +75,17 @@ def _policy(directives: dict[str, list[str]]) -> str:
     return "; ".join(" ".join([name, *sources]) for name, sources in directives.items())
 
 
-def _common(nonce: str) -> dict[str, list[str]]:
+def _directives(scripts: list[str], styles: list[str]) -> dict[str, list[str]]:
+    """Everything from this site only, no plugins, frames or framing, plus ``scripts``
+    and ``styles`` as the surface needs them."""
     return {
         "default-src": ["'self'"],
-        "script-src": ["'self'", f"'nonce-{nonce}'"],
-        "style-src": ["'self'", f"'nonce-{nonce}'"],
+        "script-src": ["'self'", *scripts],
+        "style-src": ["'self'", *styles],
         "img-src": ["'self'", "data:"],
         "font-src": ["'self'"],
         "connect-src": ["'self'"],
+        "frame-src": ["'none'"],
         "object-src": ["'none'"],
         "base-uri": ["'self'"],
         "form-action": ["'self'"],
@@ -91,8 +94,7 @@ def _common(nonce: str) -> dict[str, list[str]]:
 
 
 def storefront_policy(nonce: str, third_parties=()) -> str:
-    directives = _common(nonce)
-    directives["frame-src"] = ["'none'"]
+    directives = _directives([f"'nonce-{nonce}'"], [f"'nonce-{nonce}'"])
     for name in sorted(third_parties):
         for directive, sources in THIRD_PARTIES[name].items():
             kept = [s for s in directives[directive] if s != "'none'"]
@@ -101,30 +103,22 @@ def storefront_policy(nonce: str, third_parties=()) -> str:
 
 
 def console_policy(nonce: str) -> str:
-    directives = _common(nonce)
     # Flask-AppBuilder's templates and widgets carry style="" attributes, which a nonce
     # cannot cover; scripts stay nonce-only.
-    directives["style-src"] = ["'self'", "'unsafe-inline'"]
-    directives["frame-src"] = ["'none'"]
-    return _policy(directives)
+    return _policy(_directives([f"'nonce-{nonce}'"], ["'unsafe-inline'"]))
 
 
 def api_docs_policy(nonce: str) -> str:
-    directives = _common(nonce)
     # Swagger UI sets styles through the DOM (allowed) and talks to this site only: its
     # online validator badge is switched off (OPENAPI_SWAGGER_UI_CONFIG).
-    directives["frame-src"] = ["'none'"]
-    return _policy(directives)
+    return _policy(_directives([f"'nonce-{nonce}'"], [f"'nonce-{nonce}'"]))
 
 
 def jobs_dashboard_policy() -> str:
-    directives = _common("")
     # rq-dashboard (a third-party blueprint, admins only) starts from an inline script
-    # without a nonce and compiles its row templates with underscore (new Function).
-    directives["script-src"] = ["'self'", "'unsafe-inline'", "'unsafe-eval'"]
-    directives["style-src"] = ["'self'", "'unsafe-inline'"]
-    directives["frame-src"] = ["'none'"]
-    return _policy(directives)
+    # without a nonce, compiles its row templates with underscore (new Function) and
+    # uses style attributes.
+    return _policy(_directives(["'unsafe-inline'", "'unsafe-eval'"], ["'unsafe-inline'"]))
 
 
 def api_policy() -> str:
