@@ -108,6 +108,9 @@ class Config:
         self.WTF_CSRF_ENABLED = True
         self.WTF_CSRF_TIME_LIMIT = None
 
+        # Larger request bodies are refused with 413 before they are read (1 MiB default).
+        self.MAX_CONTENT_LENGTH = _env_int_from(env, "MAX_CONTENT_LENGTH", 1024 * 1024)
+
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = production
@@ -121,6 +124,8 @@ class Config:
         self.OPENAPI_JSON_PATH = "openapi.json"
         self.OPENAPI_SWAGGER_UI_PATH = "docs"
         self.OPENAPI_SWAGGER_UI_URL = "/api/v1/docs/assets/"
+        # No online validator badge: it would send the spec's URL to validator.swagger.io.
+        self.OPENAPI_SWAGGER_UI_CONFIG = {"validatorUrl": None}
         self.API_SPEC_OPTIONS = {
             "info": {
                 "description": "Bookwell customer, provider and public REST API. "

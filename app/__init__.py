@@ -14,7 +14,7 @@ from flask_appbuilder import AppBuilder
 from flask_cors import CORS
 from werkzeug.routing import IntegerConverter
 
-from app import consumers, rate_limits
+from app import consumers, rate_limits, security_headers
 from app import models  # noqa: F401  every table registered before anything reflects
 from app.extensions import AUTOCOMMIT_BIND, csrf, db, limiter, migrate
 from app.services import audit, cache  # noqa: F401  their listeners must exist before a flush
@@ -63,6 +63,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     # Integer path segments that no database id can be answer 404 before any query runs.
     app.url_map.converters["int"] = DatabaseIdConverter
     configure_logging(app)
+    security_headers.init_app(app)  # first: an oversized body is refused before it is read
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)

@@ -24,6 +24,14 @@ def register_storefront(app) -> None:
 
     app.register_blueprint(bp)
 
+    @app.route("/favicon.ico")
+    def favicon():
+        # No icon yet: browsers ask on every page, and a 404 fills logs and consoles.
+        response = app.response_class(status=204)
+        response.cache_control.max_age = 86400
+        response.cache_control.public = True
+        return response
+
 
 def register_jobs_dashboard(app) -> None:
     """The RQ dashboard at /admin/rq for admins, when Redis is configured."""

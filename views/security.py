@@ -1,9 +1,10 @@
 """Console security: our user model, one rate limiter, and no console for customers."""
 from __future__ import annotations
 
+from flask_appbuilder import expose
 from flask_appbuilder.security.api import SecurityApi
 from flask_appbuilder.security.sqla.manager import SecurityManager
-from flask_appbuilder.security.views import UserDBModelView
+from flask_appbuilder.security.views import AuthDBView, UserDBModelView
 
 from api.jwt_manager import VerifyOnceJWTManager
 from app.extensions import limiter
@@ -47,9 +48,20 @@ class NoSecurityApi(SecurityApi):
         raise NotImplementedError
 
 
+class BookwellAuthDBView(AuthDBView):
+    """Sign-out only by POST, so the app's CSRF protection covers it: a link or image on
+    another site must not sign a provider out. The menu's "Logout" is a form
+    (templates/appbuilder/navbar_right.html); a GET answers 405 and signs nobody out."""
+
+    @expose("/logout/", methods=["POST"])
+    def logout(self):
+        return super().logout()
+
+
 class BookwellSecurityManager(SecurityManager):
     user_model = Account
     userdbmodelview = BookwellUserDBModelView
+    authdbview = BookwellAuthDBView
     security_api = NoSecurityApi
 
     def __init__(self, appbuilder):

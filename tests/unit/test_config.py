@@ -80,3 +80,10 @@ def test_an_app_given_a_postgres_url_gets_the_postgres_session_settings(tmp_path
                       "DB_LOCK_TIMEOUT_MS": 700})
     assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"]["options"] == \
         "-c lock_timeout=700 -c random_page_cost=1.1"
+
+
+def test_max_content_length_is_1_mib_unless_set():
+    assert Config({}).MAX_CONTENT_LENGTH == 1024 * 1024
+    assert Config({"MAX_CONTENT_LENGTH": "100"}).MAX_CONTENT_LENGTH == 100
+    with pytest.raises(ConfigurationError):
+        Config({"MAX_CONTENT_LENGTH": "1MB"})

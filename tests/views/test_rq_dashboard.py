@@ -157,3 +157,18 @@ def test_dashboard_posts_carry_the_session_token(csrf_dashboard_app, admin_email
                             headers={"X-CSRFToken": cookie.value})
     assert with_token.status_code == 200 and with_token.get_json() == {"status": "OK"}
     assert not Job.exists(job.id, connection=_run_redis(csrf_dashboard_app))
+
+
+def test_only_the_dashboard_allows_its_inline_scripts(dashboard_app, admin_email):
+    admin = signed_in(dashboard_app, admin_email)
+
+    dashboard = admin.get("/admin/rq/")
+    console = admin.get("/providerview/list/")
+
+    assert dashboard.status_code == 200 and console.status_code == 200
+    dashboard_policy = dashboard.headers["Content-Security-Policy"]
+    assert "script-src 'self' 'unsafe-inline' 'unsafe-eval';" in dashboard_policy
+    assert "frame-ancestors 'none'" in dashboard_policy
+    assert dashboard.headers["Cache-Control"] == "no-store"
+    console_scripts = console.headers["Content-Security-Policy"].split("script-src", 1)[1]
+    assert "unsafe" not in console_scripts.split(";", 1)[0]

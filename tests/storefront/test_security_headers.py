@@ -1,0 +1,84 @@
+"""Storefront security headers: scripts and styles by nonce only, a third party allowed only
+on the page that loads it, no caching while a customer is signed in, and the body limit."""
+from __future__ import annotations
+
+from tests.csp import directives, page_nonces, policy_nonce, script_tags
+from tests.storefront.conftest import sign_in
+
+
+def test_storefront_scripts_and_styles_need_this_requests_nonce(client, store):
+    first = client.get(f"/shop/offerings/{store.offering_id}")
+    second = client.get(f"/shop/offerings/{store.offering_id}")
+    policy = directives(first)
+
+    nonce = policy_nonce(policy["script-src"])
+    assert policy["script-src"] == ["'self'", f"'nonce-{nonce}'"]
+    assert policy["style-src"] == ["'self'", f"'nonce-{nonce}'"]
+    assert page_nonces(first) == {nonce}  # the page's <style> carries it
+    assert policy_nonce(directives(second)["script-src"]) != nonce
+    assert policy["object-src"] == ["'none'"] and policy["frame-src"] == ["'none'"]
+    assert "unsafe-inline" not in first.headers["Content-Security-Policy"]
+    assert "tiktok" not in first.headers["Content-Security-Policy"]
+
+
+def test_the_pixel_is_allowed_only_where_it_is_rendered(app, client, store, monkeypatch):
+    monkeypatch.setitem(app.config, "TIKTOK_PIXEL_CODE", "C0TEST")
+    without_consent = client.get(f"/shop/offerings/{store.offering_id}")
+    client.set_cookie("bw_consent", "granted")
+    with_consent = client.get(f"/shop/offerings/{store.offering_id}")
+
+    assert "analytics.tiktok.com" not in without_consent.headers["Content-Security-Policy"]
+    policy = directives(with_consent)
+    assert "https://analytics.tiktok.com" in policy["script-src"]
+    assert "https://analytics.tiktok.com" in policy["connect-src"]
+    assert "'unsafe-inline'" not in policy["script-src"]
+    assert policy_nonce(policy["script-src"]) in page_nonces(with_consent)
+    assert "stripe" not in with_consent.headers["Content-Security-Policy"]
+
+
+def test_the_stripe_js_page_allows_stripe_and_nothing_else(app, shopper, store, stripe_on,
+                                                          monkeypatch):
+    monkeypatch.setitem(app.config, "PAYMENT_TEST_CARDS", False)
+    response = shopper.post(f"/shop/offerings/{store.offering_id}/book",
+                            data={"slot_id": store.slot_id, "quantity": 1})
+    reference = response.headers["Location"].rsplit("/", 1)[1]
+    booking_page = shopper.get(f"/shop/bookings/{reference}")
+    pay_page = shopper.post(f"/shop/bookings/{reference}/pay")
+
+    assert "stripe.com" not in booking_page.headers["Content-Security-Policy"]
+    policy = directives(pay_page)
+    assert "https://js.stripe.com" in policy["script-src"]
+    assert "https://js.stripe.com" in policy["frame-src"]
+    assert "https://api.stripe.com" in policy["connect-src"]
+    assert "'none'" not in policy["frame-src"]
+    assert "tiktok" not in pay_page.headers["Content-Security-Policy"]
+    nonce = policy_nonce(policy["script-src"])
+    scripts = script_tags(pay_page)
+    assert len(scripts) == 2 and all(f'nonce="{nonce}"' in tag for tag in scripts), scripts
+
+
+def test_the_map_frame_is_allowed_only_with_a_maps_key(app, client, build, monkeypatch):
+    provider = build.provider()
+    location = build.location(provider)
+    offering = build.offering(provider, location_id=location)
+    without_key = client.get(f"/shop/offerings/{offering}")
+    monkeypatch.setitem(app.config, "GOOGLE_MAPS_API_KEY", "AIzaTest")
+    with_key = client.get(f"/shop/offerings/{offering}")
+
+    assert directives(without_key)["frame-src"] == ["'none'"]
+    assert directives(with_key)["frame-src"] == ["https://www.google.com"]
+
+
+def test_pages_are_not_stored_while_a_customer_is_signed_in(client, store):
+    anonymous = client.get(f"/shop/offerings/{store.offering_id}")
+    assert anonymous.headers.get("Cache-Control") != "no-store"
+    sign_in(client, store.customer_email)
+    for path in ("/shop/", f"/shop/offerings/{store.offering_id}", "/shop/bookings"):
+        assert client.get(path).headers["Cache-Control"] == "no-store", path
+
+
+def test_a_10_mb_form_gets_a_plain_413(client):
+    response = client.post("/shop/login", data=b"x" * (10 * 1024 * 1024),
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 413
+    assert response.mimetype == "text/html"
