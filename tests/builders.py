@@ -128,3 +128,22 @@ def future_slot(offering_id: int, *, days: float = 3, capacity: int = 5, booked:
     start = (datetime.now(timezone.utc) + timedelta(days=days)).replace(second=0,
                                                                          microsecond=0)
     return slot(offering_id, start, capacity=capacity, booked=booked, minutes=minutes)
+
+
+def past_booking(offering_id: int, slot_id: int, *, status: str = "cancelled",
+                 customer_id: int | None = None) -> str:
+    """A booking of ``slot_id`` that gave its place back (``cancelled`` or ``expired``),
+    made through the booking services; its reference."""
+    from datetime import timedelta
+
+    from app.services import bookings
+
+    placed = bookings.place_booking(customer_id=customer_id or customer(),
+                                    offering_id=offering_id, slot_id=slot_id)
+    if status == "cancelled":
+        bookings.cancel_booking(placed.reference, actor=bookings.Actor(None, "test"))
+    elif status == "expired":
+        bookings.expire_holds(now=placed.hold_expires_at + timedelta(seconds=1))
+    else:
+        raise ValueError(f"not a past status: {status}")
+    return placed.reference

@@ -78,7 +78,7 @@ def next_free_slots(offering_id: int, *, limit: int = NEXT_FREE_SLOTS,
                     now: datetime | None = None) -> list[Slot]:
     return list(db.session.scalars(
         select(Slot).where(Slot.offering_id == offering_id, Slot.starts_at >= (now or utcnow()),
-                           Slot.booked < Slot.capacity)
+                           Slot.retired_at.is_(None), Slot.booked < Slot.capacity)
         .order_by(Slot.starts_at).limit(limit)))
 
 
@@ -94,7 +94,7 @@ def list_slots(offering_id: int, *, start: datetime | None, end: datetime | None
         raise ValidationFailed("slots.window_too_long", "Ask for at most 62 days at a time.",
                                {"to": ["At most 62 days after 'from'."]})
     query = select(Slot).where(Slot.offering_id == offering_id, Slot.starts_at >= start,
-                               Slot.starts_at < end)
+                               Slot.starts_at < end, Slot.retired_at.is_(None))
     if only_free:
         query = query.where(Slot.booked < Slot.capacity)
     slots = list(db.session.scalars(query.order_by(Slot.starts_at)))
