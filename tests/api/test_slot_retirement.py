@@ -12,7 +12,6 @@ from sqlalchemy import delete, func, select
 from app.extensions import db
 from app.models import AvailabilityRule, Booking, ClosedDay, Slot
 from app.services import catalog
-from app.services.availability import generate_slots
 from tests.helpers import api_login, assert_error_shape, bearer
 
 P = "/api/v1/provider"
@@ -20,22 +19,13 @@ P = "/api/v1/provider"
 
 @pytest.fixture
 def studio(app, build, client):
-    """A service with a Tuesday-or-so rule (09:00-11:00, two places): its 09:00 slot on
-    ``day`` held a booking that was cancelled, its 10:00 slot one that expired; both
-    have no place taken (``booked == 0``) but a booking refers to each."""
-    provider = build.provider(timezone="UTC")
-    offering = build.offering(provider, price_minor=2000)
-    day = datetime.now(timezone.utc).date() + timedelta(days=3)
-    rule = build.rule(offering, weekday=day.weekday(), start="09:00", end="11:00",
-                      capacity=2)
-    generate_slots(offering_id=offering, days=app.config["SLOT_DAYS_AHEAD"])
-    nine, ten = (_slot_at(offering, day, hour) for hour in (9, 10))
-    build.past_booking(offering, nine, status="cancelled")
-    build.past_booking(offering, ten, status="expired")
+    """See ``builders.service_with_past_bookings``: ``nine`` and ``ten`` on ``day`` hold
+    only a cancelled and an expired booking; staff and customer headers."""
+    ids = build.service_with_past_bookings(slot_days=app.config["SLOT_DAYS_AHEAD"])
     customer = build.customer()
+    staff = build.staff(ids["provider"])
     return SimpleNamespace(
-        provider=provider, offering=offering, day=day, rule=rule, nine=nine, ten=ten,
-        staff=bearer(api_login(client, build.email_of(build.staff(provider)))["access_token"]),
+        **ids, staff=bearer(api_login(client, build.email_of(staff))["access_token"]),
         customer=bearer(api_login(client, build.email_of(customer))["access_token"]))
 
 
