@@ -230,7 +230,10 @@ def _remove_or_retire(slot_ids: list[int], now: datetime) -> tuple[int, int]:
     cancelled or expired one, refers to its slot for good). (removed, newly retired)."""
     if not slot_ids:
         return 0, 0
-    # Both conditions are checked in SQL so a booking placed meanwhile keeps its slot.
+    # Locked first, in id order: a booking placed or given back meanwhile waits for the
+    # commit, and the statements below (each reading afresh) see any that came before.
+    slot_ids = list(db.session.scalars(
+        select(Slot.id).where(Slot.id.in_(slot_ids)).order_by(Slot.id).with_for_update()))
     never_booked = ~exists().where(Booking.slot_id == Slot.id)
     removed = db.session.execute(
         delete(Slot).where(Slot.id.in_(slot_ids), Slot.booked == 0, never_booked)
