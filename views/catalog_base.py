@@ -58,7 +58,8 @@ class SlotShapingInterface(ConsoleInterface):
 
 class CatalogRowView(TenantModelView):
     """Saves are checked by the same rules as the API, then the same follow-ups run
-    (search index, cache, geocoding, slot generation). A refused save is flashed."""
+    (search index, cache, geocoding; slots in the save's own commit, through
+    ``SlotShapingInterface``). A refused save is flashed."""
 
     row_kind: catalog.RowKind
 

@@ -79,3 +79,23 @@ def test_a_refused_console_change_changes_no_slot(studio):
     db.session.expire_all()
     assert db.session.get(AvailabilityRule, studio["rule"]).start_time.hour == 9
     assert _retired(studio["nine"], studio["ten"]) == [False, False]
+
+
+def test_a_console_change_whose_slots_fail_is_not_saved(studio, monkeypatch):
+    # A failure in the middle of regeneration cannot be produced by a real local thing
+    # on demand: its last step is made to fail here.
+    from app.services import availability
+
+    def fail(slot_ids, now):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(availability, "_remove_or_retire", fail)
+
+    response = studio["console"].post(f"/availabilityruleview/edit/{studio['rule']}",
+                                      data=_rule_form(studio, start_time="13:00",
+                                                      end_time="15:00"))
+
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(AvailabilityRule, studio["rule"]).start_time.hour == 9
+    assert _retired(studio["nine"], studio["ten"]) == [False, False]
