@@ -108,11 +108,15 @@ class OfferingSlotViews(MethodView):
     def get(self, args, offering_id):
         """Slots of a service in a window (at most 62 days), with the places left"""
         window = {"start": args.get("start"), "end": args.get("end")}
+        computed = []
 
         def compute():  # the slots' times, cached; their places are read on every request
+            computed.append(True)
             return {"body": SLOTS.dump(browse.list_slots(offering_id, **window))}
 
         def with_live_places(body):
-            return browse.with_live_places(body, only_free=args["only_free"])
+            # Places just computed (a miss, or no cache) are current: no second read.
+            return browse.with_live_places(body, only_free=args["only_free"],
+                                           read=not computed)
         return cached_json("slots", {"id": offering_id, **window}, compute,
                            fresh=with_live_places)

@@ -84,12 +84,16 @@ def next_free_slots(offering_id: int, *, limit: int = NEXT_FREE_SLOTS,
         .options(joinedload(Slot.provider)).order_by(Slot.starts_at).limit(limit)))
 
 
-def with_live_places(slots: list[dict], *, only_free: bool = False) -> list[dict]:
+def with_live_places(slots: list[dict], *, only_free: bool = False,
+                     read: bool = True) -> list[dict]:
     """Listed slots (``id``, ``capacity``, ``remaining``; perhaps from the cache) with
     their places as they are now, read by primary key in one query: bookings,
     cancellations, expiries and reschedules show at once without invalidating the
     cached listing. A slot retired or deleted since is left out; so is a full one with
-    ``only_free``."""
+    ``only_free``. ``read=False``: the listing was just read from the database, only
+    filter it."""
+    if not read:
+        return [slot for slot in slots if not only_free or slot["remaining"] > 0]
     if not slots:
         return slots
     places = {row.id: row for row in db.session.execute(

@@ -129,3 +129,18 @@ def test_the_etag_follows_the_places(client, shop):
 
     assert again.status_code == 200  # not 304: the places changed
     assert again.headers["ETag"] != first.headers["ETag"]
+
+
+def test_without_the_cache_only_free_leaves_full_slots_out(app, client, build):
+    offering = build.offering(build.provider(), price_minor=3000)
+    free = build.future_slot(offering, days=2, capacity=2, booked=1)
+    full = build.future_slot(offering, days=3, capacity=1, booked=1)
+    saved = app.config["CATALOG_CACHE_SECONDS"]
+    app.config["CATALOG_CACHE_SECONDS"] = 0
+    try:
+        every = client.get(f"/api/v1/offerings/{offering}/slots").get_json()
+        only_free = client.get(f"/api/v1/offerings/{offering}/slots?only_free=true").get_json()
+    finally:
+        app.config["CATALOG_CACHE_SECONDS"] = saved
+    assert {s["id"]: s["remaining"] for s in every} == {free: 1, full: 0}
+    assert [s["id"] for s in only_free] == [free]
