@@ -9,13 +9,13 @@ from flask import jsonify, request
 from app.services import cache
 
 
-def cached_json(namespace: str, params: dict, compute, fresh=None):
+def cached_json(namespace: str, params: dict, compute, fresh=None, cacheable: bool = True):
     """``compute()`` returns ``{"body": ..., "headers": {...}}`` of plain JSON values.
 
     ``fresh(body)``, when given, runs on every request, cached or not, and returns the
     body with what must never be served stale (free places) read anew; the ETag covers
-    what it returns."""
-    result = cache.cached(namespace, params, compute)
+    what it returns. ``cacheable=False``: computed on every request."""
+    result = cache.cached(namespace, params, compute) if cacheable else compute()
     body = result["body"] if fresh is None else fresh(result["body"])
     response = jsonify(body)
     for name, value in result.get("headers", {}).items():

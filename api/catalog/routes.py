@@ -81,7 +81,9 @@ class OfferingViews(MethodView):
                 item["distance_km"] = distance
             return {"body": body, "headers": pagination_header(
                 total=total, page=query.page, page_size=query.page_size)}
-        return cached_json("offerings", args, compute)
+        # Which services have a free place in a window changes with every booking.
+        by_availability = "available_from" in args or "available_to" in args
+        return cached_json("offerings", args, compute, cacheable=not by_availability)
 
 
 @blp.route("/offerings/<int:offering_id>")

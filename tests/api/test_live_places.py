@@ -144,3 +144,16 @@ def test_without_the_cache_only_free_leaves_full_slots_out(app, client, build):
         app.config["CATALOG_CACHE_SECONDS"] = saved
     assert {s["id"]: s["remaining"] for s in every} == {free: 1, full: 0}
     assert [s["id"] for s in only_free] == [free]
+
+
+def test_a_search_by_availability_follows_the_last_place(client, shop):
+    window = {"available_from": "2000-01-01T00:00:00Z", "available_to": "2100-01-01T00:00:00Z"}
+
+    def found() -> bool:
+        response = client.get("/api/v1/offerings", query_string=window)
+        return shop["offering"] in {offering["id"] for offering in response.get_json()}
+
+    assert found()
+    _book(client, shop, "first", quantity=2)
+    _book(client, shop, "second")
+    assert not found()
