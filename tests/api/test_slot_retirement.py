@@ -40,7 +40,7 @@ def _slot(slot_id: int) -> Slot | None:
     return db.session.get(Slot, slot_id)
 
 
-def _assert_retired(studio, *slot_ids) -> None:
+def _assert_retired(*slot_ids) -> None:
     for slot_id in slot_ids:
         slot = _slot(slot_id)
         assert slot is not None, "a slot with booking history was deleted"
@@ -62,7 +62,7 @@ def test_generate_retires_slots_with_booking_history(client, studio):
     assert response.status_code == 200, response.get_json()
     report = response.get_json()
     assert (report["retired"], report["removed"]) == (2, total - 2)
-    _assert_retired(studio, studio.nine, studio.ten)
+    _assert_retired(studio.nine, studio.ten)
     assert db.session.scalar(select(func.count()).select_from(Slot)) == 2
     again = client.post(f"{P}/slots/generate", json={}, headers=studio.staff).get_json()
     assert (again["retired"], again["removed"], again["created"]) == (0, 0, 0)
@@ -73,7 +73,7 @@ def test_a_provider_wide_closed_day_retires_them_with_the_day_in_one_go(client, 
                            headers=studio.staff)
 
     assert response.status_code == 201, response.get_json()
-    _assert_retired(studio, studio.nine, studio.ten)
+    _assert_retired(studio.nine, studio.ten)
     assert db.session.scalar(select(func.count()).select_from(ClosedDay)) == 1
 
 
@@ -82,7 +82,7 @@ def test_moving_a_rule_retires_the_slots_it_no_longer_makes(client, studio):
                             json={"start_time": "13:00", "end_time": "15:00"})
 
     assert response.status_code == 200, response.get_json()
-    _assert_retired(studio, studio.nine, studio.ten)
+    _assert_retired(studio.nine, studio.ten)
     assert _slot_at(studio.offering, studio.day, 13) is not None
     db.session.expire_all()
     assert db.session.get(AvailabilityRule, studio.rule).start_time == time(13)
@@ -92,14 +92,14 @@ def test_deleting_a_rule_retires_its_slots_with_history(client, studio):
     response = client.delete(f"{P}/rules/{studio.rule}", headers=studio.staff)
 
     assert response.status_code == 204, response.get_data(as_text=True)
-    _assert_retired(studio, studio.nine, studio.ten)
+    _assert_retired(studio.nine, studio.ten)
     assert db.session.get(AvailabilityRule, studio.rule) is None
 
 
 def test_deleting_a_closed_day_brings_retired_slots_back_not_twice(client, studio):
     closed = client.post(f"{P}/closed-days", json={"day": studio.day.isoformat()},
                          headers=studio.staff).get_json()["id"]
-    _assert_retired(studio, studio.nine, studio.ten)
+    _assert_retired(studio.nine, studio.ten)
     slots_before = db.session.scalar(select(func.count()).select_from(Slot))
 
     response = client.delete(f"{P}/closed-days/{closed}", headers=studio.staff)
@@ -121,7 +121,7 @@ def test_deleting_a_closed_day_retires_a_stale_slot_elsewhere(client, studio, bu
     response = client.delete(f"{P}/closed-days/{closed}", headers=studio.staff)
 
     assert response.status_code == 204, response.get_data(as_text=True)
-    _assert_retired(studio, studio.nine, studio.ten)
+    _assert_retired(studio.nine, studio.ten)
     assert db.session.get(ClosedDay, closed) is None
 
 
