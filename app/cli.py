@@ -75,7 +75,8 @@ def generate_slots_command(days, provider_id):
         provider_id=provider_id, days=days or current_app.config["SLOT_DAYS_AHEAD"],
         progress=ProgressReporter(label="offerings"))
     click.echo(f"offerings: {report.offerings}, slots created: {report.created}, "
-               f"removed: {report.removed}, kept (booked): {report.kept_booked}, "
+               f"removed: {report.removed}, retired: {report.retired}, "
+               f"restored: {report.restored}, kept (booked): {report.kept_booked}, "
                f"resized: {report.resized}")
 
 

@@ -128,3 +128,50 @@ def future_slot(offering_id: int, *, days: float = 3, capacity: int = 5, booked:
     start = (datetime.now(timezone.utc) + timedelta(days=days)).replace(second=0,
                                                                          microsecond=0)
     return slot(offering_id, start, capacity=capacity, booked=booked, minutes=minutes)
+
+
+def past_booking(offering_id: int, slot_id: int, *, status: str = "cancelled",
+                 customer_id: int | None = None) -> str:
+    """A booking of ``slot_id`` that gave its place back (``cancelled`` or ``expired``),
+    made through the booking services; its reference."""
+    from datetime import timedelta
+
+    from app.services import bookings
+
+    placed = bookings.place_booking(customer_id=customer_id or customer(),
+                                    offering_id=offering_id, slot_id=slot_id)
+    if status == "cancelled":
+        bookings.cancel_booking(placed.reference, actor=bookings.Actor(None, "test"))
+    elif status == "expired":
+        bookings.expire_holds(now=placed.hold_expires_at + timedelta(seconds=1))
+    else:
+        raise ValueError(f"not a past status: {status}")
+    return placed.reference
+
+
+def service_with_past_bookings(*, slot_days: int, provider_id: int | None = None) -> dict:
+    """A service whose rule (09:00-11:00, two places, on the weekday three days from now)
+    made ``slot_days`` of slots; on that ``day`` the 09:00 slot (``nine``) held a
+    booking that was cancelled and the 10:00 one (``ten``) one that expired: no place is
+    taken on either, but a booking refers to each. Ids, and the day."""
+    from datetime import datetime, time, timedelta, timezone
+
+    from sqlalchemy import select
+
+    from app.models import Slot
+    from app.services.availability import generate_slots
+
+    provider_id = provider_id or provider(timezone="UTC")
+    offering_id = offering(provider_id, price_minor=2000)
+    day = datetime.now(timezone.utc).date() + timedelta(days=3)
+    rule_id = rule(offering_id, weekday=day.weekday(), start="09:00", end="11:00",
+                   capacity=2)
+    generate_slots(offering_id=offering_id, days=slot_days)
+    nine, ten = (db.session.scalar(select(Slot.id).where(
+        Slot.offering_id == offering_id,
+        Slot.starts_at == datetime.combine(day, time(hour), tzinfo=timezone.utc)))
+        for hour in (9, 10))
+    past_booking(offering_id, nine, status="cancelled")
+    past_booking(offering_id, ten, status="expired")
+    return {"provider": provider_id, "offering": offering_id, "rule": rule_id, "day": day,
+            "nine": nine, "ten": ten}

@@ -10,7 +10,7 @@ from wtforms.validators import DataRequired
 from app.models import AvailabilityRule, ClosedDay, Slot
 from app.services import availability, catalog
 from views.base import TenantModelView, user_is_admin
-from views.catalog_base import CatalogRowView
+from views.catalog_base import CatalogRowView, SlotShapingInterface
 from views.filters import ConsoleInterface
 
 
@@ -21,7 +21,7 @@ def _time_field(label: str) -> TimeField:
 
 
 class AvailabilityRuleView(CatalogRowView):
-    datamodel = ConsoleInterface(AvailabilityRule)
+    datamodel = SlotShapingInterface(AvailabilityRule, catalog.RULE)
     row_kind = catalog.RULE
     list_columns = ["offering", "weekday_name", "start_time", "end_time", "slot_minutes",
                     "capacity", "valid_from", "valid_to", "provider"]
@@ -41,7 +41,7 @@ class AvailabilityRuleView(CatalogRowView):
 
 
 class ClosedDayView(CatalogRowView):
-    datamodel = ConsoleInterface(ClosedDay)
+    datamodel = SlotShapingInterface(ClosedDay, catalog.CLOSED_DAY)
     row_kind = catalog.CLOSED_DAY
     list_columns = ["day", "offering", "reason", "provider"]
     add_columns = edit_columns = ["provider", "day", "offering", "reason"]
@@ -55,7 +55,9 @@ class SlotView(TenantModelView):
 
     datamodel = ConsoleInterface(Slot)
     base_permissions = ["can_list", "can_show"]
-    list_columns = ["offering", "starts_at", "ends_at", "capacity", "booked", "provider"]
+    list_columns = ["offering", "starts_at", "ends_at", "capacity", "booked", "retired_at",
+                    "provider"]
+    label_columns = {"retired_at": "Retired (no longer offered)"}
     search_columns = ["offering", "starts_at", "provider"]
     order_columns = ["starts_at", "capacity", "booked"]
     base_order = ("starts_at", "asc")

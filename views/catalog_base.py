@@ -5,6 +5,7 @@ from sqlalchemy import inspect
 
 from app.services import catalog
 from views.base import TenantModelView
+from views.filters import ConsoleInterface
 
 
 def sync_foreign_keys(item) -> None:
@@ -18,9 +19,47 @@ def sync_foreign_keys(item) -> None:
             setattr(item, local.key, None if target is None else getattr(target, remote.key))
 
 
+class SlotShapingInterface(ConsoleInterface):
+    """The data interface of the rule and closed-day screens: Flask-AppBuilder's save
+    (``add``, ``edit``, ``delete``) and the regeneration of the slots it shapes commit
+    together, or not at all (a refusal is flashed and nothing changes)."""
+
+    def __init__(self, obj, row_kind: catalog.RowKind):
+        super().__init__(obj)
+        self.row_kind = row_kind
+
+    def get_related_interface(self, col_name: str) -> ConsoleInterface:
+        # Related rows (the offering dropdown) are read, never saved, through this.
+        return ConsoleInterface(self.get_related_model(col_name))
+
+    def add(self, item, commit: bool = True) -> None:
+        super().add(item, commit=False)
+        self._reshape_slots(item, commit)
+
+    def edit(self, item, commit: bool = True) -> None:
+        super().edit(item, commit=False)
+        self._reshape_slots(item, commit)
+
+    def delete(self, item, commit: bool = True) -> None:
+        super().delete(item, commit=False)
+        self._reshape_slots(item, commit)
+
+    def _reshape_slots(self, item, commit: bool) -> None:
+        try:
+            self.session.flush()
+            catalog.reshape_slots(self.row_kind, provider_id=item.provider_id,
+                                  offering_id=item.offering_id)
+            if commit:
+                self.session.commit()
+        except Exception:
+            self.session.rollback()
+            raise
+
+
 class CatalogRowView(TenantModelView):
     """Saves are checked by the same rules as the API, then the same follow-ups run
-    (search index, cache, geocoding, slot generation). A refused save is flashed."""
+    (search index, cache, geocoding; slots in the save's own commit, through
+    ``SlotShapingInterface``). A refused save is flashed."""
 
     row_kind: catalog.RowKind
 

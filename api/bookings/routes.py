@@ -34,7 +34,8 @@ class BookingViews(MethodView):
                           "schema": {"type": "string", "maxLength": 200},
                           "description": "Retry safely: the same key and body return the "
                                          "first answer; another body answers 422"}])
-    @blp.alt_response(409, schema=ErrorSchema, description="Full, busy, or out of stock")
+    @blp.alt_response(409, schema=ErrorSchema,
+                      description="Full, busy, no longer offered, or out of stock")
     @blp.alt_response(404, schema=ErrorSchema, description="No such active offering")
     def post(self, data):
         """Book a slot of a service (or a variant of a product): a hold until paid"""
@@ -84,7 +85,8 @@ class BookingRescheduleViews(MethodView):
     @blp.arguments(RescheduleSchema)
     @blp.response(200, BookingSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="Not yours, or missing")
-    @blp.alt_response(409, schema=ErrorSchema, description="The new slot is full, or too late")
+    @blp.alt_response(409, schema=ErrorSchema,
+                      description="The new slot is full or no longer offered, or too late")
     def post(self, data, reference):
         """Move to another slot of the same offering; the old place is kept if that fails"""
         return bookings.reschedule_booking(reference, new_slot_id=data["slot_id"],

@@ -81,7 +81,9 @@ class OfferingViews(MethodView):
                 item["distance_km"] = distance
             return {"body": body, "headers": pagination_header(
                 total=total, page=query.page, page_size=query.page_size)}
-        return cached_json("offerings", args, compute)
+        # Which services have a free place in a window changes with every booking.
+        by_availability = "available_from" in args or "available_to" in args
+        return cached_json("offerings", args, compute, cacheable=not by_availability)
 
 
 @blp.route("/offerings/<int:offering_id>")
@@ -91,10 +93,13 @@ class OfferingByIdViews(MethodView):
     def get(self, offering_id):
         """An offering with its variants, location and next free slots"""
         def compute():
-            offering = browse.get_offering(offering_id)
-            offering.next_slots = browse.next_free_slots(offering_id)
-            return {"body": OFFERING_DETAIL.dump(offering)}
-        return cached_json("offering", {"id": offering_id}, compute)
+            return {"body": OFFERING_DETAIL.dump(browse.get_offering(offering_id))}
+
+        def with_next_free_slots(body):
+            # Free places change with every booking: read beside the cached offering.
+            return {**body, "next_slots": SLOTS.dump(browse.next_free_slots(offering_id))}
+        return cached_json("offering", {"id": offering_id}, compute,
+                           fresh=with_next_free_slots)
 
 
 @blp.route("/offerings/<int:offering_id>/slots")
@@ -104,8 +109,16 @@ class OfferingSlotViews(MethodView):
     @blp.alt_response(404, schema=ErrorSchema, description="No such active offering")
     def get(self, args, offering_id):
         """Slots of a service in a window (at most 62 days), with the places left"""
-        def compute():
-            slots = browse.list_slots(offering_id, start=args.get("start"),
-                                      end=args.get("end"), only_free=args["only_free"])
-            return {"body": SLOTS.dump(slots)}
-        return cached_json("slots", {"id": offering_id, **args}, compute)
+        window = {"start": args.get("start"), "end": args.get("end")}
+        computed = []
+
+        def compute():  # the slots' times, cached; their places are read on every request
+            computed.append(True)
+            return {"body": SLOTS.dump(browse.list_slots(offering_id, **window))}
+
+        def with_live_places(body):
+            # Places just computed (a miss, or no cache) are current: no second read.
+            return browse.with_live_places(body, only_free=args["only_free"],
+                                           read=not computed)
+        return cached_json("slots", {"id": offering_id, **window}, compute,
+                           fresh=with_live_places)

@@ -87,8 +87,12 @@ class GenerateSlotsSchema(ma.Schema):
 class GenerationReportSchema(ma.Schema):
     offerings = Int()
     created = Int()
-    removed = Int()
-    kept_booked = Int()
+    removed = Int(metadata={"description": "Deleted: no rule asks for them, never booked"})
+    retired = Int(metadata={"description": "No rule asks for them but they have bookings: "
+                                           "kept for the history, no longer bookable"})
+    restored = Int(metadata={"description": "Retired slots a rule asks for again"})
+    kept_booked = Int(metadata={"description": "Of those no rule asks for, slots with "
+                                               "places still taken (now retired)"})
     resized = Int()
 
 

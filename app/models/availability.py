@@ -79,7 +79,11 @@ class ClosedDay(TenantOwned, db.Model):
 
 
 class Slot(TenantOwned, db.Model):
-    """A bookable time of a service, in UTC, with the places taken so far."""
+    """A bookable time of a service, in UTC, with the places taken so far.
+
+    A slot no rule produces any more is deleted if nobody ever booked it, else retired:
+    kept for its bookings' history, but neither listed nor bookable (``retired_at``).
+    """
 
     __tablename__ = "slot"
     __table_args__ = (
@@ -99,8 +103,13 @@ class Slot(TenantOwned, db.Model):
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     capacity: Mapped[int] = mapped_column(Integer, nullable=False)
     booked: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     offering: Mapped[Offering] = relationship(Offering)
+
+    @property
+    def retired(self) -> bool:
+        return self.retired_at is not None
 
     @property
     def remaining(self) -> int:

@@ -12,11 +12,11 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Callable, Iterable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, delete, exists, or_, select, update
 
 from app.errors import ValidationFailed
 from app.extensions import db
-from app.models import AvailabilityRule, ClosedDay, Offering, Provider, Slot
+from app.models import AvailabilityRule, Booking, ClosedDay, Offering, Provider, Slot
 from app.models.catalog import SERVICE
 from app.models.types import utcnow
 from app.services import tenancy
@@ -88,10 +88,17 @@ def check_closed_day(closed: ClosedDay) -> None:
 class GenerationReport:
     offerings: int = 0
     created: int = 0
-    removed: int = 0
-    kept_booked: int = 0
+    removed: int = 0  # deleted: no rule asks for them and nobody ever booked them
+    retired: int = 0  # no rule asks for them, but they have bookings: kept, not bookable
+    restored: int = 0  # retired slots a rule asks for again
+    kept_booked: int = 0  # of the slots no rule asks for, those with places still taken
     resized: int = 0
     per_offering: dict = field(default_factory=dict)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.removed or self.retired or self.restored
+                    or self.resized)
 
 
 @dataclass(frozen=True)
@@ -140,11 +147,19 @@ def plan_slots(offering: Offering, rules: list[AvailabilityRule], closed: set[da
 
 def generate_slots(*, provider_id: int | None = None, offering_id: int | None = None,
                    days: int = 60, now: datetime | None = None,
-                   progress: Callable[[int, int], None] | None = None) -> GenerationReport:
+                   progress: Callable[[int, int], None] | None = None,
+                   commit: bool = True) -> GenerationReport:
     """Bring future slots in line with the rules for ``days`` ahead. Idempotent.
 
-    Missing slots are inserted; slots no rule asks for any more are deleted unless they
-    have bookings; a changed capacity is applied where the bookings still fit.
+    Missing slots are inserted (a retired one is brought back); slots no rule asks for any
+    more are deleted if nobody ever booked them and retired otherwise; a changed capacity
+    is applied where the bookings still fit.
+
+    ``commit=True`` (the daily job, the command, the generate endpoint) commits each
+    offering on its own, so a long run keeps its progress and a rerun finishes it.
+    ``commit=False`` (a rule or closed-day change) commits nothing: the change and the
+    slots it shapes commit together in the caller's transaction, or not at all, and the
+    caller refreshes the catalog cache after its commit.
     """
     now = now or utcnow()
     query = select(Offering.id).where(Offering.kind == SERVICE, Offering.active.is_(True))
@@ -156,14 +171,17 @@ def generate_slots(*, provider_id: int | None = None, offering_id: int | None = 
     report = GenerationReport(offerings=len(offering_ids))
     for done, oid in enumerate(offering_ids, start=1):
         _sync_offering(oid, days, now, report)
+        if commit:
+            db.session.commit()
         if progress:
             progress(done, len(offering_ids))
-    if report.created or report.removed or report.resized:
+    if commit and report.changed:
         bump_catalog_generation()
     return report
 
 
 def _sync_offering(offering_id: int, days: int, now: datetime, report: GenerationReport):
+    """Bring one offering's slots in line with its rules, in the open transaction."""
     offering = db.session.get(Offering, offering_id)
     provider = db.session.get(Provider, offering.provider_id)
     zone = ZoneInfo(provider.timezone)
@@ -177,29 +195,53 @@ def _sync_offering(offering_id: int, days: int, now: datetime, report: Generatio
     window_end = datetime.combine(first_day + timedelta(days=days), time(), tzinfo=zone)
     existing = {
         row.starts_at: row for row in db.session.execute(
-            select(Slot.id, Slot.starts_at, Slot.capacity, Slot.booked).where(
-                Slot.offering_id == offering_id, Slot.starts_at >= now,
-                Slot.starts_at < window_end))
+            select(Slot.id, Slot.starts_at, Slot.capacity, Slot.booked, Slot.retired_at)
+            .where(Slot.offering_id == offering_id, Slot.starts_at >= now,
+                   Slot.starts_at < window_end))
     }
     created = _insert_missing(offering, [p for s, p in planned.items() if s not in existing])
     stale = [row for start, row in existing.items() if start not in planned]
-    removable = [row.id for row in stale if row.booked == 0]
-    if removable:
-        db.session.execute(delete(Slot).where(Slot.id.in_(removable), Slot.booked == 0))
-    resized = 0
+    removed, retired = _remove_or_retire([row.id for row in stale], now)
+    restored = resized = 0
     for start, plan in planned.items():
         row = existing.get(start)
-        if row is not None and row.capacity != plan.capacity and row.booked <= plan.capacity:
+        if row is None:
+            continue
+        if row.retired_at is not None:
+            restored += db.session.execute(
+                update(Slot).where(Slot.id == row.id, Slot.retired_at.is_not(None))
+                .values(retired_at=None)).rowcount
+        if row.capacity != plan.capacity and row.booked <= plan.capacity:
             # The condition is repeated in SQL so a booking taken meanwhile is respected.
             resized += db.session.execute(
                 update(Slot).where(and_(Slot.id == row.id, Slot.booked <= plan.capacity))
                 .values(capacity=plan.capacity)).rowcount
-    db.session.commit()
     report.created += created
-    report.removed += len(removable)
-    report.kept_booked += len(stale) - len(removable)
+    report.removed += removed
+    report.retired += retired
+    report.restored += restored
+    report.kept_booked += sum(1 for row in stale if row.booked > 0)
     report.resized += resized
     report.per_offering[offering_id] = created
+
+
+def _remove_or_retire(slot_ids: list[int], now: datetime) -> tuple[int, int]:
+    """Delete the slots nobody ever booked; retire the others (a booking, even a
+    cancelled or expired one, refers to its slot for good). (removed, newly retired)."""
+    if not slot_ids:
+        return 0, 0
+    # Locked first, in id order: a booking placed or given back meanwhile waits for the
+    # commit, and the statements below (each reading afresh) see any that came before.
+    slot_ids = list(db.session.scalars(
+        select(Slot.id).where(Slot.id.in_(slot_ids)).order_by(Slot.id).with_for_update()))
+    never_booked = ~exists().where(Booking.slot_id == Slot.id)
+    removed = db.session.execute(
+        delete(Slot).where(Slot.id.in_(slot_ids), Slot.booked == 0, never_booked)
+        .execution_options(synchronize_session=False)).rowcount
+    retired = db.session.execute(
+        update(Slot).where(Slot.id.in_(slot_ids), Slot.retired_at.is_(None))
+        .values(retired_at=now).execution_options(synchronize_session=False)).rowcount
+    return removed, retired
 
 
 def _insert_missing(offering: Offering, plans: list[PlannedSlot]) -> int:

@@ -253,7 +253,7 @@ _BOOKABLE_OFFERING = (
            Provider.active.is_(True)))
 _BOOKABLE_OFFERING_AND_SLOT = (
     select(*_OFFERING_COLUMNS, Slot.id.label("slot_id"), Slot.starts_at, Slot.ends_at,
-           Slot.capacity, Slot.booked)
+           Slot.capacity, Slot.booked, Slot.retired_at)
     .join(Provider, Provider.id == Offering.provider_id)
     .outerjoin(Slot, (Slot.id == bindparam("slot_id")) & (Slot.offering_id == Offering.id))
     .where(Offering.id == bindparam("offering_id"), Offering.active.is_(True),
@@ -300,11 +300,14 @@ def _check_slot(found, slot_id: int | None, quantity: int, now: datetime) -> Non
 
 
 def _explain(slot, quantity: int, now: datetime) -> None:
-    """Raise why ``slot`` (offering_id/slot_id, starts_at, capacity, booked) cannot take
-    ``quantity`` places; return when it can."""
+    """Raise why ``slot`` (offering_id/slot_id, starts_at, capacity, booked, retired_at)
+    cannot take ``quantity`` places; return when it can."""
     if slot is None or slot.slot_id is None:
         raise ValidationFailed("booking.unknown_slot", "No such slot for this offering.",
                                {"slot_id": ["No such slot for this offering."]})
+    if slot.retired_at is not None:
+        raise Conflict("booking.slot_retired", "That time is no longer offered.",
+                       {"slot_id": ["No longer offered; choose another time."]})
     if slot.starts_at <= now:
         raise Conflict("booking.slot_started", "That slot has already started.")
     if slot.booked + quantity > slot.capacity:
@@ -317,7 +320,8 @@ def _refuse(executor, offering, slot_id: int, quantity: int, now: datetime):
     """The conditional UPDATE took nothing: say why, now that it is known. ``executor``:
     the session or connection of the booking's transaction, here and below."""
     slot = executor.execute(
-        select(Slot.id.label("slot_id"), Slot.starts_at, Slot.capacity, Slot.booked)
+        select(Slot.id.label("slot_id"), Slot.starts_at, Slot.capacity, Slot.booked,
+               Slot.retired_at)
         .where(Slot.id == slot_id, Slot.offering_id == offering.id)).first()
     _explain(slot, quantity, now)
     raise Conflict("booking.busy", "That slot changed meanwhile; try again.")
@@ -346,13 +350,14 @@ def _take_places(executor, offering, slot_id: int | None, quantity: int, now: da
                                {"slot_id": ["Required for services."]})
     taken = executor.execute(
         update(Slot).where(Slot.id == slot_id, Slot.offering_id == offering.id,
-                           Slot.starts_at > now, Slot.booked + quantity <= Slot.capacity)
+                           Slot.starts_at > now, Slot.retired_at.is_(None),
+                           Slot.booked + quantity <= Slot.capacity)
         .values(booked=Slot.booked + quantity)
         .returning(Slot.starts_at, Slot.ends_at)).first()
     if taken is not None:
         return taken.starts_at, taken.ends_at
     slot = executor.execute(select(Slot.id.label("slot_id"), Slot.starts_at,
-                                   Slot.capacity, Slot.booked)
+                                   Slot.capacity, Slot.booked, Slot.retired_at)
                             .where(Slot.id == slot_id, Slot.offering_id == offering.id)
                             ).first()
     _explain(slot, quantity, now)
@@ -575,6 +580,7 @@ def _build_placing_statement(with_attribution: bool, event_count: int):
             slot.c.id == bindparam("p_slot_id"),
             slot.c.offering_id == bindparam("p_offering_id"),
             slot.c.starts_at > bindparam("p_now", type_=slot.c.starts_at.type),
+            slot.c.retired_at.is_(None),
             slot.c.booked + quantity <= slot.c.capacity,
             offering.c.id == slot.c.offering_id, offering.c.active.is_(True),
             offering.c.kind == literal_column(f"'{SERVICE}'"),

@@ -76,14 +76,42 @@ def _visible_offering_provider(offering_id: int) -> Provider:
 
 def next_free_slots(offering_id: int, *, limit: int = NEXT_FREE_SLOTS,
                     now: datetime | None = None) -> list[Slot]:
+    """The next bookable slots with a free place, read now (never cached: any booking
+    changes them), each with its provider (for its zone) from the same query."""
     return list(db.session.scalars(
         select(Slot).where(Slot.offering_id == offering_id, Slot.starts_at >= (now or utcnow()),
-                           Slot.booked < Slot.capacity)
-        .order_by(Slot.starts_at).limit(limit)))
+                           Slot.retired_at.is_(None), Slot.booked < Slot.capacity)
+        .options(joinedload(Slot.provider)).order_by(Slot.starts_at).limit(limit)))
+
+
+def with_live_places(slots: list[dict], *, only_free: bool = False,
+                     read: bool = True) -> list[dict]:
+    """Listed slots (``id``, ``capacity``, ``remaining``; perhaps from the cache) with
+    their places as they are now, read by primary key in one query: bookings,
+    cancellations, expiries and reschedules show at once without invalidating the
+    cached listing. A slot retired or deleted since is left out; so is a full one with
+    ``only_free``. ``read=False``: the listing was just read from the database, only
+    filter it."""
+    if not read:
+        return [slot for slot in slots if not only_free or slot["remaining"] > 0]
+    if not slots:
+        return slots
+    places = {row.id: row for row in db.session.execute(
+        select(Slot.id, Slot.capacity, Slot.booked)
+        .where(Slot.id.in_([slot["id"] for slot in slots]), Slot.retired_at.is_(None)))}
+    fresh = []
+    for slot in slots:
+        row = places.get(slot["id"])
+        if row is None or (only_free and row.booked >= row.capacity):
+            continue
+        fresh.append({**slot, "capacity": row.capacity, "remaining": row.capacity - row.booked})
+    return fresh
 
 
 def list_slots(offering_id: int, *, start: datetime | None, end: datetime | None,
                only_free: bool = False) -> list[Slot]:
+    """Bookable slots of a visible offering in a window; with ``only_free``, those with a
+    free place as read now (cached listings filter with ``with_live_places`` instead)."""
     provider = _visible_offering_provider(offering_id)
     start = start or utcnow()
     end = end or start + timedelta(days=14)
@@ -94,7 +122,7 @@ def list_slots(offering_id: int, *, start: datetime | None, end: datetime | None
         raise ValidationFailed("slots.window_too_long", "Ask for at most 62 days at a time.",
                                {"to": ["At most 62 days after 'from'."]})
     query = select(Slot).where(Slot.offering_id == offering_id, Slot.starts_at >= start,
-                               Slot.starts_at < end)
+                               Slot.starts_at < end, Slot.retired_at.is_(None))
     if only_free:
         query = query.where(Slot.booked < Slot.capacity)
     slots = list(db.session.scalars(query.order_by(Slot.starts_at)))

@@ -6,6 +6,7 @@ geocoding) only after the commit succeeded.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable
 
@@ -52,9 +53,14 @@ def update(kind: RowKind, *, row_id: int, provider_id: int | None, changes: dict
 def delete(kind: RowKind, *, row_id: int, provider_id: int | None) -> None:
     row = tenancy.get_owned(kind.model, row_id, provider_id, label=kind.label)
     footprint = deletion_footprint(kind, row)
-    db.session.delete(row)
-    _commit_or_conflict(f"{kind.label}.in_use",
-                        f"This {kind.label} is still used and cannot be deleted.")
+    code, message = (f"{kind.label}.in_use",
+                     f"This {kind.label} is still used and cannot be deleted.")
+    with _rolled_back_on_error():
+        db.session.delete(row)
+        _flush_or_conflict(code, message)
+        reshape_slots(kind, provider_id=footprint.provider_id,
+                      offering_id=footprint.offering_id)
+    _commit_or_conflict(code, message)
     after_deleted(kind, footprint)
 
 
@@ -93,13 +99,20 @@ def _locate(row: Location) -> None:
     geocoding.request_geocoding(row)  # it decides whether Google is asked
 
 
+def reshape_slots(kind: RowKind, *, provider_id: int, offering_id: int | None) -> None:
+    """Before the commit of a rule or closed-day change (flushed): bring the slots it
+    shapes in line, in the same transaction, so both commit together or not at all."""
+    if kind in SLOT_SHAPING:
+        availability.generate_slots(
+            provider_id=provider_id, offering_id=offering_id,
+            days=current_app.config["SLOT_DAYS_AHEAD"], commit=False)
+
+
 def after_saved(kind: RowKind, row) -> None:
-    """After the commit: search index, cache, geocoding and slots catch up."""
+    """After the commit: search index, cache and geocoding catch up."""
     _refresh_reads(_affected_offerings(kind, row))
     if kind is LOCATION and row.geocode_status == "pending":
         geocoding.enqueue_geocoding(row.id)
-    _regenerate_slots(kind, provider_id=row.provider_id,
-                      offering_id=getattr(row, "offering_id", None))
 
 
 @dataclass(frozen=True)
@@ -118,22 +131,38 @@ def deletion_footprint(kind: RowKind, row) -> Footprint:
 
 def after_deleted(kind: RowKind, footprint: Footprint) -> None:
     _refresh_reads(footprint.offering_ids)
-    _regenerate_slots(kind, provider_id=footprint.provider_id,
-                      offering_id=footprint.offering_id)
 
 
 def _save(kind: RowKind, row, *, added: bool):
-    try:
+    code, message = (f"{kind.label}.conflict",
+                     f"This {kind.label} clashes with an existing one.")
+    with _rolled_back_on_error():
         prepare(kind, row)
+        if added:
+            db.session.add(row)
+        _flush_or_conflict(code, message)
+        reshape_slots(kind, provider_id=row.provider_id,
+                      offering_id=getattr(row, "offering_id", None))
+    _commit_or_conflict(code, message)
+    after_saved(kind, row)
+    return row
+
+
+@contextmanager
+def _rolled_back_on_error():
+    try:
+        yield
     except Exception:
         db.session.rollback()
         raise
-    if added:
-        db.session.add(row)
-    _commit_or_conflict(f"{kind.label}.conflict",
-                        f"This {kind.label} clashes with an existing one.")
-    after_saved(kind, row)
-    return row
+
+
+def _flush_or_conflict(code: str, message: str) -> None:
+    """Flush; a constraint the checks could not foresee (a race) becomes a 409."""
+    try:
+        db.session.flush()
+    except IntegrityError as exc:
+        raise Conflict(code, message) from exc
 
 
 def _commit_or_conflict(code: str, message: str) -> None:
@@ -143,13 +172,6 @@ def _commit_or_conflict(code: str, message: str) -> None:
     except IntegrityError as exc:
         db.session.rollback()
         raise Conflict(code, message) from exc
-
-
-def _regenerate_slots(kind: RowKind, *, provider_id: int, offering_id: int | None) -> None:
-    if kind in SLOT_SHAPING:
-        availability.generate_slots(
-            provider_id=provider_id, offering_id=offering_id,
-            days=current_app.config["SLOT_DAYS_AHEAD"])
 
 
 def _affected_offerings(kind: RowKind, row) -> list[int]:

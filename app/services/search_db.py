@@ -95,7 +95,8 @@ def _filters(stmt, query: OfferingQuery):
 
 def _available(query: OfferingQuery):
     """A free place on a slot in the window; products: a variant in stock."""
-    conditions = [Slot.offering_id == Offering.id, Slot.booked < Slot.capacity]
+    conditions = [Slot.offering_id == Offering.id, Slot.retired_at.is_(None),
+                  Slot.booked < Slot.capacity]
     if query.available_from is not None:
         conditions.append(Slot.starts_at >= query.available_from)
     if query.available_to is not None:

@@ -286,6 +286,7 @@ def available_offering_ids(offering_ids: list[int], available_from: datetime | N
     if not offering_ids:
         return set()
     slots = select(Slot.offering_id).where(Slot.offering_id.in_(offering_ids),
+                                           Slot.retired_at.is_(None),
                                            Slot.booked < Slot.capacity)
     if available_from is not None:
         slots = slots.where(Slot.starts_at >= available_from)
