@@ -6,6 +6,10 @@ serialises concurrent updates of the row, so the check and the change are one st
 CHECK constraint on the slot is the last line of defence. A lock wait longer than
 ``lock_timeout`` becomes a 409 ``booking.busy``. Every transition goes through
 ``booking_states`` and leaves a ``BookingHistory`` row and an outbox event.
+
+Locks: the booking's row before its payment's (see :mod:`app.services.transactions`); a
+transaction PostgreSQL aborts as a deadlock victim is run again, then answers 409
+``booking.busy``.
 """
 from __future__ import annotations
 
@@ -62,6 +66,7 @@ from app.models.payments import PROCESSING, REQUIRES_ACTION, Payment
 from app.models.types import utcnow
 from app.services import audit
 from app.services.booking_states import RELEASING, check_transition
+from app.services.transactions import retried, retrying
 from app.services.money import amount_due
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I
@@ -106,8 +111,8 @@ def place_booking(*, customer_id: int, offering_id: int, slot_id: int | None = N
                                {"quantity": [f"Between 1 and {MAX_QUANTITY}."]})
     for attempt in range(1, REFERENCE_ATTEMPTS + 1):
         try:
-            return _place(customer_id, offering_id, slot_id, variant_id, quantity, notes,
-                          attribution, now)
+            return retrying(_place, customer_id, offering_id, slot_id, variant_id,
+                            quantity, notes, attribution, now, busy_code="booking.busy")
         except IntegrityError as exc:
             # Six random characters are short enough to read out on the phone, so with
             # millions of bookings a new one now and then draws a taken reference: the
@@ -326,7 +331,9 @@ def _refuse(executor, offering, slot_id: int, quantity: int, now: datetime):
 @contextmanager
 def _transaction():
     """A transaction rolled back, events included, when anything goes wrong; a lock wait
-    longer than PostgreSQL's ``lock_timeout`` (set per connection, see config) is a 409."""
+    longer than PostgreSQL's ``lock_timeout`` (set per connection, see config) is a 409.
+    A deadlock or serialization failure passes through to ``retrying``, which runs the
+    whole transaction again."""
     try:
         yield
     except OperationalError as exc:
@@ -669,6 +676,7 @@ def transition(booking: Booking, target: str, actor: Actor, *, now: datetime | N
     events.publish(f"booking.{target}", payload, provider_id=booking.provider_id)
 
 
+@retried("booking.busy")
 def confirm_booking(reference: str, *, actor: Actor, provider_id: int | None = None) -> Booking:
     """Staff confirm a booking that is paid at the venue (online payments confirm their own)."""
     with _transaction():
@@ -682,6 +690,7 @@ def confirm_booking(reference: str, *, actor: Actor, provider_id: int | None = N
     return booking
 
 
+@retried("booking.busy")
 def cancel_booking(reference: str, *, actor: Actor, customer_id: int | None = None,
                    provider_id: int | None = None, now: datetime | None = None) -> Booking:
     """Customers cancel within the offering's free-cancellation window; staff any time."""
@@ -714,6 +723,7 @@ def mark_no_show(reference: str, *, actor: Actor, provider_id: int | None = None
                         "A no-show can be recorded once it has started.")
 
 
+@retried("booking.busy")
 def _after_start(reference, target, actor, provider_id, now, ready, message) -> Booking:
     with _transaction():
         booking = get_booking_for_update(reference, provider_id=provider_id)
@@ -725,6 +735,7 @@ def _after_start(reference, target, actor, provider_id, now, ready, message) -> 
     return booking
 
 
+@retried("booking.busy")
 def reschedule_booking(reference: str, *, new_slot_id: int, actor: Actor,
                        customer_id: int | None = None, provider_id: int | None = None,
                        now: datetime | None = None) -> Booking:
