@@ -91,6 +91,9 @@ class Payment(TenantOwned, db.Model):
         Integer, ForeignKey("ab_user.id", ondelete="SET NULL"))
     succeeded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # While there is no provider_reference: when a request set out to create the intent.
+    # Until that is a gateway timeout or so old, the others wait for it (409 payment.busy).
+    intent_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)

@@ -1,7 +1,9 @@
 """Taking payment for a booking, and settling it from what the gateway says.
 
 ``start_payment`` stores the ``Payment`` row before it calls the gateway and updates it
-after, so a crash in between leaves a row for reconciliation. Every change of a payment's
+after, so a crash in between leaves a row for reconciliation. One request at a time
+creates a payment's intent (``intent_requested_at``); a concurrent start answers 409
+``payment.busy`` until it is stored, then every start returns that intent. Every change of a payment's
 state goes through :func:`settle` with the gateway's *current* answer (never a webhook's
 copy of it), so events that arrive twice or out of order change nothing twice: settling
 is a function of the latest truth, and a payment that has succeeded stays succeeded.
@@ -13,6 +15,7 @@ it as a deadlock victim, and answers 409 ``payment.busy`` when that keeps happen
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -48,6 +51,15 @@ class GatewayUnavailable(DomainError):
     """The payment provider could not be reached; nothing was charged. Try again."""
 
     status = 503
+
+
+class IntentBeingCreated(Conflict):
+    """Another request is creating this payment's intent right now."""
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__("payment.busy", "This payment is being started by another request; "
+                                         "try again in a moment.")
+        self.headers = {"Retry-After": str(retry_after_seconds)}
 
 
 @dataclass(frozen=True)
@@ -160,6 +172,8 @@ def _store_payment(reference: str, customer_id: int):
                           gateway=gateway_name, amount_minor=booking.total_minor,
                           currency=booking.currency, status=CREATED)
         db.session.add(payment)
+    if payment.provider_reference is None:
+        _request_intent(payment)
     db.session.flush()
     stored = _StoredPayment(
         payment_id=payment.id, provider_reference=payment.provider_reference,
@@ -168,6 +182,25 @@ def _store_payment(reference: str, customer_id: int):
                   "provider_id": booking.provider_id})
     db.session.commit()
     return gateway, stored
+
+
+def intent_request_seconds() -> int:
+    """How long a request creating an intent may take: three gateway timeouts."""
+    return math.ceil(3 * current_app.config.get("STRIPE_TIMEOUT", 10.0))
+
+
+def _request_intent(payment: Payment) -> None:
+    """Make this request the one that creates the locked payment's intent, unless another
+    is doing so: two concurrent creations would make two intents (the gateway's
+    idempotency key refuses a concurrent repeat rather than waiting for it). A request
+    that died, or failed, while creating it holds it no longer."""
+    now = utcnow()
+    requested = payment.intent_requested_at
+    if requested is not None:
+        left = (requested - now).total_seconds() + intent_request_seconds()
+        if left > 0:
+            raise IntentBeingCreated(math.ceil(left))
+    payment.intent_requested_at = now
 
 
 def _record_intent(payment_id: int, state: IntentState, gateway):
@@ -216,8 +249,9 @@ def pay_with_test_card(reference: str, *, customer_id: int,
 
 
 def _note_failure(payment_id: int, message: str) -> None:
+    """The intent could not be created or read: say why, and let the next start try."""
     db.session.execute(update(Payment).where(Payment.id == payment_id).values(
-        failure_reason=message[:1000], updated_at=utcnow()))
+        failure_reason=message[:1000], intent_requested_at=None, updated_at=utcnow()))
     db.session.commit()
 
 

@@ -4,9 +4,10 @@
 :mod:`app.services.transactions`, as every lock here), checks the amount against what was
 received minus every refund that may still go through, and stores a ``pending`` Refund
 before any call to the gateway; ``perform_refund`` then calls the gateway with an
-idempotency key derived from the refund's id, so a retried call cannot refund twice. A transient failure leaves
-the refund ``retrying`` (RQ retries with backoff, and the reconciliation job picks up what
-is left); a refusal marks it ``failed`` and flags the payment for staff.
+idempotency key derived from the refund's id, so a retried call cannot refund twice. A
+transient failure leaves the refund ``retrying`` (RQ retries with backoff, and the
+reconciliation job picks up what is left); a refusal marks it ``failed`` and flags the
+payment for staff.
 """
 from __future__ import annotations
 
