@@ -15,6 +15,7 @@ import logging
 from datetime import timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from app import events, jobqueue
 from app.errors import Conflict, NotFound, ValidationFailed
@@ -35,7 +36,7 @@ from app.models.payments import (
 )
 from app.models.types import utcnow
 from app.services.money import format_money
-from app.services import bookings
+from app.services import bookings, idempotency
 from app.services.payments import lock_payment, payment_payload, stripe_gateway
 from app.services.transactions import retrying
 
@@ -49,15 +50,25 @@ REASON_LENGTH = 300
 
 
 def request_refund(payment_id: int, *, amount_minor: int | None, reason: str,
-                   actor_id: int | None, provider_id: int | None = None) -> Refund:
-    """Store a refund of ``amount_minor`` (everything left when None), then perform it."""
-    refund = retrying(_store_refund, payment_id, amount_minor, reason, actor_id,
-                      provider_id, busy_code="refund.busy")
+                   actor_id: int | None, provider_id: int | None = None,
+                   idempotency_record_id: int | None = None) -> Refund:
+    """Store a refund of ``amount_minor`` (everything left when None), then perform it.
+
+    ``idempotency_record_id``: the Idempotency-Key claim of the request; stored with the
+    refund, so one key asks for one refund at most (``idempotency.AlreadyCommitted``)."""
+    try:
+        refund = retrying(_store_refund, payment_id, amount_minor, reason, actor_id,
+                          provider_id, idempotency_record_id, busy_code="refund.busy")
+    except IntegrityError as exc:
+        if idempotency_record_id is not None and "idempotency_record_id" in str(exc.orig):
+            raise idempotency.AlreadyCommitted() from exc
+        raise
     return _retry_later(perform_refund(refund.id, final_attempt=False))
 
 
 def _store_refund(payment_id: int, amount_minor: int | None, reason: str,
-                  actor_id: int | None, provider_id: int | None) -> Refund:
+                  actor_id: int | None, provider_id: int | None,
+                  idempotency_record_id: int | None) -> Refund:
     if provider_id is not None and db.session.scalar(select(Payment.id).where(
             Payment.id == payment_id, Payment.provider_id == provider_id)) is None:
         raise NotFound("payment.not_found", f"No payment {payment_id}.")
@@ -65,6 +76,7 @@ def _store_refund(payment_id: int, amount_minor: int | None, reason: str,
     if payment is None:
         raise NotFound("payment.not_found", f"No payment {payment_id}.")
     refund = _new_refund(payment, amount_minor, reason, actor_id)
+    refund.idempotency_record_id = idempotency_record_id
     events.commit()
     return refund
 

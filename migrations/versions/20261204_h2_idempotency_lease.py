@@ -1,4 +1,4 @@
-"""idempotency keys are leases; a booking carries the key's record that placed it
+"""idempotency keys are leases; a booking (or refund) carries the key's record that made it
 
 Revision ID: 20261204_h2_idempotency_lease
 Revises: 0007_receipts_messages
@@ -32,8 +32,23 @@ def upgrade():
             batch_op.f('fk_booking_idempotency_record_id_idempotency_record'),
             'idempotency_record', ['idempotency_record_id'], ['id'], ondelete='SET NULL')
 
+    with op.batch_alter_table('refund', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('idempotency_record_id', sa.Integer(), nullable=True))
+        batch_op.create_unique_constraint('uq_refund_idempotency_record_id',
+                                          ['idempotency_record_id'])
+        batch_op.create_foreign_key(
+            batch_op.f('fk_refund_idempotency_record_id_idempotency_record'),
+            'idempotency_record', ['idempotency_record_id'], ['id'], ondelete='SET NULL')
+
 
 def downgrade():
+    with op.batch_alter_table('refund', schema=None) as batch_op:
+        batch_op.drop_constraint(
+            batch_op.f('fk_refund_idempotency_record_id_idempotency_record'),
+            type_='foreignkey')
+        batch_op.drop_constraint('uq_refund_idempotency_record_id', type_='unique')
+        batch_op.drop_column('idempotency_record_id')
+
     with op.batch_alter_table('booking', schema=None) as batch_op:
         batch_op.drop_constraint(
             batch_op.f('fk_booking_idempotency_record_id_idempotency_record'),

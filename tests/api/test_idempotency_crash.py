@@ -16,8 +16,9 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Booking, IdempotencyRecord, Slot
+from app.models.payments import Payment, Refund
 from app.models.types import utcnow
-from app.services import bookings, idempotency
+from app.services import bookings, idempotency, payments, refunds
 from tests.helpers import assert_error_shape, bearer, token_for
 
 DIED = 86  # the child's exit status when it died where the test meant it to
@@ -37,15 +38,17 @@ def _body(shop):
     return {"offering_id": shop["offering"], "slot_id": shop["slot"]}
 
 
-def _request_dying(app, shop, module, name):
-    """POST the booking in a child process that dies when it calls ``module.name``."""
+def _request_dying(app, shop, module, name, *, path="/api/v1/bookings", body=None,
+                   headers=None):
+    """POST (the booking) in a child process that dies when it calls ``module.name``."""
 
     def child():
         with app.app_context():
             for engine in db.engines.values():
                 engine.dispose(close=False)  # the parent's connections stay the parent's
         setattr(module, name, lambda *args, **kwargs: os._exit(DIED))
-        app.test_client().post("/api/v1/bookings", json=_body(shop), headers=shop["headers"])
+        app.test_client().post(path, json=body or _body(shop),
+                               headers=headers or shop["headers"])
         os._exit(1)  # answered: it was meant to die first
 
     process = multiprocessing.get_context("fork").Process(target=child)
@@ -117,6 +120,36 @@ def test_a_request_that_died_before_its_commit_runs_again_after_the_lease(
     assert db.session.get(Slot, shop["slot"]).booked == 1
 
 
+@pytest.mark.postgres
+def test_a_refund_request_that_died_after_its_commit_is_answered_by_the_retry(
+        app, client, build, postgres_only, monkeypatch):
+    provider = build.provider()
+    offering = build.offering(provider, price_minor=3000, pay_at_venue=True)
+    staff = build.staff(provider)
+    reference = bookings.place_booking(customer_id=build.customer(), offering_id=offering,
+                                       slot_id=build.future_slot(offering)).reference
+    payment_id = payments.mark_paid(reference, actor_id=staff, provider_id=provider).id
+    path = f"/api/v1/provider/payments/{payment_id}/refunds"
+    headers = {**bearer(token_for(staff)), "Idempotency-Key": "refund-1"}
+    body = {"amount_minor": 1000, "reason": "broken mat"}
+
+    _request_dying(app, None, idempotency, "complete", path=path, body=body,
+                   headers=headers)
+    db.session.expire_all()
+    [refund] = db.session.scalars(select(Refund)).all()
+    assert_error_shape(client.post(path, json=body, headers=headers), 409,
+                       "idempotency.in_progress")
+
+    _after_the_lease(app, monkeypatch)
+    retry = client.post(path, json=body, headers=headers)
+
+    assert retry.status_code == 201 and retry.headers["Idempotent-Replayed"] == "true"
+    assert retry.get_json()["id"] == refund.id
+    db.session.expire_all()
+    assert [r.id for r in db.session.scalars(select(Refund))] == [refund.id]
+    assert db.session.get(Payment, payment_id).refunded_minor == 1000
+
+
 def test_one_key_places_one_booking_even_when_two_holders_try(app_ctx, shop):
     first = idempotency.claim(user_id=shop["customer"], key=KEY, endpoint="bookings",
                               fingerprint="f")
@@ -151,3 +184,23 @@ def test_a_holder_whose_lease_was_taken_over_can_neither_answer_nor_give_up_the_
                                fingerprint="f", now=later)
     assert (replay.replay_status, replay.replay_body) == (201, {"from": "second"})
     assert db.session.scalar(select(func.count()).select_from(IdempotencyRecord)) == 1
+
+
+def test_one_key_asks_for_one_refund_even_when_two_holders_try(app_ctx, build):
+    provider = build.provider()
+    offering = build.offering(provider, price_minor=3000, pay_at_venue=True)
+    staff = build.staff(provider)
+    reference = bookings.place_booking(customer_id=build.customer(), offering_id=offering,
+                                       slot_id=build.future_slot(offering)).reference
+    payment_id = payments.mark_paid(reference, actor_id=staff, provider_id=provider).id
+    held = idempotency.claim(user_id=staff, key="refund-2", endpoint="refunds",
+                             fingerprint="f")
+    ask = dict(amount_minor=500, reason="", actor_id=staff, provider_id=provider,
+               idempotency_record_id=held.record_id)
+
+    first = refunds.request_refund(payment_id, **ask)
+    with pytest.raises(idempotency.AlreadyCommitted):
+        refunds.request_refund(payment_id, **ask)
+
+    db.session.expire_all()
+    assert [r.id for r in db.session.scalars(select(Refund))] == [first.id]
