@@ -221,8 +221,8 @@ def process_leftovers(*, now=None, limit: int = 200) -> int:
     for row_id in ids:
         try:
             process(row_id, final_attempt=False)
-        except GatewayError:
-            log.warning("payment event %s: gateway unavailable; next run", row_id)
+        except (GatewayError, DomainError) as exc:  # unavailable, or busy: the next run
+            log.warning("payment event %s: %s; next run", row_id, exc)
     return len(ids)
 
 

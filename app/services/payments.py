@@ -413,7 +413,12 @@ def reconcile_unsettled(*, now=None, limit: int = 200) -> dict:
             log.warning("reconciling payment %s: %s", payment_id, exc.message)
             continue
         before = state.status
-        payment = settle_by_id(payment_id, state, reason="reconciled with the gateway")
+        try:
+            payment = settle_by_id(payment_id, state, reason="reconciled with the gateway")
+        except Conflict as exc:  # busy: the next run settles it
+            counts["errors"] += 1
+            log.warning("reconciling payment %s: %s", payment_id, exc.message)
+            continue
         if payment.status in TERMINAL:
             counts["settled"] += 1
         log.info("reconciled payment %s: gateway says %s", payment_id, before)

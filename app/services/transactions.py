@@ -3,10 +3,11 @@
 Lock order: a service that locks more than one of these rows takes them in this order, and
 never the other way round, so two transactions cannot wait on each other in a cycle::
 
-    payment event (webhook inbox row) → booking → payment → refund
+    payment event (webhook inbox row) → booking → payment → refund → receipt counter
 
 A payment is locked through :func:`app.services.payments.lock_payment`, which takes its
-booking first. Slots are locked only by conditional updates, in id order.
+booking first (receipts lock a payment or a refund alone, then their counter). Slots are
+locked only by conditional updates, in id order.
 
 Should PostgreSQL still abort a transaction as a deadlock victim, or for a serialization
 failure, :func:`retrying` runs it again from the start (it rolled back whole, so nothing
