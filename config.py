@@ -231,6 +231,9 @@ class Config:
         self.SLOT_DAYS_AHEAD = _env_int_from(env, "SLOT_DAYS_AHEAD", 60)
 
         self.HOLD_MINUTES = _env_int_from(env, "HOLD_MINUTES", 15)
+        # How long a request holds its Idempotency-Key before a retry may take it over
+        # (the first request's process may have died).
+        self.IDEMPOTENCY_LEASE_SECONDS = _env_int_from(env, "IDEMPOTENCY_LEASE_SECONDS", 30)
         self.DEMO_PASSWORD = env.get("DEMO_PASSWORD", "bookwell-demo")
         self.LOG_LEVEL = env.get("LOG_LEVEL", "INFO")
         self.INSTANCE_DIR = str(INSTANCE_DIR)

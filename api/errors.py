@@ -100,7 +100,8 @@ def handle_http_exception(error: HTTPException):
 
 
 def handle_domain_error(error: DomainError):
-    return error_response(error.status, error.code, error.message, error.errors)
+    return error_response(error.status, error.code, error.message, error.errors,
+                          getattr(error, "headers", None))
 
 
 def handle_unexpected(error: Exception):

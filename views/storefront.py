@@ -266,27 +266,37 @@ def book(offering_id: int):
     quantity = _form_int("quantity") or 1
     # A double click, or a resubmitted page, books once: each form of an offering page
     # carries the page's submission token, claimed like an API Idempotency-Key.
-    record_id = None
+    claim = None
     submission = request.form.get("submission", "")[:64]
     if submission:
-        first = idempotency.claim(
+        claim = idempotency.claim(
             user_id=_customer().id, key=f"shop:{submission}:{slot_id}:{variant_id}",
             endpoint="storefront.book", fingerprint=idempotency.request_fingerprint(
                 "POST", request.path, str(quantity).encode()))
-        if first.record_id is None:
-            return redirect(url_for(".booking", reference=first.replay_body["reference"]))
-        record_id = first.record_id
+        if claim.is_replay:
+            return redirect(url_for(".booking", reference=claim.replay_body["reference"]))
+        if claim.is_takeover:  # the first submission's process died: did it book?
+            placed = booking_queries.booking_placed_under(claim.record_id)
+            if placed is not None:
+                return _booked(claim, placed.reference)
     try:
         placed = bookings.place_booking(
             customer_id=_customer().id, offering_id=offering_id, slot_id=slot_id,
-            variant_id=variant_id, quantity=quantity, attribution=attribution)
+            variant_id=variant_id, quantity=quantity, attribution=attribution,
+            idempotency_record_id=claim.record_id if claim else None)
+    except idempotency.AlreadyCommitted:
+        return _booked(claim, booking_queries.booking_placed_under(claim.record_id).reference)
     except Exception:
-        if record_id is not None:
-            idempotency.release(record_id)
+        if claim is not None:
+            idempotency.release(claim)
         raise
-    if record_id is not None:
-        idempotency.complete(record_id, status_code=303, body={"reference": placed.reference})
-    return redirect(url_for(".booking", reference=placed.reference))
+    return _booked(claim, placed.reference)
+
+
+def _booked(claim, reference: str):
+    if claim is not None:
+        idempotency.complete(claim, status_code=303, body={"reference": reference})
+    return redirect(url_for(".booking", reference=reference))
 
 
 @bp.route("/bookings")

@@ -14,7 +14,7 @@ from api.bookings.schemas import (
     RescheduleSchema,
 )
 from api.errors import ErrorSchema
-from api.idempotency import idempotent
+from api.idempotency import claimed_record_id, idempotent
 from api.pagination import pagination_header
 from app.services import booking_queries, bookings
 from app.services.bookings import ATTRIBUTION_FIELDS, Actor
@@ -24,10 +24,16 @@ blp = Blueprint("bookings", __name__, url_prefix="/bookings",
 BOOKING_FIELDS = ("offering_id", "slot_id", "variant_id", "quantity", "notes")
 
 
+def _placed_under(record_id: int):
+    """The answer a request that died after placing its booking would have given."""
+    booking = booking_queries.booking_placed_under(record_id)
+    return None if booking is None else (201, BookingSchema().dump(booking))
+
+
 @blp.route("")
 class BookingViews(MethodView):
     @blp.login_required(token_identity=True)  # the service checks the account (hot path)
-    @idempotent
+    @idempotent(committed_answer=_placed_under)
     @blp.arguments(BookingCreateSchema)
     @blp.response(201, BookingSchema)
     @blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "required": False,
@@ -43,6 +49,7 @@ class BookingViews(MethodView):
         attribution.update(ip=request.remote_addr,
                            user_agent=(request.user_agent.string or "")[:500])
         return bookings.place_booking(customer_id=current_user.id, attribution=attribution,
+                                      idempotency_record_id=claimed_record_id(),
                                       **{k: data[k] for k in BOOKING_FIELDS if k in data})
 
     @blp.login_required()

@@ -21,7 +21,7 @@ class BookingPaymentViews(MethodView):
     @blp.response(201, StartedPaymentSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="Not yours, or missing")
     @blp.alt_response(409, schema=ErrorSchema,
-                      description="Not pending, paid already, or paid at the venue")
+                      description="Not pending, paid already, paid at the venue, or busy")
     @blp.alt_response(503, schema=ErrorSchema,
                       description="The payment provider did not answer; nothing was charged")
     def post(self, reference):

@@ -6,7 +6,7 @@ from flask_jwt_extended import current_user
 
 from api.blueprint import STAFF, Blueprint, staff_provider_id
 from api.errors import ErrorSchema
-from api.idempotency import idempotent
+from api.idempotency import claimed_record_id, idempotent
 from api.pagination import pagination_header
 from api.payments.schemas import (
     MarkPaidSchema,
@@ -45,10 +45,16 @@ class PaymentViews(MethodView):
         return payment_queries.get_payment(payment_id, provider_id=staff_provider_id())
 
 
+def _refund_asked_under(record_id: int):
+    """The answer a refund request that died after storing its refund would have given."""
+    refund = payment_queries.refund_asked_under(record_id)
+    return None if refund is None else (201, RefundSchema().dump(refund))
+
+
 @blp.route("/payments/<int:payment_id>/refunds")
 class PaymentRefundViews(MethodView):
     @blp.login_required(roles=STAFF)
-    @idempotent
+    @idempotent(committed_answer=_refund_asked_under)
     @blp.arguments(RefundCreateSchema)
     @blp.response(201, RefundSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="Not yours, or missing")
@@ -58,7 +64,8 @@ class PaymentRefundViews(MethodView):
         """Refund fully (no amount) or partly; never more than was paid"""
         return refunds.request_refund(payment_id, amount_minor=data.get("amount_minor"),
                                       reason=data["reason"], actor_id=current_user.id,
-                                      provider_id=staff_provider_id())
+                                      provider_id=staff_provider_id(),
+                                      idempotency_record_id=claimed_record_id())
 
 
 @blp.route("/refunds")

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -41,6 +42,7 @@ class Booking(TenantOwned, db.Model):
         Index("ix_booking_customer_created", "customer_id", "created_at"),
         Index("ix_booking_status_hold", "status", "hold_expires_at"),
         Index("ix_booking_provider_starts", "provider_id", "starts_at"),
+        UniqueConstraint("idempotency_record_id", name="uq_booking_idempotency_record_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -67,6 +69,10 @@ class Booking(TenantOwned, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+    # The Idempotency-Key request that placed it, written in the same statement: a retry
+    # after a crash finds the booking by it, and the key places one booking at most.
+    idempotency_record_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("idempotency_record.id", ondelete="SET NULL"))
 
     customer = relationship("Account", foreign_keys=[customer_id])
     offering: Mapped[Offering] = relationship(Offering)

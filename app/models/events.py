@@ -67,3 +67,10 @@ class IdempotencyRecord(db.Model):
     response_body: Mapped[dict | list | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(
         UTCDateTime, nullable=False, default=utcnow, index=True)
+    # While status_code is None: the running request holds the key until then; None (rows
+    # from before leases) counts as expired. A retry after it takes the key over.
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Which holder of the lease this is (1 the first request, +1 per takeover): only the
+    # current holder may record the answer or give the key up.
+    attempt: Mapped[int] = mapped_column(Integer, nullable=False, default=1,
+                                         server_default="1")

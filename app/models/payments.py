@@ -17,6 +17,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -91,6 +92,9 @@ class Payment(TenantOwned, db.Model):
         Integer, ForeignKey("ab_user.id", ondelete="SET NULL"))
     succeeded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # While there is no provider_reference: when a request set out to create the intent.
+    # Until that is a gateway timeout or so old, the others wait for it (409 payment.busy).
+    intent_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
@@ -114,6 +118,7 @@ class Refund(TenantOwned, db.Model):
         CheckConstraint("amount_minor > 0", name="amount_positive"),
         CheckConstraint(_in("status", REFUND_STATUSES), name="status_known"),
         Index("ix_refund_status_next", "status", "next_attempt_at"),
+        UniqueConstraint("idempotency_record_id", name="uq_refund_idempotency_record_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -132,6 +137,9 @@ class Refund(TenantOwned, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+    # The Idempotency-Key request that asked for it, stored with it (as for a booking).
+    idempotency_record_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("idempotency_record.id", ondelete="SET NULL"))
 
     payment: Mapped[Payment] = relationship(back_populates="refunds")
     actor = relationship("Account", foreign_keys=[actor_id])

@@ -29,6 +29,13 @@ def list_customer_bookings(*, customer_id: int, status: str | None = None,
     return list(rows), total
 
 
+def booking_placed_under(idempotency_record_id: int) -> Booking | None:
+    """The booking placed by the request holding this Idempotency-Key record, if any."""
+    return db.session.scalar(select(Booking).where(
+        Booking.idempotency_record_id == idempotency_record_id)
+        .options(selectinload(Booking.attribution_row)))
+
+
 def get_customer_booking(reference: str, *, customer_id: int) -> Booking:
     booking = db.session.scalar(select(Booking).where(
         Booking.reference == reference, Booking.customer_id == customer_id)

@@ -6,6 +6,10 @@ serialises concurrent updates of the row, so the check and the change are one st
 CHECK constraint on the slot is the last line of defence. A lock wait longer than
 ``lock_timeout`` becomes a 409 ``booking.busy``. Every transition goes through
 ``booking_states`` and leaves a ``BookingHistory`` row and an outbox event.
+
+Locks: the booking's row before its payment's (see :mod:`app.services.transactions`); a
+transaction PostgreSQL aborts as a deadlock victim is run again, then answers 409
+``booking.busy``.
 """
 from __future__ import annotations
 
@@ -60,8 +64,9 @@ from app.models.bookings import (
 from app.models.catalog import SERVICE
 from app.models.payments import PROCESSING, REQUIRES_ACTION, Payment
 from app.models.types import utcnow
-from app.services import audit
+from app.services import audit, idempotency
 from app.services.booking_states import RELEASING, check_transition
+from app.services.transactions import retried, retrying
 from app.services.money import amount_due
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I
@@ -91,9 +96,13 @@ class Actor:
 
 def place_booking(*, customer_id: int, offering_id: int, slot_id: int | None = None,
                   variant_id: int | None = None, quantity: int = 1, notes: str = "",
-                  attribution: dict | None = None, now: datetime | None = None
-                  ) -> PlacedBooking:
+                  attribution: dict | None = None, now: datetime | None = None,
+                  idempotency_record_id: int | None = None) -> PlacedBooking:
     """Create the booking and take its places in one transaction; commits.
+
+    ``idempotency_record_id``: the Idempotency-Key claim this request holds; the booking
+    row carries it, so one key places one booking at most (a second attempt raises
+    ``idempotency.AlreadyCommitted``) and a retry after a crash can find it.
 
     The offering and the slot are read first, unlocked, and the places are taken last, so
     that the slot's row lock is held from the conditional UPDATE to the commit only (busy
@@ -106,9 +115,13 @@ def place_booking(*, customer_id: int, offering_id: int, slot_id: int | None = N
                                {"quantity": [f"Between 1 and {MAX_QUANTITY}."]})
     for attempt in range(1, REFERENCE_ATTEMPTS + 1):
         try:
-            return _place(customer_id, offering_id, slot_id, variant_id, quantity, notes,
-                          attribution, now)
+            return retrying(_place, customer_id, offering_id, slot_id, variant_id,
+                            quantity, notes, attribution, now, idempotency_record_id,
+                            busy_code="booking.busy")
         except IntegrityError as exc:
+            if _constraint_hit(exc, "uq_booking_idempotency_record_id",
+                               "booking.idempotency_record_id"):
+                raise idempotency.AlreadyCommitted() from exc
             # Six random characters are short enough to read out on the phone, so with
             # millions of bookings a new one now and then draws a taken reference: the
             # transaction rolled back whole; draw again.
@@ -121,14 +134,18 @@ REFERENCE_ATTEMPTS = 5
 
 
 def _reference_clash(exc: IntegrityError) -> bool:
+    return _constraint_hit(exc, "uq_booking_reference", "booking.reference")
+
+
+def _constraint_hit(exc: IntegrityError, constraint_name: str, column: str) -> bool:
     constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
     if constraint is not None:
-        return constraint == "uq_booking_reference"
-    return "booking.reference" in str(exc.orig)  # SQLite names the column
+        return constraint == constraint_name
+    return column in str(exc.orig)  # SQLite names the column
 
 
 def _place(customer_id, offering_id, slot_id, variant_id, quantity, notes, attribution,
-           now) -> PlacedBooking:
+           now, idempotency_record_id) -> PlacedBooking:
     # A Core connection of its own, not the ORM session: nothing here is an ORM object,
     # and the session's bookkeeping around one transaction cost more CPU per booking
     # than the statements did.
@@ -138,11 +155,12 @@ def _place(customer_id, offering_id, slot_id, variant_id, quantity, notes, attri
         # trips of BEGIN and COMMIT. Reads around it take no locks either way.
         with _transaction(), db.engines[AUTOCOMMIT_BIND].connect() as conn:
             placed = _place_on_slot(conn, customer_id, offering_id, slot_id, quantity, notes,
-                                    attribution, now)
+                                    attribution, now, idempotency_record_id)
     if placed is None:
         with _transaction(), db.engine.begin() as conn:
             placed = _place_row_by_row(conn, customer_id, offering_id, slot_id, variant_id,
-                                       quantity, notes, attribution, now)
+                                       quantity, notes, attribution, now,
+                                       idempotency_record_id)
     booking, rows = placed
     dispatched = events.to_dispatch(rows.events)
     if dispatched:  # committed: hand them on (the sweep does, should this fail)
@@ -151,7 +169,7 @@ def _place(customer_id, offering_id, slot_id, variant_id, quantity, notes, attri
 
 
 def _place_on_slot(conn, customer_id, offering_id, slot_id, quantity, notes, attribution,
-                   now):
+                   now, idempotency_record_id):
     """PostgreSQL, a service: one statement takes the places and writes every row, from
     the offering's terms as this process last read them. The statement re-checks each of
     those terms (and the customer's account), so a stale memory costs a retry, never a
@@ -162,7 +180,7 @@ def _place_on_slot(conn, customer_id, offering_id, slot_id, quantity, notes, att
         if terms.kind != SERVICE:
             return None
         placed = _try_placing(conn, terms, customer_id, slot_id, quantity, notes,
-                              attribution, now)
+                              attribution, now, idempotency_record_id)
         if placed is not None:
             return placed
     found = _offering_and_slot(conn, offering_id, slot_id, customer_id)  # 404, 401
@@ -171,15 +189,17 @@ def _place_on_slot(conn, customer_id, offering_id, slot_id, quantity, notes, att
         return None
     _check_slot(found, slot_id, quantity, now)  # why the statement would take nothing
     placed = _try_placing(conn, terms, customer_id, slot_id, quantity, notes, attribution,
-                          now)
+                          now, idempotency_record_id)
     if placed is None:
         _refuse(conn, found, slot_id, quantity, now)
     return placed
 
 
-def _try_placing(conn, terms, customer_id, slot_id, quantity, notes, attribution, now):
+def _try_placing(conn, terms, customer_id, slot_id, quantity, notes, attribution, now,
+                 idempotency_record_id):
     booking = _new_booking(terms, customer_id, slot_id, None, quantity, terms.price_minor,
                            notes, None, None, now)  # the slot's times come from its row
+    booking.idempotency_record_id = idempotency_record_id
     rows = _booking_rows(booking, customer_id, attribution, now)
     placed = _take_places_and_insert(conn, terms, booking, rows, now)
     if placed is None:
@@ -189,7 +209,7 @@ def _try_placing(conn, terms, customer_id, slot_id, quantity, notes, attribution
 
 
 def _place_row_by_row(conn, customer_id, offering_id, slot_id, variant_id, quantity, notes,
-                      attribution, now):
+                      attribution, now, idempotency_record_id):
     """Products, and SQLite: read the offering, take the stock or places, insert each row."""
     found = _offering_and_slot(conn, offering_id, slot_id, customer_id)
     if found.kind == SERVICE:
@@ -200,6 +220,7 @@ def _place_row_by_row(conn, customer_id, offering_id, slot_id, variant_id, quant
         unit_price = _take_stock(conn, found, variant_id, quantity)
         booking = _new_booking(found, customer_id, None, variant_id, quantity, unit_price,
                                notes, None, None, now)
+    booking.idempotency_record_id = idempotency_record_id
     rows = _booking_rows(booking, customer_id, attribution, now)
     booking.id = _insert_rows(conn, rows)
     if found.kind == SERVICE:
@@ -330,7 +351,9 @@ def _refuse(executor, offering, slot_id: int, quantity: int, now: datetime):
 @contextmanager
 def _transaction():
     """A transaction rolled back, events included, when anything goes wrong; a lock wait
-    longer than PostgreSQL's ``lock_timeout`` (set per connection, see config) is a 409."""
+    longer than PostgreSQL's ``lock_timeout`` (set per connection, see config) is a 409.
+    A deadlock or serialization failure passes through to ``retrying``, which runs the
+    whole transaction again."""
     try:
         yield
     except OperationalError as exc:
@@ -408,6 +431,7 @@ class PlacedBooking:
     hold_expires_at: datetime | None
     created_at: datetime
     attribution_row: object = None
+    idempotency_record_id: int | None = None
 
 
 def _new_booking(offering, customer_id, slot_id, variant_id, quantity, unit_price, notes,
@@ -444,6 +468,8 @@ def _booking_rows(booking: PlacedBooking, customer_id: int, attribution: dict | 
                   now: datetime) -> _BookingRows:
     values = {name: getattr(booking, name) for name in BOOKING_COLUMNS}
     values["updated_at"] = now
+    if booking.idempotency_record_id is not None:  # absent otherwise: see _placing_statement
+        values["idempotency_record_id"] = booking.idempotency_record_id
     extra = None
     if attribution:
         extra = {k: v for k, v in attribution.items() if k in ATTRIBUTION_FIELDS}
@@ -518,7 +544,8 @@ def _take_places_and_insert(conn, terms: OfferingTerms, booking: PlacedBooking,
     attribution = None
     if rows.attribution is not None:
         attribution = {name: rows.attribution.get(name) for name in _ATTRIBUTION_COLUMNS}
-    statement = _placing_statement(attribution is not None, len(rows.events))
+    statement = _placing_statement(attribution is not None, len(rows.events),
+                                   "idempotency_record_id" in rows.booking)
     # Bind names never equal a column name: an UPDATE takes such a parameter as a SET value.
     params = {
         "p_slot_id": booking.slot_id, "p_offering_id": terms.id, "p_now": now,
@@ -537,7 +564,7 @@ def _take_places_and_insert(conn, terms: OfferingTerms, booking: PlacedBooking,
 
 
 _ATTRIBUTION_COLUMNS = (*ATTRIBUTION_FIELDS, "created_at")
-_PLACING_STATEMENTS: dict[tuple[bool, int], object] = {}
+_PLACING_STATEMENTS: dict[tuple[bool, int, bool], object] = {}
 
 
 # Columns whose value is the same in every row of a booking are bound once, as the
@@ -564,14 +591,18 @@ def _prefixed(table: str, values: dict, n: int | str = "") -> dict:
             if name not in shared}
 
 
-def _placing_statement(with_attribution: bool, event_count: int):
-    key = (with_attribution, event_count)
+def _placing_statement(with_attribution: bool, event_count: int, with_key: bool = False):
+    """``with_key``: the booking carries an Idempotency-Key's record id. A booking without
+    one runs a statement without that column, as fast as before keys were recorded."""
+    key = (with_attribution, event_count, with_key)
     if key not in _PLACING_STATEMENTS:
-        _PLACING_STATEMENTS[key] = _build_placing_statement(with_attribution, event_count)
+        _PLACING_STATEMENTS[key] = _build_placing_statement(with_attribution, event_count,
+                                                            with_key)
     return _PLACING_STATEMENTS[key]
 
 
-def _build_placing_statement(with_attribution: bool, event_count: int):
+def _build_placing_statement(with_attribution: bool, event_count: int,
+                             with_key: bool = False):
     slot, offering, provider = Slot.__table__, Offering.__table__, Provider.__table__
     account = Account.__table__
     quantity = bindparam("p_quantity", type_=slot.c.booked.type)
@@ -602,7 +633,8 @@ def _build_placing_statement(with_attribution: bool, event_count: int):
     starts_at = func.jsonb_build_object(literal_column("'starts_at'"), func.concat(
         func.to_jsonb(func.timezone(literal_column("'UTC'"), booking.c.starts_at))
         .op("#>>")(literal_column("'{}'")), literal_column("'+00:00'"))).label("s")
-    new = _insert_from(booking, "b", _BOOKING_INSERT_COLUMNS, taken,
+    columns = _BOOKING_INSERT_COLUMNS + (("idempotency_record_id",) if with_key else ())
+    new = _insert_from(booking, "b", columns, taken,
                        starts_at=taken.c.starts_at, ends_at=taken.c.ends_at).returning(
         booking.c.id, booking.c.provider_id, booking.c.created_at, booking.c.starts_at,
         booking.c.ends_at, starts_at).cte("placed")
@@ -675,6 +707,7 @@ def transition(booking: Booking, target: str, actor: Actor, *, now: datetime | N
     events.publish(f"booking.{target}", payload, provider_id=booking.provider_id)
 
 
+@retried("booking.busy")
 def confirm_booking(reference: str, *, actor: Actor, provider_id: int | None = None) -> Booking:
     """Staff confirm a booking that is paid at the venue (online payments confirm their own)."""
     with _transaction():
@@ -688,6 +721,7 @@ def confirm_booking(reference: str, *, actor: Actor, provider_id: int | None = N
     return booking
 
 
+@retried("booking.busy")
 def cancel_booking(reference: str, *, actor: Actor, customer_id: int | None = None,
                    provider_id: int | None = None, now: datetime | None = None) -> Booking:
     """Customers cancel within the offering's free-cancellation window; staff any time."""
@@ -720,6 +754,7 @@ def mark_no_show(reference: str, *, actor: Actor, provider_id: int | None = None
                         "A no-show can be recorded once it has started.")
 
 
+@retried("booking.busy")
 def _after_start(reference, target, actor, provider_id, now, ready, message) -> Booking:
     with _transaction():
         booking = get_booking_for_update(reference, provider_id=provider_id)
@@ -731,6 +766,7 @@ def _after_start(reference, target, actor, provider_id, now, ready, message) -> 
     return booking
 
 
+@retried("booking.busy")
 def reschedule_booking(reference: str, *, new_slot_id: int, actor: Actor,
                        customer_id: int | None = None, provider_id: int | None = None,
                        now: datetime | None = None) -> Booking:

@@ -38,6 +38,12 @@ def list_refunds(*, provider_id: int | None, page: int, page_size: int,
     return _page(query, Refund.id, page, page_size)
 
 
+def refund_asked_under(idempotency_record_id: int) -> Refund | None:
+    """The refund stored by the request holding this Idempotency-Key record, if any."""
+    return db.session.scalar(select(Refund).where(
+        Refund.idempotency_record_id == idempotency_record_id))
+
+
 def _page(query, id_column, page: int, page_size: int):
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     rows = db.session.scalars(query.order_by(id_column.desc())

@@ -3,7 +3,8 @@
 ``receive`` checks the ``Stripe-Signature`` against the raw body and stores the event
 keyed by Stripe's event id (a repeat stores nothing and changes nothing), then hands it to
 the ``payments`` queue. ``process`` re-reads the payment from Stripe before it changes
-anything, so the order and number of deliveries do not matter.
+anything, so the order and number of deliveries do not matter. It locks the event's row,
+then the booking, then the payment (the lock order of :mod:`app.services.transactions`).
 """
 from __future__ import annotations
 
@@ -33,7 +34,8 @@ from app.models.payments import (
 )
 from app.models.types import utcnow
 from app.services import refunds
-from app.services.payments import settle, stripe_gateway, transaction
+from app.services.payments import lock_payment, settle, stripe_gateway
+from app.services.transactions import retrying
 
 log = logging.getLogger(__name__)
 
@@ -146,30 +148,35 @@ def process(row_id: int, *, final_attempt: bool = True) -> str:
             raise
         return status
 
-    with transaction():
-        event = db.session.get(PaymentEvent, row_id, with_for_update=True,
-                               populate_existing=True)
-        if event.status in (EVENT_PROCESSED, EVENT_IGNORED):
-            events.rollback()
-            return event.status  # a concurrent delivery got here first
-        payment = db.session.get(Payment, payment_id, with_for_update=True,
-                                 populate_existing=True)
-        event.payment_id, event.provider_id = payment.id, payment.provider_id
-        outcome = settle(payment, intent, reason=f"Stripe {event_type}")
-        if charge is not None:
-            outcome += "; " + refunds.apply_charge(payment, charge)
-        if event_type == DISPUTE_CREATED:
-            payment.attention = (f"Disputed by the cardholder (dispute {obj.get('id')}, "
-                                 f"reason {obj.get('reason') or 'not given'}).")
-            events.publish("payment.disputed", {
-                "payment_id": payment.id, "dispute_id": obj.get("id"),
-                "amount_minor": obj.get("amount"), "reason": obj.get("reason")},
-                provider_id=payment.provider_id)
-            outcome += "; flagged: disputed"
-        event.status, event.outcome = EVENT_PROCESSED, outcome[:2000]
-        event.attempts += 1
-        event.processed_at = utcnow()
-        events.commit()
+    return retrying(_apply_event, row_id, payment_id, event_type, obj, intent, charge,
+                    busy_code="payment.busy")
+
+
+def _apply_event(row_id: int, payment_id: int, event_type: str, obj: dict, intent,
+                 charge) -> str:
+    """One transaction: settle the payment from the gateway's answers and mark the event
+    processed. Locks the event, then the booking and the payment (the lock order)."""
+    event = db.session.get(PaymentEvent, row_id, with_for_update=True, populate_existing=True)
+    if event.status in (EVENT_PROCESSED, EVENT_IGNORED):
+        events.rollback()
+        return event.status  # a concurrent delivery got here first
+    payment = lock_payment(payment_id)
+    event.payment_id, event.provider_id = payment.id, payment.provider_id
+    outcome = settle(payment, intent, reason=f"Stripe {event_type}")
+    if charge is not None:
+        outcome += "; " + refunds.apply_charge(payment, charge)
+    if event_type == DISPUTE_CREATED:
+        payment.attention = (f"Disputed by the cardholder (dispute {obj.get('id')}, "
+                             f"reason {obj.get('reason') or 'not given'}).")
+        events.publish("payment.disputed", {
+            "payment_id": payment.id, "dispute_id": obj.get("id"),
+            "amount_minor": obj.get("amount"), "reason": obj.get("reason")},
+            provider_id=payment.provider_id)
+        outcome += "; flagged: disputed"
+    event.status, event.outcome = EVENT_PROCESSED, outcome[:2000]
+    event.attempts += 1
+    event.processed_at = utcnow()
+    events.commit()
     return EVENT_PROCESSED
 
 
@@ -214,8 +221,8 @@ def process_leftovers(*, now=None, limit: int = 200) -> int:
     for row_id in ids:
         try:
             process(row_id, final_attempt=False)
-        except GatewayError:
-            log.warning("payment event %s: gateway unavailable; next run", row_id)
+        except (GatewayError, DomainError) as exc:  # unavailable, or busy: the next run
+            log.warning("payment event %s: %s; next run", row_id, exc)
     return len(ids)
 
 

@@ -1,15 +1,21 @@
 """Taking payment for a booking, and settling it from what the gateway says.
 
 ``start_payment`` stores the ``Payment`` row before it calls the gateway and updates it
-after, so a crash in between leaves a row for reconciliation. Every change of a payment's
+after, so a crash in between leaves a row for reconciliation. One request at a time
+creates a payment's intent (``intent_requested_at``); a concurrent start answers 409
+``payment.busy`` until it is stored, then every start returns that intent. Every change of a payment's
 state goes through :func:`settle` with the gateway's *current* answer (never a webhook's
 copy of it), so events that arrive twice or out of order change nothing twice: settling
 is a function of the latest truth, and a payment that has succeeded stays succeeded.
+
+Locks: the booking's row before its payment's (:func:`lock_payment`), as everywhere (see
+:mod:`app.services.transactions`); each transaction here is retried if PostgreSQL aborts
+it as a deadlock victim, and answers 409 ``payment.busy`` when that keeps happening.
 """
 from __future__ import annotations
 
 import logging
-from contextlib import contextmanager
+import math
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -34,6 +40,7 @@ from app.models.payments import (
 )
 from app.models.types import utcnow
 from app.services import bookings
+from app.services.transactions import retrying
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +51,15 @@ class GatewayUnavailable(DomainError):
     """The payment provider could not be reached; nothing was charged. Try again."""
 
     status = 503
+
+
+class IntentBeingCreated(Conflict):
+    """Another request is creating this payment's intent right now."""
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__("payment.busy", "This payment is being started by another request; "
+                                         "try again in a moment.")
+        self.headers = {"Retry-After": str(retry_after_seconds)}
 
 
 @dataclass(frozen=True)
@@ -87,76 +103,117 @@ def gateway_name_for(booking: Booking) -> str:
     return chosen or current_app.config.get("PAYMENT_GATEWAY", STRIPE)
 
 
-@contextmanager
-def transaction():
-    """Roll back, unpublished events included, when anything inside goes wrong."""
-    try:
-        yield
-    except Exception:
-        events.rollback()
-        raise
+def lock_payment(payment_id: int) -> Payment | None:
+    """The payment, row-locked, its booking locked first (the lock order, see
+    :mod:`app.services.transactions`). None when there is no such payment."""
+    booking_id = db.session.scalar(select(Payment.booking_id).where(Payment.id == payment_id))
+    if booking_id is None:
+        return None
+    db.session.get(Booking, booking_id, with_for_update=True, populate_existing=True)
+    return db.session.get(Payment, payment_id, with_for_update=True, populate_existing=True)
 
 
 # --- starting a payment ------------------------------------------------------------------
 
 def start_payment(reference: str, *, customer_id: int) -> StartedPayment:
     """Create, or reuse, the one payment of the customer's pending booking."""
-    with transaction():
-        booking = bookings.get_booking_for_update(reference, customer_id=customer_id)
-        payment = _payment_of(booking.id)
-        if payment is not None and payment.status == SUCCEEDED:
-            raise Conflict("payment.already_paid", "This booking is paid.",
-                           {"status": [payment.status]})
-        if booking.status != PENDING:
-            raise Conflict("payment.not_payable",
-                           f"A {booking.status} booking cannot be paid online.",
-                           {"status": [booking.status]})
-        gateway_name = gateway_name_for(booking)
-        if gateway_name == MANUAL or booking.total_minor == 0:
-            raise Conflict("payment.pay_at_venue",
-                           "This booking is paid at the venue; nothing to pay online.")
-        gateway = stripe_gateway()
-        if payment is None:
-            payment = Payment(provider_id=booking.provider_id, booking_id=booking.id,
-                              gateway=gateway_name, amount_minor=booking.total_minor,
-                              currency=booking.currency, status=CREATED)
-            db.session.add(payment)
-        metadata = {"booking_reference": booking.reference, "booking_id": booking.id,
-                    "provider_id": booking.provider_id}
-        db.session.flush()
-        payment_id, known_reference = payment.id, payment.provider_reference
-        amount, currency = payment.amount_minor, payment.currency
-        db.session.commit()  # stored before the gateway is called
-
+    gateway, stored = retrying(_store_payment, reference, customer_id,
+                               busy_code="payment.busy")
     try:
-        if known_reference:
-            state = gateway.retrieve_intent(known_reference)
+        if stored.provider_reference:
+            state = gateway.retrieve_intent(stored.provider_reference)
         else:
             state = gateway.create_intent(
-                amount_minor=amount, currency=currency,
-                metadata={**metadata, "payment_id": payment_id},
-                idempotency_key=f"bookwell-payment-{payment_id}")
+                amount_minor=stored.amount_minor, currency=stored.currency,
+                metadata={**stored.metadata, "payment_id": stored.payment_id},
+                idempotency_key=f"bookwell-payment-{stored.payment_id}")
     except GatewayError as exc:
-        _note_failure(payment_id, exc.message)
+        _note_failure(stored.payment_id, exc.message)
         raise GatewayUnavailable("payment.gateway_unavailable",
                                  "The payment provider did not answer; nothing was charged. "
                                  "Please try again.") from exc
 
-    with transaction():
-        # Conditional: two first attempts racing store one reference; the other is reused.
-        db.session.execute(update(Payment).where(
-            Payment.id == payment_id, Payment.provider_reference.is_(None))
-            .values(provider_reference=state.reference))
-        payment = db.session.get(Payment, payment_id, with_for_update=True,
-                                 populate_existing=True)
-        if payment.provider_reference != state.reference:
-            state = gateway.retrieve_intent(payment.provider_reference)
-        settle(payment, state, reason="payment started")
-        events.commit()
-    return StartedPayment(payment_id=payment_id, gateway=STRIPE, status=payment.status,
-                          amount_minor=amount, currency=currency,
+    payment, state = retrying(_record_intent, stored.payment_id, state, gateway,
+                              busy_code="payment.busy")
+    return StartedPayment(payment_id=stored.payment_id, gateway=STRIPE, status=payment.status,
+                          amount_minor=stored.amount_minor, currency=stored.currency,
                           client_secret=state.client_secret,
                           publishable_key=gateway.publishable_key)
+
+
+@dataclass(frozen=True)
+class _StoredPayment:
+    payment_id: int
+    provider_reference: str | None
+    amount_minor: int
+    currency: str
+    metadata: dict
+
+
+def _store_payment(reference: str, customer_id: int):
+    """One transaction: check the booking can be paid online and store its payment row
+    (before the gateway is called). Locks the booking, then the payment."""
+    booking = bookings.get_booking_for_update(reference, customer_id=customer_id)
+    payment = _payment_of(booking.id)
+    if payment is not None and payment.status == SUCCEEDED:
+        raise Conflict("payment.already_paid", "This booking is paid.",
+                       {"status": [payment.status]})
+    if booking.status != PENDING:
+        raise Conflict("payment.not_payable",
+                       f"A {booking.status} booking cannot be paid online.",
+                       {"status": [booking.status]})
+    gateway_name = gateway_name_for(booking)
+    if gateway_name == MANUAL or booking.total_minor == 0:
+        raise Conflict("payment.pay_at_venue",
+                       "This booking is paid at the venue; nothing to pay online.")
+    gateway = stripe_gateway()
+    if payment is None:
+        payment = Payment(provider_id=booking.provider_id, booking_id=booking.id,
+                          gateway=gateway_name, amount_minor=booking.total_minor,
+                          currency=booking.currency, status=CREATED)
+        db.session.add(payment)
+    if payment.provider_reference is None:
+        _request_intent(payment)
+    db.session.flush()
+    stored = _StoredPayment(
+        payment_id=payment.id, provider_reference=payment.provider_reference,
+        amount_minor=payment.amount_minor, currency=payment.currency,
+        metadata={"booking_reference": booking.reference, "booking_id": booking.id,
+                  "provider_id": booking.provider_id})
+    db.session.commit()
+    return gateway, stored
+
+
+def intent_request_seconds() -> int:
+    """How long a request creating an intent may take: three gateway timeouts."""
+    return math.ceil(3 * current_app.config.get("STRIPE_TIMEOUT", 10.0))
+
+
+def _request_intent(payment: Payment) -> None:
+    """Make this request the one that creates the locked payment's intent, unless another
+    is doing so: two concurrent creations would make two intents (the gateway's
+    idempotency key refuses a concurrent repeat rather than waiting for it). A request
+    that died, or failed, while creating it holds it no longer."""
+    now = utcnow()
+    requested = payment.intent_requested_at
+    if requested is not None:
+        left = (requested - now).total_seconds() + intent_request_seconds()
+        if left > 0:
+            raise IntentBeingCreated(math.ceil(left))
+    payment.intent_requested_at = now
+
+
+def _record_intent(payment_id: int, state: IntentState, gateway):
+    """One transaction: keep the intent's id on the payment and settle from its state."""
+    payment = lock_payment(payment_id)
+    # Two first attempts racing store one reference; the other is reused.
+    if payment.provider_reference is None:
+        payment.provider_reference = state.reference
+    elif payment.provider_reference != state.reference:
+        state = gateway.retrieve_intent(payment.provider_reference)
+    settle(payment, state, reason="payment started")
+    events.commit()
+    return payment, state
 
 
 def payment_for_customer(reference: str, *, customer_id: int) -> Payment:
@@ -192,8 +249,9 @@ def pay_with_test_card(reference: str, *, customer_id: int,
 
 
 def _note_failure(payment_id: int, message: str) -> None:
+    """The intent could not be created or read: say why, and let the next start try."""
     db.session.execute(update(Payment).where(Payment.id == payment_id).values(
-        failure_reason=message[:1000], updated_at=utcnow()))
+        failure_reason=message[:1000], intent_requested_at=None, updated_at=utcnow()))
     db.session.commit()
 
 
@@ -205,11 +263,13 @@ def _payment_of(booking_id: int) -> Payment | None:
 # --- settling ----------------------------------------------------------------------------
 
 def settle_by_id(payment_id: int, state: IntentState, *, reason: str) -> Payment:
-    with transaction():
-        payment = db.session.get(Payment, payment_id, with_for_update=True,
-                                 populate_existing=True)
-        settle(payment, state, reason=reason)
-        events.commit()
+    return retrying(_settle_by_id, payment_id, state, reason, busy_code="payment.busy")
+
+
+def _settle_by_id(payment_id: int, state: IntentState, reason: str) -> Payment:
+    payment = lock_payment(payment_id)
+    settle(payment, state, reason=reason)
+    events.commit()
     return payment
 
 
@@ -296,30 +356,35 @@ def payment_payload(payment: Payment, booking: Booking) -> dict:
 def mark_paid(reference: str, *, actor_id: int | None, provider_id: int | None = None,
               method: str = "cash") -> Payment:
     """Staff record a payment taken at the venue; a pending booking is confirmed by it."""
-    with transaction():
-        booking = bookings.get_booking_for_update(reference, provider_id=provider_id)
-        if not booking.pay_at_venue:
-            raise Conflict("payment.online_only",
-                           "This booking is paid online; its payment confirms it.")
-        if booking.status not in (PENDING, CONFIRMED):
-            raise Conflict("payment.not_payable",
-                           f"A {booking.status} booking cannot be marked paid.",
-                           {"status": [booking.status]})
-        if _payment_of(booking.id) is not None:
-            raise Conflict("payment.already_paid", "This booking is marked paid already.")
-        now = utcnow()
-        payment = Payment(provider_id=booking.provider_id, booking_id=booking.id,
-                          gateway=MANUAL, amount_minor=booking.total_minor,
-                          received_minor=booking.total_minor, currency=booking.currency,
-                          status=SUCCEEDED, method=(method or "cash")[:40],
-                          marked_paid_by_id=actor_id, succeeded_at=now, checked_at=now)
-        db.session.add(payment)
-        if booking.status == PENDING:
-            bookings.transition(booking, CONFIRMED, bookings.Actor(actor_id, "paid at the venue"))
-        db.session.flush()
-        events.publish("payment.succeeded", payment_payload(payment, booking),
-                       provider_id=payment.provider_id)
-        events.commit()
+    return retrying(_mark_paid, reference, actor_id, provider_id, method,
+                    busy_code="payment.busy")
+
+
+def _mark_paid(reference: str, actor_id: int | None, provider_id: int | None,
+               method: str) -> Payment:
+    booking = bookings.get_booking_for_update(reference, provider_id=provider_id)
+    if not booking.pay_at_venue:
+        raise Conflict("payment.online_only",
+                       "This booking is paid online; its payment confirms it.")
+    if booking.status not in (PENDING, CONFIRMED):
+        raise Conflict("payment.not_payable",
+                       f"A {booking.status} booking cannot be marked paid.",
+                       {"status": [booking.status]})
+    if _payment_of(booking.id) is not None:
+        raise Conflict("payment.already_paid", "This booking is marked paid already.")
+    now = utcnow()
+    payment = Payment(provider_id=booking.provider_id, booking_id=booking.id,
+                      gateway=MANUAL, amount_minor=booking.total_minor,
+                      received_minor=booking.total_minor, currency=booking.currency,
+                      status=SUCCEEDED, method=(method or "cash")[:40],
+                      marked_paid_by_id=actor_id, succeeded_at=now, checked_at=now)
+    db.session.add(payment)
+    if booking.status == PENDING:
+        bookings.transition(booking, CONFIRMED, bookings.Actor(actor_id, "paid at the venue"))
+    db.session.flush()
+    events.publish("payment.succeeded", payment_payload(payment, booking),
+                   provider_id=payment.provider_id)
+    events.commit()
     return payment
 
 
@@ -348,7 +413,12 @@ def reconcile_unsettled(*, now=None, limit: int = 200) -> dict:
             log.warning("reconciling payment %s: %s", payment_id, exc.message)
             continue
         before = state.status
-        payment = settle_by_id(payment_id, state, reason="reconciled with the gateway")
+        try:
+            payment = settle_by_id(payment_id, state, reason="reconciled with the gateway")
+        except Conflict as exc:  # busy: the next run settles it
+            counts["errors"] += 1
+            log.warning("reconciling payment %s: %s", payment_id, exc.message)
+            continue
         if payment.status in TERMINAL:
             counts["settled"] += 1
         log.info("reconciled payment %s: gateway says %s", payment_id, before)

@@ -37,7 +37,7 @@ from app.models.receipts import CREDIT_NOTE, RECEIPT, Receipt, ReceiptCounter
 from app.models.types import utcnow
 from app.services.money import format_money, tax_breakdown
 from app.services import agenda, audit
-from app.services.payments import transaction
+from app.services.transactions import transaction
 from app.services.receipt_storage import ObjectMissing, get_storage
 
 log = logging.getLogger(__name__)

@@ -1,11 +1,13 @@
 """Refunds: never more than was paid, checked here, under the payment's row lock.
 
-``request_refund`` locks the payment, checks the amount against what was received minus
-every refund that may still go through, and stores a ``pending`` Refund before any call to
-the gateway; ``perform_refund`` then calls the gateway with an idempotency key derived
-from the refund's id, so a retried call cannot refund twice. A transient failure leaves
-the refund ``retrying`` (RQ retries with backoff, and the reconciliation job picks up what
-is left); a refusal marks it ``failed`` and flags the payment for staff.
+``request_refund`` locks the payment (after its booking: the lock order of
+:mod:`app.services.transactions`, as every lock here), checks the amount against what was
+received minus every refund that may still go through, and stores a ``pending`` Refund
+before any call to the gateway; ``perform_refund`` then calls the gateway with an
+idempotency key derived from the refund's id, so a retried call cannot refund twice. A
+transient failure leaves the refund ``retrying`` (RQ retries with backoff, and the
+reconciliation job picks up what is left); a refusal marks it ``failed`` and flags the
+payment for staff.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import logging
 from datetime import timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from app import events, jobqueue
 from app.errors import Conflict, NotFound, ValidationFailed
@@ -33,8 +36,9 @@ from app.models.payments import (
 )
 from app.models.types import utcnow
 from app.services.money import format_money
-from app.services import bookings
-from app.services.payments import payment_payload, stripe_gateway, transaction
+from app.services import bookings, idempotency
+from app.services.payments import lock_payment, payment_payload, stripe_gateway
+from app.services.transactions import retrying
 
 log = logging.getLogger(__name__)
 
@@ -46,18 +50,35 @@ REASON_LENGTH = 300
 
 
 def request_refund(payment_id: int, *, amount_minor: int | None, reason: str,
-                   actor_id: int | None, provider_id: int | None = None) -> Refund:
-    """Store a refund of ``amount_minor`` (everything left when None), then perform it."""
-    with transaction():
-        query = select(Payment).where(Payment.id == payment_id)
-        if provider_id is not None:
-            query = query.where(Payment.provider_id == provider_id)
-        payment = db.session.scalar(query.with_for_update())
-        if payment is None:
-            raise NotFound("payment.not_found", f"No payment {payment_id}.")
-        refund = _new_refund(payment, amount_minor, reason, actor_id)
-        events.commit()
+                   actor_id: int | None, provider_id: int | None = None,
+                   idempotency_record_id: int | None = None) -> Refund:
+    """Store a refund of ``amount_minor`` (everything left when None), then perform it.
+
+    ``idempotency_record_id``: the Idempotency-Key claim of the request; stored with the
+    refund, so one key asks for one refund at most (``idempotency.AlreadyCommitted``)."""
+    try:
+        refund = retrying(_store_refund, payment_id, amount_minor, reason, actor_id,
+                          provider_id, idempotency_record_id, busy_code="refund.busy")
+    except IntegrityError as exc:
+        if idempotency_record_id is not None and "idempotency_record_id" in str(exc.orig):
+            raise idempotency.AlreadyCommitted() from exc
+        raise
     return _retry_later(perform_refund(refund.id, final_attempt=False))
+
+
+def _store_refund(payment_id: int, amount_minor: int | None, reason: str,
+                  actor_id: int | None, provider_id: int | None,
+                  idempotency_record_id: int | None) -> Refund:
+    if provider_id is not None and db.session.scalar(select(Payment.id).where(
+            Payment.id == payment_id, Payment.provider_id == provider_id)) is None:
+        raise NotFound("payment.not_found", f"No payment {payment_id}.")
+    payment = lock_payment(payment_id)
+    if payment is None:
+        raise NotFound("payment.not_found", f"No payment {payment_id}.")
+    refund = _new_refund(payment, amount_minor, reason, actor_id)
+    refund.idempotency_record_id = idempotency_record_id
+    events.commit()
+    return refund
 
 
 def _new_refund(payment: Payment, amount_minor: int | None, reason: str,
@@ -112,38 +133,52 @@ def perform_refund(refund_id: int, *, final_attempt: bool = True) -> Refund:
                 idempotency_key=f"bookwell-refund-{refund_id}")
         except GatewayError as exc:
             return _gateway_failed(refund_id, exc, final_attempt)
-    with transaction():
-        refund = db.session.get(Refund, refund_id, with_for_update=True,
-                                populate_existing=True)
-        if refund.status in (REFUND_PENDING, REFUND_RETRYING):
-            refund.provider_reference = result.reference
-            refund.attempts += 1
-            refund.last_error = None
-            refund.next_attempt_at = None
-            if result.status == REFUND_SUCCEEDED:
-                _refund_succeeded(refund)
-            elif result.status == REFUND_FAILED:
-                _refund_failed(refund, "The payment provider declined the refund.")
-        events.commit()
+    return retrying(_record_refund_result, refund_id, result, busy_code="refund.busy")
+
+
+def _record_refund_result(refund_id: int, result: RefundState) -> Refund:
+    refund = _lock_refund(refund_id)
+    if refund.status in (REFUND_PENDING, REFUND_RETRYING):
+        refund.provider_reference = result.reference
+        refund.attempts += 1
+        refund.last_error = None
+        refund.next_attempt_at = None
+        if result.status == REFUND_SUCCEEDED:
+            _refund_succeeded(refund)
+        elif result.status == REFUND_FAILED:
+            _refund_failed(refund, "The payment provider declined the refund.")
+    events.commit()
     return refund
 
 
+def _lock_refund(refund_id: int) -> Refund:
+    """The refund, row-locked after its booking and payment (the lock order, see
+    :mod:`app.services.transactions`)."""
+    payment_id = db.session.scalar(select(Refund.payment_id).where(Refund.id == refund_id))
+    lock_payment(payment_id)
+    return db.session.get(Refund, refund_id, with_for_update=True, populate_existing=True)
+
+
 def _gateway_failed(refund_id: int, exc: GatewayError, final_attempt: bool) -> Refund:
-    with transaction():
-        refund = db.session.get(Refund, refund_id, with_for_update=True,
-                                populate_existing=True)
-        if refund.status in (REFUND_PENDING, REFUND_RETRYING):
-            refund.attempts += 1
-            refund.last_error = exc.message[:2000]
-            if exc.retryable and not final_attempt:
-                refund.status = REFUND_RETRYING
-                delay = RETRY_INTERVALS[min(refund.attempts - 1, len(RETRY_INTERVALS) - 1)]
-                refund.next_attempt_at = utcnow() + timedelta(seconds=delay)
-            else:
-                _refund_failed(refund, exc.message)
-        events.commit()
+    refund = retrying(_record_gateway_failure, refund_id, exc, final_attempt,
+                      busy_code="refund.busy")
     if refund.status == REFUND_RETRYING:
         log.warning("refund %s: %s; will retry", refund_id, exc.message)
+    return refund
+
+
+def _record_gateway_failure(refund_id: int, exc: GatewayError, final_attempt: bool) -> Refund:
+    refund = _lock_refund(refund_id)
+    if refund.status in (REFUND_PENDING, REFUND_RETRYING):
+        refund.attempts += 1
+        refund.last_error = exc.message[:2000]
+        if exc.retryable and not final_attempt:
+            refund.status = REFUND_RETRYING
+            delay = RETRY_INTERVALS[min(refund.attempts - 1, len(RETRY_INTERVALS) - 1)]
+            refund.next_attempt_at = utcnow() + timedelta(seconds=delay)
+        else:
+            _refund_failed(refund, exc.message)
+    events.commit()
     return refund
 
 
@@ -235,9 +270,10 @@ def refund_on_free_cancellation(*, event_id: str, topic: str, payload: dict) -> 
     window gets back everything still refundable, automatically."""
     if not (payload.get("by_customer") and payload.get("free_cancellation")):
         return
-    payment = db.session.scalar(
-        select(Payment).join(Booking, Booking.id == Payment.booking_id)
-        .where(Booking.reference == payload["booking_reference"]).with_for_update())
+    payment_id = db.session.scalar(
+        select(Payment.id).join(Booking, Booking.id == Payment.booking_id)
+        .where(Booking.reference == payload["booking_reference"]))
+    payment = lock_payment(payment_id) if payment_id is not None else None
     if payment is None or payment.status != SUCCEEDED or refundable(payment) <= 0:
         return
     refund = _new_refund(payment, None, "free cancellation by the customer", None)

@@ -2,6 +2,7 @@
 PostgreSQL placing statement stays one psycopg can keep converted between requests."""
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 
 from psycopg import _queries as psycopg_queries
@@ -59,10 +60,12 @@ def test_the_placing_statement_fits_psycopgs_statement_cache():
     # psycopg converts a statement once and keeps it only below these limits; above
     # them every booking pays for parsing about 4 KB of SQL again.
     # Paid bookings (one event) with or without attribution, and free ones without; a
-    # free booking with attribution writes a second event and a few bytes more.
+    # free booking with attribution writes a second event and a few bytes more. Each with
+    # and without an Idempotency-Key's record id.
     dialect = postgresql.psycopg.dialect()
-    for with_attribution, event_count in ((False, 1), (True, 1), (False, 2)):
-        compiled = bookings._placing_statement(with_attribution, event_count).compile(
-            dialect=dialect)
+    for (with_attribution, event_count), with_key in itertools.product(
+            ((False, 1), (True, 1), (False, 2)), (False, True)):
+        compiled = bookings._placing_statement(with_attribution, event_count,
+                                               with_key).compile(dialect=dialect)
         assert len(str(compiled).encode()) <= psycopg_queries.MAX_CACHED_STATEMENT_LENGTH
         assert len(compiled.params) <= psycopg_queries.MAX_CACHED_STATEMENT_PARAMS

@@ -1,0 +1,98 @@
+"""One business transaction, retried when PostgreSQL aborted it to break a lock cycle.
+
+Lock order: a service that locks more than one of these rows takes them in this order, and
+never the other way round, so two transactions cannot wait on each other in a cycle::
+
+    payment event (webhook inbox row) → booking → payment → refund → receipt counter
+
+A payment is locked through :func:`app.services.payments.lock_payment`, which takes its
+booking first (receipts lock a payment or a refund alone, then their counter). Slots are
+locked only by conditional updates, in id order.
+
+Should PostgreSQL still abort a transaction as a deadlock victim, or for a serialization
+failure, :func:`retrying` runs it again from the start (it rolled back whole, so nothing
+of it was applied). When the attempts run out the caller gets a 409 ``<area>.busy``:
+a clean "try again", never a 500.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import time
+from contextlib import contextmanager
+from functools import wraps
+from typing import Callable, TypeVar
+
+from psycopg import errors as pg_errors
+from sqlalchemy.exc import OperationalError
+
+from app import events
+from app.errors import Conflict
+
+log = logging.getLogger(__name__)
+
+ATTEMPTS = 4
+TRANSIENT = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
+_BACKOFF_SECONDS = 0.02  # times the attempt number, jittered: the victims spread out
+
+T = TypeVar("T")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A deadlock or serialization failure: the transaction was rolled back; run it again."""
+    return isinstance(exc, OperationalError) and isinstance(exc.orig, TRANSIENT)
+
+
+@contextmanager
+def transaction():
+    """Roll back, unpublished events included, when anything inside goes wrong (no retry:
+    for work that calls outside services between its statements)."""
+    try:
+        yield
+    except BaseException:
+        events.rollback()
+        raise
+
+
+def retrying(work: Callable[..., T], *args, busy_code: str, attempts: int = ATTEMPTS,
+             **kwargs) -> T:
+    """Run ``work(*args, **kwargs)``, one transaction that commits itself (``events.commit``).
+
+    Anything raised rolls back the session, unpublished events included. A transient
+    failure runs ``work`` again, up to ``attempts`` times in all, then raises
+    ``Conflict(busy_code)``. ``work`` may run more than once: it must change nothing
+    outside the database.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return work(*args, **kwargs)
+        except OperationalError as exc:
+            events.rollback()
+            if not is_transient(exc):
+                raise
+            if attempt == attempts:
+                log.warning("%s: %s after %d attempts", busy_code, type(exc.orig).__name__,
+                            attempts)
+                raise Conflict(busy_code, "This is being changed by another request right "
+                                          "now; please try again.") from exc
+            log.info("%s: %s, attempt %d; running it again", busy_code,
+                     type(exc.orig).__name__, attempt)
+            time.sleep(random.uniform(0, _BACKOFF_SECONDS * attempt))
+        except BaseException:
+            events.rollback()
+            raise
+    raise AssertionError("unreachable")
+
+
+def retried(busy_code: str):
+    """Decorate a service function that is one transaction from start to commit: it runs
+    through :func:`retrying`."""
+
+    def decorate(work):
+        @wraps(work)
+        def run(*args, **kwargs):
+            return retrying(work, *args, busy_code=busy_code, **kwargs)
+
+        return run
+
+    return decorate
