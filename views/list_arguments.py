@@ -57,7 +57,8 @@ def _drop_unusable_arguments(appbuilder):
     flash(f"This list cannot use {shown}: ignored.", "warning")
     kept = [(key, value) for key, value in request.args.items(multi=True)
             if key not in unusable]
-    return redirect(request.path + (f"?{urlencode(kept)}" if kept else ""))
+    return redirect(request.script_root + request.path
+                    + (f"?{urlencode(kept)}" if kept else ""))
 
 
 def _usable(arg: str, view: BaseCRUDView, views: dict[str, BaseCRUDView]) -> bool:
