@@ -88,6 +88,8 @@ def _tell_holder_of_attempt(existing: Account) -> None:
     audit.record("account.registration_attempted", entity="account", subject=existing)
     db.session.commit()
     notifications.enqueue_sends(ids)
+
+
 def authenticate(*, email: str, password: str) -> Account:
     user = find_user_by_email(email.strip())
     if user is None or not user.active or not user.password:
