@@ -98,6 +98,11 @@ class Config:
         # One Flask-Limiter for the whole app (FAB's and ours); FAB turns it off unless set.
         self.RATELIMIT_ENABLED = _env_bool_from(env, "RATELIMIT_ENABLED", True)
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
+        # Redis unreachable: count in this process's memory (Flask-Limiter logs the switch
+        # and returns to Redis once it answers) rather than failing every sign-in.
+        self.RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+        # Give up on an unreachable Redis quickly, as the app's own client does.
+        self.RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
         self.RATELIMIT_HEADERS_ENABLED = True
         # A limit on every route and address, e.g. "600 per minute" (empty: none).
         self.RATELIMIT_DEFAULT = env.get("RATELIMIT_DEFAULT", "")

@@ -73,6 +73,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         appbuilder = AppBuilder(update_perms=app.config["FAB_UPDATE_PERMS"])
         appbuilder.init_app(app, db.session)
         importlib.import_module("views").register_views(appbuilder)
+        importlib.import_module("views.list_arguments").guard_list_arguments(app, appbuilder)
         importlib.import_module("views").register_storefront(app)
         importlib.import_module("views").register_jobs_dashboard(app)
 

@@ -10,6 +10,27 @@ from __future__ import annotations
 
 from flask import Flask
 from flask_limiter import Limiter
+from limits.storage import MemoryStorage
+
+
+SHARED, IN_MEMORY, IN_MEMORY_FALLBACK, OFF = ("shared", "in-memory", "in-memory fallback",
+                                            "off")
+
+
+def counting_mode(limiter: Limiter) -> str:
+    """Where rate limits are counted right now: ``shared`` (Redis, across processes),
+    ``in-memory`` (configured so: embedded mode), ``in-memory fallback`` (Redis is
+    unreachable, so each process counts alone until it answers again) or ``off``."""
+    if not (limiter.enabled and limiter.initialized):
+        return OFF
+    storage = limiter.storage
+    if isinstance(storage, MemoryStorage):
+        return IN_MEMORY
+    # The limiter hands out its in-memory fallback once it found the storage dead; the
+    # check tells the same before a limited request has run into it.
+    if limiter.limiter.storage is not storage or not storage.check():
+        return IN_MEMORY_FALLBACK
+    return SHARED
 
 
 def limits_every_route(app: Flask, limiter: Limiter) -> bool:

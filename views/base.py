@@ -147,15 +147,27 @@ class TenantModelView(ModelView):
 def _fits_integer_pk(datamodel, pk) -> bool:
     if datamodel.is_pk_composite():
         return True
-    column = datamodel.list_columns.get(datamodel.get_pk_name())
-    if column is None or not isinstance(column.type, Integer):
+    return fits_integer_column(datamodel, datamodel.get_pk_name(), pk)
+
+
+def fits_integer_column(datamodel, column_name: str, value) -> bool:
+    """Whether ``value`` could be stored in the column (for a relation: in the related
+    row's id): False only for a whole number beyond an integer column's range (anything
+    else is left to the caller)."""
+    if datamodel.is_relation(column_name):
+        related = datamodel.get_related_interface(column_name)
+        if related.is_pk_composite():
+            return True
+        datamodel, column_name = related, related.get_pk_name()
+    column = datamodel.list_columns.get(column_name)
+    if column is None or not isinstance(getattr(column, "type", None), Integer):
         return True
     try:
-        value = int(pk)
+        number = int(value)
     except (TypeError, ValueError):
         return True  # not a number: Flask-AppBuilder already finds no row for it
     bits = 63 if isinstance(column.type, BigInteger) else 31
-    return -(2**bits) <= value < 2**bits
+    return -(2**bits) <= number < 2**bits
 
 
 def _provider_relations(model):
@@ -167,4 +179,4 @@ def _provider_relations(model):
     ]
 
 
-__all__ = ["FilterOwnProvider", "TenantModelView", "tenant_rel_filters"]
+__all__ = ["FilterOwnProvider", "TenantModelView", "fits_integer_column", "tenant_rel_filters"]

@@ -224,15 +224,16 @@ def register():
     if request.method == "POST":
         form = request.form
         try:
-            account = accounts.register_customer(
+            accounts.register_customer(
                 email=form.get("email", ""), password=form.get("password", ""),
                 first_name=form.get("first_name", ""), last_name=form.get("last_name", ""))
         except DomainError as exc:
             error = exc.message + "".join(
                 f" {' '.join(messages)}" for messages in (exc.errors or {}).values())
         else:
-            login_user(account)
-            return _after_sign_in()
+            # Not signed in here: that would tell a new address from a registered one.
+            flash(accounts.REGISTRATION_RECEIVED)
+            return redirect(url_for(".login", next=_local(request.values.get("next"))))
     return render_template("storefront/register.html", error=error, form=request.form,
                            next=_local(request.values.get("next"))), 422 if error else 200
 

@@ -5,10 +5,14 @@ from flask import current_app
 from flask.views import MethodView
 from flask_jwt_extended import current_user, get_jwt
 
-from api.auth.schemas import LoginSchema, RegisterSchema, TokenSchema
+from api.auth.schemas import (
+    LoginSchema,
+    RegisterSchema,
+    RegistrationAcceptedSchema,
+    TokenSchema,
+)
 from api.blueprint import Blueprint
 from api.errors import ErrorSchema
-from api.me.schemas import UserSchema
 from app.extensions import limiter
 from app.services import accounts
 
@@ -24,12 +28,16 @@ class RegisterViews(MethodView):
     decorators = [limiter.limit(_auth_rate_limit, methods=["POST"])]
 
     @blp.arguments(RegisterSchema)
-    @blp.response(201, UserSchema)
-    @blp.alt_response(409, schema=ErrorSchema, description="Email already registered")
+    @blp.response(202, RegistrationAcceptedSchema)
     @blp.alt_response(429, schema=ErrorSchema, description="Too many attempts from this address")
     def post(self, data):
-        """Create a customer account"""
-        return accounts.register_customer(**data)
+        """Create a customer account; then sign in with the same email and password.
+
+        An address that has an account already is answered the same way (its holder is
+        emailed instead), so the answer does not tell whether an address is registered.
+        """
+        accounts.register_customer(**data)
+        return {"message": accounts.REGISTRATION_RECEIVED}
 
 
 @blp.route("/login")

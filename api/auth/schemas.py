@@ -18,6 +18,11 @@ class RegisterSchema(ma.Schema):
     marketing_consent = ma.fields.Boolean()
 
 
+class RegistrationAcceptedSchema(ma.Schema):
+    message = ma.fields.String(required=True, metadata={
+        "description": "The same text for a new address and one that has an account"})
+
+
 class LoginSchema(ma.Schema):
     email = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=320))
     password = ma.fields.String(required=True, load_only=True,

@@ -20,7 +20,7 @@ from app.models.types import UTCDateTime, utcnow
 EMAIL, SMS = "email", "sms"
 CHANNELS = (EMAIL, SMS)
 TEMPLATE_KEYS = ("booking_confirmed", "booking_cancelled", "booking_reminder",
-                 "payment_failed", "payment_refunded", "receipt")
+                 "payment_failed", "payment_refunded", "receipt", "registration_attempt")
 # queued → sending → sent | failed; a transient failure goes back to queued for a retry.
 QUEUED, SENDING, SENT, FAILED = "queued", "sending", "sent", "failed"
 NOTIFICATION_STATUSES = (QUEUED, SENDING, SENT, FAILED)

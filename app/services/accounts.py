@@ -10,11 +10,11 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.errors import Conflict, Unauthorized, ValidationFailed
+from app.errors import Unauthorized, ValidationFailed
 from app.extensions import db
 from app.models import RevokedToken, Account
 from app.models.types import utcnow
-from app.services import audit
+from app.services import audit, notifications
 from app.services.roles import CUSTOMER
 from app.services.validation import (
     check_locale,
@@ -27,6 +27,10 @@ MIN_PASSWORD_LENGTH = 8
 PROFILE_FIELDS = ("first_name", "last_name", "phone", "locale", "timezone", "marketing_consent")
 # Same cost as a real check, so a missing account cannot be told apart by timing.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
+# What every registration is answered with, whether it created an account or not.
+REGISTRATION_RECEIVED = ("Registration received: sign in with this email address and "
+                         "password. If the address already had an account, nothing was "
+                         "changed and we have emailed its holder instead.")
 
 
 def find_user_by_email(email: str) -> Account | None:
@@ -35,7 +39,11 @@ def find_user_by_email(email: str) -> Account | None:
 
 def register_customer(
     *, email: str, password: str, first_name: str, last_name: str, **profile
-) -> Account:
+) -> None:
+    """Create a customer account, or, when the address has an account already, email its
+    holder instead. The caller cannot tell the two apart (same answer, the same work
+    done: every field checked, one password hash, one commit), so registration does not
+    reveal who has an account. Invalid fields are refused either way."""
     email = _checked(normalise_email, email, "email")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationFailed(
@@ -43,8 +51,6 @@ def register_customer(
             "The password is too short.",
             {"password": [f"Use at least {MIN_PASSWORD_LENGTH} characters."]},
         )
-    if find_user_by_email(email) is not None:
-        raise Conflict("account.email_taken", "An account with this email already exists.")
     role = current_app.appbuilder.sm.find_role(CUSTOMER)
     if role is None:
         raise RuntimeError("Role Customer is missing: run `flask bookwell sync-roles`.")
@@ -56,17 +62,32 @@ def register_customer(
         password=generate_password_hash(password),
         active=True,
     )
-    _apply_profile(user, profile)
+    _apply_profile(user, profile)  # validated before the address is looked up
+    existing = find_user_by_email(email)
+    if existing is not None:
+        _tell_holder_of_attempt(existing)
+        return
     user.roles = [role]  # only once valid: the role's backref would pull a half-made user in
     db.session.add(user)
     try:
         audit.record("account.registered", entity="account", subject=user)
         db.session.commit()
-    except IntegrityError as exc:
+    except IntegrityError:
         # Two sign-ups with one address raced; the unique index on lower(email) decided.
         db.session.rollback()
-        raise Conflict("account.email_taken", "An account with this email already exists.") from exc
-    return user
+        existing = find_user_by_email(email)
+        if existing is None:
+            raise
+        _tell_holder_of_attempt(existing)
+
+
+def _tell_holder_of_attempt(existing: Account) -> None:
+    """Email the holder of an address someone tried to register again (sign-in and
+    password reset are what they may have been looking for); nothing else changes."""
+    ids = notifications.queue_registration_attempt(existing)
+    audit.record("account.registration_attempted", entity="account", subject=existing)
+    db.session.commit()
+    notifications.enqueue_sends(ids)
 
 
 def authenticate(*, email: str, password: str) -> Account:

@@ -6,7 +6,8 @@ import time
 from flask import current_app
 from sqlalchemy import text
 
-from app.extensions import db
+from app.extensions import db, limiter
+from app.rate_limits import counting_mode
 from app.redis import redis_client
 
 
@@ -24,4 +25,7 @@ def readiness() -> dict[str, dict]:
     db.session.rollback()
     if current_app.config.get("REDIS_URL"):
         checks["redis"] = _timed(lambda: redis_client().ping())
+    # Informational: limits hold in every mode (with Redis down, per process), so this
+    # never makes the process unready.
+    checks["rate_limits"] = {"ok": True, "mode": counting_mode(limiter)}
     return checks

@@ -63,6 +63,7 @@ VARIABLES = {
     "fully_refunded": "True when the booking is refunded in full (refund messages)",
     "free_cancellation": "True when a cancellation was free of charge (cancellations)",
     "manage_url": "Where the customer manages the booking",
+    "sign_in_url": "Where the customer signs in on the storefront",
 }
 
 SAMPLE_CONTEXT = {
@@ -74,6 +75,7 @@ SAMPLE_CONTEXT = {
     "total": "€42.00", "currency": "EUR", "receipt_number": "R-000042",
     "credit_note": False, "refund_amount": "€42.00", "fully_refunded": True,
     "free_cancellation": True, "manage_url": "https://bookwell.example/shop/bookings/BK7Q2M4X",
+    "sign_in_url": "https://bookwell.example/shop/login",
 }
 
 

@@ -202,7 +202,51 @@ def message_context(booking: Booking, customer: Account, *, locale: str,
         "fully_refunded": fully_refunded,
         "free_cancellation": free_cancellation,
         "manage_url": f"{base}/shop/bookings/{booking.reference}",
+        "sign_in_url": _sign_in_url(),
     }
+
+
+def _sign_in_url() -> str:
+    return current_app.config.get("PUBLIC_BASE_URL", "").rstrip("/") + "/shop/login"
+
+
+# --- account messages -----------------------------------------------------------------------
+
+REGISTRATION_ATTEMPT = "registration_attempt"
+
+
+def queue_registration_attempt(account: Account) -> list[int]:
+    """Someone tried to register with the address of ``account``: tell its holder by
+    email (in the caller's transaction; ``enqueue_sends`` the ids after the commit).
+
+    Sent whatever the holder's booking-message choices: it is about the account itself.
+    At most one such message per account and hour, so repeated attempts cannot flood
+    the holder's inbox."""
+    first, last = (account.first_name or "").strip(), (account.last_name or "").strip()
+    context = {name: "" for name in templates.VARIABLES}
+    context.update(customer_name=f"{first} {last}".strip() or account.email,
+                   customer_first_name=first or account.email, quantity=0,
+                   credit_note=False, fully_refunded=False, free_cancellation=False,
+                   sign_in_url=_sign_in_url())
+    hour = utcnow().strftime("%Y%m%d%H")
+    values = dict(
+        provider_id=None, booking_id=None, customer_id=account.id, receipt_id=None,
+        dedupe_key=f"{REGISTRATION_ATTEMPT}:{account.id}:{hour}",
+        template_key=REGISTRATION_ATTEMPT, channel=EMAIL, recipient=account.email,
+        locale=account.locale or templates.DEFAULT_LOCALE, status=QUEUED, attempts=0,
+        body_text="")
+    try:
+        parts = templates.resolve(REGISTRATION_ATTEMPT, EMAIL, account.locale)
+        rendered = templates.render(parts, context)
+        values.update(locale=parts.locale, subject=rendered.subject,
+                      body_text=rendered.body_text, body_html=rendered.body_html)
+    except Exception as exc:  # a broken default: visible to admins, never a failed sign-up
+        values.update(status=FAILED, error=f"Template did not render: "
+                      f"{type(exc).__name__}: {exc}"[:2000])
+    notification_id = _insert_once(values)
+    if notification_id is None or values["status"] != QUEUED:
+        return []
+    return [notification_id]
 
 
 def enqueue_sends(ids: list[int]) -> None:

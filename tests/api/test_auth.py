@@ -3,8 +3,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import email as email_lib
+from email import policy
+
 import pytest
+from flask import current_app
 from flask_jwt_extended import create_access_token
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Account, AuditLog, RevokedToken
@@ -19,30 +24,81 @@ def register(client, email="cleo@example.com", **extra):
     return client.post("/api/v1/auth/register", json=body)
 
 
+@pytest.fixture
+def outbox(app, monkeypatch, tmp_path):
+    """No SMTP: emails become files here (sent inline, or by ``sent_emails`` with Redis)."""
+    monkeypatch.setitem(app.config, "MAIL_SERVER", None)
+    monkeypatch.setitem(app.config, "NOTIFICATION_OUTBOX_DIR", str(tmp_path / "outbox"))
+    return tmp_path / "outbox"
+
+
+def sent_emails(outbox):
+    from tests.notifications.conftest import run_jobs
+
+    run_jobs(current_app)
+    return [email_lib.message_from_bytes(path.read_bytes(), policy=policy.default)
+            for path in sorted(outbox.glob("*.eml"))]
+
+
+def register_id(client, email="cleo@example.com") -> int:
+    """Register and return the new account's id (the answer does not carry it)."""
+    assert register(client, email=email).status_code == 202
+    return db.session.scalar(select(Account.id).where(Account.email == email))
+
+
 def test_register_creates_a_customer_with_a_hashed_password(client, app_ctx):
     response = register(client, email="  Cleo@Example.COM ", phone="+49 151 12345678",
                         timezone="Europe/Berlin", locale="de", marketing_consent=True)
 
-    assert response.status_code == 201, response.get_json()
-    body = response.get_json()
-    assert body["email"] == "cleo@example.com"
-    assert body["roles"] == ["Customer"]
-    assert body["phone"] == "+4915112345678"
-    assert "password" not in body
-    user = db.session.get(Account, body["id"])
+    assert response.status_code == 202, response.get_json()
+    assert set(response.get_json()) == {"message"}
+    user = db.session.scalar(select(Account))
+    assert user.email == "cleo@example.com" and user.role_names == {"Customer"}
+    assert user.phone == "+4915112345678"
     assert user.password and PASSWORD not in user.password
     assert user.timezone == "Europe/Berlin" and user.marketing_consent is True
     actions = [row.action for row in db.session.query(AuditLog).all()]
     assert actions == ["account.registered"]
+    assert api_login(client, "cleo@example.com", PASSWORD)["token_type"] == "Bearer"
 
 
-def test_email_is_unique_case_insensitively(client, app_ctx):
-    assert register(client, email="cleo@example.com").status_code == 201
+def test_a_registered_email_is_answered_like_a_new_one_and_its_holder_is_emailed(
+        app, client, app_ctx, outbox):
+    new = register(client, email="cleo@example.com")
+    holder = db.session.scalar(select(Account))
 
-    response = register(client, email="CLEO@example.com")
+    again = register(client, email="CLEO@example.com", password="another-password-9",
+                     first_name="Mallory")
 
-    assert_error_shape(response, 409, "account.email_taken")
+    assert (again.status_code, again.get_json()) == (new.status_code, new.get_json())
+    assert again.status_code == 202
     assert db.session.query(Account).count() == 1
+    db.session.refresh(holder)
+    assert holder.first_name == "Cleo"
+    assert api_login(client, "cleo@example.com", PASSWORD)  # the password is unchanged
+    (message,) = sent_emails(outbox)
+    assert message["To"] == "cleo@example.com"
+    assert "register" in message["Subject"]
+    body = message.get_body(("plain",)).get_content()
+    assert "Hello Cleo" in body and "/shop/login" in body
+    actions = [row.action for row in db.session.query(AuditLog).order_by(AuditLog.id)]
+    assert actions == ["account.registered", "account.registration_attempted"]
+
+
+def test_a_registered_email_with_a_bad_field_is_refused_like_a_new_one(client, app_ctx):
+    # Field checks come before the address is looked up: a 422 tells nothing either.
+    register(client, email="cleo@example.com")
+    taken = register(client, email="cleo@example.com", phone="030 123456")
+    fresh = register(client, email="new@example.com", phone="030 123456")
+    assert (taken.status_code, taken.get_json()) == (fresh.status_code, fresh.get_json())
+    assert taken.status_code == 422
+
+
+def test_repeated_attempts_email_the_holder_once_an_hour(app, client, app_ctx, outbox):
+    register(client, email="cleo@example.com")
+    for _ in range(3):
+        assert register(client, email="cleo@example.com").status_code == 202
+    assert len(sent_emails(outbox)) == 1
 
 
 @pytest.mark.parametrize("field, value", [
@@ -87,7 +143,7 @@ def test_login_refuses_wrong_credentials_alike(client, app_ctx, email, password)
 
 
 def test_inactive_account_cannot_sign_in(client, app_ctx):
-    user_id = register(client).get_json()["id"]
+    user_id = register_id(client)
     db.session.get(Account, user_id).active = False
     db.session.commit()
 
@@ -139,14 +195,14 @@ def test_me_requires_a_valid_token(client, app_ctx):
 
 
 def test_an_expired_token_is_refused(client, app_ctx):
-    user_id = register(client).get_json()["id"]
+    user_id = register_id(client)
     token = create_access_token(identity=str(user_id), expires_delta=timedelta(seconds=-1))
     assert_error_shape(client.get("/api/v1/me", headers=bearer(token)), 401,
                        "auth.token_expired")
 
 
 def test_a_token_of_a_deleted_account_is_refused(client, app_ctx):
-    user_id = register(client).get_json()["id"]
+    user_id = register_id(client)
     token = api_login(client, "cleo@example.com", PASSWORD)["access_token"]
     db.session.delete(db.session.get(Account, user_id))
     db.session.commit()
@@ -207,6 +263,6 @@ def test_login_is_rate_limited_per_address(client, app_ctx):
 
 def test_register_is_rate_limited(client, app_ctx):
     statuses = [register(client, email=f"c{i}@example.com").status_code for i in range(6)]
-    assert statuses[:5] == [201] * 5
+    assert statuses[:5] == [202] * 5
     assert statuses[5] == 429
     assert db.session.query(Account).count() == 5

@@ -26,6 +26,8 @@ def test_every_shipped_default_renders():
                 "payment_failed", "payment_refunded", "receipt"):
         for channel in ("email", "sms"):
             assert (key, channel, "en") in shipped and (key, channel, "de") in shipped
+    assert {("registration_attempt", "email", "en"),
+            ("registration_attempt", "email", "de")} <= set(shipped)
     for key, channel, locale in shipped:
         parts = templates.file_default(key, channel, locale)
         templates.validate_template(channel=channel, subject=parts.subject,

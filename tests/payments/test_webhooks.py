@@ -59,6 +59,29 @@ def test_a_bad_signature_is_refused_and_nothing_is_stored(app_ctx, client, strip
     assert db.session.query(PaymentEvent).count() == 0
 
 
+def test_a_signature_timestamped_a_day_ahead_is_refused_and_nothing_is_stored(
+        app_ctx, client, stripe_on):
+    body, header = signed_event("payment_intent.succeeded", {"id": "pi_x"},
+                                timestamp=int(time.time()) + 24 * 3600)
+
+    response = post_webhook(client, body, header)
+
+    assert_error_shape(response, 400, "webhook.signature_invalid")
+    assert db.session.query(PaymentEvent).count() == 0
+
+
+def test_a_signature_slightly_ahead_within_the_tolerance_is_accepted(
+        app, app_ctx, client, stripe_on):
+    # Stripe's clock and ours differ a little; the tolerance covers that both ways.
+    body, header = signed_event("customer.created", {"id": "cus_x"},
+                                timestamp=int(time.time()) + 60)
+
+    response = post_webhook(client, body, header)
+
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert db.session.query(PaymentEvent).count() == 1
+
+
 def test_a_signed_event_that_is_not_json_is_refused(app_ctx, client, stripe_on):
     import stripe
 
