@@ -4,12 +4,13 @@ import marshmallow as ma
 
 from api.fields import Id
 from api.pagination import PaginationArgsSchema
+from api.schemas import Schema
 from app.models.bookings import STATUSES
 
 Str = ma.fields.String
 
 
-class AttributionSchema(ma.Schema):
+class AttributionSchema(Schema):
     utm_source = Str(allow_none=True, validate=ma.validate.Length(max=200))
     utm_medium = Str(allow_none=True, validate=ma.validate.Length(max=200))
     utm_campaign = Str(allow_none=True, validate=ma.validate.Length(max=200))
@@ -34,14 +35,14 @@ class BookingCreateSchema(AttributionSchema):
     notes = Str(load_default="", validate=ma.validate.Length(max=2000))
 
 
-class HistorySchema(ma.Schema):
+class HistorySchema(Schema):
     from_status = Str(allow_none=True)
     to_status = Str()
     reason = Str()
     created_at = ma.fields.DateTime()
 
 
-class BookingSchema(ma.Schema):
+class BookingSchema(Schema):
     reference = Str(metadata={"example": "BW-7K3Q9P"})
     status = Str(metadata={"enum": list(STATUSES)})
     provider_id = ma.fields.Integer()
@@ -74,5 +75,5 @@ class BookingQueryArgsSchema(PaginationArgsSchema):
     end = ma.fields.AwareDateTime(data_key="to", metadata={"description": "Starting before"})
 
 
-class RescheduleSchema(ma.Schema):
+class RescheduleSchema(Schema):
     slot_id = Id(required=True)

@@ -7,11 +7,12 @@ import marshmallow as ma
 from api.fields import Id
 
 from api.pagination import PaginationArgsSchema
+from api.schemas import QueryArgsSchema, Schema
 from app.models.catalog import OFFERING_KINDS
 from app.services.search import SORTS
 
 
-class ProviderSchema(ma.Schema):
+class ProviderSchema(Schema):
     id = ma.fields.Integer()
     name = ma.fields.String()
     slug = ma.fields.String()
@@ -21,7 +22,7 @@ class ProviderSchema(ma.Schema):
     contact_phone = ma.fields.String(allow_none=True)
 
 
-class LocationSchema(ma.Schema):
+class LocationSchema(Schema):
     id = ma.fields.Integer()
     name = ma.fields.String()
     address = ma.fields.String()
@@ -29,7 +30,7 @@ class LocationSchema(ma.Schema):
     lng = ma.fields.Float(allow_none=True)
 
 
-class VariantSchema(ma.Schema):
+class VariantSchema(Schema):
     id = ma.fields.Integer()
     name = ma.fields.String()
     sku = ma.fields.String()
@@ -40,7 +41,7 @@ class VariantSchema(ma.Schema):
     stock = ma.fields.Integer(allow_none=True)
 
 
-class OfferingSchema(ma.Schema):
+class OfferingSchema(Schema):
     id = ma.fields.Integer()
     provider_id = ma.fields.Integer()
     kind = ma.fields.String()
@@ -56,7 +57,7 @@ class OfferingSchema(ma.Schema):
                                   metadata={"description": "Only when `near` was given"})
 
 
-class SlotSchema(ma.Schema):
+class SlotSchema(Schema):
     id = ma.fields.Integer()
     starts_at = ma.fields.DateTime(metadata={"description": "UTC"})
     ends_at = ma.fields.DateTime(metadata={"description": "UTC"})
@@ -132,7 +133,7 @@ class OfferingQueryArgsSchema(PaginationArgsSchema):
             raise ma.ValidationError(errors)
 
 
-class SlotQueryArgsSchema(ma.Schema):
+class SlotQueryArgsSchema(QueryArgsSchema):
     start = ma.fields.AwareDateTime(data_key="from", metadata={"description": "Default: now"})
     end = ma.fields.AwareDateTime(data_key="to", metadata={"description": "Default: from + 14 days"})
     only_free = ma.fields.Boolean(load_default=False)

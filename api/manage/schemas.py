@@ -5,13 +5,14 @@ import marshmallow as ma
 
 from api.catalog.schemas import LocationSchema
 from api.pagination import PaginationArgsSchema
+from api.schemas import Schema
 from app.models.catalog import OFFERING_KINDS
 
 Str = ma.fields.String
 Int = ma.fields.Integer
 
 
-class CategorySchema(ma.Schema):
+class CategorySchema(Schema):
     id = Int(dump_only=True)
     name = Str(required=True, validate=ma.validate.Length(min=1, max=120))
     parent_id = Int(allow_none=True)
@@ -30,7 +31,7 @@ class ManagedLocationSchema(LocationSchema):
     geocode_error = Str(dump_only=True, allow_none=True)
 
 
-class ManagedOfferingSchema(ma.Schema):
+class ManagedOfferingSchema(Schema):
     id = Int(dump_only=True)
     kind = Str(required=True, validate=ma.validate.OneOf(OFFERING_KINDS))
     name = Str(required=True, validate=ma.validate.Length(min=1, max=200))
@@ -48,7 +49,7 @@ class ManagedOfferingSchema(ma.Schema):
     updated_at = ma.fields.DateTime(dump_only=True)
 
 
-class ManagedVariantSchema(ma.Schema):
+class ManagedVariantSchema(Schema):
     id = Int(dump_only=True)
     offering_id = Int(dump_only=True)
     name = Str(required=True, validate=ma.validate.Length(min=1, max=120))
@@ -58,7 +59,7 @@ class ManagedVariantSchema(ma.Schema):
     active = ma.fields.Boolean()
 
 
-class RuleSchema(ma.Schema):
+class RuleSchema(Schema):
     id = Int(dump_only=True)
     offering_id = Int(required=True)
     weekday = Int(required=True, validate=ma.validate.Range(min=0, max=6),
@@ -71,7 +72,7 @@ class RuleSchema(ma.Schema):
     valid_to = ma.fields.Date(allow_none=True)
 
 
-class ClosedDaySchema(ma.Schema):
+class ClosedDaySchema(Schema):
     id = Int(dump_only=True)
     offering_id = Int(allow_none=True,
                       metadata={"description": "Unset: the whole provider is closed"})
@@ -79,12 +80,12 @@ class ClosedDaySchema(ma.Schema):
     reason = Str(validate=ma.validate.Length(max=200))
 
 
-class GenerateSlotsSchema(ma.Schema):
+class GenerateSlotsSchema(Schema):
     days = Int(load_default=60, validate=ma.validate.Range(min=1, max=366))
     offering_id = Int()
 
 
-class GenerationReportSchema(ma.Schema):
+class GenerationReportSchema(Schema):
     offerings = Int()
     created = Int()
     removed = Int()
