@@ -1,0 +1,201 @@
+"""Inputs a clumsy or hostile client sends get a 4xx in the error shape and change nothing.
+
+Each family is tried on one endpoint in detail and across every JSON endpoint of the
+OpenAPI document (``test_openapi_probe`` covers valid-looking input).
+"""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import AvailabilityRule, Category, Offering
+from tests.helpers import assert_error_shape, bearer, token_for
+
+P = "/api/v1/provider"
+
+
+@pytest.fixture
+def shop(build):
+    """Provider A (its staff's headers) with one row of each kind; provider B's rows."""
+    a, b = build.provider(), build.provider()
+    offering = build.offering(a, location_id=build.location(a),
+                              category_id=build.category(a))
+    b_offering = build.offering(b)
+    return {
+        "headers": bearer(token_for(build.staff(a))),
+        "offering": offering,
+        "category": build.category(a),
+        "rule": build.rule(offering, weekday=0),
+        "product": build.offering(a, kind="product"),
+        "foreign": {"location_id": build.location(b), "category_id": build.category(b),
+                    "parent_id": build.category(b), "offering_id": b_offering},
+    }
+
+
+def _json_operations(client) -> list[tuple[str, str]]:
+    """Every (method, path) of the API that takes a JSON body, ids filled with 1."""
+    spec = client.get("/api/v1/openapi.json").get_json()
+    found = []
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if method == "parameters":
+                continue
+            content = (operation.get("requestBody") or {}).get("content", {})
+            if "application/json" in content:
+                concrete = path.replace("{reference}", "BW-AAAAAA")
+                for name in ("row_id", "offering_id", "payment_id"):
+                    concrete = concrete.replace("{%s}" % name, "1")
+                found.append((method, concrete))
+    assert len(found) > 15, found  # the walk found the API, not an empty document
+    return found
+
+
+# --- a deeply nested body ---------------------------------------------------------------
+
+DEEP = b"[" * 100_000 + b"]" * 100_000
+
+
+def test_a_deeply_nested_body_is_invalid_json(client, shop):
+    categories = db.session.scalar(select(func.count()).select_from(Category))
+    response = client.post(f"{P}/categories", data=DEEP, headers=shop["headers"],
+                           content_type="application/json")
+    body = assert_error_shape(response, 400, "bad_request")
+    assert "json" in body["errors"]
+    assert db.session.scalar(select(func.count()).select_from(Category)) == categories
+
+
+def test_every_json_endpoint_refuses_a_deeply_nested_body(client, shop):
+    for method, path in _json_operations(client):
+        response = client.open(path, method=method.upper(), data=DEEP,
+                               headers=shop["headers"], content_type="application/json")
+        assert response.status_code < 500, (method, path, response.status_code)
+        assert_error_shape(response, response.status_code)
+
+
+# --- a lone surrogate -------------------------------------------------------------------
+
+LONE = b'"\\ud800"'
+
+
+def test_a_lone_surrogate_is_a_field_error_and_stores_nothing(client, shop):
+    response = client.patch(f"{P}/offerings/{shop['offering']}", headers=shop["headers"],
+                            content_type="application/json",
+                            data=b'{"name": ' + LONE + b', "description": "fine"}')
+    body = assert_error_shape(response, 422, "validation_error")
+    assert set(body["errors"]) == {"name"}
+    assert db.session.get(Offering, shop["offering"]).description == ""
+
+
+def test_a_lone_surrogate_in_a_list_names_the_list(client, shop):
+    response = client.patch(f"{P}/offerings/{shop['offering']}", headers=shop["headers"],
+                            content_type="application/json",
+                            data=b'{"image_urls": ["https://a.example/", ' + LONE + b"]}")
+    assert set(assert_error_shape(response, 422)["errors"]) == {"image_urls"}
+
+
+def test_every_string_field_of_every_json_endpoint_refuses_a_lone_surrogate(client, shop):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    schemas = spec["components"]["schemas"]
+    for method, path in _json_operations(client):
+        template = next(p for p in spec["paths"] if _fills(p, path))
+        content = spec["paths"][template][method]["requestBody"]["content"]
+        ref = content["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+        for name, prop in schemas[ref]["properties"].items():
+            if prop.get("type") != "string" or prop.get("readOnly"):
+                continue
+            response = client.open(path, method=method.upper(), headers=shop["headers"],
+                                   content_type="application/json",
+                                   data=b'{"' + name.encode() + b'": ' + LONE + b"}")
+            if response.status_code == 429:  # the sign-in limit: nothing was read
+                continue
+            body = assert_error_shape(response, 422)
+            assert name in body["errors"], (method, path, name, body)
+
+
+def _fills(template: str, path: str) -> bool:
+    template_parts, parts = template.split("/"), path.split("/")
+    return len(template_parts) == len(parts) and all(
+        t == p or t.startswith("{") for t, p in zip(template_parts, parts))
+
+
+# --- references to no row, or to another provider's row -------------------------------
+
+@pytest.mark.parametrize("kind, field", [
+    ("offerings", "location_id"), ("offerings", "category_id"),
+    ("categories", "parent_id"), ("rules", "offering_id"),
+])
+@pytest.mark.parametrize("whose", ["missing", "foreign"])
+def test_patching_a_reference_to_no_row_of_yours_is_a_422(client, shop, kind, field, whose):
+    row_id = {"offerings": shop["offering"], "categories": shop["category"],
+              "rules": shop["rule"]}[kind]
+    target = 987_654 if whose == "missing" else shop["foreign"][field]
+    response = client.patch(f"{P}/{kind}/{row_id}", headers=shop["headers"],
+                            json={field: target, "name": "Renamed"} if kind != "rules"
+                            else {field: target, "capacity": 7})
+    body = assert_error_shape(response, 422, "catalog.unknown_reference")
+    assert field in body["errors"]
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).where(
+        (Offering.name == "Renamed") | (Offering.id == -1))) == 0
+    assert db.session.scalar(select(func.count()).where(Category.name == "Renamed")) == 0
+    assert db.session.get(AvailabilityRule, shop["rule"]).capacity == 1
+
+
+def test_a_closed_day_for_another_providers_offering_is_a_422(client, shop):
+    response = client.post(f"{P}/closed-days", headers=shop["headers"],
+                           json={"offering_id": shop["foreign"]["offering_id"],
+                                 "day": date.today().isoformat()})
+    assert "offering_id" in assert_error_shape(response, 422,
+                                               "catalog.unknown_reference")["errors"]
+
+
+# --- rule times are local wall times ----------------------------------------------------
+
+@pytest.mark.parametrize("value", ["10:00:00+05:00", "10:00Z"])
+def test_a_rule_time_with_an_offset_is_refused(client, shop, value):
+    created = client.post(f"{P}/rules", headers=shop["headers"], json={
+        "offering_id": shop["offering"], "weekday": 2, "start_time": value,
+        "end_time": "12:00", "slot_minutes": 60, "capacity": 1,
+        "valid_from": date.today().isoformat()})
+    assert "start_time" in assert_error_shape(created, 422)["errors"]
+    patched = client.patch(f"{P}/rules/{shop['rule']}", headers=shop["headers"],
+                           json={"start_time": value})
+    assert "start_time" in assert_error_shape(patched, 422)["errors"]
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(AvailabilityRule)) == 1
+    assert db.session.get(AvailabilityRule, shop["rule"]).start_time.isoformat() == "09:00:00"
+
+
+# --- integers are integers, booleans are booleans ---------------------------------------
+
+@pytest.mark.parametrize("value", [1.9, 1.0, "5", True])
+def test_a_price_must_be_a_json_integer(client, shop, value):
+    response = client.patch(f"{P}/offerings/{shop['offering']}", headers=shop["headers"],
+                            json={"price_minor": value})
+    assert "price_minor" in assert_error_shape(response, 422, "validation_error")["errors"]
+    assert db.session.get(Offering, shop["offering"]).price_minor == 2500
+
+
+def test_a_quantity_of_one_and_a_half_is_refused(client, build, shop):
+    headers = bearer(token_for(build.customer()))
+    response = client.post("/api/v1/bookings", headers=headers, json={
+        "offering_id": shop["product"], "variant_id": 1, "quantity": 1.5})
+    assert "quantity" in assert_error_shape(response, 422, "validation_error")["errors"]
+
+
+@pytest.mark.parametrize("value", ["no", 0, "false"])
+def test_a_boolean_must_be_true_or_false(client, shop, value):
+    response = client.patch(f"{P}/offerings/{shop['offering']}", headers=shop["headers"],
+                            json={"active": value})
+    assert "active" in assert_error_shape(response, 422, "validation_error")["errors"]
+    assert db.session.get(Offering, shop["offering"]).active is True
+
+
+def test_query_strings_still_take_numbers_as_text(client, shop):
+    assert client.get("/api/v1/offerings?page=2&page_size=5&min_price=0").status_code == 200
+    listed = client.get(f"{P}/offerings?page=1", headers=shop["headers"])
+    assert listed.status_code == 200
+    assert_error_shape(client.get("/api/v1/offerings?page=1.9"), 422)
