@@ -4,6 +4,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from api.catalog.schemas import LocationSchema
+from api.fields import Id
 from api.pagination import PaginationArgsSchema
 from api.schemas import Schema
 from app.models.catalog import OFFERING_KINDS
@@ -15,7 +16,7 @@ Int = ma.fields.Integer
 class CategorySchema(Schema):
     id = Int(dump_only=True)
     name = Str(required=True, validate=ma.validate.Length(min=1, max=120))
-    parent_id = Int(allow_none=True)
+    parent_id = Id(allow_none=True)
     position = Int(validate=ma.validate.Range(min=0))
 
 
@@ -41,8 +42,8 @@ class ManagedOfferingSchema(Schema):
                    metadata={"description": "ISO 4217; default: the provider's currency"})
     duration_minutes = Int(allow_none=True, validate=ma.validate.Range(min=1, max=24 * 60))
     active = ma.fields.Boolean()
-    location_id = Int(allow_none=True)
-    category_id = Int(allow_none=True)
+    location_id = Id(allow_none=True)
+    category_id = Id(allow_none=True)
     image_urls = ma.fields.List(Str(validate=ma.validate.Length(max=2000)),
                                 validate=ma.validate.Length(max=20))
     created_at = ma.fields.DateTime(dump_only=True)
@@ -61,7 +62,7 @@ class ManagedVariantSchema(Schema):
 
 class RuleSchema(Schema):
     id = Int(dump_only=True)
-    offering_id = Int(required=True)
+    offering_id = Id(required=True)
     weekday = Int(required=True, validate=ma.validate.Range(min=0, max=6),
                   metadata={"description": "0 = Monday … 6 = Sunday"})
     start_time = ma.fields.Time(required=True, metadata={"description": "Local, e.g. 09:00"})
@@ -74,15 +75,15 @@ class RuleSchema(Schema):
 
 class ClosedDaySchema(Schema):
     id = Int(dump_only=True)
-    offering_id = Int(allow_none=True,
-                      metadata={"description": "Unset: the whole provider is closed"})
+    offering_id = Id(allow_none=True,
+                     metadata={"description": "Unset: the whole provider is closed"})
     day = ma.fields.Date(required=True)
     reason = Str(validate=ma.validate.Length(max=200))
 
 
 class GenerateSlotsSchema(Schema):
     days = Int(load_default=60, validate=ma.validate.Range(min=1, max=366))
-    offering_id = Int()
+    offering_id = Id()
 
 
 class GenerationReportSchema(Schema):

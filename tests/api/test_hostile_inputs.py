@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import marshmallow as ma
 import pytest
 from sqlalchemy import func, select
 
@@ -199,3 +200,22 @@ def test_query_strings_still_take_numbers_as_text(client, shop):
     listed = client.get(f"{P}/offerings?page=1", headers=shop["headers"])
     assert listed.status_code == 200
     assert_error_shape(client.get("/api/v1/offerings?page=1.9"), 422)
+
+
+def test_every_api_schema_takes_its_input_as_typed(app):
+    """The typed-input rules live in one base class; a schema that skipped it would
+    coerce and truncate again."""
+    from api.schemas import QueryArgsSchema, Schema as TypedSchema
+
+    pending, found = list(ma.Schema.__subclasses__()), []
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if cls.__module__.split(".")[0] == "api":
+            found.append(cls)
+    assert len(found) > 30
+    untyped = [cls.__qualname__ for cls in found if not issubclass(cls, TypedSchema)]
+    assert untyped == []
+    assert {cls.__name__ for cls in found if issubclass(cls, QueryArgsSchema)} >= {
+        "PaginationArgsSchema", "OfferingQueryArgsSchema", "SlotQueryArgsSchema",
+        "BookingQueryArgsSchema"}
