@@ -132,6 +132,7 @@ class SlotGenerationViews(MethodView):
     @blp.login_required(roles=STAFF)
     @blp.arguments(GenerateSlotsSchema)
     @blp.response(200, GenerationReportSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="No such offering of yours")
     def post(self, data):
         """Generate your slots from the rules (idempotent; never removes booked slots)"""
         provider_id = staff_provider_id()
