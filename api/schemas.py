@@ -5,19 +5,20 @@
   ``"5"`` and ``true``), a boolean only ``true`` or ``false``.
 - ``QueryArgsSchema`` (query strings): every value arrives as text, so ``page=2`` is read
   as a number, while ``page=1.9`` is still refused.
-- Both: a string holding a lone surrogate (``"\\ud800"``, valid JSON but not storable
-  text) is a field error.
+- Both: a string holding a lone surrogate (``"\\ud800"``) or a NUL character, valid
+  JSON but not text the database stores, is a field error.
 
 A test checks that every schema of the API derives from one of them.
 """
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 import marshmallow as ma
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-LONE_SURROGATE = "Contains an unpaired surrogate (e.g. \\ud800), which is not text."
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+UNSTORABLE = "Contains a NUL character or an unpaired surrogate (e.g. \\ud800)."
 
 
 class Schema(ma.Schema):
@@ -25,14 +26,14 @@ class Schema(ma.Schema):
 
     @ma.pre_load(pass_collection=True)
     def _take_input_as_typed(self, data, **kwargs):
-        if isinstance(data, dict):
+        if isinstance(data, Mapping):  # a JSON object, or webargs' view of a query string
             items = data.items()
         elif isinstance(data, list):  # a many=True load, or the wrong type (the load says so)
             items = enumerate(data)
         else:
             return data
-        errors = {name: [LONE_SURROGATE] for name, value in items if _has_lone_surrogate(value)}
-        if self.TYPED_INPUT and isinstance(data, dict):
+        errors = {name: [UNSTORABLE] for name, value in items if _has_unstorable_text(value)}
+        if self.TYPED_INPUT and isinstance(data, Mapping):
             for field in self.load_fields.values():
                 key = field.data_key or field.name
                 message = _type_error(field, data[key]) if key in data else None
@@ -62,13 +63,13 @@ def _type_error(field: ma.fields.Field, value) -> str | None:
     return None if typed else field.error_messages["invalid"]
 
 
-def _has_lone_surrogate(value) -> bool:
+def _has_unstorable_text(value) -> bool:
     """Iterative, so a deeply nested value cannot exhaust the stack."""
     pending = [value]
     while pending:
         item = pending.pop()
         if isinstance(item, str):
-            if not item.isascii() and _SURROGATE.search(item):
+            if _UNSTORABLE.search(item):
                 return True
         elif isinstance(item, dict):
             pending.extend(item.keys())

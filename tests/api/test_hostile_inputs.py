@@ -97,6 +97,13 @@ def test_a_lone_surrogate_in_a_list_names_the_list(client, shop):
     assert set(assert_error_shape(response, 422)["errors"]) == {"image_urls"}
 
 
+def test_a_nul_character_is_a_field_error_in_a_body_and_in_a_query(client, shop):
+    response = client.patch(f"{P}/offerings/{shop['offering']}", headers=shop["headers"],
+                            json={"name": "Yoga\x00"})
+    assert set(assert_error_shape(response, 422)["errors"]) == {"name"}
+    assert "q" in assert_error_shape(client.get("/api/v1/offerings?q=yo%00ga"), 422)["errors"]
+
+
 def test_every_string_field_of_every_json_endpoint_refuses_a_lone_surrogate(client, shop):
     spec = client.get("/api/v1/openapi.json").get_json()
     schemas = spec["components"]["schemas"]
