@@ -226,3 +226,13 @@ def test_every_api_schema_takes_its_input_as_typed(app):
     assert {cls.__name__ for cls in found if issubclass(cls, QueryArgsSchema)} >= {
         "PaginationArgsSchema", "OfferingQueryArgsSchema", "SlotQueryArgsSchema",
         "BookingQueryArgsSchema"}
+
+
+def test_a_second_closed_day_on_a_date_is_a_documented_409(client, shop):
+    body = {"offering_id": shop["offering"], "day": "2031-01-06"}
+    assert client.post(f"{P}/closed-days", headers=shop["headers"], json=body).status_code == 201
+    assert_error_shape(client.post(f"{P}/closed-days", headers=shop["headers"], json=body),
+                       409, "closed_day.conflict")
+    spec = client.get("/api/v1/openapi.json").get_json()["paths"]
+    assert "409" in spec["/api/v1/provider/closed-days"]["post"]["responses"]
+    assert "409" in spec["/api/v1/provider/offerings/{row_id}"]["patch"]["responses"]
