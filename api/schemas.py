@@ -2,7 +2,8 @@
 
 - ``Schema`` (JSON bodies, and the responses documented with the same classes): an
   integer field takes only a JSON integer (``1.9`` is refused, not stored as 1; so are
-  ``"5"`` and ``true``), a boolean only ``true`` or ``false``.
+  ``"5"`` and ``true``), any other number only a JSON number, a boolean only ``true`` or
+  ``false``.
 - ``QueryArgsSchema`` (query strings): every value arrives as text, so ``page=2`` is read
   as a number, while ``page=1.9`` is still refused.
 - Both: a string holding a lone surrogate (``"\\ud800"``) or a NUL character, valid
@@ -54,6 +55,8 @@ def _type_error(field: ma.fields.Field, value) -> str | None:
         return None
     if isinstance(field, ma.fields.Integer):
         typed = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(field, ma.fields.Number):
+        typed = isinstance(value, (int, float)) and not isinstance(value, bool)
     elif isinstance(field, ma.fields.Boolean):
         typed = isinstance(value, bool)
     elif isinstance(field, ma.fields.List) and isinstance(value, list):

@@ -194,6 +194,12 @@ def test_a_quantity_of_one_and_a_half_is_refused(client, build, shop):
     assert "quantity" in assert_error_shape(response, 422, "validation_error")["errors"]
 
 
+def test_coordinates_must_be_json_numbers(client, shop):
+    response = client.post(f"{P}/locations", headers=shop["headers"],
+                           json={"name": "Studio", "lat": "52.5", "lng": True})
+    assert set(assert_error_shape(response, 422)["errors"]) == {"lat", "lng"}
+
+
 @pytest.mark.parametrize("value", ["no", 0, "false"])
 def test_a_boolean_must_be_true_or_false(client, shop, value):
     response = client.patch(f"{P}/offerings/{shop['offering']}", headers=shop["headers"],
