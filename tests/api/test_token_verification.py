@@ -94,6 +94,9 @@ def test_the_memory_keeps_at_most_its_size(app, client, app_ctx, build, monkeypa
     assert [key[0] for key in manager._verified] == tokens[1:]
 
 
+MISSING = object()
+
+
 def _signed(app, **claims) -> str:
     """A token signed with the app's own key, holding exactly these claims."""
     now = int(time.time())
@@ -104,7 +107,6 @@ def _signed(app, **claims) -> str:
     return pyjwt.encode(payload, app.config["JWT_SECRET_KEY"], algorithm="HS256")
 
 
-MISSING = object()
 MALFORMED_CLAIMS = [
     {"sub": "abc"}, {"sub": ""}, {"sub": "0"}, {"sub": "-1"}, {"sub": "1.5"},
     {"sub": " 1"}, {"sub": "99999999999999999999"}, {"sub": 1}, {"sub": MISSING},
