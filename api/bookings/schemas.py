@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from api.fields import Id
+from api.fields import Id, Instant
 from api.pagination import PaginationArgsSchema
 from api.schemas import Schema
 from app.models.bookings import STATUSES
@@ -70,9 +70,8 @@ class BookingDetailSchema(BookingSchema):
 
 class BookingQueryArgsSchema(PaginationArgsSchema):
     status = Str(validate=ma.validate.OneOf(STATUSES))
-    start = ma.fields.AwareDateTime(data_key="from",
-                                    metadata={"description": "Starting at or after"})
-    end = ma.fields.AwareDateTime(data_key="to", metadata={"description": "Starting before"})
+    start = Instant(data_key="from", metadata={"description": "Starting at or after"})
+    end = Instant(data_key="to", metadata={"description": "Starting before"})
 
 
 class RescheduleSchema(Schema):

@@ -4,11 +4,12 @@ from zoneinfo import ZoneInfo
 
 import marshmallow as ma
 
-from api.fields import Id
+from api.fields import Id, Instant
 
 from api.pagination import PaginationArgsSchema
 from api.schemas import QueryArgsSchema, Schema
 from app.models.catalog import OFFERING_KINDS
+from app.services.catalog_rules import MAX_PRICE_MINOR
 from app.services.search import SORTS
 
 
@@ -108,12 +109,12 @@ class OfferingQueryArgsSchema(PaginationArgsSchema):
     category = Id()
     kind = ma.fields.String(validate=ma.validate.OneOf(OFFERING_KINDS))
     provider = Id()
-    min_price = ma.fields.Integer(validate=ma.validate.Range(min=0))
-    max_price = ma.fields.Integer(validate=ma.validate.Range(min=0))
+    min_price = ma.fields.Integer(validate=ma.validate.Range(min=0, max=MAX_PRICE_MINOR))
+    max_price = ma.fields.Integer(validate=ma.validate.Range(min=0, max=MAX_PRICE_MINOR))
     near = LatLngField(metadata={"description": "lat,lng", "type": "string"})
     radius_km = ma.fields.Float(validate=ma.validate.Range(min=0, max=1000, min_inclusive=False))
-    available_from = ma.fields.AwareDateTime(default_timezone=None)
-    available_to = ma.fields.AwareDateTime(default_timezone=None)
+    available_from = Instant()
+    available_to = Instant()
     sort = ma.fields.String(validate=ma.validate.OneOf(SORTS))
 
     @ma.validates_schema
@@ -134,6 +135,6 @@ class OfferingQueryArgsSchema(PaginationArgsSchema):
 
 
 class SlotQueryArgsSchema(QueryArgsSchema):
-    start = ma.fields.AwareDateTime(data_key="from", metadata={"description": "Default: now"})
-    end = ma.fields.AwareDateTime(data_key="to", metadata={"description": "Default: from + 14 days"})
+    start = Instant(data_key="from", metadata={"description": "Default: now"})
+    end = Instant(data_key="to", metadata={"description": "Default: from + 14 days"})
     only_free = ma.fields.Boolean(load_default=False)

@@ -4,10 +4,11 @@ from __future__ import annotations
 import marshmallow as ma
 
 from api.catalog.schemas import LocationSchema
-from api.fields import Id
+from api.fields import MAX_ID, Id
 from api.pagination import PaginationArgsSchema
 from api.schemas import Schema
 from app.models.catalog import OFFERING_KINDS
+from app.services.catalog_rules import MAX_PRICE_MINOR
 
 Str = ma.fields.String
 Int = ma.fields.Integer
@@ -17,7 +18,7 @@ class CategorySchema(Schema):
     id = Int(dump_only=True)
     name = Str(required=True, validate=ma.validate.Length(min=1, max=120))
     parent_id = Id(allow_none=True)
-    position = Int(validate=ma.validate.Range(min=0))
+    position = Int(validate=ma.validate.Range(min=0, max=MAX_ID))
 
 
 class ManagedLocationSchema(LocationSchema):
@@ -37,7 +38,8 @@ class ManagedOfferingSchema(Schema):
     kind = Str(required=True, validate=ma.validate.OneOf(OFFERING_KINDS))
     name = Str(required=True, validate=ma.validate.Length(min=1, max=200))
     description = Str(validate=ma.validate.Length(max=20_000))
-    price_minor = Int(required=True, metadata={"description": "Minor units, e.g. cents"})
+    price_minor = Int(required=True, validate=ma.validate.Range(max=MAX_PRICE_MINOR),
+                      metadata={"description": "Minor units, e.g. cents"})
     currency = Str(validate=ma.validate.Length(equal=3),
                    metadata={"description": "ISO 4217; default: the provider's currency"})
     duration_minutes = Int(allow_none=True, validate=ma.validate.Range(min=1, max=24 * 60))
@@ -55,8 +57,8 @@ class ManagedVariantSchema(Schema):
     offering_id = Int(dump_only=True)
     name = Str(required=True, validate=ma.validate.Length(min=1, max=120))
     sku = Str(required=True, validate=ma.validate.Length(min=1, max=64))
-    price_minor = Int(allow_none=True)
-    stock = Int(allow_none=True)
+    price_minor = Int(allow_none=True, validate=ma.validate.Range(max=MAX_PRICE_MINOR))
+    stock = Int(allow_none=True, validate=ma.validate.Range(max=MAX_ID))
     active = ma.fields.Boolean()
 
 

@@ -5,6 +5,7 @@ import marshmallow as ma
 from api.pagination import PaginationArgsSchema
 from api.schemas import Schema
 from app.models.payments import PAYMENT_STATUSES, REFUND_STATUSES
+from app.services.catalog_rules import MAX_PRICE_MINOR
 
 Str = ma.fields.String
 Int = ma.fields.Integer
@@ -78,8 +79,9 @@ class PaymentDetailSchema(PaymentSchema):
 
 
 class RefundCreateSchema(Schema):
-    amount_minor = Int(allow_none=True, validate=ma.validate.Range(min=1), metadata={
-        "description": "Minor units; leave out to refund everything still refundable"})
+    amount_minor = Int(
+        allow_none=True, validate=ma.validate.Range(min=1, max=MAX_PRICE_MINOR),
+        metadata={"description": "Minor units; leave out to refund everything still refundable"})
     reason = Str(load_default="", validate=ma.validate.Length(max=300))
 
 

@@ -219,12 +219,7 @@ def test_every_api_schema_takes_its_input_as_typed(app):
     coerce and truncate again."""
     from api.schemas import QueryArgsSchema, Schema as TypedSchema
 
-    pending, found = list(ma.Schema.__subclasses__()), []
-    while pending:
-        cls = pending.pop()
-        pending.extend(cls.__subclasses__())
-        if cls.__module__.split(".")[0] == "api":
-            found.append(cls)
+    found = _api_schema_classes()
     assert len(found) > 30
     untyped = [cls.__qualname__ for cls in found if not issubclass(cls, TypedSchema)]
     assert untyped == []
@@ -241,3 +236,68 @@ def test_a_second_closed_day_on_a_date_is_a_documented_409(client, shop):
     spec = client.get("/api/v1/openapi.json").get_json()["paths"]
     assert "409" in spec["/api/v1/provider/closed-days"]["post"]["responses"]
     assert "409" in spec["/api/v1/provider/offerings/{row_id}"]["patch"]["responses"]
+
+
+# --- values past what the database or the clock can hold --------------------------------
+
+def test_every_integer_an_api_schema_reads_has_an_upper_bound(app):
+    """A number past a column's range fails in the database (SQLite: an OverflowError,
+    a 500), so every integer field read from a request carries a Range with a max."""
+    unbounded = []
+    read = _request_schemas(app)
+    assert {"BookingCreateSchema", "OfferingQueryArgsSchema", "CategorySchema"} <= {
+        type(schema).__name__ for schema in read}
+    for schema in read:
+        for name, field in schema.load_fields.items():
+            if isinstance(field, ma.fields.Integer) and not any(
+                    isinstance(rule, ma.validate.Range) and rule.max is not None
+                    for rule in field.validators):
+                unbounded.append(f"{type(schema).__name__}.{name}")
+    assert unbounded == []
+
+
+@pytest.mark.parametrize("path, body", [
+    ("/api/v1/offerings?max_price=14595660116391462912", None),
+    (f"{P}/categories", {"name": "Big", "position": 33895780286409364996096}),
+    (f"{P}/offerings/0/variants", {"name": "V", "sku": "V-1", "stock": 2**70}),
+])
+def test_an_integer_past_any_column_is_a_field_error(client, shop, path, body):
+    path = path.replace("/0/", f"/{shop['product']}/")
+    response = client.post(path, json=body, headers=shop["headers"]) if body \
+        else client.get(path)
+    assert_error_shape(response, 422, "validation_error")
+
+
+@pytest.mark.parametrize("query", [
+    "from=0001-01-01T00:10:01%2B10:01&to=0001-01-01T00:10:00.0Z",
+    "from=9999-12-31T23:00:00Z",
+])
+def test_instants_past_the_calendar_are_field_errors(client, shop, query):
+    response = client.get(f"/api/v1/offerings/{shop['offering']}/slots?{query}")
+    assert "from" in assert_error_shape(response, 422, "validation_error")["errors"]
+    response = client.get("/api/v1/offerings?available_to=3099-05-12T09:19:10%2B17:09")
+    assert "available_to" in assert_error_shape(response, 422)["errors"]
+
+
+def _api_schema_classes() -> list[type]:
+    """Every marshmallow schema class defined in the API package (the app imports them)."""
+    pending, found = list(ma.Schema.__subclasses__()), []
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if cls.__module__.split(".")[0] == "api":
+            found.append(cls)
+    return found
+
+
+def _request_schemas(app) -> list:
+    """The schemas the API's operations read requests with (``blp.arguments``)."""
+    schemas = []
+    for view in app.view_functions.values():
+        view_class = getattr(view, "view_class", None)
+        handlers = [getattr(view_class, method.lower(), None)
+                    for method in getattr(view_class, "methods", None) or ()]
+        for handler in handlers:
+            arguments = (getattr(handler, "_apidoc", {}) or {}).get("arguments", {})
+            schemas += [parameter["schema"] for parameter in arguments.get("parameters", [])]
+    return schemas

@@ -1,8 +1,8 @@
 """A property-style probe of the whole API, driven by its own OpenAPI document.
 
 Every operation of ``/api/v1/openapi.json`` gets requests generated from its documented
-parameters and bodies (half of them aimed at rows that exist), sent as an anonymous
-user, a customer and provider staff. Each answer must be no 5xx, a status code the
+parameters and bodies, valid and deliberately invalid ones, some aimed at rows that
+exist, sent as an anonymous user, a customer and provider staff. Each answer must be no 5xx, a status code the
 operation documents (the catch-all ``default`` response does not count), the documented
 content type, and a body matching the documented schema.
 
@@ -16,6 +16,7 @@ from datetime import date, timedelta
 
 import pytest
 import schemathesis
+from schemathesis import GenerationMode
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import checks as probe_checks
@@ -93,10 +94,11 @@ def test_every_operation_answers_as_documented(app, api_schema, caller):
     failures = []
     for result in api_schema.get_all_operations():
         operation = result.ok()
-        strategy = operation.as_strategy()
         known = _known_path_parameters(operation.path, seeded["rows"])
-        if known:
-            strategy = st.one_of(strategy, operation.as_strategy(path_parameters=known))
+        strategy = st.one_of(*(
+            operation.as_strategy(generation_mode=mode, path_parameters=path)
+            for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+            for path in ([None, known] if known else [None])))
 
         @given(case=strategy)
         @settings(max_examples=EXAMPLES, deadline=None, database=None,
