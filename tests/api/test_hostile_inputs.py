@@ -72,8 +72,9 @@ def test_every_json_endpoint_refuses_a_deeply_nested_body(client, shop):
     for method, path in _json_operations(client):
         response = client.open(path, method=method.upper(), data=DEEP,
                                headers=shop["headers"], content_type="application/json")
-        assert response.status_code < 500, (method, path, response.status_code)
-        assert_error_shape(response, response.status_code)
+        if response.status_code == 429:  # the sign-in limit: nothing was read
+            continue
+        assert "json" in assert_error_shape(response, 400, "bad_request")["errors"], path
 
 
 # --- a lone surrogate -------------------------------------------------------------------
