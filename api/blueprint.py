@@ -6,6 +6,7 @@ from functools import wraps
 from flask import g
 from flask_jwt_extended import current_user, verify_jwt_in_request
 from flask_smorest import Blueprint as SmorestBlueprint
+from webargs.flaskparser import FlaskParser, abort
 
 from api.errors import ErrorSchema
 from app.errors import Forbidden
@@ -17,8 +18,21 @@ _TOKEN_IDENTITY = "bookwell_token_identity"
 _LOOKUP_INSTALLED = "bookwell.user_lookup"
 
 
+class ArgumentsParser(FlaskParser):
+    """A JSON body nested deeper than the parser can follow (``[[[[...]]]]``) is invalid
+    JSON like any other: 400, not the ``RecursionError`` it raises."""
+
+    def load_json(self, req, schema):
+        try:
+            return super().load_json(req, schema)
+        except RecursionError:
+            abort(400, messages={"json": ["The JSON body is nested too deeply."]})
+
+
 class Blueprint(SmorestBlueprint):
     """Adds ``login_required`` which checks the JWT and documents 401/403."""
+
+    ARGUMENTS_PARSER = ArgumentsParser()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -28,7 +42,12 @@ class Blueprint(SmorestBlueprint):
         # Given a class, webargs builds (deep-copies) a schema on every request.
         if isinstance(schema, type):
             schema = schema()
-        return super().arguments(schema, *args, **kwargs)
+        parse = super().arguments(schema, *args, **kwargs)
+        if kwargs.get("location", "json") != "json":
+            return parse
+        document_bad_json = self.alt_response(400, schema=ErrorSchema,
+                                              description="The body is not valid JSON")
+        return lambda func: document_bad_json(parse(func))
 
     def login_required(self, *, refresh: bool = False, roles: set[str] | None = None,
                        token_identity: bool = False):

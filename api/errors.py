@@ -12,6 +12,7 @@ from flask import g, jsonify, request
 from sqlalchemy.exc import DataError
 from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError, NotFound
 
+from api.schemas import Schema
 from app.errors import UNKNOWN_USER, DomainError
 from app.extensions import db
 
@@ -37,7 +38,7 @@ HTTP_CODES = {
 }
 
 
-class ErrorSchema(ma.Schema):
+class ErrorSchema(Schema):
     """The body of every API error."""
 
     code = ma.fields.String(

@@ -6,10 +6,12 @@ import math
 
 import marshmallow as ma
 
+from api.schemas import QueryArgsSchema
+
 MAX_PAGE_SIZE = 100
 
 
-class PaginationArgsSchema(ma.Schema):
+class PaginationArgsSchema(QueryArgsSchema):
     page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=10_000))
     page_size = ma.fields.Integer(load_default=20,
                                   validate=ma.validate.Range(min=1, max=MAX_PAGE_SIZE))

@@ -108,6 +108,14 @@ def rule(offering_id: int, *, weekday: int, start: str = "09:00", end: str = "12
         valid_from=valid_from or date(2020, 1, 1), valid_to=valid_to))
 
 
+def closed_day(provider_id: int, day, *, offering_id: int | None = None,
+               reason: str = "") -> int:
+    from app.models import ClosedDay
+
+    return _add(ClosedDay(provider_id=provider_id, offering_id=offering_id, day=day,
+                          reason=reason))
+
+
 def slot(offering_id: int, starts_at, *, minutes: int = 60, capacity: int = 5,
          booked: int = 0) -> int:
     from datetime import timedelta

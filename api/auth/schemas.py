@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from api.schemas import Schema
 
-class RegisterSchema(ma.Schema):
+
+class RegisterSchema(Schema):
     email = ma.fields.String(required=True, validate=ma.validate.Length(min=3, max=320),
                              metadata={"description": "Trimmed and lower-cased; unique"})
     password = ma.fields.String(
@@ -18,18 +20,18 @@ class RegisterSchema(ma.Schema):
     marketing_consent = ma.fields.Boolean()
 
 
-class RegistrationAcceptedSchema(ma.Schema):
+class RegistrationAcceptedSchema(Schema):
     message = ma.fields.String(required=True, metadata={
         "description": "The same text for a new address and one that has an account"})
 
 
-class LoginSchema(ma.Schema):
+class LoginSchema(Schema):
     email = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=320))
     password = ma.fields.String(required=True, load_only=True,
                                 validate=ma.validate.Length(min=1, max=256))
 
 
-class TokenSchema(ma.Schema):
+class TokenSchema(Schema):
     access_token = ma.fields.String(required=True)
     refresh_token = ma.fields.String(required=True)
     token_type = ma.fields.String(required=True, metadata={"example": "Bearer"})

@@ -2,14 +2,15 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from api.fields import Id
+from api.fields import Id, Instant
 from api.pagination import PaginationArgsSchema
+from api.schemas import Schema
 from app.models.bookings import STATUSES
 
 Str = ma.fields.String
 
 
-class AttributionSchema(ma.Schema):
+class AttributionSchema(Schema):
     utm_source = Str(allow_none=True, validate=ma.validate.Length(max=200))
     utm_medium = Str(allow_none=True, validate=ma.validate.Length(max=200))
     utm_campaign = Str(allow_none=True, validate=ma.validate.Length(max=200))
@@ -34,14 +35,14 @@ class BookingCreateSchema(AttributionSchema):
     notes = Str(load_default="", validate=ma.validate.Length(max=2000))
 
 
-class HistorySchema(ma.Schema):
+class HistorySchema(Schema):
     from_status = Str(allow_none=True)
     to_status = Str()
     reason = Str()
     created_at = ma.fields.DateTime()
 
 
-class BookingSchema(ma.Schema):
+class BookingSchema(Schema):
     reference = Str(metadata={"example": "BW-7K3Q9P"})
     status = Str(metadata={"enum": list(STATUSES)})
     provider_id = ma.fields.Integer()
@@ -69,10 +70,9 @@ class BookingDetailSchema(BookingSchema):
 
 class BookingQueryArgsSchema(PaginationArgsSchema):
     status = Str(validate=ma.validate.OneOf(STATUSES))
-    start = ma.fields.AwareDateTime(data_key="from",
-                                    metadata={"description": "Starting at or after"})
-    end = ma.fields.AwareDateTime(data_key="to", metadata={"description": "Starting before"})
+    start = Instant(data_key="from", metadata={"description": "Starting at or after"})
+    end = Instant(data_key="to", metadata={"description": "Starting before"})
 
 
-class RescheduleSchema(ma.Schema):
+class RescheduleSchema(Schema):
     slot_id = Id(required=True)

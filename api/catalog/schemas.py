@@ -4,14 +4,16 @@ from zoneinfo import ZoneInfo
 
 import marshmallow as ma
 
-from api.fields import Id
+from api.fields import Id, Instant
 
 from api.pagination import PaginationArgsSchema
+from api.schemas import QueryArgsSchema, Schema
 from app.models.catalog import OFFERING_KINDS
+from app.services.catalog_rules import MAX_PRICE_MINOR
 from app.services.search import SORTS
 
 
-class ProviderSchema(ma.Schema):
+class ProviderSchema(Schema):
     id = ma.fields.Integer()
     name = ma.fields.String()
     slug = ma.fields.String()
@@ -21,7 +23,7 @@ class ProviderSchema(ma.Schema):
     contact_phone = ma.fields.String(allow_none=True)
 
 
-class LocationSchema(ma.Schema):
+class LocationSchema(Schema):
     id = ma.fields.Integer()
     name = ma.fields.String()
     address = ma.fields.String()
@@ -29,7 +31,7 @@ class LocationSchema(ma.Schema):
     lng = ma.fields.Float(allow_none=True)
 
 
-class VariantSchema(ma.Schema):
+class VariantSchema(Schema):
     id = ma.fields.Integer()
     name = ma.fields.String()
     sku = ma.fields.String()
@@ -40,7 +42,7 @@ class VariantSchema(ma.Schema):
     stock = ma.fields.Integer(allow_none=True)
 
 
-class OfferingSchema(ma.Schema):
+class OfferingSchema(Schema):
     id = ma.fields.Integer()
     provider_id = ma.fields.Integer()
     kind = ma.fields.String()
@@ -56,7 +58,7 @@ class OfferingSchema(ma.Schema):
                                   metadata={"description": "Only when `near` was given"})
 
 
-class SlotSchema(ma.Schema):
+class SlotSchema(Schema):
     id = ma.fields.Integer()
     starts_at = ma.fields.DateTime(metadata={"description": "UTC"})
     ends_at = ma.fields.DateTime(metadata={"description": "UTC"})
@@ -107,12 +109,12 @@ class OfferingQueryArgsSchema(PaginationArgsSchema):
     category = Id()
     kind = ma.fields.String(validate=ma.validate.OneOf(OFFERING_KINDS))
     provider = Id()
-    min_price = ma.fields.Integer(validate=ma.validate.Range(min=0))
-    max_price = ma.fields.Integer(validate=ma.validate.Range(min=0))
+    min_price = ma.fields.Integer(validate=ma.validate.Range(min=0, max=MAX_PRICE_MINOR))
+    max_price = ma.fields.Integer(validate=ma.validate.Range(min=0, max=MAX_PRICE_MINOR))
     near = LatLngField(metadata={"description": "lat,lng", "type": "string"})
     radius_km = ma.fields.Float(validate=ma.validate.Range(min=0, max=1000, min_inclusive=False))
-    available_from = ma.fields.AwareDateTime(default_timezone=None)
-    available_to = ma.fields.AwareDateTime(default_timezone=None)
+    available_from = Instant()
+    available_to = Instant()
     sort = ma.fields.String(validate=ma.validate.OneOf(SORTS))
 
     @ma.validates_schema
@@ -132,7 +134,7 @@ class OfferingQueryArgsSchema(PaginationArgsSchema):
             raise ma.ValidationError(errors)
 
 
-class SlotQueryArgsSchema(ma.Schema):
-    start = ma.fields.AwareDateTime(data_key="from", metadata={"description": "Default: now"})
-    end = ma.fields.AwareDateTime(data_key="to", metadata={"description": "Default: from + 14 days"})
+class SlotQueryArgsSchema(QueryArgsSchema):
+    start = Instant(data_key="from", metadata={"description": "Default: now"})
+    end = Instant(data_key="to", metadata={"description": "Default: from + 14 days"})
     only_free = ma.fields.Boolean(load_default=False)

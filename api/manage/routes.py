@@ -25,6 +25,8 @@ from app.services import availability, catalog, tenancy
 
 blp = Blueprint("manage", __name__, url_prefix="/provider",
                 description="Provider staff: your own catalog, locations and availability")
+# A unique rule only the database can see at commit (e.g. a second closed day on a date).
+CLASH = "Clashes with an existing row"
 
 
 def register_crud(path: str, kind: catalog.RowKind, schema_cls, name: str,
@@ -44,6 +46,7 @@ def register_crud(path: str, kind: catalog.RowKind, schema_cls, name: str,
         @blp.arguments(schema_cls)
         @blp.response(201, schema_cls)
         @blp.alt_response(422, schema=ErrorSchema, description="A rule of the catalog says no")
+        @blp.alt_response(409, schema=ErrorSchema, description=CLASH)
         def post(self, data):
             return catalog.create(kind, provider_id=staff_provider_id(), data=data)
 
@@ -59,6 +62,7 @@ def register_crud(path: str, kind: catalog.RowKind, schema_cls, name: str,
             @blp.arguments(schema_cls(partial=True))
             @blp.response(200, schema_cls)
             @blp.alt_response(404, schema=ErrorSchema, description="Not yours, or missing")
+            @blp.alt_response(409, schema=ErrorSchema, description=CLASH)
             def patch(self, changes, row_id):
                 return catalog.update(kind, row_id=row_id, provider_id=staff_provider_id(),
                                       changes=changes)
@@ -102,6 +106,7 @@ class VariantViews(MethodView):
     @blp.arguments(ManagedVariantSchema)
     @blp.response(201, ManagedVariantSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="Not yours, or missing")
+    @blp.alt_response(409, schema=ErrorSchema, description=CLASH)
     def post(self, data, offering_id):
         """Add a variant (SKU unique per provider)"""
         provider_id = staff_provider_id()
@@ -116,6 +121,7 @@ class VariantByIdViews(MethodView):
     @blp.arguments(ManagedVariantSchema(partial=True))
     @blp.response(200, ManagedVariantSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="Not yours, or missing")
+    @blp.alt_response(409, schema=ErrorSchema, description=CLASH)
     def patch(self, changes, row_id):
         return catalog.update(catalog.VARIANT, row_id=row_id, provider_id=staff_provider_id(),
                               changes=changes)
@@ -132,6 +138,7 @@ class SlotGenerationViews(MethodView):
     @blp.login_required(roles=STAFF)
     @blp.arguments(GenerateSlotsSchema)
     @blp.response(200, GenerationReportSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="No such offering of yours")
     def post(self, data):
         """Generate your slots from the rules (idempotent; never removes booked slots)"""
         provider_id = staff_provider_id()

@@ -4,18 +4,21 @@ from __future__ import annotations
 import marshmallow as ma
 
 from api.catalog.schemas import LocationSchema
+from api.fields import MAX_ID, Id
 from api.pagination import PaginationArgsSchema
+from api.schemas import Schema
 from app.models.catalog import OFFERING_KINDS
+from app.services.catalog_rules import MAX_PRICE_MINOR
 
 Str = ma.fields.String
 Int = ma.fields.Integer
 
 
-class CategorySchema(ma.Schema):
+class CategorySchema(Schema):
     id = Int(dump_only=True)
     name = Str(required=True, validate=ma.validate.Length(min=1, max=120))
-    parent_id = Int(allow_none=True)
-    position = Int(validate=ma.validate.Range(min=0))
+    parent_id = Id(allow_none=True)
+    position = Int(validate=ma.validate.Range(min=0, max=MAX_ID))
 
 
 class ManagedLocationSchema(LocationSchema):
@@ -30,37 +33,38 @@ class ManagedLocationSchema(LocationSchema):
     geocode_error = Str(dump_only=True, allow_none=True)
 
 
-class ManagedOfferingSchema(ma.Schema):
+class ManagedOfferingSchema(Schema):
     id = Int(dump_only=True)
     kind = Str(required=True, validate=ma.validate.OneOf(OFFERING_KINDS))
     name = Str(required=True, validate=ma.validate.Length(min=1, max=200))
     description = Str(validate=ma.validate.Length(max=20_000))
-    price_minor = Int(required=True, metadata={"description": "Minor units, e.g. cents"})
+    price_minor = Int(required=True, validate=ma.validate.Range(max=MAX_PRICE_MINOR),
+                      metadata={"description": "Minor units, e.g. cents"})
     currency = Str(validate=ma.validate.Length(equal=3),
                    metadata={"description": "ISO 4217; default: the provider's currency"})
     duration_minutes = Int(allow_none=True, validate=ma.validate.Range(min=1, max=24 * 60))
     active = ma.fields.Boolean()
-    location_id = Int(allow_none=True)
-    category_id = Int(allow_none=True)
+    location_id = Id(allow_none=True)
+    category_id = Id(allow_none=True)
     image_urls = ma.fields.List(Str(validate=ma.validate.Length(max=2000)),
                                 validate=ma.validate.Length(max=20))
     created_at = ma.fields.DateTime(dump_only=True)
     updated_at = ma.fields.DateTime(dump_only=True)
 
 
-class ManagedVariantSchema(ma.Schema):
+class ManagedVariantSchema(Schema):
     id = Int(dump_only=True)
     offering_id = Int(dump_only=True)
     name = Str(required=True, validate=ma.validate.Length(min=1, max=120))
     sku = Str(required=True, validate=ma.validate.Length(min=1, max=64))
-    price_minor = Int(allow_none=True)
-    stock = Int(allow_none=True)
+    price_minor = Int(allow_none=True, validate=ma.validate.Range(max=MAX_PRICE_MINOR))
+    stock = Int(allow_none=True, validate=ma.validate.Range(max=MAX_ID))
     active = ma.fields.Boolean()
 
 
-class RuleSchema(ma.Schema):
+class RuleSchema(Schema):
     id = Int(dump_only=True)
-    offering_id = Int(required=True)
+    offering_id = Id(required=True)
     weekday = Int(required=True, validate=ma.validate.Range(min=0, max=6),
                   metadata={"description": "0 = Monday … 6 = Sunday"})
     start_time = ma.fields.Time(required=True, metadata={"description": "Local, e.g. 09:00"})
@@ -71,20 +75,20 @@ class RuleSchema(ma.Schema):
     valid_to = ma.fields.Date(allow_none=True)
 
 
-class ClosedDaySchema(ma.Schema):
+class ClosedDaySchema(Schema):
     id = Int(dump_only=True)
-    offering_id = Int(allow_none=True,
-                      metadata={"description": "Unset: the whole provider is closed"})
+    offering_id = Id(allow_none=True,
+                     metadata={"description": "Unset: the whole provider is closed"})
     day = ma.fields.Date(required=True)
     reason = Str(validate=ma.validate.Length(max=200))
 
 
-class GenerateSlotsSchema(ma.Schema):
+class GenerateSlotsSchema(Schema):
     days = Int(load_default=60, validate=ma.validate.Range(min=1, max=366))
-    offering_id = Int()
+    offering_id = Id()
 
 
-class GenerationReportSchema(ma.Schema):
+class GenerationReportSchema(Schema):
     offerings = Int()
     created = Int()
     removed = Int(metadata={"description": "Deleted: no rule asks for them, never booked"})

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from api.schemas import Schema
 
-class UserSchema(ma.Schema):
+
+class UserSchema(Schema):
     id = ma.fields.Integer(dump_only=True)
     email = ma.fields.String(dump_only=True)
     first_name = ma.fields.String()
@@ -23,7 +25,7 @@ class UserSchema(ma.Schema):
     provider_id = ma.fields.Integer(dump_only=True, allow_none=True)
 
 
-class ProfileUpdateSchema(ma.Schema):
+class ProfileUpdateSchema(Schema):
     first_name = ma.fields.String(validate=ma.validate.Length(min=1, max=64))
     last_name = ma.fields.String(validate=ma.validate.Length(min=1, max=64))
     phone = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=20),

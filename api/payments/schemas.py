@@ -3,13 +3,15 @@ from __future__ import annotations
 import marshmallow as ma
 
 from api.pagination import PaginationArgsSchema
+from api.schemas import Schema
 from app.models.payments import PAYMENT_STATUSES, REFUND_STATUSES
+from app.services.catalog_rules import MAX_PRICE_MINOR
 
 Str = ma.fields.String
 Int = ma.fields.Integer
 
 
-class StartedPaymentSchema(ma.Schema):
+class StartedPaymentSchema(Schema):
     payment_id = Int()
     gateway = Str()
     status = Str(metadata={"description": "created, requires_payment, requires_action, "
@@ -21,13 +23,13 @@ class StartedPaymentSchema(ma.Schema):
     publishable_key = Str(allow_none=True)
 
 
-class TestCardSchema(ma.Schema):
+class TestCardSchema(Schema):
     card = Str(load_default="pm_card_visa", validate=ma.validate.Length(max=60), metadata={
         "description": "A test payment method: pm_card_visa succeeds, "
                        "pm_card_chargeCustomerFail is declined"})
 
 
-class RefundSchema(ma.Schema):
+class RefundSchema(Schema):
     id = Int(dump_only=True)
     payment_id = Int(dump_only=True)
     amount_minor = Int()
@@ -41,7 +43,7 @@ class RefundSchema(ma.Schema):
     created_at = ma.fields.DateTime(dump_only=True)
 
 
-class PaymentSchema(ma.Schema):
+class PaymentSchema(Schema):
     id = Int()
     booking_reference = ma.fields.Function(lambda p: p.booking.reference)
     gateway = Str()
@@ -59,7 +61,7 @@ class PaymentSchema(ma.Schema):
     created_at = ma.fields.DateTime()
 
 
-class CustomerPaymentSchema(ma.Schema):
+class CustomerPaymentSchema(Schema):
     """What a customer sees of their payment (no gateway internals)."""
 
     id = Int()
@@ -76,13 +78,14 @@ class PaymentDetailSchema(PaymentSchema):
     refunds = ma.fields.List(ma.fields.Nested(RefundSchema))
 
 
-class RefundCreateSchema(ma.Schema):
-    amount_minor = Int(allow_none=True, validate=ma.validate.Range(min=1), metadata={
-        "description": "Minor units; leave out to refund everything still refundable"})
+class RefundCreateSchema(Schema):
+    amount_minor = Int(
+        allow_none=True, validate=ma.validate.Range(min=1, max=MAX_PRICE_MINOR),
+        metadata={"description": "Minor units; leave out to refund everything still refundable"})
     reason = Str(load_default="", validate=ma.validate.Length(max=300))
 
 
-class MarkPaidSchema(ma.Schema):
+class MarkPaidSchema(Schema):
     method = Str(load_default="cash", validate=ma.validate.Length(min=1, max=40))
 
 
@@ -95,7 +98,7 @@ class RefundListArgsSchema(PaginationArgsSchema):
     status = Str(validate=ma.validate.OneOf(REFUND_STATUSES))
 
 
-class WebhookAckSchema(ma.Schema):
+class WebhookAckSchema(Schema):
     received = ma.fields.Boolean()
     duplicate = ma.fields.Boolean()
     event_id = Str()

@@ -7,6 +7,7 @@ from flask_jwt_extended import current_user
 
 from api.blueprint import Blueprint
 from api.errors import ErrorSchema
+from api.schemas import Schema
 from app.errors import Unauthorized
 from app.services import accounts, attribution_privacy
 
@@ -14,12 +15,12 @@ blp = Blueprint("privacy", __name__, url_prefix="/me",
                 description="Your data: export it, or erase your account")
 
 
-class EraseSchema(ma.Schema):
+class EraseSchema(Schema):
     password = ma.fields.String(required=True, load_only=True,
                                 metadata={"description": "Your password, to confirm"})
 
 
-class ErasedSchema(ma.Schema):
+class ErasedSchema(Schema):
     erased = ma.fields.Boolean()
 
 

@@ -3,13 +3,14 @@ from __future__ import annotations
 import marshmallow as ma
 
 from api.pagination import PaginationArgsSchema
+from api.schemas import Schema
 from app.models.receipts import DOCUMENT_KINDS
 
 Str = ma.fields.String
 Int = ma.fields.Integer
 
 
-class ReceiptSchema(ma.Schema):
+class ReceiptSchema(Schema):
     id = Int()
     kind = Str(metadata={"description": ", ".join(DOCUMENT_KINDS)})
     number = Int(metadata={"description": "Sequential per provider and kind, no gaps"})

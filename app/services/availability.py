@@ -19,7 +19,6 @@ from app.extensions import db
 from app.models import AvailabilityRule, Booking, ClosedDay, Offering, Provider, Slot
 from app.models.catalog import SERVICE
 from app.models.types import utcnow
-from app.services import tenancy
 from app.services.cache import bump_catalog_generation
 
 INSERT_BATCH = 1000
@@ -28,7 +27,13 @@ INSERT_BATCH = 1000
 # --- rules -----------------------------------------------------------------------------
 
 def check_rule(rule: AvailabilityRule) -> None:
-    problems = {}
+    # Rules are wall times in the provider's zone; an offset would mean another zone.
+    problems = {name: ["A local time of day, without an offset or Z."]
+                for name in ("start_time", "end_time")
+                if getattr(rule, name) is not None and getattr(rule, name).tzinfo is not None}
+    if problems:
+        raise ValidationFailed("availability.invalid_rule", "The rule has invalid values.",
+                               problems)
     if rule.weekday is None or not 0 <= rule.weekday <= 6:
         problems["weekday"] = ["Weekday must be 0 (Monday) to 6 (Sunday)."]
     if rule.start_time is not None and rule.end_time is not None \
@@ -78,8 +83,11 @@ def check_closed_day(closed: ClosedDay) -> None:
     if closed.day is None:
         raise ValidationFailed("availability.day_required", "A date is required.",
                                {"day": ["A date is required."]})
-    if closed.offering_id is not None:
-        tenancy.get_owned(Offering, closed.offering_id, closed.provider_id, label="offering")
+    if closed.offering_id is not None and db.session.scalar(
+            select(Offering.provider_id).where(Offering.id == closed.offering_id)) \
+            != closed.provider_id:
+        raise ValidationFailed("catalog.unknown_reference", "No such offering here.",
+                               {"offering_id": ["No such offering here."]})
 
 
 # --- slot generation ------------------------------------------------------------------

@@ -78,12 +78,16 @@ def list_rows(kind: RowKind, *, provider_id: int, page: int, page_size: int,
 # --- the steps every save takes, shared with the console's save hooks -----------------
 
 def prepare(kind: RowKind, row) -> None:
-    """Defaults and rule checks before a row is saved; raises ValidationFailed."""
-    if kind is OFFERING and not row.currency:
-        row.currency = catalog_rules.provider_currency(row.provider_id)
-    kind.check(row)
-    if kind is LOCATION:
-        _locate(row)
+    """Defaults and rule checks before a row is saved; raises ValidationFailed.
+
+    The checks' queries must not flush the unchecked row: a reference to no row would
+    fail there as a foreign-key error instead of being answered as a field error."""
+    with db.session.no_autoflush:
+        if kind is OFFERING and not row.currency:
+            row.currency = catalog_rules.provider_currency(row.provider_id)
+        kind.check(row)
+        if kind is LOCATION:
+            _locate(row)
 
 
 def _locate(row: Location) -> None:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '20261204_h2_idempotency_lease'
-down_revision = '0007_receipts_messages'
+down_revision = '20261204_h1_slot_retired'
 branch_labels = None
 depends_on = None
 

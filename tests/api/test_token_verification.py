@@ -92,3 +92,40 @@ def test_the_memory_keeps_at_most_its_size(app, client, app_ctx, build, monkeypa
     for token in tokens:
         assert client.get("/api/v1/me", headers=bearer(token)).status_code == 200
     assert [key[0] for key in manager._verified] == tokens[1:]
+
+
+MISSING = object()
+
+
+def _signed(app, **claims) -> str:
+    """A token signed with the app's own key, holding exactly these claims."""
+    now = int(time.time())
+    payload = {"iat": now, "nbf": now, "exp": now + 600, "jti": "j-1", "type": "access",
+               "fresh": False}
+    payload.update(claims)
+    payload = {name: value for name, value in payload.items() if value is not MISSING}
+    return pyjwt.encode(payload, app.config["JWT_SECRET_KEY"], algorithm="HS256")
+
+
+MALFORMED_CLAIMS = [
+    {"sub": "abc"}, {"sub": ""}, {"sub": "0"}, {"sub": "-1"}, {"sub": "1.5"},
+    {"sub": " 1"}, {"sub": "99999999999999999999"}, {"sub": 1}, {"sub": MISSING},
+    {"type": "refresh", "jti": MISSING}, {"type": "refresh", "jti": ["j"]},
+    {"type": "refresh", "exp": MISSING}, {"type": 7}, {"fresh": "yes"}, {"exp": MISSING},
+]
+
+
+@pytest.mark.parametrize("claims", MALFORMED_CLAIMS, ids=repr)
+def test_a_correctly_signed_token_with_malformed_claims_is_a_401(app, client, build, claims):
+    user_id = build.customer()
+    claims = {"sub": str(user_id), **claims}
+    token = _signed(app, **claims)
+    refresh = claims.get("type") == "refresh"
+    calls = [("post", "/api/v1/auth/refresh"), ("post", "/api/v1/auth/logout")] if refresh \
+        else [("get", "/api/v1/me"), ("get", "/api/v1/bookings"),
+              ("post", "/api/v1/bookings")]
+    for method, path in calls:
+        response = getattr(client, method)(path, headers=bearer(token),
+                                           **({"json": {"offering_id": 1}}
+                                              if method == "post" and not refresh else {}))
+        assert_error_shape(response, 401, "auth.invalid_token")
