@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 
 from flask import Flask, flash, redirect, request
 from flask_appbuilder.baseviews import BaseCRUDView
+from flask_appbuilder.models.sqla.filters import FilterRelation
 
 from views.base import fits_integer_column
 
@@ -82,17 +83,21 @@ def _usable(arg: str, view: BaseCRUDView, views: dict[str, BaseCRUDView]) -> boo
         # A column that is not searchable is skipped by Flask-AppBuilder itself.
         if column in filters and index >= len(filters[column]):
             return False
-        if not all(_usable_filter_value(view.datamodel, column, each)
+        chosen = filters[column][index] if column in filters else None
+        if not all(_usable_filter_value(view.datamodel, column, chosen, each)
                    for each in request.args.getlist(arg)):
             return False
     return True
 
 
-def _usable_filter_value(datamodel, column: str, value: str) -> bool:
-    # A relation is filtered by the related row's id: anything but a whole number for an
-    # integer id is a database error on PostgreSQL (Flask-AppBuilder flashes "An error
-    # occurred" and leaves the list).
+def _usable_filter_value(datamodel, column: str, chosen, value: str) -> bool:
+    # Flask-AppBuilder's relation filters compare the related row's id: anything but a
+    # whole number for an integer id is a database error on PostgreSQL (it flashes "An
+    # error occurred" and leaves the list). A list's own filter on a relation (a
+    # customer's email) takes text.
     if datamodel.is_relation(column):
+        if not isinstance(chosen, FilterRelation):
+            return True
         related = datamodel.get_related_interface(column)
         if not related.is_pk_composite() and related.is_integer(related.get_pk_name()) \
                 and not _whole_number_within(value, -(2**63), 2**63 - 1):
