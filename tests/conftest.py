@@ -147,3 +147,22 @@ def build(app_ctx):
 
 
 test_settings.__test__ = False  # a helper, not a test
+
+
+@pytest.fixture
+def csrf_app(app, tmp_dir):
+    """A second app on the same database and Redis, with CSRF protection switched on."""
+    from tests.views.console import second_app  # it imports this module
+
+    other = second_app(app, tmp_dir, WTF_CSRF_ENABLED=True)
+    other.test_client_class = IsolatedClient
+    return other
+
+
+@pytest.fixture
+def cache_on(app):
+    """The catalog cache on: Redis as configured for the run, or the fakeredis stand-in."""
+    saved = app.config["REDIS_URL"]
+    app.config["REDIS_URL"] = saved or "redis://fakeredis"
+    yield
+    app.config["REDIS_URL"] = saved

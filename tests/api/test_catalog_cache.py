@@ -1,20 +1,10 @@
 """Public catalog reads are served from Redis and invalidated by every catalog write."""
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import update
 
 from app.extensions import db
 from app.models import Offering
-
-
-@pytest.fixture
-def cache_on(app):
-    """Redis as configured for the run (real, or the fakeredis stand-in)."""
-    saved = app.config["REDIS_URL"]
-    app.config["REDIS_URL"] = saved or "redis://fakeredis"
-    yield
-    app.config["REDIS_URL"] = saved
 
 
 def _name(client, offering_id: int) -> str:

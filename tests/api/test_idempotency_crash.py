@@ -57,6 +57,17 @@ def _request_dying(app, shop, module, name, *, path="/api/v1/bookings", body=Non
     assert process.exitcode == DIED
 
 
+def _paid_at_the_venue(build):
+    """(provider, staff, payment id) of a 30.00 booking paid at the venue: refundable."""
+    provider = build.provider()
+    offering = build.offering(provider, price_minor=3000, pay_at_venue=True)
+    staff = build.staff(provider)
+    reference = bookings.place_booking(customer_id=build.customer(), offering_id=offering,
+                                       slot_id=build.future_slot(offering)).reference
+    return provider, staff, payments.mark_paid(reference, actor_id=staff,
+                                               provider_id=provider).id
+
+
 def _bookings():
     db.session.expire_all()
     return db.session.scalars(select(Booking)).all()
@@ -123,12 +134,7 @@ def test_a_request_that_died_before_its_commit_runs_again_after_the_lease(
 @pytest.mark.postgres
 def test_a_refund_request_that_died_after_its_commit_is_answered_by_the_retry(
         app, client, build, postgres_only, monkeypatch):
-    provider = build.provider()
-    offering = build.offering(provider, price_minor=3000, pay_at_venue=True)
-    staff = build.staff(provider)
-    reference = bookings.place_booking(customer_id=build.customer(), offering_id=offering,
-                                       slot_id=build.future_slot(offering)).reference
-    payment_id = payments.mark_paid(reference, actor_id=staff, provider_id=provider).id
+    provider, staff, payment_id = _paid_at_the_venue(build)
     path = f"/api/v1/provider/payments/{payment_id}/refunds"
     headers = {**bearer(token_for(staff)), "Idempotency-Key": "refund-1"}
     body = {"amount_minor": 1000, "reason": "broken mat"}
@@ -187,12 +193,7 @@ def test_a_holder_whose_lease_was_taken_over_can_neither_answer_nor_give_up_the_
 
 
 def test_one_key_asks_for_one_refund_even_when_two_holders_try(app_ctx, build):
-    provider = build.provider()
-    offering = build.offering(provider, price_minor=3000, pay_at_venue=True)
-    staff = build.staff(provider)
-    reference = bookings.place_booking(customer_id=build.customer(), offering_id=offering,
-                                       slot_id=build.future_slot(offering)).reference
-    payment_id = payments.mark_paid(reference, actor_id=staff, provider_id=provider).id
+    provider, staff, payment_id = _paid_at_the_venue(build)
     held = idempotency.claim(user_id=staff, key="refund-2", endpoint="refunds",
                              fingerprint="f")
     ask = dict(amount_minor=500, reason="", actor_id=staff, provider_id=provider,

@@ -17,15 +17,6 @@ from tests.helpers import api_login, bearer
 
 
 @pytest.fixture
-def cache_on(app):
-    """Redis as configured for the run (real, or the fakeredis stand-in)."""
-    saved = app.config["REDIS_URL"]
-    app.config["REDIS_URL"] = saved or "redis://fakeredis"
-    yield
-    app.config["REDIS_URL"] = saved
-
-
-@pytest.fixture
 def shop(build, client, cache_on):
     provider = build.provider(timezone="Europe/Berlin")
     offering = build.offering(provider, price_minor=3000)

@@ -11,9 +11,8 @@ from app.extensions import db
 from app.models import Booking, Provider
 from app.services.conversions import event_id_for
 from tests.builders import PASSWORD
-from tests.helpers import IsolatedClient
 from tests.storefront.conftest import sign_in
-from tests.views.console import csrf_token, second_app
+from tests.views.console import csrf_token
 
 PIXEL = "analytics.tiktok.com"
 
@@ -176,13 +175,6 @@ def test_without_test_cards_the_card_form_uses_stripe_js(app, shopper, store, st
 
 
 # --- CSRF --------------------------------------------------------------------------------
-
-@pytest.fixture
-def csrf_app(app, tmp_dir):
-    other = second_app(app, tmp_dir, WTF_CSRF_ENABLED=True)
-    other.test_client_class = IsolatedClient
-    return other
-
 
 def test_the_forms_carry_a_csrf_token(csrf_app, store):
     client = csrf_app.test_client()

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from tests.csp import directives, page_nonces, policy_nonce, script_tags
-from tests.helpers import IsolatedClient
-from tests.views.console import console_client, csrf_token, is_signed_in, second_app, signed_in
+from tests.views.console import console_client, csrf_token, is_signed_in, signed_in
 
 
 def test_console_scripts_need_the_nonce_flask_appbuilder_puts_on_them(client):
@@ -46,13 +43,6 @@ def test_a_10_mb_console_form_gets_a_plain_413(client):
 
 
 # --- console sign-out --------------------------------------------------------------------
-
-@pytest.fixture
-def csrf_app(app, tmp_dir):
-    other = second_app(app, tmp_dir, WTF_CSRF_ENABLED=True)
-    other.test_client_class = IsolatedClient
-    return other
-
 
 def _signed_in_with_csrf(csrf_app, email):
     client = console_client(csrf_app)
