@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import secrets
 import threading
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import SimpleNamespace
@@ -36,7 +35,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 
 from app import events
 from app.errors import UNKNOWN_USER, Conflict, NotFound, Unauthorized, ValidationFailed
@@ -66,7 +65,7 @@ from app.models.payments import PROCESSING, REQUIRES_ACTION, Payment
 from app.models.types import utcnow
 from app.services import audit, idempotency
 from app.services.booking_states import RELEASING, check_transition
-from app.services.transactions import retried, retrying
+from app.services.transactions import retried, retrying, transaction
 from app.services.money import amount_due
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I
@@ -348,22 +347,12 @@ def _refuse(executor, offering, slot_id: int, quantity: int, now: datetime):
     raise Conflict("booking.busy", "That slot changed meanwhile; try again.")
 
 
-@contextmanager
+SLOT_BUSY = ("booking.busy", "That slot is busy right now; try again.")
+
+
 def _transaction():
-    """A transaction rolled back, events included, when anything goes wrong; a lock wait
-    longer than PostgreSQL's ``lock_timeout`` (set per connection, see config) is a 409.
-    A deadlock or serialization failure passes through to ``retrying``, which runs the
-    whole transaction again."""
-    try:
-        yield
-    except OperationalError as exc:
-        events.rollback()
-        if "lock timeout" in str(exc).lower() or "LockNotAvailable" in type(exc.orig).__name__:
-            raise Conflict("booking.busy", "That slot is busy right now; try again.") from exc
-        raise
-    except Exception:
-        events.rollback()
-        raise
+    """The booking's transaction: a lock wait on a busy slot is a 409 ``booking.busy``."""
+    return transaction(lock_busy=SLOT_BUSY)
 
 
 def _take_places(executor, offering, slot_id: int | None, quantity: int, now: datetime):

@@ -44,11 +44,18 @@ def is_transient(exc: BaseException) -> bool:
 
 
 @contextmanager
-def transaction():
+def transaction(*, lock_busy: tuple[str, str] | None = None):
     """Roll back, unpublished events included, when anything inside goes wrong (no retry:
-    for work that calls outside services between its statements)."""
+    for work that calls outside services between its statements). With ``lock_busy``
+    (code, message), a lock wait longer than PostgreSQL's ``lock_timeout`` is that 409; a
+    deadlock or serialization failure passes through to :func:`retrying`."""
     try:
         yield
+    except OperationalError as exc:
+        events.rollback()
+        if lock_busy and isinstance(exc.orig, pg_errors.LockNotAvailable):
+            raise Conflict(*lock_busy) from exc
+        raise
     except BaseException:
         events.rollback()
         raise
