@@ -6,7 +6,6 @@ geocoding) only after the commit succeeded.
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable
 
@@ -19,6 +18,7 @@ from app.extensions import db
 from app.models import AvailabilityRule, Category, ClosedDay, Location, Offering, Variant
 from app.services import availability, catalog_rules, geocoding, search_indexing, tenancy
 from app.services.cache import bump_catalog_generation
+from app.services.transactions import transaction
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def delete(kind: RowKind, *, row_id: int, provider_id: int | None) -> None:
     footprint = deletion_footprint(kind, row)
     code, message = (f"{kind.label}.in_use",
                      f"This {kind.label} is still used and cannot be deleted.")
-    with _rolled_back_on_error():
+    with transaction():
         db.session.delete(row)
         _flush_or_conflict(code, message)
         reshape_slots(kind, provider_id=footprint.provider_id,
@@ -140,7 +140,7 @@ def after_deleted(kind: RowKind, footprint: Footprint) -> None:
 def _save(kind: RowKind, row, *, added: bool):
     code, message = (f"{kind.label}.conflict",
                      f"This {kind.label} clashes with an existing one.")
-    with _rolled_back_on_error():
+    with transaction():
         prepare(kind, row)
         if added:
             db.session.add(row)
@@ -150,15 +150,6 @@ def _save(kind: RowKind, row, *, added: bool):
     _commit_or_conflict(code, message)
     after_saved(kind, row)
     return row
-
-
-@contextmanager
-def _rolled_back_on_error():
-    try:
-        yield
-    except Exception:
-        db.session.rollback()
-        raise
 
 
 def _flush_or_conflict(code: str, message: str) -> None:
