@@ -10,6 +10,7 @@ from sqlalchemy import Select, select
 from app.errors import Forbidden, NotFound
 from app.extensions import db
 from app.services.roles import ADMIN, PROVIDER
+from app.services.scopes import Scope
 
 
 def staff_provider_id(user) -> int:
@@ -17,6 +18,13 @@ def staff_provider_id(user) -> int:
     if user is None or PROVIDER not in user.role_names or user.provider_id is None:
         raise Forbidden("tenancy.not_staff", "Only provider staff may do this.")
     return user.provider_id
+
+
+def scope_for(user) -> Scope:
+    """All providers for platform admins, the own provider for staff; others refused."""
+    if user is not None and ADMIN in user.role_names:
+        return Scope.all_providers()
+    return Scope.of_provider(staff_provider_id(user))
 
 
 def scoped(query: Select, model, provider_id: int | None) -> Select:

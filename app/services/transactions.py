@@ -24,10 +24,11 @@ from functools import wraps
 from typing import Callable, TypeVar
 
 from psycopg import errors as pg_errors
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app import events
 from app.errors import Conflict
+from app.extensions import db
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,54 @@ def transaction(*, lock_busy: tuple[str, str] | None = None):
     except BaseException:
         events.rollback()
         raise
+
+
+class NestedUnitOfWork(RuntimeError):
+    """A unit of work was opened inside another one that does not allow it: the inner
+    one's commit would have committed the outer one's half-done work."""
+
+
+_OPEN_KEY = "unit_of_work_open"
+
+
+@contextmanager
+def unit_of_work(*, busy: tuple[str, str] | None = None, joins: bool = False):
+    """One business transaction on the session: commit when the block ends normally,
+    then hand the events it published to the dispatcher; roll back (unpublished events
+    included) on anything raised.
+
+    Units of work do not nest: opening one inside another raises
+    :class:`NestedUnitOfWork`, so that work changing money or capacity is never
+    committed half-way by a helper. A helper that is only ever a part of a larger change
+    (an event handler's step, say) passes ``joins=True``: inside an open unit of work it
+    becomes part of it (the outer one commits), alone it is its own.
+
+    ``busy`` (code, message): a lock wait longer than PostgreSQL's ``lock_timeout`` is
+    that 409. A deadlock or serialization failure passes through to :func:`retrying`.
+    """
+    session = db.session()
+    if session.info.get(_OPEN_KEY):
+        if not joins:
+            raise NestedUnitOfWork("a unit of work is already open on this session")
+        yield session
+        return
+    session.info[_OPEN_KEY] = True
+    try:
+        with transaction(lock_busy=busy):
+            yield session
+            events.commit()
+    finally:
+        session.info.pop(_OPEN_KEY, None)
+
+
+def in_unit_of_work() -> bool:
+    return bool(db.session().info.get(_OPEN_KEY))
+
+
+def violated_constraint(exc: IntegrityError) -> str | None:
+    """The name of the constraint an insert or update broke: PostgreSQL reports it;
+    SQLite does not (None), and callers there fall back on the column it names."""
+    return getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
 
 
 def retrying(work: Callable[..., T], *args, busy_code: str, attempts: int = ATTEMPTS,
