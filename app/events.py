@@ -19,12 +19,14 @@ from datetime import timedelta
 from flask import current_app
 from rq import Retry
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app import jobqueue
 from app.extensions import db
 from app.models.events import DONE, FAILED, QUEUED, RETRYING, ConsumedEvent, OutboxEvent
 from app.models.types import utcnow
+from app.services import transactions
 
 log = logging.getLogger(__name__)
 
@@ -84,14 +86,22 @@ def to_dispatch(rows: list[dict]) -> list[str]:
     return [row["id"] for row in rows if row["status"] == QUEUED]
 
 
-def commit() -> None:
-    """Commit the open transaction, then dispatch the events it published."""
+def commit_transaction() -> list[str]:
+    """Commit the open transaction; returns the ids of the events it published, for the
+    caller (the unit of work) to ``dispatch`` once everything after the commit is done."""
     pending = db.session.info.pop(_PENDING_KEY, [])
     try:
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise
+    return pending
+
+
+def commit() -> None:
+    """Commit the open transaction, then dispatch the events it published (for
+    transactions not yet run by ``transactions.unit_of_work``)."""
+    pending = commit_transaction()
     if pending:
         dispatch(pending)
 
@@ -136,15 +146,14 @@ def deliver(event_id: str, *, final_attempt: bool = True) -> str:
         try:
             _run_consumer(path, event_id, topic, payload)
         except Exception as exc:  # recorded on the event; the job retries the event
-            db.session.rollback()
             log.exception("consumer %s failed on event %s", path, event_id)
             errors.append(f"{path}: {type(exc).__name__}: {exc}")
     status = DONE if not errors else (FAILED if final_attempt else RETRYING)
-    db.session.execute(update(OutboxEvent).where(OutboxEvent.id == event_id).values(
-        status=status, attempts=OutboxEvent.attempts + 1,
-        last_error="\n".join(errors)[:4000] or None,
-        processed_at=utcnow() if not errors else None))
-    db.session.commit()
+    with transactions.unit_of_work():
+        db.session.execute(update(OutboxEvent).where(OutboxEvent.id == event_id).values(
+            status=status, attempts=OutboxEvent.attempts + 1,
+            last_error="\n".join(errors)[:4000] or None,
+            processed_at=utcnow() if not errors else None))
     if errors:
         raise ConsumerFailed("; ".join(errors))
     return status
@@ -155,16 +164,26 @@ class ConsumerFailed(RuntimeError):
 
 
 def _run_consumer(path: str, event_id: str, topic: str, payload: dict) -> None:
-    db.session.add(ConsumedEvent(consumer=path, event_id=event_id))
-    try:
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        return  # this consumer has handled this event before
+    """The consumer's claim on the event and its work: one unit of work, so the claim
+    exists exactly when the work was done. A second delivery finds the claim and skips."""
     module_name, _, func_name = path.rpartition(".")
     handler = getattr(importlib.import_module(module_name), func_name)
-    handler(event_id=event_id, topic=topic, payload=payload)
-    db.session.commit()
+    with transactions.unit_of_work():
+        if not _claim(path, event_id):
+            return  # this consumer has handled this event before
+        handler(event_id=event_id, topic=topic, payload=payload)
+
+
+def _claim(consumer: str, event_id: str) -> bool:
+    table = ConsumedEvent.__table__
+    dialect = db.session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    # A concurrent delivery's claim makes this one wait, then do nothing.
+    claimed = db.session.execute(insert(table).values(consumer=consumer, event_id=event_id)
+                                 .on_conflict_do_nothing(index_elements=["consumer",
+                                                                         "event_id"])
+                                 .returning(table.c.id))
+    return claimed.first() is not None
 
 
 def sweep(now=None) -> int:
@@ -174,26 +193,24 @@ def sweep(now=None) -> int:
     A re-dispatched event that was merely slow is delivered twice; consumers skip it.
     """
     now = now or utcnow()
-    ids = list(db.session.scalars(
-        select(OutboxEvent.id).where(
-            OutboxEvent.status == QUEUED,
-            ((OutboxEvent.dispatched_at.is_(None))
-             & (OutboxEvent.created_at < now - SWEEP_AFTER))
-            | (OutboxEvent.dispatched_at < now - STUCK_AFTER))
-        .order_by(OutboxEvent.created_at).limit(1000)))
-    if ids:
-        db.session.execute(update(OutboxEvent).where(OutboxEvent.id.in_(ids)).values(
-            dispatched_at=now))
-        db.session.commit()
-        dispatch(ids)
-    else:
-        db.session.rollback()
+    with transactions.unit_of_work():
+        ids = list(db.session.scalars(
+            select(OutboxEvent.id).where(
+                OutboxEvent.status == QUEUED,
+                ((OutboxEvent.dispatched_at.is_(None))
+                 & (OutboxEvent.created_at < now - SWEEP_AFTER))
+                | (OutboxEvent.dispatched_at < now - STUCK_AFTER))
+            .order_by(OutboxEvent.created_at).limit(1000)))
+        if ids:
+            db.session.execute(update(OutboxEvent).where(OutboxEvent.id.in_(ids)).values(
+                dispatched_at=now))
+            transactions.after_commit(dispatch, ids)
     return len(ids)
 
 
 def replay(event_id: str) -> None:
     """Deliver an event again (console): consumers that already handled it skip it."""
-    db.session.execute(update(OutboxEvent).where(OutboxEvent.id == event_id).values(
-        status=QUEUED, last_error=None, dispatched_at=utcnow()))
-    db.session.commit()
-    dispatch([event_id])
+    with transactions.unit_of_work():
+        db.session.execute(update(OutboxEvent).where(OutboxEvent.id == event_id).values(
+            status=QUEUED, last_error=None, dispatched_at=utcnow()))
+        transactions.after_commit(dispatch, [event_id])

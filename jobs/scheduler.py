@@ -21,6 +21,7 @@ from jobs.events import sweep_outbox
 from jobs.maintenance import purge_idempotency_keys, purge_revoked_tokens
 from jobs.notifications import queue_reminders, sweep_notifications
 from jobs.payments import reconcile_payments
+from jobs.receipts import sweep_receipts
 
 log = logging.getLogger(__name__)
 CLAIM_PREFIX = "bookwell:cron"
@@ -42,6 +43,7 @@ SCHEDULE = (
     Periodic("notification-reminders", queue_reminders, "notifications", interval=600),
     Periodic("notification-sweep", sweep_notifications, "notifications", interval=120),
     Periodic("conversion-sweep", sweep_conversions, "integrations", interval=120),
+    Periodic("receipt-sweep", sweep_receipts, "payments", interval=120),
     Periodic("clear-attribution-request-details", clear_request_details, "default",
              cron="45 4 * * *"),
     Periodic("generate-slots", generate_all_slots, "default", cron="15 3 * * *"),

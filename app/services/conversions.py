@@ -27,6 +27,7 @@ from app.models import Account, Attribution, Booking, Offering, Provider, Varian
 from app.models.conversions import FAILED, QUEUED, SENDING, SENT, ConversionEvent
 from app.models.types import utcnow
 from app.services.money import major_units
+from app.services.transactions import after_commit, unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -99,30 +100,30 @@ def record_place_an_order(*, event_id: str, topic: str, payload: dict) -> None:
 def _record(event_name: str, booking_reference: str, payment_id: int | None) -> None:
     """Write the event to the delivery log (in the consumer's transaction), then hand it
     to the integrations queue. Without consent, a pixel code or an access token: nothing."""
-    config = current_app.config
-    booking = db.session.scalar(select(Booking).where(Booking.reference == booking_reference))
-    if booking is None or not config.get("TIKTOK_ACCESS_TOKEN"):
-        return
-    attribution = db.session.scalar(select(Attribution).where(
-        Attribution.booking_id == booking.id))
-    if attribution is None or not attribution.consent:
-        return
-    provider = db.session.get(Provider, booking.provider_id)
-    pixel_code = pixel_code_for(provider)
-    if not pixel_code:
-        return
-    conversion_id = event_id_for(booking.reference, event_name)
-    if db.session.scalar(select(ConversionEvent.id).where(
-            ConversionEvent.event_id == conversion_id)) is not None:
-        return  # recorded by an earlier delivery
-    row = ConversionEvent(provider_id=booking.provider_id, event_id=conversion_id,
-                          event_name=event_name, booking_id=booking.id, status=QUEUED,
-                          payload=build_payload(event_name, conversion_id, booking,
-                                                attribution, provider, pixel_code))
-    db.session.add(row)
-    db.session.flush()
-    events.commit()  # the consumer's record of the event commits with the row
-    _hand_over(row.id)
+    with unit_of_work(joins=True):  # with the consumer's record of the event
+        config = current_app.config
+        booking = db.session.scalar(select(Booking).where(Booking.reference == booking_reference))
+        if booking is None or not config.get("TIKTOK_ACCESS_TOKEN"):
+            return
+        attribution = db.session.scalar(select(Attribution).where(
+            Attribution.booking_id == booking.id))
+        if attribution is None or not attribution.consent:
+            return
+        provider = db.session.get(Provider, booking.provider_id)
+        pixel_code = pixel_code_for(provider)
+        if not pixel_code:
+            return
+        conversion_id = event_id_for(booking.reference, event_name)
+        if db.session.scalar(select(ConversionEvent.id).where(
+                ConversionEvent.event_id == conversion_id)) is not None:
+            return  # recorded by an earlier delivery
+        row = ConversionEvent(provider_id=booking.provider_id, event_id=conversion_id,
+                              event_name=event_name, booking_id=booking.id, status=QUEUED,
+                              payload=build_payload(event_name, conversion_id, booking,
+                                                    attribution, provider, pixel_code))
+        db.session.add(row)
+        db.session.flush()
+        after_commit(_hand_over, row.id)  # with the consumer's record of the event
 
 
 def build_payload(event_name: str, conversion_id: str, booking: Booking,
@@ -179,7 +180,6 @@ def _hand_over(row_id: int) -> None:
                          job_id=f"conversion-{row_id}",
                          retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS))
     except Exception:
-        db.session.rollback()
         log.exception("handing conversion %s over failed; the sweep will", row_id)
 
 
@@ -191,34 +191,33 @@ class SendLater(RuntimeError):
 
 def send(row_id: int, *, final_attempt: bool = True) -> str:
     """Send one queued event; does nothing to a row in any other state."""
-    claim = update(ConversionEvent).where(
-        ConversionEvent.id == row_id, ConversionEvent.status == QUEUED).values(
-        status=SENDING, attempts=ConversionEvent.attempts + 1, updated_at=utcnow())
-    if db.session.execute(claim).rowcount != 1:
-        db.session.rollback()
-        row = db.session.get(ConversionEvent, row_id)
-        return row.status if row is not None else "missing"
-    db.session.commit()  # claimed: a second job finds it sending and leaves it
-    row = db.session.get(ConversionEvent, row_id, populate_existing=True)
-    payload = dict(row.payload)
-    db.session.rollback()  # nothing stays open across the call
+    with unit_of_work():  # claimed: a second job finds it sending and leaves it
+        claim = update(ConversionEvent).where(
+            ConversionEvent.id == row_id, ConversionEvent.status == QUEUED).values(
+            status=SENDING, attempts=ConversionEvent.attempts + 1, updated_at=utcnow())
+        claimed = db.session.execute(claim).rowcount == 1
+    with unit_of_work():  # a read: nothing stays open across the call
+        row = db.session.get(ConversionEvent, row_id, populate_existing=True)
+        if not claimed:
+            return row.status if row is not None else "missing"
+        payload = dict(row.payload)
 
     config = current_app.config
     result = tiktok.EventsApi(config["TIKTOK_API_BASE"], config.get("TIKTOK_ACCESS_TOKEN") or "",
                               timeout=config.get("TIKTOK_TIMEOUT", 10.0)).track(payload)
-    row = db.session.get(ConversionEvent, row_id, with_for_update=True,
-                         populate_existing=True)
-    row.http_status, row.response_code = result.http_status, result.code
-    row.response_message = (result.message or "")[:2000] or None
-    if result.ok:
-        row.status, row.sent_at, row.next_attempt_at = SENT, utcnow(), None
-    elif result.retryable and not final_attempt:
-        delay = RETRY_INTERVALS[min(row.attempts - 1, len(RETRY_INTERVALS) - 1)]
-        row.status, row.next_attempt_at = QUEUED, utcnow() + timedelta(seconds=delay)
-    else:
-        row.status, row.next_attempt_at = FAILED, None
-    status = row.status
-    db.session.commit()
+    with unit_of_work():
+        row = db.session.get(ConversionEvent, row_id, with_for_update=True,
+                             populate_existing=True)
+        row.http_status, row.response_code = result.http_status, result.code
+        row.response_message = (result.message or "")[:2000] or None
+        if result.ok:
+            row.status, row.sent_at, row.next_attempt_at = SENT, utcnow(), None
+        elif result.retryable and not final_attempt:
+            delay = RETRY_INTERVALS[min(row.attempts - 1, len(RETRY_INTERVALS) - 1)]
+            row.status, row.next_attempt_at = QUEUED, utcnow() + timedelta(seconds=delay)
+        else:
+            row.status, row.next_attempt_at = FAILED, None
+        status = row.status
     if status == QUEUED:
         raise SendLater(f"conversion {row_id}: {result.describe()}")
     return status
@@ -226,21 +225,20 @@ def send(row_id: int, *, final_attempt: bool = True) -> str:
 
 def resend(row_id: int, *, provider_id: int | None = None) -> ConversionEvent:
     """Admins: queue a failed event again (a sent one is never sent twice)."""
-    query = select(ConversionEvent).where(ConversionEvent.id == row_id)
-    if provider_id is not None:
-        query = query.where(ConversionEvent.provider_id == provider_id)
-    row = db.session.scalar(query.with_for_update())
-    if row is None:
-        raise NotFound("conversion.not_found", f"No conversion event {row_id}.")
-    if row.status != FAILED:
-        db.session.rollback()
-        raise Conflict("conversion.not_failed",
-                       f"Only failed events are sent again; this one is {row.status}.",
-                       {"status": [row.status]})
-    row.status, row.next_attempt_at = QUEUED, None
-    db.session.commit()
-    _hand_over(row_id)
-    return row
+    with unit_of_work():
+        query = select(ConversionEvent).where(ConversionEvent.id == row_id)
+        if provider_id is not None:
+            query = query.where(ConversionEvent.provider_id == provider_id)
+        row = db.session.scalar(query.with_for_update())
+        if row is None:
+            raise NotFound("conversion.not_found", f"No conversion event {row_id}.")
+        if row.status != FAILED:
+            raise Conflict("conversion.not_failed",
+                           f"Only failed events are sent again; this one is {row.status}.",
+                           {"status": [row.status]})
+        row.status, row.next_attempt_at = QUEUED, None
+        after_commit(_hand_over, row_id)
+        return row
 
 
 def sweep(*, now=None, limit: int = 200) -> int:
@@ -248,17 +246,17 @@ def sweep(*, now=None, limit: int = 200) -> int:
     ``sending`` (marked failed for an admin to re-send: whether TikTok got them is
     unknown, and sending twice would count the conversion twice)."""
     now = now or utcnow()
-    db.session.execute(update(ConversionEvent).where(
-        ConversionEvent.status == SENDING, ConversionEvent.updated_at < now - STUCK_AFTER)
-        .values(status=FAILED, response_message="interrupted while sending; outcome unknown",
-                updated_at=now))
-    ids = db.session.scalars(select(ConversionEvent.id).where(
-        ConversionEvent.status == QUEUED,
-        (ConversionEvent.next_attempt_at.is_(None) & (ConversionEvent.created_at
-                                                      < now - timedelta(minutes=1)))
-        | (ConversionEvent.next_attempt_at <= now)).order_by(ConversionEvent.id)
-        .limit(limit)).all()
-    db.session.commit()
-    for row_id in ids:
-        _hand_over(row_id)
+    with unit_of_work():
+        db.session.execute(update(ConversionEvent).where(
+            ConversionEvent.status == SENDING, ConversionEvent.updated_at < now - STUCK_AFTER)
+            .values(status=FAILED, response_message="interrupted while sending; outcome unknown",
+                    updated_at=now))
+        ids = db.session.scalars(select(ConversionEvent.id).where(
+            ConversionEvent.status == QUEUED,
+            (ConversionEvent.next_attempt_at.is_(None) & (ConversionEvent.created_at
+                                                          < now - timedelta(minutes=1)))
+            | (ConversionEvent.next_attempt_at <= now)).order_by(ConversionEvent.id)
+            .limit(limit)).all()
+        for row_id in ids:
+            after_commit(_hand_over, row_id)
     return len(ids)

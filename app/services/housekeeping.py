@@ -3,7 +3,8 @@
 The web process does it itself, at most once a minute per process, at the start of a
 request: holds that ran out expire (their places come back), the outbox sweep
 re-delivers events a crash left behind, payments left unsettled are reconciled, messages
-and conversions left queued are sent, reminders go out; once a day, old request details
+and conversions left queued are sent, receipts left without a PDF are rendered,
+reminders go out; once a day, old request details
 (IP, user agent) of attribution are cleared. With Redis, ``flask bookwell scheduler``
 does this.
 """
@@ -20,6 +21,7 @@ from app.services import (
     conversions,
     notifications,
     payment_reconciliation,
+    receipts,
 )
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,7 @@ def run_if_due(clock=time.monotonic) -> bool:
         notifications.sweep()
         notifications.queue_reminders()
         conversions.sweep()
+        receipts.sweep()
         if moment - _last_run["daily"] >= DAILY_SECONDS:
             _last_run["daily"] = moment
             attribution_privacy.clear_expired_request_details()

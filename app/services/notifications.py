@@ -42,6 +42,7 @@ from app.models.receipts import CREDIT_NOTE
 from app.models.types import utcnow
 from app.services import audit
 from app.services import notification_templates as templates
+from app.services.transactions import after_commit, end_read, unit_of_work
 from app.services.validation import normalise_phone
 
 log = logging.getLogger(__name__)
@@ -101,15 +102,16 @@ def notify_receipt(*, event_id: str, topic: str, payload: dict) -> None:
 
 
 def _notify(event_id: str, payload: dict, key: str, *, channels=CHANNELS, **facts) -> None:
-    booking = db.session.scalar(select(Booking).where(
-        Booking.reference == payload["booking_reference"]))
-    if booking is None:
-        log.warning("booking %s of event %s is gone", payload["booking_reference"], event_id)
-        return
-    ids = queue_messages(key=key, booking=booking, dedupe_prefix=event_id,
-                         channels=channels, **facts)
-    events.commit()  # the consumer's record of this event commits with the rows
-    enqueue_sends(ids)
+    with unit_of_work(joins=True):  # with the consumer's record of this event
+        booking = db.session.scalar(select(Booking).where(
+            Booking.reference == payload["booking_reference"]))
+        if booking is None:
+            log.warning("booking %s of event %s is gone", payload["booking_reference"],
+                        event_id)
+            return
+        ids = queue_messages(key=key, booking=booking, dedupe_prefix=event_id,
+                             channels=channels, **facts)
+        after_commit(enqueue_sends, ids)
 
 
 # --- creating messages ------------------------------------------------------------------------
@@ -272,16 +274,16 @@ def queue_reminders(now=None, *, limit: int = 500) -> int:
     horizon = now + timedelta(hours=current_app.config.get("REMINDER_HOURS_BEFORE", 24))
     reminded = exists().where(Notification.booking_id == Booking.id,
                               Notification.template_key == "booking_reminder")
-    bookings = db.session.scalars(
-        select(Booking).where(Booking.status == CONFIRMED, Booking.starts_at > now,
-                              Booking.starts_at <= horizon, ~reminded)
-        .order_by(Booking.starts_at).limit(limit)).all()
-    ids = []
-    for booking in bookings:
-        ids += queue_messages(key="booking_reminder", booking=booking,
-                              dedupe_prefix=f"reminder:{booking.id}")
-    db.session.commit()
-    enqueue_sends(ids)
+    with unit_of_work():
+        bookings = db.session.scalars(
+            select(Booking).where(Booking.status == CONFIRMED, Booking.starts_at > now,
+                                  Booking.starts_at <= horizon, ~reminded)
+            .order_by(Booking.starts_at).limit(limit)).all()
+        ids = []
+        for booking in bookings:
+            ids += queue_messages(key="booking_reminder", booking=booking,
+                                  dedupe_prefix=f"reminder:{booking.id}")
+        after_commit(enqueue_sends, ids)
     return len(ids)
 
 
@@ -320,7 +322,7 @@ def send_notification(notification_id: int, *, final_attempt: bool = True,
             email = OutgoingEmail(to=claimed.recipient, subject=claimed.subject or "",
                                   text=claimed.body_text, html=claimed.body_html,
                                   attachments=_attachments(claimed))
-            db.session.rollback()  # no transaction open during the SMTP conversation
+            end_read()  # no transaction open during the SMTP conversation
             reference = send_email(email)
         else:
             reference = sms_gateway.send_sms(to=claimed.recipient, body=claimed.body_text,
@@ -331,26 +333,25 @@ def send_notification(notification_id: int, *, final_attempt: bool = True,
 
 
 def _claim(notification_id: int, now) -> _Claimed | str:
+    with unit_of_work():
+        return _claim_row(notification_id, now)
+
+
+def _claim_row(notification_id: int, now) -> _Claimed | str:
     postgres = db.session.get_bind().dialect.name == "postgresql"
     row = db.session.scalar(select(Notification).where(Notification.id == notification_id)
                             .with_for_update(skip_locked=postgres)
                             .execution_options(populate_existing=True))
     if row is None:
-        db.session.rollback()
         exists_at_all = db.session.scalar(select(Notification.id).where(
             Notification.id == notification_id))
-        db.session.rollback()
         return "busy" if exists_at_all else "missing"
     if row.status != QUEUED:
-        status = row.status
-        db.session.rollback()
-        return status
+        return row.status
     if row.next_attempt_at is not None and row.next_attempt_at > now + DUE_GRACE:
-        db.session.rollback()
         return "not_due"
     if row.channel == SMS and _opted_out(row.customer_id):
         row.status, row.error, row.next_attempt_at = FAILED, "The recipient opted out (STOP).", None
-        db.session.commit()
         return FAILED
     # Conditional as well as locked: SQLite has no row locks.
     moved = db.session.execute(
@@ -358,12 +359,9 @@ def _claim(notification_id: int, now) -> _Claimed | str:
         .values(status=SENDING, attempts=Notification.attempts + 1, updated_at=now)
         .execution_options(synchronize_session=False))
     if moved.rowcount != 1:
-        db.session.rollback()
         return "busy"
-    claimed = _Claimed(row.id, row.channel, row.recipient, row.subject, row.body_text,
-                       row.body_html, row.receipt_id, row.attempts + 1)
-    db.session.commit()
-    return claimed
+    return _Claimed(row.id, row.channel, row.recipient, row.subject, row.body_text,
+                    row.body_html, row.receipt_id, row.attempts + 1)
 
 
 def _opted_out(customer_id: int | None) -> bool:
@@ -396,54 +394,52 @@ def status_callback_url() -> str | None:
 
 
 def _record_sent(notification_id: int, reference: str) -> str:
-    db.session.execute(update(Notification).where(Notification.id == notification_id).values(
-        status=SENT, provider_message_id=reference, sent_at=utcnow(), error=None,
-        next_attempt_at=None, updated_at=utcnow()))
-    db.session.commit()
+    with unit_of_work():
+        db.session.execute(update(Notification).where(Notification.id == notification_id)
+                           .values(status=SENT, provider_message_id=reference,
+                                   sent_at=utcnow(), error=None, next_attempt_at=None,
+                                   updated_at=utcnow()))
     return SENT
 
 
 def _record_failure(claimed: _Claimed, exc, final_attempt: bool) -> str:
-    row = db.session.scalar(select(Notification).where(Notification.id == claimed.id)
-                            .with_for_update().execution_options(populate_existing=True))
-    if row is None or row.status != SENDING:  # the sweep gave up on it meanwhile
-        status = row.status if row is not None else "missing"
-        db.session.rollback()
-        return status
-    row.error = exc.message[:2000]
-    if exc.permanent or final_attempt or row.attempts >= MAX_ATTEMPTS:
-        row.status, row.next_attempt_at = FAILED, None
-        log.warning("notification %s failed for good: %s", row.id, exc.message)
-    else:
-        row.status = QUEUED
-        delay = BACKOFF[min(row.attempts - 1, len(BACKOFF) - 1)]
-        row.next_attempt_at = utcnow() + timedelta(seconds=delay)
-        log.info("notification %s: %s; retry in %ss", row.id, exc.message, delay)
-    status = RETRYING if row.status == QUEUED else row.status
-    db.session.commit()
-    return status
+    with unit_of_work():
+        row = db.session.scalar(select(Notification).where(Notification.id == claimed.id)
+                                .with_for_update().execution_options(populate_existing=True))
+        if row is None or row.status != SENDING:  # the sweep gave up on it meanwhile
+            return row.status if row is not None else "missing"
+        row.error = exc.message[:2000]
+        if exc.permanent or final_attempt or row.attempts >= MAX_ATTEMPTS:
+            row.status, row.next_attempt_at = FAILED, None
+            log.warning("notification %s failed for good: %s", row.id, exc.message)
+        else:
+            row.status = QUEUED
+            delay = BACKOFF[min(row.attempts - 1, len(BACKOFF) - 1)]
+            row.next_attempt_at = utcnow() + timedelta(seconds=delay)
+            log.info("notification %s: %s; retry in %ss", row.id, exc.message, delay)
+        return RETRYING if row.status == QUEUED else row.status
 
 
 def sweep(now=None, *, limit: int = 500) -> dict:
     """Crash safety: rows stuck in ``sending`` fail as "outcome unknown"; queued rows
     whose job was lost (or, without Redis, whose retry is due) are enqueued again."""
     now = now or utcnow()
-    stuck = db.session.execute(
-        update(Notification).where(Notification.status == SENDING,
-                                   Notification.updated_at < now - STUCK_AFTER)
-        .values(status=FAILED, error=OUTCOME_UNKNOWN, updated_at=now)
-        .execution_options(synchronize_session=False)).rowcount
-    with_redis = bool(current_app.config.get("REDIS_URL"))
-    retry_before = now - RETRY_LOST_AFTER if with_redis else now
-    ids = db.session.scalars(
-        select(Notification.id).where(
-            Notification.status == QUEUED,
-            ((Notification.next_attempt_at.is_(None))
-             & (Notification.created_at < now - LOST_AFTER))
-            | (Notification.next_attempt_at <= retry_before))
-        .order_by(Notification.id).limit(limit)).all()
-    db.session.commit()
-    enqueue_sends(ids)
+    with unit_of_work():
+        stuck = db.session.execute(
+            update(Notification).where(Notification.status == SENDING,
+                                       Notification.updated_at < now - STUCK_AFTER)
+            .values(status=FAILED, error=OUTCOME_UNKNOWN, updated_at=now)
+            .execution_options(synchronize_session=False)).rowcount
+        with_redis = bool(current_app.config.get("REDIS_URL"))
+        retry_before = now - RETRY_LOST_AFTER if with_redis else now
+        ids = db.session.scalars(
+            select(Notification.id).where(
+                Notification.status == QUEUED,
+                ((Notification.next_attempt_at.is_(None))
+                 & (Notification.created_at < now - LOST_AFTER))
+                | (Notification.next_attempt_at <= retry_before))
+            .order_by(Notification.id).limit(limit)).all()
+        after_commit(enqueue_sends, ids)
     return {"stuck_failed": stuck, "requeued": len(ids)}
 
 
@@ -452,30 +448,31 @@ def sweep(now=None, *, limit: int = 500) -> dict:
 def resend_notification(notification_id: int, *, provider_id: int | None) -> int:
     """"Send again" for a failed message: a new row (the failed one stays as it was), to
     the customer's current address when they still have one."""
-    query = select(Notification).where(Notification.id == notification_id)
-    if provider_id is not None:
-        query = query.where(Notification.provider_id == provider_id)
-    row = db.session.scalar(query)
-    if row is None:
-        raise NotFound("notification.not_found", f"No message {notification_id}.")
-    if row.status != FAILED:
-        raise Conflict("notification.not_failed",
-                       f"Only failed messages are sent again; this one is {row.status}.")
-    recipient = row.recipient
-    customer = db.session.get(Account, row.customer_id) if row.customer_id else None
-    if customer is not None:
-        current = dict(customer_channels(customer, (row.channel,)))
-        recipient = current.get(row.channel, recipient)
-    copy = Notification(
-        provider_id=row.provider_id, booking_id=row.booking_id, customer_id=row.customer_id,
-        receipt_id=row.receipt_id, dedupe_key=f"resend:{row.id}:{uuid.uuid4().hex[:16]}",
-        template_key=row.template_key, channel=row.channel, recipient=recipient,
-        locale=row.locale, subject=row.subject, body_text=row.body_text,
-        body_html=row.body_html, status=QUEUED, attempts=0)
-    db.session.add(copy)
-    db.session.commit()
-    enqueue_sends([copy.id])
-    return copy.id
+    with unit_of_work():
+        query = select(Notification).where(Notification.id == notification_id)
+        if provider_id is not None:
+            query = query.where(Notification.provider_id == provider_id)
+        row = db.session.scalar(query)
+        if row is None:
+            raise NotFound("notification.not_found", f"No message {notification_id}.")
+        if row.status != FAILED:
+            raise Conflict("notification.not_failed",
+                           f"Only failed messages are sent again; this one is {row.status}.")
+        recipient = row.recipient
+        customer = db.session.get(Account, row.customer_id) if row.customer_id else None
+        if customer is not None:
+            current = dict(customer_channels(customer, (row.channel,)))
+            recipient = current.get(row.channel, recipient)
+        copy = Notification(
+            provider_id=row.provider_id, booking_id=row.booking_id, customer_id=row.customer_id,
+            receipt_id=row.receipt_id, dedupe_key=f"resend:{row.id}:{uuid.uuid4().hex[:16]}",
+            template_key=row.template_key, channel=row.channel, recipient=recipient,
+            locale=row.locale, subject=row.subject, body_text=row.body_text,
+            body_html=row.body_html, status=QUEUED, attempts=0)
+        db.session.add(copy)
+        db.session.flush()
+        after_commit(enqueue_sends, [copy.id])
+        return copy.id
 
 
 # --- customers' choices and Twilio's callbacks -----------------------------------------------
@@ -493,19 +490,18 @@ def record_sms_status(params: dict) -> bool:
     status = (params.get("MessageStatus") or params.get("SmsStatus") or "").lower()
     if not sid or not status:
         return False
-    row = db.session.scalar(select(Notification).where(
-        Notification.provider_message_id == sid, Notification.channel == SMS)
-        .with_for_update().execution_options(populate_existing=True))
-    if row is None:
-        db.session.rollback()
-        return False
-    row.delivery_status = status[:40]
-    if status in ("failed", "undelivered"):
-        code = params.get("ErrorCode")
-        row.status = FAILED
-        row.error = f"Carrier reports {status}" + (f" (Twilio error {code})" if code else "")
-    db.session.commit()
-    return True
+    with unit_of_work():
+        row = db.session.scalar(select(Notification).where(
+            Notification.provider_message_id == sid, Notification.channel == SMS)
+            .with_for_update().execution_options(populate_existing=True))
+        if row is None:
+            return False
+        row.delivery_status = status[:40]
+        if status in ("failed", "undelivered"):
+            code = params.get("ErrorCode")
+            row.status = FAILED
+            row.error = f"Carrier reports {status}" + (f" (Twilio error {code})" if code else "")
+        return True
 
 
 def record_sms_reply(params: dict) -> str | None:
@@ -522,12 +518,12 @@ def record_sms_reply(params: dict) -> str | None:
         phone = normalise_phone(sender)
     except ValueError:
         return None
-    changed = db.session.execute(
-        update(Account).where(Account.phone == phone, Account.sms_opted_out.is_not(opted_out))
-        .values(sms_opted_out=opted_out).returning(Account.id)
-        .execution_options(synchronize_session=False)).scalars().all()
-    for account_id in changed:  # the account's history says who stopped SMS, and how
-        audit.record("account.sms_opted_out" if opted_out else "account.sms_opted_in",
-                     entity="account", entity_id=account_id, changes={"reply": word})
-    db.session.commit()
-    return "opted_out" if opted_out else "opted_in"
+    with unit_of_work():
+        changed = db.session.execute(
+            update(Account).where(Account.phone == phone, Account.sms_opted_out.is_not(opted_out))
+            .values(sms_opted_out=opted_out).returning(Account.id)
+            .execution_options(synchronize_session=False)).scalars().all()
+        for account_id in changed:  # the account's history says who stopped SMS, and how
+            audit.record("account.sms_opted_out" if opted_out else "account.sms_opted_in",
+                         entity="account", entity_id=account_id, changes={"reply": word})
+        return "opted_out" if opted_out else "opted_in"

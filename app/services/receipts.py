@@ -1,12 +1,18 @@
 """Receipts and credit notes: numbered per provider with no gap, rendered to PDF, stored.
 
-Issuing is one transaction: lock the payment (or refund) row, take the next number from
-the provider's locked ``ReceiptCounter`` row, insert the ``Receipt``, render the PDF
-(the number is printed on it), store it, publish ``receipt.generated``, commit. If
-rendering or storing fails everything rolls back, the number included, so the next
-document gets it: no gap. Two issuers of one provider serialise on the counter row;
-two issuers of one payment serialise on the payment row, and the second finds the first
-one's receipt (a receipt is issued once per payment, a credit note once per refund).
+Issuing is in two steps, as pretix does with invoices. First, in the transaction of
+whoever issues (a request, or the ``payment.succeeded`` / ``payment.refunded`` consumer):
+lock the payment (or refund) row, take the next number from the provider's locked
+``ReceiptCounter`` row, insert the ``Receipt``, commit. The counter's row lock is held for
+milliseconds, and a rolled-back issue gives its number back with it: no gap. Second, after
+the commit, the ``render`` job renders the PDF (the number is printed on it), stores it,
+records its sha256 and publishes ``receipt.generated``. A crash between the two leaves a
+numbered receipt without a PDF: ``sweep`` renders it, and so does a download.
+
+Two issuers of one provider serialise on the counter row; two issuers of one payment
+serialise on the payment row, and the second finds the first one's receipt (a receipt is
+issued once per payment, a credit note once per refund). Two renders of one receipt
+serialise on the receipt's row: the second finds the PDF stored and does nothing.
 
 Lock order, always: refund → payment → receipt counter → credit note counter (the refund
 service locks refund → payment too).
@@ -20,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -28,7 +35,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from app import events
+from app import events, jobqueue
 from app.errors import DomainError, NotFound
 from app.extensions import db
 from app.models import Account, Booking, Provider
@@ -37,7 +44,7 @@ from app.models.receipts import CREDIT_NOTE, RECEIPT, Receipt, ReceiptCounter
 from app.models.types import utcnow
 from app.services.money import format_money, tax_breakdown
 from app.services import agenda, audit
-from app.services.transactions import transaction
+from app.services.transactions import after_commit, unit_of_work
 from app.services.receipt_storage import ObjectMissing, get_storage
 
 log = logging.getLogger(__name__)
@@ -46,6 +53,8 @@ SUBSCRIPTIONS = {
     "payment.succeeded": ("receipt_on_payment",),
     "payment.refunded": ("credit_note_on_refund",),
 }
+RENDER_JOB = "jobs.receipts.render_receipt"
+RENDER_GRACE = timedelta(minutes=2)  # the job's head start before the sweep steps in
 PREFIXES = {RECEIPT: "R", CREDIT_NOTE: "CN"}
 TEMPLATE = "receipts/receipt.html"
 FONT_DIR = Path(__file__).resolve().parents[2] / "assets" / "fonts"
@@ -89,20 +98,19 @@ def display_number(kind: str, number: int) -> str:
 # --- issuing -----------------------------------------------------------------------------
 
 def issue_receipt(payment_id: int) -> Receipt | None:
-    """The receipt of a succeeded payment, issued once; None while it has not succeeded."""
-    with transaction():
+    """The receipt of a succeeded payment, issued once; None while it has not succeeded.
+    Its PDF is rendered after the commit (see :func:`render`)."""
+    with unit_of_work():
         receipt = _issue_receipt(payment_id)
         receipt_id = receipt.id if receipt is not None else None
-        events.commit()
     return _reloaded(receipt_id)
 
 
 def issue_credit_note(refund_id: int) -> Receipt | None:
     """The credit note of a succeeded refund, issued once (its receipt first if need be)."""
-    with transaction():
+    with unit_of_work():
         note = _issue_credit_note(refund_id)
         note_id = note.id if note is not None else None
-        events.commit()
     return _reloaded(note_id)
 
 
@@ -114,14 +122,14 @@ def _reloaded(receipt_id: int | None) -> Receipt | None:
 
 def receipt_on_payment(*, event_id: str, topic: str, payload: dict) -> None:
     """``payment.succeeded`` consumer; commits with the consumer's record of the event."""
-    _issue_receipt(payload["payment_id"])
-    events.commit()
+    with unit_of_work(joins=True):
+        _issue_receipt(payload["payment_id"])
 
 
 def credit_note_on_refund(*, event_id: str, topic: str, payload: dict) -> None:
     """``payment.refunded`` consumer."""
-    _issue_credit_note(payload["refund_id"])
-    events.commit()
+    with unit_of_work(joins=True):
+        _issue_credit_note(payload["refund_id"])
 
 
 def _issue_receipt(payment_id: int) -> Receipt | None:
@@ -146,7 +154,7 @@ def _issue_receipt(payment_id: int) -> Receipt | None:
                       currency=booking.currency, issued_at=utcnow())
     db.session.add(receipt)
     db.session.flush()
-    _render_and_store(receipt, _document(receipt, provider, booking, payment))
+    _issued(receipt)
     return receipt
 
 
@@ -163,39 +171,101 @@ def _issue_credit_note(refund_id: int) -> Receipt | None:
     if original is None:  # a refund succeeds only on a succeeded payment
         return None
     payment = db.session.get(Payment, refund.payment_id)
-    booking = db.session.get(Booking, payment.booking_id)
     provider = db.session.get(Provider, payment.provider_id)
     # A refund is money handed back: its tax is the share included in that amount.
     tax = tax_breakdown(-refund.amount_minor, provider.tax_rate_bp, True)
     number = _next_number(provider.id, CREDIT_NOTE)
     note = Receipt(provider_id=provider.id, kind=CREDIT_NOTE, number=number,
-                   display_number=display_number(CREDIT_NOTE, number), booking_id=booking.id,
-                   customer_id=booking.customer_id, refund_id=refund.id,
-                   receipt_id=original.id, total_minor=tax.gross_minor,
-                   tax_minor=tax.tax_minor, currency=refund.currency, issued_at=utcnow())
+                   display_number=display_number(CREDIT_NOTE, number),
+                   booking_id=payment.booking_id, customer_id=original.customer_id,
+                   refund_id=refund.id, receipt_id=original.id,
+                   total_minor=tax.gross_minor, tax_minor=tax.tax_minor,
+                   currency=refund.currency, issued_at=utcnow())
     db.session.add(note)
     db.session.flush()
-    document = _document(note, provider, booking, payment)
-    document.update(original=original.display_number, reason=refund.reason or "",
-                    refund_amount=format_money(-refund.amount_minor, refund.currency))
-    _render_and_store(note, document)
+    _issued(note)
     return note
 
 
-def _render_and_store(document: Receipt, context: dict) -> None:
-    """Render, store, record the file and publish: all before the caller commits."""
-    pdf = render_pdf(context)
-    key = f"{document.provider_id}/{document.kind}/{document.display_number}.pdf"
-    get_storage().put(key, pdf)
-    document.storage_key = key
-    document.sha256 = hashlib.sha256(pdf).hexdigest()
-    document.size_bytes = len(pdf)
+def _issued(document: Receipt) -> None:
+    """Record the issue; once it is committed, the PDF is rendered by a job."""
     audit.record(f"{document.kind}.issued", entity="receipt", entity_id=document.id,
                  provider_id=document.provider_id,
                  changes={"display_number": document.display_number,
-                          "total_minor": document.total_minor, "sha256": document.sha256})
-    events.publish("receipt.generated", _generated_payload(document, context["reference"]),
-                   provider_id=document.provider_id)
+                          "total_minor": document.total_minor})
+    after_commit(enqueue_render, document.id)
+
+
+def enqueue_render(receipt_id: int) -> None:
+    jobqueue.enqueue(RENDER_JOB, receipt_id, queue="payments",
+                     job_id=f"receipt-render-{receipt_id}")
+
+
+# --- rendering and storing, after the commit ---------------------------------------------
+
+def render(receipt_id: int) -> bool:
+    """Render and store the PDF of an issued document, then publish ``receipt.generated``;
+    does nothing for one already stored. Returns whether it stored the PDF.
+
+    No lock is held while rendering. The document's row is locked for the store only, so
+    that of two renders one stores and the other finds it done."""
+    with unit_of_work():  # a read, ended before the rendering
+        document = db.session.get(Receipt, receipt_id)
+        if document is None:
+            raise NotFound("receipt.not_found", f"No receipt {receipt_id}.")
+        if document.sha256 is not None:
+            return False
+        context = _context_of(document)
+    pdf = render_pdf(context)
+    with unit_of_work():
+        document = db.session.get(Receipt, receipt_id, with_for_update=True,
+                                  populate_existing=True)
+        if document.sha256 is not None:
+            return False  # another render stored it meanwhile
+        key = f"{document.provider_id}/{document.kind}/{document.display_number}.pdf"
+        get_storage().put(key, pdf)
+        document.storage_key = key
+        document.sha256 = hashlib.sha256(pdf).hexdigest()
+        document.size_bytes = len(pdf)
+        audit.record(f"{document.kind}.stored", entity="receipt", entity_id=document.id,
+                     provider_id=document.provider_id,
+                     changes={"display_number": document.display_number,
+                              "sha256": document.sha256})
+        events.publish("receipt.generated", _generated_payload(document, context["reference"]),
+                       provider_id=document.provider_id)
+    return True
+
+
+def sweep(*, now=None, limit: int = 100) -> int:
+    """Render the PDFs a crash (or a failed render) left behind: documents issued more
+    than ``RENDER_GRACE`` ago and still without a stored file. Returns how many it stored."""
+    now = now or utcnow()
+    with unit_of_work():  # a read
+        ids = db.session.scalars(select(Receipt.id).where(
+            Receipt.sha256.is_(None), Receipt.issued_at < now - RENDER_GRACE)
+            .order_by(Receipt.id).limit(limit)).all()
+    stored = 0
+    for receipt_id in ids:
+        try:
+            stored += render(receipt_id)
+        except Exception:
+            log.exception("rendering receipt %s failed; the next sweep tries again",
+                          receipt_id)
+    return stored
+
+
+def _context_of(document: Receipt) -> dict:
+    booking = db.session.get(Booking, document.booking_id)
+    provider = db.session.get(Provider, document.provider_id)
+    if document.kind == RECEIPT:
+        return _document(document, provider, booking,
+                         db.session.get(Payment, document.payment_id))
+    refund = db.session.get(Refund, document.refund_id)
+    context = _document(document, provider, booking,
+                        db.session.get(Payment, refund.payment_id))
+    context.update(original=document.original.display_number, reason=refund.reason or "",
+                   refund_amount=format_money(-refund.amount_minor, refund.currency))
+    return context
 
 
 def _generated_payload(document: Receipt, reference: str) -> dict:
@@ -280,7 +350,12 @@ def _font_link(uri: str, rel) -> str:
 # --- reading, resending ------------------------------------------------------------------
 
 def pdf_of(receipt: Receipt) -> bytes:
-    """The stored PDF, checked against its sha256; storage is the source, never re-rendered."""
+    """The stored PDF, checked against its sha256; one not rendered yet (its job is late,
+    or a crash lost it) is rendered now. A stored file that is gone or altered is never
+    re-rendered: storage is the source of what the customer was sent."""
+    if receipt.sha256 is None:
+        render(receipt.id)
+        receipt = db.session.get(Receipt, receipt.id, populate_existing=True)
     try:
         data = get_storage().get(receipt.storage_key or "")
     except (ObjectMissing, ValueError):
@@ -296,7 +371,7 @@ def pdf_of(receipt: Receipt) -> bytes:
 def resend_receipt(receipt_id: int, provider_id: int | None) -> str:
     """Announce the document again (``resend``: true); the mail consumer sends it anew.
     ``provider_id`` None: any provider (admins). Returns the new event's id."""
-    with transaction():
+    with unit_of_work():
         receipt = receipt_for_provider(receipt_id, provider_id)
         reference = db.session.scalar(select(Booking.reference).where(
             Booking.id == receipt.booking_id))
@@ -307,7 +382,6 @@ def resend_receipt(receipt_id: int, provider_id: int | None) -> str:
         audit.record("receipt.resent", entity="receipt", entity_id=receipt.id,
                      provider_id=receipt.provider_id,
                      changes={"display_number": receipt.display_number})
-        events.commit()
     return event_id
 
 

@@ -38,7 +38,7 @@ from app.models.types import utcnow
 from app.services.money import format_money
 from app.services import bookings, idempotency
 from app.services.payments import lock_payment, payment_payload, stripe_gateway
-from app.services.transactions import retrying
+from app.services.transactions import after_commit, breaks_constraint, retrying, unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -60,24 +60,25 @@ def request_refund(payment_id: int, *, amount_minor: int | None, reason: str,
         refund = retrying(_store_refund, payment_id, amount_minor, reason, actor_id,
                           provider_id, idempotency_record_id, busy_code="refund.busy")
     except IntegrityError as exc:
-        if idempotency_record_id is not None and "idempotency_record_id" in str(exc.orig):
+        if idempotency_record_id is not None and breaks_constraint(
+                exc, "uq_refund_idempotency_record_id", "refund.idempotency_record_id"):
             raise idempotency.AlreadyCommitted() from exc
         raise
-    return _retry_later(perform_refund(refund.id, final_attempt=False))
+    return _perform_first_attempt(refund.id)
 
 
 def _store_refund(payment_id: int, amount_minor: int | None, reason: str,
                   actor_id: int | None, provider_id: int | None,
                   idempotency_record_id: int | None) -> Refund:
-    if provider_id is not None and db.session.scalar(select(Payment.id).where(
-            Payment.id == payment_id, Payment.provider_id == provider_id)) is None:
-        raise NotFound("payment.not_found", f"No payment {payment_id}.")
-    payment = lock_payment(payment_id)
-    if payment is None:
-        raise NotFound("payment.not_found", f"No payment {payment_id}.")
-    refund = _new_refund(payment, amount_minor, reason, actor_id)
-    refund.idempotency_record_id = idempotency_record_id
-    events.commit()
+    with unit_of_work():
+        if provider_id is not None and db.session.scalar(select(Payment.id).where(
+                Payment.id == payment_id, Payment.provider_id == provider_id)) is None:
+            raise NotFound("payment.not_found", f"No payment {payment_id}.")
+        payment = lock_payment(payment_id)
+        if payment is None:
+            raise NotFound("payment.not_found", f"No payment {payment_id}.")
+        refund = _new_refund(payment, amount_minor, reason, actor_id)
+        refund.idempotency_record_id = idempotency_record_id
     return refund
 
 
@@ -115,21 +116,22 @@ def refundable(payment: Payment) -> int:
 
 def perform_refund(refund_id: int, *, final_attempt: bool = True) -> Refund:
     """Call the gateway for a pending or retrying refund; does nothing to any other."""
-    refund = db.session.get(Refund, refund_id, populate_existing=True)
-    if refund is None or refund.status not in (REFUND_PENDING, REFUND_RETRYING):
-        return refund
-    payment = db.session.get(Payment, refund.payment_id)
-    if refund.provider_reference:  # the gateway took it; its events will settle it
-        return refund
-    if payment.gateway == MANUAL:  # money handed back at the venue
+    with unit_of_work():  # a read: nothing stays open across the gateway call
+        refund = db.session.get(Refund, refund_id, populate_existing=True)
+        if refund is None or refund.status not in (REFUND_PENDING, REFUND_RETRYING):
+            return refund
+        payment = db.session.get(Payment, refund.payment_id)
+        if refund.provider_reference:  # the gateway took it; its events will settle it
+            return refund
+        manual, intent_reference = payment.gateway == MANUAL, payment.provider_reference
+        amount_minor = refund.amount_minor
+    if manual:  # money handed back at the venue
         result = RefundState(reference=None, status=REFUND_SUCCEEDED,
-                             amount_minor=refund.amount_minor)
+                             amount_minor=amount_minor)
     else:
-        intent_reference = payment.provider_reference
-        db.session.rollback()  # nothing stays open across the gateway call
         try:
             result = stripe_gateway().refund(
-                intent_reference=intent_reference, amount_minor=refund.amount_minor,
+                intent_reference=intent_reference, amount_minor=amount_minor,
                 idempotency_key=f"bookwell-refund-{refund_id}")
         except GatewayError as exc:
             return _gateway_failed(refund_id, exc, final_attempt)
@@ -137,17 +139,17 @@ def perform_refund(refund_id: int, *, final_attempt: bool = True) -> Refund:
 
 
 def _record_refund_result(refund_id: int, result: RefundState) -> Refund:
-    refund = _lock_refund(refund_id)
-    if refund.status in (REFUND_PENDING, REFUND_RETRYING):
-        refund.provider_reference = result.reference
-        refund.attempts += 1
-        refund.last_error = None
-        refund.next_attempt_at = None
-        if result.status == REFUND_SUCCEEDED:
-            _refund_succeeded(refund)
-        elif result.status == REFUND_FAILED:
-            _refund_failed(refund, "The payment provider declined the refund.")
-    events.commit()
+    with unit_of_work():
+        refund = _lock_refund(refund_id)
+        if refund.status in (REFUND_PENDING, REFUND_RETRYING):
+            refund.provider_reference = result.reference
+            refund.attempts += 1
+            refund.last_error = None
+            refund.next_attempt_at = None
+            if result.status == REFUND_SUCCEEDED:
+                _refund_succeeded(refund)
+            elif result.status == REFUND_FAILED:
+                _refund_failed(refund, "The payment provider declined the refund.")
     return refund
 
 
@@ -168,17 +170,17 @@ def _gateway_failed(refund_id: int, exc: GatewayError, final_attempt: bool) -> R
 
 
 def _record_gateway_failure(refund_id: int, exc: GatewayError, final_attempt: bool) -> Refund:
-    refund = _lock_refund(refund_id)
-    if refund.status in (REFUND_PENDING, REFUND_RETRYING):
-        refund.attempts += 1
-        refund.last_error = exc.message[:2000]
-        if exc.retryable and not final_attempt:
-            refund.status = REFUND_RETRYING
-            delay = RETRY_INTERVALS[min(refund.attempts - 1, len(RETRY_INTERVALS) - 1)]
-            refund.next_attempt_at = utcnow() + timedelta(seconds=delay)
-        else:
-            _refund_failed(refund, exc.message)
-    events.commit()
+    with unit_of_work():
+        refund = _lock_refund(refund_id)
+        if refund.status in (REFUND_PENDING, REFUND_RETRYING):
+            refund.attempts += 1
+            refund.last_error = exc.message[:2000]
+            if exc.retryable and not final_attempt:
+                refund.status = REFUND_RETRYING
+                delay = RETRY_INTERVALS[min(refund.attempts - 1, len(RETRY_INTERVALS) - 1)]
+                refund.next_attempt_at = utcnow() + timedelta(seconds=delay)
+            else:
+                _refund_failed(refund, exc.message)
     return refund
 
 
@@ -253,13 +255,13 @@ def retry_due_refunds(*, now=None, limit: int = 100) -> int:
     """The reconciliation job's share: refunds whose retry is due, or that a lost job left
     pending for more than ten minutes."""
     now = now or utcnow()
-    ids = db.session.scalars(
-        select(Refund.id).where(
-            ((Refund.status == REFUND_RETRYING) & (Refund.next_attempt_at <= now))
-            | ((Refund.status == REFUND_PENDING) & Refund.provider_reference.is_(None)
-               & (Refund.created_at < now - timedelta(minutes=10))))
-        .order_by(Refund.id).limit(limit)).all()
-    db.session.rollback()
+    with unit_of_work():  # a read, ended before the gateway calls
+        ids = db.session.scalars(
+            select(Refund.id).where(
+                ((Refund.status == REFUND_RETRYING) & (Refund.next_attempt_at <= now))
+                | ((Refund.status == REFUND_PENDING) & Refund.provider_reference.is_(None)
+                   & (Refund.created_at < now - timedelta(minutes=10))))
+            .order_by(Refund.id).limit(limit)).all()
     for refund_id in ids:
         perform_refund(refund_id, final_attempt=False)
     return len(ids)
@@ -277,8 +279,12 @@ def refund_on_free_cancellation(*, event_id: str, topic: str, payload: dict) -> 
     if payment is None or payment.status != SUCCEEDED or refundable(payment) <= 0:
         return
     refund = _new_refund(payment, None, "free cancellation by the customer", None)
-    events.commit()  # the consumer's record of this event commits with the refund
-    _retry_later(perform_refund(refund.id, final_attempt=False))
+    # Once the refund and the consumer's record of this event are committed:
+    after_commit(_perform_first_attempt, refund.id)
+
+
+def _perform_first_attempt(refund_id: int) -> Refund:
+    return _retry_later(perform_refund(refund_id, final_attempt=False))
 
 
 def refund_for_provider(refund_id: int, provider_id: int | None) -> Refund:

@@ -68,13 +68,15 @@ class NestedUnitOfWork(RuntimeError):
 
 
 _OPEN_KEY = "unit_of_work_open"
+_AFTER_COMMIT_KEY = "unit_of_work_after_commit"
 
 
 @contextmanager
 def unit_of_work(*, busy: tuple[str, str] | None = None, joins: bool = False):
     """One business transaction on the session: commit when the block ends normally,
-    then hand the events it published to the dispatcher; roll back (unpublished events
-    included) on anything raised.
+    then hand the events it published to the dispatcher and run the work registered with
+    :func:`after_commit`; roll back (unpublished events and after-commit work included)
+    on anything raised.
 
     Units of work do not nest: opening one inside another raises
     :class:`NestedUnitOfWork`, so that work changing money or capacity is never
@@ -95,13 +97,48 @@ def unit_of_work(*, busy: tuple[str, str] | None = None, joins: bool = False):
     try:
         with transaction(lock_busy=busy):
             yield session
-            events.commit()
+            committed_events = events.commit_transaction()
     finally:
         session.info.pop(_OPEN_KEY, None)
+        follow_ups = session.info.pop(_AFTER_COMMIT_KEY, [])
+    # Only reached once committed: nothing of a rolled-back transaction leaves the process.
+    if committed_events:
+        events.dispatch(committed_events)
+    _run_follow_ups(follow_ups)
+
+
+def after_commit(work: Callable[..., object], *args, **kwargs) -> None:
+    """Run ``work(*args, **kwargs)`` once the open unit of work has committed (never if
+    it rolls back): the place for enqueuing jobs and other calls to the outside.
+
+    A failure there is logged, not raised: the change is committed, and whatever the
+    work was for must be recoverable by a sweep."""
+    session = db.session()
+    if not session.info.get(_OPEN_KEY):
+        raise RuntimeError("after_commit needs an open unit of work to follow")
+    session.info.setdefault(_AFTER_COMMIT_KEY, []).append((work, args, kwargs))
+
+
+def _run_follow_ups(follow_ups) -> None:
+    for work, args, kwargs in follow_ups:
+        try:
+            work(*args, **kwargs)
+        except Exception:
+            log.exception("after-commit work %s%r failed; its sweep will catch up",
+                          getattr(work, "__qualname__", work), args)
 
 
 def in_unit_of_work() -> bool:
     return bool(db.session().info.get(_OPEN_KEY))
+
+
+def end_read() -> None:
+    """End a read-only transaction (a view's query, say) so that the next read sees what
+    others committed since, and no connection stays idle in a transaction. Never inside
+    a unit of work: it would throw that work away."""
+    if in_unit_of_work():
+        raise NestedUnitOfWork("end_read inside a unit of work would discard its changes")
+    events.rollback()
 
 
 def violated_constraint(exc: IntegrityError) -> str | None:
@@ -110,9 +147,21 @@ def violated_constraint(exc: IntegrityError) -> str | None:
     return getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
 
 
+def breaks_constraint(exc: BaseException, name: str, column: str | None = None) -> bool:
+    """Whether ``exc`` is the violation of constraint ``name``: by the name PostgreSQL
+    reports; on SQLite, which names no constraint, by ``column`` ("table.column") in
+    its message (SQLite has no other way to tell)."""
+    if not isinstance(exc, IntegrityError):
+        return False
+    found = violated_constraint(exc)
+    if found is not None:
+        return found == name
+    return column is not None and column in str(exc.orig)
+
+
 def retrying(work: Callable[..., T], *args, busy_code: str, attempts: int = ATTEMPTS,
              **kwargs) -> T:
-    """Run ``work(*args, **kwargs)``, one transaction that commits itself (``events.commit``).
+    """Run ``work(*args, **kwargs)``, one transaction that commits itself (a unit of work).
 
     Anything raised rolls back the session, unpublished events included. A transient
     failure runs ``work`` again, up to ``attempts`` times in all, then raises

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -9,6 +10,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import OutboxEvent, Receipt, ReceiptCounter
 from app.models.receipts import CREDIT_NOTE, RECEIPT
+from app.models.types import utcnow
 from app.services import receipts, refunds
 from app.services.receipt_storage import get_storage
 from tests.receipts.conftest import name_customer, paid, pdf_text, run_event_jobs
@@ -79,8 +81,13 @@ def test_issuing_twice_and_delivering_the_event_twice_issue_once(app, build, sho
         OutboxEvent.topic == "receipt.generated")) == 1
 
 
-def test_a_render_failure_rolls_the_number_back(app, build, shop, monkeypatch,
-                                                without_receipt_consumers):
+def _generated_count() -> int:
+    return db.session.scalar(select(db.func.count()).select_from(OutboxEvent).where(
+        OutboxEvent.topic == "receipt.generated"))
+
+
+def test_a_render_failure_keeps_the_number_and_the_sweep_renders_it_later(
+        app, build, shop, monkeypatch, without_receipt_consumers):
     _, first = paid(build, shop["offering"], shop["customer"])
     _, second = paid(build, shop["offering"], shop["customer"])
 
@@ -89,30 +96,41 @@ def test_a_render_failure_rolls_the_number_back(app, build, shop, monkeypatch,
 
     with monkeypatch.context() as patch:
         patch.setattr(receipts, "render_pdf", broken)
+        patch.setattr(receipts, "enqueue_render", receipts.render)  # inline, in both modes
+        issued = receipts.issue_receipt(first)  # numbered: rendering comes after the commit
+        assert issued.number == 1 and issued.sha256 is None
         with pytest.raises(RuntimeError):
-            receipts.issue_receipt(first)
-    assert _receipts() == []
-    assert db.session.scalar(select(db.func.count()).select_from(OutboxEvent).where(
-        OutboxEvent.topic == "receipt.generated")) == 0
+            receipts.render(issued.id)
+    assert [(r.number, r.sha256) for r in _receipts()] == [(1, None)]
+    assert _generated_count() == 0  # announced only once the PDF is stored
 
-    assert receipts.issue_receipt(second).number == 1
-    assert receipts.issue_receipt(first).number == 2
+    assert receipts.issue_receipt(second).number == 2  # no gap, no number taken twice
+    later = utcnow() + receipts.RENDER_GRACE + timedelta(minutes=1)
+    assert receipts.sweep(now=later) >= 1
+    [receipt, _] = _receipts()
+    assert receipt.sha256 is not None and "R-000001" in pdf_text(receipts.pdf_of(receipt))
+    assert _generated_count() == 2
 
 
-def test_a_storage_failure_rolls_back_too(app, build, shop, monkeypatch,
-                                          without_receipt_consumers):
+def test_a_storage_failure_leaves_the_receipt_for_the_sweep(app, build, shop, monkeypatch,
+                                                            without_receipt_consumers):
     _, payment_id = paid(build, shop["offering"], shop["customer"])
     storage = get_storage()
 
     def full(key, data):
         raise OSError("disk full")
 
+    monkeypatch.setattr(receipts, "enqueue_render", receipts.render)
     monkeypatch.setattr(storage, "put", full)
+    receipt_id = receipts.issue_receipt(payment_id).id  # the render after commit failed
     with pytest.raises(OSError):
-        receipts.issue_receipt(payment_id)
+        receipts.render(receipt_id)
     monkeypatch.undo()
-    assert _receipts() == []
-    assert receipts.issue_receipt(payment_id).display_number == "R-000001"
+    [receipt] = _receipts()
+    assert (receipt.display_number, receipt.storage_key, receipt.sha256) == (
+        "R-000001", None, None)
+    assert receipts.sweep(now=utcnow() + timedelta(hours=1)) == 1
+    assert _receipts()[0].storage_key == f"{shop['provider']}/receipt/R-000001.pdf"
 
 
 def test_numbers_are_per_provider(app, build, shop):
