@@ -132,6 +132,11 @@ def in_unit_of_work() -> bool:
     return bool(db.session().info.get(_OPEN_KEY))
 
 
+def end_session() -> None:
+    """Forget the session and whatever it holds (a worker between two jobs)."""
+    db.session.remove()
+
+
 def end_read() -> None:
     """End a read-only transaction (a view's query, say) so that the next read sees what
     others committed since, and no connection stays idle in a transaction. Never inside

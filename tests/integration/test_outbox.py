@@ -147,3 +147,21 @@ def test_a_booking_without_listeners_for_booking_created_is_not_dispatched(app, 
         OutboxEvent.topic == "booking.created"))
     assert created.payload["booking_reference"] == placed.reference
     assert created.status == DONE and db.session.info.get("outbox_pending") in (None, [])
+
+
+def test_a_failed_handler_leaves_no_claim_so_the_next_delivery_runs_it(app_ctx, subscribed):
+    """The claim and the handler's work are one unit of work: when the handler fails,
+    the claim rolls back with its work, and a retried delivery runs the handler."""
+    events.unsubscribe(TOPIC, RECORD)
+    events.subscribe(TOPIC, FLAKY)
+    consumers.FAIL_TIMES["count"] = 1
+    event_id = events.publish(TOPIC, {"n": 7})
+    events.commit()  # inline: the handler fails
+    assert db.session.scalars(select(ConsumedEvent).where(
+        ConsumedEvent.event_id == event_id)).all() == []
+
+    events.deliver(event_id)
+
+    assert [call[1] for call in consumers.CALLS] == [f"flaky:{TOPIC}"]
+    assert [c.consumer for c in db.session.scalars(select(ConsumedEvent).where(
+        ConsumedEvent.event_id == event_id))] == [FLAKY]
