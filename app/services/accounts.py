@@ -16,6 +16,7 @@ from app.models import RevokedToken, Account
 from app.models.types import utcnow
 from app.services import audit, notifications
 from app.services.roles import CUSTOMER
+from app.services.transactions import after_commit, unit_of_work
 from app.services.validation import (
     check_locale,
     check_timezone,
@@ -68,26 +69,29 @@ def register_customer(
         _tell_holder_of_attempt(existing)
         return
     user.roles = [role]  # only once valid: the role's backref would pull a half-made user in
-    db.session.add(user)
     try:
-        audit.record("account.registered", entity="account", subject=user)
-        db.session.commit()
+        _add_account(user)
     except IntegrityError:
         # Two sign-ups with one address raced; the unique index on lower(email) decided.
-        db.session.rollback()
         existing = find_user_by_email(email)
         if existing is None:
             raise
         _tell_holder_of_attempt(existing)
 
 
+@unit_of_work()
+def _add_account(user: Account) -> None:
+    db.session.add(user)
+    audit.record("account.registered", entity="account", subject=user)
+
+
+@unit_of_work()
 def _tell_holder_of_attempt(existing: Account) -> None:
     """Email the holder of an address someone tried to register again (sign-in and
     password reset are what they may have been looking for); nothing else changes."""
     ids = notifications.queue_registration_attempt(existing)
     audit.record("account.registration_attempted", entity="account", subject=existing)
-    db.session.commit()
-    notifications.enqueue_sends(ids)
+    after_commit(notifications.enqueue_sends, ids)
 
 
 def authenticate(*, email: str, password: str) -> Account:
@@ -96,14 +100,22 @@ def authenticate(*, email: str, password: str) -> Account:
         check_password_hash(_DUMMY_HASH, password)
         raise Unauthorized("auth.invalid_credentials", "Email or password is wrong.")
     if not check_password_hash(user.password, password):
-        user.fail_login_count = (user.fail_login_count or 0) + 1
-        db.session.commit()
+        _count_failed_login(user)
         raise Unauthorized("auth.invalid_credentials", "Email or password is wrong.")
+    _count_login(user)
+    return user
+
+
+@unit_of_work()
+def _count_failed_login(user: Account) -> None:
+    user.fail_login_count = (user.fail_login_count or 0) + 1
+
+
+@unit_of_work()
+def _count_login(user: Account) -> None:
     user.login_count = (user.login_count or 0) + 1
     user.fail_login_count = 0
     user.last_login = datetime.now()  # FAB's column is naive local time
-    db.session.commit()
-    return user
 
 
 def issue_tokens(user: Account) -> dict:
@@ -155,15 +167,16 @@ def is_token_revoked(jwt_payload: dict) -> bool:
     return db.session.get(RevokedToken, jwt_payload["jti"]) is not None
 
 
+@unit_of_work()
 def purge_expired_revocations(now: datetime | None = None) -> int:
     """Revocations of tokens past their expiry are dead weight."""
     result = db.session.execute(
         delete(RevokedToken).where(RevokedToken.expires_at < (now or utcnow()))
     )
-    db.session.commit()
     return result.rowcount
 
 
+@unit_of_work()
 def update_profile(*, user: Account, changes: dict) -> Account:
     unknown = set(changes) - set(PROFILE_FIELDS)
     if unknown:
@@ -173,12 +186,10 @@ def update_profile(*, user: Account, changes: dict) -> Account:
             {name: ["Unknown field."] for name in sorted(unknown)},
         )
     _apply_profile(user, changes)
-    if getattr(user, "notify_sms", False) and not user.phone:
-        db.session.rollback()  # nothing of the request is kept
+    if getattr(user, "notify_sms", False) and not user.phone:  # nothing of it is kept
         raise ValidationFailed("account.sms_needs_phone",
                                "Text messages need a phone number.",
                                {"notify_sms": ["Add a phone number first."]})
-    db.session.commit()
     return user
 
 
@@ -211,18 +222,16 @@ def _checked(check, value, field: str):
 def _revoke(claims: dict, user_id: int) -> None:
     """Revoke and commit; a token presented twice at once is revoked by exactly one."""
     revoked = Unauthorized("auth.token_revoked", "This token has been revoked.")
-    if db.session.get(RevokedToken, claims["jti"]) is not None:
-        raise revoked
-    db.session.add(
-        RevokedToken(
-            jti=claims["jti"],
-            user_id=user_id,
-            expires_at=datetime.fromtimestamp(claims["exp"], tz=timezone.utc),
-        )
-    )
     try:
-        db.session.commit()
+        with unit_of_work():
+            if db.session.get(RevokedToken, claims["jti"]) is not None:
+                raise revoked
+            db.session.add(
+                RevokedToken(
+                    jti=claims["jti"],
+                    user_id=user_id,
+                    expires_at=datetime.fromtimestamp(claims["exp"], tz=timezone.utc),
+                )
+            )
     except IntegrityError as exc:
-        db.session.rollback()
         raise revoked from exc
-

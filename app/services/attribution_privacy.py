@@ -19,12 +19,14 @@ from app.models import Account, Attribution, Booking, ConversionEvent, RevokedTo
 from app.models.payments import Payment, Refund
 from app.models.types import utcnow
 from app.services import audit
+from app.services.transactions import unit_of_work
 
 REQUEST_DETAILS = ("ip", "user_agent")
 IDENTIFIERS = ("ttclid", "ttp", "ip", "user_agent", "landing_url", "referrer")
 CONVERSION_USER_KEYS_KEPT = ()  # nothing about the person survives erasure
 
 
+@unit_of_work()
 def clear_expired_request_details(*, now=None) -> int:
     """Clear IP and user agent older than the retention period; returns rows changed."""
     now = now or utcnow()
@@ -40,7 +42,6 @@ def clear_expired_request_details(*, now=None) -> int:
     for row in db.session.scalars(select(ConversionEvent).where(
             ConversionEvent.created_at < cutoff, still_there)):
         _strip_user(row, REQUEST_DETAILS)
-    db.session.commit()
     return changed
 
 
@@ -99,6 +100,7 @@ def export_customer_data(customer_id: int) -> dict:
     }
 
 
+@unit_of_work()
 def erase_customer(customer_id: int) -> None:
     """Anonymise the account and strip identifiers from its attribution and conversions.
 
@@ -122,7 +124,6 @@ def erase_customer(customer_id: int) -> None:
     db.session.execute(update(RevokedToken).where(RevokedToken.user_id == customer_id)
                        .values(expires_at=utcnow()))
     audit.record("account.erased", entity="account", entity_id=customer_id)
-    db.session.commit()
 
 
 def _attribution(row: Attribution | None) -> dict | None:

@@ -20,6 +20,7 @@ from app.models import AvailabilityRule, Booking, ClosedDay, Offering, Provider,
 from app.models.catalog import SERVICE
 from app.models.types import utcnow
 from app.services.cache import bump_catalog_generation
+from app.services.transactions import unit_of_work
 
 INSERT_BATCH = 1000
 
@@ -178,9 +179,11 @@ def generate_slots(*, provider_id: int | None = None, offering_id: int | None = 
     offering_ids = list(db.session.scalars(query.order_by(Offering.id)))
     report = GenerationReport(offerings=len(offering_ids))
     for done, oid in enumerate(offering_ids, start=1):
-        _sync_offering(oid, days, now, report)
-        if commit:
-            db.session.commit()
+        if commit:  # each offering on its own: a long run keeps its progress
+            with unit_of_work():
+                _sync_offering(oid, days, now, report)
+        else:
+            _sync_offering(oid, days, now, report)
         if progress:
             progress(done, len(offering_ids))
     if commit and report.changed:

@@ -6,6 +6,7 @@ geocoding) only after the commit succeeded.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable
 
@@ -18,7 +19,7 @@ from app.extensions import db
 from app.models import AvailabilityRule, Category, ClosedDay, Location, Offering, Variant
 from app.services import availability, catalog_rules, geocoding, search_indexing, tenancy
 from app.services.cache import bump_catalog_generation
-from app.services.transactions import transaction
+from app.services.transactions import unit_of_work
 
 
 @dataclass(frozen=True)
@@ -55,12 +56,11 @@ def delete(kind: RowKind, *, row_id: int, provider_id: int | None) -> None:
     footprint = deletion_footprint(kind, row)
     code, message = (f"{kind.label}.in_use",
                      f"This {kind.label} is still used and cannot be deleted.")
-    with transaction():
+    with _conflict_on_constraint(code, message), unit_of_work():
         db.session.delete(row)
-        _flush_or_conflict(code, message)
+        db.session.flush()
         reshape_slots(kind, provider_id=footprint.provider_id,
                       offering_id=footprint.offering_id)
-    _commit_or_conflict(code, message)
     after_deleted(kind, footprint)
 
 
@@ -140,32 +140,24 @@ def after_deleted(kind: RowKind, footprint: Footprint) -> None:
 def _save(kind: RowKind, row, *, added: bool):
     code, message = (f"{kind.label}.conflict",
                      f"This {kind.label} clashes with an existing one.")
-    with transaction():
+    with _conflict_on_constraint(code, message), unit_of_work():
         prepare(kind, row)
         if added:
             db.session.add(row)
-        _flush_or_conflict(code, message)
+        db.session.flush()
         reshape_slots(kind, provider_id=row.provider_id,
                       offering_id=getattr(row, "offering_id", None))
-    _commit_or_conflict(code, message)
     after_saved(kind, row)
     return row
 
 
-def _flush_or_conflict(code: str, message: str) -> None:
-    """Flush; a constraint the checks could not foresee (a race) becomes a 409."""
+@contextmanager
+def _conflict_on_constraint(code: str, message: str):
+    """A constraint the checks could not foresee (a race), at a flush or at the commit,
+    becomes a 409; the unit of work inside has rolled everything back."""
     try:
-        db.session.flush()
+        yield
     except IntegrityError as exc:
-        raise Conflict(code, message) from exc
-
-
-def _commit_or_conflict(code: str, message: str) -> None:
-    """Commit; a constraint the checks could not foresee (a race) becomes a 409."""
-    try:
-        db.session.commit()
-    except IntegrityError as exc:
-        db.session.rollback()
         raise Conflict(code, message) from exc
 
 

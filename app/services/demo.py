@@ -9,6 +9,7 @@ from app.extensions import db
 from app.models import Offering, Provider
 from app.services import audit, availability, catalog
 from app.services.roles import ADMIN, CUSTOMER, PROVIDER
+from app.services.transactions import unit_of_work
 from app.services.users import ensure_user
 
 # Per provider (by slug): locations, categories, services with weekly hours, products.
@@ -64,9 +65,7 @@ def load_demo_data(password: str) -> list[DemoLogin]:
         for spec in DEMO_PROVIDERS:
             provider = db.session.scalar(select(Provider).where(Provider.slug == spec["slug"]))
             if provider is None:
-                provider = Provider(**spec)
-                db.session.add(provider)
-                db.session.commit()
+                provider = _add_provider(spec)
             _load_catalog(provider)
             local = spec["slug"].split("-")[0]
             user, _ = ensure_user(email=f"staff@{local}.example", password=password,
@@ -79,6 +78,13 @@ def load_demo_data(password: str) -> list[DemoLogin]:
         logins.append(DemoLogin(CUSTOMER, user.email, password))
         _load_bookings(user.id)
     return logins
+
+
+@unit_of_work()
+def _add_provider(spec: dict) -> Provider:
+    provider = Provider(**spec)
+    db.session.add(provider)
+    return provider
 
 
 def _load_catalog(provider: Provider) -> None:
@@ -110,6 +116,7 @@ def _load_catalog(provider: Provider) -> None:
     availability.generate_slots(provider_id=pid, days=14)
 
 
+@unit_of_work()
 def _weekly_hours(provider_id: int, offering_id: int, minutes: int, capacity: int) -> None:
     from datetime import date, time
 
@@ -121,9 +128,9 @@ def _weekly_hours(provider_id: int, offering_id: int, minutes: int, capacity: in
             start_time=time(9), end_time=time(18), slot_minutes=max(minutes, 30),
             capacity=capacity, valid_from=date(2020, 1, 1))
         db.session.add(rule)
-    db.session.commit()
 
 
+@unit_of_work()
 def demo_slot(offering: Offering, start) -> int:
     """The offering's slot starting at ``start``: the one its weekly hours generated when
     the hour falls on their grid (at such minutes of the day a new one would clash with
@@ -139,7 +146,7 @@ def demo_slot(offering: Offering, start) -> int:
     slot = Slot(provider_id=offering.provider_id, offering_id=offering.id, starts_at=start,
                 ends_at=start + timedelta(minutes=offering.duration_minutes), capacity=8)
     db.session.add(slot)
-    db.session.commit()
+    db.session.flush()
     return slot.id
 
 

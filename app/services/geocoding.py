@@ -27,6 +27,7 @@ from app.models import Location
 from app.models.types import utcnow
 from app.services import audit
 from app.services.tenancy import get_owned
+from app.services.transactions import after_commit, unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -83,12 +84,11 @@ def regeocode_location(location_id: int, *, provider_id: int | None = None,
     """Geocode a location again (console action). ``provider_id`` scopes it to a tenant
     (a foreign row is NotFound); False when there is no Maps key or no address."""
     _refuse_open_changes()
-    with audit.acting_as(actor_id):
+    with audit.acting_as(actor_id), unit_of_work():
         location = get_owned(Location, location_id, provider_id, label="location")
         requested = request_geocoding(location)
-        db.session.commit()
-    if requested:
-        enqueue_geocoding(location_id)
+        if requested:
+            after_commit(enqueue_geocoding, location_id)
     return requested
 
 
@@ -97,12 +97,11 @@ def geocode_location(location_id: int, *, final_attempt: bool = True) -> Geocode
     Google answers. ``final_attempt=False`` (the job queue will retry) keeps a transient
     failure ``pending``."""
     _refuse_open_changes()
-    location = db.session.get(Location, location_id, populate_existing=True)
-    if location is None or location.geocode_status != PENDING:
-        db.session.rollback()
-        return GeocodeOutcome(SKIPPED)
-    address = location.address
-    db.session.rollback()  # nothing changed; no transaction stays open during the call
+    with unit_of_work():  # a read: no transaction stays open during the call
+        location = db.session.get(Location, location_id, populate_existing=True)
+        if location is None or location.geocode_status != PENDING:
+            return GeocodeOutcome(SKIPPED)
+        address = location.address
     try:
         geocoder = maps.geocoder_from_config(current_app.config)
         if geocoder is None:
@@ -124,11 +123,10 @@ def _record(location_id: int, address: str, status: str, message: str | None, *,
             ) -> GeocodeOutcome:
     """Store the outcome, unless the row changed meanwhile (a new address is pending
     again with its own job; this answer would belong to the old one)."""
-    with audit.acting_as(None):
+    with audit.acting_as(None), unit_of_work():
         location = db.session.get(Location, location_id, with_for_update=True,
                                   populate_existing=True)
         if location is None or location.geocode_status != PENDING or location.address != address:
-            db.session.rollback()
             return GeocodeOutcome(SKIPPED)
         if result is not None:
             location.lat, location.lng = result.lat, result.lng
@@ -136,7 +134,6 @@ def _record(location_id: int, address: str, status: str, message: str | None, *,
             location.geocoded_at = utcnow()
         location.geocode_status = status
         location.geocode_error = message[:MESSAGE_LENGTH] if message else None
-        db.session.commit()
     return GeocodeOutcome(status, message, retry_later)
 
 

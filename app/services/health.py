@@ -9,6 +9,7 @@ from sqlalchemy import text
 from app.extensions import db, limiter
 from app.rate_limits import counting_mode
 from app.redis import redis_client
+from app.services.transactions import end_read
 
 
 def _timed(check) -> dict:
@@ -22,7 +23,7 @@ def _timed(check) -> dict:
 
 def readiness() -> dict[str, dict]:
     checks = {"database": _timed(lambda: db.session.execute(text("SELECT 1")))}
-    db.session.rollback()
+    end_read()
     if current_app.config.get("REDIS_URL"):
         checks["redis"] = _timed(lambda: redis_client().ping())
     # Informational: limits hold in every mode (with Redis down, per process), so this

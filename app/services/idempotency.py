@@ -27,6 +27,7 @@ from app.errors import Conflict, ValidationFailed
 from app.extensions import db
 from app.models import IdempotencyRecord
 from app.models.types import utcnow
+from app.services.transactions import breaks_constraint, end_read, unit_of_work
 
 RETENTION = timedelta(hours=48)
 MAX_KEY_LENGTH = 200
@@ -83,16 +84,19 @@ def claim(*, user_id: int, key: str, endpoint: str, fingerprint: str,
                                {"Idempotency-Key": ["1 to 200 characters."]})
     now = now or utcnow()
     lease_until = now + timedelta(seconds=lease_seconds())
-    db.session.rollback()  # start clean: the claim is its own transaction
-    record = IdempotencyRecord(user_id=user_id, key=key, endpoint=endpoint,
-                               request_hash=fingerprint, lease_expires_at=lease_until,
-                               attempt=1)
-    db.session.add(record)
+    end_read()  # start clean: the claim is its own transaction
     try:
-        db.session.commit()
-        return Claim(record_id=record.id)
-    except IntegrityError:
-        db.session.rollback()
+        with unit_of_work():
+            record = IdempotencyRecord(user_id=user_id, key=key, endpoint=endpoint,
+                                       request_hash=fingerprint, lease_expires_at=lease_until,
+                                       attempt=1)
+            db.session.add(record)
+            db.session.flush()
+            return Claim(record_id=record.id)
+    except IntegrityError as exc:
+        if not breaks_constraint(exc, "uq_idempotency_user_key",
+                                 "idempotency_record.user_id, idempotency_record.key"):
+            raise
     first = db.session.scalar(select(IdempotencyRecord).where(
         IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key))
     if first is None:  # released meanwhile: the first attempt failed; claim it again
@@ -113,13 +117,13 @@ def _take_over(record: IdempotencyRecord, now: datetime, lease_until: datetime) 
     """The holder's lease ran out (its process died, or it is very slow): hold the key for
     this request. Conditional, so of two retries racing for it one wins."""
     attempt = record.attempt + 1
-    taken = db.session.execute(
-        update(IdempotencyRecord)
-        .where(IdempotencyRecord.id == record.id,
-               IdempotencyRecord.attempt == record.attempt,
-               IdempotencyRecord.status_code.is_(None))
-        .values(attempt=attempt, lease_expires_at=lease_until)).rowcount
-    db.session.commit()
+    with unit_of_work():
+        taken = db.session.execute(
+            update(IdempotencyRecord)
+            .where(IdempotencyRecord.id == record.id,
+                   IdempotencyRecord.attempt == record.attempt,
+                   IdempotencyRecord.status_code.is_(None))
+            .values(attempt=attempt, lease_expires_at=lease_until)).rowcount
     if not taken:
         raise InProgress(lease_seconds())
     return Claim(record_id=record.id, attempt=attempt)
@@ -127,28 +131,28 @@ def _take_over(record: IdempotencyRecord, now: datetime, lease_until: datetime) 
 
 def complete(claimed: Claim, *, status_code: int, body) -> None:
     """Store the answer, unless another request has taken the key over meanwhile."""
-    db.session.rollback()
-    db.session.execute(update(IdempotencyRecord).where(
-        IdempotencyRecord.id == claimed.record_id,
-        IdempotencyRecord.attempt == claimed.attempt,
-        IdempotencyRecord.status_code.is_(None))
-        .values(status_code=status_code, response_body=body))
-    db.session.commit()
+    end_read()  # whatever the request left uncommitted is not part of the answer
+    with unit_of_work():
+        db.session.execute(update(IdempotencyRecord).where(
+            IdempotencyRecord.id == claimed.record_id,
+            IdempotencyRecord.attempt == claimed.attempt,
+            IdempotencyRecord.status_code.is_(None))
+            .values(status_code=status_code, response_body=body))
 
 
 def release(claimed: Claim) -> None:
     """This attempt failed on our side: let a retry run it again (unless the key has been
     taken over meanwhile: then it is no longer ours to give up)."""
-    db.session.rollback()
-    db.session.execute(delete(IdempotencyRecord).where(
-        IdempotencyRecord.id == claimed.record_id,
-        IdempotencyRecord.attempt == claimed.attempt,
-        IdempotencyRecord.status_code.is_(None)))
-    db.session.commit()
+    end_read()  # what the failed attempt left uncommitted goes
+    with unit_of_work():
+        db.session.execute(delete(IdempotencyRecord).where(
+            IdempotencyRecord.id == claimed.record_id,
+            IdempotencyRecord.attempt == claimed.attempt,
+            IdempotencyRecord.status_code.is_(None)))
 
 
+@unit_of_work()
 def purge_expired(now=None) -> int:
     result = db.session.execute(delete(IdempotencyRecord).where(
         IdempotencyRecord.created_at < (now or utcnow()) - RETENTION))
-    db.session.commit()
     return result.rowcount

@@ -36,7 +36,7 @@ from app.models.payments import (
 from app.models.types import utcnow
 from app.services import refunds
 from app.services.payments import lock_payment, settle, stripe_gateway
-from app.services.transactions import retrying
+from app.services.transactions import after_commit, end_read, retrying, unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +105,7 @@ def _refuse_future_timestamp(signature: str, tolerance: int) -> None:
                               "The signature's timestamp lies in the future.")
 
 
+@unit_of_work()
 def _store(event_id: str, event_type: str, event: dict) -> int | None:
     """Insert the event unless its id is known; one statement, so concurrent repeats of
     the same event store exactly one row."""
@@ -115,7 +116,6 @@ def _store(event_id: str, event_type: str, event: dict) -> int | None:
                  .on_conflict_do_nothing(index_elements=["event_id"])
                  .returning(PaymentEvent.id))
     row_id = db.session.execute(statement).scalar()
-    db.session.commit()
     return row_id
 
 
@@ -128,7 +128,6 @@ def _hand_over(row_id: int) -> None:
         jobqueue.enqueue(PROCESS_JOB, row_id, queue="payments",
                          job_id=f"payment-event-{row_id}", retry=Retry(**PROCESS_RETRY))
     except Exception:
-        db.session.rollback()
         log.exception("handing payment event %s over failed; reconciliation will", row_id)
 
 
@@ -145,13 +144,12 @@ def process(row_id: int, *, final_attempt: bool = True) -> str:
     payment_id = _payment_for(obj, event_type)
     if payment_id is None:
         return _finish(row_id, EVENT_IGNORED, "no payment of ours matches it")
-    db.session.rollback()  # nothing stays open across the gateway call
 
     try:
         gateway = stripe_gateway()
         intent_reference = db.session.scalar(
             select(Payment.provider_reference).where(Payment.id == payment_id))
-        db.session.rollback()
+        end_read()  # nothing stays open across the gateway call
         intent = gateway.retrieve_intent(intent_reference)
         charge = (gateway.retrieve_charge(obj["id"]) if event_type == CHARGE_REFUNDED
                   else None)
@@ -167,13 +165,13 @@ def process(row_id: int, *, final_attempt: bool = True) -> str:
                     busy_code="payment.busy")
 
 
+@unit_of_work()
 def _apply_event(row_id: int, payment_id: int, event_type: str, obj: dict, intent,
                  charge) -> str:
     """One transaction: settle the payment from the gateway's answers and mark the event
     processed. Locks the event, then the booking and the payment (the lock order)."""
     event = db.session.get(PaymentEvent, row_id, with_for_update=True, populate_existing=True)
     if event.status in (EVENT_PROCESSED, EVENT_IGNORED):
-        events.rollback()
         return event.status  # a concurrent delivery got here first
     payment = lock_payment(payment_id)
     event.payment_id, event.provider_id = payment.id, payment.provider_id
@@ -191,10 +189,10 @@ def _apply_event(row_id: int, payment_id: int, event_type: str, obj: dict, inten
     event.status, event.outcome = EVENT_PROCESSED, outcome[:2000]
     event.attempts += 1
     event.processed_at = utcnow()
-    events.commit()
     return EVENT_PROCESSED
 
 
+@unit_of_work()
 def _payment_for(obj: dict, event_type: str) -> int | None:
     """Our payment for the event's object: by PaymentIntent id, else by the payment id we
     put in its metadata (an event can arrive before we stored the intent's id)."""
@@ -211,18 +209,23 @@ def _payment_for(obj: dict, event_type: str) -> int | None:
             update(Payment).where(Payment.id == int(metadata_id),
                                   Payment.provider_reference.is_(None))
             .values(provider_reference=reference).returning(Payment.id)).scalar()
-        db.session.commit()
         return updated
     return None
 
 
+@unit_of_work()
 def _finish(row_id: int, status: str, outcome: str, *, count_attempt: bool = True) -> str:
     db.session.execute(update(PaymentEvent).where(PaymentEvent.id == row_id).values(
         status=status, outcome=outcome[:2000],
         attempts=PaymentEvent.attempts + (1 if count_attempt else 0),
         processed_at=utcnow() if status in (EVENT_PROCESSED, EVENT_IGNORED) else None))
-    db.session.commit()
     return status
+
+
+def type_and_status(row_id: int) -> tuple[str, str]:
+    """A stored event's type and status as they are now (after a replay, say)."""
+    event = db.session.get(PaymentEvent, row_id, populate_existing=True)
+    return (event.type, event.status) if event is not None else ("?", "missing")
 
 
 def process_leftovers(*, now=None, limit: int = 200) -> int:
@@ -232,7 +235,7 @@ def process_leftovers(*, now=None, limit: int = 200) -> int:
     ids = db.session.scalars(select(PaymentEvent.id).where(
         PaymentEvent.status == EVENT_RECEIVED, PaymentEvent.received_at < cutoff)
         .order_by(PaymentEvent.id).limit(limit)).all()
-    db.session.rollback()
+    end_read()
     for row_id in ids:
         try:
             process(row_id, final_attempt=False)
@@ -241,12 +244,12 @@ def process_leftovers(*, now=None, limit: int = 200) -> int:
     return len(ids)
 
 
+@unit_of_work()
 def replay(row_id: int) -> bool:
     """Console: process a failed event again. Any other event is left alone (False)."""
     reopened = db.session.execute(update(PaymentEvent).where(
         PaymentEvent.id == row_id, PaymentEvent.status == EVENT_FAILED).values(
         status=EVENT_RECEIVED)).rowcount
-    db.session.commit()
     if reopened:
-        _hand_over(row_id)
+        after_commit(_hand_over, row_id)
     return bool(reopened)

@@ -40,7 +40,7 @@ from app.models.payments import (
 )
 from app.models.types import utcnow
 from app.services import bookings
-from app.services.transactions import retrying
+from app.services.transactions import end_read, retrying, unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +150,7 @@ class _StoredPayment:
     metadata: dict
 
 
+@unit_of_work()
 def _store_payment(reference: str, customer_id: int):
     """One transaction: check the booking can be paid online and store its payment row
     (before the gateway is called). Locks the booking, then the payment."""
@@ -180,7 +181,6 @@ def _store_payment(reference: str, customer_id: int):
         amount_minor=payment.amount_minor, currency=payment.currency,
         metadata={"booking_reference": booking.reference, "booking_id": booking.id,
                   "provider_id": booking.provider_id})
-    db.session.commit()
     return gateway, stored
 
 
@@ -203,6 +203,7 @@ def _request_intent(payment: Payment) -> None:
     payment.intent_requested_at = now
 
 
+@unit_of_work()
 def _record_intent(payment_id: int, state: IntentState, gateway):
     """One transaction: keep the intent's id on the payment and settle from its state."""
     payment = lock_payment(payment_id)
@@ -212,7 +213,6 @@ def _record_intent(payment_id: int, state: IntentState, gateway):
     elif payment.provider_reference != state.reference:
         state = gateway.retrieve_intent(payment.provider_reference)
     settle(payment, state, reason="payment started")
-    events.commit()
     return payment, state
 
 
@@ -248,11 +248,11 @@ def pay_with_test_card(reference: str, *, customer_id: int,
     return db.session.get(Payment, payment_id, populate_existing=True)
 
 
+@unit_of_work()
 def _note_failure(payment_id: int, message: str) -> None:
     """The intent could not be created or read: say why, and let the next start try."""
     db.session.execute(update(Payment).where(Payment.id == payment_id).values(
         failure_reason=message[:1000], intent_requested_at=None, updated_at=utcnow()))
-    db.session.commit()
 
 
 def _payment_of(booking_id: int) -> Payment | None:
@@ -266,10 +266,10 @@ def settle_by_id(payment_id: int, state: IntentState, *, reason: str) -> Payment
     return retrying(_settle_by_id, payment_id, state, reason, busy_code="payment.busy")
 
 
+@unit_of_work()
 def _settle_by_id(payment_id: int, state: IntentState, reason: str) -> Payment:
     payment = lock_payment(payment_id)
     settle(payment, state, reason=reason)
-    events.commit()
     return payment
 
 
@@ -277,7 +277,7 @@ def settle(payment: Payment, state: IntentState, *, reason: str) -> str:
     """Bring a locked payment, and its booking, in line with the gateway's current state.
 
     Returns what happened, for the webhook inbox and the logs. Runs in the caller's
-    transaction; the caller commits with ``events.commit``.
+    transaction; the caller's unit of work commits.
     """
     now = utcnow()
     payment.checked_at = now
@@ -360,6 +360,7 @@ def mark_paid(reference: str, *, actor_id: int | None, provider_id: int | None =
                     busy_code="payment.busy")
 
 
+@unit_of_work()
 def _mark_paid(reference: str, actor_id: int | None, provider_id: int | None,
                method: str) -> Payment:
     booking = bookings.get_booking_for_update(reference, provider_id=provider_id)
@@ -384,7 +385,6 @@ def _mark_paid(reference: str, actor_id: int | None, provider_id: int | None,
     db.session.flush()
     events.publish("payment.succeeded", payment_payload(payment, booking),
                    provider_id=payment.provider_id)
-    events.commit()
     return payment
 
 
@@ -402,7 +402,7 @@ def reconcile_unsettled(*, now=None, limit: int = 200) -> dict:
                Payment.provider_reference.is_not(None), Payment.updated_at < cutoff,
                (Payment.checked_at.is_(None)) | (Payment.checked_at < cutoff))
         .order_by(Payment.id).limit(limit)).all()
-    db.session.rollback()  # no transaction stays open across the gateway calls
+    end_read()  # no transaction stays open across the gateway calls
     counts = {"checked": 0, "settled": 0, "errors": 0}
     for payment_id, provider_reference in rows:
         counts["checked"] += 1

@@ -7,9 +7,11 @@ from werkzeug.security import generate_password_hash
 from app.extensions import db
 from app.models import Account
 from app.services.accounts import find_user_by_email
+from app.services.transactions import unit_of_work
 from app.services.validation import normalise_email
 
 
+@unit_of_work()
 def ensure_user(
     *,
     email: str,
@@ -37,5 +39,4 @@ def ensure_user(
     user.provider_id = provider_id
     if role_row not in user.roles:
         user.roles.append(role_row)
-    db.session.commit()
     return user, created
