@@ -14,7 +14,7 @@ from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError, 
 
 from api.schemas import Schema
 from app.errors import UNKNOWN_USER, DomainError
-from app.extensions import db
+from app.services.transactions import end_read
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +126,7 @@ def handle_internal_server_error(error: InternalServerError):
 def handle_data_error(error: DataError):
     """A value the database cannot hold (an id past its integer range, say): the request's
     fault, answered 422 like other invalid input, with nothing changed."""
-    db.session.rollback()
+    end_read()
     log.info("database refused a value in %s %s: %s", request.method, request.path,
              str(error.orig).splitlines()[0] if error.orig else error)
     if not is_api_request():  # the console: an id in the URL that no row can have

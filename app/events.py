@@ -208,6 +208,12 @@ def sweep(now=None) -> int:
     return len(ids)
 
 
+def topic_and_status(event_id: str) -> tuple[str, str]:
+    """An event's topic and status as they are now (after a replay, say)."""
+    event = db.session.get(OutboxEvent, event_id, populate_existing=True)
+    return (event.topic, event.status) if event is not None else ("?", "missing")
+
+
 def replay(event_id: str) -> None:
     """Deliver an event again (console): consumers that already handled it skip it."""
     with transactions.unit_of_work():

@@ -14,6 +14,7 @@ from rq import SimpleWorker, Worker
 from app.extensions import db
 from app.jobqueue import get_queue
 from app.redis import redis_client
+from app.services.transactions import end_session
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ class InProcessWorker(SimpleWorker):
         try:
             return super().execute_job(job, queue)
         finally:
-            db.session.remove()
+            end_session()
 
 
 def run_worker(app, queue_names: list[str], *, burst: bool = False, fork: bool = True) -> bool:

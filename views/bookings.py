@@ -22,7 +22,6 @@ from flask_appbuilder.models.sqla.filters import (
 from wtforms import SelectField, StringField
 
 from app.errors import DomainError
-from app.extensions import db
 from app.models import Account, Booking, BookingHistory
 from app.models.bookings import PENDING, STATUSES
 from app.services import agenda, payments
@@ -224,8 +223,6 @@ class BookingActions:
             try:
                 service(reference, actor=actor, provider_id=scope)
             except DomainError as exc:
-                # A refused transition can leave the booking's row lock behind.
-                db.session.rollback()
                 flash(f"{reference}: {exc.message}", "danger")
             else:
                 flash(f"{reference}: {done}", "success")

@@ -12,7 +12,6 @@ from flask_appbuilder import BaseView, expose, has_access
 from flask_appbuilder.actions import action
 
 from app.errors import DomainError
-from app.extensions import db
 from app.models import ConversionEvent
 from app.models.conversions import CONVERSION_STATUSES, FAILED
 from app.services import agenda, attribution_report, conversions
@@ -53,7 +52,6 @@ class ConversionEventView(TenantModelView):
     def resend(self, items):
         rows = [(item.id, item.event_id, item.status)
                 for item in (items if isinstance(items, list) else [items])]
-        db.session.rollback()
         scope = None if user_is_admin(g.user) else user_provider_id(g.user)
         for row_id, event_id, status in rows:
             if status != FAILED:
@@ -62,10 +60,8 @@ class ConversionEventView(TenantModelView):
             try:
                 row = conversions.resend(row_id, provider_id=scope)
             except DomainError as exc:
-                db.session.rollback()
                 flash(f"{event_id}: {exc.message}", "danger")
                 continue
-            db.session.refresh(row)
             flash(f"{event_id}: {row.status}.", "success" if row.status != FAILED else "danger")
         self.update_redirect()
         return redirect(self.get_redirect())

@@ -14,7 +14,6 @@ from flask_appbuilder.actions import action
 from markupsafe import Markup, escape
 
 from app import events
-from app.extensions import db
 from app.models import ConsumedEvent, OutboxEvent
 from app.models.events import DONE, FAILED, QUEUED, RETRYING
 from views.base import TenantModelView
@@ -62,12 +61,10 @@ class OutboxEventView(TenantModelView):
         event_ids = [item.id for item in (items if isinstance(items, list) else [items])]
         for event_id in event_ids:
             events.replay(event_id)
-        db.session.expire_all()
         for event_id in event_ids:
-            event = db.session.get(OutboxEvent, event_id)
-            status = event.status if event is not None else "missing"
+            topic, status = events.topic_and_status(event_id)
             category = "danger" if status == FAILED else "success"
-            flash(f"Event {event_id[:8]} ({event.topic if event else '?'}) replayed: "
+            flash(f"Event {event_id[:8]} ({topic}) replayed: "
                   f"{status}.", category)
         self.update_redirect()
         return redirect(self.get_redirect())

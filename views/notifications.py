@@ -18,7 +18,6 @@ from wtforms import SelectField, TextAreaField
 from wtforms.validators import Optional
 
 from app.errors import DomainError
-from app.extensions import db
 from app.models import Notification, NotificationTemplate
 from app.models.notifications import CHANNELS, NOTIFICATION_STATUSES, TEMPLATE_KEYS
 from app.services import notification_templates as templates
@@ -99,9 +98,8 @@ class NotificationTemplateView(TenantModelView):
     def _check(item):
         # Flask-AppBuilder flashes what pre_add/pre_update raise and saves nothing.
         try:
-            templates.check_template_row(item)
+            templates.check_console_edit(item)
         except DomainError as exc:
-            db.session.rollback()  # nothing of the refused edit stays in the session
             details = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.errors.items())
             raise ValueError(f"{exc.message}" + (f" ({details})" if details else "")) from None
 
@@ -178,7 +176,6 @@ class NotificationView(TenantModelView):
             try:
                 new_id = notifications.resend_notification(item_id, provider_id=scope)
             except DomainError as exc:
-                db.session.rollback()
                 flash(f"Message {item_id}: {exc.message}", "danger")
                 continue
             flash(f"Message {item_id} sent again as message {new_id}.", "success")

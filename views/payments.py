@@ -21,8 +21,7 @@ from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from app.errors import DomainError, NotFound
-from app.extensions import db
-from app.models import Account, Payment, PaymentEvent, Refund
+from app.models import Payment, PaymentEvent, Refund
 from app.models.payments import (
     EVENT_FAILED,
     EVENT_STATUSES,
@@ -32,7 +31,7 @@ from app.models.payments import (
     REFUND_RETRYING,
     REFUND_STATUSES,
 )
-from app.services import payment_webhooks, refunds
+from app.services import payment_queries, payment_webhooks, refunds
 from views.base import TenantModelView
 from views.bookings import (
     ScreenInterface,
@@ -146,8 +145,7 @@ class PaymentView(TenantModelView):
             "received_minor": _money("received_minor"),
             "refunded_minor": _money("refunded_minor"),
             "attention": _flag,
-            "marked_paid_by_id": lambda p: _person(
-                db.session.get(Account, p.marked_paid_by_id)) if p.marked_paid_by_id else "",
+            "marked_paid_by_id": lambda p: _person(payment_queries.marked_paid_by(p)),
             "created_at": _local("created_at"),
             "updated_at": _local("updated_at"),
             "succeeded_at": _local("succeeded_at"),
@@ -206,7 +204,6 @@ class PaymentView(TenantModelView):
                     payment_id, amount_minor=None, reason=FULL_REFUND_REASON,
                     actor_id=g.user.id, provider_id=scope)
             except DomainError as exc:
-                db.session.rollback()  # a refusal can leave the payment's row lock behind
                 flash(f"{reference}: {exc.message}", "danger")
             else:
                 _flash_refund(reference, refund)
@@ -234,10 +231,8 @@ class PaymentView(TenantModelView):
                         payment.id, amount_minor=amount_minor, reason=form.reason.data or "",
                         actor_id=g.user.id, provider_id=provider_scope())
                 except NotFound:
-                    db.session.rollback()
                     abort(404)
                 except DomainError as exc:
-                    db.session.rollback()
                     flash(f"{reference}: {exc.message}", "danger")
                     payment = self.datamodel.get(pk, self._base_filters)
                 else:
@@ -291,16 +286,14 @@ class PaymentEventView(TenantModelView):
     def replay(self, items):
         rows = [(item.id, item.event_id, item.status)
                 for item in (items if isinstance(items, list) else [items])]
-        db.session.rollback()
         for row_id, event_id, status in rows:
             if status != EVENT_FAILED:
                 flash(f"{event_id}: {status}, not failed; nothing to replay.", "warning")
                 continue
             payment_webhooks.replay(row_id)
-            db.session.expire_all()
-            event = db.session.get(PaymentEvent, row_id)
-            category = "danger" if event.status == EVENT_FAILED else "success"
-            flash(f"{event_id} ({event.type}) replayed: {event.status}.", category)
+            event_type, event_status = payment_webhooks.type_and_status(row_id)
+            category = "danger" if event_status == EVENT_FAILED else "success"
+            flash(f"{event_id} ({event_type}) replayed: {event_status}.", category)
         self.update_redirect()
         return redirect(self.get_redirect())
 

@@ -15,7 +15,6 @@ from markupsafe import Markup
 from wtforms import SelectField
 
 from app.errors import DomainError, NotFound
-from app.extensions import db
 from app.models import Receipt
 from app.models.receipts import DOCUMENT_KINDS
 from app.services import receipts
@@ -89,14 +88,12 @@ class ReceiptView(TenantModelView):
         rows = [(item.id, item.display_number)
                 for item in (items if isinstance(items, list) else [items])]
         scope = provider_scope()
-        db.session.rollback()
         for receipt_id, number in rows:
             try:
                 receipts.resend_receipt(receipt_id, scope)
             except NotFound:
                 abort(404)
             except DomainError as exc:
-                db.session.rollback()
                 flash(f"{number}: {exc.message}", "danger")
             else:
                 flash(f"{number}: sent again to the customer.", "success")

@@ -19,7 +19,7 @@ import phonenumbers
 from flask import current_app
 from sqlalchemy import select, update
 
-from app import events, jobqueue
+from app import jobqueue
 from app.errors import Conflict, NotFound
 from app.extensions import db
 from app.gateways import tiktok

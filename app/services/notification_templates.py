@@ -28,10 +28,11 @@ from jinja2 import StrictUndefined, TemplateError, meta
 from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import select
 
-from app.errors import ValidationFailed
+from app.errors import DomainError, ValidationFailed
 from app.extensions import db
 from app.models import AuditLog
 from app.models.notifications import CHANNELS, EMAIL, SMS, TEMPLATE_KEYS, NotificationTemplate
+from app.services.transactions import end_read, unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -254,6 +255,16 @@ def preview(*, key: str, channel: str, locale: str = DEFAULT_LOCALE,
                              body_html=body_html if channel == EMAIL else None)
 
 
+def check_console_edit(row: NotificationTemplate) -> None:
+    """:func:`check_template_row` for a console save: a refused edit is discarded from the
+    session, so that nothing of it is committed with a later change."""
+    try:
+        check_template_row(row)
+    except DomainError:
+        end_read()
+        raise
+
+
 def check_template_row(row: NotificationTemplate) -> None:
     """Refuse a template row that could not be used (console saves call this)."""
     errors = {}
@@ -282,6 +293,7 @@ class LoadReport:
     kept_edited: int = 0
 
 
+@unit_of_work()
 def load_defaults(*, force: bool = False) -> LoadReport:
     """Copy the shipped defaults into the database as platform defaults; idempotent.
 
@@ -309,7 +321,6 @@ def load_defaults(*, force: bool = False) -> LoadReport:
             row.subject, row.body_text, row.body_html = (
                 parts.subject, parts.body_text, parts.body_html)
             report.updated += 1
-    db.session.commit()
     return report
 
 

@@ -29,7 +29,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import exists, select, update
 
-from app import events, jobqueue
+from app import jobqueue
 from app.errors import Conflict, NotFound
 from app.extensions import db
 from app.gateways import sms as sms_gateway

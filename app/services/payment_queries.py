@@ -6,6 +6,7 @@ from sqlalchemy.orm import selectinload
 
 from app.errors import NotFound
 from app.extensions import db
+from app.models import Account
 from app.models.payments import Payment, Refund
 from app.services.tenancy import scoped
 
@@ -20,6 +21,13 @@ def list_payments(*, provider_id: int | None, page: int, page_size: int,
                             else Payment.attention.is_(None))
     return _page(query.options(selectinload(Payment.booking)),
                  Payment.id, page, page_size)
+
+
+def marked_paid_by(payment: Payment) -> Account | None:
+    """The staff member who recorded a payment taken at the venue, if any."""
+    if payment.marked_paid_by_id is None:
+        return None
+    return db.session.get(Account, payment.marked_paid_by_id)
 
 
 def get_payment(payment_id: int, *, provider_id: int | None) -> Payment:
