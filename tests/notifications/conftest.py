@@ -148,14 +148,16 @@ def outbox(app, monkeypatch, tmp_path):
 
 
 def run_jobs(app):
-    """With Redis, work the events and notifications queues once; inline needs nothing."""
+    """With Redis, work the events, payments (receipt PDFs are rendered there) and
+    notifications queues until they are empty; inline needs nothing."""
     if app.config.get("REDIS_URL"):
         from rq import SimpleWorker
 
         from app import jobqueue
         from app.redis import redis_client
 
-        SimpleWorker([jobqueue.get_queue("events"), jobqueue.get_queue("notifications")],
+        SimpleWorker([jobqueue.get_queue("events"), jobqueue.get_queue("payments"),
+                      jobqueue.get_queue("notifications")],
                      connection=redis_client()).work(burst=True)
 
 
