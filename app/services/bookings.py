@@ -63,7 +63,7 @@ from app.models.bookings import (
 from app.models.catalog import SERVICE
 from app.models.payments import PROCESSING, REQUIRES_ACTION, Payment
 from app.models.types import utcnow
-from app.services import audit, idempotency
+from app.services import audit, event_payloads, idempotency
 from app.services.booking_states import RELEASING, check_transition
 from app.services.transactions import retried, retrying, transaction
 from app.services.money import amount_due
@@ -474,7 +474,7 @@ def _booking_rows(booking: PlacedBooking, customer_id: int, attribution: dict | 
     topics = ["booking.created"] + (["booking.confirmed"] if booking.status == CONFIRMED
                                     else [])
     audit_row["created_at"] = now  # every row of the booking carries the same time
-    event_rows = [events.outbox_row(topic, _payload(booking), provider_id=booking.provider_id)
+    event_rows = [events.outbox_row(topic, event_payloads.booking(booking), provider_id=booking.provider_id)
                   for topic in topics]
     for row in event_rows:
         row["created_at"] = now
@@ -618,7 +618,7 @@ def _build_placing_statement(with_attribution: bool, event_count: int,
         .values(booked=slot.c.booked + quantity)
         .returning(slot.c.starts_at, slot.c.ends_at).cte("taken"))
     booking = Booking.__table__
-    # The events' payloads carry the slot's start in ISO 8601, UTC, as ``_payload`` does.
+    # The events' payloads carry the slot's start in ISO 8601, UTC, as ``event_payloads.booking`` does.
     starts_at = func.jsonb_build_object(literal_column("'starts_at'"), func.concat(
         func.to_jsonb(func.timezone(literal_column("'UTC'"), booking.c.starts_at))
         .op("#>>")(literal_column("'{}'")), literal_column("'+00:00'"))).label("s")
@@ -691,9 +691,8 @@ def transition(booking: Booking, target: str, actor: Actor, *, now: datetime | N
     booking.status = target
     booking.hold_expires_at = None
     _record(booking, previous, target, actor)
-    payload = _payload(booking)
-    payload.update(extra or {})
-    events.publish(f"booking.{target}", payload, provider_id=booking.provider_id)
+    events.publish(f"booking.{target}", event_payloads.booking(booking, **(extra or {})),
+                   provider_id=booking.provider_id)
 
 
 @retried("booking.busy")
@@ -790,9 +789,9 @@ def reschedule_booking(reference: str, *, new_slot_id: int, actor: Actor,
         booking.slot_id, booking.starts_at, booking.ends_at = new_slot_id, starts_at, ends_at
         _record(booking, booking.status, booking.status,
                 Actor(actor.user_id, actor.reason or f"rescheduled from slot {old_slot_id}"))
-        payload = _payload(booking)
-        payload["previous_slot_id"] = old_slot_id
-        events.publish("booking.rescheduled", payload, provider_id=booking.provider_id)
+        events.publish("booking.rescheduled",
+                       event_payloads.booking(booking, previous_slot_id=old_slot_id),
+                       provider_id=booking.provider_id)
         events.commit()
     return booking
 
@@ -851,16 +850,5 @@ def _record(booking: Booking, previous: str | None, target: str, actor: Actor) -
     db.session.add(BookingHistory(booking=booking, provider_id=booking.provider_id,
                                   from_status=previous, to_status=target,
                                   actor_id=actor.user_id, reason=actor.reason[:300]))
-
-
-def _payload(booking: Booking) -> dict:
-    return {
-        "booking_reference": booking.reference, "provider_id": booking.provider_id,
-        "customer_id": booking.customer_id, "offering_id": booking.offering_id,
-        "slot_id": booking.slot_id, "variant_id": booking.variant_id,
-        "quantity": booking.quantity, "status": booking.status,
-        "total_minor": booking.total_minor, "currency": booking.currency,
-        "starts_at": booking.starts_at.isoformat() if booking.starts_at else None,
-    }
 
 

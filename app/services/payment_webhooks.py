@@ -34,7 +34,7 @@ from app.models.payments import (
     PaymentEvent,
 )
 from app.models.types import utcnow
-from app.services import refunds
+from app.services import event_payloads, refunds
 from app.services.payments import lock_payment, settle, stripe_gateway
 from app.services.transactions import after_commit, end_read, retrying, unit_of_work
 
@@ -181,10 +181,8 @@ def _apply_event(row_id: int, payment_id: int, event_type: str, obj: dict, inten
     if event_type == DISPUTE_CREATED:
         payment.attention = (f"Disputed by the cardholder (dispute {obj.get('id')}, "
                              f"reason {obj.get('reason') or 'not given'}).")
-        events.publish("payment.disputed", {
-            "payment_id": payment.id, "dispute_id": obj.get("id"),
-            "amount_minor": obj.get("amount"), "reason": obj.get("reason")},
-            provider_id=payment.provider_id)
+        events.publish("payment.disputed", event_payloads.dispute(payment.id, obj),
+                       provider_id=payment.provider_id)
         outcome += "; flagged: disputed"
     event.status, event.outcome = EVENT_PROCESSED, outcome[:2000]
     event.attempts += 1

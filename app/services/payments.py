@@ -39,7 +39,7 @@ from app.models.payments import (
     Payment,
 )
 from app.models.types import utcnow
-from app.services import bookings
+from app.services import bookings, event_payloads
 from app.services.transactions import end_read, retrying, unit_of_work
 
 log = logging.getLogger(__name__)
@@ -305,7 +305,7 @@ def settle(payment: Payment, state: IntentState, *, reason: str) -> str:
             return _flag(payment, booking,
                          f"Paid while the booking was {booking.status}: refund the customer "
                          "or rebook.")
-        events.publish("payment.succeeded", payment_payload(payment, booking),
+        events.publish("payment.succeeded", event_payloads.payment(payment, booking),
                        provider_id=payment.provider_id)
         return "succeeded; booking confirmed"
 
@@ -315,7 +315,7 @@ def settle(payment: Payment, state: IntentState, *, reason: str) -> str:
         if booking.status == PENDING:
             bookings.transition(booking, EXPIRED, bookings.Actor(
                 None, f"payment {state.status}: {state.failure_reason or 'no reason given'}"))
-        events.publish("payment.failed", payment_payload(payment, booking),
+        events.publish("payment.failed", event_payloads.payment(payment, booking),
                        provider_id=payment.provider_id)
         return f"{state.status}; hold released"
 
@@ -334,21 +334,10 @@ def _mismatch(payment: Payment, booking: Booking, state: IntentState) -> str | N
 
 def _flag(payment: Payment, booking: Booking, problem: str) -> str:
     payment.attention = problem
-    events.publish("payment.flagged", {**payment_payload(payment, booking), "problem": problem},
+    events.publish("payment.flagged", event_payloads.payment(payment, booking, problem=problem),
                    provider_id=payment.provider_id)
     log.warning("payment %s flagged: %s", payment.id, problem)
     return f"flagged: {problem}"
-
-
-def payment_payload(payment: Payment, booking: Booking) -> dict:
-    return {
-        "payment_id": payment.id, "booking_reference": booking.reference,
-        "booking_id": booking.id, "provider_id": payment.provider_id,
-        "customer_id": booking.customer_id, "gateway": payment.gateway,
-        "status": payment.status, "amount_minor": payment.amount_minor,
-        "received_minor": payment.received_minor, "refunded_minor": payment.refunded_minor,
-        "currency": payment.currency, "provider_reference": payment.provider_reference,
-    }
 
 
 # --- pay at the venue --------------------------------------------------------------------
@@ -383,7 +372,7 @@ def _mark_paid(reference: str, actor_id: int | None, provider_id: int | None,
     if booking.status == PENDING:
         bookings.transition(booking, CONFIRMED, bookings.Actor(actor_id, "paid at the venue"))
     db.session.flush()
-    events.publish("payment.succeeded", payment_payload(payment, booking),
+    events.publish("payment.succeeded", event_payloads.payment(payment, booking),
                    provider_id=payment.provider_id)
     return payment
 

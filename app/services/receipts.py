@@ -43,7 +43,7 @@ from app.models.payments import REFUND_SUCCEEDED, SUCCEEDED, Payment, Refund
 from app.models.receipts import CREDIT_NOTE, RECEIPT, Receipt, ReceiptCounter
 from app.models.types import utcnow
 from app.services.money import format_money, tax_breakdown
-from app.services import agenda, audit
+from app.services import agenda, audit, event_payloads
 from app.services.transactions import after_commit, unit_of_work
 from app.services.receipt_storage import ObjectMissing, get_storage
 
@@ -231,7 +231,8 @@ def render(receipt_id: int) -> bool:
                      provider_id=document.provider_id,
                      changes={"display_number": document.display_number,
                               "sha256": document.sha256})
-        events.publish("receipt.generated", _generated_payload(document, context["reference"]),
+        events.publish("receipt.generated",
+                       event_payloads.receipt_generated(document, context["reference"]),
                        provider_id=document.provider_id)
     return True
 
@@ -266,13 +267,6 @@ def _context_of(document: Receipt) -> dict:
     context.update(original=document.original.display_number, reason=refund.reason or "",
                    refund_amount=format_money(-refund.amount_minor, refund.currency))
     return context
-
-
-def _generated_payload(document: Receipt, reference: str) -> dict:
-    return {"receipt_id": document.id, "kind": document.kind,
-            "display_number": document.display_number, "booking_reference": reference,
-            "booking_id": document.booking_id, "provider_id": document.provider_id,
-            "customer_id": document.customer_id}
 
 
 # --- what the PDF says -------------------------------------------------------------------
@@ -375,8 +369,7 @@ def resend_receipt(receipt_id: int, provider_id: int | None) -> str:
         receipt = receipt_for_provider(receipt_id, provider_id)
         reference = db.session.scalar(select(Booking.reference).where(
             Booking.id == receipt.booking_id))
-        payload = _generated_payload(receipt, reference)
-        payload["resend"] = True
+        payload = event_payloads.receipt_generated(receipt, reference, resend=True)
         event_id = events.publish("receipt.generated", payload,
                                   provider_id=receipt.provider_id)
         audit.record("receipt.resent", entity="receipt", entity_id=receipt.id,

@@ -36,8 +36,8 @@ from app.models.payments import (
 )
 from app.models.types import utcnow
 from app.services.money import format_money
-from app.services import bookings, idempotency
-from app.services.payments import lock_payment, payment_payload, stripe_gateway
+from app.services import bookings, event_payloads, idempotency
+from app.services.payments import lock_payment, stripe_gateway
 from app.services.transactions import after_commit, breaks_constraint, retrying, unit_of_work
 
 log = logging.getLogger(__name__)
@@ -203,9 +203,9 @@ def _refund_failed(refund: Refund, message: str) -> None:
     refund.next_attempt_at = None
     payment = db.session.get(Payment, refund.payment_id, with_for_update=True)
     payment.attention = f"Refund {refund.id} of {refund.amount_minor} failed: {message}"[:2000]
-    events.publish("payment.refund_failed", {
-        "payment_id": payment.id, "refund_id": refund.id, "amount_minor": refund.amount_minor,
-        "currency": refund.currency, "error": message[:500]}, provider_id=refund.provider_id)
+    events.publish("payment.refund_failed",
+                   event_payloads.refund_failed(refund, payment.id, message),
+                   provider_id=refund.provider_id)
 
 
 def _refund_succeeded(refund: Refund) -> None:
@@ -223,9 +223,9 @@ def _refund_succeeded(refund: Refund) -> None:
             bookings.transition(booking, CANCELLED, actor)
         if booking.status == CANCELLED:
             bookings.transition(booking, REFUNDED, actor)
-    payload = payment_payload(payment, booking)
-    payload.update(refund_id=refund.id, refund_amount_minor=refund.amount_minor,
-                   fully_refunded=fully, reason=refund.reason)
+    payload = event_payloads.payment(
+        payment, booking, refund_id=refund.id, refund_amount_minor=refund.amount_minor,
+        fully_refunded=fully, reason=refund.reason)
     events.publish("payment.refunded", payload, provider_id=payment.provider_id)
 
 
