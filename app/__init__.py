@@ -14,7 +14,7 @@ from flask_appbuilder import AppBuilder
 from flask_cors import CORS
 from werkzeug.routing import IntegerConverter
 
-from app import consumers, rate_limits, security_headers
+from app import rate_limits, security_headers
 from app import models  # noqa: F401  every table registered before anything reflects
 from app.extensions import AUTOCOMMIT_BIND, csrf, db, limiter, migrate
 from app.services import audit, cache  # noqa: F401  their listeners must exist before a flush
@@ -87,7 +87,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     from app.cli import bookwell
 
     app.cli.add_command(bookwell)
-    consumers.register(app.config)  # web, worker and CLI processes react alike
+    from app.services import event_handlers
+
+    event_handlers.register(app.config)  # web, worker and CLI processes react alike
 
     if not app.config.get("REDIS_URL") and not app.config.get("TESTING"):
         from app.services import housekeeping

@@ -1,7 +1,6 @@
-"""`flask bookwell ...`: release steps, accounts, demo data and workers."""
+"""`flask bookwell ...`: release steps, accounts and demo data. (The worker and the
+scheduler commands join the group from ``jobs/cli.py``: nothing in ``app`` imports ``jobs``.)"""
 from __future__ import annotations
-
-import importlib
 
 import click
 from flask import current_app
@@ -97,32 +96,3 @@ def reindex_command():
 def purge_tokens_command():
     """Delete revocation records of tokens that have expired anyway."""
     click.echo(f"purged {accounts.purge_expired_revocations()} expired revocations")
-
-
-@bookwell.command("scheduler")
-def scheduler_command():
-    """Enqueue the periodic jobs (hold expiry, outbox sweep, slots, clean-ups) on time.
-
-    Safe to run on several hosts: each tick is enqueued once.
-    """
-    from app.redis import redis_client
-
-    if not current_app.config.get("REDIS_URL"):
-        raise click.ClickException("REDIS_URL is not set; without Redis the web process "
-                                   "runs the periodic work itself.")
-    schedule = importlib.import_module("jobs.scheduler")
-    schedule.build_scheduler(redis_client()).start()
-
-
-@bookwell.command("worker")
-@click.option("--queues", default="events,payments,notifications,integrations,default",
-              show_default=True, help="Comma-separated queue names, highest priority first.")
-@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
-@click.option("--fork/--no-fork", default=True, show_default=True,
-              help="Fork a process per job (isolation), or run jobs in the worker process "
-                   "(much cheaper for small frequent jobs such as event delivery).")
-def worker_command(queues, burst, fork):
-    """Run an RQ worker with this app built once, before jobs fork."""
-    worker = importlib.import_module("jobs.worker")
-    worker.run_worker(current_app, [q.strip() for q in queues.split(",") if q.strip()],
-                      burst=burst, fork=fork)

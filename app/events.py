@@ -5,19 +5,19 @@ event exists exactly when the change does. After the commit, ``dispatch`` hands 
 to RQ (queue ``events``), or delivers them right away without Redis. A periodic ``sweep``
 re-dispatches events that a crash between commit and dispatch left behind.
 
-Consumers register per topic by import path. Delivery runs each consumer in its own
-transaction together with a ``ConsumedEvent`` row keyed by (consumer, event): a consumer
-handles an event once, however often the event is delivered.
+Which handlers react to which topic is the table in ``app.services.event_handlers``,
+installed here at start-up. Delivery runs each handler in its own transaction together
+with a ``ConsumedEvent`` row keyed by (handler name, event): a handler handles an event
+once, however often the event is delivered.
 """
 from __future__ import annotations
 
-import importlib
 import logging
 import uuid
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 
 from flask import current_app
-from rq import Retry
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -30,32 +30,45 @@ from app.services import transactions
 
 log = logging.getLogger(__name__)
 
-DELIVER_JOB = "jobs.events.deliver_event"
-DELIVERY_RETRY = dict(max=5, interval=[5, 30, 120, 600, 1800])
+DELIVER_JOB = "events.deliver"
+DELIVERY_INTERVALS = [5, 30, 120, 600, 1800]  # seconds before each retry of a delivery
 SWEEP_AFTER = timedelta(minutes=1)       # never dispatched: a crash after commit
 STUCK_AFTER = timedelta(minutes=15)      # dispatched but never finished: a lost job
 _PENDING_KEY = "outbox_pending"
 
-# topic → consumer import paths; the areas that react to events add theirs here.
-CONSUMERS: dict[str, list[str]] = {
-    "booking.created": [],
-    "booking.confirmed": [],
-    "booking.cancelled": [],
-    "booking.rescheduled": [],
-    "booking.expired": [],
-    "booking.completed": [],
-}
+# topic → handler names, and name → handler: installed from the handler table
+# (``app.services.event_handlers.register``). A name is the handler's import path, the
+# key its ``ConsumedEvent`` rows are stored under: keep it when moving a handler.
+CONSUMERS: dict[str, list[str]] = {}
+_HANDLERS: dict[str, Callable] = {}
 
 
-def subscribe(topic: str, consumer_path: str) -> None:
-    paths = CONSUMERS.setdefault(topic, [])
-    if consumer_path not in paths:
-        paths.append(consumer_path)
+def handler_name(handler: Callable) -> str:
+    return f"{handler.__module__}.{handler.__qualname__}"
 
 
-def unsubscribe(topic: str, consumer_path: str) -> None:
-    if consumer_path in CONSUMERS.get(topic, []):
-        CONSUMERS[topic].remove(consumer_path)
+def install(table: Mapping[str, tuple[Callable, ...]]) -> None:
+    """Deliver each topic's events to exactly these handlers from now on."""
+    CONSUMERS.clear()
+    _HANDLERS.clear()
+    for topic, handlers in table.items():
+        CONSUMERS[topic] = []
+        for handler in handlers:
+            subscribe(topic, handler)
+
+
+def subscribe(topic: str, handler: Callable) -> None:
+    name = handler_name(handler)
+    _HANDLERS[name] = handler
+    names = CONSUMERS.setdefault(topic, [])
+    if name not in names:
+        names.append(name)
+
+
+def unsubscribe(topic: str, handler: Callable) -> None:
+    name = handler_name(handler)
+    if name in CONSUMERS.get(topic, []):
+        CONSUMERS[topic].remove(name)
 
 
 def publish(topic: str, payload: dict, *, provider_id: int | None = None) -> str:
@@ -121,8 +134,7 @@ def dispatch(event_ids: list[str]) -> None:
         # until delivered, and the sweep re-dispatches one that is late.
         try:
             for event_id in event_ids:
-                jobqueue.enqueue(DELIVER_JOB, event_id, queue="events",
-                                 job_id=f"event-{event_id}", retry=Retry(**DELIVERY_RETRY))
+                jobqueue.enqueue(DELIVER_JOB, event_id, job_id=f"event-{event_id}")
         except Exception:
             log.exception("dispatching events %s failed; the sweep will retry", event_ids)
         return
@@ -166,8 +178,7 @@ class ConsumerFailed(RuntimeError):
 def _run_consumer(path: str, event_id: str, topic: str, payload: dict) -> None:
     """The consumer's claim on the event and its work: one unit of work, so the claim
     exists exactly when the work was done. A second delivery finds the claim and skips."""
-    module_name, _, func_name = path.rpartition(".")
-    handler = getattr(importlib.import_module(module_name), func_name)
+    handler = _HANDLERS[path]
     with transactions.unit_of_work():
         if not _claim(path, event_id):
             return  # this consumer has handled this event before
@@ -220,3 +231,19 @@ def replay(event_id: str) -> None:
         db.session.execute(update(OutboxEvent).where(OutboxEvent.id == event_id).values(
             status=QUEUED, last_error=None, dispatched_at=utcnow()))
         transactions.after_commit(dispatch, [event_id])
+
+
+def redeliver_failed(*, topic: str | None = None, limit: int = 1000) -> int:
+    """Deliver again the events whose handlers failed on every attempt (``failed``),
+    oldest first, of one topic or all; handlers that already handled one skip it.
+    Returns how many were handed over."""
+    query = select(OutboxEvent.id).where(OutboxEvent.status == FAILED)
+    if topic is not None:
+        query = query.where(OutboxEvent.topic == topic)
+    with transactions.unit_of_work():
+        ids = list(db.session.scalars(query.order_by(OutboxEvent.created_at).limit(limit)))
+        if ids:
+            db.session.execute(update(OutboxEvent).where(OutboxEvent.id.in_(ids)).values(
+                status=QUEUED, last_error=None, dispatched_at=utcnow()))
+            transactions.after_commit(dispatch, ids)
+    return len(ids)

@@ -1,11 +1,11 @@
 """Hand work to RQ when Redis is configured; run it inline otherwise (embedded mode).
 
-Jobs are named by import path (``"jobs.maintenance.purge_revoked_tokens"``) so that
-``app`` never imports ``jobs``. Callers enqueue only after their transaction committed.
+Jobs are named by their stable name in ``app.job_registry`` (``"notifications.send"``),
+which also says their queue and retry policy. Callers enqueue only after their
+transaction committed.
 """
 from __future__ import annotations
 
-import importlib
 import logging
 
 from flask import current_app
@@ -24,15 +24,20 @@ def get_queue(name: str = "default") -> Queue:
     return Queue(name, connection=redis_client())
 
 
-def enqueue(func_path: str, *args, queue: str = "default", job_id: str | None = None,
-            retry: Retry | None = None, **kwargs):
-    """Run ``func_path(*args, **kwargs)`` on a worker, or right here without Redis.
+def enqueue(name: str, *args, job_id: str | None = None, retry: Retry | None = None,
+            **kwargs):
+    """Run the job ``name`` with these arguments on a worker, or right here without Redis.
 
-    ``retry`` (RQ's ``Retry``) applies on a worker; inline there is one attempt.
+    Its retries (the job's own, or RQ's ``Retry`` given here) apply on a worker; inline
+    there is one attempt.
     """
+    from app.job_registry import job  # the registry imports the services that call this
+
+    entry = job(name)
     if current_app.config.get("REDIS_URL"):
-        return get_queue(queue).enqueue(func_path, *args, job_id=job_id, retry=retry, **kwargs)
-    module_name, _, func_name = func_path.rpartition(".")
-    func = getattr(importlib.import_module(module_name), func_name)
-    log.info("running %s inline (no REDIS_URL)", func_path)
-    return func(*args, **kwargs)
+        if retry is None and entry.retry_intervals:
+            retry = Retry(max=len(entry.retry_intervals), interval=list(entry.retry_intervals))
+        return get_queue(entry.queue).enqueue(entry.func, *args, job_id=job_id, retry=retry,
+                                              **kwargs)
+    log.info("running %s inline (no REDIS_URL)", name)
+    return entry.func(*args, **kwargs)

@@ -1,19 +1,5 @@
-"""Event delivery and the outbox sweep."""
-from __future__ import annotations
+"""Import paths of jobs queued by an older release; the bodies are in ``app.job_registry``."""
+from app.job_registry import deliver_event, sweep_pending
 
-from rq import get_current_job
-
-from app import events
-from jobs.context import with_app_context
-
-
-@with_app_context
-def deliver_event(event_id: str) -> str:
-    job = get_current_job()
-    final = job is None or not job.retries_left
-    return events.deliver(event_id, final_attempt=final)
-
-
-@with_app_context
-def sweep_outbox() -> int:
-    return events.sweep()
+sweep_outbox = sweep_pending  # the one sweep covers the outbox
+__all__ = ["deliver_event", "sweep_outbox"]

@@ -1,15 +1,2 @@
-"""Housekeeping jobs."""
-from __future__ import annotations
-
-from app.services import accounts, idempotency
-from jobs.context import with_app_context
-
-
-@with_app_context
-def purge_revoked_tokens() -> int:
-    return accounts.purge_expired_revocations()
-
-
-@with_app_context
-def purge_idempotency_keys() -> int:
-    return idempotency.purge_expired()
+"""Import paths of jobs queued by an older release; the bodies are in ``app.job_registry``."""
+from app.job_registry import purge_idempotency_keys, purge_revoked_tokens  # noqa: F401

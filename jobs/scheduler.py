@@ -8,48 +8,15 @@ the interval's slot of the clock.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime
 
 from rq.cron import CronJob, CronScheduler
 from rq.utils import now
 
-from jobs.availability import generate_all_slots
-from jobs.bookings import expire_holds
-from jobs.conversions import clear_request_details, sweep_conversions
-from jobs.events import sweep_outbox
-from jobs.maintenance import purge_idempotency_keys, purge_revoked_tokens
-from jobs.notifications import queue_reminders, sweep_notifications
-from jobs.payments import reconcile_payments
-from jobs.receipts import sweep_receipts
+from app import job_registry
 
 log = logging.getLogger(__name__)
 CLAIM_PREFIX = "bookwell:cron"
-
-
-@dataclass(frozen=True)
-class Periodic:
-    name: str
-    func: object
-    queue: str
-    interval: int | None = None  # seconds
-    cron: str | None = None      # in the scheduler host's local time (RQ's rule)
-
-
-SCHEDULE = (
-    Periodic("expire-holds", expire_holds, "default", interval=60),
-    Periodic("outbox-sweep", sweep_outbox, "events", interval=60),
-    Periodic("reconcile-payments", reconcile_payments, "payments", interval=120),
-    Periodic("notification-reminders", queue_reminders, "notifications", interval=600),
-    Periodic("notification-sweep", sweep_notifications, "notifications", interval=120),
-    Periodic("conversion-sweep", sweep_conversions, "integrations", interval=120),
-    Periodic("receipt-sweep", sweep_receipts, "payments", interval=120),
-    Periodic("clear-attribution-request-details", clear_request_details, "default",
-             cron="45 4 * * *"),
-    Periodic("generate-slots", generate_all_slots, "default", cron="15 3 * * *"),
-    Periodic("purge-revoked-tokens", purge_revoked_tokens, "default", cron="0 4 * * *"),
-    Periodic("purge-idempotency-keys", purge_idempotency_keys, "default", cron="30 4 * * *"),
-)
 
 
 def tick_of(job: CronJob, at: datetime) -> str:
@@ -79,9 +46,11 @@ class GuardedCronScheduler(CronScheduler):
         return enqueued
 
 
-def build_scheduler(connection, schedule=SCHEDULE) -> GuardedCronScheduler:
+def build_scheduler(connection, schedule=job_registry.PERIODIC) -> GuardedCronScheduler:
+    """RQ's scheduler with the periodic table (``app.job_registry.PERIODIC``)."""
     scheduler = GuardedCronScheduler(connection=connection)
     for entry in schedule:
-        scheduler.register(entry.func, entry.queue, interval=entry.interval, cron=entry.cron,
-                           name=entry.name)
+        work = job_registry.job(entry.job)
+        scheduler.register(work.func, work.queue, interval=entry.interval, cron=entry.cron,
+                           name=entry.key)
     return scheduler

@@ -1,12 +1,9 @@
-"""Search index jobs."""
-from __future__ import annotations
-
+"""Import path of index jobs queued by an older release (the index now learns of changes
+through the outbox's ``offering.changed``)."""
+from app.job_registry import with_app_context
 from app.services import search_indexing
-from jobs.context import with_app_context
 
 
 @with_app_context
 def index_offerings(offering_ids: list[int]) -> None:
-    """Upsert these offerings in the search index, or remove those no longer indexable
-    (inactive, of an inactive provider, deleted). Errors raise so RQ records them."""
     search_indexing.sync_offerings(offering_ids)

@@ -10,7 +10,7 @@ from wtforms.validators import DataRequired
 from app.models import AvailabilityRule, ClosedDay, Slot
 from app.services import availability, catalog
 from views.base import TenantModelView, user_is_admin
-from views.catalog_base import CatalogRowView, SlotShapingInterface
+from views.catalog_base import CatalogInterface, CatalogRowView
 from views.filters import ConsoleInterface
 
 
@@ -21,7 +21,7 @@ def _time_field(label: str) -> TimeField:
 
 
 class AvailabilityRuleView(CatalogRowView):
-    datamodel = SlotShapingInterface(AvailabilityRule, catalog.RULE)
+    datamodel = CatalogInterface(AvailabilityRule, catalog.RULE)
     row_kind = catalog.RULE
     list_columns = ["offering", "weekday_name", "start_time", "end_time", "slot_minutes",
                     "capacity", "valid_from", "valid_to", "provider"]
@@ -41,7 +41,7 @@ class AvailabilityRuleView(CatalogRowView):
 
 
 class ClosedDayView(CatalogRowView):
-    datamodel = SlotShapingInterface(ClosedDay, catalog.CLOSED_DAY)
+    datamodel = CatalogInterface(ClosedDay, catalog.CLOSED_DAY)
     row_kind = catalog.CLOSED_DAY
     list_columns = ["day", "offering", "reason", "provider"]
     add_columns = edit_columns = ["provider", "day", "offering", "reason"]

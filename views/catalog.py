@@ -11,12 +11,11 @@ from wtforms.validators import Length, Optional
 from app.errors import DomainError
 from app.models import Category, Location, Offering, Variant
 from app.services import catalog, geocoding
-from views.catalog_base import CatalogRowView
-from views.filters import ConsoleInterface
+from views.catalog_base import CatalogInterface, CatalogRowView
 
 
 class CategoryView(CatalogRowView):
-    datamodel = ConsoleInterface(Category)
+    datamodel = CatalogInterface(Category, catalog.CATEGORY)
     row_kind = catalog.CATEGORY
     list_columns = ["name", "parent", "position", "provider"]
     add_columns = edit_columns = ["provider", "name", "parent", "position"]
@@ -37,7 +36,7 @@ def map_embed(coordinates) -> Markup:
 
 
 class LocationView(CatalogRowView):
-    datamodel = ConsoleInterface(Location)
+    datamodel = CatalogInterface(Location, catalog.LOCATION)
     row_kind = catalog.LOCATION
     list_columns = ["name", "address", "lat", "lng", "geocode_status", "provider"]
     show_columns = ["provider", "name", "address", "lat", "lng", "place_id", "geocoded_at",
@@ -72,7 +71,7 @@ class LocationView(CatalogRowView):
 
 
 class OfferingView(CatalogRowView):
-    datamodel = ConsoleInterface(Offering)
+    datamodel = CatalogInterface(Offering, catalog.OFFERING)
     row_kind = catalog.OFFERING
     list_columns = ["name", "kind", "price_display", "duration_minutes", "category",
                     "location", "active", "provider"]
@@ -101,7 +100,7 @@ class OfferingView(CatalogRowView):
 
 
 class VariantView(CatalogRowView):
-    datamodel = ConsoleInterface(Variant)
+    datamodel = CatalogInterface(Variant, catalog.VARIANT)
     row_kind = catalog.VARIANT
     list_columns = ["offering", "name", "sku", "price_minor", "stock", "active", "provider"]
     add_columns = edit_columns = ["provider", "offering", "name", "sku", "price_minor",

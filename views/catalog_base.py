@@ -19,10 +19,11 @@ def sync_foreign_keys(item) -> None:
             setattr(item, local.key, None if target is None else getattr(target, remote.key))
 
 
-class SlotShapingInterface(ConsoleInterface):
-    """The data interface of the rule and closed-day screens: Flask-AppBuilder's save
-    (``add``, ``edit``, ``delete``) and the regeneration of the slots it shapes commit
-    together, or not at all (a refusal is flashed and nothing changes)."""
+class CatalogInterface(ConsoleInterface):
+    """The data interface of the catalog screens: Flask-AppBuilder's save (``add``,
+    ``edit``, ``delete``), the regeneration of the slots it shapes and the announcement of
+    the offerings it changed (``offering.changed``, for the search index) commit together,
+    or not at all (a refusal is flashed and nothing changes)."""
 
     def __init__(self, obj, row_kind: catalog.RowKind):
         super().__init__(obj)
@@ -34,32 +35,24 @@ class SlotShapingInterface(ConsoleInterface):
 
     def add(self, item, commit: bool = True) -> None:
         super().add(item, commit=False)
-        self._reshape_slots(item, commit)
+        catalog.finish_console_change(
+            self.row_kind, lambda: catalog.footprint(self.row_kind, item), commit=commit)
 
     def edit(self, item, commit: bool = True) -> None:
         super().edit(item, commit=False)
-        self._reshape_slots(item, commit)
+        catalog.finish_console_change(
+            self.row_kind, lambda: catalog.footprint(self.row_kind, item), commit=commit)
 
     def delete(self, item, commit: bool = True) -> None:
+        gone = catalog.footprint(self.row_kind, item)  # before the row is gone
         super().delete(item, commit=False)
-        self._reshape_slots(item, commit)
-
-    def _reshape_slots(self, item, commit: bool) -> None:
-        try:
-            self.session.flush()
-            catalog.reshape_slots(self.row_kind, provider_id=item.provider_id,
-                                  offering_id=item.offering_id)
-            if commit:
-                self.session.commit()
-        except Exception:
-            self.session.rollback()
-            raise
+        catalog.finish_console_change(self.row_kind, lambda: gone, commit=commit)
 
 
 class CatalogRowView(TenantModelView):
     """Saves are checked by the same rules as the API, then the same follow-ups run
-    (search index, cache, geocoding; slots in the save's own commit, through
-    ``SlotShapingInterface``). A refused save is flashed."""
+    (slots and the search index's announcement in the save's own commit, through
+    ``CatalogInterface``; the cache and geocoding after it). A refused save is flashed."""
 
     row_kind: catalog.RowKind
 
@@ -79,8 +72,5 @@ class CatalogRowView(TenantModelView):
     def post_update(self, item):
         catalog.after_saved(self.row_kind, item)
 
-    def pre_delete(self, item):
-        self._footprint = catalog.deletion_footprint(self.row_kind, item)
-
     def post_delete(self, item):
-        catalog.after_deleted(self.row_kind, self._footprint)
+        catalog.after_deleted(self.row_kind)

@@ -1,8 +1,9 @@
 """Providers manage their catalog: categories, locations, offerings and variants.
 
 One generic create/update/delete path per row, each with its model's rule check; the
-service owns the commit, then refreshes what reads depend on (search index, cache,
-geocoding) only after the commit succeeded.
+service owns the commit. The search index learns of the change through the outbox
+(``offering.changed``, published in the same transaction); the cache and geocoding
+catch up only after the commit succeeded.
 """
 from __future__ import annotations
 
@@ -53,15 +54,14 @@ def update(kind: RowKind, *, row_id: int, provider_id: int | None, changes: dict
 
 def delete(kind: RowKind, *, row_id: int, provider_id: int | None) -> None:
     row = tenancy.get_owned(kind.model, row_id, provider_id, label=kind.label)
-    footprint = deletion_footprint(kind, row)
+    gone = footprint(kind, row)
     code, message = (f"{kind.label}.in_use",
                      f"This {kind.label} is still used and cannot be deleted.")
     with _conflict_on_constraint(code, message), unit_of_work():
         db.session.delete(row)
         db.session.flush()
-        reshape_slots(kind, provider_id=footprint.provider_id,
-                      offering_id=footprint.offering_id)
-    after_deleted(kind, footprint)
+        before_commit(kind, gone)
+    after_deleted(kind)
 
 
 def list_rows(kind: RowKind, *, provider_id: int, page: int, page_size: int,
@@ -112,29 +112,54 @@ def reshape_slots(kind: RowKind, *, provider_id: int, offering_id: int | None) -
             days=current_app.config["SLOT_DAYS_AHEAD"], commit=False)
 
 
+def before_commit(kind: RowKind, footprint: Footprint) -> None:
+    """A save or deletion, flushed, before its commit: the slots it shapes, and the
+    announcement of the offerings it changed, commit with it or not at all."""
+    reshape_slots(kind, provider_id=footprint.provider_id,
+                  offering_id=footprint.offering_id)
+    if footprint.offering_ids:
+        search_indexing.announce_changed(footprint.offering_ids,
+                                         provider_id=footprint.provider_id)
+
+
+def finish_console_change(kind: RowKind, footprint_of: Callable[[], Footprint], *,
+                          commit: bool = True) -> None:
+    """The console's save or deletion, which Flask-AppBuilder has made on the session
+    without committing: its slots and its announcement commit with it, or nothing does.
+    ``footprint_of`` is called after the flush (a new row has its id by then)."""
+    if not commit:
+        db.session.flush()
+        before_commit(kind, footprint_of())
+        return
+    with unit_of_work():
+        db.session.flush()
+        before_commit(kind, footprint_of())
+
+
 def after_saved(kind: RowKind, row) -> None:
-    """After the commit: search index, cache and geocoding catch up."""
-    _refresh_reads(_affected_offerings(kind, row))
+    """After the commit: the cache and geocoding catch up."""
+    bump_catalog_generation()
     if kind is LOCATION and row.geocode_status == "pending":
         geocoding.enqueue_geocoding(row.id)
 
 
 @dataclass(frozen=True)
 class Footprint:
-    """What a deleted row leaves to clean up, taken before it is gone."""
+    """What a saved or deleted row changes (for a deletion, taken before it is gone)."""
 
     provider_id: int
     offering_id: int | None
     offering_ids: list
 
 
-def deletion_footprint(kind: RowKind, row) -> Footprint:
+def footprint(kind: RowKind, row) -> Footprint:
     return Footprint(row.provider_id, getattr(row, "offering_id", None),
                      _affected_offerings(kind, row))
 
 
-def after_deleted(kind: RowKind, footprint: Footprint) -> None:
-    _refresh_reads(footprint.offering_ids)
+def after_deleted(kind: RowKind) -> None:
+    """After the commit: the cache catches up."""
+    bump_catalog_generation()
 
 
 def _save(kind: RowKind, row, *, added: bool):
@@ -145,8 +170,7 @@ def _save(kind: RowKind, row, *, added: bool):
         if added:
             db.session.add(row)
         db.session.flush()
-        reshape_slots(kind, provider_id=row.provider_id,
-                      offering_id=getattr(row, "offering_id", None))
+        before_commit(kind, footprint(kind, row))
     after_saved(kind, row)
     return row
 
@@ -174,8 +198,3 @@ def _affected_offerings(kind: RowKind, row) -> list[int]:
             db.select(Offering.id).where(Offering.category_id == row.id)))
     return []
 
-
-def _refresh_reads(offering_ids: list[int]) -> None:
-    bump_catalog_generation()
-    if offering_ids:
-        search_indexing.offerings_changed(offering_ids)

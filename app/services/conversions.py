@@ -32,18 +32,9 @@ from app.services.transactions import after_commit, unit_of_work
 log = logging.getLogger(__name__)
 
 COMPLETE_PAYMENT, PLACE_AN_ORDER = "CompletePayment", "PlaceAnOrder"
-SEND_JOB = "jobs.conversions.send_conversion"
+SEND_JOB = "conversions.send"
 RETRY_INTERVALS = [30, 120, 600, 1800, 3600]  # seconds
 STUCK_AFTER = timedelta(minutes=15)
-
-
-def subscriptions(config) -> dict:
-    """CompletePayment always (it checks consent and a token per event); PlaceAnOrder only
-    when switched on, so that no booking pays for a consumer that would do nothing."""
-    subscribed = {"payment.succeeded": ("record_complete_payment",)}
-    if config.get("TIKTOK_SEND_PLACE_AN_ORDER"):
-        subscribed["booking.created"] = ("record_place_an_order",)
-    return subscribed
 
 
 # --- what the browser and the server share -----------------------------------------------
@@ -173,12 +164,8 @@ def _decimal(amount_minor: int, currency: str) -> Decimal:
 
 
 def _hand_over(row_id: int) -> None:
-    from rq import Retry
-
     try:
-        jobqueue.enqueue(SEND_JOB, row_id, queue="integrations",
-                         job_id=f"conversion-{row_id}",
-                         retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS))
+        jobqueue.enqueue(SEND_JOB, row_id, job_id=f"conversion-{row_id}")
     except Exception:
         log.exception("handing conversion %s over failed; the sweep will", row_id)
 

@@ -56,3 +56,7 @@ def receipt_generated(document: Receipt, booking_reference: str, **extra) -> dic
             "provider_id": document.provider_id, "customer_id": document.customer_id,
             **extra}
 
+
+def offerings_changed(offering_ids: list[int]) -> dict:
+    """``offering.changed``: created, edited, deactivated or deleted offerings."""
+    return {"offering_ids": list(offering_ids)}

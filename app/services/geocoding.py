@@ -17,7 +17,6 @@ from contextlib import closing
 from dataclasses import dataclass
 
 from flask import current_app
-from rq import Retry
 from sqlalchemy import inspect
 
 from app import jobqueue
@@ -34,8 +33,8 @@ log = logging.getLogger(__name__)
 MANUAL, PENDING, OK = "manual", "pending", "ok"
 ZERO_RESULTS, DENIED, ERROR = "zero_results", "denied", "error"
 SKIPPED = "skipped"  # an outcome only: nothing to do, the row is left alone
-JOB = "jobs.geocoding.geocode_location"
-RETRY = dict(max=3, interval=[10, 60, 300])
+JOB = "geocoding.geocode_location"
+RETRY_INTERVALS = [10, 60, 300]  # seconds before each retry of the job
 MESSAGE_LENGTH = 500  # Location.geocode_error
 
 
@@ -76,7 +75,7 @@ def enqueue_geocoding(location_id: int):
     With Redis the job is retried by RQ with back-off; inline (embedded mode) it runs now,
     once, and a transient failure stays recorded as ``error``.
     """
-    return jobqueue.enqueue(JOB, location_id, queue="default", retry=Retry(**RETRY))
+    return jobqueue.enqueue(JOB, location_id)
 
 
 def regeocode_location(location_id: int, *, provider_id: int | None = None,

@@ -1,12 +1,9 @@
 """Periodic work in embedded mode, where there is no Redis, no worker and no scheduler.
 
-The web process does it itself, at most once a minute per process, at the start of a
-request: holds that ran out expire (their places come back), the outbox sweep
-re-delivers events a crash left behind, payments left unsettled are reconciled, messages
-and conversions left queued are sent, receipts left without a PDF are rendered,
-reminders go out; once a day, old request details
-(IP, user agent) of attribution are cleared. With Redis, ``flask bookwell scheduler``
-does this.
+The web process runs the periodic table (``app.job_registry.PERIODIC``, the one the RQ
+scheduler uses) itself: at the start of a request, at most once a minute per process,
+each entry whose interval has passed (an entry on a daily cron: once a day). With Redis,
+``flask bookwell scheduler`` does this.
 """
 from __future__ import annotations
 
@@ -14,47 +11,36 @@ import logging
 import threading
 import time
 
-from app import events
-from app.services import (
-    attribution_privacy,
-    bookings,
-    conversions,
-    notifications,
-    payment_reconciliation,
-    receipts,
-)
-
 log = logging.getLogger(__name__)
 EVERY_SECONDS = 60
 _lock = threading.Lock()
-DAILY_SECONDS = 24 * 3600
-_last_run = {"at": float("-inf"), "daily": float("-inf")}
+_last_run: dict[str, float] = {}
 
 
 def run_if_due(clock=time.monotonic) -> bool:
-    """Run the periodic work if a minute has passed; never fails the caller's request."""
+    """Run the periodic work that is due, if a minute has passed since the last look;
+    never fails the caller's request (one entry failing does not hold up the others)."""
+    from app.job_registry import PERIODIC, job  # the registry imports every service
+
     moment = clock()
-    if moment - _last_run["at"] < EVERY_SECONDS or not _lock.acquire(blocking=False):
+    if moment - _last_run.get("", float("-inf")) < EVERY_SECONDS \
+            or not _lock.acquire(blocking=False):
         return False
     try:
-        _last_run["at"] = moment
-        bookings.expire_holds()
-        events.sweep()
-        payment_reconciliation.reconcile()
-        notifications.sweep()
-        notifications.queue_reminders()
-        conversions.sweep()
-        receipts.sweep()
-        if moment - _last_run["daily"] >= DAILY_SECONDS:
-            _last_run["daily"] = moment
-            attribution_privacy.clear_expired_request_details()
+        _last_run[""] = moment
+        for entry in PERIODIC:
+            if moment - _last_run.get(entry.key, float("-inf")) < entry.every_seconds:
+                continue
+            _last_run[entry.key] = moment
+            try:
+                job(entry.job).func()
+            except Exception:
+                log.exception("embedded periodic work %s failed; it runs again when due",
+                              entry.key)
         return True
-    except Exception:
-        log.exception("embedded housekeeping failed; it runs again in a minute")
-        return False
     finally:
         _lock.release()
 
 
 def reset() -> None:
-    _last_run["at"] = _last_run["daily"] = float("-inf")
+    _last_run.clear()

@@ -2,7 +2,7 @@
 
 The consumers below turn events into rows, rendered and stored in the consumer's own
 transaction (so a message exists exactly when the event was handled), then enqueue
-``jobs.notifications.send_notification`` per row after the commit. Each row is its own
+the ``notifications.send`` job per row after the commit. Each row is its own
 job: one bad recipient never holds up another.
 
 Sending is a small state machine (``queued → sending → sent | failed``):
@@ -47,15 +47,7 @@ from app.services.validation import normalise_phone
 
 log = logging.getLogger(__name__)
 
-SEND_JOB = "jobs.notifications.send_notification"
-QUEUE = "notifications"
-SUBSCRIPTIONS = {
-    "booking.confirmed": ("notify_booking_confirmed",),
-    "booking.cancelled": ("notify_booking_cancelled",),
-    "payment.failed": ("notify_payment_failed",),
-    "payment.refunded": ("notify_payment_refunded",),
-    "receipt.generated": ("notify_receipt",),
-}
+SEND_JOB = "notifications.send"
 MAX_ATTEMPTS = 6
 BACKOFF = [60, 300, 900, 3600, 3 * 3600]  # seconds before attempts 2, 3, ...
 DUE_GRACE = timedelta(seconds=5)          # an RQ retry may fire a moment early
@@ -254,12 +246,9 @@ def queue_registration_attempt(account: Account) -> list[int]:
 def enqueue_sends(ids: list[int]) -> None:
     """After the commit: one send job per row. A failure here loses nothing (the sweep
     re-enqueues queued rows) and never fails the caller."""
-    from rq import Retry
-
     for notification_id in ids:
         try:
-            jobqueue.enqueue(SEND_JOB, notification_id, queue=QUEUE,
-                             retry=Retry(max=MAX_ATTEMPTS - 1, interval=BACKOFF))
+            jobqueue.enqueue(SEND_JOB, notification_id)
         except Exception:
             log.exception("enqueueing notification %s failed; the sweep will retry",
                           notification_id)

@@ -40,8 +40,8 @@ from app.services.transactions import after_commit, end_read, retrying, unit_of_
 
 log = logging.getLogger(__name__)
 
-PROCESS_JOB = "jobs.payments.process_payment_event"
-PROCESS_RETRY = dict(max=5, interval=[10, 60, 300, 900, 3600])
+PROCESS_JOB = "payments.process_event"
+PROCESS_RETRY_INTERVALS = [10, 60, 300, 900, 3600]  # seconds before each retry of the job
 INTENT_EVENTS = ("payment_intent.succeeded", "payment_intent.payment_failed",
                  "payment_intent.canceled", "payment_intent.processing",
                  "payment_intent.requires_action")
@@ -121,14 +121,11 @@ def _store(event_id: str, event_type: str, event: dict) -> int | None:
 
 def _hand_over(row_id: int) -> None:
     """To the payments queue; inline without Redis. A failure loses nothing: the row is
-    ``received`` and the reconciliation run picks it up."""
-    from rq import Retry
-
+    ``received`` and the pending-work sweep picks it up."""
     try:
-        jobqueue.enqueue(PROCESS_JOB, row_id, queue="payments",
-                         job_id=f"payment-event-{row_id}", retry=Retry(**PROCESS_RETRY))
+        jobqueue.enqueue(PROCESS_JOB, row_id, job_id=f"payment-event-{row_id}")
     except Exception:
-        log.exception("handing payment event %s over failed; reconciliation will", row_id)
+        log.exception("handing payment event %s over failed; the sweep will", row_id)
 
 
 def process(row_id: int, *, final_attempt: bool = True) -> str:
@@ -228,7 +225,7 @@ def type_and_status(row_id: int) -> tuple[str, str]:
 
 def process_leftovers(*, now=None, limit: int = 200) -> int:
     """Events stored a minute ago or more and still unprocessed (a crash after the commit,
-    Redis down): run them now. Part of the reconciliation job."""
+    Redis down): run them now. A kind of the pending-work sweep."""
     cutoff = (now or utcnow()) - timedelta(minutes=1)
     ids = db.session.scalars(select(PaymentEvent.id).where(
         PaymentEvent.status == EVENT_RECEIVED, PaymentEvent.received_at < cutoff)

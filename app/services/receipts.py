@@ -49,11 +49,7 @@ from app.services.receipt_storage import ObjectMissing, get_storage
 
 log = logging.getLogger(__name__)
 
-SUBSCRIPTIONS = {
-    "payment.succeeded": ("receipt_on_payment",),
-    "payment.refunded": ("credit_note_on_refund",),
-}
-RENDER_JOB = "jobs.receipts.render_receipt"
+RENDER_JOB = "receipts.render"
 RENDER_GRACE = timedelta(minutes=2)  # the job's head start before the sweep steps in
 PREFIXES = {RECEIPT: "R", CREDIT_NOTE: "CN"}
 TEMPLATE = "receipts/receipt.html"
@@ -197,8 +193,7 @@ def _issued(document: Receipt) -> None:
 
 
 def enqueue_render(receipt_id: int) -> None:
-    jobqueue.enqueue(RENDER_JOB, receipt_id, queue="payments",
-                     job_id=f"receipt-render-{receipt_id}")
+    jobqueue.enqueue(RENDER_JOB, receipt_id, job_id=f"receipt-render-{receipt_id}")
 
 
 # --- rendering and storing, after the commit ---------------------------------------------

@@ -6,7 +6,7 @@ received minus every refund that may still go through, and stores a ``pending`` 
 before any call to the gateway; ``perform_refund`` then calls the gateway with an
 idempotency key derived from the refund's id, so a retried call cannot refund twice. A
 transient failure leaves the refund ``retrying`` (RQ retries with backoff, and the
-reconciliation job picks up what is left); a refusal marks it ``failed`` and flags the
+pending-work sweep picks up what is left); a refusal marks it ``failed`` and flags the
 payment for staff.
 """
 from __future__ import annotations
@@ -42,9 +42,7 @@ from app.services.transactions import after_commit, breaks_constraint, retrying,
 
 log = logging.getLogger(__name__)
 
-PERFORM_JOB = "jobs.payments.perform_refund"
-# A customer's free cancellation refunds the payment automatically.
-SUBSCRIPTIONS = {"booking.cancelled": ("refund_on_free_cancellation",)}
+PERFORM_JOB = "payments.perform_refund"
 RETRY_INTERVALS = [30, 120, 600, 1800, 3600]  # seconds; the job queue's backoff
 REASON_LENGTH = 300
 
@@ -186,14 +184,11 @@ def _record_gateway_failure(refund_id: int, exc: GatewayError, final_attempt: bo
 
 def _retry_later(refund: Refund) -> Refund:
     """A first attempt made in a request or consumer failed for now: a job retries it with
-    backoff (without Redis, the reconciliation run does, when ``next_attempt_at`` is due)."""
+    backoff (without Redis, the pending-work sweep does, when ``next_attempt_at`` is due)."""
     from flask import current_app
-    from rq import Retry
 
     if refund.status == REFUND_RETRYING and current_app.config.get("REDIS_URL"):
-        jobqueue.enqueue(PERFORM_JOB, refund.id, queue="payments",
-                         job_id=f"refund-{refund.id}",
-                         retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS))
+        jobqueue.enqueue(PERFORM_JOB, refund.id, job_id=f"refund-{refund.id}")
     return refund
 
 
@@ -252,7 +247,7 @@ def apply_charge(payment: Payment, charge: ChargeState) -> str:
 
 
 def retry_due_refunds(*, now=None, limit: int = 100) -> int:
-    """The reconciliation job's share: refunds whose retry is due, or that a lost job left
+    """A kind of the pending-work sweep: refunds whose retry is due, or that a lost job left
     pending for more than ten minutes."""
     now = now or utcnow()
     with unit_of_work():  # a read, ended before the gateway calls

@@ -179,9 +179,11 @@ def test_a_duplicate_payment_succeeded_sends_once(app, app_ctx, build, venue, ti
 
 
 def test_place_an_order_is_subscribed_only_when_switched_on(app):
-    assert "booking.created" not in conversions.subscriptions({})
-    assert conversions.subscriptions({"TIKTOK_SEND_PLACE_AN_ORDER": True})[
-        "booking.created"] == ("record_place_an_order",)
+    from app.services import event_handlers
+
+    assert event_handlers.table({})["booking.created"] == ()
+    assert event_handlers.table({"TIKTOK_SEND_PLACE_AN_ORDER": True})[
+        "booking.created"] == (conversions.record_place_an_order,)
 
 
 def test_place_an_order_on_booking_created_when_switched_on(app, app_ctx, build, venue,
@@ -189,13 +191,13 @@ def test_place_an_order_on_booking_created_when_switched_on(app, app_ctx, build,
     from app import events
 
     monkeypatch.setitem(app.config, "TIKTOK_SEND_PLACE_AN_ORDER", True)
-    path = "app.services.conversions.record_place_an_order"
-    events.subscribe("booking.created", path)  # what start-up does with the setting on
+    handler = conversions.record_place_an_order
+    events.subscribe("booking.created", handler)  # what start-up does with the setting on
     try:
         reference = book(build, venue)
         run_jobs(app)
     finally:
-        events.unsubscribe("booking.created", path)
+        events.unsubscribe("booking.created", handler)
     [row] = _rows()
     assert row.event_name == "PlaceAnOrder" and row.event_id == f"{reference}-PlaceAnOrder"
     assert tiktok.requests[0].json["data"][0]["event"] == "PlaceAnOrder"
@@ -214,7 +216,9 @@ def test_a_send_interrupted_mid_flight_is_failed_for_an_admin_not_sent_again(
     row.status, row.updated_at = "sending", utcnow() - timedelta(minutes=20)
     db.session.commit()
 
-    conversions.sweep()
+    from app.services import sweeps
+
+    assert sweeps.sweep_pending()["conversions"] == 0  # nothing to send again
 
     [row] = _rows()
     assert row.status == "failed" and "outcome unknown" in row.response_message

@@ -56,9 +56,12 @@ SEARCH_SETTINGS = ("OPENSEARCH_URL", "OPENSEARCH_INDEX", "OPENSEARCH_TIMEOUT")
 def search_settings(app, **settings):
     """Run with these search settings (``OPENSEARCH_URL=None``: the database backend),
     then put the old ones back; the backend is rebuilt from config on both sides."""
+    from app.services import event_handlers
+
     saved = {key: app.config[key] for key in SEARCH_SETTINGS if key in app.config}
     app.config.update(settings)
     app.extensions.pop("bookwell.search", None)
+    event_handlers.register(app.config)  # what start-up does: indexing listens or not
     try:
         yield
     finally:
@@ -66,6 +69,7 @@ def search_settings(app, **settings):
             app.config.pop(key, None)
         app.config.update(saved)
         app.extensions.pop("bookwell.search", None)
+        event_handlers.register(app.config)
 
 
 @dataclass

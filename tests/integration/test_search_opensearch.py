@@ -13,16 +13,19 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from rq import SimpleWorker
+from sqlalchemy import select
 
 from app import jobqueue
 from app.errors import DomainError
 from app.extensions import db
-from app.models import Offering, Provider
+from app.models import Offering, OutboxEvent, Provider
+from app.models.events import DONE, FAILED
 from app.models.types import utcnow
 from app.redis import redis_client
 from app.progress import ProgressReporter
 from app.services import search_indexing
 from app.services.geo import haversine_km
+from app.services.transactions import unit_of_work
 from app.services.search import OfferingQuery, SearchHit, get_backend, search_offerings
 from app.services.search_opensearch import (
     CANDIDATE_LIMIT,
@@ -497,48 +500,97 @@ def test_an_unreachable_server_is_a_503(app, app_ctx):
     assert caught.value.status == 503
 
 
-# -- after-commit hook, job, CLI helpers ------------------------------------------------
+# -- catalog changes reach the index through the outbox; CLI helpers ---------------------
 
-def test_offerings_changed_does_nothing_with_the_database_backend(database_search,
-                                                                   redis_jobs):
-    assert search_indexing.offerings_changed([1, 2]) == 0
-    assert redis_jobs.count == 0
-
-
-def test_offerings_changed_runs_the_job_inline_without_redis(backend, fake, build,
-                                                              inline_jobs):
-    ids = _seed(build, 2)
-    assert search_indexing.offerings_changed(ids) == 1
-    assert set(fake.documents(ALIAS)) == {str(i) for i in ids}
+def _offering_events():
+    db.session.expire_all()
+    return db.session.scalars(select(OutboxEvent).where(
+        OutboxEvent.topic == search_indexing.TOPIC).order_by(OutboxEvent.created_at)).all()
 
 
-def test_inline_indexing_failure_is_logged_not_raised(app, app_ctx, inline_jobs, caplog):
-    with search_settings(app, OPENSEARCH_URL="http://127.0.0.1:9", OPENSEARCH_TIMEOUT=1):
-        assert search_indexing.offerings_changed([1]) == 1
-    assert "search index is stale" in caplog.text
+def test_with_the_database_backend_a_change_is_recorded_and_nobody_indexes(
+        database_search, build, redis_jobs):
+    from app.services import catalog
+
+    provider_id = build.provider()
+    offering_id = offering(build, provider_id, name="Yoga")
+    catalog.update(catalog.OFFERING, row_id=offering_id, provider_id=provider_id,
+                   changes={"name": "Hot yoga"})
+    [event] = _offering_events()
+    assert event.payload == {"offering_ids": [offering_id]} and event.status == DONE
+    assert jobqueue.get_queue("events").count == 0  # nothing listens: nothing dispatched
 
 
-def test_offerings_changed_queues_one_deduplicated_job(backend, fake, build, redis_jobs):
-    ids = _seed(build, 3)
-    assert search_indexing.offerings_changed(reversed(ids)) == 1
-    assert search_indexing.offerings_changed(ids) == 0  # the same job is still waiting
-    job = _only(redis_jobs.get_jobs())
-    assert job.id == search_indexing.index_job_id(sorted(ids))
-    assert (job.func_name, job.args) == ("jobs.search.index_offerings", (sorted(ids),))
-    assert fake.bulk_requests() == []  # queued, not run
+def test_an_offering_change_reaches_the_index_through_the_outbox_inline(
+        backend, fake, build, inline_jobs):
+    from app.services import catalog
 
-    SimpleWorker([redis_jobs], connection=redis_client()).work(burst=True)
-    job.refresh()
-    assert job.is_finished, job.get_status()
-    assert set(fake.documents(ALIAS)) == {str(i) for i in ids}
-    assert search_indexing.offerings_changed(ids) == 1  # finished: a new change queues again
+    provider_id = build.provider()
+    offering_id = offering(build, provider_id, name="Yoga")
+    fake.clear_log()
+
+    catalog.update(catalog.OFFERING, row_id=offering_id, provider_id=provider_id,
+                   changes={"name": "Hot yoga"})
+
+    assert fake.documents(ALIAS)[str(offering_id)]["name"] == "Hot yoga"
+    [event] = _offering_events()
+    assert event.status == DONE and event.provider_id == provider_id
 
 
-def test_large_changes_are_split_into_jobs(backend, redis_jobs):
-    ids = list(range(1, search_indexing.JOB_BATCH * 2 + 2))
-    assert search_indexing.offerings_changed(ids) == 3
-    assert [len(job.args[0]) for job in redis_jobs.get_jobs()] == [
-        search_indexing.JOB_BATCH, search_indexing.JOB_BATCH, 1]
+def test_an_offering_change_is_indexed_by_the_events_worker(backend, fake, build,
+                                                            redis_jobs):
+    from app.services import catalog
+
+    provider_id = build.provider()
+    created = catalog.create(catalog.OFFERING, provider_id=provider_id, data=dict(
+        name="Massage", kind="service", price_minor=5000, duration_minutes=60))
+    events_queue = jobqueue.get_queue("events")
+    assert events_queue.count == 1 and fake.bulk_requests() == []  # queued, not run
+
+    SimpleWorker([events_queue], connection=redis_client()).work(burst=True)
+
+    assert str(created.id) in fake.documents(ALIAS)
+    assert _only(_offering_events()).status == DONE
+
+
+def test_a_failed_change_rolls_back_with_its_announcement(backend, fake, build,
+                                                          inline_jobs):
+    from app.services import catalog
+
+    provider_id = build.provider()
+    with pytest.raises(DomainError):
+        catalog.create(catalog.OFFERING, provider_id=provider_id, data=dict(
+            name="", kind="service", price_minor=-1, duration_minutes=60))
+    assert _offering_events() == [] and fake.bulk_requests() == []
+
+
+def test_indexing_failures_are_retried_by_the_sweep(app, backend, fake, build, inline_jobs):
+    from app.services import catalog, sweeps
+
+    provider_id = build.provider()
+    offering_id = offering(build, provider_id, name="Yoga")
+    with search_settings(app, OPENSEARCH_URL="http://127.0.0.1:9", OPENSEARCH_INDEX=ALIAS,
+                         OPENSEARCH_TIMEOUT=1):
+        catalog.update(catalog.OFFERING, row_id=offering_id, provider_id=provider_id,
+                       changes={"name": "Hot yoga"})  # the change commits all the same
+    [event] = _offering_events()
+    assert event.status == FAILED and fake.bulk_requests() == []
+
+    counts = sweeps.sweep_pending()  # the server is back
+
+    assert counts["search_indexing"] == 1
+    assert fake.documents(ALIAS)[str(offering_id)]["name"] == "Hot yoga"
+    assert _only(_offering_events()).status == DONE
+    assert sweeps.sweep_pending()["search_indexing"] == 0
+
+
+def test_large_changes_are_split_into_events(backend, build, redis_jobs):
+    provider_id = build.provider()
+    ids = list(range(1, search_indexing.EVENT_BATCH * 2 + 2))
+    with unit_of_work():
+        assert search_indexing.announce_changed(ids, provider_id=provider_id) == 3
+    assert [len(event.payload["offering_ids"]) for event in _offering_events()] == [
+        search_indexing.EVENT_BATCH, search_indexing.EVENT_BATCH, 1]
 
 
 def test_reindex_all_needs_opensearch(database_search):

@@ -10,7 +10,7 @@ from app.extensions import db
 from app.models import Location
 from app.redis import redis_client
 from app.services import geocoding
-from jobs import geocoding as geocoding_jobs
+from app import job_registry
 from jobs.worker import run_worker
 from tests.fakes.google_maps import (
     TEST_KEY,
@@ -120,5 +120,5 @@ def test_the_job_skips_a_location_that_is_not_pending(app_ctx, google_maps, buil
     location_id = pending_location(build.provider())
     db.session.get(Location, location_id).geocode_status = "manual"
     db.session.commit()
-    assert geocoding_jobs.geocode_location(location_id) == "skipped"
+    assert job_registry.geocode_location(location_id) == "skipped"
     assert google_maps.requests == []

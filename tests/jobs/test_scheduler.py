@@ -1,4 +1,5 @@
-"""Periodic jobs: each tick is enqueued once, however many schedulers run."""
+"""Periodic jobs: one table for both modes; each tick is enqueued once, however many
+schedulers run."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -7,17 +8,20 @@ from rq import Queue
 
 from app.models.types import utcnow
 from app.redis import redis_client
+from app import job_registry
+from app.job_registry import JOBS, PERIODIC, Job, Periodic
 from app.services import housekeeping
-from jobs.scheduler import SCHEDULE, Periodic, build_scheduler
+from jobs.scheduler import build_scheduler
 
 
 def _noop():
     return "ok"
 
 
-def test_two_schedulers_enqueue_a_tick_once(app_ctx):
+def test_two_schedulers_enqueue_a_tick_once(app_ctx, monkeypatch):
+    monkeypatch.setitem(JOBS, "test.noop", Job("test.noop", _noop, "default"))
     connection = redis_client()
-    schedule = (Periodic("test-tick", _noop, "default", interval=3600),)
+    schedule = (Periodic("test-tick", "test.noop", interval=3600),)
     first, second = build_scheduler(connection, schedule), build_scheduler(connection, schedule)
 
     enqueued = first.enqueue_jobs() + second.enqueue_jobs()
@@ -26,11 +30,57 @@ def test_two_schedulers_enqueue_a_tick_once(app_ctx):
     assert Queue("default", connection=connection).count == 1
 
 
-def test_the_schedule_covers_the_periodic_work():
-    names = {entry.name for entry in SCHEDULE}
-    assert {"expire-holds", "outbox-sweep", "generate-slots", "reconcile-payments",
-            "conversion-sweep", "clear-attribution-request-details"} <= names
-    assert all(entry.func.__module__.startswith("jobs.") for entry in SCHEDULE)
+def test_the_periodic_table_covers_the_periodic_work():
+    jobs = {entry.job for entry in PERIODIC}
+    assert {"bookings.expire_holds", "sweeps.sweep_pending", "availability.generate_slots",
+            "payments.reconcile", "notifications.queue_reminders",
+            "attribution.clear_request_details", "maintenance.purge_revoked_tokens",
+            "maintenance.purge_idempotency_keys"} == jobs
+    assert len({entry.key for entry in PERIODIC}) == len(PERIODIC)
+    assert all(entry.job in JOBS for entry in PERIODIC)  # every name resolves
+
+
+def test_the_scheduler_runs_the_periodic_table(app_ctx):
+    scheduler = build_scheduler(redis_client())
+    registered = {job.name: job for job in scheduler.get_jobs()}
+    assert set(registered) == {entry.key for entry in PERIODIC}
+    for entry in PERIODIC:
+        work = JOBS[entry.job]
+        assert registered[entry.key].func is work.func
+        assert registered[entry.key].queue_name == work.queue
+
+
+def test_embedded_housekeeping_runs_the_periodic_table(app_ctx, monkeypatch):
+    ran = []
+    for name in {entry.job for entry in PERIODIC}:
+        monkeypatch.setitem(JOBS, name, Job(name, lambda name=name: ran.append(name)))
+    housekeeping.reset()
+    assert housekeeping.run_if_due(iter([0.0]).__next__) is True
+    assert sorted(ran) == sorted(entry.job for entry in PERIODIC)
+
+    # An hour later: the interval entries again, the daily ones not.
+    ran.clear()
+    assert housekeeping.run_if_due(iter([3600.0]).__next__) is True
+    assert sorted(ran) == sorted(entry.job for entry in PERIODIC if entry.interval)
+
+    ran.clear()  # a day later: everything
+    assert housekeeping.run_if_due(iter([3600.0 + 86400]).__next__) is True
+    assert sorted(ran) == sorted(entry.job for entry in PERIODIC)
+    assert job_registry.PERIODIC is PERIODIC
+
+
+def test_one_failing_entry_does_not_hold_up_the_others(app_ctx, monkeypatch):
+    ran = []
+
+    def broken():
+        raise RuntimeError("down")
+
+    for name in {entry.job for entry in PERIODIC}:
+        monkeypatch.setitem(JOBS, name, Job(name, lambda name=name: ran.append(name)))
+    monkeypatch.setitem(JOBS, "bookings.expire_holds", Job("bookings.expire_holds", broken))
+    housekeeping.reset()
+    assert housekeeping.run_if_due(iter([0.0]).__next__) is True
+    assert "sweeps.sweep_pending" in ran and "bookings.expire_holds" not in ran
 
 
 def test_embedded_housekeeping_expires_holds_once_a_minute(app_ctx, build):

@@ -6,7 +6,7 @@ from sqlalchemy import delete, func, select
 
 from app.extensions import db
 from app.models import AvailabilityRule, Booking, Slot
-from jobs.availability import generate_all_slots
+from app.job_registry import generate_all_slots
 
 
 def _stale_slots_with_history(app, build) -> dict:

@@ -30,7 +30,7 @@ def test_job_runs_on_a_worker_when_redis_is_configured(app, app_ctx, build):
     saved = app.config["REDIS_URL"]
     app.config["REDIS_URL"] = saved or "redis://fakeredis"  # fakeredis client stands in
     try:
-        job = jobqueue.enqueue("jobs.maintenance.purge_revoked_tokens", queue="default")
+        job = jobqueue.enqueue("maintenance.purge_revoked_tokens")
         assert db.session.query(RevokedToken).count() == 5  # queued, not yet run
         if saved:
             # A real Redis: the production worker, which forks per job.
@@ -53,7 +53,7 @@ def test_job_runs_inline_without_redis(app, app_ctx, build):
     saved = app.config["REDIS_URL"]
     app.config["REDIS_URL"] = None
     try:
-        result = jobqueue.enqueue("jobs.maintenance.purge_revoked_tokens")
+        result = jobqueue.enqueue("maintenance.purge_revoked_tokens")
     finally:
         app.config["REDIS_URL"] = saved
     assert result == 2
@@ -73,8 +73,8 @@ def test_the_in_process_worker_runs_jobs_without_forking_and_starts_each_clean(
     saved = app.config["REDIS_URL"]
     app.config["REDIS_URL"] = saved or "redis://fakeredis"
     try:
-        first = jobqueue.enqueue("jobs.maintenance.purge_revoked_tokens", queue="default")
-        second = jobqueue.enqueue("jobs.maintenance.purge_revoked_tokens", queue="default")
+        first = jobqueue.enqueue("maintenance.purge_revoked_tokens")
+        second = jobqueue.enqueue("maintenance.purge_revoked_tokens")
         parent = os.getpid()
         if saved:
             run_worker(app, ["default"], burst=True, fork=False)

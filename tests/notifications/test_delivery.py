@@ -72,7 +72,7 @@ def test_a_retried_job_never_sends_twice(app, build, smtp):
     (row,) = rows()
     assert row.status == "sent"
     assert notifications.send_notification(row.id) == "sent"  # the job again: nothing
-    from jobs.notifications import send_notification
+    from app.job_registry import send_notification
 
     send_notification(row.id)
     run_jobs(app)
@@ -168,7 +168,9 @@ def test_sweep_sends_what_a_lost_job_left_queued(app, build, smtp):
     (row,) = rows()
     row.next_attempt_at = utcnow() - timedelta(hours=1)  # its retry job was lost
     db.session.commit()
-    result = notifications.sweep()
+    from app.services import sweeps
+
+    result = sweeps.sweep_pending()["messages"]  # the messages kind of the one sweep
     run_jobs(app)
     assert result["requeued"] == 1
     assert rows()[0].status == "sent" and len(smtp.messages) == 1

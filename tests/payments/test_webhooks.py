@@ -203,12 +203,12 @@ def test_a_dispute_flags_the_payment_for_staff(app, app_ctx, client, build, shop
     assert "dp_1" in payment.attention and "fraudulent" in payment.attention
 
 
-def test_an_event_stored_but_never_processed_is_picked_up_by_reconciliation(
+def test_an_event_stored_but_never_processed_is_picked_up_by_the_sweep(
         app, app_ctx, build, shop, stripe_on, monkeypatch):
     from datetime import timedelta
 
     from app.models.types import utcnow
-    from app.services import payment_reconciliation
+    from app.services import sweeps
 
     reference = place(build, shop)
     intent_id = pay(reference, shop["customer"])
@@ -221,9 +221,9 @@ def test_an_event_stored_but_never_processed_is_picked_up_by_reconciliation(
     db.session.commit()
     assert _state(reference)[0].status == "pending"
 
-    counts = payment_reconciliation.reconcile()
+    counts = sweeps.sweep_pending()
 
-    assert counts["events_processed"] == 1
+    assert counts["payment_inbox"] == 1
     assert _state(reference)[0].status == "confirmed"
 
 

@@ -96,7 +96,7 @@ def test_with_redis_the_render_is_a_job_after_the_commit(app, build, shop, monke
     receipt_id = receipts.issue_receipt(payment_id).id
 
     assert enqueued == [((receipts.RENDER_JOB, receipt_id),
-                         {"queue": "payments", "job_id": f"receipt-render-{receipt_id}"})]
+                         {"job_id": f"receipt-render-{receipt_id}"})]
     assert db.session.get(Receipt, receipt_id).sha256 is None
 
 

@@ -98,6 +98,33 @@ def test_console_save_uses_the_catalog_rules(app, tenant_a, catalogs):
     assert offering.currency == "EUR"  # filled from the provider
 
 
+def _announced() -> list[list[int]]:
+    from app.models import OutboxEvent
+
+    db.session.expire_all()
+    return [event.payload["offering_ids"] for event in db.session.scalars(
+        select(OutboxEvent).where(OutboxEvent.topic == "offering.changed")
+        .order_by(OutboxEvent.created_at))]
+
+
+def test_console_saves_announce_the_changed_offerings_with_the_save(app, tenant_a,
+                                                                    catalogs):
+    own, _ = catalogs
+    staff = signed_in(app, tenant_a.staff_email)
+    refused = staff.post("/offeringview/add", data=_offering_form(tenant_a, price_minor="-5"),
+                         follow_redirects=True)
+    assert "A price cannot be negative." in refused.get_data(as_text=True)
+    assert _announced() == []  # nothing saved, nothing said
+
+    assert staff.post("/offeringview/add", data=_offering_form(tenant_a)).status_code == 302
+    offering_id = db.session.scalar(select(Offering.id).where(Offering.name == "Sauna"))
+    assert _announced() == [[offering_id]]
+
+    staff.post(f"/categoryview/delete/{own['categoryview']}")
+    assert db.session.get(Category, own["categoryview"]) is None
+    assert _announced()[-1] == [own["offeringview"]]  # its offerings show no category now
+
+
 def test_a_rule_saved_in_the_console_makes_slots(app, tenant_a, catalogs):
     own, _ = catalogs
     staff = signed_in(app, tenant_a.staff_email)

@@ -12,8 +12,8 @@ from app.redis import redis_client
 from tests import consumers
 from tests.views.console import page_text, signed_in
 
-RECORD = "tests.consumers.record"
-FLAKY = "tests.consumers.flaky"
+RECORD = consumers.record
+FLAKY = consumers.flaky
 TOPIC = "test.console_event"
 
 
@@ -203,4 +203,4 @@ def test_consumed_events_list_for_admins(app, app_ctx, inline, admin_email):
 
     page = admin.get("/consumedeventview/list/").get_data(as_text=True)
 
-    assert event_id in page and RECORD in page and FLAKY in page
+    assert event_id in page and "tests.consumers.record" in page and "tests.consumers.flaky" in page
