@@ -474,7 +474,8 @@ def _booking_rows(booking: PlacedBooking, customer_id: int, attribution: dict | 
     topics = ["booking.created"] + (["booking.confirmed"] if booking.status == CONFIRMED
                                     else [])
     audit_row["created_at"] = now  # every row of the booking carries the same time
-    event_rows = [events.outbox_row(topic, event_payloads.booking(booking), provider_id=booking.provider_id)
+    event_rows = [events.outbox_row(topic, event_payloads.booking(booking),
+                                    provider_id=booking.provider_id)
                   for topic in topics]
     for row in event_rows:
         row["created_at"] = now
@@ -618,7 +619,8 @@ def _build_placing_statement(with_attribution: bool, event_count: int,
         .values(booked=slot.c.booked + quantity)
         .returning(slot.c.starts_at, slot.c.ends_at).cte("taken"))
     booking = Booking.__table__
-    # The events' payloads carry the slot's start in ISO 8601, UTC, as ``event_payloads.booking`` does.
+    # The events' payloads carry the slot's start in ISO 8601, UTC, as
+    # ``event_payloads.booking`` does.
     starts_at = func.jsonb_build_object(literal_column("'starts_at'"), func.concat(
         func.to_jsonb(func.timezone(literal_column("'UTC'"), booking.c.starts_at))
         .op("#>>")(literal_column("'{}'")), literal_column("'+00:00'"))).label("s")
