@@ -53,9 +53,10 @@ def test_every_published_topic_is_in_the_table():
 
 
 def test_the_table_is_what_start_up_installs(app):
-    assert events.CONSUMERS == {
+    installed = {topic: names for topic, names in events.CONSUMERS.items() if names}
+    assert installed == {
         topic: [events.handler_name(handler) for handler in handlers]
-        for topic, handlers in event_handlers.table(app.config).items()}
+        for topic, handlers in event_handlers.table(app.config).items() if handlers}
 
 
 def test_no_module_declares_its_own_subscriptions():

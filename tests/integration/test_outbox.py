@@ -164,4 +164,4 @@ def test_a_failed_handler_leaves_no_claim_so_the_next_delivery_runs_it(app_ctx, 
 
     assert [call[1] for call in consumers.CALLS] == [f"flaky:{TOPIC}"]
     assert [c.consumer for c in db.session.scalars(select(ConsumedEvent).where(
-        ConsumedEvent.event_id == event_id))] == [FLAKY]
+        ConsumedEvent.event_id == event_id))] == ["tests.consumers.flaky"]
