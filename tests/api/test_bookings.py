@@ -237,10 +237,10 @@ def test_the_audit_entry_names_the_customer(client, world):
 def test_a_full_slot_found_only_when_taking_the_places_writes_nothing(client, world,
                                                                      monkeypatch):
     # Another booking filled the slot between the first look and the conditional UPDATE.
-    from app.services import bookings
+    from app.services import booking_placing
 
     assert book(client, world, quantity=3).status_code == 201
-    monkeypatch.setattr(bookings, "_check_slot", lambda *args: None)
+    monkeypatch.setattr(booking_placing, "_check_slot", lambda *args: None)
     assert_error_shape(book(client, world, utm_source="x"), 409, "booking.slot_full")
     assert _slot(world["slot"]).booked == 3
     for model in (Booking, BookingHistory, Attribution, OutboxEvent):

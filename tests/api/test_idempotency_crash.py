@@ -18,7 +18,7 @@ from app.extensions import db
 from app.models import Booking, IdempotencyRecord, Slot
 from app.models.payments import Payment, Refund
 from app.models.types import utcnow
-from app.services import bookings, idempotency, payments, refunds
+from app.services import booking_placing, bookings, idempotency, payments, refunds
 from tests.helpers import assert_error_shape, bearer, token_for
 
 DIED = 86  # the child's exit status when it died where the test meant it to
@@ -114,7 +114,7 @@ def test_a_request_that_died_after_its_commit_is_answered_by_the_retry(
 def test_a_request_that_died_before_its_commit_runs_again_after_the_lease(
         app, client, shop, postgres_only, monkeypatch):
     # Dies with the offering read and the placing statement not yet sent.
-    _request_dying(app, shop, bookings, "_take_places_and_insert")
+    _request_dying(app, shop, booking_placing, "place_with_statement")
     assert _bookings() == []
 
     within = client.post("/api/v1/bookings", json=_body(shop), headers=shop["headers"])

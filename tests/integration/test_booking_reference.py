@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Booking, OutboxEvent, Slot
 from app.models.types import utcnow
-from app.services import bookings
+from app.services import booking_rows, bookings
 
 
 @pytest.fixture
@@ -18,7 +18,7 @@ def drawn(monkeypatch):
     the references in ``drawn.queue`` come out first, then random ones again."""
     queue: list[str] = []
     real = bookings.new_reference
-    monkeypatch.setattr(bookings, "new_reference",
+    monkeypatch.setattr(booking_rows, "new_reference",
                         lambda: queue.pop(0) if queue else real())
     return queue
 

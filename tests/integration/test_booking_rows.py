@@ -13,7 +13,7 @@ from app.extensions import db
 from app.models import Attribution, Booking, BookingHistory, OutboxEvent
 from app.models.audit import AuditLog
 from app.models.types import utcnow
-from app.services import bookings
+from app.services import booking_rules, booking_statement, bookings
 
 ATTRIBUTION = {"utm_source": "tiktok", "utm_campaign": "spring", "ttclid": "abc",
                "consent": True, "ip": "203.0.113.9", "user_agent": "test"}
@@ -65,7 +65,8 @@ def test_the_placing_statement_fits_psycopgs_statement_cache():
     dialect = postgresql.psycopg.dialect()
     for (with_attribution, event_count), with_key in itertools.product(
             ((False, 1), (True, 1), (False, 2)), (False, True)):
-        compiled = bookings._placing_statement(with_attribution, event_count,
-                                               with_key).compile(dialect=dialect)
+        compiled = booking_statement.placing_statement(
+            booking_rules.GUARDS, with_attribution, event_count, with_key).compile(
+            dialect=dialect)
         assert len(str(compiled).encode()) <= psycopg_queries.MAX_CACHED_STATEMENT_LENGTH
         assert len(compiled.params) <= psycopg_queries.MAX_CACHED_STATEMENT_PARAMS

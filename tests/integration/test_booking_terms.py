@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from app.errors import NotFound, Unauthorized
 from app.extensions import db
 from app.models import Account, Booking, Offering, OutboxEvent, Provider, Slot
-from app.services import bookings
+from app.services import booking_terms, bookings
 
 
 @pytest.fixture
@@ -40,7 +40,7 @@ def count(model) -> int:
 
 def test_the_terms_of_an_offering_are_remembered_after_a_booking(paid, is_postgres):
     place(paid)
-    remembered = bookings._remembered_terms.get(paid["offering"])
+    remembered = booking_terms.remembered(paid["offering"])
     if is_postgres:  # SQLite places row by row and reads the offering every time
         assert remembered == (paid["offering"], "service", 2000, "EUR", paid["provider"],
                               False, remembered.tax_rate_bp, remembered.tax_inclusive)
@@ -94,10 +94,10 @@ def test_a_full_slot_is_refused_with_its_reason_not_as_busy(paid):
 
 
 def test_the_memory_keeps_at_most_its_size(build, paid, is_postgres, monkeypatch):
-    monkeypatch.setattr(bookings, "REMEMBERED_OFFERINGS", 2)
-    monkeypatch.setattr(bookings, "_remembered_terms", {})
+    monkeypatch.setattr(booking_terms, "REMEMBERED_OFFERINGS", 2)
+    monkeypatch.setattr(booking_terms, "_remembered_terms", {})
     offerings = [build.offering(paid["provider"], price_minor=100 * n) for n in (1, 2, 3)]
     for offering in offerings:
         place(paid, offering_id=offering, slot_id=build.future_slot(offering))
     if is_postgres:
-        assert list(bookings._remembered_terms) == offerings[1:]
+        assert list(booking_terms._remembered_terms) == offerings[1:]

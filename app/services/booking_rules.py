@@ -1,0 +1,125 @@
+"""The rules a new booking must pass: one list, each rule written once.
+
+:data:`GUARDS` is that list. A :class:`Guard` has a condition, written as a function of
+*operands*, and the refusal a booking gets when the condition does not hold. The same
+function is called twice over, with different operands:
+
+- SQL columns and bind parameters (:mod:`app.services.booking_places`): the conditions
+  become the WHERE clause of the conditional UPDATE that takes the places, which decides
+  under concurrency; on PostgreSQL it sits inside the placing statement
+  (:mod:`app.services.booking_statement`);
+- the values read for the booking (a row of the same columns, plus the request): the
+  conditions are asked in list order and the first that fails says why, before anything
+  is written, and again when the UPDATE took nothing.
+
+Operands (the same names in both forms): ``customer_active``, ``offering_active``,
+``provider_active``, ``offering_id`` (the one asked for), ``slot_offering_id``,
+``retired_at``, ``starts_at``, ``booked``, ``capacity`` (the slot's), ``quantity`` and
+``now``. Python's ``is`` cannot build SQL: use :func:`is_true` and :func:`is_null`.
+
+To add a rule (say, a minimum notice before the start):
+
+1. if it needs a column that is not an operand yet, add it to
+   ``booking_places.COLUMN_OPERANDS`` (it is then both read and usable in SQL);
+2. add one :class:`Guard` to :data:`GUARDS` where it should be asked (the first guard
+   that fails answers), with ``about`` saying what it checks;
+3. test it in ``tests/integration/test_booking_rules.py``: it refuses with its code on
+   both placing paths.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Callable
+
+from sqlalchemy.sql.elements import ClauseElement
+
+from app.errors import (
+    UNKNOWN_USER,
+    Conflict,
+    DomainError,
+    NotFound,
+    Unauthorized,
+    ValidationFailed,
+)
+
+CUSTOMER, OFFERING, SLOT = "customer", "offering", "slot"
+
+
+@dataclass(frozen=True)
+class Guard:
+    """One rule: ``condition(operands)`` holds for a booking that may be placed;
+    ``refusal(operands)`` is the error of one that may not (its code is ``code``).
+    ``about``: what it checks (customer, offering, slot); products are not asked the slot
+    guards, and a move to another slot is not asked the customer's."""
+
+    name: str
+    about: str
+    code: str
+    condition: Callable[[SimpleNamespace], object]
+    refusal: Callable[[SimpleNamespace], DomainError]
+
+    def holds(self, operands: SimpleNamespace) -> bool:
+        return bool(self.condition(operands))
+
+
+def is_true(value):
+    """``value IS true`` in SQL; ``value is True`` for a value read (None is not true)."""
+    return value.is_(True) if isinstance(value, ClauseElement) else value is True
+
+
+def is_null(value):
+    return value.is_(None) if isinstance(value, ClauseElement) else value is None
+
+
+def _slot_full(values) -> Conflict:
+    left = values.capacity - values.booked
+    return Conflict("booking.slot_full", f"Only {left} places left.",
+                    {"quantity": [f"At most {max(left, 0)}."]})
+
+
+def _offering_not_found(values) -> NotFound:
+    return NotFound("offering.not_found", f"No offering with id {values.offering_id}.")
+
+
+GUARDS: tuple[Guard, ...] = (
+    # The booking endpoint takes the customer from the token alone (no query of its own),
+    # so this is where an account deactivated after its token was issued is refused.
+    Guard("customer_active", CUSTOMER, UNKNOWN_USER[0],
+          lambda v: is_true(v.customer_active),
+          lambda v: Unauthorized(*UNKNOWN_USER)),
+    Guard("offering_active", OFFERING, "offering.not_found",
+          lambda v: is_true(v.offering_active), _offering_not_found),
+    Guard("provider_active", OFFERING, "offering.not_found",
+          lambda v: is_true(v.provider_active), _offering_not_found),
+    Guard("slot_of_offering", SLOT, "booking.unknown_slot",
+          lambda v: v.slot_offering_id == v.offering_id,
+          lambda v: ValidationFailed("booking.unknown_slot", "No such slot for this offering.",
+                                     {"slot_id": ["No such slot for this offering."]})),
+    Guard("slot_offered", SLOT, "booking.slot_retired",
+          lambda v: is_null(v.retired_at),
+          lambda v: Conflict("booking.slot_retired", "That time is no longer offered.",
+                             {"slot_id": ["No longer offered; choose another time."]})),
+    Guard("slot_not_started", SLOT, "booking.slot_started",
+          lambda v: v.starts_at > v.now,
+          lambda v: Conflict("booking.slot_started", "That slot has already started.")),
+    Guard("slot_has_room", SLOT, "booking.slot_full",
+          lambda v: v.booked + v.quantity <= v.capacity, _slot_full),
+)
+
+
+def about(*subjects: str, guards=GUARDS) -> tuple[Guard, ...]:
+    """The guards that check one of ``subjects``, in list order."""
+    return tuple(guard for guard in guards if guard.about in subjects)
+
+
+def check(guards, values: SimpleNamespace) -> None:
+    """Raise the refusal of the first guard whose condition ``values`` fail."""
+    for guard in guards:
+        if not guard.holds(values):
+            raise guard.refusal(values)
+
+
+def conditions(guards, operands: SimpleNamespace) -> list:
+    """Every guard's condition over SQL ``operands``: a WHERE clause."""
+    return [guard.condition(operands) for guard in guards]
