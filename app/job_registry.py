@@ -34,6 +34,7 @@ from app.services import (
     refunds,
     sweeps,
 )
+from app.services.scopes import Scope
 
 
 def with_app_context(func):
@@ -74,7 +75,7 @@ def sweep_pending() -> dict:
 
 @with_app_context
 def expire_holds() -> int:
-    return bookings.expire_holds()
+    return bookings.expire_holds(scope=Scope.all_providers())
 
 
 @with_app_context

@@ -149,9 +149,11 @@ def past_booking(offering_id: int, slot_id: int, *, status: str = "cancelled",
     placed = bookings.place_booking(customer_id=customer_id or customer(),
                                     offering_id=offering_id, slot_id=slot_id)
     if status == "cancelled":
-        bookings.cancel_booking(placed.reference, actor=bookings.Actor(None, "test"))
+        bookings.cancel_booking(placed.reference, actor=bookings.Actor(None, "test"),
+                                scope=bookings.Scope.all_providers())
     elif status == "expired":
-        bookings.expire_holds(now=placed.hold_expires_at + timedelta(seconds=1))
+        bookings.expire_holds(scope=bookings.Scope.all_providers(),
+                              now=placed.hold_expires_at + timedelta(seconds=1))
     else:
         raise ValueError(f"not a past status: {status}")
     return placed.reference

@@ -21,18 +21,20 @@ from flask_appbuilder.models.sqla.filters import (
 )
 from wtforms import SelectField, StringField
 
-from app.errors import DomainError
+from app.errors import DomainError, Forbidden
 from app.models import Account, Booking, BookingHistory
 from app.models.bookings import PENDING, STATUSES
 from app.services import agenda, payments
 from app.services.money import format_money
 from app.services.bookings import (
     Actor,
+    Scope,
     cancel_booking,
     complete_booking,
     confirm_booking,
     mark_no_show,
 )
+from app.services.tenancy import scope_for
 from views.base import TenantModelView, user_is_admin, user_provider_id
 from views.filters import ConsoleFilterConverter, ConsoleInterface
 
@@ -213,7 +215,7 @@ class BookingActions:
         rows = [(item.reference, item) for item in (items if isinstance(items, list)
                                                     else [items])]
         refusals = {reference: check(item) for reference, item in rows} if check else {}
-        scope = provider_scope()
+        scope = _booking_scope()
         actor = Actor(g.user.id, CONSOLE_REASON)
         for reference, _item in rows:
             refusal = refusals.get(reference)
@@ -221,8 +223,8 @@ class BookingActions:
                 flash(f"{reference}: {refusal}", "danger")
                 continue
             try:
-                service(reference, actor=actor, provider_id=scope)
-            except DomainError as exc:
+                service(reference, actor=actor, scope=scope)
+            except DomainError as exc:  # the service rolled its transaction back
                 flash(f"{reference}: {exc.message}", "danger")
             else:
                 flash(f"{reference}: {done}", "success")
@@ -256,8 +258,16 @@ class BookingActions:
         return self._transition(items, _mark_paid, "marked paid.")
 
 
-def _mark_paid(reference: str, *, actor: Actor, provider_id: int | None):
-    return payments.mark_paid(reference, actor_id=actor.user_id, provider_id=provider_id)
+def _booking_scope() -> Scope:
+    try:
+        return scope_for(g.user)
+    except Forbidden:  # staff without a provider act on nothing
+        abort(403)
+
+
+def _mark_paid(reference: str, *, actor: Actor, scope: Scope):
+    return payments.mark_paid(reference, actor_id=actor.user_id,
+                              provider_id=scope.provider_id)
 
 
 def _confirmable_here(booking) -> str | None:

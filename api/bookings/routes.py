@@ -82,8 +82,8 @@ class BookingCancelViews(MethodView):
                       description="Not cancellable now (its status, or the window passed)")
     def post(self, reference):
         """Cancel: free until the offering's free-cancellation window closes"""
-        return bookings.cancel_booking(reference, customer_id=current_user.id,
-                                       actor=Actor(current_user.id, "cancelled by customer"))
+        return bookings.cancel_own_booking(reference, customer_id=current_user.id,
+                                           actor=Actor(current_user.id, "cancelled by customer"))
 
 
 @blp.route("/<reference>/reschedule")
@@ -96,6 +96,6 @@ class BookingRescheduleViews(MethodView):
                       description="The new slot is full or no longer offered, or too late")
     def post(self, data, reference):
         """Move to another slot of the same offering; the old place is kept if that fails"""
-        return bookings.reschedule_booking(reference, new_slot_id=data["slot_id"],
-                                           customer_id=current_user.id,
-                                           actor=Actor(current_user.id, ""))
+        return bookings.reschedule_own_booking(reference, new_slot_id=data["slot_id"],
+                                               customer_id=current_user.id,
+                                               actor=Actor(current_user.id, ""))

@@ -167,6 +167,7 @@ def _load_bookings(customer_id: int) -> None:
         "Vinyasa Flow", "Private Session"))
     now = utcnow().replace(second=0, microsecond=0)
     system = bookings.Actor(None, "demo data")
+    everywhere = bookings.Scope.all_providers()
 
     def slot_at(offering, hours_from_now: float) -> int:
         return demo_slot(offering, now + timedelta(hours=hours_from_now))
@@ -178,9 +179,9 @@ def _load_bookings(customer_id: int) -> None:
 
     place(online, 72)  # pending: waiting for the online payment
     confirmed = place(venue, 96)  # paid at the venue: staff confirm it
-    bookings.confirm_booking(confirmed.reference, actor=system)
+    bookings.confirm_booking(confirmed.reference, actor=system, scope=everywhere)
     cancelled = place(venue, 120)
-    bookings.cancel_booking(cancelled.reference, actor=system)
+    bookings.cancel_booking(cancelled.reference, actor=system, scope=everywhere)
     paid_at_venue = place(venue, 100)  # taken at the counter: a manual payment, and
     payments.mark_paid(paid_at_venue.reference, actor_id=None, method="card terminal")
     refunds.request_refund(  # part of it handed back
@@ -191,6 +192,6 @@ def _load_bookings(customer_id: int) -> None:
         past = place(venue, hours, placed_hours_ago=72)
         payments.mark_paid(past.reference, actor_id=None)
         finish = bookings.complete_booking if target == "completed" else bookings.mark_no_show
-        finish(past.reference, actor=system)
+        finish(past.reference, actor=system, scope=everywhere)
     place(online, -48, placed_hours_ago=96)  # its hold ran out long ago:
-    bookings.expire_holds(now=now)
+    bookings.expire_holds(scope=everywhere, now=now)

@@ -27,7 +27,7 @@ from app.errors import Conflict, DomainError, NotFound, ValidationFailed
 from app.extensions import db
 from app.gateways.payments import GatewayError, IntentState, ManualGateway, StripeGateway
 from app.models import Booking, Provider
-from app.models.bookings import CONFIRMED, EXPIRED, PENDING
+from app.models.bookings import CONFIRMED, PENDING
 from app.models.payments import (
     CANCELED,
     CREATED,
@@ -40,6 +40,7 @@ from app.models.payments import (
 )
 from app.models.types import utcnow
 from app.services import bookings, event_payloads
+from app.services.scopes import SYSTEM, Actor, Scope
 from app.services.transactions import end_read, retrying, unit_of_work
 
 log = logging.getLogger(__name__)
@@ -154,7 +155,7 @@ class _StoredPayment:
 def _store_payment(reference: str, customer_id: int):
     """One transaction: check the booking can be paid online and store its payment row
     (before the gateway is called). Locks the booking, then the payment."""
-    booking = bookings.get_booking_for_update(reference, customer_id=customer_id)
+    booking = bookings.get_own_booking_for_update(reference, customer_id=customer_id)
     payment = _payment_of(booking.id)
     if payment is not None and payment.status == SUCCEEDED:
         raise Conflict("payment.already_paid", "This booking is paid.",
@@ -300,7 +301,7 @@ def settle(payment: Payment, state: IntentState, *, reason: str) -> str:
         if problem:
             return _flag(payment, booking, problem)
         if booking.status == PENDING:
-            bookings.transition(booking, CONFIRMED, bookings.Actor(None, reason))
+            bookings.confirm_paid(booking, actor=SYSTEM.because(reason))
         elif booking.status != CONFIRMED:
             return _flag(payment, booking,
                          f"Paid while the booking was {booking.status}: refund the customer "
@@ -313,8 +314,8 @@ def settle(payment: Payment, state: IntentState, *, reason: str) -> str:
         payment.status = state.status
         payment.failure_reason = state.failure_reason or payment.failure_reason
         if booking.status == PENDING:
-            bookings.transition(booking, EXPIRED, bookings.Actor(
-                None, f"payment {state.status}: {state.failure_reason or 'no reason given'}"))
+            bookings.expire_unpaid(booking, actor=SYSTEM.because(
+                f"payment {state.status}: {state.failure_reason or 'no reason given'}"))
         events.publish("payment.failed", event_payloads.payment(payment, booking),
                        provider_id=payment.provider_id)
         return f"{state.status}; hold released"
@@ -352,7 +353,8 @@ def mark_paid(reference: str, *, actor_id: int | None, provider_id: int | None =
 @unit_of_work()
 def _mark_paid(reference: str, actor_id: int | None, provider_id: int | None,
                method: str) -> Payment:
-    booking = bookings.get_booking_for_update(reference, provider_id=provider_id)
+    scope = Scope.all_providers() if provider_id is None else Scope.of_provider(provider_id)
+    booking = bookings.get_booking_for_update(reference, scope=scope)
     if not booking.pay_at_venue:
         raise Conflict("payment.online_only",
                        "This booking is paid online; its payment confirms it.")
@@ -370,7 +372,7 @@ def _mark_paid(reference: str, actor_id: int | None, provider_id: int | None,
                       marked_paid_by_id=actor_id, succeeded_at=now, checked_at=now)
     db.session.add(payment)
     if booking.status == PENDING:
-        bookings.transition(booking, CONFIRMED, bookings.Actor(actor_id, "paid at the venue"))
+        bookings.confirm_paid(booking, actor=Actor(actor_id, "paid at the venue"))
     db.session.flush()
     events.publish("payment.succeeded", event_payloads.payment(payment, booking),
                    provider_id=payment.provider_id)

@@ -22,7 +22,6 @@ from app.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
 from app.gateways.payments import ChargeState, GatewayError, RefundState
 from app.models import Booking
-from app.models.bookings import CANCELLED, CONFIRMED, PENDING, REFUNDED
 from app.models.payments import (
     MANUAL,
     REFUND_COUNTED,
@@ -37,6 +36,7 @@ from app.models.payments import (
 from app.models.types import utcnow
 from app.services.money import format_money
 from app.services import bookings, event_payloads, idempotency
+from app.services.scopes import Actor
 from app.services.payments import lock_payment, stripe_gateway
 from app.services.transactions import after_commit, breaks_constraint, retrying, unit_of_work
 
@@ -213,11 +213,8 @@ def _refund_succeeded(refund: Refund) -> None:
                              populate_existing=True)
     fully = payment.refunded_minor >= (payment.received_minor or 0)
     if fully:
-        actor = bookings.Actor(refund.actor_id, refund.reason or "refunded in full")
-        if booking.status in (PENDING, CONFIRMED):
-            bookings.transition(booking, CANCELLED, actor)
-        if booking.status == CANCELLED:
-            bookings.transition(booking, REFUNDED, actor)
+        bookings.mark_refunded(booking, actor=Actor(refund.actor_id,
+                                                    refund.reason or "refunded in full"))
     payload = event_payloads.payment(
         payment, booking, refund_id=refund.id, refund_amount_minor=refund.amount_minor,
         fully_refunded=fully, reason=refund.reason)

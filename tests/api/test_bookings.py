@@ -301,11 +301,12 @@ def test_bookings_need_a_token(client, world):
 
 def test_hold_times_out_via_the_expiry_service(client, world, app_ctx):
     from app.models.types import utcnow
-    from app.services.bookings import expire_holds
+    from app.services.bookings import Scope, expire_holds
 
     reference = book(client, world, quantity=2).get_json()["reference"]
-    assert expire_holds(now=utcnow()) == 0
-    assert expire_holds(now=utcnow() + timedelta(minutes=16)) == 1
+    assert expire_holds(scope=Scope.all_providers(), now=utcnow()) == 0
+    assert expire_holds(scope=Scope.all_providers(),
+                        now=utcnow() + timedelta(minutes=16)) == 1
     detail = client.get(f"/api/v1/bookings/{reference}", headers=world["headers"]).get_json()
     assert detail["status"] == "expired" and _slot(world["slot"]).booked == 0
     assert [h["to_status"] for h in detail["history"]] == ["pending", "expired"]

@@ -92,7 +92,7 @@ def test_an_expired_hold_gives_the_places_back_at_once(client, shop):
 
     hold_ends = db.session.scalar(db.select(Booking.hold_expires_at)
                                   .where(Booking.reference == reference))
-    assert bookings.expire_holds(now=hold_ends + timedelta(seconds=1)) == 1
+    assert bookings.expire_holds(scope=bookings.Scope.all_providers(), now=hold_ends + timedelta(seconds=1)) == 1
 
     assert _remaining(client, shop)[shop["second"]] == 1
     assert _next_free(client, shop)[shop["second"]] == 1

@@ -11,9 +11,10 @@ from app.extensions import db
 from app.models import Booking, OutboxEvent, Slot
 from app.models.types import utcnow
 from app.services import bookings
-from app.services.bookings import Actor
+from app.services.bookings import Actor, Scope
 
 STAFF = Actor(None, "by staff")
+EVERYWHERE = Scope.all_providers()
 
 
 @pytest.fixture
@@ -47,8 +48,8 @@ def test_pay_at_venue_waits_for_staff_then_completes_after_the_end(app_ctx, buil
     reference, slot = _place(build, venue, hours=-2, placed_ago=24)
     assert _booking(reference).hold_expires_at is None  # staff confirm it, no hold
 
-    bookings.confirm_booking(reference, actor=STAFF, provider_id=venue["provider"])
-    bookings.complete_booking(reference, actor=STAFF, provider_id=venue["provider"])
+    bookings.confirm_booking(reference, actor=STAFF, scope=Scope.of_provider(venue["provider"]))
+    bookings.complete_booking(reference, actor=STAFF, scope=Scope.of_provider(venue["provider"]))
 
     booking = _booking(reference)
     assert booking.status == "completed"
@@ -60,25 +61,25 @@ def test_pay_at_venue_waits_for_staff_then_completes_after_the_end(app_ctx, buil
 
 def test_too_early_to_complete_or_mark_a_no_show(app_ctx, build, venue):
     reference, _ = _place(build, venue, hours=48)
-    bookings.confirm_booking(reference, actor=STAFF)
+    bookings.confirm_booking(reference, actor=STAFF, scope=EVERYWHERE)
     for step in (bookings.complete_booking, bookings.mark_no_show):
         with pytest.raises(Conflict) as error:
-            step(reference, actor=STAFF)
+            step(reference, actor=STAFF, scope=EVERYWHERE)
         assert error.value.code == "booking.too_early"
     assert _booking(reference).status == "confirmed"
 
 
 def test_no_show_after_the_start(app_ctx, build, venue):
     reference, _ = _place(build, venue, hours=-0.5, placed_ago=24)
-    bookings.confirm_booking(reference, actor=STAFF)
-    bookings.mark_no_show(reference, actor=STAFF)
+    bookings.confirm_booking(reference, actor=STAFF, scope=EVERYWHERE)
+    bookings.mark_no_show(reference, actor=STAFF, scope=EVERYWHERE)
     assert _booking(reference).status == "no_show"
 
 
 def test_staff_may_cancel_late_and_places_come_back(app_ctx, build, venue):
     reference, slot = _place(build, venue, hours=1, quantity=3)
-    bookings.confirm_booking(reference, actor=STAFF)
-    bookings.cancel_booking(reference, actor=STAFF, provider_id=venue["provider"])
+    bookings.confirm_booking(reference, actor=STAFF, scope=EVERYWHERE)
+    bookings.cancel_booking(reference, actor=STAFF, scope=Scope.of_provider(venue["provider"]))
     assert _booking(reference).status == "cancelled"
     assert db.session.get(Slot, slot).booked == 0
     event = db.session.scalars(select(OutboxEvent).where(
@@ -89,7 +90,7 @@ def test_staff_may_cancel_late_and_places_come_back(app_ctx, build, venue):
 def test_another_providers_staff_get_not_found(app_ctx, build, venue):
     reference, _ = _place(build, venue)
     with pytest.raises(NotFound):
-        bookings.confirm_booking(reference, actor=STAFF, provider_id=build.provider())
+        bookings.confirm_booking(reference, actor=STAFF, scope=Scope.of_provider(build.provider()))
     assert _booking(reference).status == "pending"
 
 
@@ -100,10 +101,10 @@ def test_expiry_leaves_confirmed_and_pay_at_venue_bookings_alone(app_ctx, build,
     held = bookings.place_booking(customer_id=venue["customer"], offering_id=online,
                                   slot_id=slot).reference
 
-    assert bookings.expire_holds(now=utcnow() + timedelta(hours=1)) == 1
+    assert bookings.expire_holds(scope=EVERYWHERE, now=utcnow() + timedelta(hours=1)) == 1
 
     assert _booking(held).status == "expired" and _booking(venue_ref).status == "pending"
-    assert bookings.expire_holds(now=utcnow() + timedelta(hours=2)) == 0
+    assert bookings.expire_holds(scope=EVERYWHERE, now=utcnow() + timedelta(hours=2)) == 0
 
 
 def test_staff_cannot_confirm_a_booking_awaiting_its_online_payment(app_ctx, build, venue):
@@ -111,6 +112,6 @@ def test_staff_cannot_confirm_a_booking_awaiting_its_online_payment(app_ctx, bui
     reference = bookings.place_booking(customer_id=venue["customer"], offering_id=online,
                                        slot_id=build.future_slot(online)).reference
     with pytest.raises(Conflict) as error:
-        bookings.confirm_booking(reference, actor=STAFF)
+        bookings.confirm_booking(reference, actor=STAFF, scope=EVERYWHERE)
     assert error.value.code == "booking.awaits_payment"
     assert _booking(reference).status == "pending"

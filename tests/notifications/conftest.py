@@ -186,6 +186,7 @@ def confirmed_booking(app, build, customer_id, *, provider_id=None, starts_at=No
                      ).replace(second=0, microsecond=0)
     slot = build.slot(offering, starts_at, capacity=5)
     placed = bookings.place_booking(customer_id=customer_id, offering_id=offering, slot_id=slot)
-    bookings.confirm_booking(placed.reference, actor=bookings.Actor(None, "test"))
+    bookings.confirm_booking(placed.reference, actor=bookings.Actor(None, "test"),
+                             scope=bookings.Scope.all_providers())
     run_jobs(app)
     return placed.reference

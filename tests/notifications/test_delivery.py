@@ -222,7 +222,8 @@ def test_cancellation_message(app, build, smtp):
 
     customer_id = customer(build, sms=False)
     reference = confirmed_booking(app, build, customer_id)
-    bookings.cancel_booking(reference, actor=bookings.Actor(None, "test"))
+    bookings.cancel_booking(reference, actor=bookings.Actor(None, "test"),
+                            scope=bookings.Scope.all_providers())
     run_jobs(app)
     cancelled = rows(template_key="booking_cancelled")
     assert len(cancelled) == 1 and cancelled[0].status == "sent"

@@ -173,8 +173,8 @@ def test_free_cancellation_by_the_customer_refunds_automatically(app, app_ctx, b
 
     reference, payment_id = _paid(build, shop, days=5)  # well inside the 24 h window
 
-    bookings.cancel_booking(reference, customer_id=shop["customer"],
-                            actor=bookings.Actor(shop["customer"], "cancelled by customer"))
+    bookings.cancel_own_booking(reference, customer_id=shop["customer"],
+                                actor=bookings.Actor(shop["customer"], "cancelled by customer"))
     run_payment_jobs(app)
 
     payment = _fresh(Payment, payment_id)
@@ -187,7 +187,7 @@ def test_staff_cancellation_does_not_refund_by_itself(app, app_ctx, build, shop,
     from tests.payments.conftest import run_payment_jobs
 
     reference, payment_id = _paid(build, shop, days=5)
-    bookings.cancel_booking(reference, provider_id=shop["a"]["provider"],
+    bookings.cancel_booking(reference, scope=bookings.Scope.of_provider(shop["a"]["provider"]),
                             actor=bookings.Actor(shop["a"]["staff"], "venue closed"))
     run_payment_jobs(app)
     assert _fresh(Payment, payment_id).refunds == []

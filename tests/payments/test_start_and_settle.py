@@ -213,9 +213,10 @@ def test_a_hold_with_a_payment_on_its_way_waits_for_the_gateway_then_expires(
     db.session.commit()
     ran_out = _booking(waiting).hold_expires_at + timedelta(minutes=1)
 
-    assert bookings.expire_holds(now=ran_out) == 1
+    assert bookings.expire_holds(scope=bookings.Scope.all_providers(), now=ran_out) == 1
     assert (_booking(waiting).status, _booking(plain).status) == ("pending", "expired")
 
-    assert bookings.expire_holds(now=ran_out + bookings.PAYMENT_GRACE) == 1
+    assert bookings.expire_holds(scope=bookings.Scope.all_providers(),
+                                 now=ran_out + bookings.PAYMENT_GRACE) == 1
     assert _booking(waiting).status == "expired"
     assert utcnow() < ran_out  # the clock was only moved for the service

@@ -16,7 +16,7 @@ from app.extensions import db
 from app.models import Booking, BookingHistory, Slot
 from app.models.types import utcnow
 from app.services import agenda
-from app.services.bookings import Actor, cancel_booking, place_booking
+from app.services.bookings import Actor, Scope, cancel_booking, place_booking
 from tests.views.console import page_text, select_options, signed_in
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -343,7 +343,7 @@ def test_cancel_gives_the_places_back(app, build, tenant_a):
 
 def test_cancel_refuses_a_cancelled_booking(app, build, tenant_a):
     placed = _book(build, tenant_a.provider_id)
-    cancel_booking(placed.reference, actor=Actor(None, "test"))
+    cancel_booking(placed.reference, actor=Actor(None, "test"), scope=Scope.all_providers())
     staff = signed_in(app, tenant_a.staff_email)
 
     _act(staff, "cancel", placed)
@@ -533,7 +533,7 @@ def test_agenda_shows_own_provider_only(app, build, tenant_a, tenant_b, agenda_d
 def test_agenda_leaves_out_released_bookings(app, build, tenant_a, agenda_day):
     kept = _book(build, tenant_a.provider_id, starts_at=_local_start(agenda_day, 9))
     gone = _book(build, tenant_a.provider_id, starts_at=_local_start(agenda_day, 10))
-    cancel_booking(gone.reference, actor=Actor(None, "test"))
+    cancel_booking(gone.reference, actor=Actor(None, "test"), scope=Scope.all_providers())
     staff = signed_in(app, tenant_a.staff_email)
 
     page = staff.get(f"/bookings/agenda/?day={agenda_day}").get_data(as_text=True)
