@@ -65,8 +65,8 @@ def _locked(query, reference: str) -> Booking:
     return booking
 
 
-def transition(booking: Booking, target: str, actor: Actor, *, extra: dict | None = None,
-               ) -> None:
+def transition(booking: Booking, target: str, actor: Actor, *,
+               extra: dict | None = None) -> None:
     """Move a locked booking to ``target`` in the open transaction (no commit)."""
     check_transition(booking.status, target)
     previous = booking.status

@@ -66,11 +66,10 @@ class BookingRequest:
 
     def values(self, executor) -> object:
         """The guards' operands and the offering's terms, read now."""
-        return booking_places.read_values(
-            executor, offering_id=self.offering_id, slot_id=self.slot_id,
-            customer_id=self.customer_id, quantity=self.quantity, now=self.now)
+        return booking_places.read_values(executor, **self.places_wanted())
 
-    def places(self) -> dict:
+    def places_wanted(self) -> dict:
+        """The keyword arguments of ``booking_places.take_places``."""
         return dict(offering_id=self.offering_id, slot_id=self.slot_id,
                     customer_id=self.customer_id, quantity=self.quantity, now=self.now)
 
@@ -154,7 +153,7 @@ def _place_with_statement(conn, request: BookingRequest):
     _check_slot(guards, values)
     placed = _try_statement(conn, guards, terms, request)
     if placed is None:
-        booking_places.refuse(conn, guards, **request.places())
+        booking_places.refuse(conn, guards, **request.places_wanted())
     return placed
 
 
@@ -188,7 +187,7 @@ def _place_row_by_row(conn, request: BookingRequest):
     rows = booking_rows(booking, request.attribution)
     booking.id = insert_rows(conn, rows)
     if values.kind == SERVICE:
-        booking_places.take_places(conn, guards, **request.places())
+        booking_places.take_places(conn, guards, **request.places_wanted())
     return booking, rows
 
 

@@ -46,7 +46,7 @@ from app.errors import (
 CUSTOMER, OFFERING, SLOT = "customer", "offering", "slot"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by identity: cheap to hash per booking
 class Guard:
     """One rule: ``condition(operands)`` holds for a booking that may be placed;
     ``refusal(operands)`` is the error of one that may not (its code is ``code``).

@@ -13,7 +13,6 @@ The work is done in modules of their own:
 """
 from __future__ import annotations
 
-from app.errors import Conflict
 from app.services.booking_lifecycle import (
     PAYMENT_GRACE,
     cancel_booking,
@@ -48,7 +47,7 @@ from app.services.scopes import Actor, Scope
 
 __all__ = [
     "ATTRIBUTION_FIELDS", "BOOKING_COLUMNS", "MAX_QUANTITY", "PAYMENT_GRACE",
-    "REFERENCE_ALPHABET", "REFERENCE_ATTEMPTS", "Actor", "BookingRequest", "Conflict",
+    "REFERENCE_ALPHABET", "REFERENCE_ATTEMPTS", "Actor", "BookingRequest",
     "PlacedBooking", "Scope", "cancel_booking", "cancel_own_booking", "complete_booking",
     "confirm_booking", "confirm_paid", "expire_holds", "expire_unpaid",
     "get_booking_for_update", "get_own_booking_for_update", "mark_no_show",

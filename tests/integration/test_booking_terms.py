@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select, update
 
-from app.errors import NotFound, Unauthorized
+from app.errors import Conflict, NotFound, Unauthorized
 from app.extensions import db
 from app.models import Account, Booking, Offering, OutboxEvent, Provider, Slot
 from app.services import booking_terms, bookings
@@ -87,7 +87,7 @@ def test_an_account_deactivated_since_is_refused_and_nothing_is_written(paid):
 
 def test_a_full_slot_is_refused_with_its_reason_not_as_busy(paid):
     place(paid, quantity=4)
-    with pytest.raises(bookings.Conflict) as refused:
+    with pytest.raises(Conflict) as refused:
         place(paid, quantity=2)
     assert refused.value.code == "booking.slot_full"
     assert db.session.get(Slot, paid["slot"]).booked == 4
