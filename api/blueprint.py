@@ -11,6 +11,7 @@ from webargs.flaskparser import FlaskParser, abort
 from api.errors import ErrorSchema
 from app.errors import Forbidden
 from app.services import tenancy
+from app.services.scopes import Scope
 from app.services.roles import PROVIDER
 from app.services import accounts
 
@@ -109,3 +110,8 @@ STAFF = {PROVIDER}
 def staff_provider_id() -> int:
     """The signed-in staff member's provider; anyone else is refused (403)."""
     return tenancy.staff_provider_id(current_user)
+
+
+def staff_scope() -> Scope:
+    """The scope of the signed-in staff member's provider; anyone else is refused (403)."""
+    return Scope.of_provider(staff_provider_id())

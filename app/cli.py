@@ -10,6 +10,7 @@ from app.gateways.opensearch import OpenSearchError
 from app.progress import ProgressReporter
 from app.services import accounts, availability, demo, roles, search_indexing, users
 from app.services import notification_templates
+from app.services.scopes import Scope
 
 bookwell = AppGroup("bookwell", help="Bookwell administration commands.")
 
@@ -70,8 +71,9 @@ def demo_command():
 @click.option("--provider-id", type=int, default=None, help="Only this provider.")
 def generate_slots_command(days, provider_id):
     """Create slots from the availability rules; idempotent, keeps booked slots."""
+    scope = Scope.all_providers() if provider_id is None else Scope.of_provider(provider_id)
     report = availability.generate_slots(
-        provider_id=provider_id, days=days or current_app.config["SLOT_DAYS_AHEAD"],
+        scope=scope, days=days or current_app.config["SLOT_DAYS_AHEAD"],
         progress=ProgressReporter(label="offerings"))
     click.echo(f"offerings: {report.offerings}, slots created: {report.created}, "
                f"removed: {report.removed}, retired: {report.retired}, "

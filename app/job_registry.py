@@ -80,7 +80,8 @@ def expire_holds() -> int:
 
 @with_app_context
 def generate_all_slots() -> int:
-    report = availability.generate_slots(days=current_app.config["SLOT_DAYS_AHEAD"])
+    report = availability.generate_slots(scope=Scope.all_providers(),
+                                         days=current_app.config["SLOT_DAYS_AHEAD"])
     return report.created
 
 

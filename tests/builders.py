@@ -7,6 +7,7 @@ from app.extensions import db
 from app.models import Provider
 from app.services.roles import ADMIN, CUSTOMER, PROVIDER
 from app.services.users import ensure_user
+from app.services.scopes import Scope
 
 PASSWORD = "correct-horse-battery"
 _counter = itertools.count(1)
@@ -176,7 +177,7 @@ def service_with_past_bookings(*, slot_days: int, provider_id: int | None = None
     day = datetime.now(timezone.utc).date() + timedelta(days=3)
     rule_id = rule(offering_id, weekday=day.weekday(), start="09:00", end="11:00",
                    capacity=2)
-    generate_slots(offering_id=offering_id, days=slot_days)
+    generate_slots(offering_id=offering_id, days=slot_days, scope=Scope.all_providers())
     nine, ten = (db.session.scalar(select(Slot.id).where(
         Slot.offering_id == offering_id,
         Slot.starts_at == datetime.combine(day, time(hour), tzinfo=timezone.utc)))

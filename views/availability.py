@@ -1,7 +1,7 @@
 """Console screens for availability: weekly rules, closed days, and the slots they make."""
 from __future__ import annotations
 
-from flask import current_app, flash, g, redirect
+from flask import current_app, flash, redirect
 from flask_appbuilder.actions import action
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
 from wtforms import TimeField
@@ -9,7 +9,8 @@ from wtforms.validators import DataRequired
 
 from app.models import AvailabilityRule, ClosedDay, Slot
 from app.services import availability, catalog
-from views.base import TenantModelView, user_is_admin
+from app.services.scopes import Scope
+from views.base import TenantModelView, console_scope
 from views.catalog_base import CatalogInterface, CatalogRowView
 from views.filters import ConsoleInterface
 
@@ -68,13 +69,14 @@ class SlotView(TenantModelView):
     @action("generate", "Generate slots", "Generate slots from the rules now?", "fa-refresh",
             single=False)
     def generate(self, items):
-        provider_ids = {item.provider_id for item in items}
-        if not user_is_admin(g.user):
-            provider_ids = {g.user.provider_id}
+        scope = console_scope()
+        # Admins generate for the providers of the selected rows, staff for their own.
+        scopes = ({Scope.of_provider(item.provider_id) for item in items}
+                  if scope.every_provider else {scope})
         created = 0
-        for provider_id in provider_ids:
+        for provider_scope in scopes:
             created += availability.generate_slots(
-                provider_id=provider_id, days=current_app.config["SLOT_DAYS_AHEAD"]).created
+                scope=provider_scope, days=current_app.config["SLOT_DAYS_AHEAD"]).created
         flash(f"{created} new slots.", "info")
         self.update_redirect()
         return redirect(self.get_redirect())

@@ -13,7 +13,10 @@ from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.filters import get_field_setup_query
 from sqlalchemy import BigInteger, Integer, false, inspect
 
+from app.errors import Forbidden
 from app.models import Provider
+from app.services import tenancy
+from app.services.scopes import Scope
 
 
 def current_user():
@@ -26,6 +29,16 @@ def user_is_admin(user) -> bool:
 
 def user_provider_id(user) -> int | None:
     return getattr(user, "provider_id", None) if user is not None else None
+
+
+def console_scope() -> Scope:
+    """The rows the signed-in user acts on: every provider's for admins, the own
+    provider's for staff; anyone else (staff without a provider) is refused with a 403."""
+    user = current_user()
+    try:
+        return tenancy.scope_for(user if getattr(user, "is_authenticated", False) else None)
+    except Forbidden:
+        abort(403)
 
 
 class FilterOwnProvider(BaseFilter):

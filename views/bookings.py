@@ -21,7 +21,7 @@ from flask_appbuilder.models.sqla.filters import (
 )
 from wtforms import SelectField, StringField
 
-from app.errors import DomainError, Forbidden
+from app.errors import DomainError
 from app.models import Account, Booking, BookingHistory
 from app.models.bookings import PENDING, STATUSES
 from app.services import agenda, payments
@@ -34,8 +34,7 @@ from app.services.bookings import (
     confirm_booking,
     mark_no_show,
 )
-from app.services.tenancy import scope_for
-from views.base import TenantModelView, user_is_admin, user_provider_id
+from views.base import TenantModelView, console_scope, user_is_admin, user_provider_id
 from views.filters import ConsoleFilterConverter, ConsoleInterface
 
 CONSOLE_REASON = "console"
@@ -215,7 +214,7 @@ class BookingActions:
         rows = [(item.reference, item) for item in (items if isinstance(items, list)
                                                     else [items])]
         refusals = {reference: check(item) for reference, item in rows} if check else {}
-        scope = _booking_scope()
+        scope = console_scope()
         actor = Actor(g.user.id, CONSOLE_REASON)
         for reference, _item in rows:
             refusal = refusals.get(reference)
@@ -258,16 +257,8 @@ class BookingActions:
         return self._transition(items, _mark_paid, "marked paid.")
 
 
-def _booking_scope() -> Scope:
-    try:
-        return scope_for(g.user)
-    except Forbidden:  # staff without a provider act on nothing
-        abort(403)
-
-
 def _mark_paid(reference: str, *, actor: Actor, scope: Scope):
-    return payments.mark_paid(reference, actor_id=actor.user_id,
-                              provider_id=scope.provider_id)
+    return payments.mark_paid(reference, actor_id=actor.user_id, scope=scope)
 
 
 def _confirmable_here(booking) -> str | None:
@@ -369,22 +360,20 @@ class BookingAgendaView(BaseView):
     @expose("/agenda/")
     @has_access
     def agenda(self):
-        admin = user_is_admin(g.user)
-        if admin:
-            provider_id = _id_arg("provider_id")
-        else:
-            provider_id = user_provider_id(g.user)
-            if provider_id is None:
-                abort(403)
+        scope = console_scope()
+        admin = scope.every_provider
+        if admin and _id_arg("provider_id"):  # an admin may look at one provider's day
+            scope = Scope.of_provider(_id_arg("provider_id"))
+        provider_id = scope.provider_id
         try:
             zone = agenda.provider_zone(provider_id) if provider_id else viewer_zone()
             day = _day_arg(zone)
-            data = agenda.day_agenda(day=day, provider_id=provider_id)
+            data = agenda.day_agenda(day=day, scope=scope)
         except DomainError as exc:
             if exc.status == 404:
                 abort(404)
             flash(exc.message, "danger")
-            data = agenda.day_agenda(day=agenda.local_today(zone), provider_id=provider_id)
+            data = agenda.day_agenda(day=agenda.local_today(zone), scope=scope)
         return self.render_template(
             "console/agenda.html", agenda=data, zone=data.zone or zone or "UTC",
             providers=agenda.agenda_providers() if admin else None,

@@ -11,6 +11,7 @@ from wtforms.validators import Length, Optional
 from app.errors import DomainError
 from app.models import Category, Location, Offering, Variant
 from app.services import catalog, geocoding
+from views.base import console_scope
 from views.catalog_base import CatalogInterface, CatalogRowView
 
 
@@ -59,8 +60,7 @@ class LocationView(CatalogRowView):
     def regeocode(self, item):
         try:
             asked = geocoding.regeocode_location(
-                item.id, provider_id=None if g.user.is_admin else g.user.provider_id,
-                actor_id=g.user.id)
+                item.id, scope=console_scope(), actor_id=g.user.id)
         except DomainError as exc:
             flash(exc.message, "danger")
         else:

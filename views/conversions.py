@@ -16,7 +16,8 @@ from app.models import ConversionEvent
 from app.models.conversions import CONVERSION_STATUSES, FAILED
 from app.services import agenda, attribution_report, conversions
 from app.services.money import format_money
-from views.base import TenantModelView, user_is_admin, user_provider_id
+from app.services.scopes import Scope
+from views.base import TenantModelView, console_scope, user_is_admin
 from views.bookings import ScreenInterface, local_time, status_field
 from views.events import preformatted, pretty_json
 
@@ -52,13 +53,13 @@ class ConversionEventView(TenantModelView):
     def resend(self, items):
         rows = [(item.id, item.event_id, item.status)
                 for item in (items if isinstance(items, list) else [items])]
-        scope = None if user_is_admin(g.user) else user_provider_id(g.user)
+        scope = console_scope()
         for row_id, event_id, status in rows:
             if status != FAILED:
                 flash(f"{event_id}: {status}, not failed; not sent again.", "warning")
                 continue
             try:
-                row = conversions.resend(row_id, provider_id=scope)
+                row = conversions.resend(row_id, scope=scope)
             except DomainError as exc:
                 flash(f"{event_id}: {exc.message}", "danger")
                 continue
@@ -78,7 +79,7 @@ class AttributionReportView(BaseView):
     def report(self):
         params = self._params()
         try:
-            rows = attribution_report.report(**params)
+            rows = _report(params)
         except DomainError as exc:
             flash(exc.message, "danger")
             rows = []
@@ -92,7 +93,7 @@ class AttributionReportView(BaseView):
     def csv(self):
         params = self._params()
         try:
-            rows = attribution_report.report(**params)
+            rows = _report(params)
         except DomainError as exc:
             return Response(exc.message + "\n", status=422, mimetype="text/plain")
         name = f"attribution-{params['start']}-{params['end']}-{params['group_by']}.csv"
@@ -101,13 +102,12 @@ class AttributionReportView(BaseView):
                         headers={"Content-Disposition": f"attachment; filename={name}"})
 
     def _params(self) -> dict:
-        if user_is_admin(g.user):
+        scope = console_scope()
+        if scope.every_provider:  # an admin may narrow the report to one provider
             provider_id = request.args.get("provider_id", "")
-            provider_id = int(provider_id) if provider_id.isdigit() else None
-        else:
-            provider_id = user_provider_id(g.user)
-            if provider_id is None:
-                abort(403)
+            if provider_id.isdigit():
+                scope = Scope.of_provider(int(provider_id))
+        provider_id = scope.provider_id
         try:
             zone = agenda.provider_zone(provider_id) if provider_id else "UTC"
         except DomainError:
@@ -118,7 +118,13 @@ class AttributionReportView(BaseView):
         group_by = request.args.get("group_by", "utm_source")
         if group_by not in attribution_report.GROUPINGS:
             group_by = "utm_source"
-        return {"provider_id": provider_id, "start": start, "end": end, "group_by": group_by}
+        return {"scope": scope, "provider_id": provider_id, "start": start, "end": end,
+                "group_by": group_by}
+
+
+def _report(params: dict):
+    return attribution_report.report(scope=params["scope"], start=params["start"],
+                                     end=params["end"], group_by=params["group_by"])
 
 
 def _date_arg(name: str, default: date) -> date:

@@ -22,8 +22,8 @@ from app.models import Notification, NotificationTemplate
 from app.models.notifications import CHANNELS, NOTIFICATION_STATUSES, TEMPLATE_KEYS
 from app.services import notification_templates as templates
 from app.services import notifications
-from views.base import TenantModelView
-from views.bookings import ScreenInterface, _local, provider_scope, status_field
+from views.base import TenantModelView, console_scope
+from views.bookings import ScreenInterface, _local, status_field
 from views.events import preformatted
 
 
@@ -170,11 +170,11 @@ class NotificationView(TenantModelView):
     @action("send_again", "Send again", "Send the selected failed messages again, as new "
             "messages?", "fa-repeat")
     def send_again(self, items):
-        scope = provider_scope()
+        scope = console_scope()
         for item in items if isinstance(items, list) else [items]:
             item_id = item.id
             try:
-                new_id = notifications.resend_notification(item_id, provider_id=scope)
+                new_id = notifications.resend_notification(item_id, scope=scope)
             except DomainError as exc:
                 flash(f"Message {item_id}: {exc.message}", "danger")
                 continue

@@ -32,13 +32,12 @@ from app.models.payments import (
     REFUND_STATUSES,
 )
 from app.services import payment_queries, payment_webhooks, refunds
-from views.base import TenantModelView
+from views.base import TenantModelView, console_scope
 from views.bookings import (
     ScreenInterface,
     _local,
     _person,
     format_money,
-    provider_scope,
     status_field,
 )
 from views.events import preformatted, pretty_json
@@ -197,12 +196,12 @@ class PaymentView(TenantModelView):
     def refund_in_full(self, items):
         rows = [(item.id, item.booking.reference)
                 for item in (items if isinstance(items, list) else [items])]
-        scope = provider_scope()
+        scope = console_scope()
         for payment_id, reference in rows:
             try:
                 refund = refunds.request_refund(
                     payment_id, amount_minor=None, reason=FULL_REFUND_REASON,
-                    actor_id=g.user.id, provider_id=scope)
+                    actor_id=g.user.id, scope=scope)
             except DomainError as exc:
                 flash(f"{reference}: {exc.message}", "danger")
             else:
@@ -229,7 +228,7 @@ class PaymentView(TenantModelView):
                 try:
                     refund = refunds.request_refund(
                         payment.id, amount_minor=amount_minor, reason=form.reason.data or "",
-                        actor_id=g.user.id, provider_id=provider_scope())
+                        actor_id=g.user.id, scope=console_scope())
                 except NotFound:
                     abort(404)
                 except DomainError as exc:

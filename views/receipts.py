@@ -18,8 +18,8 @@ from app.errors import DomainError, NotFound
 from app.models import Receipt
 from app.models.receipts import DOCUMENT_KINDS
 from app.services import receipts
-from views.base import TenantModelView
-from views.bookings import ScreenInterface, _local, _person, format_money, provider_scope
+from views.base import TenantModelView, console_scope
+from views.bookings import ScreenInterface, _local, _person, format_money
 
 
 def _download_link(receipt) -> Markup:
@@ -87,10 +87,10 @@ class ReceiptView(TenantModelView):
     def resend(self, items):
         rows = [(item.id, item.display_number)
                 for item in (items if isinstance(items, list) else [items])]
-        scope = provider_scope()
+        scope = console_scope()
         for receipt_id, number in rows:
             try:
-                receipts.resend_receipt(receipt_id, scope)
+                receipts.resend_receipt(receipt_id, scope=scope)
             except NotFound:
                 abort(404)
             except DomainError as exc:

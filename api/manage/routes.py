@@ -5,7 +5,7 @@ from dataclasses import asdict
 
 from flask.views import MethodView
 
-from api.blueprint import STAFF, Blueprint, staff_provider_id
+from api.blueprint import STAFF, Blueprint, staff_scope
 from api.errors import ErrorSchema
 from api.idempotency import idempotent
 from api.manage.schemas import (
@@ -38,7 +38,7 @@ def register_crud(path: str, kind: catalog.RowKind, schema_cls, name: str,
         @blp.arguments(ManageListArgsSchema, location="query")
         @blp.response(200, schema_cls(many=True))
         def get(self, args):
-            rows, total = catalog.list_rows(kind, provider_id=staff_provider_id(), **args)
+            rows, total = catalog.list_rows(kind, scope=staff_scope(), **args)
             return rows, pagination_header(total=total, **args)
 
         @blp.login_required(roles=STAFF)
@@ -48,14 +48,14 @@ def register_crud(path: str, kind: catalog.RowKind, schema_cls, name: str,
         @blp.alt_response(422, schema=ErrorSchema, description="A rule of the catalog says no")
         @blp.alt_response(409, schema=ErrorSchema, description=CLASH)
         def post(self, data):
-            return catalog.create(kind, provider_id=staff_provider_id(), data=data)
+            return catalog.create(kind, scope=staff_scope(), data=data)
 
     class ItemViews(MethodView):
         @blp.login_required(roles=STAFF)
         @blp.response(200, schema_cls)
         @blp.alt_response(404, schema=ErrorSchema, description="Not yours, or missing")
         def get(self, row_id):
-            return tenancy.get_owned(kind.model, row_id, staff_provider_id(), label=kind.label)
+            return tenancy.get_owned(kind.model, row_id, scope=staff_scope(), label=kind.label)
 
         if updatable:
             @blp.login_required(roles=STAFF)
@@ -64,7 +64,7 @@ def register_crud(path: str, kind: catalog.RowKind, schema_cls, name: str,
             @blp.alt_response(404, schema=ErrorSchema, description="Not yours, or missing")
             @blp.alt_response(409, schema=ErrorSchema, description=CLASH)
             def patch(self, changes, row_id):
-                return catalog.update(kind, row_id=row_id, provider_id=staff_provider_id(),
+                return catalog.update(kind, row_id=row_id, scope=staff_scope(),
                                       changes=changes)
 
         @blp.login_required(roles=STAFF)
@@ -72,7 +72,7 @@ def register_crud(path: str, kind: catalog.RowKind, schema_cls, name: str,
         @blp.alt_response(404, schema=ErrorSchema, description="Not yours, or missing")
         @blp.alt_response(409, schema=ErrorSchema, description="Still in use")
         def delete(self, row_id):
-            catalog.delete(kind, row_id=row_id, provider_id=staff_provider_id())
+            catalog.delete(kind, row_id=row_id, scope=staff_scope())
 
     ListViews.__name__ = f"{name}Views"
     ItemViews.__name__ = f"{name}ByIdViews"
@@ -95,9 +95,9 @@ class VariantViews(MethodView):
     @blp.alt_response(404, schema=ErrorSchema, description="Not yours, or missing")
     def get(self, offering_id):
         """Variants of one of your offerings"""
-        provider_id = staff_provider_id()
-        tenancy.get_owned(catalog.OFFERING.model, offering_id, provider_id, label="offering")
-        rows, _ = catalog.list_rows(catalog.VARIANT, provider_id=provider_id, page=1,
+        scope = staff_scope()
+        tenancy.get_owned(catalog.OFFERING.model, offering_id, scope=scope, label="offering")
+        rows, _ = catalog.list_rows(catalog.VARIANT, scope=scope, page=1,
                                     page_size=1000, where=Variant.offering_id == offering_id)
         return rows
 
@@ -109,9 +109,9 @@ class VariantViews(MethodView):
     @blp.alt_response(409, schema=ErrorSchema, description=CLASH)
     def post(self, data, offering_id):
         """Add a variant (SKU unique per provider)"""
-        provider_id = staff_provider_id()
-        tenancy.get_owned(catalog.OFFERING.model, offering_id, provider_id, label="offering")
-        return catalog.create(catalog.VARIANT, provider_id=provider_id,
+        scope = staff_scope()
+        tenancy.get_owned(catalog.OFFERING.model, offering_id, scope=scope, label="offering")
+        return catalog.create(catalog.VARIANT, scope=scope,
                               data={**data, "offering_id": offering_id})
 
 
@@ -123,14 +123,14 @@ class VariantByIdViews(MethodView):
     @blp.alt_response(404, schema=ErrorSchema, description="Not yours, or missing")
     @blp.alt_response(409, schema=ErrorSchema, description=CLASH)
     def patch(self, changes, row_id):
-        return catalog.update(catalog.VARIANT, row_id=row_id, provider_id=staff_provider_id(),
+        return catalog.update(catalog.VARIANT, row_id=row_id, scope=staff_scope(),
                               changes=changes)
 
     @blp.login_required(roles=STAFF)
     @blp.response(204)
     @blp.alt_response(404, schema=ErrorSchema, description="Not yours, or missing")
     def delete(self, row_id):
-        catalog.delete(catalog.VARIANT, row_id=row_id, provider_id=staff_provider_id())
+        catalog.delete(catalog.VARIANT, row_id=row_id, scope=staff_scope())
 
 
 @blp.route("/slots/generate")
@@ -141,11 +141,11 @@ class SlotGenerationViews(MethodView):
     @blp.alt_response(404, schema=ErrorSchema, description="No such offering of yours")
     def post(self, data):
         """Generate your slots from the rules (idempotent; never removes booked slots)"""
-        provider_id = staff_provider_id()
+        scope = staff_scope()
         if "offering_id" in data:
-            tenancy.get_owned(catalog.OFFERING.model, data["offering_id"], provider_id,
+            tenancy.get_owned(catalog.OFFERING.model, data["offering_id"], scope=scope,
                               label="offering")
-        report = availability.generate_slots(provider_id=provider_id,
+        report = availability.generate_slots(scope=scope,
                                              offering_id=data.get("offering_id"),
                                              days=data["days"])
         return asdict(report)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_jwt_extended import current_user
 
-from api.blueprint import STAFF, Blueprint, staff_provider_id
+from api.blueprint import STAFF, Blueprint, staff_scope
 from api.errors import ErrorSchema
 from api.idempotency import claimed_record_id, idempotent
 from api.pagination import pagination_header
@@ -30,7 +30,7 @@ class PaymentListViews(MethodView):
     @blp.response(200, PaymentSchema(many=True))
     def get(self, args):
         """Your payments, newest first"""
-        rows, total = payment_queries.list_payments(provider_id=staff_provider_id(), **args)
+        rows, total = payment_queries.list_payments(scope=staff_scope(), **args)
         return rows, pagination_header(total=total, page=args["page"],
                                        page_size=args["page_size"])
 
@@ -42,7 +42,7 @@ class PaymentViews(MethodView):
     @blp.alt_response(404, schema=ErrorSchema, description="Not yours, or missing")
     def get(self, payment_id):
         """One payment with its refunds"""
-        return payment_queries.get_payment(payment_id, provider_id=staff_provider_id())
+        return payment_queries.get_payment(payment_id, scope=staff_scope())
 
 
 def _refund_asked_under(record_id: int):
@@ -64,7 +64,7 @@ class PaymentRefundViews(MethodView):
         """Refund fully (no amount) or partly; never more than was paid"""
         return refunds.request_refund(payment_id, amount_minor=data.get("amount_minor"),
                                       reason=data["reason"], actor_id=current_user.id,
-                                      provider_id=staff_provider_id(),
+                                      scope=staff_scope(),
                                       idempotency_record_id=claimed_record_id())
 
 
@@ -75,7 +75,7 @@ class RefundListViews(MethodView):
     @blp.response(200, RefundSchema(many=True))
     def get(self, args):
         """Your refunds, newest first"""
-        rows, total = payment_queries.list_refunds(provider_id=staff_provider_id(), **args)
+        rows, total = payment_queries.list_refunds(scope=staff_scope(), **args)
         return rows, pagination_header(total=total, page=args["page"],
                                        page_size=args["page_size"])
 
@@ -91,4 +91,4 @@ class MarkPaidViews(MethodView):
     def post(self, data, reference):
         """Record a payment taken at the venue (confirms a pending booking)"""
         return payments.mark_paid(reference, actor_id=current_user.id,
-                                  provider_id=staff_provider_id(), method=data["method"])
+                                  scope=staff_scope(), method=data["method"])

@@ -18,6 +18,7 @@ from app.extensions import db
 from app.models import Account, Booking, Offering, Provider
 from app.models.bookings import HOLDING
 from app.models.types import utcnow
+from app.services.scopes import Scope, require_scope
 
 # Days outside this range are refused: nobody books there, and zone arithmetic near
 # ``date.min`` / ``date.max`` overflows.
@@ -96,13 +97,14 @@ def agenda_providers() -> list[tuple[int, str]]:
         select(Provider.id, Provider.name).order_by(Provider.name, Provider.id))]
 
 
-def day_agenda(*, day: date, provider_id: int | None,
+def day_agenda(*, day: date, scope: Scope,
                statuses: tuple[str, ...] = HOLDING) -> DayAgenda:
     """Bookings starting on ``day`` (local), grouped by offering, by local start time.
 
-    ``provider_id`` None means every provider: only for admins. Released bookings
-    (expired, cancelled, refunded) are left out unless ``statuses`` asks for them.
+    An all-providers scope (admins) shows every provider in UTC bounds. Released
+    bookings (expired, cancelled, refunded) are left out unless ``statuses`` asks for them.
     """
+    provider_id = require_scope(scope).provider_id
     if not FIRST_DAY <= day <= LAST_DAY:
         raise ValidationFailed("agenda.bad_day", "Choose a day between 1900 and 2999.",
                                {"day": ["Out of range."]})
@@ -121,8 +123,7 @@ def day_agenda(*, day: date, provider_id: int | None,
                Booking.status.in_(statuses))
         .order_by(Booking.starts_at, Booking.id)
     )
-    if provider_id is not None:
-        query = query.where(Booking.provider_id == provider_id)
+    query = scope.filter(query, Booking)
     groups: dict[int, list] = {}
     for row in db.session.execute(query):
         local = zone_of(row.timezone)

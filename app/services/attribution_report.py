@@ -21,6 +21,7 @@ from app.extensions import db
 from app.models import Attribution, Booking, Provider
 from app.models.payments import SUCCEEDED, Payment
 from app.services.money import major_units
+from app.services.scopes import Scope, require_scope
 
 GROUPINGS = {
     "utm_source": "Source (utm_source)",
@@ -45,16 +46,18 @@ class ReportRow:
         return self.revenue_minor - self.refunds_minor
 
 
-def report(*, provider_id: int | None, start: date, end: date,
+def report(*, scope: Scope, start: date, end: date,
            group_by: str = "utm_source") -> list[ReportRow]:
-    """Rows for bookings made from ``start`` to ``end`` (both included)."""
+    """Rows for bookings made from ``start`` to ``end`` (both included), in the
+    provider's zone for one provider's scope and in UTC for all of them."""
+    require_scope(scope)
     if group_by not in GROUPINGS:
         raise ValidationFailed("report.bad_grouping", "Unknown grouping.",
                                {"group_by": [f"One of: {', '.join(GROUPINGS)}."]})
     if end < start or (end - start).days > MAX_DAYS:
         raise ValidationFailed("report.bad_range", "The range must run forward, a year at most.",
                                {"end": ["On or after the start, within a year."]})
-    since, until = _bounds(provider_id, start, end)
+    since, until = _bounds(scope.provider_id, start, end)
     if group_by == "tiktok":
         key = case((Attribution.ttclid.is_not(None), literal("TikTok")),
                    else_=literal("not TikTok"))
@@ -73,8 +76,7 @@ def report(*, provider_id: int | None, start: date, end: date,
         .where(Booking.created_at >= since, Booking.created_at < until)
         .group_by(key, Booking.currency)
     )
-    if provider_id is not None:
-        query = query.where(Booking.provider_id == provider_id)
+    query = scope.filter(query, Booking)
     rows = [ReportRow(group=grp or NONE_LABEL, currency=currency, bookings=count,
                       paid_bookings=paid_count, revenue_minor=int(revenue),
                       refunds_minor=int(refunds))

@@ -20,6 +20,8 @@ from app.models import AvailabilityRule, Booking, ClosedDay, Offering, Provider,
 from app.models.catalog import SERVICE
 from app.models.types import utcnow
 from app.services.cache import bump_catalog_generation
+from app.services.scopes import Scope
+from app.services.tenancy import scoped
 from app.services.transactions import unit_of_work
 
 INSERT_BATCH = 1000
@@ -154,7 +156,7 @@ def plan_slots(offering: Offering, rules: list[AvailabilityRule], closed: set[da
     return planned
 
 
-def generate_slots(*, provider_id: int | None = None, offering_id: int | None = None,
+def generate_slots(*, scope: Scope, offering_id: int | None = None,
                    days: int = 60, now: datetime | None = None,
                    progress: Callable[[int, int], None] | None = None,
                    commit: bool = True) -> GenerationReport:
@@ -170,10 +172,9 @@ def generate_slots(*, provider_id: int | None = None, offering_id: int | None = 
     slots it shapes commit together in the caller's transaction, or not at all, and the
     caller refreshes the catalog cache after its commit.
     """
+    query = scoped(select(Offering.id), Offering, scope=scope).where(
+        Offering.kind == SERVICE, Offering.active.is_(True))
     now = now or utcnow()
-    query = select(Offering.id).where(Offering.kind == SERVICE, Offering.active.is_(True))
-    if provider_id is not None:
-        query = query.where(Offering.provider_id == provider_id)
     if offering_id is not None:
         query = query.where(Offering.id == offering_id)
     offering_ids = list(db.session.scalars(query.order_by(Offering.id)))

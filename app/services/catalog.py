@@ -20,6 +20,7 @@ from app.extensions import db
 from app.models import AvailabilityRule, Category, ClosedDay, Location, Offering, Variant
 from app.services import availability, catalog_rules, geocoding, search_indexing, tenancy
 from app.services.cache import bump_catalog_generation
+from app.services.scopes import Scope, require_scope
 from app.services.transactions import unit_of_work
 
 
@@ -40,20 +41,23 @@ CLOSED_DAY = RowKind(ClosedDay, availability.check_closed_day, "closed_day")
 SLOT_SHAPING = (RULE, CLOSED_DAY)
 
 
-def create(kind: RowKind, *, provider_id: int, data: dict):
-    row = kind.model(provider_id=provider_id, **data)
+def create(kind: RowKind, *, scope: Scope, data: dict):
+    """A new row of the scope's provider; an all-providers scope names none to own it."""
+    if require_scope(scope).every_provider:
+        raise TypeError("a new catalog row belongs to one provider: pass its scope")
+    row = kind.model(provider_id=scope.provider_id, **data)
     return _save(kind, row, added=True)
 
 
-def update(kind: RowKind, *, row_id: int, provider_id: int | None, changes: dict):
-    row = tenancy.get_owned(kind.model, row_id, provider_id, label=kind.label)
+def update(kind: RowKind, *, row_id: int, scope: Scope, changes: dict):
+    row = tenancy.get_owned(kind.model, row_id, scope=scope, label=kind.label)
     for name, value in changes.items():
         setattr(row, name, value)
     return _save(kind, row, added=False)
 
 
-def delete(kind: RowKind, *, row_id: int, provider_id: int | None) -> None:
-    row = tenancy.get_owned(kind.model, row_id, provider_id, label=kind.label)
+def delete(kind: RowKind, *, row_id: int, scope: Scope) -> None:
+    row = tenancy.get_owned(kind.model, row_id, scope=scope, label=kind.label)
     gone = footprint(kind, row)
     code, message = (f"{kind.label}.in_use",
                      f"This {kind.label} is still used and cannot be deleted.")
@@ -64,9 +68,9 @@ def delete(kind: RowKind, *, row_id: int, provider_id: int | None) -> None:
     after_deleted(kind)
 
 
-def list_rows(kind: RowKind, *, provider_id: int, page: int, page_size: int,
+def list_rows(kind: RowKind, *, scope: Scope, page: int, page_size: int,
               where=None) -> tuple[list, int]:
-    query = tenancy.scoped(db.select(kind.model), kind.model, provider_id)
+    query = tenancy.scoped(db.select(kind.model), kind.model, scope=scope)
     if where is not None:
         query = query.where(where)
     total = db.session.scalar(db.select(db.func.count()).select_from(query.subquery()))
@@ -103,19 +107,20 @@ def _locate(row: Location) -> None:
     geocoding.request_geocoding(row)  # it decides whether Google is asked
 
 
-def reshape_slots(kind: RowKind, *, provider_id: int, offering_id: int | None) -> None:
+def reshape_slots(kind: RowKind, *, scope: Scope, offering_id: int | None) -> None:
     """Before the commit of a rule or closed-day change (flushed): bring the slots it
     shapes in line, in the same transaction, so both commit together or not at all."""
+    require_scope(scope)
     if kind in SLOT_SHAPING:
         availability.generate_slots(
-            provider_id=provider_id, offering_id=offering_id,
+            scope=scope, offering_id=offering_id,
             days=current_app.config["SLOT_DAYS_AHEAD"], commit=False)
 
 
 def before_commit(kind: RowKind, footprint: Footprint) -> None:
     """A save or deletion, flushed, before its commit: the slots it shapes, and the
     announcement of the offerings it changed, commit with it or not at all."""
-    reshape_slots(kind, provider_id=footprint.provider_id,
+    reshape_slots(kind, scope=Scope.of_provider(footprint.provider_id),
                   offering_id=footprint.offering_id)
     if footprint.offering_ids:
         search_indexing.announce_changed(footprint.offering_ids,

@@ -27,6 +27,8 @@ from app.models import Account, Attribution, Booking, Offering, Provider, Varian
 from app.models.conversions import FAILED, QUEUED, SENDING, SENT, ConversionEvent
 from app.models.types import utcnow
 from app.services.money import major_units
+from app.services.scopes import Scope
+from app.services.tenancy import scoped
 from app.services.transactions import after_commit, unit_of_work
 
 log = logging.getLogger(__name__)
@@ -210,12 +212,11 @@ def send(row_id: int, *, final_attempt: bool = True) -> str:
     return status
 
 
-def resend(row_id: int, *, provider_id: int | None = None) -> ConversionEvent:
+def resend(row_id: int, *, scope: Scope) -> ConversionEvent:
     """Admins: queue a failed event again (a sent one is never sent twice)."""
     with unit_of_work():
-        query = select(ConversionEvent).where(ConversionEvent.id == row_id)
-        if provider_id is not None:
-            query = query.where(ConversionEvent.provider_id == provider_id)
+        query = scoped(select(ConversionEvent).where(ConversionEvent.id == row_id),
+                       ConversionEvent, scope=scope)
         row = db.session.scalar(query.with_for_update())
         if row is None:
             raise NotFound("conversion.not_found", f"No conversion event {row_id}.")

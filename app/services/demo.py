@@ -9,6 +9,7 @@ from app.extensions import db
 from app.models import Offering, Provider
 from app.services import audit, availability, catalog
 from app.services.roles import ADMIN, CUSTOMER, PROVIDER
+from app.services.scopes import Scope
 from app.services.transactions import unit_of_work
 from app.services.users import ensure_user
 
@@ -94,26 +95,26 @@ def _load_catalog(provider: Provider) -> None:
         select(Offering.id).where(Offering.provider_id == provider.id).limit(1))
     if spec is None or has_offerings is not None:
         return
-    pid = provider.id
-    locations = [catalog.create(catalog.LOCATION, provider_id=pid, data=dict(
+    pid, scope = provider.id, Scope.of_provider(provider.id)
+    locations = [catalog.create(catalog.LOCATION, scope=scope, data=dict(
         name=name, address=address, lat=lat, lng=lng)).id
         for name, address, lat, lng in spec["locations"]]
-    categories = [catalog.create(catalog.CATEGORY, provider_id=pid,
+    categories = [catalog.create(catalog.CATEGORY, scope=scope,
                                  data=dict(name=name)).id for name in spec["categories"]]
     for name, description, price, minutes, loc, cat, capacity in spec["services"]:
-        offering = catalog.create(catalog.OFFERING, provider_id=pid, data=dict(
+        offering = catalog.create(catalog.OFFERING, scope=scope, data=dict(
             kind="service", name=name, description=description, price_minor=price,
             duration_minutes=minutes, location_id=locations[loc],
             category_id=categories[cat], pay_at_venue="paid at" in description))
         _weekly_hours(pid, offering.id, minutes, capacity)
     for name, description, price, variants in spec["products"]:
-        offering = catalog.create(catalog.OFFERING, provider_id=pid, data=dict(
+        offering = catalog.create(catalog.OFFERING, scope=scope, data=dict(
             kind="product", name=name, description=description, price_minor=price,
             location_id=locations[0], category_id=categories[-1]))
         for variant_name, sku, stock in variants:
-            catalog.create(catalog.VARIANT, provider_id=pid, data=dict(
+            catalog.create(catalog.VARIANT, scope=scope, data=dict(
                 offering_id=offering.id, name=variant_name, sku=sku, stock=stock))
-    availability.generate_slots(provider_id=pid, days=14)
+    availability.generate_slots(scope=scope, days=14)
 
 
 @unit_of_work()
@@ -167,7 +168,7 @@ def _load_bookings(customer_id: int) -> None:
         "Vinyasa Flow", "Private Session"))
     now = utcnow().replace(second=0, microsecond=0)
     system = bookings.Actor(None, "demo data")
-    everywhere = bookings.Scope.all_providers()
+    scope = Scope.of_provider(provider.id)  # every demo booking is this provider's
 
     def slot_at(offering, hours_from_now: float) -> int:
         return demo_slot(offering, now + timedelta(hours=hours_from_now))
@@ -179,19 +180,20 @@ def _load_bookings(customer_id: int) -> None:
 
     place(online, 72)  # pending: waiting for the online payment
     confirmed = place(venue, 96)  # paid at the venue: staff confirm it
-    bookings.confirm_booking(confirmed.reference, actor=system, scope=everywhere)
+    bookings.confirm_booking(confirmed.reference, actor=system, scope=scope)
     cancelled = place(venue, 120)
-    bookings.cancel_booking(cancelled.reference, actor=system, scope=everywhere)
+    bookings.cancel_booking(cancelled.reference, actor=system, scope=scope)
     paid_at_venue = place(venue, 100)  # taken at the counter: a manual payment, and
-    payments.mark_paid(paid_at_venue.reference, actor_id=None, method="card terminal")
+    payments.mark_paid(paid_at_venue.reference, actor_id=None, scope=scope,
+                       method="card terminal")
     refunds.request_refund(  # part of it handed back
         db.session.scalar(select(Payment.id).join(Booking).where(
             Booking.reference == paid_at_venue.reference)),
-        amount_minor=500, reason="demo: late start", actor_id=None)
+        amount_minor=500, reason="demo: late start", actor_id=None, scope=scope)
     for target, hours in (("completed", -24), ("no_show", -30)):
         past = place(venue, hours, placed_hours_ago=72)
-        payments.mark_paid(past.reference, actor_id=None)
+        payments.mark_paid(past.reference, actor_id=None, scope=scope)
         finish = bookings.complete_booking if target == "completed" else bookings.mark_no_show
-        finish(past.reference, actor=system, scope=everywhere)
+        finish(past.reference, actor=system, scope=scope)
     place(online, -48, placed_hours_ago=96)  # its hold ran out long ago:
-    bookings.expire_holds(scope=everywhere, now=now)
+    bookings.expire_holds(scope=scope, now=now)

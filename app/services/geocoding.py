@@ -25,6 +25,7 @@ from app.gateways import maps
 from app.models import Location
 from app.models.types import utcnow
 from app.services import audit
+from app.services.scopes import Scope, require_scope
 from app.services.tenancy import get_owned
 from app.services.transactions import after_commit, unit_of_work
 
@@ -78,13 +79,14 @@ def enqueue_geocoding(location_id: int):
     return jobqueue.enqueue(JOB, location_id)
 
 
-def regeocode_location(location_id: int, *, provider_id: int | None = None,
+def regeocode_location(location_id: int, *, scope: Scope,
                        actor_id: int | None = None) -> bool:
-    """Geocode a location again (console action). ``provider_id`` scopes it to a tenant
-    (a foreign row is NotFound); False when there is no Maps key or no address."""
+    """Geocode a location again (console action): a row outside ``scope`` is NotFound;
+    False when there is no Maps key or no address."""
+    require_scope(scope)
     _refuse_open_changes()
     with audit.acting_as(actor_id), unit_of_work():
-        location = get_owned(Location, location_id, provider_id, label="location")
+        location = get_owned(Location, location_id, scope=scope, label="location")
         requested = request_geocoding(location)
         if requested:
             after_commit(enqueue_geocoding, location_id)

@@ -42,6 +42,8 @@ from app.models.receipts import CREDIT_NOTE
 from app.models.types import utcnow
 from app.services import audit
 from app.services import notification_templates as templates
+from app.services.scopes import Scope
+from app.services.tenancy import scoped
 from app.services.transactions import after_commit, end_read, unit_of_work
 from app.services.validation import normalise_phone
 
@@ -434,14 +436,13 @@ def sweep(now=None, *, limit: int = 500) -> dict:
 
 # --- console --------------------------------------------------------------------------------
 
-def resend_notification(notification_id: int, *, provider_id: int | None) -> int:
+def resend_notification(notification_id: int, *, scope: Scope) -> int:
     """"Send again" for a failed message: a new row (the failed one stays as it was), to
     the customer's current address when they still have one."""
     with unit_of_work():
-        query = select(Notification).where(Notification.id == notification_id)
-        if provider_id is not None:
-            query = query.where(Notification.provider_id == provider_id)
-        row = db.session.scalar(query)
+        row = db.session.scalar(scoped(
+            select(Notification).where(Notification.id == notification_id), Notification,
+            scope=scope))
         if row is None:
             raise NotFound("notification.not_found", f"No message {notification_id}.")
         if row.status != FAILED:

@@ -8,12 +8,13 @@ from app.errors import NotFound
 from app.extensions import db
 from app.models import Account
 from app.models.payments import Payment, Refund
+from app.services.scopes import Scope
 from app.services.tenancy import scoped
 
 
-def list_payments(*, provider_id: int | None, page: int, page_size: int,
+def list_payments(*, scope: Scope, page: int, page_size: int,
                   status: str | None = None, attention: bool | None = None):
-    query = scoped(select(Payment), Payment, provider_id)
+    query = scoped(select(Payment), Payment, scope=scope)
     if status:
         query = query.where(Payment.status == status)
     if attention is not None:
@@ -30,17 +31,17 @@ def marked_paid_by(payment: Payment) -> Account | None:
     return db.session.get(Account, payment.marked_paid_by_id)
 
 
-def get_payment(payment_id: int, *, provider_id: int | None) -> Payment:
-    payment = db.session.scalar(scoped(select(Payment), Payment, provider_id)
+def get_payment(payment_id: int, *, scope: Scope) -> Payment:
+    payment = db.session.scalar(scoped(select(Payment), Payment, scope=scope)
                                 .where(Payment.id == payment_id))
     if payment is None:
         raise NotFound("payment.not_found", f"No payment {payment_id}.")
     return payment
 
 
-def list_refunds(*, provider_id: int | None, page: int, page_size: int,
+def list_refunds(*, scope: Scope, page: int, page_size: int,
                  status: str | None = None):
-    query = scoped(select(Refund), Refund, provider_id)
+    query = scoped(select(Refund), Refund, scope=scope)
     if status:
         query = query.where(Refund.status == status)
     return _page(query, Refund.id, page, page_size)

@@ -40,7 +40,7 @@ from app.models.payments import (
 )
 from app.models.types import utcnow
 from app.services import bookings, event_payloads
-from app.services.scopes import SYSTEM, Actor, Scope
+from app.services.scopes import SYSTEM, Actor, Scope, require_scope
 from app.services.transactions import end_read, retrying, unit_of_work
 
 log = logging.getLogger(__name__)
@@ -343,17 +343,16 @@ def _flag(payment: Payment, booking: Booking, problem: str) -> str:
 
 # --- pay at the venue --------------------------------------------------------------------
 
-def mark_paid(reference: str, *, actor_id: int | None, provider_id: int | None = None,
+def mark_paid(reference: str, *, actor_id: int | None, scope: Scope,
               method: str = "cash") -> Payment:
     """Staff record a payment taken at the venue; a pending booking is confirmed by it."""
-    return retrying(_mark_paid, reference, actor_id, provider_id, method,
+    return retrying(_mark_paid, reference, actor_id, require_scope(scope), method,
                     busy_code="payment.busy")
 
 
 @unit_of_work()
-def _mark_paid(reference: str, actor_id: int | None, provider_id: int | None,
+def _mark_paid(reference: str, actor_id: int | None, scope: Scope,
                method: str) -> Payment:
-    scope = Scope.all_providers() if provider_id is None else Scope.of_provider(provider_id)
     booking = bookings.get_booking_for_update(reference, scope=scope)
     if not booking.pay_at_venue:
         raise Conflict("payment.online_only",

@@ -44,6 +44,8 @@ from app.models.receipts import CREDIT_NOTE, RECEIPT, Receipt, ReceiptCounter
 from app.models.types import utcnow
 from app.services.money import format_money, tax_breakdown
 from app.services import agenda, audit, event_payloads
+from app.services.scopes import Scope, require_scope
+from app.services.tenancy import scoped
 from app.services.transactions import after_commit, unit_of_work
 from app.services.receipt_storage import ObjectMissing, get_storage
 
@@ -357,11 +359,12 @@ def pdf_of(receipt: Receipt) -> bytes:
     return data
 
 
-def resend_receipt(receipt_id: int, provider_id: int | None) -> str:
+def resend_receipt(receipt_id: int, *, scope: Scope) -> str:
     """Announce the document again (``resend``: true); the mail consumer sends it anew.
-    ``provider_id`` None: any provider (admins). Returns the new event's id."""
+    Returns the new event's id."""
+    require_scope(scope)
     with unit_of_work():
-        receipt = receipt_for_provider(receipt_id, provider_id)
+        receipt = receipt_for_provider(receipt_id, scope=scope)
         reference = db.session.scalar(select(Booking.reference).where(
             Booking.id == receipt.booking_id))
         payload = event_payloads.receipt_generated(receipt, reference, resend=True)
@@ -373,11 +376,9 @@ def resend_receipt(receipt_id: int, provider_id: int | None) -> str:
     return event_id
 
 
-def receipt_for_provider(receipt_id: int, provider_id: int | None) -> Receipt:
-    query = select(Receipt).where(Receipt.id == receipt_id)
-    if provider_id is not None:
-        query = query.where(Receipt.provider_id == provider_id)
-    receipt = db.session.scalar(query)
+def receipt_for_provider(receipt_id: int, *, scope: Scope) -> Receipt:
+    receipt = db.session.scalar(scoped(select(Receipt).where(Receipt.id == receipt_id),
+                                       Receipt, scope=scope))
     if receipt is None:
         raise NotFound("receipt.not_found", f"No receipt {receipt_id}.")
     return receipt

@@ -38,6 +38,8 @@ from app.services.money import format_money
 from app.services import bookings, event_payloads, idempotency
 from app.services.scopes import Actor
 from app.services.payments import lock_payment, stripe_gateway
+from app.services.scopes import Scope, require_scope
+from app.services.tenancy import scoped
 from app.services.transactions import after_commit, breaks_constraint, retrying, unit_of_work
 
 log = logging.getLogger(__name__)
@@ -48,15 +50,16 @@ REASON_LENGTH = 300
 
 
 def request_refund(payment_id: int, *, amount_minor: int | None, reason: str,
-                   actor_id: int | None, provider_id: int | None = None,
+                   actor_id: int | None, scope: Scope,
                    idempotency_record_id: int | None = None) -> Refund:
     """Store a refund of ``amount_minor`` (everything left when None), then perform it.
 
     ``idempotency_record_id``: the Idempotency-Key claim of the request; stored with the
     refund, so one key asks for one refund at most (``idempotency.AlreadyCommitted``)."""
+    require_scope(scope)
     try:
         refund = retrying(_store_refund, payment_id, amount_minor, reason, actor_id,
-                          provider_id, idempotency_record_id, busy_code="refund.busy")
+                          scope, idempotency_record_id, busy_code="refund.busy")
     except IntegrityError as exc:
         if idempotency_record_id is not None and breaks_constraint(
                 exc, "uq_refund_idempotency_record_id", "refund.idempotency_record_id"):
@@ -66,11 +69,11 @@ def request_refund(payment_id: int, *, amount_minor: int | None, reason: str,
 
 
 def _store_refund(payment_id: int, amount_minor: int | None, reason: str,
-                  actor_id: int | None, provider_id: int | None,
+                  actor_id: int | None, scope: Scope,
                   idempotency_record_id: int | None) -> Refund:
     with unit_of_work():
-        if provider_id is not None and db.session.scalar(select(Payment.id).where(
-                Payment.id == payment_id, Payment.provider_id == provider_id)) is None:
+        if db.session.scalar(scoped(select(Payment.id).where(Payment.id == payment_id),
+                                    Payment, scope=scope)) is None:
             raise NotFound("payment.not_found", f"No payment {payment_id}.")
         payment = lock_payment(payment_id)
         if payment is None:
@@ -279,11 +282,9 @@ def _perform_first_attempt(refund_id: int) -> Refund:
     return _retry_later(perform_refund(refund_id, final_attempt=False))
 
 
-def refund_for_provider(refund_id: int, provider_id: int | None) -> Refund:
-    query = select(Refund).where(Refund.id == refund_id)
-    if provider_id is not None:
-        query = query.where(Refund.provider_id == provider_id)
-    refund = db.session.scalar(query)
+def refund_for_provider(refund_id: int, *, scope: Scope) -> Refund:
+    refund = db.session.scalar(scoped(select(Refund).where(Refund.id == refund_id), Refund,
+                                      scope=scope))
     if refund is None:
         raise NotFound("refund.not_found", f"No refund {refund_id}.")
     return refund

@@ -10,7 +10,7 @@ from sqlalchemy import Select, select
 from app.errors import Forbidden, NotFound
 from app.extensions import db
 from app.services.roles import ADMIN, PROVIDER
-from app.services.scopes import Scope
+from app.services.scopes import Scope, require_scope
 
 
 def staff_provider_id(user) -> int:
@@ -27,23 +27,15 @@ def scope_for(user) -> Scope:
     return Scope.of_provider(staff_provider_id(user))
 
 
-def scoped(query: Select, model, provider_id: int | None) -> Select:
-    """Restrict ``query`` to one provider's rows; ``None`` means all (platform admins)."""
-    if provider_id is None:
-        return query
-    return query.where(model.provider_id == provider_id)
+def scoped(query: Select, model, *, scope: Scope) -> Select:
+    """Restrict ``query`` to the rows of ``model`` that ``scope`` may touch."""
+    return require_scope(scope).filter(query, model)
 
 
-def provider_scope_of(user) -> int | None:
-    """``None`` (everything) for admins, the own provider for staff; others are refused."""
-    if user is not None and ADMIN in user.role_names:
-        return None
-    return staff_provider_id(user)
-
-
-def get_owned(model, row_id, provider_id: int | None, *, label: str | None = None):
-    """The row if it exists and belongs to ``provider_id``; otherwise NotFound."""
-    row = db.session.scalar(scoped(select(model).where(model.id == row_id), model, provider_id))
+def get_owned(model, row_id, *, scope: Scope, label: str | None = None):
+    """The row if it exists and ``scope`` may touch it; otherwise NotFound."""
+    row = db.session.scalar(scoped(select(model).where(model.id == row_id), model,
+                                   scope=scope))
     if row is None:
         name = label or model.__tablename__
         raise NotFound(f"{name}.not_found", f"No {name.replace('_', ' ')} with id {row_id}.")

@@ -19,6 +19,7 @@ from app.models import Booking, IdempotencyRecord, Slot
 from app.models.payments import Payment, Refund
 from app.models.types import utcnow
 from app.services import booking_placing, bookings, idempotency, payments, refunds
+from app.services.scopes import Scope
 from tests.helpers import assert_error_shape, bearer, token_for
 
 DIED = 86  # the child's exit status when it died where the test meant it to
@@ -65,7 +66,7 @@ def _paid_at_the_venue(build):
     reference = bookings.place_booking(customer_id=build.customer(), offering_id=offering,
                                        slot_id=build.future_slot(offering)).reference
     return provider, staff, payments.mark_paid(reference, actor_id=staff,
-                                               provider_id=provider).id
+                                               scope=Scope.of_provider(provider)).id
 
 
 def _bookings():
@@ -196,7 +197,7 @@ def test_one_key_asks_for_one_refund_even_when_two_holders_try(app_ctx, build):
     provider, staff, payment_id = _paid_at_the_venue(build)
     held = idempotency.claim(user_id=staff, key="refund-2", endpoint="refunds",
                              fingerprint="f")
-    ask = dict(amount_minor=500, reason="", actor_id=staff, provider_id=provider,
+    ask = dict(amount_minor=500, reason="", actor_id=staff, scope=Scope.of_provider(provider),
                idempotency_record_id=held.record_id)
 
     first = refunds.request_refund(payment_id, **ask)

@@ -12,6 +12,7 @@ from sqlalchemy import delete, func, select
 from app.extensions import db
 from app.models import AvailabilityRule, Booking, ClosedDay, Slot
 from app.services import catalog
+from app.services.scopes import Scope
 from tests.helpers import api_login, assert_error_shape, bearer
 
 P = "/api/v1/provider"
@@ -137,7 +138,7 @@ def test_a_change_and_its_slots_commit_together_or_not_at_all(studio, monkeypatc
     starts = {s.id: s.starts_at for s in db.session.scalars(select(Slot))}
 
     with pytest.raises(RuntimeError):
-        catalog.update(catalog.RULE, row_id=studio.rule, provider_id=studio.provider,
+        catalog.update(catalog.RULE, row_id=studio.rule, scope=Scope.of_provider(studio.provider),
                        changes={"start_time": time(13), "end_time": time(15)})
 
     db.session.expire_all()

@@ -6,6 +6,7 @@ import pytest
 from app.extensions import db
 from app.models import Account
 from app.services import bookings, payments
+from app.services.scopes import Scope
 from tests.fakes.tiktok import FakeTikTok
 from tests.payments.conftest import stripe_on, stripe_server
 
@@ -57,7 +58,7 @@ def book(build, venue, *, consent=True, quantity=2, **extra):
 def pay(reference, venue):
     """A payment taken at the venue: publishes payment.succeeded like an online one."""
     return payments.mark_paid(reference, actor_id=venue["staff"],
-                              provider_id=venue["provider"])
+                              scope=Scope.of_provider(venue["provider"]))
 
 
 def run_jobs(app):

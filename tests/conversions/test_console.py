@@ -11,6 +11,7 @@ from app.extensions import db
 from app.models import ConversionEvent, Provider
 from app.models.types import utcnow
 from app.services import attribution_report, bookings, conversions, payments
+from app.services.scopes import Scope
 from tests.builders import email_of
 from tests.conversions.conftest import book, pay, run_jobs
 from tests.fakes.tiktok import error
@@ -30,7 +31,8 @@ def _sent_elsewhere(build, other):
     reference = bookings.place_booking(
         customer_id=other["customer"], offering_id=other["offering"], slot_id=slot,
         attribution={"utm_source": "newsletter", "consent": True}).reference
-    payments.mark_paid(reference, actor_id=other["staff"], provider_id=other["provider"])
+    payments.mark_paid(reference, actor_id=other["staff"],
+                       scope=Scope.of_provider(other["provider"]))
     return reference
 
 
@@ -93,22 +95,23 @@ def test_the_report_splits_revenue_by_source_and_tiktok(app, app_ctx, build, ven
 
     payment_id = db.session.scalar(select(Payment.id).join(Booking).where(
         Booking.reference == tiktok_paid))
-    refunds.request_refund(payment_id, amount_minor=1000, reason="", actor_id=None)
+    refunds.request_refund(payment_id, amount_minor=1000, reason="", actor_id=None,
+                           scope=Scope.all_providers())
     other = _second_provider(build)
     _sent_elsewhere(build, other)
     run_jobs(app)
     today = utcnow().date()
 
-    by_tiktok = attribution_report.report(provider_id=venue["provider"], start=today,
+    by_tiktok = attribution_report.report(scope=Scope.of_provider(venue["provider"]), start=today,
                                           end=today, group_by="tiktok")
     assert [(r.group, r.bookings, r.paid_bookings, r.revenue_minor, r.refunds_minor)
             for r in by_tiktok] == [("TikTok", 2, 1, 5100, 1000),
                                     ("not TikTok", 1, 1, 2550, 0)]
-    by_source = attribution_report.report(provider_id=venue["provider"], start=today,
+    by_source = attribution_report.report(scope=Scope.of_provider(venue["provider"]), start=today,
                                           end=today, group_by="utm_source")
     assert {(r.group, r.revenue_minor) for r in by_source} == {("tiktok", 5100),
                                                                ("newsletter", 2550)}
-    assert attribution_report.report(provider_id=venue["provider"],
+    assert attribution_report.report(scope=Scope.of_provider(venue["provider"]),
                                      start=today - timedelta(days=9),
                                      end=today - timedelta(days=1)) == []
 
@@ -143,9 +146,11 @@ def test_a_bad_range_is_refused_clearly(app_ctx, build):
 
     today = utcnow().date()
     with pytest.raises(ValidationFailed):
-        attribution_report.report(provider_id=None, start=today, end=today - timedelta(days=1))
+        attribution_report.report(scope=Scope.all_providers(), start=today,
+                                  end=today - timedelta(days=1))
     with pytest.raises(ValidationFailed):
-        attribution_report.report(provider_id=None, start=today, end=today, group_by="x")
+        attribution_report.report(scope=Scope.all_providers(), start=today, end=today,
+                                  group_by="x")
 
 
 def test_pixel_code_for_prefers_the_provider(app, app_ctx, build, monkeypatch):

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Booking, ConversionEvent
 from app.services import conversions
+from app.services.scopes import Scope
 from tests.conversions.conftest import ATTRIBUTION, PIXEL, TOKEN, book, pay, run_jobs
 from tests.fakes.tiktok import Reply, error
 
@@ -139,10 +140,11 @@ def test_a_permanent_error_is_not_retried_and_keeps_tiktoks_message(app, app_ctx
     assert (row.response_code, row.response_message) == (40002, "Invalid pixel_code")
     assert len(tiktok.requests) == 1
 
-    conversions.resend(row.id)  # an admin fixed the pixel and sends it again
+    conversions.resend(row.id,
+                       scope=Scope.all_providers())  # an admin fixed the pixel and sends it again
     assert conversions.send(row.id) == "sent"
     with pytest.raises(Exception) as sent_already:
-        conversions.resend(row.id)
+        conversions.resend(row.id, scope=Scope.all_providers())
     assert sent_already.value.code == "conversion.not_failed"
 
 

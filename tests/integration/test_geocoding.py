@@ -9,6 +9,7 @@ from app.extensions import db
 from app.models import AuditLog, Location
 from app.models.types import utcnow
 from app.services import geocoding
+from app.services.scopes import Scope
 from tests.fakes.google_maps import (
     TEST_KEY,
     google_maps_for,
@@ -174,7 +175,7 @@ def test_regeocoding_tries_again(google_maps, build):
     google_maps.answer_geocode(ADDRESS, zero_results())
     location_id = saved_location(provider_id)
     google_maps.answer_geocode(ADDRESS, geocoded(52.5, 13.4))
-    assert geocoding.regeocode_location(location_id, provider_id=provider_id) is True
+    assert geocoding.regeocode_location(location_id, scope=Scope.of_provider(provider_id)) is True
     row = location(location_id)
     assert row.geocode_status == "ok" and row.geocode_error is None
 
@@ -182,4 +183,4 @@ def test_regeocoding_tries_again(google_maps, build):
 def test_regeocoding_a_foreign_location_is_not_found(google_maps, build):
     location_id = saved_location(build.provider())
     with pytest.raises(NotFound):
-        geocoding.regeocode_location(location_id, provider_id=build.provider())
+        geocoding.regeocode_location(location_id, scope=Scope.of_provider(build.provider()))

@@ -27,6 +27,7 @@ from app.services import search_indexing
 from app.services.geo import haversine_km
 from app.services.transactions import unit_of_work
 from app.services.search import OfferingQuery, SearchHit, get_backend, search_offerings
+from app.services.scopes import Scope
 from app.services.search_opensearch import (
     CANDIDATE_LIMIT,
     OpenSearchBackend,
@@ -514,7 +515,7 @@ def test_with_the_database_backend_a_change_is_recorded_and_nobody_indexes(
 
     provider_id = build.provider()
     offering_id = offering(build, provider_id, name="Yoga")
-    catalog.update(catalog.OFFERING, row_id=offering_id, provider_id=provider_id,
+    catalog.update(catalog.OFFERING, row_id=offering_id, scope=Scope.of_provider(provider_id),
                    changes={"name": "Hot yoga"})
     [event] = _offering_events()
     assert event.payload == {"offering_ids": [offering_id]} and event.status == DONE
@@ -529,7 +530,7 @@ def test_an_offering_change_reaches_the_index_through_the_outbox_inline(
     offering_id = offering(build, provider_id, name="Yoga")
     fake.clear_log()
 
-    catalog.update(catalog.OFFERING, row_id=offering_id, provider_id=provider_id,
+    catalog.update(catalog.OFFERING, row_id=offering_id, scope=Scope.of_provider(provider_id),
                    changes={"name": "Hot yoga"})
 
     assert fake.documents(ALIAS)[str(offering_id)]["name"] == "Hot yoga"
@@ -542,7 +543,7 @@ def test_an_offering_change_is_indexed_by_the_events_worker(backend, fake, build
     from app.services import catalog
 
     provider_id = build.provider()
-    created = catalog.create(catalog.OFFERING, provider_id=provider_id, data=dict(
+    created = catalog.create(catalog.OFFERING, scope=Scope.of_provider(provider_id), data=dict(
         name="Massage", kind="service", price_minor=5000, duration_minutes=60))
     events_queue = jobqueue.get_queue("events")
     assert events_queue.count == 1 and fake.bulk_requests() == []  # queued, not run
@@ -559,7 +560,7 @@ def test_a_failed_change_rolls_back_with_its_announcement(backend, fake, build,
 
     provider_id = build.provider()
     with pytest.raises(DomainError):
-        catalog.create(catalog.OFFERING, provider_id=provider_id, data=dict(
+        catalog.create(catalog.OFFERING, scope=Scope.of_provider(provider_id), data=dict(
             name="", kind="service", price_minor=-1, duration_minutes=60))
     assert _offering_events() == [] and fake.bulk_requests() == []
 
@@ -571,7 +572,7 @@ def test_indexing_failures_are_retried_by_the_sweep(app, backend, fake, build, i
     offering_id = offering(build, provider_id, name="Yoga")
     with search_settings(app, OPENSEARCH_URL="http://127.0.0.1:9", OPENSEARCH_INDEX=ALIAS,
                          OPENSEARCH_TIMEOUT=1):
-        catalog.update(catalog.OFFERING, row_id=offering_id, provider_id=provider_id,
+        catalog.update(catalog.OFFERING, row_id=offering_id, scope=Scope.of_provider(provider_id),
                        changes={"name": "Hot yoga"})  # the change commits all the same
     [event] = _offering_events()
     assert event.status == FAILED and fake.bulk_requests() == []
@@ -674,7 +675,7 @@ def test_deleting_a_category_reindexes_its_offerings(app, backend, fake, build, 
     member = offering(build, provider_id, name="Facial", category_id=category_id)
     fake.clear_log()
 
-    catalog.delete(catalog.CATEGORY, row_id=category_id, provider_id=provider_id)
+    catalog.delete(catalog.CATEGORY, row_id=category_id, scope=Scope.of_provider(provider_id))
 
     indexed = [line for request in fake.bulk_requests() for line in request
                if line.get("id") == member]

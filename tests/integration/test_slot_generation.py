@@ -10,6 +10,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import AvailabilityRule, ClosedDay, Slot
 from app.services.availability import generate_slots
+from app.services.scopes import Scope
 
 
 def _slots(offering_id: int) -> list[Slot]:
@@ -36,7 +37,8 @@ def test_nine_oclock_stays_nine_oclock_across_dst(build, zone, before_change, af
         build.rule(offering, weekday=weekday, start="09:00", end="10:00")
     now = datetime.combine(before_change, datetime.min.time(), tzinfo=ZoneInfo(zone))
 
-    generate_slots(offering_id=offering, days=4, now=now.astimezone(timezone.utc))
+    generate_slots(offering_id=offering, days=4, now=now.astimezone(timezone.utc),
+                   scope=Scope.all_providers())
 
     local_starts = {s.starts_at.astimezone(ZoneInfo(zone)) for s in _slots(offering)}
     by_day = {start.date(): start for start in local_starts}
@@ -51,7 +53,8 @@ def test_a_local_time_in_the_spring_gap_gives_no_slot(build):
     offering = build.offering(provider, duration_minutes=30)
     build.rule(offering, weekday=6, start="01:30", end="03:30", slot_minutes=30)  # Sunday
 
-    generate_slots(offering_id=offering, days=1, now=_utc(2026, 3, 28, 23, 0))
+    generate_slots(offering_id=offering, days=1, now=_utc(2026, 3, 28, 23, 0),
+                   scope=Scope.all_providers())
 
     local = [s.starts_at.astimezone(ZoneInfo("Europe/Berlin")).strftime("%H:%M")
              for s in _slots(offering)]
@@ -68,8 +71,8 @@ def test_generation_is_idempotent_and_respects_closed_days_and_validity(build):
     db.session.commit()
     now = _utc(2026, 1, 1, 0, 0)  # a Thursday
 
-    first = generate_slots(offering_id=offering, days=21, now=now)
-    second = generate_slots(offering_id=offering, days=21, now=now)
+    first = generate_slots(offering_id=offering, days=21, now=now, scope=Scope.all_providers())
+    second = generate_slots(offering_id=offering, days=21, now=now, scope=Scope.all_providers())
 
     days = sorted({s.starts_at.date() for s in _slots(offering)})
     assert days == [date(2026, 1, 5), date(2026, 1, 7), date(2026, 1, 19)]
@@ -83,13 +86,13 @@ def test_removing_a_rule_keeps_slots_that_have_bookings(build):
     offering = build.offering(provider)
     rule_id = build.rule(offering, weekday=0, start="09:00", end="12:00")
     now = _utc(2026, 1, 1, 0, 0)
-    generate_slots(offering_id=offering, days=7, now=now)
+    generate_slots(offering_id=offering, days=7, now=now, scope=Scope.all_providers())
     booked = _slots(offering)[1]
     booked.booked = 1
     db.session.delete(db.session.get(AvailabilityRule, rule_id))
     db.session.commit()
 
-    report = generate_slots(offering_id=offering, days=7, now=now)
+    report = generate_slots(offering_id=offering, days=7, now=now, scope=Scope.all_providers())
 
     assert (report.removed, report.kept_booked) == (2, 1)
     assert [s.id for s in _slots(offering)] == [booked.id]
@@ -100,13 +103,13 @@ def test_capacity_change_applies_only_where_bookings_still_fit(build):
     offering = build.offering(provider)
     rule_id = build.rule(offering, weekday=0, start="09:00", end="11:00", capacity=5)
     now = _utc(2026, 1, 1, 0, 0)
-    generate_slots(offering_id=offering, days=7, now=now)
+    generate_slots(offering_id=offering, days=7, now=now, scope=Scope.all_providers())
     first, second = _slots(offering)
     first.booked = 4
     db.session.get(AvailabilityRule, rule_id).capacity = 3
     db.session.commit()
 
-    report = generate_slots(offering_id=offering, days=7, now=now)
+    report = generate_slots(offering_id=offering, days=7, now=now, scope=Scope.all_providers())
 
     db.session.expire_all()
     assert report.resized == 1
@@ -118,6 +121,7 @@ def test_past_slots_are_never_created(build):
     offering = build.offering(provider)
     build.rule(offering, weekday=3, start="09:00", end="12:00")  # Thursday
 
-    generate_slots(offering_id=offering, days=1, now=_utc(2026, 1, 1, 10, 30))
+    generate_slots(offering_id=offering, days=1, now=_utc(2026, 1, 1, 10, 30),
+                   scope=Scope.all_providers())
 
     assert [s.starts_at.hour for s in _slots(offering)] == [11]

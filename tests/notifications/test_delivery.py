@@ -11,6 +11,7 @@ from app.extensions import db
 from app.models import Account, Booking, Notification
 from app.models.types import utcnow
 from app.services import notifications
+from app.services.scopes import Scope
 from tests.notifications.conftest import (
     ACCOUNT_SID,
     FROM_NUMBER,
@@ -240,7 +241,7 @@ def test_receipt_email_carries_the_pdf(app, build, smtp):
     reference = confirmed_booking(app, build, customer_id)
     staff = build.staff(db.session.scalar(select(Booking.provider_id).where(
         Booking.reference == reference)))
-    payments.mark_paid(reference, actor_id=staff)
+    payments.mark_paid(reference, actor_id=staff, scope=Scope.all_providers())
     run_jobs(app)
     assert receipts is not None
     (row,) = rows(template_key="receipt")

@@ -11,6 +11,7 @@ from app.extensions import db
 from app.models import Booking, OutboxEvent, Slot
 from app.models.payments import Payment, Refund
 from app.services import bookings, payments, refunds
+from app.services.scopes import Scope
 from tests.payments.conftest import pay, place
 
 
@@ -35,19 +36,20 @@ def test_partial_refunds_add_up_and_the_last_one_refunds_the_booking(app_ctx, bu
     staff = shop["a"]["staff"]
 
     first = refunds.request_refund(payment_id, amount_minor=1000, reason="late start",
-                                   actor_id=staff, provider_id=shop["a"]["provider"])
+                                   actor_id=staff, scope=Scope.of_provider(shop["a"]["provider"]))
     assert first.status == "succeeded" and first.provider_reference.startswith("re_")
     assert _fresh(Payment, payment_id).refunded_minor == 1000
     booking = db.session.scalar(select(Booking).where(Booking.reference == reference))
     assert booking.status == "confirmed"
 
     with pytest.raises(ValidationFailed) as too_much:
-        refunds.request_refund(payment_id, amount_minor=3201, reason="", actor_id=staff)
+        refunds.request_refund(payment_id, amount_minor=3201, reason="", actor_id=staff,
+                               scope=Scope.all_providers())
     assert too_much.value.code == "refund.exceeds_paid"
     assert too_much.value.errors == {"amount_minor": ["At most 3200."]}
 
     rest = refunds.request_refund(payment_id, amount_minor=None, reason="cancelled by us",
-                                  actor_id=staff)
+                                  actor_id=staff, scope=Scope.all_providers())
     assert rest.amount_minor == 3200 and rest.status == "succeeded"
     payment = _fresh(Payment, payment_id)
     assert payment.refunded_minor == 4200 and payment.refundable_minor == 0
@@ -62,20 +64,23 @@ def test_partial_refunds_add_up_and_the_last_one_refunds_the_booking(app_ctx, bu
     assert {r.actor_id for r in payment.refunds} == {staff}
 
     with pytest.raises(ValidationFailed):
-        refunds.request_refund(payment_id, amount_minor=1, reason="", actor_id=staff)
+        refunds.request_refund(payment_id, amount_minor=1, reason="", actor_id=staff,
+                               scope=Scope.all_providers())
 
 
 def test_a_refund_of_nothing_or_of_an_unpaid_payment_is_refused(app_ctx, build, shop,
                                                                 stripe_on):
     _, payment_id = _paid(build, shop)
     with pytest.raises(ValidationFailed) as zero:
-        refunds.request_refund(payment_id, amount_minor=0, reason="", actor_id=None)
+        refunds.request_refund(payment_id, amount_minor=0, reason="", actor_id=None,
+                               scope=Scope.all_providers())
     assert zero.value.code == "refund.bad_amount"
 
     reference = place(build, shop)
     started = payments.start_payment(reference, customer_id=shop["customer"])
     with pytest.raises(Exception) as unpaid:
-        refunds.request_refund(started.payment_id, amount_minor=100, reason="", actor_id=None)
+        refunds.request_refund(started.payment_id, amount_minor=100, reason="", actor_id=None,
+                               scope=Scope.all_providers())
     assert unpaid.value.code == "refund.not_paid"
     assert db.session.query(Refund).count() == 0
 
@@ -84,7 +89,8 @@ def test_another_providers_payment_cannot_be_refunded(app_ctx, build, shop, stri
     _, payment_id = _paid(build, shop)
     with pytest.raises(Exception) as foreign:
         refunds.request_refund(payment_id, amount_minor=100, reason="",
-                               actor_id=shop["b"]["staff"], provider_id=shop["b"]["provider"])
+                               actor_id=shop["b"]["staff"],
+                               scope=Scope.of_provider(shop["b"]["provider"]))
     assert foreign.value.code == "payment.not_found"
     assert db.session.query(Refund).count() == 0
 
@@ -101,7 +107,8 @@ def test_concurrent_refunds_never_exceed_what_was_paid(app, app_ctx, build, shop
             barrier.wait()
             try:
                 outcomes.append(refunds.request_refund(
-                    payment_id, amount_minor=1000, reason="race", actor_id=None).status)
+                    payment_id, amount_minor=1000, reason="race", actor_id=None,
+                    scope=Scope.all_providers()).status)
             except ValidationFailed as exc:
                 outcomes.append(exc.code)
             finally:
@@ -125,13 +132,15 @@ def test_a_refund_the_gateway_cannot_take_now_is_retried_then_succeeds(
     monkeypatch.setitem(app.config, "STRIPE_API_BASE", "http://127.0.0.1:9")
     app.extensions.pop("bookwell_payment_gateways", None)
 
-    refund = refunds.request_refund(payment_id, amount_minor=500, reason="", actor_id=None)
+    refund = refunds.request_refund(payment_id, amount_minor=500, reason="", actor_id=None,
+                                    scope=Scope.all_providers())
 
     refund = _fresh(Refund, refund.id)
     assert refund.status == "retrying" and "unreachable" in refund.last_error
     assert refund.next_attempt_at is not None and refund.attempts == 1
     with pytest.raises(ValidationFailed):  # the pending 500 counts against the rest
-        refunds.request_refund(payment_id, amount_minor=3701, reason="", actor_id=None)
+        refunds.request_refund(payment_id, amount_minor=3701, reason="", actor_id=None,
+                               scope=Scope.all_providers())
 
     monkeypatch.setitem(app.config, "STRIPE_API_BASE", stripe_on.url)
     app.extensions.pop("bookwell_payment_gateways", None)
@@ -158,7 +167,8 @@ def test_a_refused_refund_fails_and_flags_the_payment(app, app_ctx, build, shop,
     # localstripe never refuses a refund; a refusal is what the gateway says, not a network
     # condition a local server can be put into, so this one call is replaced.
     monkeypatch.setattr("app.gateways.payments.StripeGateway.refund", refuse)
-    refund = refunds.request_refund(payment_id, amount_minor=700, reason="", actor_id=None)
+    refund = refunds.request_refund(payment_id, amount_minor=700, reason="", actor_id=None,
+                                    scope=Scope.all_providers())
 
     assert _fresh(Refund, refund.id).status == "failed"
     payment = _fresh(Payment, payment_id)

@@ -9,6 +9,7 @@ from app.extensions import db
 from app.models import Booking, OutboxEvent, Slot
 from app.models.payments import Payment
 from app.services import payment_reconciliation, payments
+from app.services.scopes import Scope
 from tests.fakes.stripe import DECLINED, stripe_client
 from tests.payments.conftest import pay, place
 
@@ -186,10 +187,11 @@ def test_staff_mark_a_pay_at_venue_booking_paid(app_ctx, build, shop):
     staff = shop["a"]["staff"]
     with pytest.raises(Exception) as foreign:
         payments.mark_paid(reference, actor_id=shop["b"]["staff"],
-                           provider_id=shop["b"]["provider"])
+                           scope=Scope.of_provider(shop["b"]["provider"]))
     assert foreign.value.code == "booking.not_found"
 
-    payment = payments.mark_paid(reference, actor_id=staff, provider_id=shop["a"]["provider"],
+    payment = payments.mark_paid(reference, actor_id=staff,
+                                 scope=Scope.of_provider(shop["a"]["provider"]),
                                  method="card terminal")
 
     assert (payment.gateway, payment.status, payment.received_minor) == ("manual",
@@ -197,7 +199,8 @@ def test_staff_mark_a_pay_at_venue_booking_paid(app_ctx, build, shop):
     assert _booking(reference).status == "confirmed"
     assert "payment.succeeded" in _topics()
     with pytest.raises(Conflict):
-        payments.mark_paid(reference, actor_id=staff, provider_id=shop["a"]["provider"])
+        payments.mark_paid(reference, actor_id=staff,
+                           scope=Scope.of_provider(shop["a"]["provider"]))
 
 
 def test_a_hold_with_a_payment_on_its_way_waits_for_the_gateway_then_expires(

@@ -13,6 +13,7 @@ from app import events
 from app.extensions import db
 from app.models import Account, Booking, Payment, Receipt
 from app.services import bookings, payments
+from app.services.scopes import Scope
 
 RECEIPT_CONSUMERS = ("app.services.receipts.receipt_on_payment",
                      "app.services.receipts.credit_note_on_refund")
@@ -77,7 +78,7 @@ def paid(build, provider_offering, customer_id, *, quantity=1, method="cash"):
     slot = build.future_slot(provider_offering, days=3 + hours / 24, capacity=50)
     reference = bookings.place_booking(customer_id=customer_id, offering_id=provider_offering,
                                        slot_id=slot, quantity=quantity).reference
-    payments.mark_paid(reference, actor_id=None, method=method)
+    payments.mark_paid(reference, actor_id=None, method=method, scope=Scope.all_providers())
     payment_id = db.session.scalar(select(Payment.id).join(Booking, Booking.id ==
                                    Payment.booking_id).where(Booking.reference == reference))
     return reference, payment_id

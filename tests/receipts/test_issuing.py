@@ -13,6 +13,7 @@ from app.models.receipts import CREDIT_NOTE, RECEIPT
 from app.models.types import utcnow
 from app.services import receipts, refunds
 from app.services.receipt_storage import get_storage
+from app.services.scopes import Scope
 from tests.receipts.conftest import name_customer, paid, pdf_text, run_event_jobs
 
 
@@ -149,9 +150,9 @@ def test_a_refund_issues_a_credit_note_with_its_own_number(app, build, shop):
     reference, payment_id = paid(build, shop["offering"], shop["customer"])
     run_event_jobs(app)
     refunds.request_refund(payment_id, amount_minor=1000, reason="came late",
-                           actor_id=shop["staff"])
+                           actor_id=shop["staff"], scope=Scope.all_providers())
     refunds.request_refund(payment_id, amount_minor=500, reason="goodwill",
-                           actor_id=shop["staff"])
+                           actor_id=shop["staff"], scope=Scope.all_providers())
     run_event_jobs(app)
 
     [receipt] = _receipts()
@@ -175,7 +176,7 @@ def test_a_credit_note_issues_the_missing_receipt_first(app, build, shop,
                                                         without_receipt_consumers):
     _, payment_id = paid(build, shop["offering"], shop["customer"])
     refund = refunds.request_refund(payment_id, amount_minor=None, reason="",
-                                    actor_id=None)
+                                    actor_id=None, scope=Scope.all_providers())
     note = receipts.issue_credit_note(refund.id)
     assert note.display_number == "CN-000001"
     assert note.original.display_number == "R-000001"

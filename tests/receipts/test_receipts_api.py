@@ -8,6 +8,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Receipt
 from app.services import bookings, refunds
+from app.services.scopes import Scope
 from tests.helpers import assert_error_shape, bearer, token_for
 from tests.receipts.conftest import name_customer, paid, pdf_text, run_event_jobs
 
@@ -59,7 +60,8 @@ def test_the_list_holds_own_receipts_and_credit_notes_only(app, client, build, s
     reference, payment_id = paid(build, shop["offering"], shop["customer"])
     paid(build, shop["offering"], build.customer())  # someone else's
     run_event_jobs(app)
-    refunds.request_refund(payment_id, amount_minor=700, reason="late", actor_id=None)
+    refunds.request_refund(payment_id, amount_minor=700, reason="late", actor_id=None,
+                           scope=Scope.all_providers())
     run_event_jobs(app)
 
     response = client.get("/api/v1/receipts?page_size=1", headers=_headers(shop["customer"]))

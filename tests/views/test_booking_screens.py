@@ -586,8 +586,8 @@ def test_agenda_service_counts_bookings_on_their_own_provider_day(app_ctx, build
         "Asia/Tokyo")))
     in_berlin = _book(build, berlin, starts_at=_local_start(agenda_day, 23))
 
-    everyone = agenda.day_agenda(day=agenda_day, provider_id=None)
-    tokyo_only = agenda.day_agenda(day=agenda_day, provider_id=tokyo)
+    everyone = agenda.day_agenda(day=agenda_day, scope=Scope.all_providers())
+    tokyo_only = agenda.day_agenda(day=agenda_day, scope=Scope.of_provider(tokyo))
 
     assert sorted(b.reference for g in everyone.groups for b in g.bookings) == sorted(
         [in_tokyo.reference, in_berlin.reference])
@@ -604,7 +604,7 @@ def test_agenda_service_days_across_a_clock_change(app_ctx, build):
     last = _book(build, provider_id, starts_at=_local_start(day, 23, 45))
     _book(build, provider_id, starts_at=_local_start(day + timedelta(days=1), 0, 15))
 
-    result = agenda.day_agenda(day=day, provider_id=provider_id)
+    result = agenda.day_agenda(day=day, scope=Scope.of_provider(provider_id))
 
     assert [b.reference for g in result.groups for b in g.bookings] == [first.reference,
                                                                          last.reference]

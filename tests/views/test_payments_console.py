@@ -21,6 +21,7 @@ from app.models.types import utcnow
 from app.redis import redis_client
 from app.services import refunds
 from app.services.bookings import place_booking
+from app.services.scopes import Scope
 from tests.builders import PASSWORD
 from tests.views.console import (
     console_client,
@@ -62,7 +63,8 @@ def _paid(build, provider_id: int, *, attention: str | None = None) -> Paid:
 
 def _refund(paid: Paid, amount_minor: int = 500) -> int:
     return refunds.request_refund(paid.payment_id, amount_minor=amount_minor,
-                                  reason="service refund", actor_id=None).id
+                                  reason="service refund", actor_id=None,
+                                  scope=Scope.all_providers()).id
 
 
 def _inbox_event(provider_id: int | None, *, status: str = "failed",
