@@ -9,6 +9,7 @@ from flask_smorest import Blueprint as SmorestBlueprint
 from webargs.flaskparser import FlaskParser, abort
 
 from api.errors import ErrorSchema
+from app import request_actor
 from app.errors import Forbidden
 from app.services import tenancy
 from app.services.scopes import Scope
@@ -65,6 +66,7 @@ class Blueprint(SmorestBlueprint):
             def wrapper(*args, **kwargs):
                 setattr(g, _TOKEN_IDENTITY, token_identity)
                 verify_jwt_in_request(refresh=refresh)
+                request_actor.identify(current_user.id)
                 if roles and not (current_user.role_names & roles):
                     raise Forbidden("auth.forbidden", "Your account may not do this.")
                 return func(*args, **kwargs)
@@ -96,7 +98,7 @@ def _install_user_lookup(app) -> None:
             return load_account(jwt_header, jwt_data)
         identity = accounts.token_identity(jwt_data["sub"])
         if identity is not None:
-            g.user = identity  # as Flask-AppBuilder does: the audit trail names the actor
+            g.user = identity  # as Flask-AppBuilder does for the accounts it loads
         return identity
 
     security.jwt_manager.user_lookup_loader(load_user)

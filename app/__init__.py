@@ -14,7 +14,7 @@ from flask_appbuilder import AppBuilder
 from flask_cors import CORS
 from werkzeug.routing import IntegerConverter
 
-from app import rate_limits, security_headers
+from app import rate_limits, request_actor, security_headers
 from app import models  # noqa: F401  every table registered before anything reflects
 from app.extensions import AUTOCOMMIT_BIND, csrf, db, limiter, migrate
 from app.services import audit, cache  # noqa: F401  their listeners must exist before a flush
@@ -66,6 +66,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     security_headers.init_app(app)  # first: an oversized body is refused before it is read
 
     db.init_app(app)
+    request_actor.init_app(app)  # before any hook that may write an audit entry
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     csrf.init_app(app)
 

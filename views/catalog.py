@@ -1,7 +1,7 @@
 """Console screens for the catalog: categories, locations, offerings, variants."""
 from __future__ import annotations
 
-from flask import current_app, flash, g, redirect
+from flask import current_app, flash, redirect
 from flask_appbuilder.actions import action
 from flask_appbuilder.fieldwidgets import BS3TextAreaFieldWidget, BS3TextFieldWidget
 from markupsafe import Markup, escape
@@ -60,7 +60,7 @@ class LocationView(CatalogRowView):
     def regeocode(self, item):
         try:
             asked = geocoding.regeocode_location(
-                item.id, scope=console_scope(), actor_id=g.user.id)
+                item.id, scope=console_scope())
         except DomainError as exc:
             flash(exc.message, "danger")
         else:

@@ -3,39 +3,54 @@
 Models opt in with ``__audited__ = True``. A flush listener records every insert, update
 and delete of those models, so console edits and services are covered by one mechanism.
 Services that want a domain action name (``booking.cancelled``) call :func:`record`.
+
+Who acted is an :class:`~app.services.scopes.Actor` value held in a context variable:
+the edge that knows it (a request hook, a job, a command) enters :func:`acting_as`, and
+every entry written inside names that actor and address. Nothing here reads the request.
 """
 from __future__ import annotations
 
 import enum
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime
 from decimal import Decimal
 
-from flask import g, has_request_context, request
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Mapper, Session
 
 from app.extensions import db
 from app.models.audit import AuditLog
 from app.models.types import utcnow
+from app.services.scopes import SYSTEM, Actor
 
 MASKED_FIELDS = {"password"}
 # Bookkeeping that changes on every login; auditing it would bury the real changes.
 IGNORED_FIELDS = {"last_login", "login_count", "fail_login_count", "changed_on", "updated_at"}
-ACTOR_KEY = "audit_actor_id"
 EXPLICIT_KEY = "audit_explicit"
+
+_actor: ContextVar[Actor] = ContextVar("audit_actor", default=SYSTEM)
 
 
 @contextmanager
-def acting_as(user_id: int | None):
-    """Attribute changes made inside the block to ``user_id`` (jobs, CLI, services)."""
-    session = db.session()
-    previous = session.info.get(ACTOR_KEY)
-    session.info[ACTOR_KEY] = user_id
+def acting_as(actor: Actor):
+    """Attribute changes made inside the block to ``actor`` (requests, jobs, the CLI)."""
+    token = _actor.set(_require_actor(actor))
     try:
-        yield
+        yield actor
     finally:
-        session.info[ACTOR_KEY] = previous
+        _actor.reset(token)
+
+
+def current_actor() -> Actor:
+    """Who acts now: the actor of the innermost :func:`acting_as`, else the system."""
+    return _actor.get()
+
+
+def _require_actor(actor) -> Actor:
+    if not isinstance(actor, Actor):
+        raise TypeError(f"expected an Actor, got {type(actor).__name__}")
+    return actor
 
 
 def record(
@@ -70,37 +85,16 @@ def record(
 
 def entry_values(action: str, *, entity: str, provider_id: int | None = None,
                  changes: dict | None = None) -> dict:
-    """The columns of an explicit entry (all but ``entity_id``), actor and address taken
-    from the current request: for a caller that writes the row within its own statement."""
+    """The columns of an explicit entry (all but ``entity_id``), actor and address those
+    of the current actor: for a caller that writes the row within its own statement."""
+    actor = current_actor()
     return dict(created_at=utcnow(), action=action, entity=entity, provider_id=provider_id,
                 changes=_json_safe(changes) if changes else None,
-                actor_id=_current_actor_id(_existing_session()), ip=_current_ip())
-
-
-def _existing_session() -> Session | None:
-    # Only a session that exists can carry an actor: the booking hot path has none, and
-    # making one just to ask cost more than the answer.
-    return db.session() if db.session.registry.has() else None
+                actor_id=actor.user_id, ip=actor.ip)
 
 
 def entity_name(obj) -> str:
     return getattr(obj, "__audit_entity__", None) or obj.__class__.__tablename__
-
-
-def _current_actor_id(session: Session | None) -> int | None:
-    if session is not None and session.info.get(ACTOR_KEY) is not None:
-        return session.info[ACTOR_KEY]
-    if has_request_context():
-        user = getattr(g, "user", None)
-        if user is not None and getattr(user, "is_authenticated", False):
-            return getattr(user, "id", None)
-    return None
-
-
-def _current_ip() -> str | None:
-    if has_request_context():
-        return request.remote_addr
-    return None
 
 
 def _json_safe(value):
@@ -160,6 +154,7 @@ def _provider_id_of(obj) -> int | None:
 
 def _rows_for(session: Session, objects, kind: str) -> list[dict]:
     explicit = session.info.get(EXPLICIT_KEY, set())
+    actor = current_actor()
     rows = []
     for obj in objects:
         if not getattr(obj, "__audited__", False) or id(obj) in explicit:
@@ -170,7 +165,7 @@ def _rows_for(session: Session, objects, kind: str) -> list[dict]:
         rows.append(
             {
                 "created_at": utcnow(),
-                "actor_id": _current_actor_id(session),
+                "actor_id": actor.user_id,
                 # A deleted provider's own entry cannot point at it any more.
                 "provider_id": None if kind == "deleted" and obj.__class__.__tablename__
                 == "provider" else _provider_id_of(obj),
@@ -178,7 +173,7 @@ def _rows_for(session: Session, objects, kind: str) -> list[dict]:
                 "entity": entity_name(obj),
                 "entity_id": _primary_key_of(obj),
                 "changes": changes or None,
-                "ip": _current_ip(),
+                "ip": actor.ip,
             }
         )
     return rows

@@ -9,7 +9,7 @@ from app.extensions import db
 from app.models import Offering, Provider
 from app.services import audit, availability, catalog
 from app.services.roles import ADMIN, CUSTOMER, PROVIDER
-from app.services.scopes import Scope
+from app.services.scopes import SYSTEM, Scope
 from app.services.transactions import unit_of_work
 from app.services.users import ensure_user
 
@@ -59,7 +59,7 @@ class DemoLogin:
 
 def load_demo_data(password: str) -> list[DemoLogin]:
     logins = []
-    with audit.acting_as(None):
+    with audit.acting_as(SYSTEM):
         user, _ = ensure_user(email="admin@bookwell.example", password=password, role=ADMIN,
                               first_name="Ada", last_name="Admin", reset_password=False)
         logins.append(DemoLogin(ADMIN, user.email, password))

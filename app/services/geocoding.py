@@ -25,7 +25,7 @@ from app.gateways import maps
 from app.models import Location
 from app.models.types import utcnow
 from app.services import audit
-from app.services.scopes import Scope, require_scope
+from app.services.scopes import SYSTEM, Scope, require_scope
 from app.services.tenancy import get_owned
 from app.services.transactions import after_commit, unit_of_work
 
@@ -79,13 +79,12 @@ def enqueue_geocoding(location_id: int):
     return jobqueue.enqueue(JOB, location_id)
 
 
-def regeocode_location(location_id: int, *, scope: Scope,
-                       actor_id: int | None = None) -> bool:
+def regeocode_location(location_id: int, *, scope: Scope) -> bool:
     """Geocode a location again (console action): a row outside ``scope`` is NotFound;
     False when there is no Maps key or no address."""
     require_scope(scope)
     _refuse_open_changes()
-    with audit.acting_as(actor_id), unit_of_work():
+    with unit_of_work():
         location = get_owned(Location, location_id, scope=scope, label="location")
         requested = request_geocoding(location)
         if requested:
@@ -124,7 +123,7 @@ def _record(location_id: int, address: str, status: str, message: str | None, *,
             ) -> GeocodeOutcome:
     """Store the outcome, unless the row changed meanwhile (a new address is pending
     again with its own job; this answer would belong to the old one)."""
-    with audit.acting_as(None), unit_of_work():
+    with audit.acting_as(SYSTEM), unit_of_work():
         location = db.session.get(Location, location_id, with_for_update=True,
                                   populate_existing=True)
         if location is None or location.geocode_status != PENDING or location.address != address:

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Account, AuditLog, Provider
 from app.services import audit
+from app.services.scopes import Actor
 
 
 def _entries(action: str | None = None) -> list[AuditLog]:
@@ -17,7 +18,7 @@ def _entries(action: str | None = None) -> list[AuditLog]:
 
 def test_create_update_delete_are_recorded_with_actor_and_changes(app_ctx, build):
     admin_id = build.admin()
-    with audit.acting_as(admin_id):
+    with audit.acting_as(Actor(admin_id)):
         provider = Provider(name="Lumen Spa", slug="lumen", timezone="UTC", currency="EUR")
         db.session.add(provider)
         db.session.commit()
