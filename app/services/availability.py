@@ -20,7 +20,7 @@ from app.models import AvailabilityRule, Booking, ClosedDay, Offering, Provider,
 from app.models.catalog import SERVICE
 from app.models.types import utcnow
 from app.services.cache import bump_catalog_generation
-from app.services.scopes import Scope
+from app.services.scopes import Scope, require_scope
 from app.services.tenancy import scoped
 from app.services.transactions import unit_of_work
 
@@ -172,6 +172,7 @@ def generate_slots(*, scope: Scope, offering_id: int | None = None,
     slots it shapes commit together in the caller's transaction, or not at all, and the
     caller refreshes the catalog cache after its commit.
     """
+    require_scope(scope)
     query = scoped(select(Offering.id), Offering, scope=scope).where(
         Offering.kind == SERVICE, Offering.active.is_(True))
     now = now or utcnow()

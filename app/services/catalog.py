@@ -50,6 +50,7 @@ def create(kind: RowKind, *, scope: Scope, data: dict):
 
 
 def update(kind: RowKind, *, row_id: int, scope: Scope, changes: dict):
+    require_scope(scope)
     row = tenancy.get_owned(kind.model, row_id, scope=scope, label=kind.label)
     for name, value in changes.items():
         setattr(row, name, value)
@@ -57,6 +58,7 @@ def update(kind: RowKind, *, row_id: int, scope: Scope, changes: dict):
 
 
 def delete(kind: RowKind, *, row_id: int, scope: Scope) -> None:
+    require_scope(scope)
     row = tenancy.get_owned(kind.model, row_id, scope=scope, label=kind.label)
     gone = footprint(kind, row)
     code, message = (f"{kind.label}.in_use",
@@ -70,6 +72,7 @@ def delete(kind: RowKind, *, row_id: int, scope: Scope) -> None:
 
 def list_rows(kind: RowKind, *, scope: Scope, page: int, page_size: int,
               where=None) -> tuple[list, int]:
+    require_scope(scope)
     query = tenancy.scoped(db.select(kind.model), kind.model, scope=scope)
     if where is not None:
         query = query.where(where)

@@ -27,7 +27,7 @@ from app.models import Account, Attribution, Booking, Offering, Provider, Varian
 from app.models.conversions import FAILED, QUEUED, SENDING, SENT, ConversionEvent
 from app.models.types import utcnow
 from app.services.money import major_units
-from app.services.scopes import Scope
+from app.services.scopes import Scope, require_scope
 from app.services.tenancy import scoped
 from app.services.transactions import after_commit, unit_of_work
 
@@ -214,6 +214,7 @@ def send(row_id: int, *, final_attempt: bool = True) -> str:
 
 def resend(row_id: int, *, scope: Scope) -> ConversionEvent:
     """Admins: queue a failed event again (a sent one is never sent twice)."""
+    require_scope(scope)
     with unit_of_work():
         query = scoped(select(ConversionEvent).where(ConversionEvent.id == row_id),
                        ConversionEvent, scope=scope)

@@ -42,7 +42,7 @@ from app.models.receipts import CREDIT_NOTE
 from app.models.types import utcnow
 from app.services import audit
 from app.services import notification_templates as templates
-from app.services.scopes import Scope
+from app.services.scopes import Scope, require_scope
 from app.services.tenancy import scoped
 from app.services.transactions import after_commit, end_read, unit_of_work
 from app.services.validation import normalise_phone
@@ -439,6 +439,7 @@ def sweep(now=None, *, limit: int = 500) -> dict:
 def resend_notification(notification_id: int, *, scope: Scope) -> int:
     """"Send again" for a failed message: a new row (the failed one stays as it was), to
     the customer's current address when they still have one."""
+    require_scope(scope)
     with unit_of_work():
         row = db.session.scalar(scoped(
             select(Notification).where(Notification.id == notification_id), Notification,

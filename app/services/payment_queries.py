@@ -8,12 +8,13 @@ from app.errors import NotFound
 from app.extensions import db
 from app.models import Account
 from app.models.payments import Payment, Refund
-from app.services.scopes import Scope
+from app.services.scopes import Scope, require_scope
 from app.services.tenancy import scoped
 
 
 def list_payments(*, scope: Scope, page: int, page_size: int,
                   status: str | None = None, attention: bool | None = None):
+    require_scope(scope)
     query = scoped(select(Payment), Payment, scope=scope)
     if status:
         query = query.where(Payment.status == status)
@@ -32,6 +33,7 @@ def marked_paid_by(payment: Payment) -> Account | None:
 
 
 def get_payment(payment_id: int, *, scope: Scope) -> Payment:
+    require_scope(scope)
     payment = db.session.scalar(scoped(select(Payment), Payment, scope=scope)
                                 .where(Payment.id == payment_id))
     if payment is None:
@@ -41,6 +43,7 @@ def get_payment(payment_id: int, *, scope: Scope) -> Payment:
 
 def list_refunds(*, scope: Scope, page: int, page_size: int,
                  status: str | None = None):
+    require_scope(scope)
     query = scoped(select(Refund), Refund, scope=scope)
     if status:
         query = query.where(Refund.status == status)

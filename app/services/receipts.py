@@ -377,6 +377,7 @@ def resend_receipt(receipt_id: int, *, scope: Scope) -> str:
 
 
 def receipt_for_provider(receipt_id: int, *, scope: Scope) -> Receipt:
+    require_scope(scope)
     receipt = db.session.scalar(scoped(select(Receipt).where(Receipt.id == receipt_id),
                                        Receipt, scope=scope))
     if receipt is None:

@@ -283,6 +283,7 @@ def _perform_first_attempt(refund_id: int) -> Refund:
 
 
 def refund_for_provider(refund_id: int, *, scope: Scope) -> Refund:
+    require_scope(scope)
     refund = db.session.scalar(scoped(select(Refund).where(Refund.id == refund_id), Refund,
                                       scope=scope))
     if refund is None:

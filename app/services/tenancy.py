@@ -34,6 +34,7 @@ def scoped(query: Select, model, *, scope: Scope) -> Select:
 
 def get_owned(model, row_id, *, scope: Scope, label: str | None = None):
     """The row if it exists and ``scope`` may touch it; otherwise NotFound."""
+    require_scope(scope)
     row = db.session.scalar(scoped(select(model).where(model.id == row_id), model,
                                    scope=scope))
     if row is None:
