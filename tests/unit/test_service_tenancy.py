@@ -1,8 +1,8 @@
 """Tenancy fails closed: every service entry point over tenant rows refuses to run without
 a Scope, and only admin and system callers construct the all-providers one.
 
-These tests run without an application context: a service that touched the database
-before checking its scope would fail with a RuntimeError, not the TypeError asked for.
+The refusals run in an application context that records every statement sent to the
+database: a service must refuse before it sends one.
 """
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ import re
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 import app.services
 from app.services.scopes import Scope
@@ -28,16 +30,9 @@ NOT_A_TENANT_FILTER = {
     "app.services.notification_templates.resolve": "None asks for the platform default",
     "app.services.notification_templates.preview": "None previews the platform default",
 }
-# Temporary: the booking services are being restructured into booking_* modules that take
-# a Scope. Remove each entry as its function takes one; the list must end up empty.
-BOOKING_FUNCTIONS_NOT_YET_SCOPED = {
-    "app.services.bookings.get_booking_for_update",
-    "app.services.bookings.confirm_booking",
-    "app.services.bookings.cancel_booking",
-    "app.services.bookings.complete_booking",
-    "app.services.bookings.mark_no_show",
-    "app.services.bookings.reschedule_booking",
-}
+# Booking functions still defaulting to every provider: none since the booking_* modules
+# took a Scope. Keep it empty.
+BOOKING_FUNCTIONS_NOT_YET_SCOPED: set[str] = set()
 # Where ``Scope.all_providers()`` may be written: the scope itself, the admin rule in
 # tenancy.scope_for, and system callers (the job registry and jobs, the CLI, event
 # handlers, sweeps).
@@ -87,6 +82,19 @@ def _call_with(function, *, leaving_out=(), **extra):
     return function(*args, **kwargs)
 
 
+@pytest.fixture
+def statements(app_ctx):
+    """Every SQL statement sent while the test runs."""
+    sent = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        sent.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", record)
+    yield sent
+    event.remove(Engine, "before_cursor_execute", record)
+
+
 def test_the_walk_finds_the_scoped_services():
     names = {name for name, _ in SCOPED}
     assert {"app.services.payment_queries.list_payments", "app.services.catalog.update",
@@ -96,19 +104,22 @@ def test_the_walk_finds_the_scoped_services():
 
 
 @pytest.mark.parametrize("name,function", SCOPED, ids=[name for name, _ in SCOPED])
-def test_scope_is_a_required_keyword(name, function):
+def test_scope_is_a_required_keyword(name, function, statements):
     parameter = inspect.signature(function).parameters["scope"]
     assert parameter.kind is parameter.KEYWORD_ONLY, name
     assert parameter.default is inspect.Parameter.empty, name
     with pytest.raises(TypeError, match="missing 1 required keyword-only argument: 'scope'"):
         _call_with(function, leaving_out=("scope",))
+    assert statements == []
 
 
 @pytest.mark.parametrize("value", [None, 7, "all"])
 @pytest.mark.parametrize("name,function", SCOPED, ids=[name for name, _ in SCOPED])
-def test_no_scope_in_its_place_is_refused_before_the_database(name, function, value):
+def test_no_scope_in_its_place_is_refused_before_the_database(name, function, value,
+                                                             statements):
     with pytest.raises(TypeError, match=SCOPE_REFUSED):
         _call_with(function, scope=value)
+    assert statements == []
 
 
 def test_no_service_defaults_to_every_provider():
