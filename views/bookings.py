@@ -34,7 +34,7 @@ from app.services.bookings import (
     confirm_booking,
     mark_no_show,
 )
-from views.base import TenantModelView, console_scope, user_is_admin, user_provider_id
+from views.base import TenantModelView, console_scope, user_is_admin
 from views.filters import ConsoleFilterConverter, ConsoleInterface
 
 CONSOLE_REASON = "console"
@@ -195,17 +195,6 @@ def status_field(statuses) -> SelectField:
 
 
 # --- acting on bookings ------------------------------------------------------------------
-
-def provider_scope() -> int | None:
-    """None (any provider) for admins, the own provider for staff; staff without a
-    provider act on nothing."""
-    if user_is_admin(g.user):
-        return None
-    provider_id = user_provider_id(g.user)
-    if provider_id is None:
-        abort(403)
-    return provider_id
-
 
 class BookingActions:
     """The state actions of the bookings screen: each booking is one service call."""
