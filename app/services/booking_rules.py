@@ -108,9 +108,11 @@ GUARDS: tuple[Guard, ...] = (
 )
 
 
-def about(*subjects: str, guards=GUARDS) -> tuple[Guard, ...]:
-    """The guards that check one of ``subjects``, in list order."""
-    return tuple(guard for guard in guards if guard.about in subjects)
+def about(*subjects: str, guards=None) -> tuple[Guard, ...]:
+    """The guards (of :data:`GUARDS` unless given) that check one of ``subjects``, in
+    list order."""
+    return tuple(guard for guard in (GUARDS if guards is None else guards)
+                 if guard.about in subjects)
 
 
 def check(guards, values: SimpleNamespace) -> None:

@@ -179,3 +179,15 @@ def test_placing_refuses_to_run_inside_an_open_unit_of_work(shop):
         with unit_of_work():
             place(shop)
     assert count(Booking) == 0
+
+
+def test_a_new_guard_is_asked_when_a_booking_moves(shop, build, monkeypatch):
+    placed = place(shop, quantity=2)
+    later = build.future_slot(shop["offering"], days=5)
+    monkeypatch.setattr(booking_rules, "GUARDS", booking_rules.GUARDS + (NO_PAIRS,))
+    with pytest.raises(Conflict) as refused:
+        bookings.reschedule_booking(placed.reference, new_slot_id=later,
+                                    actor=bookings.Actor(None),
+                                    scope=bookings.Scope.all_providers())
+    assert refused.value.code == "booking.no_pairs"
+    assert db.session.get(Slot, later).booked == 0
