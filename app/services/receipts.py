@@ -47,7 +47,7 @@ from app.services import agenda, audit, event_payloads
 from app.services.scopes import Scope, require_scope
 from app.services.tenancy import scoped
 from app.services.transactions import after_commit, unit_of_work
-from app.services.receipt_storage import ObjectMissing, get_storage
+from app.gateways.object_storage import ObjectMissing, get_storage
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from app.models import OutboxEvent, Receipt, ReceiptCounter
 from app.models.receipts import CREDIT_NOTE, RECEIPT
 from app.models.types import utcnow
 from app.services import receipts, refunds
-from app.services.receipt_storage import get_storage
+from app.gateways.object_storage import get_storage
 from app.services.scopes import Scope
 from tests.receipts.conftest import name_customer, paid, pdf_text, run_event_jobs
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Receipt
 from app.services import receipts
-from app.services.receipt_storage import (
+from app.gateways.object_storage import (
     BadKey,
     LocalStorage,
     ObjectMissing,
