@@ -5,8 +5,7 @@ from datetime import datetime, timezone
 
 import marshmallow as ma
 
-# Row ids are PostgreSQL integers: anything larger can name no row (and would not fit).
-MAX_ID = 2**31 - 1
+from app.models.types import MAX_ID
 
 
 def Id(**kwargs) -> ma.fields.Integer:  # noqa: N802 - used like a field class

@@ -6,7 +6,7 @@ from flask_appbuilder.security.api import SecurityApi
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.views import AuthDBView, UserDBModelView
 
-from api.jwt_manager import VerifyOnceJWTManager
+from app.jwt_manager import VerifyOnceJWTManager
 from app.extensions import limiter
 from app.models import Account
 from app.services.roles import CONSOLE_ROLES

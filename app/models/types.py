@@ -6,6 +6,9 @@ from datetime import datetime, timezone
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
 
+# Row ids are PostgreSQL integers: anything larger can name no row (and would not fit).
+MAX_ID = 2**31 - 1
+
 
 class UTCDateTime(TypeDecorator):
     """A timezone-aware UTC timestamp on every database.

@@ -8,7 +8,7 @@ import jwt as pyjwt
 import pytest
 from flask_jwt_extended import create_access_token
 
-from api import jwt_manager as verify_once
+from app import jwt_manager as verify_once
 from app.extensions import db
 from app.models import Account
 from tests.helpers import api_login, assert_error_shape, bearer

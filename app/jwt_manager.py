@@ -21,7 +21,7 @@ from flask import current_app
 from flask_jwt_extended import JWTManager
 from flask_jwt_extended.exceptions import JWTDecodeError
 
-from api.fields import MAX_ID
+from app.models.types import MAX_ID
 
 VERIFIED_TOKENS = 4096  # per process; a token is about 1 KB with its claims
 
