@@ -38,6 +38,6 @@ def _sqlite_enforces_foreign_keys(dbapi_connection, connection_record) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
         # The same great-circle distance the Python code uses; SQLite builds may lack math.
-        from app.services.geo import haversine_km
+        from app.geo import haversine_km
 
         dbapi_connection.create_function("bw_haversine_km", 4, haversine_km, deterministic=True)

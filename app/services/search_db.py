@@ -16,7 +16,7 @@ from sqlalchemy import and_, exists, func, literal_column, select, text
 from app.extensions import db
 from app.models import Location, Offering, Provider, Slot, Variant
 from app.models.catalog import PRODUCT
-from app.services.geo import EARTH_RADIUS_KM, bounding_box
+from app.geo import EARTH_RADIUS_KM, bounding_box
 from app.services.search import OfferingQuery, SearchHit, SearchPage
 
 _WORD = re.compile(r"\w+", re.UNICODE)

@@ -43,7 +43,7 @@ from app.gateways.opensearch import DEFAULT_TIMEOUT, OpenSearchError, OpenSearch
 from app.models import Location, Offering, Provider, Slot, Variant
 from app.models.catalog import PRODUCT
 from app.models.types import utcnow
-from app.services.geo import haversine_km
+from app.geo import haversine_km
 from app.services.search import OfferingQuery, SearchHit, SearchPage
 
 log = logging.getLogger(__name__)

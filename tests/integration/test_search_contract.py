@@ -22,7 +22,7 @@ import pytest
 from app.extensions import db
 from app.models import Offering
 from app.services import search_indexing
-from app.services.geo import haversine_km
+from app.geo import haversine_km
 from app.services.search import OfferingQuery, SearchPage, get_backend, search_offerings
 from tests.fakes.opensearch import NOT_CHECKED, search_settings
 

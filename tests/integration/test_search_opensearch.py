@@ -24,7 +24,7 @@ from app.models.types import utcnow
 from app.redis import redis_client
 from app.progress import ProgressReporter
 from app.services import search_indexing
-from app.services.geo import haversine_km
+from app.geo import haversine_km
 from app.services.transactions import unit_of_work
 from app.services.search import OfferingQuery, SearchHit, get_backend, search_offerings
 from app.services.scopes import Scope

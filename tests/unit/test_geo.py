@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.services.geo import bounding_box, haversine_km
+from app.geo import bounding_box, haversine_km
 
 
 def test_haversine_known_distance():
