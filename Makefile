@@ -71,7 +71,8 @@ endif
 run: venv migrate demo ## Serve console + API on 127.0.0.1:$PORT (gunicorn; RQ worker if REDIS_URL)
 	@bash bin/run-server
 
-test: dev-venv ## Run the test suite (pass options with PYTEST_ARGS="-k auth -x")
+test: dev-venv ## Check the layer contracts, then run the test suite (PYTEST_ARGS="-k auth -x")
+	$(BIN)/lint-imports --no-cache --no-logo
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 clean: ## Remove .venv and caches (instance/ with your local data is kept)
