@@ -1,7 +1,7 @@
 """The audit trail, read-only: admins see all, provider staff their own provider's."""
 from __future__ import annotations
 
-from views.filters import ConsoleInterface
+from views.console import ConsoleInterface
 
 from app.models import AuditLog
 from views.base import TenantModelView

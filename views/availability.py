@@ -12,7 +12,7 @@ from app.services import availability, catalog
 from app.services.scopes import Scope
 from views.base import TenantModelView, console_scope
 from views.catalog_base import CatalogInterface, CatalogRowView
-from views.filters import ConsoleInterface
+from views.console import ConsoleInterface
 
 
 def _time_field(label: str) -> TimeField:

@@ -6,26 +6,19 @@ commits). Staff act on their own provider's bookings only; admins on any.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date
 
-from dateutil import parser as date_parser
 from flask import abort, flash, g, redirect, request
 from flask_appbuilder import BaseView, expose, has_access
 from flask_appbuilder.actions import action
-from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, Select2Widget
-from flask_appbuilder.models.filters import BaseFilter
-from flask_appbuilder.models.sqla.filters import (
-    FilterEqual,
-    FilterNotEqual,
-    get_field_setup_query,
-)
-from wtforms import SelectField, StringField
+from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+from flask_appbuilder.models.sqla.filters import FilterEqual, FilterNotEqual
+from wtforms import StringField
 
 from app.errors import DomainError
-from app.models import Account, Booking, BookingHistory
+from app.models import Booking, BookingHistory
 from app.models.bookings import PENDING, STATUSES
 from app.services import agenda, payments
-from app.services.money import format_money
 from app.services.bookings import (
     Actor,
     Scope,
@@ -34,164 +27,32 @@ from app.services.bookings import (
     confirm_booking,
     mark_no_show,
 )
+from app.models.types import MAX_ID
 from views.base import TenantModelView, console_scope, user_is_admin
-from views.filters import ConsoleFilterConverter, ConsoleInterface
+from views.console import (
+    ConsoleInterface,
+    local_column,
+    money_column,
+    person,
+    status_field,
+    yes_no,
+)
+from views.filters import FilterAccountEmailContains, FilterAccountEmailEqual
 
 CONSOLE_REASON = "console"
-_MAX_ID = 2**31 - 1
 
 
-# --- showing values ----------------------------------------------------------------------
-
-def local_time(moment: datetime | None, zone: str | None) -> str:
-    """A UTC moment as the provider's wall clock: "2031-07-15 23:30 CEST"."""
-    if moment is None:
-        return ""
-    return moment.astimezone(agenda.zone_of(zone)).strftime("%Y-%m-%d %H:%M %Z")
-
-
-def _provider_zone(item) -> str | None:
-    provider = getattr(item, "provider", None)
-    return provider.timezone if provider is not None else None
-
-
-def _local(column: str):
-    return lambda item: local_time(getattr(item, column), _provider_zone(item))
-
-
-def _person(account) -> str:
-    if account is None:
-        return ""
-    name = f"{account.first_name or ''} {account.last_name or ''}".strip()
-    return f"{name} <{account.email}>" if name else account.email
-
-
-def _yes_no(path: str):
-    def show(item):
-        target = item
-        for part in path.split("."):
-            target = getattr(target, part, None)
-            if target is None:
-                return ""
-        return "yes" if target else "no"
-    return show
-
-
-# --- search filters ----------------------------------------------------------------------
+# --- the agenda's day ---------------------------------------------------------------------
 
 def viewer_zone() -> str | None:
-    """Typed times mean the signed-in user's wall clock: their provider's zone for
-    staff, the account's own zone for admins."""
+    """The agenda's "today" without a chosen provider: the staff member's provider zone,
+    the admin account's own zone."""
     user = getattr(g, "user", None)
     if user is None:
         return None
     if not user_is_admin(user) and getattr(user, "provider", None) is not None:
         return user.provider.timezone
     return getattr(user, "timezone", None)
-
-
-def parse_local_moment(value) -> datetime | None:
-    """Typed text ("2031-07-15", "2031-07-15 09:30") as a UTC moment; None if no date."""
-    try:
-        moment = date_parser.parse(str(value))
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=agenda.zone_of(viewer_zone()))
-        return moment.astimezone(timezone.utc)
-    except (ValueError, OverflowError, TypeError):
-        return None
-
-
-class FilterLocalFrom(BaseFilter):
-    """On or after a local date/time. Flask-AppBuilder's own datetime filters send a naive
-    datetime, which our UTC columns refuse (a 500)."""
-
-    name = "From (local time)"
-    arg_name = "local_from"
-
-    def apply(self, query, value):
-        moment = parse_local_moment(value)
-        if moment is None:
-            return query
-        query, field = get_field_setup_query(query, self.model, self.column_name)
-        return query.filter(field >= moment)
-
-
-class FilterLocalBefore(BaseFilter):
-    name = "Before (local time)"
-    arg_name = "local_before"
-
-    def apply(self, query, value):
-        moment = parse_local_moment(value)
-        if moment is None:
-            return query
-        query, field = get_field_setup_query(query, self.model, self.column_name)
-        return query.filter(field < moment)
-
-
-class FilterAccountEmailContains(BaseFilter):
-    """A relation to an account, searched by the account's email."""
-
-    name = "Email contains"
-    arg_name = "email_ct"
-
-    def apply(self, query, value):
-        relation = getattr(self.model, self.column_name)
-        return query.filter(relation.has(Account.email.icontains(str(value), autoescape=True)))
-
-
-class FilterAccountEmailEqual(BaseFilter):
-    name = "Email is"
-    arg_name = "email_eq"
-
-    def apply(self, query, value):
-        relation = getattr(self.model, self.column_name)
-        return query.filter(relation.has(Account.email.ilike(
-            str(value).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_"),
-            escape="\\")))
-
-
-class ScreenFilterConverter(ConsoleFilterConverter):
-    """The screen's own filters first; every datetime column gets the local-time ones."""
-
-    def convert(self, col_name):
-        custom = getattr(self.datamodel, "column_filters", {}).get(col_name)
-        if custom is not None:
-            return [flt(col_name, self.datamodel) for flt in custom]
-        if self.datamodel.is_datetime(col_name):
-            return [FilterLocalFrom(col_name, self.datamodel),
-                    FilterLocalBefore(col_name, self.datamodel)]
-        return super().convert(col_name)
-
-
-class ScreenInterface(ConsoleInterface):
-    """A console interface with per-screen display functions and column filters.
-
-    ``display`` maps a column to ``fn(item) -> str``: values that need more of the row
-    than the column itself (a time in the row's provider zone, an amount in the row's
-    currency). The column keeps its name, so it still sorts and filters in SQL.
-    ``column_filters`` replaces the search filters Flask-AppBuilder would pick for a
-    column.
-    """
-
-    filter_converter_class = ScreenFilterConverter
-
-    def __init__(self, obj, *, display=None, column_filters=None, **kwargs):
-        super().__init__(obj, **kwargs)
-        self.display = dict(display or {})
-        self.column_filters = dict(column_filters or {})
-
-    def _get_attr_value(self, item, col):
-        shown = self.display.get(col)
-        if shown is not None:
-            return shown(item)
-        value = super()._get_attr_value(item, col)
-        return "" if value is None else value  # not "None"
-
-
-
-
-def status_field(statuses) -> SelectField:
-    return SelectField("Status", choices=[(s, s) for s in statuses], widget=Select2Widget())
 
 
 # --- acting on bookings ------------------------------------------------------------------
@@ -263,9 +124,9 @@ def _confirmable_here(booking) -> str | None:
 class BookingHistoryView(TenantModelView):
     """Every transition of a booking; shown on the booking's page."""
 
-    datamodel = ScreenInterface(BookingHistory, display={
-        "created_at": _local("created_at"),
-        "actor": lambda row: _person(row.actor) or "system",
+    datamodel = ConsoleInterface(BookingHistory, display={
+        "created_at": local_column("created_at"),
+        "actor": lambda row: person(row.actor) or "system",
     })
     base_permissions = ["can_list", "can_show"]
     list_title = show_title = "History"
@@ -283,19 +144,19 @@ ATTRIBUTION_COLUMNS = [f"attribution_row.{name}" for name in (
 
 
 class BookingView(BookingActions, TenantModelView):
-    datamodel = ScreenInterface(
+    datamodel = ConsoleInterface(
         Booking,
         display={
-            "customer": lambda b: _person(b.customer),
-            "starts_at": _local("starts_at"),
-            "ends_at": _local("ends_at"),
-            "hold_expires_at": _local("hold_expires_at"),
-            "created_at": _local("created_at"),
-            "updated_at": _local("updated_at"),
-            "total_minor": lambda b: format_money(b.total_minor, b.currency),
-            "unit_price_minor": lambda b: format_money(b.unit_price_minor, b.currency),
-            "pay_at_venue": _yes_no("pay_at_venue"),
-            "attribution_row.consent": _yes_no("attribution_row.consent"),
+            "customer": lambda b: person(b.customer),
+            "starts_at": local_column("starts_at"),
+            "ends_at": local_column("ends_at"),
+            "hold_expires_at": local_column("hold_expires_at"),
+            "created_at": local_column("created_at"),
+            "updated_at": local_column("updated_at"),
+            "total_minor": money_column("total_minor"),
+            "unit_price_minor": money_column("unit_price_minor"),
+            "pay_at_venue": yes_no("pay_at_venue"),
+            "attribution_row.consent": yes_no("attribution_row.consent"),
         },
         column_filters={
             "customer": [FilterAccountEmailContains, FilterAccountEmailEqual],
@@ -373,7 +234,7 @@ def _id_arg(name: str) -> int | None:
     value = request.args.get(name, "")
     if not value:
         return None
-    if not value.isdigit() or not 0 < int(value) <= _MAX_ID:
+    if not value.isdigit() or not 0 < int(value) <= MAX_ID:
         abort(404)
     return int(value)
 
@@ -389,5 +250,4 @@ def _day_arg(zone: str | None) -> date:
         return agenda.local_today(zone)
 
 
-__all__ = ["BookingAgendaView", "BookingHistoryView", "BookingView", "format_money",
-           "local_time"]
+__all__ = ["BookingAgendaView", "BookingHistoryView", "BookingView"]

@@ -5,7 +5,7 @@ from sqlalchemy import inspect
 
 from app.services import catalog
 from views.base import TenantModelView
-from views.filters import ConsoleInterface
+from views.console import ConsoleInterface
 
 
 def sync_foreign_keys(item) -> None:

@@ -18,18 +18,18 @@ from app.services import agenda, attribution_report, conversions
 from app.services.money import format_money
 from app.services.scopes import Scope
 from views.base import TenantModelView, console_scope, user_is_admin
-from views.bookings import ScreenInterface, local_time, status_field
-from views.events import preformatted, pretty_json
-
-
-def _local(column: str):
-    return lambda item: local_time(getattr(item, column),
-                                   item.provider.timezone if item.provider else None)
+from views.console import (
+    ConsoleInterface,
+    local_column,
+    pretty_json,
+    preformatted,
+    status_field,
+)
 
 
 class ConversionEventView(TenantModelView):
-    datamodel = ScreenInterface(ConversionEvent, display={
-        "created_at": _local("created_at"), "sent_at": _local("sent_at")})
+    datamodel = ConsoleInterface(ConversionEvent, display={
+        "created_at": local_column("created_at"), "sent_at": local_column("sent_at")})
     base_permissions = ["can_list", "can_show", "can_resend"]
     method_permission_name = {"resend": "resend"}
     list_title = "TikTok events"

@@ -6,38 +6,22 @@ events only.
 """
 from __future__ import annotations
 
-import json
-
 from flask import flash, redirect
 from flask_appbuilder import ModelView
 from flask_appbuilder.actions import action
-from markupsafe import Markup, escape
 
 from app import events
 from app.models import ConsumedEvent, OutboxEvent
 from app.models.events import DONE, FAILED, QUEUED, RETRYING
 from views.base import TenantModelView
-from views.bookings import ScreenInterface, local_time, status_field
+from views.console import ConsoleInterface, pretty_json, preformatted, status_field, utc_column
 
 EVENT_STATUSES = (QUEUED, RETRYING, DONE, FAILED)
 
 
-def pretty_json(value) -> Markup:
-    text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
-    return Markup(f'<pre class="event-payload">{escape(text)}</pre>')
-
-
-def preformatted(value) -> Markup:
-    return Markup(f"<pre>{escape(value)}</pre>") if value else Markup("")
-
-
-def _utc(column: str):
-    return lambda item: local_time(getattr(item, column), "UTC")
-
-
 class OutboxEventView(TenantModelView):
-    datamodel = ScreenInterface(OutboxEvent, display={
-        column: _utc(column) for column in ("created_at", "dispatched_at", "processed_at")})
+    datamodel = ConsoleInterface(OutboxEvent, display={
+        column: utc_column(column) for column in ("created_at", "dispatched_at", "processed_at")})
     base_permissions = ["can_list", "can_show"]
     method_permission_name = {"replay": "replay"}
     list_title = "Event log"
@@ -73,7 +57,7 @@ class OutboxEventView(TenantModelView):
 class ConsumedEventView(ModelView):
     """Which consumer handled which event: a consumer handles an event once."""
 
-    datamodel = ScreenInterface(ConsumedEvent, display={"created_at": _utc("created_at")})
+    datamodel = ConsoleInterface(ConsumedEvent, display={"created_at": utc_column("created_at")})
     base_permissions = ["can_list"]
     list_title = "Consumed events"
     list_columns = ["event_id", "consumer", "created_at"]

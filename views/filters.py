@@ -1,24 +1,90 @@
-"""Console search filters that never send a value of the wrong type to the database."""
+"""Console search filters: one rule for typed times, and never a value of the wrong type.
+
+Typed times mean one wall clock on every screen: provider staff type their provider's
+local time; admins, whose lists mix providers, type UTC. Each time filter names its zone
+("From (Europe/Berlin)"), and a typed offset ("10:00+02:00") is taken as written.
+"""
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
 from dateutil import parser as date_parser
+from flask import g, has_app_context
+from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.filters import (
     FilterEqual,
-    FilterGreater,
     FilterNotEqual,
-    FilterSmaller,
     SQLAFilterConverter,
     get_field_setup_query,
 )
-from sqlalchemy import false
-from flask_appbuilder.models.sqla.interface import SQLAInterface
+
+from app.models import Account
+from app.services import agenda
+from views.base import user_is_admin
 
 TRUE_WORDS = {"y", "yes", "true", "1", "on"}
 
 
-def _as_bool(value) -> bool:
+# --- typed times -------------------------------------------------------------------------
+
+def typed_time_zone() -> str:
+    """The zone a time typed into a console filter is read in: the provider's for staff,
+    UTC for admins (and anyone without a provider)."""
+    user = getattr(g, "user", None) if has_app_context() else None
+    provider = getattr(user, "provider", None)
+    if user is None or user_is_admin(user) or provider is None:
+        return "UTC"
+    return provider.timezone or "UTC"
+
+
+def typed_moment(value) -> datetime | None:
+    """Typed text ("2031-07-15", "2031-07-15 09:30") as an aware UTC moment, read in
+    :func:`typed_time_zone` unless it carries an offset; None if it is no date-time."""
+    try:
+        moment = value if isinstance(value, datetime) else date_parser.parse(str(value))
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=agenda.zone_of(typed_time_zone()))
+        return moment.astimezone(timezone.utc)
+    except (ValueError, OverflowError, TypeError):
+        return None
+
+
+class FilterTimeFrom(BaseFilter):
+    """On or after a typed time. Flask-AppBuilder's own datetime filters send a naive
+    datetime, which our UTC columns refuse (a 500). A value that is no time is ignored."""
+
+    arg_name = "time_from"
+    label = "From"
+
+    @property
+    def name(self) -> str:  # read when the search form is drawn, for the signed-in user
+        return f"{self.label} ({typed_time_zone()})"
+
+    def compare(self, field, moment):
+        return field >= moment
+
+    def apply(self, query, value):
+        moment = typed_moment(value)
+        if moment is None:
+            return query
+        query, field = get_field_setup_query(query, self.model, self.column_name)
+        return query.filter(self.compare(field, moment))
+
+
+class FilterTimeBefore(FilterTimeFrom):
+    arg_name = "time_before"
+    label = "Before"
+
+    def compare(self, field, moment):
+        return field < moment
+
+
+TIME_FILTERS = [FilterTimeFrom, FilterTimeBefore]
+
+
+# --- flags -------------------------------------------------------------------------------
+
+def typed_flag(value) -> bool:
     # Flask-AppBuilder passes anything but "y" through as text, which PostgreSQL
     # refuses to compare with a boolean column (a 500 for ?_flt_0_active=zz).
     return str(value).strip().lower() in TRUE_WORDS
@@ -27,56 +93,55 @@ def _as_bool(value) -> bool:
 class FilterBooleanEqual(FilterEqual):
     def apply(self, query, value):
         query, field = get_field_setup_query(query, self.model, self.column_name)
-        return query.filter(field.is_(_as_bool(value)))
+        return query.filter(field.is_(typed_flag(value)))
 
 
 class FilterBooleanNotEqual(FilterNotEqual):
     def apply(self, query, value):
         query, field = get_field_setup_query(query, self.model, self.column_name)
-        return query.filter(field.is_not(_as_bool(value)))
+        return query.filter(field.is_not(typed_flag(value)))
 
 
-def _as_utc(value) -> datetime | None:
-    """A typed date-time as aware UTC (a time without zone is taken as UTC); None if it
-    is no date-time. A naive value would be refused by the UTC columns (a 500)."""
-    if isinstance(value, datetime):
-        moment = value
-    else:
-        try:
-            moment = date_parser.parse(str(value))
-        except (ValueError, OverflowError):
-            return None
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+# --- accounts ----------------------------------------------------------------------------
+
+class FilterAccountEmailContains(BaseFilter):
+    """A relation to an account, searched by the account's email."""
+
+    name = "Email contains"
+    arg_name = "email_ct"
+
+    def apply(self, query, value):
+        relation = getattr(self.model, self.column_name)
+        return query.filter(relation.has(Account.email.icontains(str(value), autoescape=True)))
 
 
-def _datetime_filter(base, compare):
-    class Filter(base):
-        def apply(self, query, value):
-            query, field = get_field_setup_query(query, self.model, self.column_name)
-            moment = _as_utc(value)
-            return query.filter(false() if moment is None else compare(field, moment))
+class FilterAccountEmailEqual(BaseFilter):
+    name = "Email is"
+    arg_name = "email_eq"
 
-    Filter.__name__ = f"UTC{base.__name__}"
-    return Filter
+    def apply(self, query, value):
+        relation = getattr(self.model, self.column_name)
+        return query.filter(relation.has(Account.email.ilike(
+            str(value).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_"),
+            escape="\\")))
 
 
-UTC_DATETIME_FILTERS = [
-    _datetime_filter(FilterEqual, lambda field, v: field == v),
-    _datetime_filter(FilterGreater, lambda field, v: field > v),
-    _datetime_filter(FilterSmaller, lambda field, v: field < v),
-    _datetime_filter(FilterNotEqual, lambda field, v: field != v),
-]
+# --- choosing filters --------------------------------------------------------------------
+
 REPLACED = {"is_boolean": [FilterBooleanEqual, FilterBooleanNotEqual],
-            "is_datetime": UTC_DATETIME_FILTERS}
+            "is_datetime": TIME_FILTERS}
 
 
 class ConsoleFilterConverter(SQLAFilterConverter):
+    """A screen's own filters for a column first (``column_filters`` of its interface),
+    then ours for flags and times, then Flask-AppBuilder's."""
+
     conversion_table = tuple(
         (test, REPLACED.get(test, filters)) for test, filters in SQLAFilterConverter.conversion_table
     )
 
-
-class ConsoleInterface(SQLAInterface):
-    """The data interface of every console screen."""
-
-    filter_converter_class = ConsoleFilterConverter
+    def convert(self, col_name):
+        custom = getattr(self.datamodel, "column_filters", {}).get(col_name)
+        if custom is not None:
+            return [flt(col_name, self.datamodel) for flt in custom]
+        return super().convert(col_name)

@@ -11,10 +11,10 @@ from __future__ import annotations
 from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.actions import action
-from flask_appbuilder.fieldwidgets import BS3TextAreaFieldWidget, Select2Widget
+from flask_appbuilder.fieldwidgets import BS3TextAreaFieldWidget
 from flask_appbuilder.models.sqla.filters import FilterEqual, FilterNotEqual
 from markupsafe import Markup, escape
-from wtforms import SelectField, TextAreaField
+from wtforms import TextAreaField
 from wtforms.validators import Optional
 
 from app.errors import DomainError
@@ -23,12 +23,13 @@ from app.models.notifications import CHANNELS, NOTIFICATION_STATUSES, TEMPLATE_K
 from app.services import notification_templates as templates
 from app.services import notifications
 from views.base import TenantModelView, console_scope
-from views.bookings import ScreenInterface, _local, status_field
-from views.events import preformatted
-
-
-def _choices(label: str, values) -> SelectField:
-    return SelectField(label, choices=[(v, v) for v in values], widget=Select2Widget())
+from views.console import (
+    ConsoleInterface,
+    choice_field,
+    local_column,
+    preformatted,
+    status_field,
+)
 
 
 def _body(label: str, description: str = "") -> TextAreaField:
@@ -40,10 +41,10 @@ VARIABLES_HELP = "Variables: " + ", ".join("{{ %s }}" % name for name in templat
 
 
 class NotificationTemplateView(TenantModelView):
-    datamodel = ScreenInterface(
+    datamodel = ConsoleInterface(
         NotificationTemplate,
         display={"provider": lambda t: t.provider.name if t.provider else "(platform default)",
-                 "updated_at": _local("updated_at")},
+                 "updated_at": local_column("updated_at")},
         column_filters={"key": [FilterEqual], "channel": [FilterEqual]})
     base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_delete",
                         "can_preview"]
@@ -63,8 +64,8 @@ class NotificationTemplateView(TenantModelView):
     base_order = ("key", "asc")
     formatters_columns = {"body_text": preformatted, "body_html": preformatted}
     add_form_extra_fields = {
-        "key": _choices("Message", TEMPLATE_KEYS),
-        "channel": _choices("Channel", CHANNELS),
+        "key": choice_field("Message", TEMPLATE_KEYS),
+        "channel": choice_field("Channel", CHANNELS),
         "body_text": _body("Text", "Leave empty to start from the platform default. "
                            + VARIABLES_HELP),
         "body_html": _body("HTML (email)", "Leave empty to start from the default."),
@@ -73,8 +74,8 @@ class NotificationTemplateView(TenantModelView):
         "body_text": _body("Text", VARIABLES_HELP),
         "body_html": _body("HTML (email)"),
     }
-    search_form_extra_fields = {"key": _choices("Message", TEMPLATE_KEYS),
-                                "channel": _choices("Channel", CHANNELS)}
+    search_form_extra_fields = {"key": choice_field("Message", TEMPLATE_KEYS),
+                                "channel": choice_field("Channel", CHANNELS)}
     description_columns = {"provider": "Staff: always your provider. Admins: leave empty "
                                        "to edit the platform default."}
     label_columns = {"key": "Message", "body_text": "Text", "body_html": "HTML (email)",
@@ -132,11 +133,11 @@ class NotificationTemplateView(TenantModelView):
 
 
 class NotificationView(TenantModelView):
-    datamodel = ScreenInterface(
+    datamodel = ConsoleInterface(
         Notification,
-        display={"created_at": _local("created_at"), "sent_at": _local("sent_at"),
-                 "next_attempt_at": _local("next_attempt_at"),
-                 "updated_at": _local("updated_at")},
+        display={"created_at": local_column("created_at"), "sent_at": local_column("sent_at"),
+                 "next_attempt_at": local_column("next_attempt_at"),
+                 "updated_at": local_column("updated_at")},
         column_filters={"status": [FilterEqual, FilterNotEqual],
                         "channel": [FilterEqual, FilterNotEqual],
                         "template_key": [FilterEqual]})
@@ -155,8 +156,8 @@ class NotificationView(TenantModelView):
     ]
     search_columns = ["status", "channel", "template_key", "recipient", "created_at"]
     search_form_extra_fields = {"status": status_field(NOTIFICATION_STATUSES),
-                                "channel": _choices("Channel", CHANNELS),
-                                "template_key": _choices("Message", TEMPLATE_KEYS)}
+                                "channel": choice_field("Channel", CHANNELS),
+                                "template_key": choice_field("Message", TEMPLATE_KEYS)}
     order_columns = ["created_at", "status", "channel", "attempts", "sent_at"]
     base_order = ("created_at", "desc")
     formatters_columns = {"error": preformatted, "body_text": preformatted,

@@ -12,12 +12,12 @@ from babel.numbers import get_currency_precision
 from flask import abort, flash, g, redirect, url_for
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.actions import action
-from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, Select2Widget
+from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
 from flask_appbuilder.forms import DynamicForm
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.filters import FilterEqual, FilterNotEqual
 from sqlalchemy import or_
-from wtforms import SelectField, StringField
+from wtforms import StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from app.errors import DomainError, NotFound
@@ -32,30 +32,25 @@ from app.models.payments import (
     REFUND_STATUSES,
 )
 from app.services import payment_queries, payment_webhooks, refunds
+from app.services.money import format_money
 from views.base import TenantModelView, console_scope
-from views.bookings import (
-    ScreenInterface,
-    _local,
-    _person,
-    format_money,
+from views.console import (
+    ConsoleInterface,
+    choice_field,
+    local_column,
+    money_column,
+    person,
+    pretty_json,
+    preformatted,
     status_field,
 )
-from views.events import preformatted, pretty_json
+from views.filters import typed_flag
 
 FULL_REFUND_REASON = "refunded in full from the console"
-TRUE_WORDS = {"y", "yes", "true", "1", "on"}
-
-
-def _money(column: str):
-    return lambda row: format_money(getattr(row, column), row.currency)
 
 
 def _flag(payment) -> str:
     return f"⚑ {payment.attention}" if payment.attention else ""
-
-
-def _choices(field: str, values) -> SelectField:
-    return SelectField(field, choices=[(v, v) for v in values], widget=Select2Widget())
 
 
 class FilterPresent(BaseFilter):
@@ -66,7 +61,7 @@ class FilterPresent(BaseFilter):
 
     def apply(self, query, value):
         column = getattr(self.model, self.column_name)
-        if str(value).strip().lower() in TRUE_WORDS:
+        if typed_flag(value):
             return query.filter(column.is_not(None), column != "")
         return query.filter(or_(column.is_(None), column == ""))
 
@@ -76,15 +71,15 @@ class FilterPresent(BaseFilter):
 class RefundView(TenantModelView):
     """Every refund; also the "Refunds" tab of a payment's page."""
 
-    datamodel = ScreenInterface(
+    datamodel = ConsoleInterface(
         Refund,
         display={
             "payment": lambda r: f"{r.payment.booking.reference} (payment {r.payment_id})",
-            "amount_minor": _money("amount_minor"),
-            "actor": lambda r: _person(r.actor) or "system",
-            "created_at": _local("created_at"),
-            "updated_at": _local("updated_at"),
-            "next_attempt_at": _local("next_attempt_at"),
+            "amount_minor": money_column("amount_minor"),
+            "actor": lambda r: person(r.actor) or "system",
+            "created_at": local_column("created_at"),
+            "updated_at": local_column("updated_at"),
+            "next_attempt_at": local_column("next_attempt_at"),
         },
         column_filters={"status": [FilterEqual, FilterNotEqual]},
     )
@@ -137,18 +132,18 @@ def minor_units(amount: str, currency: str) -> int:
 
 
 class PaymentView(TenantModelView):
-    datamodel = ScreenInterface(
+    datamodel = ConsoleInterface(
         Payment,
         display={
-            "amount_minor": _money("amount_minor"),
-            "received_minor": _money("received_minor"),
-            "refunded_minor": _money("refunded_minor"),
+            "amount_minor": money_column("amount_minor"),
+            "received_minor": money_column("received_minor"),
+            "refunded_minor": money_column("refunded_minor"),
             "attention": _flag,
-            "marked_paid_by_id": lambda p: _person(payment_queries.marked_paid_by(p)),
-            "created_at": _local("created_at"),
-            "updated_at": _local("updated_at"),
-            "succeeded_at": _local("succeeded_at"),
-            "checked_at": _local("checked_at"),
+            "marked_paid_by_id": lambda p: person(payment_queries.marked_paid_by(p)),
+            "created_at": local_column("created_at"),
+            "updated_at": local_column("updated_at"),
+            "succeeded_at": local_column("succeeded_at"),
+            "checked_at": local_column("checked_at"),
         },
         column_filters={
             "status": [FilterEqual, FilterNotEqual],
@@ -175,8 +170,8 @@ class PaymentView(TenantModelView):
     search_columns = ["status", "gateway", "attention", "created_at"]
     search_form_extra_fields = {
         "status": status_field(PAYMENT_STATUSES),
-        "gateway": _choices("Gateway", GATEWAYS),
-        "attention": _choices("Needs attention", ("yes", "no")),
+        "gateway": choice_field("Gateway", GATEWAYS),
+        "attention": choice_field("Needs attention", ("yes", "no")),
     }
     order_columns = ["gateway", "status", "amount_minor", "received_minor", "refunded_minor",
                      "created_at"]
@@ -260,10 +255,10 @@ def _flash_refund(reference: str, refund: Refund) -> None:
 class PaymentEventView(TenantModelView):
     """Stripe's webhooks as received; staff see the ones matched to their payments."""
 
-    datamodel = ScreenInterface(
+    datamodel = ConsoleInterface(
         PaymentEvent,
-        display={"received_at": _local("received_at"),
-                 "processed_at": _local("processed_at")},
+        display={"received_at": local_column("received_at"),
+                 "processed_at": local_column("processed_at")},
         column_filters={"status": [FilterEqual, FilterNotEqual]},
     )
     base_permissions = ["can_list", "can_show"]

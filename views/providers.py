@@ -8,7 +8,7 @@ from app.models import Provider
 from app.services import search_indexing
 from app.services.validation import check_currency, check_timezone, normalise_phone
 from views.base import TenantModelView, current_user, user_is_admin
-from views.filters import ConsoleInterface
+from views.console import ConsoleInterface
 
 
 def _validator(check):

@@ -9,17 +9,22 @@ from __future__ import annotations
 from flask import Response, abort, flash, redirect, url_for
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.actions import action
-from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_appbuilder.models.sqla.filters import FilterEqual, FilterNotEqual
 from markupsafe import Markup
-from wtforms import SelectField
 
 from app.errors import DomainError, NotFound
 from app.models import Receipt
 from app.models.receipts import DOCUMENT_KINDS
 from app.services import receipts
+from app.services.money import format_money
 from views.base import TenantModelView, console_scope
-from views.bookings import ScreenInterface, _local, _person, format_money
+from views.console import (
+    ConsoleInterface,
+    choice_field,
+    local_column,
+    money_column,
+    person,
+)
 
 
 def _download_link(receipt) -> Markup:
@@ -29,17 +34,17 @@ def _download_link(receipt) -> Markup:
 
 
 class ReceiptView(TenantModelView):
-    datamodel = ScreenInterface(
+    datamodel = ConsoleInterface(
         Receipt,
         display={
             "booking": lambda r: r.booking.reference,
-            "customer": lambda r: _person(r.customer),
-            "total_minor": lambda r: format_money(r.total_minor, r.currency),
-            "tax_minor": lambda r: format_money(r.tax_minor, r.currency),
+            "customer": lambda r: person(r.customer),
+            "total_minor": money_column("total_minor"),
+            "tax_minor": money_column("tax_minor"),
             "original": lambda r: r.original.display_number if r.original else "",
             "refund": lambda r: (f"{format_money(r.refund.amount_minor, r.refund.currency)}"
                                  f" — {r.refund.reason}" if r.refund else ""),
-            "issued_at": _local("issued_at"),
+            "issued_at": local_column("issued_at"),
             "storage_key": _download_link,
         },
         column_filters={"kind": [FilterEqual, FilterNotEqual]},
@@ -55,8 +60,7 @@ class ReceiptView(TenantModelView):
                     "tax_minor", "original", "refund", "provider", "issued_at",
                     "storage_key", "sha256", "size_bytes"]
     search_columns = ["display_number", "kind", "issued_at"]
-    search_form_extra_fields = {"kind": SelectField(
-        "Kind", choices=[(k, k) for k in DOCUMENT_KINDS], widget=Select2Widget())}
+    search_form_extra_fields = {"kind": choice_field("Kind", DOCUMENT_KINDS)}
     order_columns = ["display_number", "kind", "total_minor", "issued_at"]
     base_order = ("issued_at", "desc")
     label_columns = {"display_number": "Number", "total_minor": "Total",

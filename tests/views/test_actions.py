@@ -12,7 +12,7 @@ from flask_appbuilder.actions import action
 from app.models import Provider
 from tests.views.console import provider_snapshot, second_app, signed_in
 from views.base import TenantModelView
-from views.filters import ConsoleInterface
+from views.console import ConsoleInterface
 
 RENAMED = " (renamed)"
 

@@ -10,7 +10,7 @@ from app.models import Account, AuditLog, Provider
 from tests.views.console import select_options, signed_in
 from views.audit import AuditLogView
 from views.base import FilterOwnProvider, TenantModelView, tenant_rel_filters
-from views.filters import ConsoleInterface
+from views.console import ConsoleInterface
 
 
 def _full_name(user_id: int) -> str:

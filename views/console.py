@@ -1,0 +1,123 @@
+"""The console's toolkit: how every screen shows values, its choice fields, its data interface.
+
+Lists read like the business: people by name and email, money in major units with the
+currency, times on the provider's wall clock with the zone. A screen names what each
+column shows (``display``); the column keeps its name, so it still sorts and filters in
+SQL. Typed times in search filters follow one rule, in :mod:`views.filters`.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from flask_appbuilder.fieldwidgets import Select2Widget
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from markupsafe import Markup, escape
+from wtforms import SelectField
+
+from app.services import agenda
+from app.services.money import format_money
+from views.filters import ConsoleFilterConverter
+
+# --- showing values ----------------------------------------------------------------------
+
+
+def local_time(moment: datetime | None, zone: str | None) -> str:
+    """A UTC moment as a wall clock in ``zone``: "2031-07-15 23:30 CEST"."""
+    if moment is None:
+        return ""
+    return moment.astimezone(agenda.zone_of(zone)).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def provider_zone_of(item) -> str | None:
+    """The zone of the provider a row belongs to (None: the row has none)."""
+    provider = getattr(item, "provider", None)
+    return provider.timezone if provider is not None else None
+
+
+def local_column(column: str):
+    """Show a time column on the wall clock of the row's provider."""
+    return lambda item: local_time(getattr(item, column), provider_zone_of(item))
+
+
+def utc_column(column: str):
+    """Show a time column in UTC (platform-wide rows that belong to no one provider)."""
+    return lambda item: local_time(getattr(item, column), "UTC")
+
+
+def money_column(column: str):
+    """Show an amount in minor units in the row's currency: "25.00 EUR"."""
+    return lambda item: format_money(getattr(item, column), item.currency)
+
+
+def person(account) -> str:
+    """An account as "Jo Doe <jo@example.com>", or the email alone."""
+    if account is None:
+        return ""
+    name = f"{account.first_name or ''} {account.last_name or ''}".strip()
+    return f"{name} <{account.email}>" if name else account.email
+
+
+def yes_no(path: str):
+    """Show a flag, reached by a dotted path from the row, as "yes" or "no"."""
+    def show(item):
+        target = item
+        for part in path.split("."):
+            target = getattr(target, part, None)
+            if target is None:
+                return ""
+        return "yes" if target else "no"
+    return show
+
+
+def pretty_json(value) -> Markup:
+    text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+    return Markup(f'<pre class="event-payload">{escape(text)}</pre>')
+
+
+def preformatted(value) -> Markup:
+    return Markup(f"<pre>{escape(value)}</pre>") if value else Markup("")
+
+
+# --- forms -------------------------------------------------------------------------------
+
+
+def choice_field(label: str, values) -> SelectField:
+    """A search or form field that offers only the given values."""
+    return SelectField(label, choices=[(v, v) for v in values], widget=Select2Widget())
+
+
+def status_field(statuses) -> SelectField:
+    return choice_field("Status", statuses)
+
+
+# --- the data interface ------------------------------------------------------------------
+
+
+class ConsoleInterface(SQLAInterface):
+    """The data interface of every console screen.
+
+    ``display`` maps a column to ``fn(item) -> str``: values that need more of the row
+    than the column itself (a time in the row's provider zone, an amount in the row's
+    currency). ``column_filters`` replaces the search filters Flask-AppBuilder would pick
+    for a column.
+    """
+
+    filter_converter_class = ConsoleFilterConverter
+
+    def __init__(self, obj, *, display=None, column_filters=None, **kwargs):
+        super().__init__(obj, **kwargs)
+        self.display = dict(display or {})
+        self.column_filters = dict(column_filters or {})
+
+    def _get_attr_value(self, item, col):
+        shown = self.display.get(col)
+        if shown is not None:
+            return shown(item)
+        value = super()._get_attr_value(item, col)
+        return "" if value is None else value  # not "None"
+
+
+__all__ = ["ConsoleInterface", "choice_field", "local_column", "local_time", "money_column", "person",
+           "pretty_json", "preformatted", "provider_zone_of",
+           "status_field", "utc_column", "yes_no"]
