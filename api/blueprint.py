@@ -6,9 +6,11 @@ from functools import wraps
 from flask import g
 from flask_jwt_extended import current_user, verify_jwt_in_request
 from flask_smorest import Blueprint as SmorestBlueprint
+from marshmallow import ValidationError
 from webargs.flaskparser import FlaskParser, abort
 
 from api.errors import ErrorSchema
+from api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PAGE_RANGE
 from app import request_actor
 from app.errors import Forbidden
 from app.services import tenancy
@@ -31,10 +33,25 @@ class ArgumentsParser(FlaskParser):
             abort(400, messages={"json": ["The JSON body is nested too deeply."]})
 
 
+class PaginationParser(ArgumentsParser):
+    """flask-smorest's page number has no upper bound; ours has (``MAX_PAGE``)."""
+
+    def parse(self, *args, **kwargs):
+        parameters = super().parse(*args, **kwargs)
+        try:
+            PAGE_RANGE(parameters.page)
+        except ValidationError as exc:
+            abort(422, messages={"query": {"page": exc.messages}})
+        return parameters
+
+
 class Blueprint(SmorestBlueprint):
     """Adds ``login_required`` which checks the JWT and documents 401/403."""
 
     ARGUMENTS_PARSER = ArgumentsParser()
+    PAGINATION_ARGUMENTS_PARSER = PaginationParser()
+    DEFAULT_PAGINATION_PARAMETERS = {"page": 1, "page_size": DEFAULT_PAGE_SIZE,
+                                     "max_page_size": MAX_PAGE_SIZE}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -15,7 +15,7 @@ from api.bookings.schemas import (
 )
 from api.errors import ErrorSchema
 from api.idempotency import claimed_record_id, idempotent
-from api.pagination import pagination_header
+from api.pagination import counted, page_of
 from app.services import booking_queries, bookings
 from app.services.bookings import ATTRIBUTION_FIELDS, Actor
 
@@ -55,12 +55,11 @@ class BookingViews(MethodView):
     @blp.login_required()
     @blp.arguments(BookingQueryArgsSchema, location="query")
     @blp.response(200, BookingSchema(many=True))
-    def get(self, args):
+    @blp.paginate()
+    def get(self, args, pagination_parameters):
         """Your bookings, newest first"""
-        rows, total = booking_queries.list_customer_bookings(customer_id=current_user.id,
-                                                             **args)
-        return rows, pagination_header(total=total, page=args["page"],
-                                       page_size=args["page_size"])
+        return counted(pagination_parameters, booking_queries.list_customer_bookings(
+            customer_id=current_user.id, **args, **page_of(pagination_parameters)))
 
 
 @blp.route("/<reference>")

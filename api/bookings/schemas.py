@@ -3,8 +3,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from api.fields import Id, Instant
-from api.pagination import PaginationArgsSchema
-from api.schemas import Schema
+from api.schemas import QueryArgsSchema, Schema
 from app.models.bookings import STATUSES
 
 Str = ma.fields.String
@@ -68,7 +67,7 @@ class BookingDetailSchema(BookingSchema):
     history = ma.fields.List(ma.fields.Nested(HistorySchema))
 
 
-class BookingQueryArgsSchema(PaginationArgsSchema):
+class BookingQueryArgsSchema(QueryArgsSchema):
     status = Str(validate=ma.validate.OneOf(STATUSES))
     start = Instant(data_key="from", metadata={"description": "Starting at or after"})
     end = Instant(data_key="to", metadata={"description": "Starting before"})

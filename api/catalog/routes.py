@@ -28,10 +28,15 @@ OFFERING_DETAIL = OfferingDetailSchema()
 SLOTS = SlotSchema(many=True)
 
 
-def _documented(schema, many=False):
+def _documented(schema, many=False, paginated=False):
+    """The answers of a cached GET, documented as ``@blp.etag`` and ``@blp.paginate``
+    document theirs (the same header components). Neither decorator fits here: both
+    need the view's data, and these views answer a cached response."""
+    headers = {"ETag": "ETAG", **({"X-Pagination": "PAGINATION"} if paginated else {})}
+
     def decorator(func):
         func = blp.alt_response(200, schema=schema(many=many) if many else schema,
-                                success=True, description="OK")(func)
+                                success=True, description="OK", headers=headers)(func)
         return blp.alt_response(304, description="Not modified (ETag matched)",
                                 success=True)(func)
     return decorator
@@ -40,7 +45,7 @@ def _documented(schema, many=False):
 @blp.route("/providers")
 class ProviderViews(MethodView):
     @blp.arguments(PaginationArgsSchema, location="query")
-    @_documented(ProviderSchema, many=True)
+    @_documented(ProviderSchema, many=True, paginated=True)
     def get(self, args):
         """Active providers, by name"""
         def compute():
@@ -63,7 +68,7 @@ class ProviderByIdViews(MethodView):
 @blp.route("/offerings")
 class OfferingViews(MethodView):
     @blp.arguments(OfferingQueryArgsSchema, location="query")
-    @_documented(OfferingSchema, many=True)
+    @_documented(OfferingSchema, many=True, paginated=True)
     def get(self, args):
         """Search and filter offerings
 

@@ -16,10 +16,9 @@ from api.manage.schemas import (
     ManagedLocationSchema,
     ManagedOfferingSchema,
     ManagedVariantSchema,
-    ManageListArgsSchema,
     RuleSchema,
 )
-from api.pagination import pagination_header
+from api.pagination import counted, page_of
 from app.models import Variant
 from app.services import availability, catalog, tenancy
 
@@ -35,11 +34,11 @@ def register_crud(path: str, kind: catalog.RowKind, schema_cls, name: str,
 
     class ListViews(MethodView):
         @blp.login_required(roles=STAFF)
-        @blp.arguments(ManageListArgsSchema, location="query")
         @blp.response(200, schema_cls(many=True))
-        def get(self, args):
-            rows, total = catalog.list_rows(kind, scope=staff_scope(), **args)
-            return rows, pagination_header(total=total, **args)
+        @blp.paginate()
+        def get(self, pagination_parameters):
+            return counted(pagination_parameters, catalog.list_rows(
+                kind, scope=staff_scope(), **page_of(pagination_parameters)))
 
         @blp.login_required(roles=STAFF)
         @idempotent

@@ -5,7 +5,6 @@ import marshmallow as ma
 
 from api.catalog.schemas import LocationSchema
 from api.fields import MAX_ID, Id
-from api.pagination import PaginationArgsSchema
 from api.schemas import Schema
 from app.models.catalog import OFFERING_KINDS
 from app.services.catalog_rules import MAX_PRICE_MINOR
@@ -100,5 +99,3 @@ class GenerationReportSchema(Schema):
     resized = Int()
 
 
-class ManageListArgsSchema(PaginationArgsSchema):
-    pass

@@ -7,7 +7,7 @@ from flask_jwt_extended import current_user
 from api.blueprint import STAFF, Blueprint, staff_scope
 from api.errors import ErrorSchema
 from api.idempotency import claimed_record_id, idempotent
-from api.pagination import pagination_header
+from api.pagination import counted, page_of
 from api.payments.schemas import (
     MarkPaidSchema,
     PaymentDetailSchema,
@@ -28,11 +28,11 @@ class PaymentListViews(MethodView):
     @blp.login_required(roles=STAFF)
     @blp.arguments(PaymentListArgsSchema, location="query")
     @blp.response(200, PaymentSchema(many=True))
-    def get(self, args):
+    @blp.paginate()
+    def get(self, args, pagination_parameters):
         """Your payments, newest first"""
-        rows, total = payment_queries.list_payments(scope=staff_scope(), **args)
-        return rows, pagination_header(total=total, page=args["page"],
-                                       page_size=args["page_size"])
+        return counted(pagination_parameters, payment_queries.list_payments(
+            scope=staff_scope(), **args, **page_of(pagination_parameters)))
 
 
 @blp.route("/payments/<int:payment_id>")
@@ -73,11 +73,11 @@ class RefundListViews(MethodView):
     @blp.login_required(roles=STAFF)
     @blp.arguments(RefundListArgsSchema, location="query")
     @blp.response(200, RefundSchema(many=True))
-    def get(self, args):
+    @blp.paginate()
+    def get(self, args, pagination_parameters):
         """Your refunds, newest first"""
-        rows, total = payment_queries.list_refunds(scope=staff_scope(), **args)
-        return rows, pagination_header(total=total, page=args["page"],
-                                       page_size=args["page_size"])
+        return counted(pagination_parameters, payment_queries.list_refunds(
+            scope=staff_scope(), **args, **page_of(pagination_parameters)))
 
 
 @blp.route("/bookings/<reference>/mark-paid")

@@ -2,8 +2,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from api.pagination import PaginationArgsSchema
-from api.schemas import Schema
+from api.schemas import QueryArgsSchema, Schema
 from app.models.payments import PAYMENT_STATUSES, REFUND_STATUSES
 from app.services.catalog_rules import MAX_PRICE_MINOR
 
@@ -89,12 +88,12 @@ class MarkPaidSchema(Schema):
     method = Str(load_default="cash", validate=ma.validate.Length(min=1, max=40))
 
 
-class PaymentListArgsSchema(PaginationArgsSchema):
+class PaymentListArgsSchema(QueryArgsSchema):
     status = Str(validate=ma.validate.OneOf(PAYMENT_STATUSES))
     attention = ma.fields.Boolean(metadata={"description": "Only payments flagged for staff"})
 
 
-class RefundListArgsSchema(PaginationArgsSchema):
+class RefundListArgsSchema(QueryArgsSchema):
     status = Str(validate=ma.validate.OneOf(REFUND_STATUSES))
 
 

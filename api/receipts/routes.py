@@ -7,8 +7,8 @@ from flask_jwt_extended import current_user
 
 from api.blueprint import Blueprint
 from api.errors import ErrorSchema
-from api.pagination import pagination_header
-from api.receipts.schemas import PDF_RESPONSE, ReceiptListArgsSchema, ReceiptSchema
+from api.pagination import counted, page_of
+from api.receipts.schemas import PDF_RESPONSE, ReceiptSchema
 from app.services import receipts
 
 blp = Blueprint("receipts", __name__, url_prefix="",
@@ -43,13 +43,12 @@ class BookingReceiptViews(MethodView):
 @blp.route("/receipts")
 class ReceiptViews(MethodView):
     @blp.login_required()
-    @blp.arguments(ReceiptListArgsSchema, location="query")
     @blp.response(200, ReceiptSchema(many=True))
-    def get(self, args):
+    @blp.paginate()
+    def get(self, pagination_parameters):
         """Your receipts and credit notes, newest first"""
-        rows, total = receipts.list_customer_receipts(customer_id=current_user.id, **args)
-        return rows, pagination_header(total=total, page=args["page"],
-                                       page_size=args["page_size"])
+        return counted(pagination_parameters, receipts.list_customer_receipts(
+            customer_id=current_user.id, **page_of(pagination_parameters)))
 
 
 @blp.route("/receipts/<int:receipt_id>/pdf")

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from api.pagination import PaginationArgsSchema
 from api.schemas import Schema
 from app.models.receipts import DOCUMENT_KINDS
 
@@ -27,8 +26,6 @@ class ReceiptSchema(Schema):
     pdf_url = ma.fields.Function(lambda r: f"/api/v1/receipts/{r.id}/pdf")
 
 
-class ReceiptListArgsSchema(PaginationArgsSchema):
-    pass
 
 
 PDF_RESPONSE = {"type": "string", "format": "binary"}
