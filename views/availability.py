@@ -12,7 +12,7 @@ from app.services import availability, catalog
 from app.services.scopes import Scope
 from views.base import TenantModelView, console_scope
 from views.catalog_base import CatalogInterface, CatalogRowView
-from views.console import ConsoleInterface
+from views.console import ConsoleInterface, local_column
 
 
 def _time_field(label: str) -> TimeField:
@@ -54,11 +54,13 @@ class ClosedDayView(CatalogRowView):
 class SlotView(TenantModelView):
     """Slots are made from the rules: listed, not edited by hand."""
 
-    datamodel = ConsoleInterface(Slot)
+    datamodel = ConsoleInterface(Slot, display={
+        column: local_column(column) for column in ("starts_at", "ends_at", "retired_at")})
     base_permissions = ["can_list", "can_show"]
     list_columns = ["offering", "starts_at", "ends_at", "capacity", "booked", "retired_at",
                     "provider"]
-    label_columns = {"retired_at": "Retired (no longer offered)"}
+    label_columns = {"starts_at": "Starts (local time)", "ends_at": "Ends (local time)",
+                     "retired_at": "Retired (no longer offered)"}
     search_columns = ["offering", "starts_at", "provider"]
     order_columns = ["starts_at", "capacity", "booked"]
     base_order = ("starts_at", "asc")
