@@ -14,8 +14,8 @@ serialise on the payment row, and the second finds the first one's receipt (a re
 issued once per payment, a credit note once per refund). Two renders of one receipt
 serialise on the receipt's row: the second finds the PDF stored and does nothing.
 
-Lock order, always: refund → payment → receipt counter → credit note counter (the refund
-service locks refund → payment too).
+Lock order, always: payment → refund → receipt counter → credit note counter (the refund
+service locks booking → payment → refund; see :mod:`app.services.transactions`).
 
 Tax (integer minor units, rounded half up): a provider's ``tax_rate_bp`` is in basis
 points (1900 = 19 %). Inclusive prices: tax = gross × rate / (10000 + rate). Exclusive
@@ -157,6 +157,11 @@ def _issue_receipt(payment_id: int) -> Receipt | None:
 
 
 def _issue_credit_note(refund_id: int) -> Receipt | None:
+    # The payment before the refund: the lock order the refund service keeps too, so a
+    # refund being changed while its credit note is issued waits instead of deadlocking.
+    payment_id = db.session.scalar(select(Refund.payment_id).where(Refund.id == refund_id))
+    if payment_id is not None:
+        db.session.execute(select(Payment.id).where(Payment.id == payment_id).with_for_update())
     refund = db.session.scalar(select(Refund).where(Refund.id == refund_id).with_for_update())
     if refund is None:
         raise NotFound("refund.not_found", f"No refund {refund_id}.")

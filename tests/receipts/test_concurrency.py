@@ -78,3 +78,69 @@ def test_concurrent_issuers_of_one_payment_issue_one_receipt(app, build, shop, i
         thread.join(timeout=60)
     assert len(ids) == 5 and len(set(ids)) == 1
     assert db.session.scalar(select(db.func.count()).select_from(Receipt)) == 1
+
+
+def test_a_credit_note_waits_for_the_payment_before_locking_its_refund(
+        app, build, shop, is_postgres, without_receipt_consumers):
+    """The lock order (payment → refund): while another transaction holds the payment, as
+    the refund service does while it changes a refund, the credit note's issuer waits on
+    the payment and holds no lock on the refund, so the two cannot deadlock."""
+    if not is_postgres:
+        pytest.skip("SQLite has no row locks; the lock order needs PostgreSQL "
+                    "(TEST_DATABASE_URL), where CI runs it")
+    from psycopg import errors as pg_errors
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    from app.services import refunds
+
+    _, payment_id = paid(build, shop["offering"], shop["customer"])
+    refund = refunds.request_refund(payment_id, amount_minor=None, reason="",
+                                    actor_id=None)
+    refund_id = refund.id
+    db.session.remove()
+
+    holder = db.engine.connect()
+    holder_txn = holder.begin()
+    holder.execute(text("SELECT id FROM payment WHERE id = :id FOR UPDATE"), {"id": payment_id})
+    issued, errors = [], []
+
+    def issuer() -> None:
+        with app.app_context():
+            try:
+                issued.append(receipts.issue_credit_note(refund_id).display_number)
+            except Exception as exc:  # collected: the assertion shows it
+                errors.append(repr(exc))
+            finally:
+                db.session.remove()
+
+    thread = threading.Thread(target=issuer)
+    thread.start()
+    try:
+        with db.engine.connect() as probe:
+            # Wait until the issuer is blocked on the payment row.
+            for _ in range(200):
+                waiting = probe.scalar(text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND datname = current_database()"))
+                if waiting:
+                    break
+                threading.Event().wait(0.05)
+            assert waiting, "the credit note's issuer never waited on the payment"
+            probe.rollback()
+            probe_txn = probe.begin()
+            try:
+                probe.execute(text("SELECT id FROM refund WHERE id = :id FOR UPDATE NOWAIT"),
+                              {"id": refund_id})
+            except OperationalError as exc:
+                assert not isinstance(exc.orig, pg_errors.LockNotAvailable), \
+                    "the issuer locked the refund before the payment"
+                raise
+            finally:
+                probe_txn.rollback()
+    finally:
+        holder_txn.rollback()
+        holder.close()
+        thread.join(timeout=60)
+    assert errors == []
+    assert issued == ["CN-000001"]
