@@ -93,10 +93,11 @@ def test_a_credit_note_waits_for_the_payment_before_locking_its_refund(
     from sqlalchemy.exc import OperationalError
 
     from app.services import refunds
+    from app.services.scopes import Scope
 
     _, payment_id = paid(build, shop["offering"], shop["customer"])
     refund = refunds.request_refund(payment_id, amount_minor=None, reason="",
-                                    actor_id=None)
+                                    actor_id=None, scope=Scope.all_providers())
     refund_id = refund.id
     db.session.remove()
 
