@@ -64,7 +64,9 @@ def seed(app, shape: dict, customers: int = 64) -> dict:
                                 "consumed_event, idempotency_record, audit_log, slot, "
                                 "variant, offering, provider RESTART IDENTITY CASCADE"))
         db.session.commit()
-        start = utcnow().replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
+        # A year ahead: past any window of the slot generation that embedded mode runs
+        # periodically, which removes never-booked slots no availability rule asks for.
+        start = utcnow().replace(minute=0, second=0, microsecond=0) + timedelta(days=366)
         slots = {}
         for name in ("bookings", "floor"):
             provider_id, offering_id = common.bench_service(
