@@ -16,6 +16,7 @@ from markupsafe import Markup, escape
 from wtforms import SelectField
 
 from app.services import agenda
+from app.services.booking_states import STATUS_LABELS
 from app.services.money import format_money
 from views.filters import ConsoleFilterConverter
 
@@ -70,6 +71,35 @@ def yes_no(path: str):
     return show
 
 
+# Bootstrap label classes by status name, across bookings, payments, refunds, messages and
+# events: green = done well, amber = waiting, red = went wrong, grey = over.
+STATUS_TONES = {
+    "confirmed": "primary", "completed": "success", "paid": "success",
+    "succeeded": "success", "sent": "success", "delivered": "success", "published": "success",
+    "done": "success", "pending": "warning", "queued": "warning", "processing": "warning",
+    "sending": "warning", "requires_action": "warning", "received": "warning",
+    "no_show": "danger", "failed": "danger", "dead": "danger", "flagged": "danger",
+    "disputed": "danger", "undeliverable": "danger",
+}
+
+
+def status_text(status: str | None, labels: dict[str, str] | None = None) -> str:
+    """A status as people read it: "No-show" for ``no_show``."""
+    if not status:
+        return ""
+    labels = STATUS_LABELS if labels is None else labels
+    return labels.get(status, status.replace("_", " ").capitalize())
+
+
+def status_badge(status: str | None, labels: dict[str, str] | None = None) -> Markup:
+    """A status as a coloured label with readable text (booking labels by default)."""
+    if not status:
+        return Markup("")
+    tone = STATUS_TONES.get(status, "default")
+    return Markup(f'<span class="label label-{tone} status status-{escape(status)}">'
+                  f"{escape(status_text(status, labels))}</span>")
+
+
 def pretty_json(value) -> Markup:
     text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
     return Markup(f'<pre class="event-payload">{escape(text)}</pre>')
@@ -120,4 +150,4 @@ class ConsoleInterface(SQLAInterface):
 
 __all__ = ["ConsoleInterface", "choice_field", "local_column", "local_time", "money_column", "person",
            "pretty_json", "preformatted", "provider_zone_of",
-           "status_field", "utc_column", "yes_no"]
+           "status_badge", "status_field", "status_text", "utc_column", "yes_no"]

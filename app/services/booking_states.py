@@ -21,8 +21,25 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     EXPIRED: frozenset(),
     REFUNDED: frozenset(),
 }
+# What people read for each status (console, storefront, messages): never the raw name.
+STATUS_LABELS: dict[str, str] = {
+    PENDING: "Pending",
+    CONFIRMED: "Confirmed",
+    COMPLETED: "Completed",
+    NO_SHOW: "No-show",
+    EXPIRED: "Expired",
+    CANCELLED: "Cancelled",
+    REFUNDED: "Refunded",
+}
 # Leaving these for one of RELEASING gives the places (or stock) back.
 RELEASING = frozenset({EXPIRED, CANCELLED})
+
+
+def status_label(status: str | None) -> str:
+    """The readable name of a booking status ("No-show" for ``no_show``)."""
+    if not status:
+        return ""
+    return STATUS_LABELS.get(status, status.replace("_", " ").capitalize())
 
 
 def check_transition(current: str, target: str) -> None:
