@@ -133,3 +133,12 @@ class Screenshots:
             self.page.screenshot(path=str(path), full_page=True)
             self.taken.append(path)
         self.page.set_viewport_size(SIZES["desktop"])
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Name the screenshots folder in the log, so a CI reader knows where to look."""
+    shots = sorted(SCREENSHOTS.glob("*.png")) if SCREENSHOTS.is_dir() else []
+    if shots:
+        terminalreporter.write_sep("-", "browser screenshots")
+        terminalreporter.write_line(f"{len(shots)} screenshots (desktop and phone) in "
+                                    f"{SCREENSHOTS.resolve()}")
