@@ -3,9 +3,6 @@ from __future__ import annotations
 
 from flask import current_app, flash, redirect
 from flask_appbuilder.actions import action
-from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
-from wtforms import TimeField
-from wtforms.validators import DataRequired
 
 from app.models import AvailabilityRule, ClosedDay, Slot
 from app.services import availability, catalog
@@ -13,12 +10,7 @@ from app.services.scopes import Scope
 from views.base import TenantModelView, console_scope
 from views.catalog_base import CatalogInterface, CatalogRowView
 from views.console import ConsoleInterface, local_column
-
-
-def _time_field(label: str) -> TimeField:
-    # Flask-AppBuilder has no form field for Time columns.
-    return TimeField(label, format="%H:%M", validators=[DataRequired()],
-                     widget=BS3TextFieldWidget(), description="Local time, HH:MM")
+from views.form_fields import ZonedDateField, ZonedTimeField, optional_date, weekday_select
 
 
 class AvailabilityRuleView(CatalogRowView):
@@ -30,12 +22,14 @@ class AvailabilityRuleView(CatalogRowView):
                                   "slot_minutes", "capacity", "valid_from", "valid_to"]
     search_columns = ["offering", "weekday", "provider"]
     order_columns = ["weekday", "start_time"]
+    # Flask-AppBuilder has no form field for Time columns; the browser's pickers are used.
     add_form_extra_fields = edit_form_extra_fields = {
-        "start_time": _time_field("Start"), "end_time": _time_field("End")}
+        "weekday": weekday_select(),
+        "start_time": ZonedTimeField("Start"), "end_time": ZonedTimeField("End"),
+        "valid_from": ZonedDateField("Valid from"), "valid_to": optional_date("Valid until"),
+    }
     label_columns = {"weekday_name": "Weekday"}
     description_columns = {
-        "weekday": "0 = Monday … 6 = Sunday",
-        "start_time": "Local time of the provider, e.g. 09:00",
         "slot_minutes": "A slot starts every this many minutes",
         "capacity": "Places per slot",
     }
@@ -49,6 +43,7 @@ class ClosedDayView(CatalogRowView):
     search_columns = ["day", "offering", "provider"]
     order_columns = ["day"]
     description_columns = {"offering": "Leave empty to close everything that day."}
+    add_form_extra_fields = edit_form_extra_fields = {"day": ZonedDateField("Day")}
 
 
 class SlotView(TenantModelView):

@@ -7,7 +7,7 @@ add, edit and search forms, and on save. Admins see everything.
 """
 from __future__ import annotations
 
-from flask import abort, g, request
+from flask import abort, g, redirect, request, session, url_for
 from flask_appbuilder import ModelView, expose
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.filters import get_field_setup_query
@@ -17,6 +17,7 @@ from app.errors import Forbidden
 from app.models import Provider
 from app.services import tenancy
 from app.services.scopes import Scope
+from views.console_forms import ConsoleFormWidget, for_the_signed_in_person
 
 
 def current_user():
@@ -81,6 +82,9 @@ class TenantModelView(ModelView):
     """Base for console screens over provider-owned rows."""
 
     tenant_column = "provider_id"
+    # Forms adapt to the person signed in (no provider field for staff): views.console_forms.
+    add_widget = ConsoleFormWidget
+    edit_widget = ConsoleFormWidget
 
     def __init__(self, **kwargs):
         model = self.datamodel.obj
@@ -100,6 +104,38 @@ class TenantModelView(ModelView):
                 merged[key] = merged.get(key, []) + list(filters)
             setattr(self, attr, merged)
         super().__init__(**kwargs)
+        self.add_form = for_the_signed_in_person(self.add_form)
+        self.edit_form = for_the_signed_in_person(self.edit_form)
+
+    # --- after a save, back to the list the person came from ---------------------------
+    # Flask-AppBuilder goes "back" through one page history shared by every screen and
+    # tab of the session, so a save could land on whatever list was opened last. Each
+    # screen remembers its own list (with its filters, order and page) instead.
+
+    def update_redirect(self):
+        super().update_redirect()
+        if request.endpoint == f"{self.endpoint}.list":
+            session[self._list_key()] = request.full_path
+
+    def post_add_redirect(self):
+        return self._back_to_list()
+
+    def post_edit_redirect(self):
+        return self._back_to_list()
+
+    def post_delete_redirect(self):
+        return self._back_to_list()
+
+    def _back_to_list(self):
+        self.get_redirect()  # keeps Flask-AppBuilder's own history in step
+        remembered = session.get(self._list_key())
+        if not (isinstance(remembered, str) and remembered.startswith("/")
+                and not remembered.startswith("//")):
+            remembered = url_for(f"{self.endpoint}.list")
+        return redirect(remembered)
+
+    def _list_key(self) -> str:
+        return f"list_url.{self.endpoint}"
 
     # Flask-AppBuilder loads the rows of an action by primary key *without* base_filters,
     # so staff could run a list or show action on another provider's rows by posting
@@ -153,8 +189,11 @@ class TenantModelView(ModelView):
         item.provider_id = provider_id
         # On flush a many-to-one relationship overwrites its foreign key column, so a
         # provider object set by the form would win over the id pinned above: pin both.
+        # Loaded without a flush: the unchecked row must reach the rule checks first.
+        with self.datamodel.session.no_autoflush:
+            provider = self.datamodel.session.get(Provider, provider_id)
         for rel in _provider_relations(type(item)):
-            setattr(item, rel.key, self.datamodel.session.get(Provider, provider_id))
+            setattr(item, rel.key, provider)
 
 
 def _fits_integer_pk(datamodel, pk) -> bool:

@@ -3,16 +3,19 @@ from __future__ import annotations
 
 from flask import current_app, flash, redirect
 from flask_appbuilder.actions import action
-from flask_appbuilder.fieldwidgets import BS3TextAreaFieldWidget, BS3TextFieldWidget
+from flask_appbuilder.fieldwidgets import BS3TextAreaFieldWidget
 from markupsafe import Markup, escape
-from wtforms import StringField, TextAreaField
-from wtforms.validators import Length, Optional
+from wtforms import TextAreaField
+from wtforms.validators import DataRequired, Optional
 
 from app.errors import DomainError
 from app.models import Category, Location, Offering, Variant
-from app.services import catalog, geocoding
-from views.base import console_scope
+from app.services import catalog, catalog_rules, geocoding
+from app.services.money import format_money
+from views.base import console_scope, current_user, user_provider_id
 from views.catalog_base import CatalogInterface, CatalogRowView
+from views.form_fields import kind_select
+from views.money_fields import MoneyField, currency_select
 
 
 class CategoryView(CatalogRowView):
@@ -70,6 +73,25 @@ class LocationView(CatalogRowView):
         return redirect(self.get_redirect())
 
 
+def _form_provider_currency(form) -> str | None:
+    """The currency of the provider a form saves for: the one picked (admins) or the
+    signed-in staff's own."""
+    if "provider" in form:
+        provider = form["provider"].data
+        return provider.currency if provider is not None else None
+    provider_id = user_provider_id(current_user())
+    return catalog_rules.provider_currency(provider_id) if provider_id else None
+
+
+def _offering_form_currency(form) -> str | None:
+    return form.currency.data or _form_provider_currency(form)
+
+
+def _variant_form_currency(form) -> str | None:
+    offering = form.offering.data
+    return offering.currency if offering is not None else None
+
+
 class OfferingView(CatalogRowView):
     datamodel = CatalogInterface(Offering, catalog.OFFERING)
     row_kind = catalog.OFFERING
@@ -82,29 +104,38 @@ class OfferingView(CatalogRowView):
     show_columns = add_columns + ["image_urls", "created_at", "updated_at"]
     search_columns = ["name", "kind", "category", "location", "active", "provider"]
     order_columns = ["name", "kind", "price_minor"]
-    label_columns = {"price_minor": "Price (minor units)", "price_display": "Price"}
+    label_columns = {"price_minor": "Price", "price_display": "Price"}
     description_columns = {
-        "kind": "service (booked in time slots) or product (sold from stock)",
-        "price_minor": "In minor units: 1999 means 19.99.",
-        "currency": "ISO 4217; leave empty for the provider's currency.",
+        "price_minor": "In the currency below, as you would write it: 18.50",
         "duration_minutes": "Services only.",
     }
     formatters_columns = {"image_urls": lambda urls: ", ".join(urls or [])}
-    # Required columns that may be left empty in the form: the service fills them.
     add_form_extra_fields = edit_form_extra_fields = {
-        "currency": StringField("Currency", validators=[Optional(), Length(min=3, max=3)],
-                                widget=BS3TextFieldWidget()),
+        "kind": kind_select(),
+        "price_minor": MoneyField("Price", [DataRequired()],
+                                  currency_of_form=_offering_form_currency,
+                                  currency_of_row=lambda row: row.currency),
+        # Left empty, the service fills in the provider's currency.
+        "currency": currency_select(blank="The provider's currency"),
         "description": TextAreaField("Description", validators=[Optional()],
                                      widget=BS3TextAreaFieldWidget()),
     }
 
 
 class VariantView(CatalogRowView):
-    datamodel = CatalogInterface(Variant, catalog.VARIANT)
+    datamodel = CatalogInterface(Variant, catalog.VARIANT, display={
+        "price_minor": lambda row: format_money(row.price_minor, row.offering.currency)})
     row_kind = catalog.VARIANT
     list_columns = ["offering", "name", "sku", "price_minor", "stock", "active", "provider"]
     add_columns = edit_columns = ["provider", "offering", "name", "sku", "price_minor",
                                   "stock", "active"]
     search_columns = ["offering", "name", "sku", "active", "provider"]
     order_columns = ["name", "sku", "stock"]
-    label_columns = {"price_minor": "Price override (minor units)"}
+    label_columns = {"price_minor": "Price override"}
+    description_columns = {
+        "price_minor": "In the offering's currency, e.g. 18.50; empty: the offering's price."}
+    add_form_extra_fields = edit_form_extra_fields = {
+        "price_minor": MoneyField("Price override", [Optional()],
+                                  currency_of_form=_variant_form_currency,
+                                  currency_of_row=lambda row: row.offering.currency),
+    }

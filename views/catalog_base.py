@@ -25,8 +25,8 @@ class CatalogInterface(ConsoleInterface):
     the offerings it changed (``offering.changed``, for the search index) commit together,
     or not at all (a refusal is flashed and nothing changes)."""
 
-    def __init__(self, obj, row_kind: catalog.RowKind):
-        super().__init__(obj)
+    def __init__(self, obj, row_kind: catalog.RowKind, **kwargs):
+        super().__init__(obj, **kwargs)
         self.row_kind = row_kind
 
     def get_related_interface(self, col_name: str) -> ConsoleInterface:

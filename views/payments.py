@@ -6,9 +6,6 @@ and act on their own provider's rows only; admins on all.
 """
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
-
-from babel.numbers import get_currency_precision
 from flask import abort, flash, g, redirect, url_for
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.actions import action
@@ -32,7 +29,7 @@ from app.models.payments import (
     REFUND_STATUSES,
 )
 from app.services import payment_queries, payment_webhooks, refunds
-from app.services.money import format_money
+from app.services.money import AmountError, format_money, parse_major_units
 from views.base import TenantModelView, console_scope
 from views.console import (
     ConsoleInterface,
@@ -117,18 +114,10 @@ class PartialRefundForm(DynamicForm):
 def minor_units(amount: str, currency: str) -> int:
     """ "12.50" EUR → 1250. Only the notation is checked here; the refund service checks
     the amount itself (more than zero, within what is left to refund)."""
-    digits = get_currency_precision(currency)
     try:
-        value = Decimal(amount.strip().replace(",", "."))
-    except InvalidOperation:
-        raise ValidationError("Not an amount: type it like 12.50.") from None
-    if not value.is_finite() or abs(value) >= Decimal(10) ** 15:
-        raise ValidationError("Not an amount: type it like 12.50.")
-    minor = value.scaleb(digits)
-    if minor != minor.to_integral_value():
-        raise ValidationError(f"{currency} has {digits} decimal"
-                              f"{'' if digits == 1 else 's'} at most.")
-    return int(minor)
+        return parse_major_units(amount, currency)
+    except AmountError as exc:
+        raise ValidationError(str(exc)) from None
 
 
 class PaymentView(TenantModelView):

@@ -9,6 +9,8 @@ from app.services import search_indexing
 from app.services.validation import check_currency, check_timezone, normalise_phone
 from views.base import TenantModelView, current_user, user_is_admin
 from views.console import ConsoleInterface
+from views.form_fields import timezone_select
+from views.money_fields import currency_select
 
 
 def _validator(check):
@@ -41,9 +43,13 @@ class ProviderView(TenantModelView):
         # checkbox sends none: without this a provider could never be suspended here.
         "active": [Optional()],
     }
+    add_form_extra_fields = edit_form_extra_fields = {
+        "timezone": timezone_select("Time zone"),
+        "currency": currency_select("Currency"),
+    }
     description_columns = {
-        "timezone": "IANA zone, e.g. Europe/Berlin. Times are shown in this zone.",
-        "currency": "ISO 4217 code, e.g. EUR.",
+        "timezone": "Times are shown and typed in this zone.",
+        "currency": "Prices are in this currency unless an offering names another.",
         "contact_phone": "E.164, e.g. +4930123456.",
     }
 

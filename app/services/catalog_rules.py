@@ -104,3 +104,7 @@ def check_location(location: Location) -> None:
 
 def provider_currency(provider_id: int) -> str:
     return db.session.scalar(select(Provider.currency).where(Provider.id == provider_id))
+
+
+def provider_timezone(provider_id: int) -> str | None:
+    return db.session.scalar(select(Provider.timezone).where(Provider.id == provider_id))

@@ -64,6 +64,13 @@ def select_options(response, field: str) -> list[str]:
     return [html.unescape(label).strip() for value, label in options if value != "__None"]
 
 
+def model_form_fields(response) -> list[str]:
+    """The names of the inputs of the add or edit form (``#model_form``)."""
+    match = re.search(r'<form id="model_form".*?</form>', page_text(response), re.S)
+    assert match, "no add or edit form on the page"
+    return re.findall(r'<(?:input|select|textarea)[^>]*\bname="([^"]+)"', match.group(0))
+
+
 def csrf_token(response) -> str:
     match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', response.get_data(as_text=True))
     assert match, "no csrf_token on the page"
