@@ -89,6 +89,8 @@ class Config:
         self.FAB_ADD_SECURITY_API = False
         self.FAB_API_SWAGGER_UI = False
         self.FAB_SECURITY_MANAGER_CLASS = "views.security.BookwellSecurityManager"
+        # The console's layout: Flask-AppBuilder's, plus its stylesheet, favicon and tab titles.
+        self.FAB_BASE_TEMPLATE = "console/base.html"
         self.AUTH_TYPE = 1  # AUTH_DB
         self.AUTH_ROLE_ADMIN = "Admin"
         self.AUTH_ROLE_PUBLIC = "Public"

@@ -1,6 +1,10 @@
 """Console screens (Flask-AppBuilder). Thin: business rules live in ``app.services``."""
 from __future__ import annotations
 
+from flask import current_app
+
+from views import menu
+from views.assets import register_assets
 from views.audit import AuditLogView
 from views.availability import AvailabilityRuleView, ClosedDayView, SlotView
 from views.bookings import BookingAgendaView, BookingHistoryView, BookingView
@@ -24,14 +28,6 @@ def register_storefront(app) -> None:
 
     app.register_blueprint(bp)
 
-    @app.route("/favicon.ico")
-    def favicon():
-        # No icon yet: browsers ask on every page, and a 404 fills logs and consoles.
-        response = app.response_class(status=204)
-        response.cache_control.max_age = 86400
-        response.cache_control.public = True
-        return response
-
 
 def register_jobs_dashboard(app) -> None:
     """The RQ dashboard at /admin/rq for admins, when Redis is configured."""
@@ -41,52 +37,55 @@ def register_jobs_dashboard(app) -> None:
 
 
 def register_views(appbuilder) -> None:
-    appbuilder.add_view(
-        ProviderView, "Providers", icon="fa-store", category="Setup",
-        category_icon="fa-cogs",
-    )
+    """Every console screen in its menu group (views/menu.py); who sees which group is
+    decided by the roles' ``menu_access`` permissions (app/services/roles.py)."""
+    register_assets(current_app)  # the base template's stylesheet and icons
+    menu.create_groups(appbuilder)
+    for view, name, icon in (
+        (BookingView, "All bookings", "fa-ticket"),
+        (BookingAgendaView, "Day agenda", "fa-calendar-check-o"),
+    ):
+        appbuilder.add_view(view, name, icon=icon, category=menu.BOOKINGS.name)
+    appbuilder.add_view_no_menu(BookingHistoryView)
     for view, name, icon in (
         (OfferingView, "Offerings", "fa-tags"),
         (VariantView, "Variants", "fa-cubes"),
         (CategoryView, "Categories", "fa-sitemap"),
         (LocationView, "Locations", "fa-map-marker"),
-    ):
-        appbuilder.add_view(view, name, icon=icon, category="Catalog", category_icon="fa-book")
-    for view, name, icon in (
         (AvailabilityRuleView, "Opening hours", "fa-clock-o"),
         (ClosedDayView, "Closed days", "fa-ban"),
         (SlotView, "Slots", "fa-calendar"),
     ):
-        appbuilder.add_view(view, name, icon=icon, category="Availability",
-                            category_icon="fa-calendar")
-    appbuilder.add_view(BookingView, "All bookings", icon="fa-ticket", category="Bookings",
-                        category_icon="fa-ticket")
-    appbuilder.add_view(BookingAgendaView, "Day agenda", icon="fa-calendar-check-o",
-                        category="Bookings")
-    appbuilder.add_view_no_menu(BookingHistoryView)
+        appbuilder.add_view(view, name, icon=icon, category=menu.CATALOG.name)
     for view, name, icon in (
         (PaymentView, "All payments", "fa-credit-card"),
         (RefundView, "Refunds", "fa-undo"),
-        (PaymentEventView, "Webhook inbox", "fa-inbox"),
         (ReceiptView, "Receipts", "fa-file-pdf-o"),
     ):
-        appbuilder.add_view(view, name, icon=icon, category="Payments",
-                            category_icon="fa-money")
+        appbuilder.add_view(view, name, icon=icon, category=menu.PAYMENTS.name)
     for view, name, icon in (
         (NotificationView, "Delivery log", "fa-paper-plane"),
         (NotificationTemplateView, "Message templates", "fa-file-text-o"),
     ):
-        appbuilder.add_view(view, name, icon=icon, category="Notifications",
-                            category_icon="fa-envelope")
+        appbuilder.add_view(view, name, icon=icon, category=menu.MESSAGES.name)
     appbuilder.add_view(AttributionReportView, "Attribution report", icon="fa-bar-chart",
-                        category="Marketing", category_icon="fa-bullhorn")
+                        category=menu.MARKETING.name)
     appbuilder.add_view(ConversionEventView, "TikTok events", icon="fa-share-square-o",
-                        category="Marketing")
-    appbuilder.add_view(OutboxEventView, "Event log", icon="fa-exchange",
-                        category="Operations", category_icon="fa-wrench")
-    appbuilder.add_view(ConsumedEventView, "Consumed events", icon="fa-check-square-o",
-                        category="Operations")
-    appbuilder.add_view(
-        AuditLogView, "Audit log", icon="fa-history", category="Audit",
-        category_icon="fa-list",
-    )
+                        category=menu.MARKETING.name)
+    # Staff reach their provider's profile and audit trail under Business; admins reach
+    # the same screens, over every provider, under Platform (different menu names, so
+    # the roles' permissions tell the two apart).
+    appbuilder.add_view(ProviderView, "Providers", icon="fa-store", category=menu.PLATFORM.name)
+    menu.move_security_screens(appbuilder)  # Users and Roles, after Providers
+    appbuilder.add_view(AuditLogView, "Audit log", icon="fa-history",
+                        category=menu.PLATFORM.name)
+    appbuilder.add_link("Business profile", href="ProviderView.list", icon="fa-store",
+                        label="Profile", category=menu.BUSINESS.name)
+    appbuilder.add_link("Business audit log", href="AuditLogView.list", icon="fa-history",
+                        label="Audit log", category=menu.BUSINESS.name)
+    for view, name, icon in (
+        (PaymentEventView, "Webhook inbox", "fa-inbox"),
+        (OutboxEventView, "Event log", "fa-exchange"),
+        (ConsumedEventView, "Consumed events", "fa-check-square-o"),
+    ):
+        appbuilder.add_view(view, name, icon=icon, category=menu.PLATFORM.name)

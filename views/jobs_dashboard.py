@@ -16,11 +16,12 @@ from flask_wtf.csrf import generate_csrf
 
 from app.redis import redis_client
 from views.base import user_is_admin
+from views.menu import PLATFORM
 
 URL_PREFIX = "/admin/rq"
 BLUEPRINT = "rq_dashboard"
 MENU_NAME = "Jobs"
-MENU_CATEGORY = "Operations"
+MENU_CATEGORY = PLATFORM.name
 # The dashboard's scripts send this cookie back as the X-CSRFToken header on their POSTs.
 CSRF_COOKIE = "_csrf_token"
 
@@ -79,7 +80,7 @@ def register_jobs_dashboard(app) -> None:
     app.after_request_funcs.setdefault(BLUEPRINT, []).append(set_csrf_cookie)
     app.url_build_error_handlers.append(dashboard_static_url)
     app.appbuilder.add_link(MENU_NAME, href=f"{URL_PREFIX}/", icon="fa-tasks",
-                            category=MENU_CATEGORY, category_icon="fa-wrench")
+                            category=MENU_CATEGORY)
 
 
 __all__ = ["register_jobs_dashboard"]

@@ -51,7 +51,10 @@ class NoSecurityApi(SecurityApi):
 class BookwellAuthDBView(AuthDBView):
     """Sign-out only by POST, so the app's CSRF protection covers it: a link or image on
     another site must not sign a provider out. The menu's "Logout" is a form
-    (templates/appbuilder/navbar_right.html); a GET answers 405 and signs nobody out."""
+    (templates/appbuilder/navbar_right.html); a GET answers 405 and signs nobody out.
+    The sign-in form asks for the email, which is what the console signs in by."""
+
+    login_template = "console/login.html"
 
     @expose("/logout/", methods=["POST"])
     def logout(self):

@@ -72,14 +72,22 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         # Messages: their own template overrides (with preview) and the delivery log.
         *_manage("NotificationTemplateView"), ("can_preview", "NotificationTemplateView"),
         *_read("NotificationView"), ("can_send_again", "NotificationView"),
-        *_menus("Notifications", "Delivery log", "Message templates"),
-        *_menus("Setup", "Providers", "Audit", "Audit log", "Catalog", "Offerings",
-                "Variants", "Categories", "Locations", "Availability", "Opening hours",
-                "Closed days", "Slots", "Bookings", "All bookings", "Day agenda",
-                "Payments", "All payments", "Refunds", "Webhook inbox"),
+        *_menus("Messages", "Delivery log", "Message templates"),
+        # The menu (views/menu.py): every group but Platform.
+        *_menus("Home", "Bookings", "All bookings", "Day agenda",
+                "Catalog", "Offerings", "Variants", "Categories", "Locations",
+                "Opening hours", "Closed days", "Slots",
+                "Payments", "All payments", "Refunds",
+                "Business", "Business profile", "Business audit log"),
     ],
     CUSTOMER: [],
 }
+
+
+# Admin holds every permission but these: the staff's own-business menu, whose screens
+# admins reach over every provider under Platform (one menu group fewer for them).
+ADMIN_WITHOUT: frozenset[tuple[str, str]] = frozenset(
+    _menus("Business", "Business profile", "Business audit log"))
 
 
 @dataclass
@@ -97,6 +105,8 @@ def sync_roles(appbuilder) -> SyncReport:
         if sm.find_role(role_name) is None:
             sm.add_role(role_name)
             report.roles_created += 1
+    admin = sm.find_role(ADMIN)
+    admin_before = {pv.id for pv in admin.permissions}
     # Creates a permission for every registered view and menu (and grants each to Admin).
     appbuilder.add_permissions(update_perms=True)
     for role_name, wanted in ROLE_PERMISSIONS.items():
@@ -116,12 +126,18 @@ def sync_roles(appbuilder) -> SyncReport:
             if pv_id not in current:
                 sm.add_permission_role(role, pv)
                 report.permissions_added += 1
-    # Last: the loop above may have created permissions, and Admin holds every one.
-    admin = sm.find_role(ADMIN)
+    # Last: the loop above may have created permissions, and Admin holds every one but
+    # ADMIN_WITHOUT (which Flask-AppBuilder grants it when it registers a menu).
     held = {pv.id for pv in admin.permissions}
     for pv in sm.session.query(sm.permissionview_model).all():
-        if pv.id not in held:
+        wanted = (pv.permission.name, pv.view_menu.name) not in ADMIN_WITHOUT
+        if wanted and pv.id not in held:
             sm.add_permission_role(admin, pv)
-            report.permissions_added += 1
+        elif not wanted and pv.id in held:
+            sm.del_permission_role(admin, pv)
+    # Counted against the state before the sync, not the grants made on the way.
+    admin_after = {pv.id for pv in sm.find_role(ADMIN).permissions}
+    report.permissions_added += len(admin_after - admin_before)
+    report.permissions_removed += len(admin_before - admin_after)
     sm.session.commit()
     return report

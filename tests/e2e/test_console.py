@@ -25,7 +25,7 @@ def test_provider_signs_in_opens_a_booking_and_signs_out(page, build):
                                        slot_id=slot, quantity=2).reference
 
     page.goto("/login/")
-    page.get_by_label("Username").fill(staff_email)
+    page.get_by_label("Email").fill(staff_email)
     page.get_by_label("Password").fill(PASSWORD)
     page.screenshots.take("sign-in")
     page.get_by_role("button", name="Sign In").click()

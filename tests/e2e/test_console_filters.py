@@ -18,7 +18,7 @@ def test_staff_filter_slots_by_their_local_time(page, build):
     build.slot(ten_utc, datetime(2031, 1, 15, 10, 0, tzinfo=timezone.utc))
 
     page.goto("/login/")
-    page.get_by_label("Username").fill(staff_email)
+    page.get_by_label("Email").fill(staff_email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign In").click()
     page.goto("/slotview/list/?_flt_0_starts_at=2031-01-15+10:00"

@@ -44,3 +44,14 @@ def test_sync_roles_repairs_drift(app_ctx):
 
     assert (report.permissions_added, report.permissions_removed) == (1, 1)
     assert _permission_sets(sm)[PROVIDER] == set(ROLE_PERMISSIONS[PROVIDER])
+
+
+def test_admins_hold_everything_but_the_staff_business_menu(app_ctx):
+    from app.services.roles import ADMIN_WITHOUT
+
+    sm = app_ctx.appbuilder.sm
+    admin = _permission_sets(sm)[ADMIN]
+    every = {(pv.permission.name, pv.view_menu.name)
+             for pv in sm.session.query(sm.permissionview_model).all()}
+    assert ("menu_access", "Business") in ADMIN_WITHOUT
+    assert admin == every - ADMIN_WITHOUT

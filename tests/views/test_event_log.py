@@ -86,12 +86,12 @@ def test_anonymous_is_sent_to_login(app, client):
     assert response.status_code == 302 and "/login/" in response.headers["Location"]
 
 
-def test_menu_shows_operations_to_admins_only(app, tenant_a, admin_email):
+def test_menu_shows_the_platform_group_to_admins_only(app, tenant_a, admin_email):
     admin_page = page_text(signed_in(app, admin_email).get("/outboxeventview/list/"))
     staff_page = page_text(signed_in(app, tenant_a.staff_email).get("/bookingview/list/"))
 
-    assert "Operations" in admin_page and "/outboxeventview/list/" in admin_page
-    assert "Operations" not in staff_page and "/outboxeventview/list/" not in staff_page
+    assert "Platform" in admin_page and "/outboxeventview/list/" in admin_page
+    assert "Platform" not in staff_page and "/outboxeventview/list/" not in staff_page
 
 
 # --- what admins see ----------------------------------------------------------------------
