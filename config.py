@@ -91,6 +91,7 @@ class Config:
         self.FAB_SECURITY_MANAGER_CLASS = "views.security.BookwellSecurityManager"
         # The console's layout: Flask-AppBuilder's, plus its stylesheet, favicon and tab titles.
         self.FAB_BASE_TEMPLATE = "console/base.html"
+        self.FAB_INDEX_VIEW = "views.dashboard.DashboardIndexView"  # the home dashboards
         self.AUTH_TYPE = 1  # AUTH_DB
         self.AUTH_ROLE_ADMIN = "Admin"
         self.AUTH_ROLE_PUBLIC = "Public"

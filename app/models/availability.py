@@ -93,6 +93,7 @@ class Slot(TenantOwned, db.Model):
         # The last line of defence against overbooking.
         CheckConstraint("booked >= 0 AND booked <= capacity", name="booked_within_capacity"),
         Index("ix_slot_starts_at", "starts_at"),
+        Index("ix_slot_provider_starts", "provider_id", "starts_at"),  # dashboards
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

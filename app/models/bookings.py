@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -42,6 +43,13 @@ class Booking(TenantOwned, db.Model):
         Index("ix_booking_customer_created", "customer_id", "created_at"),
         Index("ix_booking_status_hold", "status", "hold_expires_at"),
         Index("ix_booking_provider_starts", "provider_id", "starts_at"),
+        # The dashboards: every provider's bookings by start time (covering the figures
+        # they add up), and the pay-at-venue bookings waiting for staff to confirm them.
+        Index("ix_booking_starts", "starts_at",
+              postgresql_include=["provider_id", "status", "currency", "total_minor"]),
+        Index("ix_booking_awaiting", "provider_id", "starts_at",
+              postgresql_where=text("status = 'pending' AND pay_at_venue"),
+              sqlite_where=text("status = 'pending' AND pay_at_venue")),
         UniqueConstraint("idempotency_record_id", name="uq_booking_idempotency_record_id"),
     )
 
