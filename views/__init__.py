@@ -6,7 +6,7 @@ from flask import current_app
 from views import menu
 from views.assets import register_assets
 from views.audit import AuditLogView
-from views.availability import AvailabilityRuleView, ClosedDayView, SlotView
+from views.availability import AvailabilityRuleView, ClosedDayView, SlotView, TimeOffView
 from views.bookings import BookingAgendaView, BookingHistoryView, BookingView
 from views.catalog import CategoryView, LocationView, OfferingView, VariantView
 from views.conversions import AttributionReportView, ConversionEventView
@@ -15,6 +15,7 @@ from views.notifications import NotificationTemplateView, NotificationView
 from views.payments import PaymentEventView, PaymentView, RefundView
 from views.providers import ProviderView
 from views.receipts import ReceiptView
+from views.weekly_hours import WeeklyHoursView
 
 
 def register_storefront(app) -> None:
@@ -54,9 +55,11 @@ def register_views(appbuilder) -> None:
         (LocationView, "Locations", "fa-map-marker"),
         (AvailabilityRuleView, "Opening hours", "fa-clock-o"),
         (ClosedDayView, "Closed days", "fa-ban"),
+        (TimeOffView, "Time off", "fa-plane"),
         (SlotView, "Slots", "fa-calendar"),
     ):
         appbuilder.add_view(view, name, icon=icon, category=menu.CATALOG.name)
+    appbuilder.add_view_no_menu(WeeklyHoursView)  # opened from an offering
     for view, name, icon in (
         (PaymentView, "All payments", "fa-credit-card"),
         (RefundView, "Refunds", "fa-undo"),

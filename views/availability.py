@@ -3,14 +3,24 @@ from __future__ import annotations
 
 from flask import current_app, flash, redirect
 from flask_appbuilder.actions import action
+from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+from wtforms import StringField
+from wtforms.validators import Length, Optional
 
-from app.models import AvailabilityRule, ClosedDay, Slot
+from app.models import AvailabilityRule, ClosedDay, Slot, TimeOff
 from app.services import availability, catalog
 from app.services.scopes import Scope
 from views.base import TenantModelView, console_scope
 from views.catalog_base import CatalogInterface, CatalogRowView
 from views.console import ConsoleInterface, local_column
-from views.form_fields import ZonedDateField, ZonedTimeField, optional_date, weekday_select
+from views.console_forms import staff_zone
+from views.form_fields import (
+    LocalMomentField,
+    ZonedDateField,
+    ZonedTimeField,
+    optional_date,
+    weekday_select,
+)
 
 
 class AvailabilityRuleView(CatalogRowView):
@@ -77,3 +87,37 @@ class SlotView(TenantModelView):
         flash(f"{created} new slots.", "info")
         self.update_redirect()
         return redirect(self.get_redirect())
+
+
+def _form_zone(form) -> str | None:
+    """The zone typed times are in: the picked provider's (admins) or the staff's own."""
+    if "provider" in form:
+        provider = form["provider"].data
+        return provider.timezone if provider is not None else None
+    return staff_zone()
+
+
+def _moment(label: str) -> LocalMomentField:
+    return LocalMomentField(label, zone_of_form=_form_zone,
+                            zone_of_row=lambda row: row.provider.timezone)
+
+
+class TimeOffView(CatalogRowView):
+    """Periods without slots, from a date and time to another, in the provider's zone."""
+
+    datamodel = CatalogInterface(TimeOff, catalog.TIME_OFF, display={
+        column: local_column(column) for column in ("starts_at", "ends_at")})
+    row_kind = catalog.TIME_OFF
+    list_columns = ["starts_at", "ends_at", "offering", "reason", "provider"]
+    add_columns = edit_columns = ["provider", "offering", "starts_at", "ends_at", "reason"]
+    show_columns = list_columns
+    search_columns = ["offering", "provider"]
+    order_columns = ["starts_at", "ends_at"]
+    base_order = ("starts_at", "desc")
+    label_columns = {"starts_at": "From", "ends_at": "Until"}
+    description_columns = {"offering": "Leave empty for time off of the whole provider.",
+                           "reason": "For your team: customers are not shown it."}
+    add_form_extra_fields = edit_form_extra_fields = {
+        "starts_at": _moment("From"), "ends_at": _moment("Until"),
+        "reason": StringField("Reason", validators=[Optional(), Length(max=200)],
+                              widget=BS3TextFieldWidget())}

@@ -1,7 +1,7 @@
 """Console screens for the catalog: categories, locations, offerings, variants."""
 from __future__ import annotations
 
-from flask import current_app, flash, redirect
+from flask import current_app, flash, redirect, url_for
 from flask_appbuilder.actions import action
 from flask_appbuilder.fieldwidgets import BS3TextAreaFieldWidget
 from markupsafe import Markup, escape
@@ -10,6 +10,7 @@ from wtforms.validators import DataRequired, Optional
 
 from app.errors import DomainError
 from app.models import Category, Location, Offering, Variant
+from app.models.catalog import SERVICE
 from app.services import catalog, catalog_rules, geocoding
 from app.services.money import format_money
 from views.base import console_scope, current_user, user_provider_id
@@ -92,11 +93,20 @@ def _variant_form_currency(form) -> str | None:
     return offering.currency if offering is not None else None
 
 
+def hours_link(offering) -> Markup:
+    """A link to the offering's weekly-hours editor (services only: products have none)."""
+    if offering.kind != SERVICE:
+        return Markup("")
+    href = url_for("WeeklyHoursView.edit", offering_id=offering.id)
+    return Markup(f'<a class="btn btn-xs btn-default opening-hours-link" href="{escape(href)}">'
+                  f'<i class="fa fa-clock-o"></i> Opening hours</a>')
+
+
 class OfferingView(CatalogRowView):
-    datamodel = CatalogInterface(Offering, catalog.OFFERING)
+    datamodel = CatalogInterface(Offering, catalog.OFFERING, display={"hours": hours_link})
     row_kind = catalog.OFFERING
     list_columns = ["name", "kind", "price_display", "duration_minutes", "category",
-                    "location", "active", "provider"]
+                    "location", "active", "provider", "hours"]
     add_columns = edit_columns = [
         "provider", "kind", "name", "description", "price_minor", "currency",
         "duration_minutes", "category", "location", "active",
@@ -104,7 +114,9 @@ class OfferingView(CatalogRowView):
     show_columns = add_columns + ["image_urls", "created_at", "updated_at"]
     search_columns = ["name", "kind", "category", "location", "active", "provider"]
     order_columns = ["name", "kind", "price_minor"]
-    label_columns = {"price_minor": "Price", "price_display": "Price"}
+    label_columns = {"price_minor": "Price", "price_display": "Price", "hours": "Hours"}
+    # The weekly hours are edited on their own screen; its permission is checked there.
+    method_permission_name = {"opening_hours": "edit"}
     description_columns = {
         "price_minor": "In the currency below, as you would write it: 18.50",
         "duration_minutes": "Services only.",
@@ -120,6 +132,11 @@ class OfferingView(CatalogRowView):
         "description": TextAreaField("Description", validators=[Optional()],
                                      widget=BS3TextAreaFieldWidget()),
     }
+
+
+    @action("opening_hours", "Opening hours", icon="fa-clock-o", multiple=False)
+    def opening_hours(self, item):
+        return redirect(url_for("WeeklyHoursView.edit", offering_id=item.id))
 
 
 class VariantView(CatalogRowView):

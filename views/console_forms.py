@@ -7,7 +7,8 @@ form's own ``__init__`` (WTForms' public way to add or remove fields of one form
 
 - provider staff never see or choose a provider: the field is removed from their forms
   (their own provider is implied, and pinned on save by ``TenantModelView``);
-- money fields show a stored amount in major units of the row's currency;
+- money fields show a stored amount in major units of the row's currency, moments on
+  the wall clock of the row's provider;
 - time and date fields say which zone they are in: the staff's provider's.
 
 This uses only public hooks (``add_form``/``edit_form`` as form classes, ``add_widget``/
@@ -18,7 +19,6 @@ from __future__ import annotations
 from flask_appbuilder.widgets import FormWidget
 
 from app.services import catalog_rules
-from views.money_fields import MoneyField
 
 PROVIDER_FIELD = "provider"
 
@@ -56,7 +56,7 @@ def for_the_signed_in_person(form_class):
                 del self[PROVIDER_FIELD]
             zone = None if is_admin else staff_zone()
             for field in self:
-                if isinstance(field, MoneyField):
+                if hasattr(field, "show_stored"):  # money, moments: in the row's units
                     field.show_stored(obj)
                 if getattr(field, "zoned", False):
                     field.description = zone_note(zone)

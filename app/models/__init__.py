@@ -1,6 +1,6 @@
 """All models, imported so that SQLAlchemy and Alembic see every table."""
 from app.models.audit import AuditLog
-from app.models.availability import AvailabilityRule, ClosedDay, Slot
+from app.models.availability import AvailabilityRule, ClosedDay, Slot, TimeOff
 from app.models.bookings import Attribution, Booking, BookingHistory
 from app.models.conversions import ConversionEvent
 from app.models.catalog import Category, Location, Offering, Variant
@@ -20,6 +20,7 @@ __all__ = [
     "BookingHistory",
     "Category",
     "ClosedDay",
+    "TimeOff",
     "ConsumedEvent",
     "ConversionEvent",
     "IdempotencyRecord",

@@ -78,6 +78,29 @@ class ClosedDay(TenantOwned, db.Model):
     offering: Mapped[Offering | None] = relationship(Offering)
 
 
+class TimeOff(TenantOwned, db.Model):
+    """A period with no slots (holiday, training, a late start): from one moment to another,
+    stored in UTC, for one offering or the whole provider when unset. Slots inside are
+    removed, or retired where they have bookings, like slots no rule asks for."""
+
+    __tablename__ = "time_off"
+    __audited__ = True
+    __table_args__ = (
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        Index("ix_time_off_provider_ends", "provider_id", "ends_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    offering_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("offering.id", ondelete="CASCADE"), index=True
+    )
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    reason: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+
+    offering: Mapped[Offering | None] = relationship(Offering)
+
+
 class Slot(TenantOwned, db.Model):
     """A bookable time of a service, in UTC, with the places taken so far.
 

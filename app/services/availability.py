@@ -1,4 +1,4 @@
-"""Availability: weekly rules and closed days, and the slots generated from them.
+"""Availability: weekly rules, closed days and time off, and the slots generated from them.
 
 Rules are in the provider's local time; slots are stored in UTC. A 09:00 rule gives a
 09:00 local slot on both sides of a daylight-saving change (its UTC time moves), a local
@@ -16,7 +16,7 @@ from sqlalchemy import and_, delete, exists, or_, select, update
 
 from app.errors import ValidationFailed
 from app.extensions import db
-from app.models import AvailabilityRule, Booking, ClosedDay, Offering, Provider, Slot
+from app.models import AvailabilityRule, Booking, ClosedDay, Offering, Provider, Slot, TimeOff
 from app.models.catalog import SERVICE
 from app.models.types import utcnow
 from app.services.cache import bump_catalog_generation
@@ -93,6 +93,26 @@ def check_closed_day(closed: ClosedDay) -> None:
                                {"offering_id": ["No such offering here."]})
 
 
+def check_time_off(period: TimeOff) -> None:
+    problems = {}
+    for name in ("starts_at", "ends_at"):
+        moment = getattr(period, name)
+        if moment is None:
+            problems[name] = ["A date and time is required."]
+        elif moment.tzinfo is None:
+            problems[name] = ["A moment with its zone (stored in UTC)."]
+    if not problems and period.ends_at <= period.starts_at:
+        problems["ends_at"] = ["The end must be after the start."]
+    if problems:
+        raise ValidationFailed("availability.invalid_time_off", "The time off has invalid "
+                               "values.", problems)
+    if period.offering_id is not None and db.session.scalar(
+            select(Offering.provider_id).where(Offering.id == period.offering_id)) \
+            != period.provider_id:
+        raise ValidationFailed("catalog.unknown_reference", "No such offering here.",
+                               {"offering_id": ["No such offering here."]})
+
+
 # --- slot generation ------------------------------------------------------------------
 
 @dataclass
@@ -138,8 +158,12 @@ def local_slot_starts(day: date, rule: AvailabilityRule, zone: ZoneInfo,
 
 
 def plan_slots(offering: Offering, rules: list[AvailabilityRule], closed: set[date],
-               zone: ZoneInfo, first_day: date, days: int, now: datetime) -> dict:
+               zone: ZoneInfo, first_day: date, days: int, now: datetime,
+               time_off: Iterable[tuple[datetime, datetime]] = ()) -> dict:
+    """The slots the rules ask for, minus closed days and any slot that touches time off
+    (``time_off``: (start, end) in UTC)."""
     duration = timedelta(minutes=offering.duration_minutes or 0)
+    time_off = list(time_off)
     planned: dict[datetime, PlannedSlot] = {}
     for offset in range(days):
         day = first_day + timedelta(days=offset)
@@ -151,7 +175,9 @@ def plan_slots(offering: Offering, rules: list[AvailabilityRule], closed: set[da
                 continue
             length = duration or timedelta(minutes=rule.slot_minutes)
             for start in local_slot_starts(day, rule, zone, length):
-                if start >= now and start not in planned:
+                if start >= now and start not in planned and not any(
+                        off_start < start + length and start < off_end
+                        for off_start, off_end in time_off):
                     planned[start] = PlannedSlot(start, start + length, rule.capacity)
     return planned
 
@@ -204,8 +230,13 @@ def _sync_offering(offering_id: int, days: int, now: datetime, report: Generatio
     closed = set(db.session.scalars(select(ClosedDay.day).where(
         ClosedDay.provider_id == provider.id,
         or_(ClosedDay.offering_id.is_(None), ClosedDay.offering_id == offering_id))))
-    planned = plan_slots(offering, rules, closed, zone, first_day, days, now)
     window_end = datetime.combine(first_day + timedelta(days=days), time(), tzinfo=zone)
+    time_off = db.session.execute(select(TimeOff.starts_at, TimeOff.ends_at).where(
+        TimeOff.provider_id == provider.id, TimeOff.ends_at > now,
+        TimeOff.starts_at < window_end + timedelta(days=1),
+        or_(TimeOff.offering_id.is_(None), TimeOff.offering_id == offering_id))).all()
+    planned = plan_slots(offering, rules, closed, zone, first_day, days, now,
+                         time_off=[tuple(period) for period in time_off])
     existing = {
         row.starts_at: row for row in db.session.execute(
             select(Slot.id, Slot.starts_at, Slot.capacity, Slot.booked, Slot.retired_at)

@@ -17,7 +17,15 @@ from sqlalchemy.exc import IntegrityError
 
 from app.errors import Conflict
 from app.extensions import db
-from app.models import AvailabilityRule, Category, ClosedDay, Location, Offering, Variant
+from app.models import (
+    AvailabilityRule,
+    Category,
+    ClosedDay,
+    Location,
+    Offering,
+    TimeOff,
+    Variant,
+)
 from app.services import availability, catalog_rules, geocoding, search_indexing, tenancy
 from app.services.cache import bump_catalog_generation
 from app.services.scopes import Scope, require_scope
@@ -37,8 +45,9 @@ OFFERING = RowKind(Offering, catalog_rules.check_offering, "offering")
 VARIANT = RowKind(Variant, catalog_rules.check_variant, "variant")
 RULE = RowKind(AvailabilityRule, availability.check_rule, "availability_rule")
 CLOSED_DAY = RowKind(ClosedDay, availability.check_closed_day, "closed_day")
+TIME_OFF = RowKind(TimeOff, availability.check_time_off, "time_off")
 # Changing these changes which slots exist: regenerate the affected offerings' slots.
-SLOT_SHAPING = (RULE, CLOSED_DAY)
+SLOT_SHAPING = (RULE, CLOSED_DAY, TIME_OFF)
 
 
 def create(kind: RowKind, *, scope: Scope, data: dict):

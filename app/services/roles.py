@@ -51,7 +51,8 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         *_read("AuditLogView"),
         *_manage("OfferingView"), *_manage("VariantView"), *_manage("CategoryView"),
         *_manage("LocationView"), ("can_regeocode", "LocationView"),
-        *_manage("AvailabilityRuleView"), *_manage("ClosedDayView"),
+        *_manage("AvailabilityRuleView"), *_manage("ClosedDayView"), *_manage("TimeOffView"),
+        ("can_edit", "WeeklyHoursView"),
         *_read("SlotView"), ("can_generate", "SlotView"),
         *_read("BookingView"), *_read("BookingHistoryView"),
         *[(f"can_{name}", "BookingView") for name in ("confirm", "cancel", "complete",
@@ -76,7 +77,7 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         # The menu (views/menu.py): every group but Platform.
         *_menus("Home", "Bookings", "All bookings", "Day agenda",
                 "Catalog", "Offerings", "Variants", "Categories", "Locations",
-                "Opening hours", "Closed days", "Slots",
+                "Opening hours", "Closed days", "Time off", "Slots",
                 "Payments", "All payments", "Refunds",
                 "Business", "Business profile", "Business audit log"),
     ],

@@ -1,0 +1,114 @@
+"""The weekly-hours editor: one screen per offering where staff set several weekdays and
+several time ranges at once, with slot length and capacity. Saving goes through
+``app.services.weekly_hours`` (one transaction: rules replaced, slots regenerated)."""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, request, url_for
+from flask_appbuilder import BaseView, expose, has_access
+from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+from flask_appbuilder.forms import DynamicForm
+from wtforms import FieldList, Form, FormField, IntegerField, SelectMultipleField
+from wtforms.validators import InputRequired, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from app.errors import NotFound, ValidationFailed
+from app.models.availability import WEEKDAYS
+from app.services import weekly_hours
+from app.services.weekly_hours import TimeRange, WeeklyHours
+from views.base import console_scope
+from views.console_forms import zone_note
+from views.form_fields import ZonedTimeField
+
+EMPTY_ROWS = 2  # blank rows below the ranges, to add some without the script
+
+
+class RangeForm(Form):
+    """One row: a time range on the weekdays ticked."""
+
+    days = SelectMultipleField(
+        "Days", choices=[(i, name[:3]) for i, name in enumerate(WEEKDAYS)], coerce=int,
+        widget=ListWidget(html_tag="ul", prefix_label=False), option_widget=CheckboxInput())
+    start = ZonedTimeField("From", validators=[Optional()])
+    end = ZonedTimeField("Until", validators=[Optional()])
+
+    def is_blank(self) -> bool:
+        return not self.days.data and self.start.data is None and self.end.data is None
+
+
+class WeeklyHoursForm(DynamicForm):
+    ranges = FieldList(FormField(RangeForm), min_entries=1)
+    slot_minutes = IntegerField("Slot length (minutes)", widget=BS3TextFieldWidget(),
+                                validators=[InputRequired(), NumberRange(min=1, max=24 * 60)])
+    capacity = IntegerField("Places per slot", widget=BS3TextFieldWidget(),
+                            validators=[InputRequired(), NumberRange(min=1, max=100_000)])
+
+
+def rows_of(hours: WeeklyHours) -> list[dict]:
+    """Ranges with the same times on several days shown as one row (Mon–Fri 09:00–12:00)."""
+    days_by_times: dict = {}
+    for span in sorted(hours.ranges, key=lambda r: (r.start, r.end, r.weekday)):
+        days_by_times.setdefault((span.start, span.end), []).append(span.weekday)
+    return [{"days": days, "start": start, "end": end}
+            for (start, end), days in days_by_times.items()]
+
+
+def hours_from(form: WeeklyHoursForm) -> tuple[WeeklyHours | None, list[str]]:
+    """The week the form describes, or the rows that are incomplete."""
+    ranges, problems = [], []
+    for number, row in enumerate(form.ranges, start=1):
+        if row.form.is_blank():
+            continue
+        if not row.days.data or row.start.data is None or row.end.data is None:
+            problems.append(f"Row {number}: tick at least one day and give both times.")
+            continue
+        ranges += [TimeRange(day, row.start.data, row.end.data) for day in row.days.data]
+    hours = WeeklyHours(tuple(ranges), form.slot_minutes.data, form.capacity.data)
+    return (None if problems else hours), problems
+
+
+class WeeklyHoursView(BaseView):
+    route_base = "/weeklyhours"
+    default_view = "edit"
+
+    @expose("/offering/<int:offering_id>", methods=["GET", "POST"])
+    @has_access
+    def edit(self, offering_id):
+        scope = console_scope()
+        try:
+            offering = weekly_hours.offering_hours(scope=scope, offering_id=offering_id)
+        except NotFound:
+            abort(404)
+        except ValidationFailed as exc:
+            flash(exc.message, "warning")
+            return redirect(url_for("OfferingView.list"))
+        current = offering.hours
+        form = WeeklyHoursForm()
+        problems = []
+        if request.method == "POST" and form.validate():
+            hours, problems = hours_from(form)
+            if hours is not None:
+                try:
+                    report = weekly_hours.replace_offering_hours(
+                        scope=scope, offering_id=offering_id, hours=hours)
+                except ValidationFailed as exc:
+                    problems = list(exc.errors.get("ranges") or [exc.message])
+                else:
+                    flash(f"Opening hours saved: {report.created} new slots, "
+                          f"{report.removed + report.retired} no longer offered.", "success")
+                    return redirect(url_for("WeeklyHoursView.edit", offering_id=offering_id))
+        elif request.method == "GET":
+            form = self._filled(current)
+            for _ in range(EMPTY_ROWS):
+                form.ranges.append_entry()
+        else:
+            problems = ["Some values are missing or not valid: see the marked fields."]
+        return self.render_template(
+            "console/weekly_hours.html", title=f"Opening hours: {offering.name}", form=form,
+            offering=offering, problems=problems, zone_note=zone_note(offering.timezone),
+            weekdays=WEEKDAYS)
+
+    @staticmethod
+    def _filled(current: WeeklyHours) -> WeeklyHoursForm:
+        data = {"ranges": rows_of(current), "slot_minutes": current.slot_minutes,
+                "capacity": current.capacity}
+        return WeeklyHoursForm(formdata=None, data=data)
