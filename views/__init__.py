@@ -15,6 +15,7 @@ from views.notifications import NotificationTemplateView, NotificationView
 from views.payments import PaymentEventView, PaymentView, RefundView
 from views.providers import ProviderView
 from views.receipts import ReceiptView
+from views.staff_notifications import StaffNotificationSettingsView
 from views.weekly_hours import WeeklyHoursView
 
 
@@ -69,6 +70,7 @@ def register_views(appbuilder) -> None:
     for view, name, icon in (
         (NotificationView, "Delivery log", "fa-paper-plane"),
         (NotificationTemplateView, "Message templates", "fa-file-text-o"),
+        (StaffNotificationSettingsView, "Staff notifications", "fa-bell"),
     ):
         appbuilder.add_view(view, name, icon=icon, category=menu.MESSAGES.name)
     appbuilder.add_view(AttributionReportView, "Attribution report", icon="fa-bar-chart",

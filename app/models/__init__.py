@@ -5,7 +5,11 @@ from app.models.bookings import Attribution, Booking, BookingHistory
 from app.models.conversions import ConversionEvent
 from app.models.catalog import Category, Location, Offering, Variant
 from app.models.events import ConsumedEvent, IdempotencyRecord, OutboxEvent
-from app.models.notifications import Notification, NotificationTemplate
+from app.models.notifications import (
+    Notification,
+    NotificationTemplate,
+    StaffNotificationSetting,
+)
 from app.models.payments import Payment, PaymentEvent, Refund
 from app.models.receipts import Receipt, ReceiptCounter
 from app.models.tenancy import Provider, TenantOwned
@@ -37,6 +41,7 @@ __all__ = [
     "Refund",
     "RevokedToken",
     "Slot",
+    "StaffNotificationSetting",
     "TenantOwned",
     "Variant",
 ]

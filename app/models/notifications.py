@@ -4,23 +4,31 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
+    UniqueConstraint,
     text,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
+from app.models.tenancy import TenantOwned
 from app.models.types import UTCDateTime, utcnow
 
 EMAIL, SMS = "email", "sms"
 CHANNELS = (EMAIL, SMS)
+# Messages to the customer, then messages to the provider's staff (``staff_*``).
+STAFF_TEMPLATE_KEYS = ("staff_booking_new", "staff_booking_awaiting_confirmation",
+                       "staff_booking_cancelled", "staff_booking_rescheduled")
 TEMPLATE_KEYS = ("booking_confirmed", "booking_cancelled", "booking_reminder",
-                 "payment_failed", "payment_refunded", "receipt", "registration_attempt")
+                 "payment_failed", "payment_refunded", "receipt", "registration_attempt",
+                 *STAFF_TEMPLATE_KEYS)
 # queued → sending → sent | failed; a transient failure goes back to queued for a retry.
 QUEUED, SENDING, SENT, FAILED = "queued", "sending", "sent", "failed"
 NOTIFICATION_STATUSES = (QUEUED, SENDING, SENT, FAILED)
@@ -107,3 +115,34 @@ class Notification(db.Model):
 
     def __repr__(self) -> str:
         return f"{self.template_key} {self.channel} → {self.recipient}"
+
+
+class StaffNotificationSetting(TenantOwned, db.Model):
+    """Which booking events a provider's staff are emailed about, and at which addresses.
+
+    A provider without a row gets the defaults: every event, to its staff accounts."""
+
+    __tablename__ = "staff_notification_setting"
+    __audited__ = True
+    __table_args__ = (UniqueConstraint("provider_id"),)  # one row per provider
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    on_new: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True,
+                                         server_default=true())
+    on_awaiting_confirmation: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True,
+                                                           server_default=true())
+    on_cancelled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True,
+                                               server_default=true())
+    on_rescheduled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True,
+                                                 server_default=true())
+    # Send to the emails of the provider's active staff accounts (as well as the extras).
+    to_staff_accounts: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True,
+                                                    server_default=true())
+    # More addresses, one per line, normalised (lower case) when saved.
+    extra_addresses: Mapped[str] = mapped_column(Text, nullable=False, default="",
+                                                 server_default="")
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+    def __repr__(self) -> str:
+        return "Staff notifications"

@@ -13,17 +13,27 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from app import events
-from app.services import conversions, notifications, receipts, refunds, search_indexing
+from app.services import (
+    conversions,
+    notifications,
+    receipts,
+    refunds,
+    search_indexing,
+    staff_notifications,
+)
 
 Handler = Callable[..., None]
 
 HANDLERS: Mapping[str, tuple[Handler, ...]] = {
-    "booking.created": (),
-    "booking.confirmed": (notifications.notify_booking_confirmed,),
+    # Staff hear of a booking when it needs them (pay at the venue) or is real (paid).
+    "booking.created": (staff_notifications.notify_staff_of_new_booking,),
+    "booking.confirmed": (notifications.notify_booking_confirmed,
+                          staff_notifications.notify_staff_of_new_booking),
     "booking.cancelled": (notifications.notify_booking_cancelled,
                           # a customer's free cancellation refunds the payment itself
-                          refunds.refund_on_free_cancellation),
-    "booking.rescheduled": (),
+                          refunds.refund_on_free_cancellation,
+                          staff_notifications.notify_staff_of_cancellation),
+    "booking.rescheduled": (staff_notifications.notify_staff_of_reschedule,),
     "booking.expired": (),
     "booking.completed": (),
     "booking.no_show": (),

@@ -65,6 +65,13 @@ VARIABLES = {
     "free_cancellation": "True when a cancellation was free of charge (cancellations)",
     "manage_url": "Where the customer manages the booking",
     "sign_in_url": "Where the customer signs in on the storefront",
+    # Mostly for the staff messages:
+    "customer_email": "The customer's email",
+    "customer_phone": "The customer's phone, if known",
+    "booking_url": "The booking's page in the console (staff messages)",
+    "previous_starts_at_local": "Where a moved booking was before, like starts_at_local "
+                                "(reschedule messages)",
+    "cancelled_by_customer": "True when the customer cancelled (cancellations)",
 }
 
 SAMPLE_CONTEXT = {
@@ -77,6 +84,10 @@ SAMPLE_CONTEXT = {
     "credit_note": False, "refund_amount": "€42.00", "fully_refunded": True,
     "free_cancellation": True, "manage_url": "https://bookwell.example/shop/bookings/BK7Q2M4X",
     "sign_in_url": "https://bookwell.example/shop/login",
+    "customer_email": "ada@example.com", "customer_phone": "+4915112345678",
+    "booking_url": "https://bookwell.example/bookingview/show/42",
+    "previous_starts_at_local": "Fri 31 Jul 2026, 17:30 CEST (Europe/Berlin)",
+    "cancelled_by_customer": True,
 }
 
 

@@ -149,14 +149,14 @@ def queue_messages(*, key: str, booking: Booking, dedupe_prefix: str, channels=C
         except Exception as exc:  # a broken default: visible to staff, never silent
             values.update(status=FAILED, error=f"Template did not render: "
                           f"{type(exc).__name__}: {exc}"[:2000])
-        notification_id = _insert_once(values)
+        notification_id = insert_once(values)
         if notification_id is not None and values["status"] == QUEUED:
             ids.append(notification_id)
     return ids
 
 
-def _insert_once(values: dict) -> int | None:
-    """Insert unless the dedupe key exists (then None), without failing the transaction."""
+def insert_once(values: dict) -> int | None:
+    """Insert a ``Notification`` row unless the dedupe key exists (then None), without failing the transaction."""
     if db.session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
@@ -172,7 +172,8 @@ def _insert_once(values: dict) -> int | None:
 def message_context(booking: Booking, customer: Account, *, locale: str,
                     receipt: Receipt | None = None, total_minor: int | None = None,
                     refund_minor: int | None = None, fully_refunded: bool = False,
-                    free_cancellation: bool = False) -> dict:
+                    free_cancellation: bool = False, cancelled_by_customer: bool = False,
+                    previous_starts_at=None) -> dict:
     """Every variable of ``templates.VARIABLES``, for one booking and customer."""
     provider = db.session.get(Provider, booking.provider_id)
     first, last = (customer.first_name or "").strip(), (customer.last_name or "").strip()
@@ -199,7 +200,19 @@ def message_context(booking: Booking, customer: Account, *, locale: str,
         "free_cancellation": free_cancellation,
         "manage_url": f"{base}/shop/bookings/{booking.reference}",
         "sign_in_url": _sign_in_url(),
+        "customer_email": customer.email or "",
+        "customer_phone": customer.phone or "",
+        "booking_url": console_booking_url(booking),
+        "previous_starts_at_local": templates.format_local_time(
+            previous_starts_at, provider.timezone, locale),
+        "cancelled_by_customer": cancelled_by_customer,
     }
+
+
+def console_booking_url(booking: Booking) -> str:
+    """The booking's page in the console, for the provider's staff."""
+    base = current_app.config.get("PUBLIC_BASE_URL", "").rstrip("/")
+    return f"{base}/bookingview/show/{booking.id}"
 
 
 def _sign_in_url() -> str:
@@ -223,6 +236,7 @@ def queue_registration_attempt(account: Account) -> list[int]:
     context.update(customer_name=f"{first} {last}".strip() or account.email,
                    customer_first_name=first or account.email, quantity=0,
                    credit_note=False, fully_refunded=False, free_cancellation=False,
+                   cancelled_by_customer=False, customer_email=account.email,
                    sign_in_url=_sign_in_url())
     hour = utcnow().strftime("%Y%m%d%H")
     values = dict(
@@ -239,7 +253,7 @@ def queue_registration_attempt(account: Account) -> list[int]:
     except Exception as exc:  # a broken default: visible to admins, never a failed sign-up
         values.update(status=FAILED, error=f"Template did not render: "
                       f"{type(exc).__name__}: {exc}"[:2000])
-    notification_id = _insert_once(values)
+    notification_id = insert_once(values)
     if notification_id is None or values["status"] != QUEUED:
         return []
     return [notification_id]

@@ -73,7 +73,9 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         # Messages: their own template overrides (with preview) and the delivery log.
         *_manage("NotificationTemplateView"), ("can_preview", "NotificationTemplateView"),
         *_read("NotificationView"), ("can_send_again", "NotificationView"),
-        *_menus("Messages", "Delivery log", "Message templates"),
+        # Which booking events their staff are emailed about, and where.
+        ("can_settings", "StaffNotificationSettingsView"),
+        *_menus("Messages", "Delivery log", "Message templates", "Staff notifications"),
         # The menu (views/menu.py): every group but Platform.
         *_menus("Home", "Bookings", "All bookings", "Day agenda",
                 "Catalog", "Offerings", "Variants", "Categories", "Locations",
