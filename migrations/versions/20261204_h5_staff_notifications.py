@@ -1,7 +1,7 @@
 """staff_notification_setting: which booking events a provider's staff are emailed about
 
 Revision ID: 20261204_h5_staff_notifications
-Revises: 20261204_h2_intent_requested
+Revises: 20261204_h1_time_off
 Create Date: 2026-12-04 17:20:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '20261204_h5_staff_notifications'
-down_revision = '20261204_h2_intent_requested'
+down_revision = '20261204_h1_time_off'
 branch_labels = None
 depends_on = None
 
