@@ -7,7 +7,8 @@ from views import menu
 from views.assets import register_assets
 from views.audit import AuditLogView
 from views.availability import AvailabilityRuleView, ClosedDayView, SlotView, TimeOffView
-from views.bookings import BookingAgendaView, BookingHistoryView, BookingView
+from views.bookings import BookingHistoryView, BookingView
+from views.calendar import BookingAgendaView, BookingCalendarView
 from views.catalog import CategoryView, LocationView, OfferingView, VariantView
 from views.conversions import AttributionReportView, ConversionEventView
 from views.events import ConsumedEventView, OutboxEventView
@@ -45,9 +46,10 @@ def register_views(appbuilder) -> None:
     menu.create_groups(appbuilder)
     for view, name, icon in (
         (BookingView, "All bookings", "fa-ticket"),
-        (BookingAgendaView, "Day agenda", "fa-calendar-check-o"),
+        (BookingCalendarView, "Calendar", "fa-calendar-check-o"),
     ):
         appbuilder.add_view(view, name, icon=icon, category=menu.BOOKINGS.name)
+    appbuilder.add_view_no_menu(BookingAgendaView)  # the old address, now a redirect
     appbuilder.add_view_no_menu(BookingHistoryView)
     for view, name, icon in (
         (OfferingView, "Offerings", "fa-tags"),

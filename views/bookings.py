@@ -1,4 +1,6 @@
-"""Console screens for bookings: the read-only list with its state actions, and the agenda.
+"""Console screens for bookings: the read-only list with its state actions.
+
+The calendar (day and week by time) is in :mod:`views.calendar`.
 
 Bookings are never edited by hand: every change is an action that calls the booking
 service (which checks the state machine, records the history, publishes the event and
@@ -6,10 +8,7 @@ commits). Staff act on their own provider's bookings only; admins on any.
 """
 from __future__ import annotations
 
-from datetime import date
-
-from flask import abort, flash, g, redirect, request
-from flask_appbuilder import BaseView, expose, has_access
+from flask import flash, g, redirect
 from flask_appbuilder.actions import action
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
 from flask_appbuilder.models.sqla.filters import FilterEqual, FilterNotEqual
@@ -18,7 +17,7 @@ from wtforms import StringField
 from app.errors import DomainError
 from app.models import Booking, BookingHistory
 from app.models.bookings import PENDING, STATUSES
-from app.services import agenda, payments
+from app.services import payments
 from app.services.bookings import (
     Actor,
     Scope,
@@ -27,8 +26,7 @@ from app.services.bookings import (
     confirm_booking,
     mark_no_show,
 )
-from app.models.types import MAX_ID
-from views.base import TenantModelView, console_scope, user_is_admin
+from views.base import TenantModelView, console_scope
 from views.console import (
     ConsoleInterface,
     local_column,
@@ -40,19 +38,6 @@ from views.console import (
 from views.filters import FilterAccountEmailContains, FilterAccountEmailEqual
 
 CONSOLE_REASON = "console"
-
-
-# --- the agenda's day ---------------------------------------------------------------------
-
-def viewer_zone() -> str | None:
-    """The agenda's "today" without a chosen provider: the staff member's provider zone,
-    the admin account's own zone."""
-    user = getattr(g, "user", None)
-    if user is None:
-        return None
-    if not user_is_admin(user) and getattr(user, "provider", None) is not None:
-        return user.provider.timezone
-    return getattr(user, "timezone", None)
 
 
 # --- acting on bookings ------------------------------------------------------------------
@@ -201,53 +186,4 @@ class BookingView(BookingActions, TenantModelView):
     }
 
 
-class BookingAgendaView(BaseView):
-    """One day's bookings, by offering and local start time, with previous/next day."""
-
-    route_base = "/bookings"
-    default_view = "agenda"
-
-    @expose("/agenda/")
-    @has_access
-    def agenda(self):
-        scope = console_scope()
-        admin = scope.every_provider
-        if admin and _id_arg("provider_id"):  # an admin may look at one provider's day
-            scope = Scope.of_provider(_id_arg("provider_id"))
-        provider_id = scope.provider_id
-        try:
-            zone = agenda.provider_zone(provider_id) if provider_id else viewer_zone()
-            day = _day_arg(zone)
-            data = agenda.day_agenda(day=day, scope=scope)
-        except DomainError as exc:
-            if exc.status == 404:
-                abort(404)
-            flash(exc.message, "danger")
-            data = agenda.day_agenda(day=agenda.local_today(zone), scope=scope)
-        return self.render_template(
-            "console/agenda.html", agenda=data, zone=data.zone or zone or "UTC",
-            providers=agenda.agenda_providers() if admin else None,
-            show_provider=admin and provider_id is None)
-
-
-def _id_arg(name: str) -> int | None:
-    value = request.args.get(name, "")
-    if not value:
-        return None
-    if not value.isdigit() or not 0 < int(value) <= MAX_ID:
-        abort(404)
-    return int(value)
-
-
-def _day_arg(zone: str | None) -> date:
-    value = request.args.get("day", "")
-    if not value:
-        return agenda.local_today(zone)
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        flash(f"{value!r} is not a day (YYYY-MM-DD): showing today.", "warning")
-        return agenda.local_today(zone)
-
-
-__all__ = ["BookingAgendaView", "BookingHistoryView", "BookingView"]
+__all__ = ["BookingHistoryView", "BookingView"]

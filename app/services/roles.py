@@ -58,6 +58,8 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         *[(f"can_{name}", "BookingView") for name in ("confirm", "cancel", "complete",
                                                        "no_show")],
         ("can_agenda", "BookingAgendaView"), ("can_mark_paid", "BookingView"),
+        # The calendar: look at it, and move a booking to a free slot from it.
+        ("can_calendar", "BookingCalendarView"), ("can_reschedule", "BookingCalendarView"),
         # Payments: read, and refund (in full by action, in part on the refund page);
         # replaying the webhook inbox stays with admins.
         *_read("PaymentView"), ("can_refund", "PaymentView"),
@@ -77,7 +79,7 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         ("can_settings", "StaffNotificationSettingsView"),
         *_menus("Messages", "Delivery log", "Message templates", "Staff notifications"),
         # The menu (views/menu.py): every group but Platform.
-        *_menus("Home", "Bookings", "All bookings", "Day agenda",
+        *_menus("Home", "Bookings", "All bookings", "Calendar",
                 "Catalog", "Offerings", "Variants", "Categories", "Locations",
                 "Opening hours", "Closed days", "Time off", "Slots",
                 "Payments", "All payments", "Refunds",

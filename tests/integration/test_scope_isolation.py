@@ -15,8 +15,8 @@ from app.models.conversions import FAILED as CONVERSION_FAILED
 from app.models.notifications import FAILED as MESSAGE_FAILED
 from app.models.types import utcnow
 from app.services import (
-    agenda,
     attribution_report,
+    booking_calendar,
     availability,
     bookings,
     catalog,
@@ -129,10 +129,11 @@ def test_a_new_catalog_row_needs_one_provider():
 def test_agenda_and_report_count_only_their_provider(shops):
     mine, theirs = shops
     day = (utcnow() + timedelta(days=1)).date()
-    shown = agenda.day_agenda(day=day, scope=mine.scope)
-    assert {group.provider_id for group in shown.groups} == {mine.provider}
-    everyone = agenda.day_agenda(day=day, scope=EVERYONE)
-    assert {group.provider_id for group in everyone.groups} == {mine.provider, theirs.provider}
+    shown = booking_calendar.calendar_view(first_day=day, days=1, scope=mine.scope)
+    assert {b.provider_id for d in shown.days for b in d.bookings} == {mine.provider}
+    everyone = booking_calendar.calendar_view(first_day=day, days=1, scope=EVERYONE)
+    assert {b.provider_id for d in everyone.days for b in d.bookings} == {
+        mine.provider, theirs.provider}
 
     today = utcnow().date()
     [row] = attribution_report.report(scope=mine.scope, start=today, end=today)

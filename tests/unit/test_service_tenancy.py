@@ -98,7 +98,7 @@ def statements(app_ctx):
 def test_the_walk_finds_the_scoped_services():
     names = {name for name, _ in SCOPED}
     assert {"app.services.payment_queries.list_payments", "app.services.catalog.update",
-            "app.services.availability.generate_slots", "app.services.agenda.day_agenda",
+            "app.services.availability.generate_slots", "app.services.booking_calendar.calendar_view",
             "app.services.tenancy.get_owned"} <= names
     assert len(names) >= 20
 

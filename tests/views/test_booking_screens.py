@@ -1,4 +1,4 @@
-"""Bookings in the console: the read-only list, its state actions, and the day agenda.
+"""Bookings in the console: the read-only list and its state actions.
 
 Staff see and act on their own provider's bookings only; admins on all. Every action goes
 through the booking service, so a refused transition is flashed and changes nothing.
@@ -15,7 +15,6 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Booking, BookingHistory, Slot
 from app.models.types import utcnow
-from app.services import agenda
 from app.services.bookings import Actor, Scope, cancel_booking, place_booking
 from tests.views.console import page_text, select_options, signed_in
 
@@ -449,169 +448,9 @@ def test_staff_menu_offers_bookings_but_not_operations(app, tenant_a):
 
     page = page_text(staff.get("/bookingview/list/"))
 
-    assert "/bookingview/list/" in page and "/bookings/agenda/" in page
+    assert "/bookingview/list/" in page and "/calendar/week" in page
     assert "/outboxeventview/list/" not in page
 
 
-# --- the day agenda -----------------------------------------------------------------------
-
-@pytest.fixture
-def agenda_day() -> date:
-    return date.today() + timedelta(days=20)
-
-
-def _local_start(day: date, hour: int, minute: int = 0, zone=BERLIN) -> datetime:
-    return datetime.combine(day, time(hour, minute), zone).astimezone(timezone.utc)
-
-
-def _agenda_rows(page: str) -> list[str]:
-    import re
-
-    return re.findall(r'data-reference="([^"]+)"', page)
-
-
-def test_agenda_shows_the_local_day_by_offering_and_time(app, build, tenant_a, agenda_day):
-    massage = build.offering(tenant_a.provider_id, name="A massage", price_minor=0)
-    sauna = build.offering(tenant_a.provider_id, name="B sauna", price_minor=0)
-    late = _book(build, tenant_a.provider_id, offering_id=massage,
-                 starts_at=_local_start(agenda_day, 23, 30))
-    early = _book(build, tenant_a.provider_id, offering_id=massage,
-                  starts_at=_local_start(agenda_day, 8))
-    sauna_noon = _book(build, tenant_a.provider_id, offering_id=sauna,
-                       starts_at=_local_start(agenda_day, 12))
-    # The same UTC date, but the next local day; and the local day before.
-    after = _book(build, tenant_a.provider_id, offering_id=massage,
-                  starts_at=_local_start(agenda_day + timedelta(days=1), 0, 30))
-    before = _book(build, tenant_a.provider_id, offering_id=massage,
-                   starts_at=_local_start(agenda_day - timedelta(days=1), 23, 59))
-    staff = signed_in(app, tenant_a.staff_email)
-
-    response = staff.get(f"/bookings/agenda/?day={agenda_day.isoformat()}")
-
-    page = response.get_data(as_text=True)
-    assert response.status_code == 200
-    assert _agenda_rows(page) == [early.reference, late.reference, sauna_noon.reference]
-    assert page.index("A massage") < page.index("B sauna")
-    assert "08:00" in page and "23:30" in page and "12:00" in page
-    assert after.reference not in page and before.reference not in page
-    next_page = staff.get(f"/bookings/agenda/?day={(agenda_day + timedelta(days=1))}")
-    assert _agenda_rows(next_page.get_data(as_text=True)) == [after.reference]
-
-
-def test_agenda_links_the_previous_and_next_day(app, tenant_a, agenda_day):
-    staff = signed_in(app, tenant_a.staff_email)
-
-    page = staff.get(f"/bookings/agenda/?day={agenda_day.isoformat()}").get_data(
-        as_text=True)
-
-    assert f"day={(agenda_day - timedelta(days=1)).isoformat()}" in page
-    assert f"day={(agenda_day + timedelta(days=1)).isoformat()}" in page
-
-
-def test_agenda_defaults_to_today_in_the_provider_zone(app, build, tenant_a):
-    staff = signed_in(app, tenant_a.staff_email)
-
-    page = staff.get("/bookings/agenda/").get_data(as_text=True)
-
-    assert f'data-day="{utcnow().astimezone(BERLIN).date().isoformat()}"' in page
-
-
-def test_agenda_shows_own_provider_only(app, build, tenant_a, tenant_b, agenda_day):
-    own = _book(build, tenant_a.provider_id, starts_at=_local_start(agenda_day, 10))
-    foreign = _book(build, tenant_b.provider_id, starts_at=_local_start(agenda_day, 10))
-    staff = signed_in(app, tenant_a.staff_email)
-
-    plain = staff.get(f"/bookings/agenda/?day={agenda_day}").get_data(as_text=True)
-    asking = staff.get(f"/bookings/agenda/?day={agenda_day}&provider_id={tenant_b.provider_id}"
-                       ).get_data(as_text=True)
-
-    assert _agenda_rows(plain) == [own.reference]
-    assert _agenda_rows(asking) == [own.reference]
-    assert foreign.reference not in plain + asking and tenant_b.name not in plain + asking
-
-
-def test_agenda_leaves_out_released_bookings(app, build, tenant_a, agenda_day):
-    kept = _book(build, tenant_a.provider_id, starts_at=_local_start(agenda_day, 9))
-    gone = _book(build, tenant_a.provider_id, starts_at=_local_start(agenda_day, 10))
-    cancel_booking(gone.reference, actor=Actor(None, "test"), scope=Scope.all_providers())
-    staff = signed_in(app, tenant_a.staff_email)
-
-    page = staff.get(f"/bookings/agenda/?day={agenda_day}").get_data(as_text=True)
-
-    assert _agenda_rows(page) == [kept.reference]
-
-
-def test_admin_agenda_shows_all_or_one_provider(app, build, tenant_a, tenant_b, admin_email,
-                                                agenda_day):
-    alpha = _book(build, tenant_a.provider_id, starts_at=_local_start(agenda_day, 10))
-    beta = _book(build, tenant_b.provider_id, starts_at=_local_start(agenda_day, 11))
-    admin = signed_in(app, admin_email)
-
-    everyone = admin.get(f"/bookings/agenda/?day={agenda_day}")
-    only_beta = admin.get(f"/bookings/agenda/?day={agenda_day}"
-                          f"&provider_id={tenant_b.provider_id}").get_data(as_text=True)
-
-    assert sorted(_agenda_rows(everyone.get_data(as_text=True))) == sorted(
-        [alpha.reference, beta.reference])
-    assert sorted(select_options(everyone, "agenda-provider")) == sorted(
-        ["All providers", tenant_a.name, tenant_b.name])
-    assert _agenda_rows(only_beta) == [beta.reference]
-
-
-def test_agenda_refuses_bad_input_without_a_500(app, tenant_a, admin_email):
-    staff = signed_in(app, tenant_a.staff_email)
-    admin = signed_in(app, admin_email)
-
-    bad_day = staff.get("/bookings/agenda/?day=2031-02-30")
-    far_day = staff.get("/bookings/agenda/?day=0001-01-01")
-
-    assert bad_day.status_code == 200 and far_day.status_code == 200
-    assert "not a day" in bad_day.get_data(as_text=True)
-    assert admin.get("/bookings/agenda/?provider_id=abc").status_code == 404
-    assert admin.get("/bookings/agenda/?provider_id=99999999999").status_code == 404
-    assert admin.get("/bookings/agenda/?provider_id=424242").status_code == 404
-
-
-def test_agenda_needs_a_console_user(app, client):
-    response = client.get("/bookings/agenda/")
-
-    assert response.status_code == 302 and "/login/" in response.headers["Location"]
-
-
-def test_agenda_service_counts_bookings_on_their_own_provider_day(app_ctx, build, agenda_day):
-    tokyo = build.provider(name="Tokyo Tea", timezone="Asia/Tokyo")
-    berlin = build.provider(name="Berlin Bath", timezone="Europe/Berlin")
-    # 08:00 on the day in Tokyo is 23:00 the day before in UTC.
-    in_tokyo = _book(build, tokyo, starts_at=_local_start(agenda_day, 8, zone=ZoneInfo(
-        "Asia/Tokyo")))
-    in_berlin = _book(build, berlin, starts_at=_local_start(agenda_day, 23))
-
-    everyone = agenda.day_agenda(day=agenda_day, scope=Scope.all_providers())
-    tokyo_only = agenda.day_agenda(day=agenda_day, scope=Scope.of_provider(tokyo))
-
-    assert sorted(b.reference for g in everyone.groups for b in g.bookings) == sorted(
-        [in_tokyo.reference, in_berlin.reference])
-    [group] = tokyo_only.groups
-    assert [b.reference for b in group.bookings] == [in_tokyo.reference]
-    assert group.bookings[0].starts_at.strftime("%H:%M") == "08:00"
-    assert tokyo_only.zone == "Asia/Tokyo"
-
-
-def test_agenda_service_days_across_a_clock_change(app_ctx, build):
-    provider_id = build.provider(timezone="Europe/Berlin")
-    day = _next_spring_forward()
-    first = _book(build, provider_id, starts_at=_local_start(day, 0, 15))
-    last = _book(build, provider_id, starts_at=_local_start(day, 23, 45))
-    _book(build, provider_id, starts_at=_local_start(day + timedelta(days=1), 0, 15))
-
-    result = agenda.day_agenda(day=day, scope=Scope.of_provider(provider_id))
-
-    assert [b.reference for g in result.groups for b in g.bookings] == [first.reference,
-                                                                         last.reference]
-
-
-def _next_spring_forward() -> date:
-    """The next last Sunday of March: Europe's clocks go forward (a 23-hour day)."""
-    year = date.today().year + 1
-    day = date(year, 3, 31)
-    return day - timedelta(days=(day.weekday() + 1) % 7)
+# The day agenda became the calendar: its tests (local days, tenancy, admins, bad input)
+# are in tests/views/test_calendar.py.
