@@ -20,7 +20,7 @@ from app.services import agenda, booking_calendar, reschedule_options
 from app.services.booking_calendar import DAY, WEEK
 from app.services.bookings import Actor, Scope, reschedule_booking
 from views.base import console_scope
-from views.console import status_badge
+from views.console import status_badge, status_text
 
 CONSOLE_REASON = "console: moved on the calendar"
 
@@ -121,7 +121,7 @@ class BookingCalendarView(BaseView):
             providers=agenda.agenda_providers() if admin else None,
             offerings=booking_calendar.calendar_offerings(scope=scope),
             show_provider=admin and provider_id is None,
-            status_badge=status_badge, movable=reschedule_options.MOVABLE,
+            status_badge=status_badge, status_text=status_text, movable=reschedule_options.MOVABLE,
             title="Calendar")
 
 
