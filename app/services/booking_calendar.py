@@ -171,7 +171,7 @@ def calendar_offerings(*, scope: Scope) -> list[tuple[int, str]]:
 
 def check_offering(offering_id: int, *, scope: Scope) -> None:
     """Refuse an offering outside the scope (NotFound), so a filter never reveals one."""
-    found = db.session.scalar(scope.filter(
+    found = db.session.scalar(require_scope(scope).filter(
         select(Offering.id).where(Offering.id == offering_id), Offering))
     if found is None:
         raise NotFound("offering.not_found", f"No offering with id {offering_id}.")

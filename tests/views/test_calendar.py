@@ -131,6 +131,7 @@ def test_new_york_spring_forward_skips_an_hour(app_ctx, build):
     view = calendar_view(scope=Scope.of_provider(provider_id), first_day=NEW_YORK_SPRING_WEEK)
 
     [(_day, booking)] = _by_reference(view).values()
+    assert booking.reference == across.reference
     assert view.days[6].hours == 23 and view.days[6].missing_rows == {(2, 0)}
     assert view.days[0].missing_rows == set()
     assert view.changes[0].forward
