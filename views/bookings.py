@@ -8,7 +8,8 @@ commits). Staff act on their own provider's bookings only; admins on any.
 """
 from __future__ import annotations
 
-from flask import flash, g, redirect
+from flask import abort, flash, g, redirect
+from flask_appbuilder import expose, has_access
 from flask_appbuilder.actions import action
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
 from flask_appbuilder.models.sqla.filters import FilterEqual, FilterNotEqual
@@ -27,6 +28,7 @@ from app.services.bookings import (
     mark_no_show,
 )
 from views.base import TenantModelView, console_scope
+from views.booking_page import BookingPage
 from views.console import (
     ConsoleInterface,
     local_column,
@@ -128,7 +130,7 @@ ATTRIBUTION_COLUMNS = [f"attribution_row.{name}" for name in (
     "landing_url", "referrer", "consent")]
 
 
-class BookingView(BookingActions, TenantModelView):
+class BookingView(BookingPage, BookingActions, TenantModelView):
     datamodel = ConsoleInterface(
         Booking,
         display={
@@ -148,13 +150,20 @@ class BookingView(BookingActions, TenantModelView):
             "status": [FilterEqual, FilterNotEqual],
         },
     )
-    base_permissions = ["can_list", "can_show"]
+    base_permissions = ["can_list", "can_show", "can_reschedule"]
     list_title = "Bookings"
     show_title = "Booking"
     method_permission_name = {"confirm": "confirm", "cancel": "cancel",
                               "complete": "complete", "no_show": "no_show",
-                              "mark_paid": "mark_paid"}
-    related_views = [BookingHistoryView]
+                              "mark_paid": "mark_paid", "show": "show",
+                              # each checks the action's own permission inside
+                              "page_action": "show", "page_refund": "show",
+                              "page_move": "reschedule"}
+    page_actions = {"confirm": confirm_booking, "cancel": cancel_booking,
+                    "complete": complete_booking, "no_show": mark_no_show,
+                    "mark_paid": _mark_paid}
+    page_done = {"confirm": "confirmed.", "cancel": "cancelled.", "complete": "completed.",
+                 "no_show": "marked as no-show.", "mark_paid": "marked paid."}
 
     list_columns = ["reference", "customer", "offering", "starts_at", "quantity", "status",
                     "total_minor", "provider"]
@@ -184,6 +193,29 @@ class BookingView(BookingActions, TenantModelView):
         "attribution_row.landing_url": "Landing URL", "attribution_row.referrer": "Referrer",
         "attribution_row.consent": "Tracking consent",
     }
+
+    @expose("/show/<pk>", methods=["GET"])
+    @has_access
+    def show(self, pk):
+        """The booking page (replaces the stock show screen; same address)."""
+        return self.booking_page(pk, console_scope())
+
+    @expose("/page-action/<pk>/<name>", methods=["POST"])
+    @has_access
+    def page_action(self, pk, name):
+        return self.perform_action(pk, name, console_scope())
+
+    @expose("/move/<pk>", methods=["POST"])
+    @has_access
+    def page_move(self, pk):
+        return self.perform_move(pk, console_scope())
+
+    @expose("/refund/<pk>/<int:payment_id>", methods=["POST"])
+    @has_access
+    def page_refund(self, pk, payment_id):
+        if not self.appbuilder.sm.has_access("can_refund", "PaymentView"):
+            abort(403)
+        return self.perform_refund(pk, payment_id, console_scope())
 
 
 __all__ = ["BookingHistoryView", "BookingView"]

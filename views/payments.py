@@ -189,7 +189,7 @@ class PaymentView(TenantModelView):
             except DomainError as exc:
                 flash(f"{reference}: {exc.message}", "danger")
             else:
-                _flash_refund(reference, refund)
+                flash_refund(reference, refund)
         self.update_redirect()
         return redirect(self.get_redirect())
 
@@ -219,7 +219,7 @@ class PaymentView(TenantModelView):
                     flash(f"{reference}: {exc.message}", "danger")
                     payment = self.datamodel.get(pk, self._base_filters)
                 else:
-                    _flash_refund(reference, refund)
+                    flash_refund(reference, refund)
                     return redirect(url_for(f"{self.endpoint}.show", pk=pk))
         return self.render_template(
             "console/refund.html", title="Refund a payment", form=form, payment=payment,
@@ -228,7 +228,7 @@ class PaymentView(TenantModelView):
             show_url=url_for(f"{self.endpoint}.show", pk=pk))
 
 
-def _flash_refund(reference: str, refund: Refund) -> None:
+def flash_refund(reference: str, refund: Refund) -> None:
     amount = format_money(refund.amount_minor, refund.currency)
     if refund.status == REFUND_RETRYING:
         flash(f"{reference}: refund of {amount} not through yet, it will be retried "
@@ -281,4 +281,4 @@ class PaymentEventView(TenantModelView):
         return redirect(self.get_redirect())
 
 
-__all__ = ["PaymentEventView", "PaymentView", "RefundView", "minor_units"]
+__all__ = ["PaymentEventView", "PaymentView", "RefundView", "flash_refund", "minor_units"]

@@ -36,7 +36,12 @@ from app.models.types import utcnow
 from app.services import booking_places, booking_rules, event_payloads
 from app.services.booking_placing import SLOT_BUSY
 from app.services.booking_rules import OFFERING, SLOT
-from app.services.booking_states import RELEASING, check_transition
+from app.services.booking_states import (
+    RELEASING,
+    BookingFacts,
+    check_staff_action,
+    check_transition,
+)
 from app.services.scopes import SYSTEM, Actor, Scope, require_scope
 from app.services.transactions import retried, unit_of_work
 
@@ -86,10 +91,7 @@ def confirm_booking(reference: str, *, actor: Actor, scope: Scope) -> Booking:
     """Staff confirm a booking that is paid at the venue (online payments confirm their own)."""
     with unit_of_work(busy=SLOT_BUSY):
         booking = get_booking_for_update(reference, scope=scope)
-        if not booking.pay_at_venue and booking.total_minor > 0 and booking.status == PENDING:
-            raise Conflict("booking.awaits_payment",
-                           "This booking is confirmed by its online payment, not by hand.",
-                           {"status": [booking.status]})
+        check_staff_action("confirm", facts_of(booking), utcnow())
         transition(booking, CONFIRMED, actor)
     return booking
 
@@ -106,27 +108,33 @@ def cancel_booking(reference: str, *, actor: Actor, scope: Scope,
 
 def complete_booking(reference: str, *, actor: Actor, scope: Scope,
                      now: datetime | None = None) -> Booking:
-    return _after_start(reference, COMPLETED, actor, scope, now or utcnow(),
-                        lambda b, n: b.ends_at is None or b.ends_at <= n,
-                        "It can be completed once it has ended.")
+    """Staff record that a booking took place (once it has ended)."""
+    return _staff_transition(reference, "complete", COMPLETED, actor, scope, now or utcnow())
 
 
 def mark_no_show(reference: str, *, actor: Actor, scope: Scope,
                  now: datetime | None = None) -> Booking:
-    return _after_start(reference, NO_SHOW, actor, scope, now or utcnow(),
-                        lambda b, n: b.starts_at is None or b.starts_at <= n,
-                        "A no-show can be recorded once it has started.")
+    """Staff record that the customer did not come (once it has started)."""
+    return _staff_transition(reference, "no_show", NO_SHOW, actor, scope, now or utcnow())
 
 
 @retried("booking.busy")
-def _after_start(reference, target, actor, scope, now, ready, message) -> Booking:
+def _staff_transition(reference, action, target, actor, scope, now) -> Booking:
     with unit_of_work(busy=SLOT_BUSY):
         booking = get_booking_for_update(reference, scope=scope)
-        check_transition(booking.status, target)
-        if not ready(booking, now):
-            raise Conflict("booking.too_early", message, {"status": [booking.status]})
+        check_staff_action(action, facts_of(booking), now)
         transition(booking, target, actor)
     return booking
+
+
+def facts_of(booking: Booking) -> BookingFacts:
+    """What the staff-actions table looks at, read from a booking (locked or not)."""
+    # Any payment row: a pay-at-venue booking has one only once it is marked paid.
+    paid = db.session.scalar(select(Payment.id).where(
+        Payment.booking_id == booking.id).limit(1)) is not None
+    return BookingFacts(status=booking.status, pay_at_venue=booking.pay_at_venue,
+                        total_minor=booking.total_minor, starts_at=booking.starts_at,
+                        ends_at=booking.ends_at, paid=paid)
 
 
 @retried("booking.busy")

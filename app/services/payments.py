@@ -40,6 +40,8 @@ from app.models.payments import (
 )
 from app.models.types import utcnow
 from app.services import bookings, event_payloads
+from app.services.booking_lifecycle import facts_of
+from app.services.booking_states import check_staff_action
 from app.services.scopes import SYSTEM, Actor, Scope, require_scope
 from app.services.transactions import end_read, retrying, unit_of_work
 
@@ -354,16 +356,8 @@ def mark_paid(reference: str, *, actor_id: int | None, scope: Scope,
 def _mark_paid(reference: str, actor_id: int | None, scope: Scope,
                method: str) -> Payment:
     booking = bookings.get_booking_for_update(reference, scope=scope)
-    if not booking.pay_at_venue:
-        raise Conflict("payment.online_only",
-                       "This booking is paid online; its payment confirms it.")
-    if booking.status not in (PENDING, CONFIRMED):
-        raise Conflict("payment.not_payable",
-                       f"A {booking.status} booking cannot be marked paid.",
-                       {"status": [booking.status]})
-    if _payment_of(booking.id) is not None:
-        raise Conflict("payment.already_paid", "This booking is marked paid already.")
     now = utcnow()
+    check_staff_action("mark_paid", facts_of(booking), now)
     payment = Payment(provider_id=booking.provider_id, booking_id=booking.id,
                       gateway=MANUAL, amount_minor=booking.total_minor,
                       received_minor=booking.total_minor, currency=booking.currency,

@@ -60,6 +60,7 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         ("can_agenda", "BookingAgendaView"), ("can_mark_paid", "BookingView"),
         # The calendar: look at it, and move a booking to a free slot from it.
         ("can_calendar", "BookingCalendarView"), ("can_reschedule", "BookingCalendarView"),
+        ("can_reschedule", "BookingView"),
         # Payments: read, and refund (in full by action, in part on the refund page);
         # replaying the webhook inbox stays with admins.
         *_read("PaymentView"), ("can_refund", "PaymentView"),
