@@ -15,7 +15,7 @@ from app.services import catalog, catalog_rules, geocoding
 from app.services.money import format_money
 from views.base import console_scope, current_user, user_provider_id
 from views.catalog_base import CatalogInterface, CatalogRowView
-from views.form_fields import kind_select
+from views.form_fields import KIND_NAMES, kind_select
 from views.money_fields import MoneyField, currency_select
 
 
@@ -103,7 +103,8 @@ def hours_link(offering) -> Markup:
 
 
 class OfferingView(CatalogRowView):
-    datamodel = CatalogInterface(Offering, catalog.OFFERING, display={"hours": hours_link})
+    datamodel = CatalogInterface(Offering, catalog.OFFERING, display={
+        "hours": hours_link, "kind": lambda row: KIND_NAMES.get(row.kind, row.kind)})
     row_kind = catalog.OFFERING
     list_columns = ["name", "kind", "price_display", "duration_minutes", "category",
                     "location", "active", "provider", "hours"]
@@ -114,7 +115,8 @@ class OfferingView(CatalogRowView):
     show_columns = add_columns + ["image_urls", "created_at", "updated_at"]
     search_columns = ["name", "kind", "category", "location", "active", "provider"]
     order_columns = ["name", "kind", "price_minor"]
-    label_columns = {"price_minor": "Price", "price_display": "Price", "hours": "Hours"}
+    label_columns = {"price_minor": "Price", "price_display": "Price", "hours": "Hours",
+                     "duration_minutes": "Duration (minutes)"}
     # The weekly hours are edited on their own screen; its permission is checked there.
     method_permission_name = {"opening_hours": "edit"}
     description_columns = {

@@ -9,13 +9,15 @@ form's own ``__init__`` (WTForms' public way to add or remove fields of one form
   (their own provider is implied, and pinned on save by ``TenantModelView``);
 - money fields show a stored amount in major units of the row's currency, moments on
   the wall clock of the row's provider;
-- time and date fields say which zone they are in: the staff's provider's.
+- time and date fields say which zone they are in: the staff's provider's;
+- an optional dropdown's empty choice reads "— none —".
 
 This uses only public hooks (``add_form``/``edit_form`` as form classes, ``add_widget``/
 ``edit_widget`` as widget classes), not Flask-AppBuilder's private ``_add``/``_edit``.
 """
 from __future__ import annotations
 
+from flask_appbuilder.fields import QuerySelectField
 from flask_appbuilder.widgets import FormWidget
 
 from app.services import catalog_rules
@@ -58,6 +60,10 @@ def for_the_signed_in_person(form_class):
             for field in self:
                 if hasattr(field, "show_stored"):  # money, moments: in the row's units
                     field.show_stored(obj)
+                if isinstance(field, QuerySelectField) and field.allow_blank \
+                        and not field.blank_text:
+                    # An empty label shows the blank choice's value ("__None").
+                    field.blank_text = "— none —"
                 if getattr(field, "zoned", False):
                     field.description = zone_note(zone)
 

@@ -15,6 +15,7 @@ from app.models.catalog import PRODUCT, SERVICE
 from app.services.wall_clock import NoSuchLocalTime, utc_from_wall_clock, wall_clock
 
 KIND_LABELS = {SERVICE: "Service: booked in time slots", PRODUCT: "Product: sold from stock"}
+KIND_NAMES = {SERVICE: "Service", PRODUCT: "Product"}  # in lists
 
 
 def kind_select(label: str = "Kind") -> SelectField:
@@ -73,7 +74,7 @@ def optional_date(label: str) -> ZonedDateField:
     return ZonedDateField(label, validators=[Optional()])
 
 
-__all__ = ["KIND_LABELS", "LocalMomentField", "ZonedDateField", "ZonedTimeField", "kind_select",
+__all__ = ["KIND_LABELS", "KIND_NAMES", "LocalMomentField", "ZonedDateField", "ZonedTimeField", "kind_select",
            "optional_date", "timezone_select", "weekday_select"]
 
 
