@@ -8,33 +8,46 @@ read-only; "Send again" (failed messages only) creates a new message.
 """
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, g, redirect, request, url_for
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.actions import action
 from flask_appbuilder.fieldwidgets import BS3TextAreaFieldWidget
 from flask_appbuilder.models.sqla.filters import FilterEqual, FilterNotEqual
 from markupsafe import Markup, escape
 from wtforms import TextAreaField
-from wtforms.validators import Optional
+from wtforms.validators import Optional, ValidationError
 
-from app.errors import DomainError
+from app.errors import DomainError, NotFound
 from app.models import Notification, NotificationTemplate
 from app.models.notifications import CHANNELS, NOTIFICATION_STATUSES, TEMPLATE_KEYS
 from app.services import notification_templates as templates
-from app.services import notifications
+from app.services import notifications, template_catalog
 from views.base import TenantModelView, console_scope
 from views.console import (
     ConsoleInterface,
     choice_field,
     local_column,
+    local_time,
     preformatted,
     status_field,
 )
 
 
-def _body(label: str, description: str = "") -> TextAreaField:
-    return TextAreaField(label, validators=[Optional()], widget=BS3TextAreaFieldWidget(),
-                         description=description)
+def _renders(part: str):
+    """A field validator: the part must render with the sample values (a form error
+    next to the field, the typed text kept, instead of a refused save)."""
+    def check(form, field):
+        if field.data:
+            try:
+                templates.render_part_sample(part, field.data)
+            except ValueError as exc:
+                raise ValidationError(str(exc)) from None
+    return check
+
+
+def _body(label: str, description: str = "", part: str = "body_text") -> TextAreaField:
+    return TextAreaField(label, validators=[Optional(), _renders(part)],
+                         widget=BS3TextAreaFieldWidget(), description=description)
 
 
 VARIABLES_HELP = "Variables: " + ", ".join("{{ %s }}" % name for name in templates.VARIABLES)
@@ -48,7 +61,9 @@ class NotificationTemplateView(TenantModelView):
         column_filters={"key": [FilterEqual], "channel": [FilterEqual]})
     base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_delete",
                         "can_preview"]
-    method_permission_name = {"preview": "preview", "preview_action": "preview"}
+    method_permission_name = {"preview": "preview", "preview_action": "preview",
+                              "preview_template": "preview", "customise": "add",
+                              "edit_default": "edit", "revert": "delete"}
     list_title = "Message templates"
     show_title = "Message template"
     add_title = "Customise a message"
@@ -72,8 +87,9 @@ class NotificationTemplateView(TenantModelView):
     }
     edit_form_extra_fields = {
         "body_text": _body("Text", VARIABLES_HELP),
-        "body_html": _body("HTML (email)"),
+        "body_html": _body("HTML (email)", part="body_html"),
     }
+    validators_columns = {"subject": [_renders("subject")]}
     search_form_extra_fields = {"key": choice_field("Message", TEMPLATE_KEYS),
                                 "channel": choice_field("Channel", CHANNELS)}
     description_columns = {"provider": "Staff: always your provider. Admins: leave empty "
@@ -104,6 +120,80 @@ class NotificationTemplateView(TenantModelView):
             details = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.errors.items())
             raise ValueError(f"{exc.message}" + (f" ({details})" if details else "")) from None
 
+    # --- the catalog: every platform default with the provider's override -----------
+
+    @expose("/list/")
+    @has_access
+    def list(self):
+        scope = console_scope()
+        zone = "UTC" if scope.every_provider else _own_zone()
+        return self.render_template(
+            "notifications/console/catalog.html", title=self.list_title,
+            entries=template_catalog.template_catalog(scope=scope),
+            overrides=(template_catalog.provider_overrides(scope=scope)
+                       if scope.every_provider else []),
+            admin=scope.every_provider, local=lambda moment: local_time(moment, zone))
+
+    @expose("/customise", methods=["POST"])
+    @has_access
+    def customise(self):
+        """Staff: their override of a default (created from the default's text), to edit."""
+        try:
+            pk = template_catalog.customise_template(**_default_args(request.form),
+                                                     scope=console_scope())
+        except NotFound:
+            abort(404)
+        except DomainError as exc:
+            flash(exc.message, "danger")
+            return redirect(url_for(f"{self.endpoint}.list"))
+        return redirect(url_for(f"{self.endpoint}.edit", pk=pk))
+
+    @expose("/edit_default", methods=["POST"])
+    @has_access
+    def edit_default(self):
+        """Admins: the platform default itself, to edit."""
+        try:
+            pk = template_catalog.edit_default(**_default_args(request.form),
+                                               scope=console_scope())
+        except NotFound:
+            abort(404)
+        return redirect(url_for(f"{self.endpoint}.edit", pk=pk))
+
+    @expose("/preview_template")
+    @has_access
+    def preview_template(self):
+        """What a message looks like for this provider now (its override, else the
+        default), with sample values."""
+        args = _default_args(request.args)
+        try:
+            rendered = template_catalog.preview_in_force(**args, scope=console_scope())
+            error = None
+        except NotFound:
+            abort(404)
+        except DomainError as exc:  # a broken override: say why, never a 500
+            rendered, error = None, exc.message
+        return self.render_template(
+            "notifications/console/preview_in_force.html", rendered=rendered, error=error,
+            html_frame=html_preview(rendered.body_html if rendered else None),
+            title="Preview: " + template_catalog.template_name(**args))
+
+    @expose("/revert/<int:pk>", methods=["GET", "POST"])
+    @has_access
+    def revert(self, pk):
+        """Delete the provider's override (after a confirmation page): back to the default."""
+        scope = console_scope()
+        try:
+            row = template_catalog.get_override(pk, scope=scope)
+            name = template_catalog.template_name(row.key, row.channel, row.locale)
+            if request.method == "POST":
+                template_catalog.revert_template(pk, scope=scope)
+                flash(f"{name}: back to the platform default.", "success")
+                return redirect(url_for(f"{self.endpoint}.list"))
+        except NotFound:
+            abort(404)
+        return self.render_template("notifications/console/revert.html",
+                                    title="Revert to the default", name=name)
+
     @action("preview_action", "Preview", "", "fa-eye", multiple=False)
     def preview_action(self, item):
         return redirect(url_for(f"{self.endpoint}.preview", pk=item.id))
@@ -129,7 +219,22 @@ class NotificationTemplateView(TenantModelView):
             "notifications/console/preview.html", item=item, source=source,
             rendered=rendered, error=error, variables=templates.VARIABLES,
             html_frame=html_preview(rendered.body_html if rendered else None),
-            title=f"Preview: {item}")
+            title="Preview: " + template_catalog.template_name(item.key, item.channel,
+                                                               item.locale))
+
+
+def _default_args(values) -> dict:
+    """key, channel and locale of a platform default, from a form or the query string;
+    missing ones are a 404 (no such default)."""
+    found = {name: (values.get(name) or "").strip() for name in ("key", "channel", "locale")}
+    if not all(found.values()) or any(len(value) > 40 for value in found.values()):
+        abort(404)
+    return found
+
+
+def _own_zone() -> str:
+    provider = getattr(getattr(g, "user", None), "provider", None)
+    return provider.timezone if provider is not None else "UTC"
 
 
 class NotificationView(TenantModelView):

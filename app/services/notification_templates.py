@@ -150,19 +150,10 @@ def validate_template(*, channel: str, subject: str | None, body_text: str | Non
         source = values[part]
         if source is None:
             continue
-        if len(source) > MAX_LENGTH[part]:
-            errors.setdefault(part, []).append(f"At most {MAX_LENGTH[part]} characters.")
-            continue
-        env = _environment(part == "body_html")
         try:
-            unknown = sorted(meta.find_undeclared_variables(env.parse(source))
-                             - set(VARIABLES))
-            if unknown:
-                raise TemplateError(f"unknown variable{'s' if len(unknown) > 1 else ''} "
-                                    f"{', '.join(unknown)}")
-            rendered[part] = env.from_string(source).render(SAMPLE_CONTEXT)
-        except Exception as exc:  # any render failure refuses the template
-            errors.setdefault(part, []).append(f"Does not render: {_reason(exc)}")
+            rendered[part] = render_part_sample(part, source)
+        except ValueError as exc:
+            errors.setdefault(part, []).append(str(exc))
     if channel == SMS and len(rendered.get("body_text") or "") > SMS_MAX_LENGTH:
         errors.setdefault("body_text", []).append(
             f"An SMS renders to at most {SMS_MAX_LENGTH} characters.")
@@ -173,6 +164,23 @@ def validate_template(*, channel: str, subject: str | None, body_text: str | Non
     return Rendered(subject=" ".join((rendered.get("subject") or "").split()) or None,
                     body_text=rendered.get("body_text") or "",
                     body_html=rendered.get("body_html"))
+
+
+def render_part_sample(part: str, source: str) -> str:
+    """One part (``subject``, ``body_text``, ``body_html``) rendered with the sample
+    values; ``ValueError`` saying why when it is too long or does not render (forms show
+    it next to the field)."""
+    if len(source) > MAX_LENGTH[part]:
+        raise ValueError(f"At most {MAX_LENGTH[part]} characters.")
+    env = _environment(part == "body_html")
+    try:
+        unknown = sorted(meta.find_undeclared_variables(env.parse(source)) - set(VARIABLES))
+        if unknown:
+            raise TemplateError(f"unknown variable{'s' if len(unknown) > 1 else ''} "
+                                f"{', '.join(unknown)}")
+        return env.from_string(source).render(SAMPLE_CONTEXT)
+    except Exception as exc:  # any render failure refuses the template
+        raise ValueError(f"Does not render: {_reason(exc)}") from None
 
 
 def _reason(exc: Exception) -> str:

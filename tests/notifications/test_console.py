@@ -59,7 +59,9 @@ def test_broken_template_is_refused_on_save_with_the_reason(app, build):
     response = client.post(f"{TEMPLATES}/edit/{mine}", data={
         "body_text": "{{ ''.__class__.__mro__ }}"}, follow_redirects=True)
     assert response.status_code == 200
-    assert "refused" in page_text(response)
+    # A form error next to the field, the typed text kept for correcting it.
+    page = page_text(response)
+    assert "Does not render" in page and "__mro__" in page
     db.session.expire_all()
     assert db.session.get(NotificationTemplate, mine).body_text.startswith("Hello")
     response = client.post(f"{TEMPLATES}/add", data={
