@@ -37,7 +37,11 @@ from views.console import (
     status_field,
     yes_no,
 )
-from views.filters import FilterAccountEmailContains, FilterAccountEmailEqual
+from views.filters import (
+    FilterAccountEmailContains,
+    FilterAccountEmailEqual,
+    FilterRelatedNameContains,
+)
 
 CONSOLE_REASON = "console"
 
@@ -147,6 +151,7 @@ class BookingView(BookingPage, BookingActions, TenantModelView):
         },
         column_filters={
             "customer": [FilterAccountEmailContains, FilterAccountEmailEqual],
+            "offering": [FilterRelatedNameContains],
             "status": [FilterEqual, FilterNotEqual],
         },
     )
@@ -178,6 +183,7 @@ class BookingView(BookingPage, BookingActions, TenantModelView):
     search_form_extra_fields = {
         "status": status_field(STATUSES),
         "customer": StringField("Customer email", widget=BS3TextFieldWidget()),
+        "offering": StringField("Offering name", widget=BS3TextFieldWidget()),
     }
     order_columns = ["reference", "starts_at", "quantity", "status", "total_minor"]
     base_order = ("created_at", "desc")

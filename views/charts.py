@@ -7,6 +7,7 @@ content security policy does not allow.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from markupsafe import Markup, escape
@@ -27,13 +28,13 @@ class Point:
 
 def column_chart(title: str, points: list[Point], *, chart_id: str, unit: str = "") -> Markup:
     """Vertical bars, one per point (a day), for up to ~90 points; every n-th label shown."""
-    width, height, left, bottom, top = 640, 220, 44, 36, 12
+    width, height, left, bottom, top = 400, 190, 40, 30, 10
     plot_w, plot_h = width - left - 8, height - bottom - top
-    peak = max((p.value for p in points), default=0) or 1
+    peak = _nice(max((p.value for p in points), default=0))
     n = max(len(points), 1)
     step = plot_w / n
     bar_w = max(step * 0.7, 1)
-    every = max(1, -(-n // 10))  # at most ~10 labels: they stay readable at 390 px
+    every = max(1, -(-n // 7))  # at most 7 labels: "Mon 30" needs ~45 units
     parts = [_open(chart_id, title, points, width, height, unit)]
     for fraction in (0, 0.5, 1):
         y = top + plot_h * (1 - fraction)
@@ -59,22 +60,22 @@ def column_chart(title: str, points: list[Point], *, chart_id: str, unit: str = 
 def bar_chart(title: str, points: list[Point], *, chart_id: str, peak: float | None = None
               ) -> Markup:
     """Horizontal bars with their label above each (long names fit a phone), value right."""
-    width, row_h, left = 640, 40, 4
+    width, row_h, left = 400, 46, 2
     height = max(len(points), 1) * row_h + 4
     peak = peak or max((p.value for p in points), default=0) or 1
-    plot_w = width - left - 90
+    plot_w = width - left - 130
     parts = [_open(chart_id, title, points, width, height, "")]
     for index, point in enumerate(points):
         y = index * row_h
         bar_w = max(plot_w * min(point.value / peak, 1), 1)
-        parts.append(f'<text x="{left}" y="{y + 14}" font-size="13" fill="#333333" {FONT}>'
-                     f'{escape(_clip(point.label, 70))}</text>')
-        parts.append(f'<rect x="{left}" y="{y + 20}" width="{plot_w}" height="12" '
+        parts.append(f'<text x="{left}" y="{y + 15}" font-size="15" fill="#333333" {FONT}>'
+                     f'{escape(_clip(point.label, 48))}</text>')
+        parts.append(f'<rect x="{left}" y="{y + 22}" width="{plot_w}" height="14" '
                      f'fill="{GRID}"/>')
-        parts.append(f'<rect x="{left}" y="{y + 20}" width="{bar_w:.1f}" height="12" '
+        parts.append(f'<rect x="{left}" y="{y + 22}" width="{bar_w:.1f}" height="14" '
                      f'fill="{BAR}"><title>{escape(point.long_label or point.label)}: '
                      f'{escape(point.text)}</title></rect>')
-        parts.append(f'<text x="{width - 4}" y="{y + 31}" text-anchor="end" font-size="13" '
+        parts.append(f'<text x="{width - 2}" y="{y + 34}" text-anchor="end" font-size="14" '
                      f'fill="#333333" {FONT}>{escape(point.text)}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
@@ -87,6 +88,17 @@ def _open(chart_id, title, points, width, height, unit) -> str:
             f'role="img" aria-labelledby="{chart_id}-title {chart_id}-desc">'
             f'<title id="{chart_id}-title">{escape(title)}</title>'
             f'<desc id="{chart_id}-desc">{escape(listed)}</desc>')
+
+
+def _nice(peak: float) -> float:
+    """The axis' top: 1, 2, 2.5 or 5 times a power of ten, so the middle line is round."""
+    if peak <= 0:
+        return 1
+    power = 10 ** math.floor(math.log10(peak))
+    for step in (1, 2, 2.5, 5, 10):
+        if peak <= step * power:
+            return step * power
+    return 10 * power
 
 
 def _axis_number(value: float) -> str:

@@ -12,7 +12,7 @@ from flask_appbuilder import IndexView, expose
 from app.errors import DomainError
 from app.services import dashboard as figures
 from app.services.bookings import Actor, complete_booking, mark_no_show
-from app.services.money import format_money
+from app.services.money import format_money, major_units
 from views.base import console_scope
 from views.charts import Point, bar_chart, column_chart
 from views.console import status_badge
@@ -114,7 +114,8 @@ def _charts(data) -> dict:
     revenue = {
         currency: column_chart(
             f"Revenue per day in {currency}",
-            [Point(_day_label(d.day, daily), d.revenue.get(currency, 0),
+            [Point(_day_label(d.day, daily), float(major_units(d.revenue.get(currency, 0),
+                                                               currency)),
                    format_money(d.revenue.get(currency, 0), currency),
                    d.day.strftime("%a %d %b %Y")) for d in days],
             chart_id=f"chart-revenue-{currency.lower()}")

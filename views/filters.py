@@ -126,6 +126,19 @@ class FilterAccountEmailEqual(BaseFilter):
             escape="\\")))
 
 
+class FilterRelatedNameContains(BaseFilter):
+    """A relation searched by the related row's name: a typed name instead of a dropdown
+    of every row (a provider may have thousands of offerings; all of them, for admins)."""
+
+    name = "Name contains"
+    arg_name = "name_ct"
+
+    def apply(self, query, value):
+        relation = getattr(self.model, self.column_name)
+        target = relation.property.mapper.class_
+        return query.filter(relation.has(target.name.icontains(str(value), autoescape=True)))
+
+
 # --- choosing filters --------------------------------------------------------------------
 
 REPLACED = {"is_boolean": [FilterBooleanEqual, FilterBooleanNotEqual],

@@ -28,6 +28,8 @@ EXPIRED, CANCELLED, REFUNDED = "expired", "cancelled", "refunded"
 STATUSES = (PENDING, CONFIRMED, COMPLETED, NO_SHOW, EXPIRED, CANCELLED, REFUNDED)
 # The statuses whose places are taken on the slot (or stock held on the variant).
 HOLDING = (PENDING, CONFIRMED, COMPLETED, NO_SHOW)
+# Waiting for staff: a pay-at-venue booking not confirmed yet (a partial index's condition).
+AWAITING = "status = 'pending' AND pay_at_venue"
 
 
 class Booking(TenantOwned, db.Model):
@@ -42,14 +44,19 @@ class Booking(TenantOwned, db.Model):
         CheckConstraint("slot_id IS NOT NULL OR variant_id IS NOT NULL", name="has_a_target"),
         Index("ix_booking_customer_created", "customer_id", "created_at"),
         Index("ix_booking_status_hold", "status", "hold_expires_at"),
-        Index("ix_booking_provider_starts", "provider_id", "starts_at"),
-        # The dashboards: every provider's bookings by start time (covering the figures
-        # they add up), and the pay-at-venue bookings waiting for staff to confirm them.
+        # By start time, one provider's and every provider's, covering the figures the
+        # dashboards add up; the pay-at-venue bookings waiting for staff to confirm them;
+        # by creation (the bookings list's order).
+        Index("ix_booking_provider_starts", "provider_id", "starts_at",
+              postgresql_include=["status", "currency", "total_minor"]),
         Index("ix_booking_starts", "starts_at",
               postgresql_include=["provider_id", "status", "currency", "total_minor"]),
         Index("ix_booking_awaiting", "provider_id", "starts_at",
-              postgresql_where=text("status = 'pending' AND pay_at_venue"),
-              sqlite_where=text("status = 'pending' AND pay_at_venue")),
+              postgresql_where=text(AWAITING), sqlite_where=text(AWAITING)),
+        Index("ix_booking_awaiting_starts", "starts_at",
+              postgresql_where=text(AWAITING), sqlite_where=text(AWAITING)),
+        Index("ix_booking_provider_created", "provider_id", "created_at"),
+        Index("ix_booking_created", "created_at"),
         UniqueConstraint("idempotency_record_id", name="uq_booking_idempotency_record_id"),
     )
 
