@@ -18,6 +18,7 @@ from views.providers import ProviderView
 from views.receipts import ReceiptView
 from views.staff_notifications import StaffNotificationSettingsView
 from views.weekly_hours import WeeklyHoursView
+from views.titles import register_count_phrase
 
 
 def register_storefront(app) -> None:
@@ -43,6 +44,7 @@ def register_views(appbuilder) -> None:
     """Every console screen in its menu group (views/menu.py); who sees which group is
     decided by the roles' ``menu_access`` permissions (app/services/roles.py)."""
     register_assets(current_app)  # the base template's stylesheet and icons
+    register_count_phrase(current_app, appbuilder)  # "12 bookings" above each list
     menu.create_groups(appbuilder)
     for view, name, icon in (
         (BookingView, "All bookings", "fa-ticket"),

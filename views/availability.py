@@ -25,6 +25,7 @@ from views.form_fields import (
 
 class AvailabilityRuleView(CatalogRowView):
     datamodel = CatalogInterface(AvailabilityRule, catalog.RULE)
+    item_name, list_title = "opening hours rule", "Opening hours"
     row_kind = catalog.RULE
     list_columns = ["offering", "weekday_name", "start_time", "end_time", "slot_minutes",
                     "capacity", "valid_from", "valid_to", "provider"]

@@ -18,6 +18,7 @@ from app.models import Provider
 from app.services import tenancy
 from app.services.scopes import Scope
 from views.console_forms import ConsoleFormWidget, for_the_signed_in_person
+from views.titles import PlainTitles
 
 
 def current_user():
@@ -78,7 +79,11 @@ def tenant_rel_filters(model) -> dict[str, list]:
     return filters
 
 
-class TenantModelView(ModelView):
+class ConsoleModelView(PlainTitles, ModelView):
+    """Base for every console screen: titles in plain words (``item_name``)."""
+
+
+class TenantModelView(ConsoleModelView):
     """Base for console screens over provider-owned rows."""
 
     tenant_column = "provider_id"
@@ -231,4 +236,4 @@ def _provider_relations(model):
     ]
 
 
-__all__ = ["FilterOwnProvider", "TenantModelView", "fits_integer_column", "tenant_rel_filters"]
+__all__ = ["ConsoleModelView", "FilterOwnProvider", "TenantModelView", "fits_integer_column", "tenant_rel_filters"]

@@ -8,13 +8,15 @@ SQL. Typed times in search filters follow one rule, in :mod:`views.filters`.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, time
 
+from flask_appbuilder import Model
 from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from markupsafe import Markup, escape
 from wtforms import SelectField
 
+from app.models import Account
 from app.services import agenda
 from app.services.booking_states import STATUS_LABELS
 from app.services.money import format_money
@@ -100,6 +102,33 @@ def status_badge(status: str | None, labels: dict[str, str] | None = None) -> Ma
                   f"{escape(status_text(status, labels))}</span>")
 
 
+def readable(value, zone: str | None = None):
+    """Any value a screen shows without saying how, as people read it: nothing for None,
+    Yes/No, times without microseconds and with the zone (the row's provider's, else
+    UTC), accounts by name and email, related rows by name, comma-separated. Anything
+    else (text, numbers, JSON for a formatter) is returned as it is."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            return value.strftime("%Y-%m-%d %H:%M")
+        return local_time(value, zone or "UTC")
+    if isinstance(value, time):
+        return value.strftime("%H:%M")
+    if isinstance(value, Account):
+        return person(value)
+    if isinstance(value, list) and not value:
+        return ""  # an empty collection, not "[]"
+    if isinstance(value, (list, tuple)) and all(
+            isinstance(element, Model) for element in value):
+        return ", ".join(str(readable(element, zone)) for element in value)
+    if isinstance(value, Model):
+        return str(value)
+    return value
+
+
 def pretty_json(value) -> Markup:
     text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
     return Markup(f'<pre class="event-payload">{escape(text)}</pre>')
@@ -144,10 +173,9 @@ class ConsoleInterface(SQLAInterface):
         shown = self.display.get(col)
         if shown is not None:
             return shown(item)
-        value = super()._get_attr_value(item, col)
-        return "" if value is None else value  # not "None"
+        return readable(super()._get_attr_value(item, col), provider_zone_of(item))
 
 
 __all__ = ["ConsoleInterface", "choice_field", "local_column", "local_time", "money_column", "person",
-           "pretty_json", "preformatted", "provider_zone_of",
+           "pretty_json", "preformatted", "provider_zone_of", "readable",
            "status_badge", "status_field", "status_text", "utc_column", "yes_no"]

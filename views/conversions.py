@@ -32,6 +32,7 @@ class ConversionEventView(TenantModelView):
         "created_at": local_column("created_at"), "sent_at": local_column("sent_at")})
     base_permissions = ["can_list", "can_show", "can_resend"]
     method_permission_name = {"resend": "resend"}
+    item_name = "TikTok event"
     list_title = "TikTok events"
     show_title = "TikTok event"
     list_columns = ["event_name", "booking", "status", "attempts", "http_status",

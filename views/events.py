@@ -7,13 +7,12 @@ events only.
 from __future__ import annotations
 
 from flask import flash, redirect
-from flask_appbuilder import ModelView
 from flask_appbuilder.actions import action
 
 from app import events
 from app.models import ConsumedEvent, OutboxEvent
 from app.models.events import DONE, FAILED, QUEUED, RETRYING
-from views.base import TenantModelView
+from views.base import ConsoleModelView, TenantModelView
 from views.console import ConsoleInterface, pretty_json, preformatted, status_field, utc_column
 
 EVENT_STATUSES = (QUEUED, RETRYING, DONE, FAILED)
@@ -24,6 +23,7 @@ class OutboxEventView(TenantModelView):
         column: utc_column(column) for column in ("created_at", "dispatched_at", "processed_at")})
     base_permissions = ["can_list", "can_show"]
     method_permission_name = {"replay": "replay"}
+    item_name = "event"
     list_title = "Event log"
     show_title = "Event"
     list_columns = ["topic", "status", "attempts", "created_at", "dispatched_at",
@@ -54,7 +54,7 @@ class OutboxEventView(TenantModelView):
         return redirect(self.get_redirect())
 
 
-class ConsumedEventView(ModelView):
+class ConsumedEventView(ConsoleModelView):
     """Which consumer handled which event: a consumer handles an event once."""
 
     datamodel = ConsoleInterface(ConsumedEvent, display={"created_at": utc_column("created_at")})

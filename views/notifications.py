@@ -248,6 +248,7 @@ class NotificationView(TenantModelView):
                         "template_key": [FilterEqual]})
     base_permissions = ["can_list", "can_show", "can_send_again"]
     method_permission_name = {"send_again": "send_again"}
+    item_name = "message"
     list_title = "Delivery log"
     show_title = "Message"
     list_columns = ["created_at", "template_key", "channel", "recipient", "status",

@@ -252,6 +252,7 @@ class PaymentEventView(TenantModelView):
     )
     base_permissions = ["can_list", "can_show"]
     method_permission_name = {"replay": "replay"}
+    item_name = "webhook event"
     list_title = "Webhook inbox"
     show_title = "Webhook event"
     list_columns = ["type", "event_id", "status", "attempts", "outcome", "received_at"]

@@ -51,6 +51,7 @@ class ReceiptView(TenantModelView):
     )
     base_permissions = ["can_list", "can_show", "can_download", "can_resend"]
     method_permission_name = {"download": "download", "resend": "resend"}
+    item_name = "receipt"
     list_title = "Receipts"
     show_title = "Receipt"
 

@@ -4,19 +4,26 @@ from __future__ import annotations
 from flask_appbuilder import expose
 from flask_appbuilder.security.api import SecurityApi
 from flask_appbuilder.security.sqla.manager import SecurityManager
-from flask_appbuilder.security.views import AuthDBView, UserDBModelView
+from flask_appbuilder.security.views import AuthDBView, RoleModelView, UserDBModelView
 
 from app.jwt_manager import VerifyOnceJWTManager
 from app.extensions import limiter
 from app.models import Account
 from app.services.roles import CONSOLE_ROLES
-from views.filters import ConsoleFilterConverter
+from views.console import ConsoleInterface
+from views.titles import PlainTitles
 
 
-class BookwellUserDBModelView(UserDBModelView):
+class BookwellUserDBModelView(PlainTitles, UserDBModelView):
     """Admins manage every user, and attach provider staff to their provider."""
 
     class_permission_name = "UserDBModelView"
+    item_name = "user"
+    list_title, show_title, add_title, edit_title = "Users", "User", "Add user", "Edit user"
+    user_info_title = "Your account"
+    label_columns = {**UserDBModelView.label_columns, "provider": "Provider",
+                     "marketing_consent": "Marketing consent", "locale": "Language",
+                     "timezone": "Time zone"}
     list_columns = ["first_name", "last_name", "email", "provider", "roles", "active"]
     show_fieldsets = [
         ("User", {"fields": ["first_name", "last_name", "username", "email", "active", "roles"]}),
@@ -33,6 +40,16 @@ class BookwellUserDBModelView(UserDBModelView):
     ]
     edit_columns = ["first_name", "last_name", "username", "email", "active", "roles", "provider"]
     search_columns = ["first_name", "last_name", "username", "email", "provider", "roles", "active"]
+
+
+class BookwellRoleModelView(PlainTitles, RoleModelView):
+    """Roles are synced from code (app/services/roles.py): the list names them, the role's
+    page lists its permissions."""
+
+    class_permission_name = "RoleModelView"
+    item_name = "role"
+    list_title, show_title, add_title, edit_title = "Roles", "Role", "Add role", "Edit role"
+    list_columns = ["name"]
 
 
 class NoSecurityApi(SecurityApi):
@@ -64,14 +81,19 @@ class BookwellAuthDBView(AuthDBView):
 class BookwellSecurityManager(SecurityManager):
     user_model = Account
     userdbmodelview = BookwellUserDBModelView
+    rolemodelview = BookwellRoleModelView
     authdbview = BookwellAuthDBView
     security_api = NoSecurityApi
 
     def __init__(self, appbuilder):
         super().__init__(appbuilder)
-        # The security screens search on booleans too (active): same safe filters.
-        for view in (self.userdbmodelview, self.rolemodelview, self.groupmodelview):
-            view.datamodel.filter_converter_class = ConsoleFilterConverter
+        # The security screens show values and search (on booleans too: active) like the
+        # other console screens: the console's data interface.
+        users = ConsoleInterface(self.user_model)
+        for view in (self.userdbmodelview, self.userstatschartview):
+            view.datamodel = users  # as Flask-AppBuilder does, one interface for both
+        for view in (self.rolemodelview, self.groupmodelview):
+            view.datamodel = ConsoleInterface(view.datamodel.obj)
 
     def create_jwt_manager(self, app) -> VerifyOnceJWTManager:
         jwt_manager = VerifyOnceJWTManager()

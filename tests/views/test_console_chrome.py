@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from tests.views.console import console_client, page_text
+from tests.views.console import console_client, page_text, signed_in
 
 
 def test_favicon_is_an_icon_cached_for_a_day(client):
@@ -34,3 +34,11 @@ def test_login_asks_for_the_email(app):
     assert 'type="email"' in page
     assert "Username" not in page and "User Name" not in page
 
+
+
+def test_the_tab_title_names_the_page(app, tenant_a):
+    client = signed_in(app, tenant_a.staff_email)
+
+    page = page_text(client.get("/offeringview/list/"))
+
+    assert re.search(r"<title>\s*Offerings · Bookwell\s*</title>", page)
