@@ -81,8 +81,42 @@ STATUS_TONES = {
     "done": "success", "pending": "warning", "queued": "warning", "processing": "warning",
     "sending": "warning", "requires_action": "warning", "received": "warning",
     "no_show": "danger", "failed": "danger", "dead": "danger", "flagged": "danger",
-    "disputed": "danger", "undeliverable": "danger",
+    "disputed": "danger", "undeliverable": "danger", "processed": "success",
+    "retrying": "warning", "requires_payment": "warning", "ignored": "default",
 }
+
+
+def words(code: str | None) -> str:
+    """A code as words: "booking_confirmed" → "Booking confirmed", "sms" → "SMS"."""
+    if not code:
+        return ""
+    return WORDS.get(code, code.replace("_", " ").replace(".", " ").capitalize())
+
+
+WORDS = {"sms": "SMS", "email": "Email", "credit_note": "Credit note"}
+
+
+def words_column(column: str):
+    """Show a code column (a template key, a channel) as words."""
+    return lambda item: words(getattr(item, column))
+
+
+def short_id(value) -> Markup:
+    """A long id (a UUID) cut to its first 8 characters; the whole id on hover."""
+    if not value:
+        return Markup("")
+    text = str(value)
+    return Markup(f'<span class="short-id" title="{escape(text)}">{escape(text[:8])}</span>')
+
+
+def code_name(path: str | None) -> str:
+    """A handler's module path as its area and name:
+    "app.services.notifications.on_booking_placed" → "notifications: on booking placed"."""
+    if not path:
+        return ""
+    parts = path.split(".")
+    name = parts[-1].replace("_", " ")
+    return f"{parts[-2]}: {name}" if len(parts) > 1 else name
 
 
 def status_text(status: str | None, labels: dict[str, str] | None = None) -> str:
@@ -177,5 +211,6 @@ class ConsoleInterface(SQLAInterface):
 
 
 __all__ = ["ConsoleInterface", "choice_field", "local_column", "local_time", "money_column", "person",
-           "pretty_json", "preformatted", "provider_zone_of", "readable",
+           "pretty_json", "preformatted", "provider_zone_of", "readable", "short_id", "code_name",
+           "words", "words_column",
            "status_badge", "status_field", "status_text", "utc_column", "yes_no"]

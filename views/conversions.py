@@ -23,6 +23,7 @@ from views.console import (
     local_column,
     pretty_json,
     preformatted,
+    status_badge,
     status_field,
 )
 
@@ -44,7 +45,8 @@ class ConversionEventView(TenantModelView):
     search_form_extra_fields = {"status": status_field(CONVERSION_STATUSES)}
     order_columns = ["event_name", "status", "attempts", "created_at", "sent_at"]
     base_order = ("created_at", "desc")
-    formatters_columns = {"payload": pretty_json, "response_message": preformatted}
+    formatters_columns = {"payload": pretty_json, "response_message": preformatted,
+                          "status": status_badge}
     label_columns = {"event_id": "Event id (shared with the Pixel)", "http_status": "HTTP",
                      "response_code": "TikTok code", "response_message": "TikTok message",
                      "created_at": "Created", "sent_at": "Sent"}

@@ -13,14 +13,27 @@ from app import events
 from app.models import ConsumedEvent, OutboxEvent
 from app.models.events import DONE, FAILED, QUEUED, RETRYING
 from views.base import ConsoleModelView, TenantModelView
-from views.console import ConsoleInterface, pretty_json, preformatted, status_field, utc_column
+from app.extensions import db
+from app.models import Provider
+from views.console import (
+    ConsoleInterface,
+    code_name,
+    pretty_json,
+    preformatted,
+    short_id,
+    status_badge,
+    status_field,
+    utc_column,
+)
 
 EVENT_STATUSES = (QUEUED, RETRYING, DONE, FAILED)
 
 
 class OutboxEventView(TenantModelView):
     datamodel = ConsoleInterface(OutboxEvent, display={
-        column: utc_column(column) for column in ("created_at", "dispatched_at", "processed_at")})
+        **{column: utc_column(column)
+           for column in ("created_at", "dispatched_at", "processed_at")},
+        "provider_id": lambda event: _provider_name(event.provider_id)})
     base_permissions = ["can_list", "can_show"]
     method_permission_name = {"replay": "replay"}
     item_name = "event"
@@ -34,8 +47,9 @@ class OutboxEventView(TenantModelView):
     search_form_extra_fields = {"status": status_field(EVENT_STATUSES)}
     order_columns = ["topic", "status", "attempts", "created_at", "processed_at"]
     base_order = ("created_at", "desc")
-    formatters_columns = {"payload": pretty_json, "last_error": preformatted}
-    label_columns = {"id": "Event id", "provider_id": "Provider id",
+    formatters_columns = {"payload": pretty_json, "last_error": preformatted,
+                          "status": status_badge}
+    label_columns = {"id": "Event id", "provider_id": "Provider",
                      "created_at": "Created (UTC)", "dispatched_at": "Dispatched (UTC)",
                      "processed_at": "Processed (UTC)"}
 
@@ -57,14 +71,23 @@ class OutboxEventView(TenantModelView):
 class ConsumedEventView(ConsoleModelView):
     """Which consumer handled which event: a consumer handles an event once."""
 
-    datamodel = ConsoleInterface(ConsumedEvent, display={"created_at": utc_column("created_at")})
+    datamodel = ConsoleInterface(ConsumedEvent, display={
+        "created_at": utc_column("created_at"),
+        "consumer": lambda row: code_name(row.consumer)})
     base_permissions = ["can_list"]
     list_title = "Consumed events"
     list_columns = ["event_id", "consumer", "created_at"]
     search_columns = ["event_id", "consumer"]
     order_columns = ["consumer", "created_at"]
     base_order = ("created_at", "desc")
-    label_columns = {"created_at": "Handled (UTC)"}
+    formatters_columns = {"event_id": short_id}
+    label_columns = {"event_id": "Event", "consumer": "Handled by",
+                     "created_at": "Handled (UTC)"}
+
+
+def _provider_name(provider_id: int | None) -> str:
+    provider = db.session.get(Provider, provider_id) if provider_id else None
+    return provider.name if provider is not None else ""
 
 
 __all__ = ["ConsumedEventView", "OutboxEventView"]

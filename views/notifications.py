@@ -29,7 +29,9 @@ from views.console import (
     local_column,
     local_time,
     preformatted,
+    status_badge,
     status_field,
+    words_column,
 )
 
 
@@ -242,7 +244,9 @@ class NotificationView(TenantModelView):
         Notification,
         display={"created_at": local_column("created_at"), "sent_at": local_column("sent_at"),
                  "next_attempt_at": local_column("next_attempt_at"),
-                 "updated_at": local_column("updated_at")},
+                 "updated_at": local_column("updated_at"),
+                 "template_key": words_column("template_key"),
+                 "channel": words_column("channel")},
         column_filters={"status": [FilterEqual, FilterNotEqual],
                         "channel": [FilterEqual, FilterNotEqual],
                         "template_key": [FilterEqual]})
@@ -267,7 +271,7 @@ class NotificationView(TenantModelView):
     order_columns = ["created_at", "status", "channel", "attempts", "sent_at"]
     base_order = ("created_at", "desc")
     formatters_columns = {"error": preformatted, "body_text": preformatted,
-                          "body_html": preformatted}
+                          "body_html": preformatted, "status": status_badge}
     label_columns = {"template_key": "Message", "body_text": "Text",
                      "body_html": "HTML", "provider_message_id": "Provider message id",
                      "delivery_status": "Carrier status", "created_at": "Created (local time)",

@@ -39,6 +39,7 @@ from views.console import (
     person,
     pretty_json,
     preformatted,
+    status_badge,
     status_field,
 )
 from views.filters import typed_flag
@@ -92,7 +93,7 @@ class RefundView(TenantModelView):
     search_form_extra_fields = {"status": status_field(REFUND_STATUSES)}
     order_columns = ["amount_minor", "status", "attempts", "created_at"]
     base_order = ("created_at", "desc")
-    formatters_columns = {"last_error": preformatted}
+    formatters_columns = {"last_error": preformatted, "status": status_badge}
     label_columns = {"amount_minor": "Amount", "actor": "Requested by",
                      "provider_reference": "Gateway reference", "last_error": "Last error",
                      "next_attempt_at": "Next attempt", "created_at": "Created (local time)",
@@ -165,7 +166,7 @@ class PaymentView(TenantModelView):
     order_columns = ["gateway", "status", "amount_minor", "received_minor", "refunded_minor",
                      "created_at"]
     base_order = ("created_at", "desc")
-    formatters_columns = {"failure_reason": preformatted}
+    formatters_columns = {"failure_reason": preformatted, "status": status_badge}
     label_columns = {
         "booking": "Booking", "amount_minor": "Amount", "received_minor": "Received",
         "refunded_minor": "Refunded", "attention": "Attention",
@@ -262,7 +263,8 @@ class PaymentEventView(TenantModelView):
     search_form_extra_fields = {"status": status_field(EVENT_STATUSES)}
     order_columns = ["type", "status", "attempts", "received_at"]
     base_order = ("received_at", "desc")
-    formatters_columns = {"payload": pretty_json, "outcome": preformatted}
+    formatters_columns = {"payload": pretty_json, "outcome": preformatted,
+                          "status": status_badge}
     label_columns = {"event_id": "Event id", "received_at": "Received",
                      "processed_at": "Processed"}
 

@@ -24,6 +24,7 @@ from views.console import (
     local_column,
     money_column,
     person,
+    words_column,
 )
 
 
@@ -46,6 +47,7 @@ class ReceiptView(TenantModelView):
                                  f" — {r.refund.reason}" if r.refund else ""),
             "issued_at": local_column("issued_at"),
             "storage_key": _download_link,
+            "kind": words_column("kind"),
         },
         column_filters={"kind": [FilterEqual, FilterNotEqual]},
     )

@@ -164,3 +164,24 @@ def test_every_list_and_show_page_reads_like_the_business(app, build, role):
     assert len(shows) >= (12 if role == "admin" else 8), shows
     assert not result["problems"], "\n".join(
         f"{url}\n  " + "\n  ".join(found) for url, found in result["problems"].items())
+
+
+def test_statuses_are_labelled_badges_and_codes_are_words(app, build):
+    seeded = seed(build)
+    admin = signed_in(app, build.email_of(build.admin()))
+    staff = signed_in(app, seeded["staff_email"])
+
+    payments = staff.get("/paymentview/list/").get_data(as_text=True)
+    refunds = staff.get("/refundview/list/").get_data(as_text=True)
+    messages = visible_text(staff.get("/notificationview/list/").get_data(as_text=True))
+    events_page = admin.get("/outboxeventview/list/").get_data(as_text=True)
+    consumed = visible_text(admin.get("/consumedeventview/list/").get_data(as_text=True))
+
+    badge = '<span class="label label-success status status-succeeded">Succeeded</span>'
+    assert badge in payments and badge in refunds
+    assert '<span class="label label-success status status-done">Done</span>' in events_page
+    assert "Booking confirmed" in messages and "Email" in messages
+    assert "booking_confirmed" not in messages
+    assert "notifications: on booking placed" in consumed
+    assert "app.services" not in consumed
+    assert not re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-", consumed)  # no whole UUIDs
