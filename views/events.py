@@ -12,9 +12,8 @@ from flask_appbuilder.actions import action
 from app import events
 from app.models import ConsumedEvent, OutboxEvent
 from app.models.events import DONE, FAILED, QUEUED, RETRYING
+from app.services import agenda
 from views.base import ConsoleModelView, TenantModelView
-from app.extensions import db
-from app.models import Provider
 from views.console import (
     ConsoleInterface,
     code_name,
@@ -33,7 +32,7 @@ class OutboxEventView(TenantModelView):
     datamodel = ConsoleInterface(OutboxEvent, display={
         **{column: utc_column(column)
            for column in ("created_at", "dispatched_at", "processed_at")},
-        "provider_id": lambda event: _provider_name(event.provider_id)})
+        "provider_id": lambda event: agenda.provider_name(event.provider_id)})
     base_permissions = ["can_list", "can_show"]
     method_permission_name = {"replay": "replay"}
     item_name = "event"
@@ -83,11 +82,6 @@ class ConsumedEventView(ConsoleModelView):
     formatters_columns = {"event_id": short_id}
     label_columns = {"event_id": "Event", "consumer": "Handled by",
                      "created_at": "Handled (UTC)"}
-
-
-def _provider_name(provider_id: int | None) -> str:
-    provider = db.session.get(Provider, provider_id) if provider_id else None
-    return provider.name if provider is not None else ""
 
 
 __all__ = ["ConsumedEventView", "OutboxEventView"]

@@ -35,6 +35,13 @@ def provider_zone(provider_id: int) -> str:
     return zone
 
 
+def provider_name(provider_id: int | None) -> str:
+    """A provider's name for a platform-wide list ("" for none or an unknown id)."""
+    if not provider_id:
+        return ""
+    return db.session.scalar(select(Provider.name).where(Provider.id == provider_id)) or ""
+
+
 def local_today(zone: str | None, *, now: datetime | None = None) -> date:
     return (now or utcnow()).astimezone(zone_of(zone)).date()
 

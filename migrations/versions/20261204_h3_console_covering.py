@@ -1,7 +1,7 @@
 """console at a million bookings: covering indexes by start time, waiting bookings by start, bookings by creation
 
 Revision ID: 20261204_h3_console_covering
-Revises: 20261204_h3_dashboard_indexes
+Revises: 20261204_h5_staff_notifications
 Create Date: 2026-12-04 18:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '20261204_h3_console_covering'
-down_revision = '20261204_h3_dashboard_indexes'
+down_revision = '20261204_h5_staff_notifications'
 branch_labels = None
 depends_on = None
 
