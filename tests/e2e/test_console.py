@@ -38,8 +38,9 @@ def test_provider_signs_in_opens_a_booking_and_signs_out(page, build):
     # The link's name is its hidden "Show" text and the icon font's glyph.
     page.get_by_role("link", name=re.compile(r"^Show\b")).first.click()
     page.screenshots.take("booking")
-    expect(page.get_by_role("cell", name=reference).filter(visible=True).first).to_be_visible()
-    expect(page.get_by_role("cell", name="Evening flow").filter(visible=True).first).to_be_visible()
+    # The booking page: the offering as its heading, the reference under it.
+    expect(page.get_by_role("heading", name="Evening flow", level=1)).to_be_visible()
+    expect(page.get_by_text(f"Reference {reference}")).to_be_visible()
 
     page.get_by_role("link", name=full_name(staff)).click()  # the account menu
     page.screenshots.take("account-menu")
