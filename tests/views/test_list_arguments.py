@@ -88,7 +88,7 @@ def test_every_console_list_ignores_arguments_it_cannot_use(app, admin_email, te
 @pytest.mark.parametrize("query, kept", [
     ("_oc_BookingView=provider&_od_BookingView=asc", "_od_BookingView=asc"),
     ("_flt_2_customer='", ""),
-    ("_flt_0_offering=yoga&psize_BookingView=10", "psize_BookingView=10"),
+    ("_flt_0_provider=yoga&psize_BookingView=10", "psize_BookingView=10"),
     ("page_BookingView=abc&psize_BookingView=10", "psize_BookingView=10"),
 ])
 def test_a_bad_booking_list_argument_is_dropped_with_a_note(app, build, tenant_a, tenant_b,
