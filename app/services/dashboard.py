@@ -91,16 +91,13 @@ class OfferingOccupancy:
         return self.booked / self.capacity if self.capacity else 0.0
 
 
-@dataclass(frozen=True)
-class ProviderFigures:
-    provider_id: int
-    provider: str
-    bookings: int
-    revenue: tuple[Amount, ...]
-    no_shows: int
-    attended: int
+class Rates:
+    """Occupancy and no-show rate from the counts a figures row carries."""
+
     booked: int
     capacity: int
+    no_shows: int
+    attended: int
 
     @property
     def occupancy(self) -> float | None:
@@ -110,6 +107,19 @@ class ProviderFigures:
     def no_show_rate(self) -> float | None:
         seen = self.no_shows + self.attended
         return self.no_shows / seen if seen else None
+
+
+@dataclass(frozen=True)
+class ProviderFigures(Rates):
+    provider_id: int
+    provider: str
+    bookings: int
+    revenue: tuple[Amount, ...]
+    no_shows: int
+    attended: int
+    booked: int
+    capacity: int
+
 
 
 @dataclass(frozen=True)
@@ -123,7 +133,7 @@ class AttentionItem:
 
 
 @dataclass(frozen=True)
-class Figures:
+class Figures(Rates):
     """Totals over the period: [first_day, last_day], local days."""
 
     first_day: date
@@ -136,14 +146,6 @@ class Figures:
     booked: int  # places taken on the period's slots
     capacity: int
 
-    @property
-    def occupancy(self) -> float | None:
-        return self.booked / self.capacity if self.capacity else None
-
-    @property
-    def no_show_rate(self) -> float | None:
-        seen = self.no_shows + self.attended
-        return self.no_shows / seen if seen else None
 
     @property
     def currencies(self) -> tuple[str, ...]:
