@@ -8,7 +8,10 @@ commits). Staff act on their own provider's bookings only; admins on any.
 """
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect
+from datetime import datetime
+from urllib.parse import urlencode
+
+from flask import abort, flash, g, redirect, request
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.actions import action
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
@@ -18,7 +21,7 @@ from wtforms import StringField
 from app.errors import DomainError
 from app.models import Booking, BookingHistory
 from app.models.bookings import PENDING, STATUSES
-from app.services import payments
+from app.services import agenda, payments
 from app.services.bookings import (
     Actor,
     Scope,
@@ -34,16 +37,46 @@ from views.console import (
     local_column,
     money_column,
     person,
+    status_badge,
     status_field,
+    status_text,
     yes_no,
 )
 from views.filters import (
     FilterAccountEmailContains,
     FilterAccountEmailEqual,
     FilterRelatedNameContains,
+    typed_time_zone,
 )
 
 CONSOLE_REASON = "console"
+
+# The bookings list's periods: Flask-AppBuilder's own list arguments (the first and second
+# search filter of the start time, the order), so the search form shows what is applied.
+STARTS_FROM_ARG, STARTS_BEFORE_ARG = "_flt_0_starts_at", "_flt_1_starts_at"
+ORDER_ARG, DIRECTION_ARG = "_oc_BookingView", "_od_BookingView"
+# Arguments that say the list's state was chosen: anything else opens "Upcoming".
+LIST_STATE_PREFIXES = ("_flt_", "_oc_", "page_", "psize_")
+
+
+def booking_periods() -> dict:
+    """Upcoming (from the start of today, soonest first), past (latest first) and all, as
+    list arguments on the typed-time wall clock, with the one the request shows."""
+    zone = typed_time_zone()
+    today = datetime.now(agenda.zone_of(zone)).date().isoformat()
+    periods = [
+        ("upcoming", "Upcoming", {STARTS_FROM_ARG: today, ORDER_ARG: "starts_at",
+                                  DIRECTION_ARG: "asc"}),
+        ("past", "Past", {STARTS_BEFORE_ARG: today, ORDER_ARG: "starts_at",
+                          DIRECTION_ARG: "desc"}),
+        ("all", "All", {ORDER_ARG: "starts_at", DIRECTION_ARG: "desc"}),
+    ]
+    shown = next((name for name, _label, args in periods
+                  if all(request.args.get(key) == value for key, value in args.items())
+                  and not any(key.startswith("_flt_") and key not in args
+                              for key in request.args)), None)
+    return {"zone": zone, "shown": shown,
+            "links": [(name, label, urlencode(args)) for name, label, args in periods]}
 
 
 # --- acting on bookings ------------------------------------------------------------------
@@ -127,6 +160,7 @@ class BookingHistoryView(TenantModelView):
     order_columns = ["created_at"]
     base_order = ("id", "asc")
     label_columns = {"from_status": "From", "to_status": "To", "created_at": "Time"}
+    formatters_columns = {"from_status": status_text, "to_status": status_text}
 
 
 ATTRIBUTION_COLUMNS = [f"attribution_row.{name}" for name in (
@@ -186,7 +220,9 @@ class BookingView(BookingPage, BookingActions, TenantModelView):
         "offering": StringField("Offering name", widget=BS3TextFieldWidget()),
     }
     order_columns = ["reference", "starts_at", "quantity", "status", "total_minor"]
-    base_order = ("created_at", "desc")
+    formatters_columns = {"status": status_badge}
+    base_order = ("starts_at", "desc")
+    list_template = "console/bookings_list.html"
     label_columns = {
         "starts_at": "Starts (local time)", "ends_at": "Ends (local time)",
         "hold_expires_at": "Hold expires", "total_minor": "Total",
@@ -199,6 +235,20 @@ class BookingView(BookingPage, BookingActions, TenantModelView):
         "attribution_row.landing_url": "Landing URL", "attribution_row.referrer": "Referrer",
         "attribution_row.consent": "Tracking consent",
     }
+
+    @expose("/list/")
+    @has_access
+    def list(self):
+        """Opens on upcoming bookings, soonest first; a chosen filter, order or page stays."""
+        if not any(key.startswith(LIST_STATE_PREFIXES) for key in request.args):
+            upcoming = booking_periods()["links"][0][2]
+            return redirect(f"{request.script_root}{request.path}?{upcoming}")
+        return super().list()
+
+    def render_template(self, template, **kwargs):
+        if template == self.list_template:
+            kwargs["periods"] = booking_periods()
+        return super().render_template(template, **kwargs)
 
     @expose("/show/<pk>", methods=["GET"])
     @has_access

@@ -5,6 +5,7 @@ through the booking service, so a refused transition is flashed and changes noth
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -72,6 +73,10 @@ def _flashes(client) -> list[tuple[str, str]]:
         return list(session.get("_flashes", []))
 
 
+def _future(days: float) -> datetime:
+    return (utcnow() + timedelta(days=days)).replace(minute=0, second=0, microsecond=0)
+
+
 def _past(hours: float = 3) -> datetime:
     return (utcnow() - timedelta(hours=hours)).replace(second=0, microsecond=0)
 
@@ -91,7 +96,7 @@ def test_staff_list_shows_own_bookings_only(app, build, tenant_a, tenant_b):
     foreign = _book(build, tenant_b.provider_id)
     staff = signed_in(app, tenant_a.staff_email)
 
-    response = staff.get("/bookingview/list/")
+    response = staff.get("/bookingview/list/", follow_redirects=True)
 
     page = response.get_data(as_text=True)
     assert response.status_code == 200
@@ -100,12 +105,56 @@ def test_staff_list_shows_own_bookings_only(app, build, tenant_a, tenant_b):
     assert tenant_b.name not in page
 
 
+def test_the_list_opens_on_upcoming_bookings_soonest_first(app, build, tenant_a):
+    later = _book(build, tenant_a.provider_id, starts_at=_future(days=9))
+    sooner = _book(build, tenant_a.provider_id, starts_at=_future(days=2))
+    past = _book(build, tenant_a.provider_id, starts_at=_past(hours=30))
+    staff = signed_in(app, tenant_a.staff_email)
+
+    opened = staff.get("/bookingview/list/")
+
+    assert opened.status_code == 302
+    today = datetime.now(BERLIN).date().isoformat()  # the staff's provider is in Berlin
+    assert f"_flt_0_starts_at={today}" in opened.headers["Location"]
+    page = page_text(staff.get(opened.headers["Location"]))
+    assert page.index(sooner.reference) < page.index(later.reference)
+    assert past.reference not in page
+    assert "Upcoming" in page and "Past" in page and "Days in Europe/Berlin" in page
+
+
+def test_the_past_tab_shows_past_bookings_latest_first(app, build, tenant_a):
+    older = _book(build, tenant_a.provider_id, starts_at=_past(hours=80))
+    recent = _book(build, tenant_a.provider_id, starts_at=_past(hours=30))
+    upcoming = _book(build, tenant_a.provider_id, starts_at=_future(days=2))
+    staff = signed_in(app, tenant_a.staff_email)
+    opened = page_text(staff.get("/bookingview/list/", follow_redirects=True))
+    past_link = re.search(r'href="(\?[^"]*_flt_1_starts_at=[^"]*)"',
+                          staff.get("/bookingview/list/", follow_redirects=True)
+                          .get_data(as_text=True)).group(1).replace("&amp;", "&")
+
+    page = page_text(staff.get("/bookingview/list/" + past_link))
+
+    assert upcoming.reference in opened
+    assert page.index(recent.reference) < page.index(older.reference)
+    assert upcoming.reference not in page
+
+
+def test_a_chosen_order_is_kept_and_not_sent_back_to_upcoming(app, build, tenant_a):
+    past = _book(build, tenant_a.provider_id, starts_at=_past(hours=30))
+    staff = signed_in(app, tenant_a.staff_email)
+
+    response = staff.get("/bookingview/list/?_oc_BookingView=reference&_od_BookingView=asc")
+
+    assert response.status_code == 200
+    assert past.reference in response.get_data(as_text=True)
+
+
 def test_admin_list_shows_every_provider(app, build, tenant_a, tenant_b, admin_email):
     own = _book(build, tenant_a.provider_id)
     foreign = _book(build, tenant_b.provider_id)
     admin = signed_in(app, admin_email)
 
-    page = admin.get("/bookingview/list/").get_data(as_text=True)
+    page = admin.get("/bookingview/list/", follow_redirects=True).get_data(as_text=True)
 
     assert own.reference in page and foreign.reference in page
 
@@ -118,7 +167,7 @@ def test_list_shows_local_start_and_total_in_the_currency(app, build, tenant_a):
                 starts_at=starts_at + timedelta(hours=1))
     staff = signed_in(app, tenant_a.staff_email)
 
-    page = staff.get("/bookingview/list/").get_data(as_text=True)
+    page = staff.get("/bookingview/list/", follow_redirects=True).get_data(as_text=True)
 
     local = starts_at.astimezone(BERLIN).strftime("%Y-%m-%d %H:%M %Z")  # provider: Berlin
     assert local in page and local.split()[1] != "10:00"
@@ -203,12 +252,12 @@ def test_offering_filter_is_a_typed_name_not_a_dropdown_of_every_offering(
     build.offering(tenant_b.provider_id, name="Beta shave")
     staff = signed_in(app, tenant_a.staff_email)
 
-    page = page_text(staff.get("/bookingview/list/"))
+    page = page_text(staff.get("/bookingview/list/", follow_redirects=True))
 
     # Thousands of offerings make no dropdown: the name is typed.
     assert '<select' not in page.split('id="offering"')[0][-200:]
     assert "Beta shave" not in page
-    assert select_options(staff.get("/bookingview/list/"), "provider") == [tenant_a.name]
+    assert select_options(staff.get("/bookingview/list/", follow_redirects=True), "provider") == [tenant_a.name]
 
 
 def test_offering_name_filter_finds_only_the_own_providers_bookings(
@@ -447,7 +496,7 @@ def test_unknown_action_is_404(app, build, tenant_a):
 def test_staff_menu_offers_bookings_but_not_operations(app, tenant_a):
     staff = signed_in(app, tenant_a.staff_email)
 
-    page = page_text(staff.get("/bookingview/list/"))
+    page = page_text(staff.get("/bookingview/list/", follow_redirects=True))
 
     assert "/bookingview/list/" in page and "/calendar/week" in page
     assert "/outboxeventview/list/" not in page

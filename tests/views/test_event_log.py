@@ -88,7 +88,7 @@ def test_anonymous_is_sent_to_login(app, client):
 
 def test_menu_shows_the_platform_group_to_admins_only(app, tenant_a, admin_email):
     admin_page = page_text(signed_in(app, admin_email).get("/outboxeventview/list/"))
-    staff_page = page_text(signed_in(app, tenant_a.staff_email).get("/bookingview/list/"))
+    staff_page = page_text(signed_in(app, tenant_a.staff_email).get("/bookingview/list/", follow_redirects=True))
 
     assert "Platform" in admin_page and "/outboxeventview/list/" in admin_page
     assert "Platform" not in staff_page and "/outboxeventview/list/" not in staff_page

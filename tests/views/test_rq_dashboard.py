@@ -109,7 +109,7 @@ def test_admin_sees_the_queues_of_this_app(dashboard_app, admin_email):
 def test_menu_links_jobs_for_admins_only(dashboard_app, tenant_a, admin_email):
     admin_page = page_text(signed_in(dashboard_app, admin_email).get("/outboxeventview/list/"))
     staff_page = page_text(signed_in(dashboard_app, tenant_a.staff_email).get(
-        "/bookingview/list/"))
+        "/bookingview/list/", follow_redirects=True))
 
     assert 'href="/admin/rq/"' in admin_page
     assert "/admin/rq/" not in staff_page

@@ -27,7 +27,7 @@ def test_console_pages_are_not_stored_once_signed_in(app, tenant_a):
     assert client.get("/login/").headers.get("Cache-Control") != "no-store"
     staff = signed_in(app, tenant_a.staff_email)
     for path in ("/", "/bookingview/list/", "/offeringview/list/"):
-        response = staff.get(path)
+        response = staff.get(path, follow_redirects=True)
         assert response.status_code == 200, path
         assert response.headers["Cache-Control"] == "no-store", path
     stylesheet = staff.get("/static/appbuilder/css/ab.css")
@@ -60,7 +60,7 @@ def test_get_logout_does_not_sign_out(csrf_app, tenant_a):
 
     assert response.status_code == 405
     assert is_signed_in(client)
-    assert client.get("/bookingview/list/").status_code == 200
+    assert client.get("/bookingview/list/", follow_redirects=True).status_code == 200
 
 
 def test_post_logout_without_the_csrf_token_is_refused(csrf_app, tenant_a):
@@ -74,7 +74,7 @@ def test_post_logout_without_the_csrf_token_is_refused(csrf_app, tenant_a):
 
 def test_the_menus_sign_out_form_signs_out(csrf_app, tenant_a):
     client = _signed_in_with_csrf(csrf_app, tenant_a.staff_email)
-    page = client.get("/bookingview/list/").get_data(as_text=True)
+    page = client.get("/bookingview/list/", follow_redirects=True).get_data(as_text=True)
     form = re.search(r'<form method="post" action="(/logout/)">\s*'
                      r'<input type="hidden" name="csrf_token" value="([^"]+)">', page)
     assert form, "no sign-out form in the console menu"

@@ -33,7 +33,7 @@ def _listed(client, url: str) -> str:
     """The rows of the list (not its search form, whose dropdowns name every offering)."""
     response = client.get(url)
     assert response.status_code == 200, response.status_code
-    return "\n".join(re.findall(r"<td>(.*?)</td>", response.get_data(as_text=True), re.S))
+    return "\n".join(re.findall(r"<td[^>]*>(.*?)</td>", response.get_data(as_text=True), re.S))
 
 
 def _search_form(client, url: str) -> str:
