@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from app.extensions import db
 from app.models import Account, Booking
 from app.services.bookings import place_booking
-from tests.builders import PASSWORD
+from tests.e2e.console import sign_in
 
 BERLIN = ZoneInfo("Europe/Berlin")
 # Europe's next clock change back after this test was written: Sunday 31 October 2027,
@@ -54,10 +54,7 @@ def test_staff_use_the_calendar_in_the_week_the_clocks_go_back(page, build):
     free_slot = build.slot(yoga, _at(SUNDAY, 11), capacity=6, booked=2)
     build.slot(yoga, _at(SUNDAY, 12), capacity=2, booked=2)  # full: never offered
 
-    page.goto("/login/")
-    page.get_by_label("Email").fill(staff_email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    sign_in(page, staff_email)
     page.goto(f"/calendar/week?week={SUNDAY.isoformat()}")
 
     expect(page.get_by_role("heading", name="25–31 October 2027")).to_be_visible()
@@ -115,10 +112,7 @@ def test_staff_drag_a_booking_onto_a_free_slot(page, build):
     reference = _book(build, yoga, _at(tuesday, 9), _customer(build, "Ada", "Lovelace"))
     free_slot = build.slot(yoga, _at(tuesday, 14), capacity=6, booked=0)
 
-    page.goto("/login/")
-    page.get_by_label("Email").fill(staff_email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    sign_in(page, staff_email)
     page.goto(f"/calendar/week?week={tuesday.isoformat()}")
 
     block = page.locator(f'.calendar-booking[data-reference="{reference}"]')

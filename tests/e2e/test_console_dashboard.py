@@ -4,15 +4,9 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.builders import PASSWORD
+from tests.e2e.console import sign_in
 from tests.dashboard_data import studio_week
 
-
-def sign_in(page, email: str) -> None:
-    page.goto("/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
 
 
 def test_staff_see_today_and_check_a_customer_in(page, build):

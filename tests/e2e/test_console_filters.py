@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 from playwright.sync_api import expect
 
-from tests.builders import PASSWORD
+from tests.e2e.console import sign_in
 
 
 def test_staff_filter_slots_by_their_local_time(page, build):
@@ -17,10 +17,7 @@ def test_staff_filter_slots_by_their_local_time(page, build):
     build.slot(nine_utc, datetime(2031, 1, 15, 9, 0, tzinfo=timezone.utc))
     build.slot(ten_utc, datetime(2031, 1, 15, 10, 0, tzinfo=timezone.utc))
 
-    page.goto("/login/")
-    page.get_by_label("Email").fill(staff_email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    sign_in(page, staff_email)
     page.goto("/slotview/list/?_flt_0_starts_at=2031-01-15+10:00"
               "&_flt_1_starts_at=2031-01-15+10:01")
 

@@ -5,14 +5,8 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.builders import PASSWORD
+from tests.e2e.console import sign_in
 
-
-def _sign_in(page, email: str) -> None:
-    page.goto("/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
 
 
 def test_staff_edit_a_price_in_major_units(page, build):
@@ -20,7 +14,7 @@ def test_staff_edit_a_price_in_major_units(page, build):
     staff_email = build.email_of(build.staff(provider))
     offering = build.offering(provider, name="Evening flow", price_minor=1500)
 
-    _sign_in(page, staff_email)
+    sign_in(page, staff_email)
     page.goto("/offeringview/list/")
     expect(page.get_by_role("cell", name="15.00 EUR")).to_be_visible()
     page.goto(f"/offeringview/edit/{offering}")
@@ -47,7 +41,7 @@ def test_staff_set_weekly_hours_and_see_the_slots(page, build):
     staff_email = build.email_of(build.staff(provider))
     build.offering(provider, name="Morning flow", duration_minutes=60)
 
-    _sign_in(page, staff_email)
+    sign_in(page, staff_email)
     page.goto("/offeringview/list/")
     page.get_by_role("link", name="Opening hours").first.click()
     expect(page.get_by_text("Times in Europe/Berlin")).to_be_visible()

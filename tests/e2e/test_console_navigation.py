@@ -5,18 +5,11 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from app.services import bookings
-from tests.builders import PASSWORD
+from tests.e2e.console import sign_in
 
 WIDE = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
 
-
-def sign_in(page, email: str) -> None:
-    page.goto("/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
-    expect(page.get_by_role("link", name="Home")).to_be_visible()
 
 
 def navbar_height(page) -> float:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.builders import PASSWORD
+from tests.e2e.console import sign_in
 
 ROW = "Booking confirmed — email — English"
 
@@ -12,10 +12,7 @@ def test_staff_customise_preview_and_revert_a_message(page, build):
     provider = build.provider(name="Harbor Yoga Studio")
     staff_email = build.email_of(build.staff(provider))
 
-    page.goto("/login/")
-    page.get_by_label("Email").fill(staff_email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    sign_in(page, staff_email)
 
     page.get_by_role("link", name="Messages").first.click()
     page.get_by_role("link", name="Message templates").click()
