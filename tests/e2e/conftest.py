@@ -23,7 +23,9 @@ from tests.fakes.stripe import local_stripe
 from tests.views.console import second_app
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).parent / "screenshots"
+# One folder per storage mode: CI runs the PostgreSQL and the embedded pass side by side.
+SCREENSHOTS = Path(__file__).parent / "screenshots" / (
+    "postgresql" if os.environ.get("TEST_DATABASE_URL") else "embedded")
 SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 
 # Reports every Content-Security-Policy violation as a console error, which the page
@@ -126,13 +128,14 @@ class Screenshots:
         self.taken: list[Path] = []
 
     def take(self, step: str) -> None:
-        SCREENSHOTS.mkdir(exist_ok=True)
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        size_before = self.page.viewport_size
         for size_name, size in SIZES.items():
             self.page.set_viewport_size(size)
             path = SCREENSHOTS / f"{self.prefix}-{step}-{size_name}.png"
             self.page.screenshot(path=str(path), full_page=True)
             self.taken.append(path)
-        self.page.set_viewport_size(SIZES["desktop"])
+        self.page.set_viewport_size(size_before)
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -69,7 +69,6 @@ def test_lists_are_cards_on_a_phone(page, build):
         page.goto(path)
         page.set_viewport_size(PHONE)
         page.screenshots.take(f"phone-{name}")
-        page.set_viewport_size(PHONE)  # taking screenshots leaves the desktop size
         # Nothing runs off the screen: no table cut off after its second column.
         too_wide = page.evaluate("""() => [...document.querySelectorAll('body *')]
             .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1
