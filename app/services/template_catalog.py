@@ -164,15 +164,8 @@ def edit_default(*, key: str, channel: str, locale: str, scope: Scope) -> int:
 def revert_template(template_id: int, *, scope: Scope) -> str:
     """Delete a provider's override: its messages use the platform default again.
     Returns the template's name. Another provider's override, or a default: 404."""
-    require_scope(scope)
     with unit_of_work():
-        row = db.session.scalar(scope.filter(
-            select(NotificationTemplate).where(NotificationTemplate.id == template_id,
-                                               NotificationTemplate.provider_id.is_not(None)),
-            NotificationTemplate))
-        if row is None:
-            raise NotFound("notification_template.not_found",
-                           f"No customised template {template_id}.")
+        row = get_override(template_id, scope=scope)
         name = template_name(row.key, row.channel, row.locale)
         db.session.delete(row)
     return name
