@@ -1,6 +1,7 @@
 """What customers browse without signing in: active providers and their active offerings."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -10,8 +11,12 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.errors import NotFound, ValidationFailed
 from app.extensions import db
 from app.models import Offering, Provider, Slot
+from app.models.catalog import PRODUCT
 from app.models.types import utcnow
+from app.services.booking_placing import MAX_QUANTITY
+from app.services.money import format_money
 from app.services.search import OfferingQuery, SearchPage, search_offerings
+from app.services.stock import StockLevel, stock_level
 
 MAX_SLOT_WINDOW = timedelta(days=62)
 NEXT_FREE_SLOTS = 5
@@ -58,6 +63,35 @@ def get_offering(offering_id: int) -> Offering:
     if offering is None:
         raise NotFound("offering.not_found", f"No offering with id {offering_id}.")
     return offering
+
+
+@dataclass(frozen=True)
+class ProductOption:
+    """One variant of a product as a customer buys it: its price and its stock."""
+
+    variant_id: int
+    name: str
+    price: str  # "18.50 EUR"
+    stock: StockLevel
+    max_quantity: int
+
+
+def product_options(offering: Offering) -> list[ProductOption]:
+    """The active variants of a product (as loaded by ``get_offering``), in order."""
+    if offering.kind != PRODUCT:
+        return []
+    options = []
+    for variant in offering.variants:
+        if not variant.active:
+            continue
+        price = variant.price_minor if variant.price_minor is not None else offering.price_minor
+        level = stock_level(variant.stock)
+        options.append(ProductOption(
+            variant_id=variant.id, name=variant.name,
+            price=format_money(price, offering.currency), stock=level,
+            max_quantity=min(variant.stock if variant.stock is not None else MAX_QUANTITY,
+                             MAX_QUANTITY)))
+    return options
 
 
 def _visible_offering_provider(offering_id: int) -> Provider:

@@ -52,6 +52,7 @@ def offering(offering_id: int):
         "content_name": item.name, "value": major_units(item.price_minor, item.currency),
         "currency": item.currency})
     return render_template("storefront/offering.html", offering=item, slots=slots,
+                           product_options=browse.product_options(item),
                            maps_key=current_app.config.get("GOOGLE_MAPS_API_KEY"),
                            pixel_provider=item.provider, pixel_events=[view_content],
                            submission=uuid.uuid4().hex)
