@@ -5,6 +5,10 @@ from flask.views import MethodView
 
 from api.blueprint import Blueprint
 from api.catalog.schemas import (
+    FreeDaysArgsSchema,
+    FreeDaysSchema,
+    FreeTimesArgsSchema,
+    FreeTimesSchema,
     OfferingDetailSchema,
     OfferingQueryArgsSchema,
     OfferingSchema,
@@ -15,7 +19,7 @@ from api.catalog.schemas import (
 from api.errors import ErrorSchema
 from api.pagination import PaginationArgsSchema, pagination_header
 from api.responses import cached_json
-from app.services import browse
+from app.services import browse, free_times
 from app.services.search import OfferingQuery
 
 blp = Blueprint("catalog", __name__, url_prefix="", description="Public catalog")
@@ -127,3 +131,27 @@ class OfferingSlotViews(MethodView):
                                            read=not computed)
         return cached_json("slots", {"id": offering_id, **window}, compute,
                            fresh=with_live_places)
+
+
+# Free days and times are read on every request (any booking changes them): not cached.
+
+@blp.route("/offerings/<int:offering_id>/free-days")
+class OfferingFreeDayViews(MethodView):
+    @blp.arguments(FreeDaysArgsSchema, location="query")
+    @blp.response(200, FreeDaysSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="No such active offering")
+    def get(self, args, offering_id):
+        """The days of a month (the provider's calendar) with a free time for `quantity`"""
+        return free_times.free_days(offering_id, month=args["month"],
+                                    quantity=args["quantity"])
+
+
+@blp.route("/offerings/<int:offering_id>/free-times")
+class OfferingFreeTimeViews(MethodView):
+    @blp.arguments(FreeTimesArgsSchema, location="query")
+    @blp.response(200, FreeTimesSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="No such active offering")
+    def get(self, args, offering_id):
+        """One day's free times for `quantity`, by part of the day, in the provider's zone"""
+        return free_times.free_times_on(offering_id, day=args["date"],
+                                        quantity=args["quantity"])

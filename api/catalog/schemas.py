@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import marshmallow as ma
@@ -138,3 +139,67 @@ class SlotQueryArgsSchema(QueryArgsSchema):
     start = Instant(data_key="from", metadata={"description": "Default: now"})
     end = Instant(data_key="to", metadata={"description": "Default: from + 14 days"})
     only_free = ma.fields.Boolean(load_default=False)
+
+
+# --- choosing a time -----------------------------------------------------------------------
+
+class MonthField(ma.fields.Field):
+    """A month as ``YYYY-MM``, loaded as the date of its first day."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return datetime.strptime(str(value), "%Y-%m").date()
+        except ValueError:
+            raise ma.ValidationError("Use YYYY-MM, e.g. 2031-03.") from None
+
+
+class FreeDaysArgsSchema(QueryArgsSchema):
+    month = MonthField(required=True, metadata={
+        "description": "The month, on the provider's calendar (YYYY-MM)", "type": "string",
+        "pattern": r"^\d{4}-(0[1-9]|1[0-2])$"})
+    quantity = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=100))
+
+
+class FreeDaySchema(Schema):
+    date = ma.fields.Date()
+    free_times = ma.fields.Integer(metadata={"description": "How many times are free"})
+
+
+class FreeDaysSchema(Schema):
+    offering_id = ma.fields.Integer()
+    timezone = ma.fields.String(metadata={"description": "The provider's zone: days are its days"})
+    month = ma.fields.Function(lambda month: month.month.strftime("%Y-%m"))
+    quantity = ma.fields.Integer()
+    days = ma.fields.Function(
+        lambda month: [{"date": day.isoformat(), "free_times": count}
+                       for day, count in sorted(month.free_times_per_day.items())],
+        metadata={"description": "Only the days with a free time"})
+
+
+class FreeTimesArgsSchema(QueryArgsSchema):
+    date = ma.fields.Date(required=True, metadata={"description": "The provider's day"})
+    quantity = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=100))
+
+
+class FreeTimeSchema(Schema):
+    slot_id = ma.fields.Integer()
+    starts_at = ma.fields.Function(lambda free: free.starts_at.astimezone(ZoneInfo("UTC"))
+                                   .isoformat(), metadata={"description": "UTC"})
+    starts_at_local = ma.fields.Function(lambda free: free.starts_at.isoformat())
+    ends_at_local = ma.fields.Function(lambda free: free.ends_at.isoformat())
+    remaining = ma.fields.Integer()
+
+
+class PartOfDaySchema(Schema):
+    part = ma.fields.String(metadata={"description": "morning, afternoon or evening"})
+    times = ma.fields.List(ma.fields.Nested(FreeTimeSchema))
+
+
+class FreeTimesSchema(Schema):
+    offering_id = ma.fields.Integer()
+    timezone = ma.fields.String()
+    date = ma.fields.Function(lambda day: day.day.isoformat())
+    quantity = ma.fields.Integer()
+    parts = ma.fields.Function(lambda day: [
+        {"part": part, "times": FreeTimeSchema(many=True).dump(times)}
+        for part, times in day.parts])

@@ -94,7 +94,7 @@ def product_options(offering: Offering) -> list[ProductOption]:
     return options
 
 
-def _visible_offering_provider(offering_id: int) -> Provider:
+def visible_offering_provider(offering_id: int) -> Provider:
     """The provider of an active offering of an active provider, else ``NotFound``.
 
     Cheaper than ``get_offering`` where only visibility matters; loading the provider
@@ -146,7 +146,7 @@ def list_slots(offering_id: int, *, start: datetime | None, end: datetime | None
                only_free: bool = False) -> list[Slot]:
     """Bookable slots of a visible offering in a window; with ``only_free``, those with a
     free place as read now (cached listings filter with ``with_live_places`` instead)."""
-    provider = _visible_offering_provider(offering_id)
+    provider = visible_offering_provider(offering_id)
     start = start or utcnow()
     end = end or start + timedelta(days=14)
     if end <= start:
