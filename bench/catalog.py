@@ -8,6 +8,8 @@ Seeds (COPY, with a progress line per table) 100 providers, 100,000 offerings an
 - near:    GET /api/v1/offerings?near=<lat,lng>&radius_km=<r>&sort=distance&page_size=20
 - slots:   GET /api/v1/offerings/<id>/slots?from=<now>&to=<now + 14 days>
 - detail:  GET /api/v1/offerings/<id>
+- free-days:  GET /api/v1/offerings/<id>/free-days?month=<this month>
+- free-times: GET /api/v1/offerings/<id>/free-times?date=<a day of the next two weeks>
 
 in-process (Flask test client) and through ``gunicorn wsgi:app`` (a closed-loop load
 generator in this process, 127.0.0.1 only), with the catalog cache off, and the resident
@@ -39,7 +41,7 @@ if __package__ in (None, ""):  # run as a script: make `bench` and `app` importa
 
 from bench import common  # noqa: E402
 
-ENDPOINTS = ("search", "near", "slots", "detail")
+ENDPOINTS = ("search", "near", "slots", "detail", "free-days", "free-times")
 SLOT_WINDOW = timedelta(days=14)
 CATALOG_TABLES = ("provider", "location", "category", "offering", "variant",
                   "availability_rule", "closed_day", "slot")
@@ -351,6 +353,12 @@ def request_paths(app, count: int, *, rng: random.Random, now: datetime) -> dict
         # then has rows to return), half of any visible offering.
         "detail": [f"{prefix}/{rng.choice(with_slots if i % 2 else visible)}"
                    for i in range(count)],
+        # The storefront's time picker: this month's free days, then one day's times.
+        "free-days": [f"{prefix}/{rng.choice(with_slots)}/free-days?month={start:%Y-%m}"
+                      f"&quantity={rng.choice((1, 1, 2))}" for _ in range(count)],
+        "free-times": [f"{prefix}/{rng.choice(with_slots)}/free-times"
+                       f"?date={(start + timedelta(days=rng.randrange(1, 14))):%Y-%m-%d}"
+                       for _ in range(count)],
     }
 
 
