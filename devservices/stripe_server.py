@@ -54,6 +54,30 @@ def disable_persistence() -> None:
     Store.try_load_from_disk = _noop
 
 
+def allow_a_new_attempt_after_a_decline() -> None:
+    """Let a payment intent whose attempt was declined be confirmed again, as Stripe does.
+
+    Stripe keeps such an intent in ``requires_payment_method`` and confirms it again with
+    the next payment method given; localstripe keeps the failed charge as the latest and
+    refuses to confirm. Here attaching a payment method to such an intent starts a new
+    attempt (the failed charge stays in the store, as Stripe keeps it). Idempotent."""
+    from localstripe.resources import PaymentIntent
+
+    if getattr(PaymentIntent, "_new_attempt_after_decline", False):
+        return
+    update = PaymentIntent._api_update.__func__
+
+    def _api_update(cls, id, **data):
+        intent = cls._api_retrieve(id)
+        latest = intent.latest_charge
+        if data.get("payment_method") and latest is not None and latest.status == "failed":
+            intent.latest_charge = None
+        return update(cls, id, **data)
+
+    PaymentIntent._api_update = classmethod(_api_update)
+    PaymentIntent._new_attempt_after_decline = True
+
+
 def _fresh_app():
     """A new aiohttp app with localstripe's routes, middlewares and response hooks.
 
@@ -111,6 +135,7 @@ class LocalStripe:
         if self.running:
             raise RuntimeError(f"the local Stripe server is already running on {self.url}")
         disable_persistence()
+        allow_a_new_attempt_after_a_decline()
         app = _fresh_app()
         started = threading.Event()
         failure: list[BaseException] = []

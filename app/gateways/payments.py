@@ -14,7 +14,6 @@ import stripe
 
 from app.models.payments import (
     CANCELED,
-    FAILED,
     MANUAL,
     PROCESSING,
     REFUND_FAILED,
@@ -209,9 +208,9 @@ def _plain(obj) -> dict:
 def _intent(intent) -> IntentState:
     intent = _plain(intent)
     error = intent.get("last_payment_error")
+    # A declined attempt leaves the intent waiting for another payment method
+    # (requires_payment, with the error): the customer may retry while the hold lasts.
     status = _STATUS.get(intent["status"], PROCESSING)
-    if status == REQUIRES_PAYMENT and error:
-        status = FAILED  # a declined attempt: Stripe waits for another card, we do not
     return IntentState(
         reference=intent["id"], status=status, amount_minor=int(intent["amount"]),
         currency=str(intent["currency"]).upper(),

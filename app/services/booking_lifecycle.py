@@ -198,12 +198,43 @@ def reschedule_own_booking(reference: str, *, new_slot_id: int, customer_id: int
     return booking
 
 
+def customer_change_refusal(booking: Booking, now: datetime, *,
+                            moving: bool) -> Conflict | None:
+    """Why the customer may not cancel (or, ``moving``, move) the booking now, or None.
+
+    A pending booking may be changed any time; a confirmed one within the offering's
+    free-cancellation window; nothing else. The one rule for the API, the storefront and
+    what the booking page offers."""
+    if booking.status == PENDING:
+        return None
+    if booking.status == CONFIRMED:
+        if _within_free_cancellation(booking, now):
+            return None
+        if moving:
+            return Conflict("booking.change_window_passed",
+                            "Changes are no longer possible; please contact the provider.")
+        return Conflict("booking.cancellation_window_passed",
+                        "Free cancellation has ended; please contact the provider.",
+                        {"status": [booking.status]})
+    return Conflict("booking.not_changeable", f"A {booking.status} booking cannot be changed.",
+                    {"status": [booking.status]})
+
+
+def free_cancellation_until(booking: Booking) -> datetime | None:
+    """Until when the customer may cancel or move a confirmed booking (None: no start)."""
+    if booking.starts_at is None:
+        return None
+    hours = db.session.scalar(select(Offering.free_cancellation_hours).where(
+        Offering.id == booking.offering_id))
+    return booking.starts_at - timedelta(hours=hours or 0)
+
+
 def _cancel(booking: Booking, actor: Actor, now: datetime, *, by_customer: bool) -> None:
     free = _within_free_cancellation(booking, now)
-    if by_customer and booking.status == CONFIRMED and not free:
-        raise Conflict("booking.cancellation_window_passed",
-                       "Free cancellation has ended; please contact the provider.",
-                       {"status": [booking.status]})
+    if by_customer and booking.status == CONFIRMED:
+        refusal = customer_change_refusal(booking, now, moving=False)
+        if refusal is not None:
+            raise refusal
     transition(booking, CANCELLED, actor,
                extra={"free_cancellation": free, "by_customer": by_customer})
 
@@ -221,10 +252,10 @@ def _move(booking: Booking, new_slot_id: int, actor: Actor, now: datetime, *,
         raise Conflict("booking.not_reschedulable",
                        f"A {booking.status} booking cannot be moved.",
                        {"status": [booking.status]})
-    if by_customer and booking.status == CONFIRMED and \
-            not _within_free_cancellation(booking, now):
-        raise Conflict("booking.change_window_passed",
-                       "Changes are no longer possible; please contact the provider.")
+    if by_customer:
+        refusal = customer_change_refusal(booking, now, moving=True)
+        if refusal is not None:
+            raise refusal
     if new_slot_id == booking.slot_id:
         raise ValidationFailed("booking.same_slot", "That is the booking's slot already.",
                                {"slot_id": ["Choose another slot."]})
@@ -269,11 +300,8 @@ def mark_refunded(booking: Booking, *, actor: Actor) -> None:
 # --- helpers -----------------------------------------------------------------------------
 
 def _within_free_cancellation(booking: Booking, now: datetime) -> bool:
-    if booking.starts_at is None:
-        return True
-    hours = db.session.scalar(select(Offering.free_cancellation_hours).where(
-        Offering.id == booking.offering_id))
-    return now <= booking.starts_at - timedelta(hours=hours or 0)
+    until = free_cancellation_until(booking)
+    return until is None or now <= until
 
 
 def _release(booking: Booking) -> None:

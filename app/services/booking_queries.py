@@ -9,6 +9,7 @@ from sqlalchemy.orm import selectinload
 from app.errors import NotFound
 from app.extensions import db
 from app.models import Booking
+from app.models.bookings import CONFIRMED, PENDING
 
 
 def list_customer_bookings(*, customer_id: int, status: str | None = None,
@@ -26,6 +27,29 @@ def list_customer_bookings(*, customer_id: int, status: str | None = None,
         query.options(selectinload(Booking.attribution_row))
         .order_by(Booking.created_at.desc(), Booking.id.desc())
         .limit(page_size).offset((page - 1) * page_size))
+    return list(rows), total
+
+
+# Bookings still ahead of the customer: pending or confirmed, and not yet over.
+UPCOMING_STATUSES = (PENDING, CONFIRMED)
+
+
+def list_customer_bookings_by_time(*, customer_id: int, upcoming: bool, now: datetime,
+                                   page: int = 1, page_size: int = 20
+                                   ) -> tuple[list[Booking], int]:
+    """The customer's upcoming bookings, soonest first, or the others (past, cancelled,
+    expired), latest first. A product bought without a time is upcoming while pending."""
+    ahead = Booking.status.in_(UPCOMING_STATUSES) & (
+        func.coalesce(Booking.ends_at, Booking.starts_at).is_(None)
+        | (func.coalesce(Booking.ends_at, Booking.starts_at) > now))
+    query = select(Booking).where(Booking.customer_id == customer_id,
+                                  ahead if upcoming else ~ahead)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    when = func.coalesce(Booking.starts_at, Booking.created_at)
+    order = (when.asc(), Booking.id.asc()) if upcoming else (when.desc(), Booking.id.desc())
+    rows = db.session.scalars(
+        query.options(selectinload(Booking.offering), selectinload(Booking.variant))
+        .order_by(*order).limit(page_size).offset((page - 1) * page_size))
     return list(rows), total
 
 

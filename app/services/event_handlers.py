@@ -40,6 +40,7 @@ HANDLERS: Mapping[str, tuple[Handler, ...]] = {
     "booking.refunded": (),
     "payment.succeeded": (conversions.record_complete_payment,
                           receipts.receipt_on_payment),
+    "payment.declined": (notifications.notify_payment_declined,),
     "payment.failed": (notifications.notify_payment_failed,),
     "payment.flagged": (),
     "payment.disputed": (),

@@ -22,7 +22,7 @@ def booking(row: Booking, **extra) -> dict:
 
 
 def payment(row: Payment, booking_row: Booking, **extra) -> dict:
-    """``payment.succeeded``, ``.failed``, ``.flagged``, ``.refunded``."""
+    """``payment.succeeded``, ``.declined``, ``.failed``, ``.flagged``, ``.refunded``."""
     return {
         "payment_id": row.id, "booking_reference": booking_row.reference,
         "booking_id": booking_row.id, "provider_id": row.provider_id,
@@ -30,6 +30,7 @@ def payment(row: Payment, booking_row: Booking, **extra) -> dict:
         "status": row.status, "amount_minor": row.amount_minor,
         "received_minor": row.received_minor, "refunded_minor": row.refunded_minor,
         "currency": row.currency, "provider_reference": row.provider_reference,
+        "failure_reason": row.failure_reason,
         **extra,
     }
 

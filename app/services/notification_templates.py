@@ -72,6 +72,10 @@ VARIABLES = {
     "previous_starts_at_local": "Where a moved booking was before, like starts_at_local "
                                 "(reschedule messages)",
     "cancelled_by_customer": "True when the customer cancelled (cancellations)",
+    "hold_expires_local": "Until when an unpaid booking's place is held, like "
+                          "starts_at_local (payment messages)",
+    "failure_reason": "Why a payment did not go through, as the payment provider said "
+                      "(payment messages)",
 }
 
 SAMPLE_CONTEXT = {
@@ -88,6 +92,8 @@ SAMPLE_CONTEXT = {
     "booking_url": "https://bookwell.example/bookingview/show/42",
     "previous_starts_at_local": "Fri 31 Jul 2026, 17:30 CEST (Europe/Berlin)",
     "cancelled_by_customer": True,
+    "hold_expires_local": "Mon 3 Aug 2026, 08:30 CEST (Europe/Berlin)",
+    "failure_reason": "Your card was declined.",
 }
 
 

@@ -40,7 +40,7 @@ from app.models.bookings import CONFIRMED
 from app.models.notifications import CHANNELS, EMAIL, FAILED, QUEUED, SENDING, SENT, SMS
 from app.models.receipts import CREDIT_NOTE
 from app.models.types import utcnow
-from app.services import audit
+from app.services import audit, manage_links
 from app.services import notification_templates as templates
 from app.services.scopes import Scope, require_scope
 from app.services.tenancy import scoped
@@ -76,7 +76,14 @@ def notify_booking_cancelled(*, event_id: str, topic: str, payload: dict) -> Non
 
 
 def notify_payment_failed(*, event_id: str, topic: str, payload: dict) -> None:
-    _notify(event_id, payload, "payment_failed", total_minor=payload.get("amount_minor"))
+    _notify(event_id, payload, "payment_failed", total_minor=payload.get("amount_minor"),
+            failure_reason=payload.get("failure_reason"))
+
+
+def notify_payment_declined(*, event_id: str, topic: str, payload: dict) -> None:
+    """An attempt was declined; the place stays held: tell the customer how to retry."""
+    _notify(event_id, payload, "payment_declined", total_minor=payload.get("amount_minor"),
+            failure_reason=payload.get("failure_reason"))
 
 
 def notify_payment_refunded(*, event_id: str, topic: str, payload: dict) -> None:
@@ -173,7 +180,7 @@ def message_context(booking: Booking, customer: Account, *, locale: str,
                     receipt: Receipt | None = None, total_minor: int | None = None,
                     refund_minor: int | None = None, fully_refunded: bool = False,
                     free_cancellation: bool = False, cancelled_by_customer: bool = False,
-                    previous_starts_at=None) -> dict:
+                    previous_starts_at=None, failure_reason: str | None = None) -> dict:
     """Every variable of ``templates.VARIABLES``, for one booking and customer."""
     provider = db.session.get(Provider, booking.provider_id)
     first, last = (customer.first_name or "").strip(), (customer.last_name or "").strip()
@@ -198,7 +205,7 @@ def message_context(booking: Booking, customer: Account, *, locale: str,
         "refund_amount": templates.format_amount(refund_minor, booking.currency, locale),
         "fully_refunded": fully_refunded,
         "free_cancellation": free_cancellation,
-        "manage_url": f"{base}/shop/bookings/{booking.reference}",
+        "manage_url": f"{base}{manage_links.manage_path(booking)}",
         "sign_in_url": _sign_in_url(),
         "customer_email": customer.email or "",
         "customer_phone": customer.phone or "",
@@ -206,6 +213,9 @@ def message_context(booking: Booking, customer: Account, *, locale: str,
         "previous_starts_at_local": templates.format_local_time(
             previous_starts_at, provider.timezone, locale),
         "cancelled_by_customer": cancelled_by_customer,
+        "hold_expires_local": templates.format_local_time(
+            booking.hold_expires_at, provider.timezone, locale),
+        "failure_reason": (failure_reason or "").strip(),
     }
 
 

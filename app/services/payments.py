@@ -33,6 +33,7 @@ from app.models.payments import (
     CREATED,
     FAILED,
     MANUAL,
+    REQUIRES_PAYMENT,
     STRIPE,
     SUCCEEDED,
     UNSETTLED,
@@ -322,8 +323,28 @@ def settle(payment: Payment, state: IntentState, *, reason: str) -> str:
                        provider_id=payment.provider_id)
         return f"{state.status}; hold released"
 
+    if state.status == REQUIRES_PAYMENT and state.failure_reason:
+        return _declined(payment, booking, state)
     payment.status = state.status  # on its way: requires_payment / action / processing
+    if state.status != REQUIRES_PAYMENT:
+        payment.failure_reason = None  # a new attempt is under way
     return f"now {state.status}"
+
+
+def _declined(payment: Payment, booking: Booking, state: IntentState) -> str:
+    """An attempt was declined: the payment waits for another card and the booking keeps
+    its hold until it expires. The customer is told once per decline (a replayed webhook
+    or a second read of the same decline changes nothing)."""
+    already_told = payment.status == REQUIRES_PAYMENT and \
+        payment.failure_reason == state.failure_reason
+    payment.status = REQUIRES_PAYMENT
+    payment.failure_reason = state.failure_reason
+    if already_told:
+        return "declined; already recorded"
+    if booking.status == PENDING:
+        events.publish("payment.declined", event_payloads.payment(payment, booking),
+                       provider_id=payment.provider_id)
+    return "declined; the hold stays until it expires"
 
 
 def _mismatch(payment: Payment, booking: Booking, state: IntentState) -> str | None:

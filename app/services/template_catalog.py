@@ -26,6 +26,7 @@ KEY_LABELS = {
     "booking_confirmed": "Booking confirmed",
     "booking_cancelled": "Booking cancelled",
     "booking_reminder": "Booking reminder",
+    "payment_declined": "Payment declined (place still held)",
     "payment_failed": "Payment failed",
     "payment_refunded": "Payment refunded",
     "receipt": "Receipt or credit note",

@@ -72,7 +72,7 @@ def test_without_a_gateway_configured_online_payment_is_refused_cleanly(app_ctx,
     assert db.session.query(Payment).count() == 0
 
 
-def test_the_demo_test_card_pays_and_confirms_and_a_declined_card_releases(
+def test_the_demo_test_card_pays_and_confirms_and_a_declined_card_keeps_the_hold(
         app, app_ctx, client, build, shop, stripe_on):
     paid = place(build, shop)
     response = client.post(f"/api/v1/bookings/{paid}/payment/test-card",
@@ -88,10 +88,13 @@ def test_the_demo_test_card_pays_and_confirms_and_a_declined_card_releases(
     response = client.post(f"/api/v1/bookings/{declined}/payment/test-card",
                            headers=_headers(shop["customer"]),
                            json={"card": "pm_card_chargeCustomerFail"})
-    assert response.get_json()["status"] == "failed"
+    assert response.get_json()["status"] == "requires_payment"
     db.session.expire_all()
     assert db.session.scalar(select(Booking.status).where(Booking.reference == declined)) == \
-        "expired"
+        "pending"
+    retried = client.post(f"/api/v1/bookings/{declined}/payment/test-card",
+                          headers=_headers(shop["customer"]), json={})
+    assert retried.get_json()["status"] == "succeeded"
 
     assert_error_shape(client.post(f"/api/v1/bookings/{declined}/payment/test-card",
                                    headers=_headers(shop["customer"]),

@@ -105,20 +105,56 @@ def test_success_read_back_from_stripe_confirms_once_and_publishes(app_ctx, buil
     assert paid.value.code == "payment.already_paid"
 
 
-def test_a_declined_card_fails_the_payment_and_releases_the_hold(app_ctx, build, shop,
-                                                                 stripe_on):
+def test_a_declined_card_keeps_the_hold_and_tells_the_customer_once(app_ctx, build, shop,
+                                                                    stripe_on):
     reference = place(build, shop, quantity=3)
     intent_id = pay(reference, shop["customer"], card=DECLINED)
     state = payments.stripe_gateway().retrieve_intent(intent_id)
-    assert state.status == "failed"
+    assert state.status == "requires_payment" and state.failure_reason
 
     payments.settle_by_id(_payment(reference).id, state, reason="test")
+    payments.settle_by_id(_payment(reference).id, state, reason="the same decline again")
 
     booking = _booking(reference)
-    assert _payment(reference).status == "failed"
+    payment = _payment(reference)
+    assert (payment.status, payment.failure_reason) == ("requires_payment",
+                                                        state.failure_reason)
+    assert booking.status == "pending" and booking.hold_expires_at is not None
+    assert db.session.get(Slot, booking.slot_id).booked == 3
+    assert _topics().count("payment.declined") == 1
+    assert "payment.failed" not in _topics()
+
+
+def test_after_a_decline_another_card_pays_the_same_payment(app_ctx, build, shop, stripe_on):
+    reference = place(build, shop)
+    declined = pay(reference, shop["customer"], card=DECLINED)
+    payments.settle_by_id(_payment(reference).id,
+                          payments.stripe_gateway().retrieve_intent(declined), reason="test")
+
+    retried = pay(reference, shop["customer"])  # a new attempt, as Stripe.js would make
+    payments.settle_by_id(_payment(reference).id,
+                          payments.stripe_gateway().retrieve_intent(retried), reason="test")
+
+    assert retried == declined  # one intent: never a second charge
+    payment = _payment(reference)
+    assert (payment.status, payment.failure_reason) == ("succeeded", None)
+    assert _booking(reference).status == "confirmed"
+    assert db.session.query(Payment).count() == 1
+
+
+def test_a_declined_booking_whose_hold_runs_out_expires(app_ctx, build, shop, stripe_on):
+    reference = place(build, shop, quantity=2)
+    intent_id = pay(reference, shop["customer"], card=DECLINED)
+    payments.settle_by_id(_payment(reference).id,
+                          payments.stripe_gateway().retrieve_intent(intent_id), reason="test")
+    held_until = _booking(reference).hold_expires_at
+
+    from app.services import bookings
+    bookings.expire_holds(scope=Scope.all_providers(), now=held_until)
+
+    booking = _booking(reference)
     assert booking.status == "expired"
     assert db.session.get(Slot, booking.slot_id).booked == 0
-    assert "payment.failed" in _topics()
 
 
 def test_an_amount_that_does_not_match_the_booking_is_flagged_not_confirmed(

@@ -146,14 +146,17 @@ def test_the_paid_page_without_consent_has_no_pixel(app, shopper, store, stripe_
     assert "Payment received" in page and "<script" not in page
 
 
-def test_a_declined_card_says_why(app, shopper, store, stripe_on, pixel_code):
+def test_a_declined_card_says_why_and_keeps_the_place(app, shopper, store, stripe_on,
+                                                      pixel_code):
     shopper.set_cookie("bw_consent", "granted")
     reference = placed(shopper, store)
     response = shopper.post(f"/shop/bookings/{reference}/pay-test-card",
                             data={"card": "declined"}, follow_redirects=True)
     text = response.get_data(as_text=True)
-    assert response.status_code == 200 and "The payment did not go through" in text
-    assert booking_status(reference) == "expired"
+    assert response.status_code == 200
+    assert "The payment did not go through: Your card was declined." in text
+    assert "declined.." not in text
+    assert booking_status(reference) == "pending"
     paid = shopper.get(f"/shop/bookings/{reference}/paid").get_data(as_text=True)
     assert "Payment received" not in paid and "CompletePayment" not in paid
 

@@ -133,7 +133,9 @@ def pay_test_card(reference: str):
     payment = payments.payment_for_customer(reference, customer_id=customer_id)
     if payment.status == SUCCEEDED:
         return redirect(url_for(".paid", reference=reference))
-    flash(f"The payment did not go through: {payment.failure_reason or payment.status}.")
+    reason = (payment.failure_reason or "").strip().rstrip(".")
+    flash(f"The payment did not go through: {reason}." if reason else
+          "The payment did not go through.")
     return redirect(url_for(".booking", reference=reference))
 
 
