@@ -33,7 +33,7 @@ export FLASK_APP := wsgi
 export FAB_UPDATE_PERMS := False
 export PORT WORKERS DEMO
 
-.PHONY: help venv dev-venv migrate demo run test clean
+.PHONY: help venv dev-venv translations messages migrate demo run test clean
 
 help: ## List the targets
 	@echo "Bookwell make targets:"
@@ -54,6 +54,14 @@ $(DEV_STAMP): requirements-dev.txt $(REQ_STAMP)
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	@touch $@
 
+translations: venv ## Compile the storefront's message catalogues (translations/*/LC_MESSAGES/*.mo)
+	$(BIN)/pybabel -q compile -d translations
+
+messages: venv ## Extract the storefront's strings and add the new ones to every catalogue
+	$(BIN)/pybabel -q extract -F babel.cfg --no-location --sort-output -o translations/messages.pot .
+	$(BIN)/pybabel -q update -i translations/messages.pot -d translations --no-location \
+		--ignore-obsolete --no-fuzzy-matching --width 100
+
 migrate: venv ## Apply database migrations, then sync roles and permissions
 	$(CLI_ENV) $(FLASK) db upgrade
 	$(CLI_ENV) $(FLASK) bookwell sync-roles
@@ -68,10 +76,10 @@ else
 	$(CLI_ENV) $(FLASK) bookwell demo | tee $(DEMO_LOGINS)
 endif
 
-run: venv migrate demo ## Serve console + API on 127.0.0.1:$PORT (gunicorn; RQ worker if REDIS_URL)
+run: venv translations migrate demo ## Serve console + API on 127.0.0.1:$PORT (gunicorn; RQ worker if REDIS_URL)
 	@bash bin/run-server
 
-test: dev-venv ## Check the layer contracts, then run the test suite (PYTEST_ARGS="-k auth -x")
+test: dev-venv translations ## Check the layer contracts, then run the test suite (PYTEST_ARGS="-k auth -x")
 	$(BIN)/lint-imports --no-cache --no-logo
 	$(BIN)/pytest $(PYTEST_ARGS)
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = Path(os.environ.get("BOOKWELL_INSTANCE_DIR", BASE_DIR / "instance"))
+TRANSLATIONS_DIR = BASE_DIR / "translations"  # the storefront's message catalogues
 
 REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "JWT_SECRET_KEY", "DATABASE_URL")
 
@@ -97,6 +98,12 @@ class Config:
         self.AUTH_ROLE_PUBLIC = "Public"
         self.AUTH_USER_REGISTRATION = False
         self.AUTH_USERNAME_CI = True
+        # Flask-AppBuilder sets up Flask-Babel from these. The console stays English (one
+        # entry in LANGUAGES, so it shows no language menu); the storefront's languages are
+        # the catalogues in translations/ (see docs/storefront.md, "Languages").
+        self.BABEL_DEFAULT_LOCALE = "en"
+        self.LANGUAGES = {"en": {"flag": "gb", "name": "English"}}
+        self.BABEL_TRANSLATION_DIRECTORIES = str(TRANSLATIONS_DIR)
 
         # One Flask-Limiter for the whole app (FAB's and ours); FAB turns it off unless set.
         self.RATELIMIT_ENABLED = _env_bool_from(env, "RATELIMIT_ENABLED", True)

@@ -14,13 +14,13 @@ from flask_appbuilder import AppBuilder
 from flask_cors import CORS
 from werkzeug.routing import IntegerConverter
 
-from app import rate_limits, request_actor, security_headers
+from app import message_catalogues, rate_limits, request_actor, security_headers
 from app import models  # noqa: F401  every table registered before anything reflects
 from app.extensions import AUTOCOMMIT_BIND, csrf, db, limiter, migrate
 from app.services import audit, cache  # noqa: F401  their listeners must exist before a flush
 from app.logging import configure_logging
 from app.session_cookie import CookieSessionInterface
-from config import BASE_DIR, Config, engine_options
+from config import BASE_DIR, TRANSLATIONS_DIR, Config, engine_options
 
 MIGRATIONS_DIR = BASE_DIR / "migrations"
 
@@ -69,6 +69,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     request_actor.init_app(app)  # before any hook that may write an audit entry
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     csrf.init_app(app)
+    message_catalogues.compile_stale(TRANSLATIONS_DIR)  # Flask-AppBuilder starts Flask-Babel
 
     with app.app_context():
         appbuilder = AppBuilder(update_perms=app.config["FAB_UPDATE_PERMS"])

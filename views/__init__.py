@@ -22,15 +22,10 @@ from views.titles import register_count_phrase
 
 
 def register_storefront(app) -> None:
-    from zoneinfo import ZoneInfo
-
-    from views.storefront import bp
-
-    @app.template_filter("local_time")
-    def local_time(moment, zone: str) -> str:
-        return moment.astimezone(ZoneInfo(zone)).strftime("%a %d %b %Y, %H:%M")
+    from views.storefront import bp, languages
 
     app.register_blueprint(bp)
+    languages.install(app)  # after Flask-AppBuilder has set up Flask-Babel
 
 
 def register_jobs_dashboard(app) -> None:

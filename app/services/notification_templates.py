@@ -17,13 +17,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from babel.numbers import format_currency, get_currency_precision
 from jinja2 import StrictUndefined, TemplateError, meta
 from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import select
@@ -54,7 +50,7 @@ VARIABLES = {
     "offering_name": "What was booked",
     "booking_reference": "The booking reference, e.g. BK7Q2M4X",
     "starts_at_local": "Start in the provider's time zone, with the zone named: "
-                       "'Mon 3 Aug 2026, 09:00 CEST (Europe/Berlin)'",
+                       "'Mon, Aug 3, 2026, 09:00 CEST (Europe/Berlin)'",
     "quantity": "Places or items booked",
     "total": "The booking's total, formatted with its currency: '€42.00'",
     "currency": "ISO currency code, e.g. EUR",
@@ -83,16 +79,16 @@ SAMPLE_CONTEXT = {
     "provider_name": "Alpha Spa", "provider_email": "hello@alpha-spa.example",
     "provider_phone": "+4930123456", "offering_name": "Deep tissue massage",
     "booking_reference": "BK7Q2M4X",
-    "starts_at_local": "Mon 3 Aug 2026, 09:00 CEST (Europe/Berlin)", "quantity": 1,
+    "starts_at_local": "Mon, Aug 3, 2026, 09:00 CEST (Europe/Berlin)", "quantity": 1,
     "total": "€42.00", "currency": "EUR", "receipt_number": "R-000042",
     "credit_note": False, "refund_amount": "€42.00", "fully_refunded": True,
     "free_cancellation": True, "manage_url": "https://bookwell.example/shop/bookings/BK7Q2M4X",
     "sign_in_url": "https://bookwell.example/shop/login",
     "customer_email": "ada@example.com", "customer_phone": "+4915112345678",
     "booking_url": "https://bookwell.example/bookingview/show/42",
-    "previous_starts_at_local": "Fri 31 Jul 2026, 17:30 CEST (Europe/Berlin)",
+    "previous_starts_at_local": "Fri, Jul 31, 2026, 17:30 CEST (Europe/Berlin)",
     "cancelled_by_customer": True,
-    "hold_expires_local": "Mon 3 Aug 2026, 08:30 CEST (Europe/Berlin)",
+    "hold_expires_local": "Mon, Aug 3, 2026, 08:30 CEST (Europe/Berlin)",
     "failure_reason": "Your card was declined.",
 }
 
@@ -357,44 +353,3 @@ def _edited_by_a_person(template_id: int) -> bool:
     return actor is not None and actor[0] is not None
 
 
-# --- values -------------------------------------------------------------------------------
-
-def zone_of(name: str | None) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
-def format_local_time(moment: datetime | None, zone_name: str | None,
-                      locale: str = DEFAULT_LOCALE) -> str:
-    """A UTC moment on the provider's clock, the zone named: 'Mon 3 Aug 2026, 09:00 CEST
-    (Europe/Berlin)'."""
-    if moment is None:
-        return ""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    zone = zone_of(zone_name)
-    local = moment.astimezone(zone)
-    try:
-        from babel.dates import format_datetime
-
-        wall = format_datetime(local, "EEE d MMM y, HH:mm", locale=_babel_locale(locale))
-    except Exception:  # an unknown locale: English
-        wall = f"{local:%a} {local.day} {local:%b %Y, %H:%M}"
-    return f"{wall} {local.strftime('%Z')} ({zone.key})"
-
-
-def format_amount(amount_minor: int | None, currency: str | None,
-                  locale: str = DEFAULT_LOCALE) -> str:
-    if amount_minor is None or not currency:
-        return ""
-    value = Decimal(amount_minor).scaleb(-get_currency_precision(currency))
-    try:
-        return format_currency(value, currency, locale=_babel_locale(locale))
-    except Exception:
-        return f"{value} {currency}"
-
-
-def _babel_locale(locale: str | None) -> str:
-    return (locale or DEFAULT_LOCALE).replace("-", "_")

@@ -40,7 +40,7 @@ from app.models.bookings import CONFIRMED
 from app.models.notifications import CHANNELS, EMAIL, FAILED, QUEUED, SENDING, SENT, SMS
 from app.models.receipts import CREDIT_NOTE
 from app.models.types import utcnow
-from app.services import audit, manage_links
+from app.services import audit, display_formats, manage_links
 from app.services import notification_templates as templates
 from app.services.scopes import Scope, require_scope
 from app.services.tenancy import scoped
@@ -193,16 +193,16 @@ def message_context(booking: Booking, customer: Account, *, locale: str,
         "provider_phone": getattr(provider, "contact_phone", None) or "",
         "offering_name": booking.offering.name if booking.offering is not None else "",
         "booking_reference": booking.reference,
-        "starts_at_local": templates.format_local_time(booking.starts_at, provider.timezone,
-                                                       locale),
+        "starts_at_local": display_formats.format_local_time(booking.starts_at,
+                                                             provider.timezone, locale),
         "quantity": booking.quantity,
-        "total": templates.format_amount(
+        "total": display_formats.format_amount(
             booking.total_minor if total_minor is None else total_minor, booking.currency,
             locale),
         "currency": booking.currency,
         "receipt_number": receipt.display_number if receipt is not None else "",
         "credit_note": receipt is not None and receipt.kind == CREDIT_NOTE,
-        "refund_amount": templates.format_amount(refund_minor, booking.currency, locale),
+        "refund_amount": display_formats.format_amount(refund_minor, booking.currency, locale),
         "fully_refunded": fully_refunded,
         "free_cancellation": free_cancellation,
         "manage_url": f"{base}{manage_links.manage_path(booking)}",
@@ -210,10 +210,10 @@ def message_context(booking: Booking, customer: Account, *, locale: str,
         "customer_email": customer.email or "",
         "customer_phone": customer.phone or "",
         "booking_url": console_booking_url(booking),
-        "previous_starts_at_local": templates.format_local_time(
+        "previous_starts_at_local": display_formats.format_local_time(
             previous_starts_at, provider.timezone, locale),
         "cancelled_by_customer": cancelled_by_customer,
-        "hold_expires_local": templates.format_local_time(
+        "hold_expires_local": display_formats.format_local_time(
             booking.hold_expires_at, provider.timezone, locale),
         "failure_reason": (failure_reason or "").strip(),
     }

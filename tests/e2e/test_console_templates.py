@@ -32,7 +32,7 @@ def test_staff_customise_preview_and_revert_a_message(page, build):
     expect(row.get_by_text("Customised").filter(visible=True)).to_be_visible()
     row.get_by_role("link", name="Preview").click()
     expect(page.locator(".preview-subject")).to_have_text(
-        "See you at Harbor Yoga: Deep tissue massage, Mon 3 Aug 2026, 09:00 CEST (Europe/Berlin)")
+        "See you at Harbor Yoga: Deep tissue massage, Mon, Aug 3, 2026, 09:00 CEST (Europe/Berlin)")
     page.screenshots.take("preview")
 
     page.goto("/notificationtemplateview/list/", timeout=5000)

@@ -40,7 +40,7 @@ def test_customer_browses_books_and_pays_with_the_test_card(page, build):
     page.get_by_label("Places").first.fill("2")
     page.get_by_role("button", name="Book").first.click()
     expect(page.get_by_role("heading", name=re.compile(r"^Booking BW-"))).to_be_visible()
-    expect(page.get_by_text("84.00 EUR")).to_be_visible()
+    expect(page.get_by_text("€84.00")).to_be_visible()
     page.screenshots.take("booking")
 
     page.get_by_label("Test card").select_option(label="Visa (succeeds)")

@@ -61,7 +61,7 @@ def test_pay_at_venue_booking_asks_staff_to_confirm_once(app, build, smtp):
 
     for address in ("desk@alpha.example", "owner@alpha.example"):
         (message,) = smtp.to(address)
-        assert message["Subject"] == (f"Please confirm: Deep tissue massage, Wed 15 Jan 2031, "
+        assert message["Subject"] == (f"Please confirm: Deep tissue massage, Wed, Jan 15, 2031, "
                                       f"14:30 CET (Europe/Berlin) ({reference})")
         text = message.get_body(("plain",)).get_content()
         assert "waits for your confirmation" in text and "€42.00" in text
@@ -104,7 +104,7 @@ def test_free_booking_is_announced_as_new(app, build, smtp):
     alpha = studio(build)
     reference, _ = place(app, build, alpha, price_minor=0, pay_at_venue=False)
     (message,) = smtp.to("desk@alpha.example")
-    assert message["Subject"].startswith("New booking: Deep tissue massage, Wed 15 Jan 2031, "
+    assert message["Subject"].startswith("New booking: Deep tissue massage, Wed, Jan 15, 2031, "
                                          "14:30 CET")
     assert reference in message["Subject"]
     assert "Ada Lovelace" in message.get_body(("plain",)).get_content()
@@ -137,8 +137,8 @@ def test_cancellation_by_the_customer_and_reschedule(app, build, smtp):
     bookings.reschedule_booking(reference, new_slot_id=later, actor=ACTOR, scope=STAFF)
     run_jobs(app)
     (moved,) = staff_rows(template_key="staff_booking_rescheduled")
-    assert "Thu 16 Jan 2031, 14:30 CET (Europe/Berlin)" in moved.body_text
-    assert "Was: " in moved.body_text and "Now: Thu 16 Jan 2031" in moved.body_text
+    assert "Thu, Jan 16, 2031, 14:30 CET (Europe/Berlin)" in moved.body_text
+    assert "Was: " in moved.body_text and "Now: Thu, Jan 16, 2031" in moved.body_text
 
     bookings.cancel_own_booking(reference, customer_id=customer_id, actor=ACTOR)
     run_jobs(app)
@@ -182,7 +182,7 @@ def test_inactive_staff_and_their_language(app, build, smtp):
     place(app, build, alpha)
     assert smtp.to("gone@alpha.example") == []
     (german,) = smtp.to("de@alpha.example")
-    assert german["Subject"].startswith("Bitte bestätigen: Deep tissue massage, Mi. 15 Jan.")
+    assert german["Subject"].startswith("Bitte bestätigen: Deep tissue massage, Mi., 15. Jan. 2031")
 
 
 def test_invalid_addresses_are_refused_and_nothing_is_saved(app, build):

@@ -9,6 +9,7 @@ import pytest
 from app.errors import ValidationFailed
 from app.extensions import db
 from app.models import NotificationTemplate
+from app.services import display_formats
 from app.services import notification_templates as templates
 
 
@@ -59,12 +60,23 @@ def test_html_is_escaped_and_text_is_not():
 
 @pytest.mark.parametrize("moment, expected", [
     (datetime(2026, 8, 3, 7, 0, tzinfo=timezone.utc),
-     "Mon 3 Aug 2026, 09:00 CEST (Europe/Berlin)"),
+     "Mon, Aug 3, 2026, 09:00 CEST (Europe/Berlin)"),
     (datetime(2026, 1, 12, 7, 0, tzinfo=timezone.utc),
-     "Mon 12 Jan 2026, 08:00 CET (Europe/Berlin)"),
+     "Mon, Jan 12, 2026, 08:00 CET (Europe/Berlin)"),
 ])
 def test_times_in_the_providers_zone_with_the_zone_named(moment, expected):
-    assert templates.format_local_time(moment, "Europe/Berlin") == expected
+    assert display_formats.format_local_time(moment, "Europe/Berlin") == expected
+
+
+def test_german_times_and_money_read_as_german():
+    moment = datetime(2026, 8, 3, 7, 0, tzinfo=timezone.utc)
+    assert display_formats.format_local_time(moment, "Europe/Berlin", "de") == \
+        "Mo., 3. Aug. 2026, 09:00 CEST (Europe/Berlin)"
+    assert display_formats.format_local_time(moment, "America/New_York", "de-AT") == \
+        "Mo., 3. Aug. 2026, 03:00 EDT (America/New_York)"
+    assert display_formats.format_amount(4250, "EUR", "de") == "42,50\xa0€"
+    assert display_formats.format_amount(4250, "EUR", "en") == "€42.50"
+    assert display_formats.format_amount(4250, "JPY", "xx-unknown") == "¥4,250"
 
 
 def test_resolution_override_then_default_then_file(app_ctx, build):

@@ -21,7 +21,7 @@ def shop(build):
 def test_search_page_lists_and_filters(client, shop):
     page = client.get("/shop/?q=flow").get_data(as_text=True)
     assert "Vinyasa Flow" in page and "Cork Mat" not in page
-    assert "18.50 EUR" in page
+    assert "€18.50" in page
     assert "Dynamic &lt;b&gt;yoga&lt;/b&gt;" in page  # escaped, never raw HTML
     everything = client.get("/shop/?kind=product").get_data(as_text=True)
     assert "Cork Mat" in everything and "Vinyasa Flow" not in everything

@@ -8,7 +8,7 @@ from app.errors import DomainError
 from app.extensions import limiter
 from app.services import accounts
 from app.services.roles import CUSTOMER
-from views.storefront.blueprint import bp, local_path
+from views.storefront.blueprint import bp, current_language, local_path
 
 def _auth_rate_limit() -> str:
     return current_app.config["AUTH_RATE_LIMIT"]
@@ -47,7 +47,8 @@ def register():
         try:
             accounts.register_customer(
                 email=form.get("email", ""), password=form.get("password", ""),
-                first_name=form.get("first_name", ""), last_name=form.get("last_name", ""))
+                first_name=form.get("first_name", ""), last_name=form.get("last_name", ""),
+                locale=current_language())  # their messages follow the shop's language
         except DomainError as exc:
             error = exc.message + "".join(
                 f" {' '.join(messages)}" for messages in (exc.errors or {}).values())

@@ -14,15 +14,20 @@ from urllib.parse import urlsplit
 
 from babel.numbers import get_currency_precision
 from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
 from flask_login import current_user
 
 from app.errors import DomainError
-from app.services import attribution_capture
+from app.services import attribution_capture, display_formats
 from app.services.attribution_capture import CAMPAIGN_PARAMETERS, CONSENT_COOKIE, DENIED, GRANTED
 from app.services.conversions import pixel_code_for
+from app.services.display_formats import DEFAULT_LOCALE
 from app.services.roles import CUSTOMER
+from config import BASE_DIR
 
-bp = Blueprint("storefront", __name__, url_prefix="/shop")
+# The shop's stylesheet and script: /shop/static/ (``url_for("storefront.static", ...)``).
+bp = Blueprint("storefront", __name__, url_prefix="/shop",
+               static_folder=str(BASE_DIR / "static" / "storefront"), static_url_path="/static")
 PAGE_SIZE = 20
 FIRST_TOUCH = "bw_first_touch"  # the session key
 CONSENT_MAX_AGE = 365 * 24 * 3600
@@ -74,9 +79,14 @@ def major_units(amount_minor: int, currency: str) -> float:
     return float(Decimal(amount_minor).scaleb(-get_currency_precision(currency)))
 
 
-def money(amount_minor: int, currency: str) -> str:
-    digits = get_currency_precision(currency)
-    return f"{Decimal(amount_minor).scaleb(-digits):.{digits}f} {currency}"
+def current_language() -> str:
+    """The language this page is shown in (chosen by :mod:`views.storefront.languages`)."""
+    return str(get_locale() or DEFAULT_LOCALE)
+
+
+def money(amount_minor: int | None, currency: str | None) -> str:
+    """4200 EUR → "€42.00" in English, "42,00 €" in German."""
+    return display_formats.format_amount(amount_minor, currency, current_language())
 
 
 def contents(booking) -> dict:
