@@ -165,6 +165,8 @@ class Config:
         self.GOOGLE_MAPS_API_KEY = env.get("GOOGLE_MAPS_API_KEY") or None
         self.GOOGLE_MAPS_BASE_URL = env.get("GOOGLE_MAPS_BASE_URL") or None  # a stand-in server
         self.GOOGLE_MAPS_TIMEOUT = _env_float_from(env, "GOOGLE_MAPS_TIMEOUT", 5.0)
+        # Places typed into the storefront's search, looked up per client address.
+        self.PLACE_SEARCH_RATE_LIMIT = env.get("PLACE_SEARCH_RATE_LIMIT", "20 per minute")
         if production and self.GOOGLE_MAPS_API_KEY and not self.GOOGLE_MAPS_API_KEY.startswith(
                 "AIza"):
             raise ConfigurationError("GOOGLE_MAPS_API_KEY is not a Google API key (AIza…)")

@@ -80,6 +80,9 @@ class OfferingViews(MethodView):
         with `radius_km` keeps offerings within that distance and adds `distance_km`.
         `available_from`/`available_to` keep services with a free place in that window
         (and products in stock). Default order: relevance with `q`, else name.
+        `sort=price` / `-price` order by currency first, then by price within it (prices
+        in different currencies are never compared); `sort=soonest` puts services with
+        the soonest free time first, then the offerings without one, newest first.
         """
         query = OfferingQuery(**{QUERY_FIELDS.get(k, k): v for k, v in args.items()})
 

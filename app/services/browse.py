@@ -10,13 +10,12 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.errors import NotFound, ValidationFailed
 from app.extensions import db
-from app.models import Offering, Provider, Slot
+from app.models import Category, Location, Offering, Provider, Slot, Variant
 from app.models.catalog import PRODUCT
 from app.models.types import utcnow
 from app.services.booking_placing import MAX_QUANTITY
-from app.services.money import format_money
 from app.services.search import OfferingQuery, SearchPage, search_offerings
-from app.services.stock import StockLevel, stock_level
+from app.services.stock import StockLevel, product_stock, stock_level
 
 MAX_SLOT_WINDOW = timedelta(days=62)
 NEXT_FREE_SLOTS = 5
@@ -35,6 +34,25 @@ def get_provider(provider_id: int) -> Provider:
     if provider is None or not provider.active:
         raise NotFound("provider.not_found", f"No provider with id {provider_id}.")
     return provider
+
+
+def get_provider_by_slug(slug: str) -> Provider:
+    """An active provider by its address on the storefront (``/shop/providers/<slug>``)."""
+    provider = db.session.scalar(select(Provider).where(Provider.slug == slug[:80],
+                                                        Provider.active.is_(True)))
+    if provider is None:
+        raise NotFound("provider.not_found", f"No provider called {slug!r}.")
+    return provider
+
+
+def provider_locations(provider_id: int) -> list[Location]:
+    """Where a provider's active offerings happen, by name."""
+    return list(db.session.scalars(
+        select(Location).where(Location.provider_id == provider_id,
+                               select(Offering.id).where(
+                                   Offering.location_id == Location.id,
+                                   Offering.active.is_(True)).exists())
+        .order_by(Location.name, Location.id)))
 
 
 def find_offerings(query: OfferingQuery) -> tuple[list[tuple[Offering, float | None]], int]:
@@ -71,7 +89,8 @@ class ProductOption:
 
     variant_id: int
     name: str
-    price: str  # "18.50 EUR"
+    price_minor: int
+    currency: str
     stock: StockLevel
     max_quantity: int
 
@@ -87,8 +106,8 @@ def product_options(offering: Offering) -> list[ProductOption]:
         price = variant.price_minor if variant.price_minor is not None else offering.price_minor
         level = stock_level(variant.stock)
         options.append(ProductOption(
-            variant_id=variant.id, name=variant.name,
-            price=format_money(price, offering.currency), stock=level,
+            variant_id=variant.id, name=variant.name, price_minor=price,
+            currency=offering.currency, stock=level,
             max_quantity=min(variant.stock if variant.stock is not None else MAX_QUANTITY,
                              MAX_QUANTITY)))
     return options
@@ -166,3 +185,100 @@ def list_slots(offering_id: int, *, start: datetime | None, end: datetime | None
         if slot.provider_id == provider.id:
             set_committed_value(slot, "provider", provider)
     return slots
+
+
+# --- the storefront's results: what a customer needs to choose --------------------------
+
+@dataclass(frozen=True)
+class ResultRow:
+    """One found offering with what its card shows beside the offering itself."""
+
+    offering: Offering
+    distance_km: float | None
+    next_free_at: datetime | None  # services: the next slot with a free place
+    stock: StockLevel | None  # products
+
+
+def storefront_results(query: OfferingQuery, *, now: datetime | None = None
+                       ) -> tuple[list[ResultRow], int]:
+    """``find_offerings`` plus each service's next free time and each product's stock,
+    read now (never cached) with one query each for the whole page."""
+    rows, total = find_offerings(query)
+    ids = [offering.id for offering, _ in rows]
+    next_free = dict(db.session.execute(
+        select(Slot.offering_id, func.min(Slot.starts_at))
+        .where(Slot.offering_id.in_(ids), Slot.starts_at >= (now or utcnow()),
+               Slot.retired_at.is_(None), Slot.booked < Slot.capacity)
+        .group_by(Slot.offering_id)).all()) if ids else {}
+    product_ids = [offering.id for offering, _ in rows if offering.kind == PRODUCT]
+    stocks: dict[int, list[int | None]] = {offering_id: [] for offering_id in product_ids}
+    if product_ids:
+        for offering_id, stock in db.session.execute(
+                select(Variant.offering_id, Variant.stock)
+                .where(Variant.offering_id.in_(product_ids), Variant.active.is_(True))):
+            stocks[offering_id].append(stock)
+    return [ResultRow(offering, distance, next_free.get(offering.id),
+                      product_stock(stocks[offering.id]) if offering.id in stocks else None)
+            for offering, distance in rows], total
+
+
+# --- categories ----------------------------------------------------------------------
+# Every provider has its own category tree; customers browse them by name across
+# providers ("Yoga" of every studio), a category including its subcategories.
+
+def _visible_categories(provider_id: int | None) -> list[Category]:
+    query = (select(Category).join(Provider, Provider.id == Category.provider_id)
+             .where(Provider.active.is_(True)))
+    if provider_id is not None:
+        query = query.where(Category.provider_id == provider_id)
+    return list(db.session.scalars(query))
+
+
+def _children(categories: list[Category]) -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for category in categories:
+        if category.parent_id is not None:
+            children.setdefault(category.parent_id, []).append(category.id)
+    return children
+
+
+def _with_descendants(children: dict[int, list[int]], roots: set[int]) -> set[int]:
+    found, todo = set(), list(roots)
+    while todo:
+        category_id = todo.pop()
+        if category_id not in found:
+            found.add(category_id)
+            todo.extend(children.get(category_id, []))
+    return found
+
+
+def list_categories(*, provider_id: int | None = None) -> list[str]:
+    """Names of the categories with an active offering in them (or in a subcategory),
+    of active providers (or of one), each name once, alphabetically."""
+    categories = _visible_categories(provider_id)
+    if not categories:
+        return []
+    used = set(db.session.scalars(
+        select(Offering.category_id).distinct()
+        .where(Offering.category_id.in_([c.id for c in categories]),
+               Offering.active.is_(True))))
+    parents = {c.id: c.parent_id for c in categories}
+    in_use: set[int] = set()
+    for category_id in used:  # a used category makes its ancestors worth listing too
+        while category_id is not None and category_id not in in_use:
+            in_use.add(category_id)
+            category_id = parents.get(category_id)
+    names: dict[str, str] = {}
+    for category in categories:
+        if category.id in in_use:
+            names.setdefault(category.name.casefold(), category.name)
+    return sorted(names.values(), key=str.casefold)
+
+
+def category_ids_named(name: str, *, provider_id: int | None = None) -> tuple[int, ...]:
+    """The categories called ``name`` (any case) of active providers (or of one), and
+    their subcategories; empty when there is none."""
+    categories = _visible_categories(provider_id)
+    wanted = name.strip().casefold()
+    roots = {c.id for c in categories if c.name.casefold() == wanted}
+    return tuple(sorted(_with_descendants(_children(categories), roots)))

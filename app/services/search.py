@@ -8,6 +8,11 @@ offering ids in result order, with the distance when a ``near`` point was given.
 Relevance ordering (``sort="relevance"``, the default with ``q``): text rank first, then
 distance when ``near`` is given, then price, then id, so pages are stable. Without ``q``
 the default order is name, then id.
+
+Money is never compared across currencies: ``price`` and ``-price`` order by currency
+first (alphabetically), then by price within it. ``soonest`` orders services by their
+next free time (a slot from now on with a free place); offerings with none (products,
+fully booked services) follow, newest first.
 """
 from __future__ import annotations
 
@@ -17,14 +22,16 @@ from typing import Protocol
 
 from flask import current_app
 
-SORTS = ("relevance", "price", "-price", "distance", "name", "newest")
+SORTS = ("relevance", "price", "-price", "distance", "name", "newest", "soonest")
 
 
 @dataclass(frozen=True)
 class OfferingQuery:
     q: str | None = None
     category_id: int | None = None
+    category_ids: tuple[int, ...] | None = None  # any of these (a category and its children)
     kind: str | None = None
+    currency: str | None = None  # ISO 4217
     provider_id: int | None = None
     min_price: int | None = None
     max_price: int | None = None

@@ -16,6 +16,7 @@ from sqlalchemy import and_, exists, func, literal_column, select, text
 from app.extensions import db
 from app.models import Location, Offering, Provider, Slot, Variant
 from app.models.catalog import PRODUCT
+from app.models.types import utcnow
 from app.geo import EARTH_RADIUS_KM, bounding_box
 from app.services.search import OfferingQuery, SearchHit, SearchPage
 
@@ -47,6 +48,8 @@ class DatabaseSearchBackend:
         distance = None
         if query.near is not None:
             stmt, distance = _near(stmt, query, dialect)
+        if _resolved_sort(query, rank, distance) == "soonest":
+            return _soonest_page(stmt, query, distance)
 
         # The total rides along with the page (a window count over every match), so the
         # matches are found, and ranked, once per request instead of twice.
@@ -82,8 +85,12 @@ def _filters(stmt, query: OfferingQuery):
         stmt = stmt.where(Offering.provider_id == query.provider_id)
     if query.category_id is not None:
         stmt = stmt.where(Offering.category_id == query.category_id)
+    if query.category_ids is not None:
+        stmt = stmt.where(Offering.category_id.in_(query.category_ids))
     if query.kind is not None:
         stmt = stmt.where(Offering.kind == query.kind)
+    if query.currency is not None:
+        stmt = stmt.where(Offering.currency == query.currency)
     if query.min_price is not None:
         stmt = stmt.where(Offering.price_minor >= query.min_price)
     if query.max_price is not None:
@@ -148,10 +155,15 @@ def _near(stmt, query: OfferingQuery, dialect: str):
     return stmt, near.c.distance_km
 
 
-def _ordering(query: OfferingQuery, rank, distance) -> list:
+def _resolved_sort(query: OfferingQuery, rank, distance) -> str:
     sort = query.sort or ("relevance" if rank is not None else "name")
     if sort == "relevance" and rank is None:
         sort = "distance" if distance is not None else "name"
+    return sort
+
+
+def _ordering(query: OfferingQuery, rank, distance) -> list:
+    sort = _resolved_sort(query, rank, distance)
     if sort == "relevance":
         order = [rank.desc()]
         if distance is not None:
@@ -160,9 +172,78 @@ def _ordering(query: OfferingQuery, rank, distance) -> list:
     if sort == "distance" and distance is not None:
         return [distance.asc(), Offering.id.asc()]
     if sort == "price":
-        return [Offering.price_minor.asc(), Offering.id.asc()]
+        return [Offering.currency.asc(), Offering.price_minor.asc(), Offering.id.asc()]
     if sort == "-price":
-        return [Offering.price_minor.desc(), Offering.id.asc()]
+        return [Offering.currency.asc(), Offering.price_minor.desc(), Offering.id.asc()]
     if sort == "newest":
         return [Offering.created_at.desc(), Offering.id.desc()]
     return [Offering.name.asc(), Offering.id.asc()]
+
+
+# -- soonest free time ------------------------------------------------------------------
+# Ordering every match by its next free time would look up each match's slots (100,000
+# index probes for a plain browse). Instead the free slots from now on are read in time
+# order, joined to the matches, and the first ones give the first offerings: a page
+# needs a few hundred slots. Only when that prefix holds too few offerings is the exact
+# (heavier) grouping used.
+SOONEST_SCAN = 500  # slots read in time order before grouping instead
+
+
+def free_slot_conditions(now):
+    """A slot from ``now`` on with a free place, of the offering in the row."""
+    return and_(Slot.offering_id == Offering.id, Slot.starts_at >= now,
+                Slot.retired_at.is_(None), Slot.booked < Slot.capacity)
+
+
+def _soonest_page(stmt, query: OfferingQuery, distance) -> SearchPage:
+    now = utcnow()
+    needed = query.offset + query.page_size
+    distance_column = distance if distance is not None else literal_column("NULL")
+    total = db.session.scalar(select(func.count()).select_from(
+        stmt.with_only_columns(Offering.id).subquery()))
+    timed, timed_total = _first_free(stmt, distance_column, now, needed)
+    hits = [SearchHit(offering_id=offering_id,
+                      distance_km=None if dist is None else round(float(dist), 3))
+            for offering_id, dist in timed[query.offset:needed]]
+    if len(hits) < query.page_size and timed_total is not None and total > timed_total:
+        untimed = (stmt.with_only_columns(Offering.id, distance_column)
+                   .where(~exists().where(free_slot_conditions(now)))
+                   .order_by(Offering.created_at.desc(), Offering.id.desc())
+                   .offset(max(0, query.offset - timed_total))
+                   .limit(query.page_size - len(hits)))
+        hits += [SearchHit(offering_id=row[0],
+                           distance_km=None if row[1] is None else round(float(row[1]), 3))
+                 for row in db.session.execute(untimed)]
+    return SearchPage(hits=hits, total=total)
+
+
+def _first_free(stmt, distance_column, now, needed: int):
+    """The first ``needed`` matches with a free time, soonest first (ties by id), as
+    (id, distance), and how many matches have a free time at all when that is known
+    (fewer than ``needed``), else None.
+
+    The slots are read in start order straight from the index (no sort); where the read
+    stops, the slots starting at that same moment are read whole, so every offering
+    with a free slot up to then is known with its first one, in a stable order."""
+    scan_limit = max(SOONEST_SCAN, needed * 5)
+    scan = (stmt.with_only_columns(Offering.id, distance_column, Slot.starts_at)
+            .join(Slot, free_slot_conditions(now)))
+    rows = db.session.execute(scan.order_by(Slot.starts_at).limit(scan_limit)).all()
+    complete = len(rows) < scan_limit  # every free slot of the matches was read
+    if not complete:
+        edge = rows[-1][2]
+        rows = [row for row in rows if row[2] < edge] + db.session.execute(
+            scan.where(Slot.starts_at == edge)).all()
+    first: dict[int, object] = {}
+    for offering_id, dist, _ in sorted(rows, key=lambda row: (row[2], row[0])):
+        first.setdefault(offering_id, dist)
+    if len(first) >= needed:
+        return list(first.items())[:needed], None
+    if complete:
+        return list(first.items()), len(first)
+    grouped = (stmt.with_only_columns(Offering.id, func.min(distance_column))
+               .join(Slot, free_slot_conditions(now))
+               .group_by(Offering.id)
+               .order_by(func.min(Slot.starts_at), Offering.id).limit(needed))
+    found = [(row[0], row[1]) for row in db.session.execute(grouped)]
+    return found, len(found) if len(found) < needed else None

@@ -17,6 +17,12 @@ Matching and order follow the database backend: every word of ``q`` must match
 with an ``id`` tiebreak so pages are stable. ``near`` alone keeps only
 offerings with a location, as the database backend does.
 
+Soonest free time (``sort="soonest"``): OpenSearch knows nothing of slots either. The
+backend takes the first ``CANDIDATE_LIMIT`` matches in relevance order (name without
+``q``), reads their next free times with one SQL query and orders them by it (the
+database backend's order: soonest first, then the offerings with none, newest first), so
+with more than 1000 matches the order is that of the 1000 best matches.
+
 Availability window (``available_from`` / ``available_to``): OpenSearch knows nothing of
 slots or stock. The backend asks it for the first ``CANDIDATE_LIMIT`` (1000) ranked
 offerings, keeps those with a free place on a slot starting in the window (or, for a
@@ -32,6 +38,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+from dataclasses import replace
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 
@@ -134,6 +141,11 @@ def resolve_sort(query: OfferingQuery) -> str:
     return sort
 
 
+def candidate_sort(query: OfferingQuery) -> OfferingQuery:
+    """The query whose order ranks candidates for an order OpenSearch cannot give."""
+    return replace(query, sort=None)
+
+
 def _geo_sort(near: tuple[float, float]) -> dict:
     lat, lng = near
     return {"_geo_distance": {"location": {"lat": lat, "lon": lng}, "order": "asc",
@@ -149,10 +161,13 @@ def sort_clauses(query: OfferingQuery) -> list[dict]:
         return clauses + [{"price_minor": {"order": "asc"}}, {"id": {"order": "asc"}}]
     if sort == "distance":
         return [_geo_sort(query.near), {"id": {"order": "asc"}}]
+    # Money is never compared across currencies: by currency first.
     if sort == "price":
-        return [{"price_minor": {"order": "asc"}}, {"id": {"order": "asc"}}]
+        return [{"currency": {"order": "asc"}}, {"price_minor": {"order": "asc"}},
+                {"id": {"order": "asc"}}]
     if sort == "-price":
-        return [{"price_minor": {"order": "desc"}}, {"id": {"order": "asc"}}]
+        return [{"currency": {"order": "asc"}}, {"price_minor": {"order": "desc"}},
+                {"id": {"order": "asc"}}]
     if sort == "newest":
         return [{"created_at": {"order": "desc"}}, {"id": {"order": "desc"}}]
     return [{"name.keyword": {"order": "asc"}}, {"id": {"order": "asc"}}]
@@ -164,8 +179,12 @@ def _filters(query: OfferingQuery) -> list[dict]:
         filters.append({"term": {"provider_id": query.provider_id}})
     if query.category_id is not None:
         filters.append({"term": {"category_id": query.category_id}})
+    if query.category_ids is not None:
+        filters.append({"terms": {"category_id": list(query.category_ids)}})
     if query.kind is not None:
         filters.append({"term": {"kind": query.kind}})
+    if query.currency is not None:
+        filters.append({"term": {"currency": query.currency}})
     price = {}
     if query.min_price is not None:
         price["gte"] = query.min_price
@@ -301,6 +320,27 @@ def available_offering_ids(offering_ids: list[int], available_from: datetime | N
     return set(db.session.scalars(union(slots, in_stock)))
 
 
+def soonest_order(hits: list[SearchHit]) -> list[SearchHit]:
+    """``hits`` by next free time; those with none after them, newest first."""
+    ids = [hit.offering_id for hit in hits]
+    if not ids:
+        return []
+    now = utcnow()
+    first_free = dict(db.session.execute(
+        select(Slot.offering_id, func.min(Slot.starts_at))
+        .where(Slot.offering_id.in_(ids), Slot.starts_at >= now, Slot.retired_at.is_(None),
+               Slot.booked < Slot.capacity)
+        .group_by(Slot.offering_id)).all())
+    created = dict(db.session.execute(
+        select(Offering.id, Offering.created_at).where(Offering.id.in_(ids))).all())
+    timed = sorted((hit for hit in hits if hit.offering_id in first_free),
+                   key=lambda hit: (first_free[hit.offering_id], hit.offering_id))
+    untimed = sorted((hit for hit in hits if hit.offering_id not in first_free),
+                     key=lambda hit: (created.get(hit.offering_id) or now, hit.offering_id),
+                     reverse=True)
+    return timed + untimed
+
+
 def _chunks(ids: list[int], size: int) -> Iterator[list[int]]:
     for start in range(0, len(ids), size):
         yield ids[start:start + size]
@@ -326,6 +366,8 @@ class OpenSearchBackend:
     # -- search -------------------------------------------------------------------------
 
     def search(self, query: OfferingQuery) -> SearchPage:
+        if resolve_sort(query) == "soonest":
+            return self._search_soonest(query)
         geo_position = _geo_sort_position(query)
         if query.available_from is None and query.available_to is None:
             if query.offset + query.page_size > MAX_RESULT_WINDOW:
@@ -343,6 +385,22 @@ class OpenSearchBackend:
         kept = [hit for hit in ranked if hit.offering_id in free]
         return SearchPage(hits=kept[query.offset:query.offset + query.page_size],
                           total=len(kept))
+
+    def _search_soonest(self, query: OfferingQuery) -> SearchPage:
+        ranking = candidate_sort(query)
+        answer = self._search(build_search_body(ranking, offset=0, size=CANDIDATE_LIMIT))
+        geo_position = _geo_sort_position(ranking)
+        ranked = [_to_hit(raw, ranking, geo_position) for raw in answer["hits"]["hits"]]
+        if query.available_from is not None or query.available_to is not None:
+            free = available_offering_ids([hit.offering_id for hit in ranked],
+                                          query.available_from, query.available_to)
+            ranked = [hit for hit in ranked if hit.offering_id in free]
+            total = len(ranked)
+        else:
+            total = _total(answer)
+        ordered = soonest_order(ranked)
+        return SearchPage(hits=ordered[query.offset:query.offset + query.page_size],
+                          total=total)
 
     def _search(self, body: dict) -> dict:
         try:

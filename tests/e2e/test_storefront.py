@@ -23,7 +23,7 @@ def test_customer_browses_books_and_pays_with_the_test_card(page, build):
     page.get_by_role("button", name="Decline").click()  # the tracking consent banner
     expect(page.get_by_role("button", name="Decline")).to_have_count(0)
 
-    page.get_by_role("searchbox", name="Search").fill("yoga")
+    page.get_by_role("searchbox", name="What").fill("yoga")
     page.get_by_role("button", name="Search").click()
     page.get_by_role("link", name="Sunrise yoga").click()
     expect(page.get_by_role("heading", name="Sunrise yoga")).to_be_visible()

@@ -252,3 +252,70 @@ def test_changes_reach_the_results(search, catalog):
     search.changed([catalog.morning_yoga, catalog.massage])
     assert search.ids(sort="-price") == [catalog.morning_yoga, catalog.yoga_retreat,
                                          catalog.pilates, catalog.massage_oil]
+
+
+def test_prices_are_compared_within_a_currency_only(search, catalog, build):
+    dollars = build.offering(catalog.provider_b, name="Brooklyn Pilates", price_minor=100,
+                             currency="USD")
+    pricey_dollars = build.offering(catalog.provider_b, name="Manhattan Retreat",
+                                    price_minor=900_000, currency="USD")
+    search.ready()
+    euros = [catalog.massage_oil, catalog.pilates, catalog.morning_yoga, catalog.massage,
+             catalog.yoga_retreat]
+    # Currency first (alphabetically), then the price within it: never 1.00 USD between
+    # 15.00 EUR and 20.00 EUR.
+    assert search.ids(sort="price") == euros + [dollars, pricey_dollars]
+    assert search.ids(sort="-price") == euros[::-1] + [pricey_dollars, dollars]
+    assert search.ids(currency="USD", sort="price") == [dollars, pricey_dollars]
+
+
+def test_soonest_free_time_first_then_the_rest_newest_first(search, catalog, build):
+    soon = datetime.now(timezone.utc).replace(microsecond=0)
+    build.slot(catalog.massage, soon + timedelta(hours=5))
+    build.slot(catalog.massage, soon + timedelta(hours=1), capacity=2, booked=2)  # full
+    build.slot(catalog.pilates, soon + timedelta(hours=3))
+    build.slot(catalog.pilates, soon - timedelta(hours=3))  # over
+    build.slot(catalog.morning_yoga, soon + timedelta(days=2))
+    search.ready()
+    timed = [catalog.pilates, catalog.massage, catalog.morning_yoga]
+    untimed_newest_first = [catalog.massage_oil, catalog.yoga_retreat]
+    assert search.ids(sort="soonest") == timed + untimed_newest_first
+    pages = [search.page(sort="soonest", page=n, page_size=2) for n in (1, 2, 3)]
+    assert [[h.offering_id for h in p.hits] for p in pages] == [
+        timed[:2], timed[2:] + untimed_newest_first[:1], untimed_newest_first[1:]]
+    assert {p.total for p in pages} == {5}
+    near = search.page(sort="soonest", near=MITTE, radius_km=10)
+    assert [(h.offering_id, round(h.distance_km, 1)) for h in near.hits] == [
+        (catalog.massage, 2.4), (catalog.morning_yoga, 0.0)]
+    assert search.ids(sort="soonest", q="yoga") == [catalog.morning_yoga,
+                                                    catalog.yoga_retreat]
+
+
+def test_soonest_reads_past_a_long_first_stretch_of_one_offerings_slots(search, catalog,
+                                                                         build):
+    from app.services import search_db
+
+    start = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(hours=1)
+    for n in range(6):  # more free slots of one offering than the first read takes
+        build.slot(catalog.massage, start + timedelta(minutes=n))
+    build.slot(catalog.pilates, start + timedelta(days=1))
+    search.ready()
+    saved = search_db.SOONEST_SCAN
+    search_db.SOONEST_SCAN = 3
+    try:
+        assert search.ids(sort="soonest", page_size=1) == [catalog.massage]
+        assert search.ids(sort="soonest", page_size=3) == [
+            catalog.massage, catalog.pilates, catalog.massage_oil]
+    finally:
+        search_db.SOONEST_SCAN = saved
+
+
+def test_any_of_several_categories(search, catalog, build):
+    provider_a = db.session.get(Offering, catalog.morning_yoga).provider_id
+    relax = build.category(provider_a, name="Relax")
+    db.session.get(Offering, catalog.yoga_retreat).category_id = relax
+    db.session.commit()
+    search.ready()
+    assert search.ids(category_ids=(catalog.wellness, relax), sort="price") == [
+        catalog.morning_yoga, catalog.massage, catalog.yoga_retreat]
+    assert search.ids(category_ids=()) == []

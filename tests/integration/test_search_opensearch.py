@@ -204,8 +204,11 @@ GEO = {"_geo_distance": {"location": {"lat": 52.52, "lon": 13.405}, "order": "as
     ({"sort": "relevance", "near": BERLIN}, [GEO, BY_ID]),
     ({"sort": "distance", "near": BERLIN}, [GEO, BY_ID]),
     ({"sort": "distance"}, [{"name.keyword": {"order": "asc"}}, BY_ID]),
-    ({"q": "yoga", "sort": "price"}, [{"price_minor": {"order": "asc"}}, BY_ID]),
-    ({"sort": "-price"}, [{"price_minor": {"order": "desc"}}, BY_ID]),
+    # Money is compared within a currency only.
+    ({"q": "yoga", "sort": "price"},
+     [{"currency": {"order": "asc"}}, {"price_minor": {"order": "asc"}}, BY_ID]),
+    ({"sort": "-price"},
+     [{"currency": {"order": "asc"}}, {"price_minor": {"order": "desc"}}, BY_ID]),
     ({"sort": "name"}, [{"name.keyword": {"order": "asc"}}, BY_ID]),
     ({"sort": "newest"}, [{"created_at": {"order": "desc"}}, {"id": {"order": "desc"}}]),
 ])
@@ -436,6 +439,40 @@ def test_search_reads_through_the_alias_after_a_rebuild(backend, fake, build):
     page = search_offerings(OfferingQuery(q="yoga", sort="price", page=2, page_size=3))
     assert [h.offering_id for h in page.hits] == [dear] and page.total == 4
     assert page.hits[0].score == 1.0  # the stand-in scores every match 1.0
+
+
+# -- soonest free time, ordered over the candidates -----------------------------------
+
+def test_soonest_orders_the_candidates_by_next_free_time(backend, fake, build):
+    provider_id = build.provider()
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    later, sooner, full, product = (
+        offering(build, provider_id, name=name, kind=kind, created_at=now - timedelta(days=d))
+        for name, kind, d in (("Later", "service", 4), ("Sooner", "service", 3),
+                              ("Full", "service", 2), ("Mat", "product", 1)))
+    build.slot(later, now + timedelta(days=2))
+    build.slot(sooner, now + timedelta(hours=2))
+    build.slot(full, now + timedelta(hours=1), capacity=1, booked=1)
+    backend.rebuild()
+    fake.clear_log()
+
+    page = backend.search(OfferingQuery(sort="soonest", page_size=3))
+
+    assert [h.offering_id for h in page.hits] == [sooner, later, product]
+    assert page.total == 4
+    body = _only(fake.search_bodies())
+    assert (body["from"], body["size"]) == (0, CANDIDATE_LIMIT)
+    assert body["sort"] == [{"name.keyword": {"order": "asc"}}, BY_ID]  # the candidates
+    assert backend.search(OfferingQuery(sort="soonest", page=2, page_size=3)).hits == [
+        SearchHit(full)]
+
+
+def test_currency_and_categories_are_filters(backend, fake):
+    fake.script_search(answer(total=0))
+    backend.search(OfferingQuery(currency="USD", category_ids=(3, 4)))
+    filters = _only(fake.search_bodies())["query"]["bool"]["filter"]
+    assert {"term": {"currency": "USD"}} in filters
+    assert {"terms": {"category_id": [3, 4]}} in filters
 
 
 # -- availability post-filter -----------------------------------------------------------

@@ -3,41 +3,84 @@ from __future__ import annotations
 
 import uuid
 
-from flask import abort, current_app, render_template, request
+from flask import abort, current_app, redirect, render_template, request
+from flask_babel import gettext
+from limits import parse as parse_limit
 
-from app.errors import NotFound
-from app.services import browse
-from app.services.search import OfferingQuery
+from app.errors import DomainError, NotFound
+from app.extensions import limiter
+from app.services import browse, places
 from views.storefront.blueprint import PAGE_SIZE, bp, major_units, pixel_event
+from views.storefront.search_form import RADII_KM, SearchForm
 
 # --- browsing ----------------------------------------------------------------------------
 
-def _float(name: str) -> float | None:
-    try:
-        return float(request.args[name])
-    except (KeyError, ValueError):
-        return None
-
-
-def _query() -> OfferingQuery:
-    lat, lng = _float("lat"), _float("lng")
-    near = (lat, lng) if lat is not None and lng is not None and abs(lat) <= 90 \
-        and abs(lng) <= 180 else None
-    radius = _float("radius_km")
-    kind = request.args.get("kind") if request.args.get("kind") in ("service", "product") \
-        else None
-    page = max(1, min(request.args.get("page", 1, type=int) or 1, 1000))
-    return OfferingQuery(q=(request.args.get("q") or "").strip()[:200] or None, kind=kind,
-                         near=near, radius_km=radius if near and radius and radius > 0 else None,
-                         page=page, page_size=PAGE_SIZE)
-
-
 @bp.route("/")
 def offerings():
-    query = _query()
-    rows, total = browse.find_offerings(query)
-    return render_template("storefront/offerings.html", rows=rows, total=total, query=query,
-                           pages=max(1, -(-total // PAGE_SIZE)))
+    form = SearchForm.from_request()
+    place_problem = None
+    if form.needs_place_lookup:
+        looked_up = _look_up(form)
+        if isinstance(looked_up, SearchForm):
+            return redirect(looked_up.url())
+        place_problem = looked_up
+    category_ids = browse.category_ids_named(form.category) if form.category else None
+    rows, total = browse.storefront_results(form.query(category_ids))
+    return render_template(
+        "storefront/offerings.html", rows=rows, total=total, form=form,
+        place_problem=place_problem, categories=browse.list_categories(),
+        place_search=places.place_search_available(), radii=RADII_KM,
+        pages=max(1, -(-total // PAGE_SIZE)))
+
+
+def _look_up(form: SearchForm) -> SearchForm | str:
+    """The search with the typed place's point, or what to tell the customer."""
+    if not _place_lookup_allowed():
+        return gettext("Too many places were looked up from here. Wait a minute and try "
+                       "again.")
+    try:
+        place = places.find_place(form.place)
+    except DomainError as error:
+        return _place_problem(error, form.place)
+    return form.with_place(place.lat, place.lng)
+
+
+def _place_problem(error: DomainError, typed: str) -> str:
+    if error.code == "place.not_found":
+        return gettext("We could not find “%(place)s”. Try a city or a street address.",
+                       place=typed)
+    if error.code == "place.not_configured":
+        return gettext("Searching by a typed place is not available here. Use your "
+                       "location instead.")
+    return gettext("Finding places is not working right now. Try again in a moment, or "
+                   "use your location.")
+
+
+def _place_lookup_allowed() -> bool:
+    """Each look-up costs a request to Google: a few a minute per client address."""
+    if not limiter.enabled or limiter.limiter is None:
+        return True
+    item = parse_limit(current_app.config["PLACE_SEARCH_RATE_LIMIT"])
+    return limiter.limiter.hit(item, "storefront-place", request.remote_addr or "-")
+
+
+@bp.route("/providers/<slug>")
+def provider(slug: str):
+    try:
+        shop = browse.get_provider_by_slug(slug)
+    except NotFound:
+        abort(404)
+    form = SearchForm.from_request()
+    category_ids = browse.category_ids_named(form.category, provider_id=shop.id) \
+        if form.category else None
+    rows, total = browse.storefront_results(
+        form.query(category_ids, provider_id=shop.id))
+    return render_template(
+        "storefront/provider.html", shop=shop, rows=rows, total=total, form=form,
+        categories=browse.list_categories(provider_id=shop.id),
+        locations=browse.provider_locations(shop.id),
+        maps_key=current_app.config.get("GOOGLE_MAPS_API_KEY"),
+        pixel_provider=shop, pages=max(1, -(-total // PAGE_SIZE)))
 
 
 @bp.route("/offerings/<int:offering_id>")
