@@ -58,9 +58,9 @@ translations: venv ## Compile the storefront's message catalogues (translations/
 	$(BIN)/pybabel -q compile -d translations
 
 messages: venv ## Extract the storefront's strings and add the new ones to every catalogue
-	$(BIN)/pybabel -q extract -F babel.cfg --no-location --sort-output -o translations/messages.pot .
-	$(BIN)/pybabel -q update -i translations/messages.pot -d translations --no-location \
-		--ignore-obsolete --no-fuzzy-matching --width 100
+	$(BIN)/pybabel -q extract -F babel.cfg -k lazy_gettext --no-location --sort-output -o translations/messages.pot .
+	$(BIN)/pybabel -q update -i translations/messages.pot -d translations \
+		--ignore-obsolete --no-fuzzy-matching --ignore-pot-creation-date --width 100
 
 migrate: venv ## Apply database migrations, then sync roles and permissions
 	$(CLI_ENV) $(FLASK) db upgrade

@@ -96,7 +96,7 @@ def test_the_booking_page_fires_initiate_checkout(app, shopper, store, pixel_cod
     assert tracked(page, "CompletePayment") is None
 
 
-def test_the_consent_banner_until_a_choice(app, store):
+def test_the_consent_banner_until_a_choice(app, store, pixel_code):
     client = app.test_client()
     assert 'action="/shop/consent"' in client.get("/shop/").get_data(as_text=True)
     response = client.post("/shop/consent", data={"choice": "granted",
