@@ -211,7 +211,7 @@ def test_bad_form_values_are_a_page_not_a_500(shopper, store):
                             data={"slot_id": "abc", "quantity": 1})
     assert response.status_code == 422
     too_many = book(shopper, store, quantity=101)
-    assert too_many.status_code == 422 and "Quantity must be 1 to 100." in too_many.get_data(
+    assert too_many.status_code == 422 and "Choose between 1 and 100." in too_many.get_data(
         as_text=True)
 
 

@@ -112,3 +112,36 @@ def test_pages_say_they_vary_by_language(client, store):
     response = client.get("/shop/")
     assert {"Accept-Language", "Cookie"} <= set(response.vary)
 
+
+
+def test_refusals_and_field_errors_speak_the_pages_language(client, store):
+    wrong = client.post("/shop/login", headers=GERMAN,
+                        data={"email": store.customer_email, "password": "not-it"})
+    assert wrong.status_code == 401
+    assert "E-Mail-Adresse oder Passwort ist falsch." in wrong.get_data(as_text=True)
+
+    short = client.post("/shop/register", headers=GERMAN, data={
+        "first_name": "Grete", "last_name": "Weber", "email": "grete@example.com",
+        "password": "kurz"})
+    page = short.get_data(as_text=True)
+    assert short.status_code == 422
+    assert "Das Passwort ist zu kurz." in page
+    assert '<p class="field-error" id="password-error">Verwenden Sie mindestens 8 Zeichen.</p>' \
+        in page
+    assert 'aria-invalid="true" aria-describedby="password-hint password-error"' in page
+    assert 'value="grete@example.com"' in page  # what was typed is kept, but no password
+
+    done = client.post("/shop/register", headers=GERMAN, follow_redirects=True, data={
+        "first_name": "Grete", "last_name": "Weber", "email": "grete@example.com",
+        "password": PASSWORD})
+    assert "Registrierung erhalten" in done.get_data(as_text=True)
+
+
+def test_a_refused_booking_is_told_in_the_pages_language(build, shopper, store):
+    full = build.future_slot(store.offering_id, days=4, capacity=1, booked=1)
+    shopper.set_cookie("bw_language", "de")  # the account says English; the switcher wins
+    response = shopper.post(f"/shop/offerings/{store.offering_id}/book",
+                            data={"slot_id": full, "quantity": 1})
+    assert response.status_code == 409
+    assert "Zu diesem Termin sind nicht mehr genug Plätze frei." in response.get_data(
+        as_text=True)

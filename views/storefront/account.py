@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import login_user, logout_user
 
 from app.errors import DomainError
@@ -9,6 +10,8 @@ from app.extensions import limiter
 from app.services import accounts
 from app.services.roles import CUSTOMER
 from views.storefront.blueprint import bp, current_language, local_path
+from views.storefront.shop_messages import field_errors, shop_message, staff_account_message
+
 
 def _auth_rate_limit() -> str:
     return current_app.config["AUTH_RATE_LIMIT"]
@@ -27,10 +30,10 @@ def login():
             account = accounts.authenticate(email=request.form.get("email", ""),
                                             password=request.form.get("password", ""))
         except DomainError as exc:
-            error = exc.message
+            error = shop_message(exc)
         else:
             if CUSTOMER not in account.role_names:
-                error = "This is a staff account: sign in to the console instead."
+                error = staff_account_message()
             else:
                 login_user(account)
                 return _after_sign_in()
@@ -41,7 +44,7 @@ def login():
 @bp.route("/register", methods=["GET", "POST"])
 @limiter.limit(_auth_rate_limit, methods=["POST"])
 def register():
-    error = None
+    error, errors = None, {}
     if request.method == "POST":
         form = request.form
         try:
@@ -50,13 +53,16 @@ def register():
                 first_name=form.get("first_name", ""), last_name=form.get("last_name", ""),
                 locale=current_language())  # their messages follow the shop's language
         except DomainError as exc:
-            error = exc.message + "".join(
-                f" {' '.join(messages)}" for messages in (exc.errors or {}).values())
+            error, errors = shop_message(exc), field_errors(exc)
         else:
             # Not signed in here: that would tell a new address from a registered one.
-            flash(accounts.REGISTRATION_RECEIVED)
+            # (The same answer as accounts.REGISTRATION_RECEIVED, in the page's language.)
+            flash(gettext("Registration received: sign in with this email address and "
+                          "password. If the address already had an account, nothing was "
+                          "changed and we have emailed its holder instead."))
             return redirect(url_for(".login", next=local_path(request.values.get("next"))))
-    return render_template("storefront/register.html", error=error, form=request.form,
+    return render_template("storefront/register.html", error=error, errors=errors,
+                           form=request.form, min_password_length=accounts.MIN_PASSWORD_LENGTH,
                            next=local_path(request.values.get("next"))), 422 if error else 200
 
 

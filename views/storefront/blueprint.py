@@ -24,6 +24,7 @@ from app.services.conversions import pixel_code_for
 from app.services.display_formats import DEFAULT_LOCALE
 from app.services.roles import CUSTOMER
 from config import BASE_DIR
+from views.storefront.shop_messages import shop_message
 
 # The shop's stylesheet and script: /shop/static/ (``url_for("storefront.static", ...)``).
 bp = Blueprint("storefront", __name__, url_prefix="/shop",
@@ -131,4 +132,5 @@ def path_of(url: str | None) -> str | None:
 
 @bp.errorhandler(DomainError)
 def domain_error(error: DomainError):
-    return render_template("storefront/message.html", message=error.message), error.status
+    return render_template("storefront/message.html", message=shop_message(error)), \
+        error.status

@@ -1,0 +1,82 @@
+"""What the shop tells a customer when a rule says no, in the page's language.
+
+Services speak English (``DomainError.message``, also the API's wording); the shop shows
+its own translated sentence for every code a customer can meet, and the service's
+message for anything else. Field errors likewise: ``field_errors(error)`` gives one
+translated message per form field.
+"""
+from __future__ import annotations
+
+from flask_babel import gettext, lazy_gettext
+
+from app.errors import DomainError
+from app.services.accounts import MIN_PASSWORD_LENGTH
+
+MESSAGES = {
+    "auth.invalid_credentials": lazy_gettext("Email or password is wrong."),
+    "auth.unknown_user": lazy_gettext("This account is inactive or no longer exists."),
+    "account.password_too_short": lazy_gettext("The password is too short."),
+    "account.invalid_email": lazy_gettext("Please check the email address."),
+    "account.invalid": lazy_gettext("Please fill in your first and last name."),
+    "booking.slot_full": lazy_gettext(
+        "There are not enough places left at that time. Choose fewer places or another "
+        "time."),
+    "booking.busy": lazy_gettext("That time is being booked by someone else right now. "
+                                 "Please try again."),
+    "booking.slot_retired": lazy_gettext("That time is no longer offered. Please choose "
+                                         "another."),
+    "booking.slot_started": lazy_gettext("That time has already started. Please choose a "
+                                         "later one."),
+    "booking.unknown_slot": lazy_gettext("That time is not offered for this. Please choose "
+                                         "another."),
+    "booking.slot_required": lazy_gettext("Please choose a time."),
+    "booking.variant_required": lazy_gettext("Please choose an option."),
+    "booking.unknown_variant": lazy_gettext("That option is not offered. Please choose "
+                                            "another."),
+    "booking.out_of_stock": lazy_gettext("Not enough left in stock. Choose fewer."),
+    "booking.bad_quantity": lazy_gettext("Choose between 1 and 100."),
+    "booking.bad_form": lazy_gettext("Please check the form and try again."),
+    "booking.link_expired": lazy_gettext("This link has expired. The newest email about "
+                                         "your booking has a fresh one."),
+    "booking.link_invalid": lazy_gettext("This link does not work. Please use the link "
+                                         "from your email as it is."),
+    "booking.cancellation_window_passed": lazy_gettext(
+        "Free cancellation has ended; please contact the provider."),
+    "booking.change_window_passed": lazy_gettext(
+        "Changes are no longer possible; please contact the provider."),
+    "booking.not_changeable": lazy_gettext("This booking can no longer be changed."),
+    "booking.same_slot": lazy_gettext("That is already the time of your booking."),
+    "offering.not_found": lazy_gettext("This is no longer offered."),
+    "payment.already_paid": lazy_gettext("This booking is paid already."),
+    "payment.not_configured": lazy_gettext("Paying online is not possible here right now."),
+    "payment.busy": lazy_gettext("Your payment is being started. Please wait a moment and "
+                                 "reload the page."),
+    "guest.invalid": lazy_gettext("Please check your details."),
+}
+
+# form field → what to do about it (for the fields the shop's own forms have)
+FIELD_MESSAGES = {
+    "email": lazy_gettext("Enter an email address like name@example.com."),
+    "password": lazy_gettext("Use at least %(count)d characters.", count=MIN_PASSWORD_LENGTH),
+    "first_name": lazy_gettext("Please fill this in."),
+    "last_name": lazy_gettext("Please fill this in."),
+    "phone": lazy_gettext("Enter a phone number with its country code, like +49 151 "
+                          "23456789."),
+    "quantity": lazy_gettext("Choose fewer places."),
+}
+
+
+def shop_message(error: DomainError) -> str:
+    """The customer's sentence for a refusal, in the page's language."""
+    message = MESSAGES.get(error.code)
+    return str(message) if message is not None else error.message
+
+
+def field_errors(error: DomainError) -> dict[str, str]:
+    """One message per field the refusal names (translated where the shop knows it)."""
+    return {field: str(FIELD_MESSAGES.get(field) or " ".join(map(str, messages)))
+            for field, messages in (error.errors or {}).items()}
+
+
+def staff_account_message() -> str:
+    return gettext("This is a staff account: sign in to the console instead.")
