@@ -117,6 +117,7 @@ class Config:
         # A limit on every route and address, e.g. "600 per minute" (empty: none).
         self.RATELIMIT_DEFAULT = env.get("RATELIMIT_DEFAULT", "")
         self.AUTH_RATE_LIMIT = env.get("AUTH_RATE_LIMIT", "10 per minute")
+        self.GUEST_BOOKING_RATE_LIMIT = env.get("GUEST_BOOKING_RATE_LIMIT", "10 per hour")
         self.AUTH_RATE_LIMITED = True  # the console's login form, with the same limit
 
         # Console forms are CSRF-protected; the JSON API is exempt (it uses bearer tokens).

@@ -69,6 +69,23 @@ def format_local_time(moment: datetime | None, zone_name: str | None,
     return f"{wall} {zone_label(moment, zone_name)}"
 
 
+def format_local_span(starts_at: datetime | None, ends_at: datetime | None,
+                      zone_name: str | None, locale: str | None = DEFAULT_LOCALE) -> str:
+    """From–to on the provider's clock, the zone named once:
+    'Mon, Aug 3, 2026, 09:00–10:00 CEST (Europe/Berlin)'; the end's day too when it is
+    another day."""
+    if starts_at is None:
+        return ""
+    if ends_at is None:
+        return format_local_time(starts_at, zone_name, locale)
+    start = format_local_time(starts_at, zone_name, locale)
+    label = zone_label(starts_at, zone_name)
+    if _local(ends_at, zone_name).date() != _local(starts_at, zone_name).date():
+        return f"{start} – {format_local_time(ends_at, zone_name, locale)}"
+    clock = format_local_clock(ends_at, zone_name, locale)
+    return f"{start[:-len(label) - 1]}–{clock} {zone_label(ends_at, zone_name)}"
+
+
 def format_amount(amount_minor: int | None, currency: str | None,
                   locale: str | None = DEFAULT_LOCALE) -> str:
     """2500 EUR → '€25.00' (en), '25,00 €' (de); 2500 JPY → '¥2,500'."""

@@ -33,7 +33,7 @@ def test_nonsense_parameters_are_ignored_not_errors(client, shop):
 
 def test_offering_page_shows_free_times_in_local_time(client, shop):
     page = client.get(f"/shop/offerings/{shop['yoga']}").get_data(as_text=True)
-    assert "2 places left" in page and "Europe/Berlin" in page
+    assert "2 left" in page and "Europe/Berlin" in page
     assert "maps/embed" not in page  # no key configured
 
 

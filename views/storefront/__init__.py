@@ -8,8 +8,18 @@ rendered by ``storefront/_tiktok_pixel.html`` only with a pixel code and consent
 
 One blueprint (:mod:`views.storefront.blueprint`); each module adds its pages to it.
 """
-from views.storefront import account, browse, checkout, errors, formats, languages
+from views.storefront import (
+    account,
+    browse,
+    checkout,
+    errors,
+    formats,
+    formatting,
+    languages,
+    manage,
+)
 from views.storefront.blueprint import bp
 
 # Importing a page module adds its routes to the blueprint.
-__all__ = ["account", "bp", "browse", "checkout", "errors", "formats", "languages"]
+__all__ = ["account", "bp", "browse", "checkout", "errors", "formats", "formatting", "languages",
+           "manage"]

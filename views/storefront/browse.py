@@ -3,15 +3,17 @@ from __future__ import annotations
 
 import uuid
 
-from flask import abort, current_app, redirect, render_template, request
+from flask import abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext
 from limits import parse as parse_limit
 
 from app.errors import DomainError, NotFound
 from app.extensions import limiter
+from app.models.catalog import SERVICE
 from app.services import browse, places
 from views.storefront.blueprint import PAGE_SIZE, bp, major_units, pixel_event
 from views.storefront.search_form import RADII_KM, SearchForm
+from views.storefront.time_picker import build_picker
 
 # --- browsing ----------------------------------------------------------------------------
 
@@ -85,19 +87,30 @@ def provider(slug: str):
 
 @bp.route("/offerings/<int:offering_id>")
 def offering(offering_id: int):
+    return offering_page(offering_id)
+
+
+def offering_page(offering_id: int, *, notice: str | None = None, status: int = 200):
+    """The offering with its time picker (services) or options (products); ``notice``
+    says why the customer is choosing again (a time taken meanwhile)."""
     try:
         item = browse.get_offering(offering_id)
     except NotFound:
         abort(404)
-    slots = browse.next_free_slots(offering_id, limit=10)
+    picker = build_picker(item.id, item.provider.timezone or "UTC") \
+        if item.kind == SERVICE else None
     view_content = pixel_event("ViewContent", {
         "content_type": "product", "content_id": f"offering-{item.id}",
         "content_name": item.name, "value": major_units(item.price_minor, item.currency),
         "currency": item.currency})
-    return render_template("storefront/offering.html", offering=item, slots=slots,
-                           product_options=browse.product_options(item),
-                           maps_key=current_app.config.get("GOOGLE_MAPS_API_KEY"),
-                           pixel_provider=item.provider, pixel_events=[view_content],
-                           submission=uuid.uuid4().hex)
+    return render_template(
+        "storefront/offering.html", offering=item, picker=picker, notice=notice,
+        picker_url=lambda **args: url_for(".offering", offering_id=item.id, **args),
+        pick_url=lambda free: url_for(".review", offering_id=item.id, slot_id=free.slot_id,
+                                      quantity=picker.quantity),
+        product_options=browse.product_options(item),
+        maps_key=current_app.config.get("GOOGLE_MAPS_API_KEY"),
+        pixel_provider=item.provider, pixel_events=[view_content],
+        submission=uuid.uuid4().hex), status
 
 

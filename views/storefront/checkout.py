@@ -1,29 +1,37 @@
-"""Storefront: booking a time or a product, paying, and the customer's bookings."""
+"""Storefront: from a chosen time (or product option) to a booking — the review step,
+then the hold, signed in or as a guest — and the manage link that opens a booking."""
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+import uuid
 
-from app.errors import NotFound, ValidationFailed
-from app.models.bookings import PENDING
-from app.models.payments import MANUAL, SUCCEEDED
-from app.services import attribution_capture, booking_queries, bookings, idempotency, payments
+from flask import current_app, redirect, render_template, request, session, url_for
+
+from app.errors import DomainError, ValidationFailed
+from app.extensions import limiter
+from app.services import (
+    attribution_capture,
+    booking_queries,
+    booking_quote,
+    bookings,
+    guest_checkout,
+    idempotency,
+    manage_links,
+)
 from app.services.attribution_capture import CONSENT_COOKIE
-from app.services.conversions import event_id_for
+from views.storefront.access import grant
 from views.storefront.blueprint import (
     FIRST_TOUCH,
-    TEST_CARDS,
     bp,
-    contents,
     current_customer,
     customer_required,
     money,
-    pixel_event,
 )
 
-# --- booking and paying ------------------------------------------------------------------
+NOTES_MAX_LENGTH = 2000
+
 
 def _form_int(name: str) -> int | None:
-    value = request.form.get(name, "").strip()
+    value = (request.values.get(name) or "").strip()
     if not value:
         return None
     try:
@@ -33,123 +41,142 @@ def _form_int(name: str) -> int | None:
                                "number.", {name: ["Not a number."]}) from None
 
 
-@bp.route("/offerings/<int:offering_id>/book", methods=["POST"])
-@customer_required
-def book(offering_id: int):
-    attribution = attribution_capture.booking_attribution(
+def _choice() -> dict:
+    return {"slot_id": _form_int("slot_id"), "variant_id": _form_int("variant_id"),
+            "quantity": _form_int("quantity") or 1}
+
+
+# --- review -------------------------------------------------------------------------------
+
+@bp.route("/offerings/<int:offering_id>/review")
+def review(offering_id: int):
+    """What will be booked, for how much, on which terms; then the hold (signed in) or the
+    guest's details. A time taken meanwhile: the message, and the picker again."""
+    choice = _choice()
+    try:
+        quote = booking_quote.quote(offering_id, **choice)
+    except DomainError as exc:
+        return _choose_again(offering_id, exc, choice["quantity"])
+    return render_template("storefront/review.html", quote=quote, choice=choice,
+                           money=money, guest=request.args.get("guest") == "1",
+                           form={}, errors={}, submission=_submission())
+
+
+def _submission() -> str:
+    return uuid.uuid4().hex
+
+
+def _choose_again(offering_id: int, error: DomainError, quantity: int, status: int = 409):
+    """The offering page with the reason on top and the picker for other times."""
+    from views.storefront.browse import offering_page
+
+    return offering_page(offering_id, notice=error.message, status=error.status or status)
+
+
+# --- placing the hold ---------------------------------------------------------------------
+
+def _attribution() -> dict:
+    return attribution_capture.booking_attribution(
         session.get(FIRST_TOUCH), request.cookies, request.cookies.get(CONSENT_COOKIE),
         request.remote_addr, request.user_agent.string)
-    slot_id, variant_id = _form_int("slot_id"), _form_int("variant_id")
-    quantity = _form_int("quantity") or 1
-    # A double click, or a resubmitted page, books once: each form of an offering page
-    # carries the page's submission token, claimed like an API Idempotency-Key.
+
+
+def _notes() -> str:
+    return (request.form.get("notes") or "").strip()[:NOTES_MAX_LENGTH]
+
+
+def _place(customer_id: int, offering_id: int):
+    """Place the hold once per submitted page (a double click, or a resubmitted form, books
+    once: the page's submission token is claimed like an API Idempotency-Key)."""
+    choice = _choice()
     claim = None
     submission = request.form.get("submission", "")[:64]
     if submission:
         claim = idempotency.claim(
-            user_id=current_customer().id, key=f"shop:{submission}:{slot_id}:{variant_id}",
+            user_id=customer_id,
+            key=f"shop:{submission}:{choice['slot_id']}:{choice['variant_id']}",
             endpoint="storefront.book", fingerprint=idempotency.request_fingerprint(
-                "POST", request.path, str(quantity).encode()))
+                "POST", request.path, str(choice["quantity"]).encode()))
         if claim.is_replay:
-            return redirect(url_for(".booking", reference=claim.replay_body["reference"]))
+            return _booked(None, claim.replay_body["reference"], customer_id)
         if claim.is_takeover:  # the first submission's process died: did it book?
             placed = booking_queries.booking_placed_under(claim.record_id)
             if placed is not None:
-                return _booked(claim, placed.reference)
+                return _booked(claim, placed.reference, customer_id)
     try:
         placed = bookings.place_booking(
-            customer_id=current_customer().id, offering_id=offering_id, slot_id=slot_id,
-            variant_id=variant_id, quantity=quantity, attribution=attribution,
-            idempotency_record_id=claim.record_id if claim else None)
+            customer_id=customer_id, offering_id=offering_id, notes=_notes(),
+            attribution=_attribution(),
+            idempotency_record_id=claim.record_id if claim else None, **choice)
     except idempotency.AlreadyCommitted:
-        return _booked(claim, booking_queries.booking_placed_under(claim.record_id).reference)
+        return _booked(claim, booking_queries.booking_placed_under(claim.record_id).reference,
+                       customer_id)
+    except DomainError as exc:
+        if claim is not None:
+            idempotency.release(claim)
+        if exc.status == 409:  # taken meanwhile: other times, not a dead end
+            return _choose_again(offering_id, exc, choice["quantity"])
+        raise
     except Exception:
         if claim is not None:
             idempotency.release(claim)
         raise
-    return _booked(claim, placed.reference)
+    return _booked(claim, placed.reference, customer_id)
 
 
-def _booked(claim, reference: str):
+def _booked(claim, reference: str, customer_id: int):
     if claim is not None:
         idempotency.complete(claim, status_code=303, body={"reference": reference})
+    grant(reference, customer_id)
     return redirect(url_for(".booking", reference=reference))
 
 
-@bp.route("/bookings")
+@bp.route("/offerings/<int:offering_id>/book", methods=["POST"])
 @customer_required
-def my_bookings():
-    rows, total = booking_queries.list_customer_bookings(customer_id=current_customer().id,
-                                                         page_size=50)
-    return render_template("storefront/bookings.html", bookings=rows, total=total,
-                           money=money)
+def book(offering_id: int):
+    return _place(current_customer().id, offering_id)
 
 
-def _own_booking(reference: str):
+def _guest_rate_limit() -> str:
+    return current_app.config["GUEST_BOOKING_RATE_LIMIT"]
+
+
+def _guest_email_key() -> str:
+    return "guest-email:" + (request.form.get("email") or "").strip().lower()
+
+
+@bp.route("/offerings/<int:offering_id>/book-as-guest", methods=["POST"])
+@limiter.limit(_guest_rate_limit, methods=["POST"])  # per address
+@limiter.limit(_guest_rate_limit, methods=["POST"], key_func=_guest_email_key)
+def book_as_guest(offering_id: int):
+    form = request.form
     try:
-        return booking_queries.get_customer_booking(reference, customer_id=current_customer().id)
-    except NotFound:
-        abort(404)
+        details = guest_checkout.checked_guest(
+            email=form.get("email", ""), first_name=form.get("first_name", ""),
+            last_name=form.get("last_name", ""), phone=form.get("phone", ""),
+            locale=form.get("locale") or "en")
+        customer_id = guest_checkout.guest_customer_id(details)
+    except ValidationFailed as exc:
+        choice = _choice()
+        try:
+            quote = booking_quote.quote(offering_id, **choice)
+        except DomainError as gone:
+            return _choose_again(offering_id, gone, choice["quantity"])
+        return render_template("storefront/review.html", quote=quote, choice=choice,
+                               money=money, guest=True, form=form,
+                               errors=exc.errors or {}, message=exc.message,
+                               submission=form.get("submission") or _submission()), 422
+    return _place(customer_id, offering_id)
 
 
-def _payment_of(booking):
-    try:
-        return payments.payment_for_customer(booking.reference, customer_id=current_customer().id)
-    except NotFound:
-        return None
+# --- the manage link ----------------------------------------------------------------------
+
+@bp.route("/b/<token>")
+def manage_link(token: str):
+    """The link in every booking message: opens the booking, signed in or not."""
+    granted = manage_links.read_manage_token(token)
+    grant(granted.reference, granted.customer_id)
+    return redirect(url_for(".booking", reference=granted.reference))
 
 
-@bp.route("/bookings/<reference>")
-@customer_required
-def booking(reference: str):
-    item = _own_booking(reference)
-    payable = item.status == PENDING and item.total_minor > 0 \
-        and payments.gateway_name_for(item) != MANUAL
-    events = [pixel_event("InitiateCheckout", contents(item))] if payable else []
-    return render_template("storefront/booking.html", booking=item, payable=payable,
-                           payment=_payment_of(item), money=money,
-                           test_cards=current_app.config.get("PAYMENT_TEST_CARDS"),
-                           pixel_provider=item.offering.provider, pixel_events=events)
-
-
-@bp.route("/bookings/<reference>/pay", methods=["POST"])
-@customer_required
-def pay(reference: str):
-    """The card form: starts (or reuses) the payment, then Stripe.js confirms it."""
-    reference, customer_id = _own_booking(reference).reference, current_customer().id
-    started = payments.start_payment(reference, customer_id=customer_id)
-    item = _own_booking(reference)  # read after the service's commits
-    return render_template("storefront/pay.html", booking=item, started=started,
-                           money=money, pixel_provider=item.offering.provider)
-
-
-@bp.route("/bookings/<reference>/pay-test-card", methods=["POST"])
-@customer_required
-def pay_test_card(reference: str):
-    # Plain values only: the service commits and closes the session it was given.
-    reference, customer_id = _own_booking(reference).reference, current_customer().id
-    card = TEST_CARDS.get(request.form.get("card", "visa"), TEST_CARDS["visa"])
-    payments.pay_with_test_card(reference, customer_id=customer_id, card=card)
-    payment = payments.payment_for_customer(reference, customer_id=customer_id)
-    if payment.status == SUCCEEDED:
-        return redirect(url_for(".paid", reference=reference))
-    reason = (payment.failure_reason or "").strip().rstrip(".")
-    flash(f"The payment did not go through: {reason}." if reason else
-          "The payment did not go through.")
-    return redirect(url_for(".booking", reference=reference))
-
-
-@bp.route("/bookings/<reference>/paid")
-@customer_required
-def paid(reference: str):
-    item = _own_booking(reference)
-    payment = _payment_of(item)
-    succeeded = payment is not None and payment.status == SUCCEEDED
-    failed = payment is not None and payment.status in payments.TERMINAL and not succeeded
-    events = [pixel_event("CompletePayment", contents(item),
-                           event_id_for(item.reference, "CompletePayment"))] if succeeded else []
-    return render_template("storefront/paid.html", booking=item, payment=payment,
-                           succeeded=succeeded, failed=failed, money=money,
-                           pixel_provider=item.offering.provider, pixel_events=events)
-
-
+__all__ = ["book", "book_as_guest", "manage_link", "review"]

@@ -1,0 +1,61 @@
+/* The storefront's time picker without page reloads: month and day links and the places
+   form fetch the page and swap in its picker. Without this script they are plain links. */
+(function () {
+  "use strict";
+
+  function sameZone(picker) {
+    try {
+      return Intl.DateTimeFormat().resolvedOptions().timeZone === picker.dataset.zone;
+    } catch (error) {
+      return false;
+    }
+  }
+
+  function enhance(picker) {
+    // The zone is named when it differs from the visitor's own.
+    if (sameZone(picker)) {
+      picker.querySelectorAll(".picker-zone").forEach(function (note) { note.hidden = true; });
+    }
+  }
+
+  function swap(url, focusSelector) {
+    var picker = document.getElementById("picker");
+    picker.setAttribute("aria-busy", "true");
+    return fetch(url, {credentials: "same-origin", headers: {"X-Requested-With": "fetch"}})
+      .then(function (response) {
+        if (!response.ok) { throw new Error("HTTP " + response.status); }
+        return response.text();
+      })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("picker");
+        if (!fresh) { throw new Error("no picker in the answer"); }
+        picker.replaceWith(fresh);
+        fresh.querySelectorAll("script").forEach(function (script) { script.remove(); });
+        enhance(fresh);
+        history.replaceState(null, "", url);
+        var target = focusSelector && fresh.querySelector(focusSelector);
+        if (target) { target.focus(); }
+      })
+      .catch(function () { window.location.href = url; });
+  }
+
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest(
+      "#picker .picker-day.free, #picker .picker-prev, #picker .picker-next");
+    if (!link || event.metaKey || event.ctrlKey || event.shiftKey) { return; }
+    event.preventDefault();
+    var isDay = link.classList.contains("picker-day");
+    swap(link.href, isDay ? ".picker-time" : ".picker-month-label");
+  });
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.classList || !form.classList.contains("picker-places")) { return; }
+    event.preventDefault();
+    var url = new URL(form.action, window.location.href);
+    new FormData(form).forEach(function (value, key) { url.searchParams.set(key, value); });
+    swap(url.toString(), "#picker-quantity");
+  });
+
+  document.querySelectorAll("#picker").forEach(enhance);
+}());

@@ -1,0 +1,47 @@
+"""How the storefront writes dates and statuses: in the page's language (Babel), on the
+provider's clock with the zone named, and in the customer's words."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from babel.dates import format_date, get_day_names
+from flask_babel import gettext
+
+from app.models.bookings import PENDING
+from app.services import agenda, display_formats
+from app.services.booking_states import status_label
+from views.storefront.blueprint import bp, current_language
+
+PART_LABELS = {"morning": "Morning", "afternoon": "Afternoon", "evening": "Evening"}
+
+
+def customer_status(booking) -> str:
+    """A booking's status for its customer: a pending one says what it waits for."""
+    if booking.status == PENDING:
+        return gettext("Waiting for the provider's confirmation") if booking.pay_at_venue \
+            else gettext("Waiting for payment")
+    return gettext(status_label(booking.status))
+
+
+@bp.context_processor
+def storefront_formatting() -> dict:
+    """Dates in the page's language (Babel), and statuses as customers read them."""
+    def locale():
+        return current_language()
+
+    def time_span(start: datetime, end: datetime | None, zone: str) -> str:
+        return display_formats.format_local_span(start, end, zone, current_language())
+
+    return {
+        "current_locale": lambda: str(locale()),
+        "time_span": time_span,
+        "local_day": lambda moment, zone: moment.astimezone(agenda.zone_of(zone)).date()
+        .isoformat(),
+        "part_labels": PART_LABELS,
+        "status_label": customer_status,
+        "history_label": lambda status: gettext(status_label(status)),
+        "format_month": lambda day: format_date(day, "LLLL y", locale=locale()),
+        "format_day": lambda day: format_date(day, "EEEE d MMMM y", locale=locale()),
+        "weekday_names": lambda: [get_day_names("abbreviated", locale=locale())[index]
+                                  for index in range(7)],
+    }

@@ -1,0 +1,108 @@
+"""The storefront's time picker: a month of days marking those with free times, the chosen
+day's times by part of the day, and the number of places, all as plain links and a small
+GET form (it works without JavaScript; ``time_picker.js`` only saves the page reloads).
+
+Used to pick a time for a new booking (offering page → review) and to move a booking.
+"""
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from flask import request
+
+from app.errors import ValidationFailed
+from app.models.types import utcnow
+from app.services import agenda, free_times
+
+MAX_PLACES = free_times.MAX_PLACES
+
+
+@dataclass(frozen=True)
+class PickerDay:
+    day: date
+    in_month: bool
+    free_times: int
+    chosen: bool
+    past: bool
+
+
+@dataclass(frozen=True)
+class Picker:
+    month: free_times.FreeDays
+    weeks: list[list[PickerDay]]
+    day: date | None
+    times: free_times.FreeTimesOfDay | None
+    quantity: int
+    max_quantity: int
+    zone: str
+    zone_label: str  # "CET" / "CEST" of the chosen day (or of the month's first day)
+    can_go_back: bool
+    error: str | None
+
+    @property
+    def month_label(self) -> str:
+        return self.month.month.strftime("%B %Y")
+
+
+def _arg_date(name: str, fmt: str) -> date | None:
+    value = request.args.get(name, "")
+    try:
+        return datetime.strptime(value, fmt).date() if value else None
+    except ValueError:
+        return None
+
+
+def _arg_quantity(max_quantity: int) -> int:
+    quantity = request.args.get("quantity", 1, type=int) or 1
+    return max(1, min(quantity, max_quantity))
+
+
+def build_picker(offering_id: int, zone: str, *, max_quantity: int = MAX_PLACES,
+                 now: datetime | None = None) -> Picker:
+    """The picker for the request's ``month`` (YYYY-MM), ``day`` (YYYY-MM-DD) and
+    ``quantity``: by default the month and day of the soonest free time."""
+    now = now or utcnow()
+    today = now.astimezone(agenda.zone_of(zone)).date()
+    quantity = _arg_quantity(max_quantity)
+    day = _arg_date("day", "%Y-%m-%d")
+    month = _arg_date("month", "%Y-%m") or (day.replace(day=1) if day else None)
+    error = None
+    if month is None:
+        soonest = free_times.first_free_day(offering_id, quantity=quantity, now=now)
+        month = (soonest or today).replace(day=1)
+        day = day or soonest
+    try:
+        days = free_times.free_days(offering_id, month=month, quantity=quantity, now=now)
+    except ValidationFailed as exc:
+        error = exc.message
+        days = free_times.free_days(offering_id, month=today, quantity=quantity, now=now)
+        day = None
+    if day is not None and day.replace(day=1) != days.month:
+        day = None
+    if day is None:
+        day = min(days.free_times_per_day, default=None)
+    times = free_times.free_times_on(offering_id, day=day, quantity=quantity, now=now) \
+        if day is not None else None
+    label_day = day or days.month
+    zone_label = datetime.combine(label_day, datetime.min.time(),
+                                  agenda.zone_of(zone)).strftime("%Z")
+    return Picker(month=days, weeks=_weeks(days, day, today), day=day, times=times,
+                  quantity=quantity, max_quantity=max_quantity, zone=zone,
+                  zone_label=zone_label, can_go_back=days.month > today.replace(day=1),
+                  error=error)
+
+
+def _weeks(days: free_times.FreeDays, chosen: date | None, today: date) -> list[list[PickerDay]]:
+    weeks = []
+    for week in calendar.Calendar(firstweekday=0).monthdatescalendar(days.month.year,
+                                                                     days.month.month):
+        weeks.append([PickerDay(day=day, in_month=day.month == days.month.month,
+                                free_times=days.free_times_per_day.get(day, 0),
+                                chosen=day == chosen, past=day < today)
+                      for day in week])
+    return weeks
+
+
+__all__ = ["Picker", "PickerDay", "build_picker"]
