@@ -5,14 +5,34 @@ from __future__ import annotations
 from datetime import datetime
 
 from babel.dates import format_date, get_day_names
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext
 
-from app.models.bookings import PENDING
+from app.models.bookings import (
+    CANCELLED,
+    COMPLETED,
+    CONFIRMED,
+    EXPIRED,
+    NO_SHOW,
+    PENDING,
+    REFUNDED,
+)
 from app.services import agenda, display_formats
 from app.services.booking_states import status_label
 from views.storefront.blueprint import bp, current_language
 
-PART_LABELS = {"morning": "Morning", "afternoon": "Afternoon", "evening": "Evening"}
+PART_LABELS = {"morning": lazy_gettext("Morning"), "afternoon": lazy_gettext("Afternoon"),
+               "evening": lazy_gettext("Evening")}
+
+
+# The booking statuses' names (booking_states.STATUS_LABELS) as the catalogues hold them.
+STATUS_WORDS = {PENDING: lazy_gettext("Pending"), CONFIRMED: lazy_gettext("Confirmed"),
+                COMPLETED: lazy_gettext("Completed"), NO_SHOW: lazy_gettext("No-show"),
+                EXPIRED: lazy_gettext("Expired"), CANCELLED: lazy_gettext("Cancelled"),
+                REFUNDED: lazy_gettext("Refunded")}
+
+
+def status_words(status: str) -> str:
+    return str(STATUS_WORDS.get(status) or status_label(status))
 
 
 def customer_status(booking) -> str:
@@ -20,7 +40,7 @@ def customer_status(booking) -> str:
     if booking.status == PENDING:
         return gettext("Waiting for the provider's confirmation") if booking.pay_at_venue \
             else gettext("Waiting for payment")
-    return gettext(status_label(booking.status))
+    return status_words(booking.status)
 
 
 @bp.context_processor
@@ -39,7 +59,7 @@ def storefront_formatting() -> dict:
         .isoformat(),
         "part_labels": PART_LABELS,
         "status_label": customer_status,
-        "history_label": lambda status: gettext(status_label(status)),
+        "history_label": status_words,
         "format_month": lambda day: format_date(day, "LLLL y", locale=locale()),
         "format_day": lambda day: format_date(day, "EEEE d MMMM y", locale=locale()),
         "weekday_names": lambda: [get_day_names("abbreviated", locale=locale())[index]

@@ -7,6 +7,7 @@ Every action is the same service call as the API's; the customer is the booking'
 from __future__ import annotations
 
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 
 from app.errors import DomainError, NotFound
 from app.models.payments import SUCCEEDED
@@ -93,8 +94,8 @@ def pay_test_card(reference: str, *, customer_id: int):
     if payment.status == SUCCEEDED:
         return redirect(url_for(".paid", reference=reference))
     reason = (payment.failure_reason or "").strip().rstrip(".")
-    flash(f"The payment did not go through: {reason}." if reason else
-          "The payment did not go through.")
+    flash(gettext("The payment did not go through: %(reason)s.", reason=reason) if reason
+          else gettext("The payment did not go through."))
     return redirect(url_for(".booking", reference=reference))
 
 
@@ -124,7 +125,7 @@ def cancel(reference: str, *, customer_id: int):
     if request.method == "POST":
         bookings.cancel_own_booking(reference, customer_id=customer_id,
                                     actor=_actor(customer_id))
-        flash("Your booking is cancelled.")
+        flash(gettext("Your booking is cancelled."))
         return redirect(url_for(".booking", reference=reference), code=303)
     view = customer_booking.customer_booking(reference, customer_id=customer_id)
     return render_template("storefront/cancel.html", view=view, booking=view.booking,
@@ -140,7 +141,7 @@ def move(reference: str, *, customer_id: int):
         try:
             slot_id = int(request.form.get("slot_id", ""))
         except ValueError:
-            flash("Choose a time.")
+            flash(gettext("Choose a time."))
             return redirect(url_for(".move", reference=reference))
         try:
             bookings.reschedule_own_booking(reference, new_slot_id=slot_id,
@@ -148,14 +149,14 @@ def move(reference: str, *, customer_id: int):
         except DomainError as exc:
             if exc.status != 409:
                 raise
-            flash(f"{exc.message} Please choose another time.")
+            flash(gettext("%(reason)s Please choose another time.", reason=exc.message))
             return redirect(url_for(".move", reference=reference))
-        flash("Your booking has moved.")
+        flash(gettext("Your booking has moved."))
         return redirect(url_for(".booking", reference=reference), code=303)
     view = customer_booking.customer_booking(reference, customer_id=customer_id)
     item = view.booking
     if not view.can_move:
-        flash(view.change_refusal or "This booking cannot be moved.")
+        flash(view.change_refusal or gettext("This booking cannot be moved."))
         return redirect(url_for(".booking", reference=reference))
     zone = item.offering.provider.timezone or "UTC"
     picker = build_picker(item.offering_id, zone, max_quantity=item.quantity)
