@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from app.errors import Conflict
 from app.extensions import db
 from app.models import Booking
 from app.models.bookings import CONFIRMED, PENDING
@@ -45,7 +46,7 @@ class CustomerBooking:
     can_pay: bool
     can_cancel: bool
     can_move: bool
-    change_refusal: str | None     # why cancelling or moving is not offered, in words
+    change_refusal: Conflict | None  # why cancelling or moving is not offered
     free_cancellation_until: datetime | None  # UTC
     refund_on_cancel_minor: int    # what cancelling now gives back
     in_calendar: bool              # a time worth adding to a calendar
@@ -71,8 +72,7 @@ def customer_booking(reference: str, *, customer_id: int,
         and (payment is None or payment.status != SUCCEEDED),
         can_cancel=cancel_refusal is None,
         can_move=move_refusal is None and booking.slot_id is not None,
-        change_refusal=cancel_refusal.message if cancel_refusal is not None
-        and booking.status == CONFIRMED else None,
+        change_refusal=cancel_refusal if booking.status == CONFIRMED else None,
         free_cancellation_until=free_cancellation_until(booking)
         if booking.status == CONFIRMED else None,
         # Cancelling in the free window refunds what is left (refunds.refund_on_free_

@@ -19,6 +19,7 @@ from app.services import (
 )
 from app.services.attribution_capture import CONSENT_COOKIE
 from views.storefront.access import grant
+from views.storefront.shop_messages import shop_message
 from views.storefront.blueprint import (
     FIRST_TOUCH,
     bp,
@@ -70,7 +71,8 @@ def _choose_again(offering_id: int, error: DomainError, quantity: int, status: i
     """The offering page with the reason on top and the picker for other times."""
     from views.storefront.browse import offering_page
 
-    return offering_page(offering_id, notice=error.message, status=error.status or status)
+    return offering_page(offering_id, notice=shop_message(error),
+                         status=error.status or status)
 
 
 # --- placing the hold ---------------------------------------------------------------------

@@ -19,6 +19,7 @@ from app.models.bookings import (
 from app.services import agenda, display_formats
 from app.services.booking_states import status_label
 from views.storefront.blueprint import bp, current_language
+from views.storefront.shop_messages import shop_message
 
 PART_LABELS = {"morning": lazy_gettext("Morning"), "afternoon": lazy_gettext("Afternoon"),
                "evening": lazy_gettext("Evening")}
@@ -60,6 +61,7 @@ def storefront_formatting() -> dict:
         "part_labels": PART_LABELS,
         "status_label": customer_status,
         "history_label": status_words,
+        "shop_message": shop_message,
         "format_month": lambda day: format_date(day, "LLLL y", locale=locale()),
         "format_day": lambda day: format_date(day, "EEEE d MMMM y", locale=locale()),
         "weekday_names": lambda: [get_day_names("abbreviated", locale=locale())[index]

@@ -33,6 +33,7 @@ from views.storefront.blueprint import (
     money,
     pixel_event,
 )
+from views.storefront.shop_messages import shop_message
 from views.storefront.time_picker import build_picker
 
 PAST_PAGE_SIZE = 20
@@ -149,14 +150,16 @@ def move(reference: str, *, customer_id: int):
         except DomainError as exc:
             if exc.status != 409:
                 raise
-            flash(gettext("%(reason)s Please choose another time.", reason=exc.message))
+            flash(gettext("%(reason)s Please choose another time.",
+                          reason=shop_message(exc)))
             return redirect(url_for(".move", reference=reference))
         flash(gettext("Your booking has moved."))
         return redirect(url_for(".booking", reference=reference), code=303)
     view = customer_booking.customer_booking(reference, customer_id=customer_id)
     item = view.booking
     if not view.can_move:
-        flash(view.change_refusal or gettext("This booking cannot be moved."))
+        flash(shop_message(view.change_refusal) if view.change_refusal else
+              gettext("This booking cannot be moved."))
         return redirect(url_for(".booking", reference=reference))
     zone = item.offering.provider.timezone or "UTC"
     picker = build_picker(item.offering_id, zone, max_quantity=item.quantity)
