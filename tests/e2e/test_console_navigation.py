@@ -82,7 +82,8 @@ def test_lists_are_cards_on_a_phone(page, build):
             .map(td => getComputedStyle(td, '::before').content.replace(/^"|"$/g, ''))""")
         assert labels and labels == [h.strip() for h in headers if h.strip()][-len(labels):], (
             name, labels, headers)
-        last = page.locator("table.console-list > tbody > tr:first-child > td").last
+        # The last line of the card (empty cells are left out of a card).
+        last = page.locator("table.console-list > tbody > tr:first-child > td:not(:empty)").last
         last.scroll_into_view_if_needed()
         expect(last).to_be_in_viewport()
         page.screenshots.take(f"phone-{name}-card")
