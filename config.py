@@ -207,6 +207,11 @@ class Config:
         self.S3_ACCESS_KEY_ID = env.get("S3_ACCESS_KEY_ID") or None
         self.S3_SECRET_ACCESS_KEY = env.get("S3_SECRET_ACCESS_KEY") or None
         self.S3_PREFIX = env.get("S3_PREFIX", "receipts/")
+        # Pictures of offerings and providers' logos (app/services/images.py).
+        self.IMAGE_STORAGE_DIR = env.get("IMAGE_STORAGE_DIR") or None  # <instance>/images
+        self.S3_IMAGE_PREFIX = env.get("S3_IMAGE_PREFIX", "images/")
+        self.IMAGE_MAX_BYTES = _env_int_from(env, "IMAGE_MAX_BYTES", 5 * 1024 * 1024)
+        self.IMAGE_MAX_PIXELS = _env_int_from(env, "IMAGE_MAX_PIXELS", 40_000_000)
 
         # Email over SMTP (Flask-Mail); without MAIL_SERVER, messages are written to
         # <instance>/outbox/ instead.

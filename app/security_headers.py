@@ -159,9 +159,29 @@ def _carries_personal_data(surface: str) -> bool:
     return current_user.is_authenticated
 
 
-def refuse_large_body():
-    """413 before anything reads a body larger than MAX_CONTENT_LENGTH."""
+UPLOAD_ENDPOINTS = "bookwell.upload_endpoints"
+UPLOAD_FORM_ALLOWANCE = 256 * 1024  # the rest of a form sent with a picture
+
+
+def accept_uploads(app, *endpoints: str) -> None:
+    """Let these endpoints (forms with a picture) take bodies up to ``IMAGE_MAX_BYTES``
+    plus the rest of their form, instead of ``MAX_CONTENT_LENGTH``."""
+    app.extensions.setdefault(UPLOAD_ENDPOINTS, set()).update(endpoints)
+
+
+def body_limit() -> int | None:
     limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if request.endpoint in current_app.extensions.get(UPLOAD_ENDPOINTS, ()):
+        upload = current_app.config.get("IMAGE_MAX_BYTES", 0) + UPLOAD_FORM_ALLOWANCE
+        limit = max(limit or 0, upload)
+    return limit
+
+
+def refuse_large_body():
+    """413 before anything reads a body larger than its limit (``body_limit``)."""
+    limit = body_limit()
+    if limit != current_app.config.get("MAX_CONTENT_LENGTH"):
+        request.max_content_length = limit  # the form parser checks it as it reads
     if limit and request.content_length and request.content_length > limit:
         abort(413, description=f"The request body is larger than {limit} bytes.")
 
@@ -184,7 +204,8 @@ def add_security_headers(response):
     headers.extend(COMMON_HEADERS)
     if current_app.config.get("BOOKWELL_ENV") == "production":
         headers.add("Strict-Transport-Security", HSTS)
-    if _carries_personal_data(surface):
+    # A public file (a picture: ``Cache-Control: public``) is the same for everyone.
+    if _carries_personal_data(surface) and not response.cache_control.public:
         headers["Cache-Control"] = "no-store"
         headers.pop("Expires", None)
     return response

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import current_app
 
+from app.security_headers import accept_uploads
 from views import menu
 from views.assets import register_assets
 from views.audit import AuditLogView
@@ -39,6 +40,8 @@ def register_views(appbuilder) -> None:
     """Every console screen in its menu group (views/menu.py); who sees which group is
     decided by the roles' ``menu_access`` permissions (app/services/roles.py)."""
     register_assets(current_app)  # the base template's stylesheet and icons
+    # Forms that carry a picture may be larger than other requests.
+    accept_uploads(current_app, "OfferingView.add", "OfferingView.edit", "ProviderView.edit")
     register_count_phrase(current_app, appbuilder)  # "12 bookings" above each list
     menu.create_groups(appbuilder)
     for view, name, icon in (

@@ -5,18 +5,19 @@ from flask import current_app, flash, redirect, url_for
 from flask_appbuilder.actions import action
 from flask_appbuilder.fieldwidgets import BS3TextAreaFieldWidget
 from markupsafe import Markup, escape
-from wtforms import TextAreaField
-from wtforms.validators import DataRequired, Optional
+from wtforms import BooleanField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
 
 from app.errors import DomainError
 from app.models import Category, Location, Offering, Variant
 from app.models.catalog import SERVICE
-from app.services import catalog, catalog_rules, geocoding
+from app.services import catalog, catalog_rules, geocoding, images
 from app.services.money import format_money
 from views.base import console_scope, current_user, user_provider_id
 from views.catalog_base import CatalogInterface, CatalogRowView
 from views.form_fields import KIND_NAMES, kind_select
 from views.money_fields import MoneyField, currency_select
+from views.picture_fields import forget_replaced, picture_upload, remember_replaced, uploaded_bytes
 
 
 class CategoryView(CatalogRowView):
@@ -111,8 +112,9 @@ class OfferingView(CatalogRowView):
     add_columns = edit_columns = [
         "provider", "kind", "name", "description", "price_minor", "currency",
         "duration_minutes", "category", "location", "active",
+        "picture_upload", "picture_description", "remove_picture",
     ]
-    show_columns = add_columns + ["image_urls", "created_at", "updated_at"]
+    show_columns = add_columns[:10] + ["image_urls", "created_at", "updated_at"]
     search_columns = ["name", "kind", "category", "location", "active", "provider"]
     order_columns = ["name", "kind", "price_minor"]
     label_columns = {"price_minor": "Price", "price_display": "Price", "hours": "Hours",
@@ -133,7 +135,42 @@ class OfferingView(CatalogRowView):
         "currency": currency_select(blank="The provider's currency"),
         "description": TextAreaField("Description", validators=[Optional()],
                                      widget=BS3TextAreaFieldWidget()),
+        "picture_upload": picture_upload("Picture", description=(
+            "JPEG, PNG or WebP, at most 5 MB; shown in search results and on the "
+            "offering's page. Leave empty to keep the current one.")),
+        "picture_description": StringField(
+            "What the picture shows", validators=[Optional(), Length(max=300)],
+            description="For people who cannot see it, e.g. 'Students on mats in a bright "
+                        "studio'."),
+        "remove_picture": BooleanField("Remove the picture"),
     }
+
+    def pre_add(self, item):
+        super().pre_add(item)
+        self._apply_picture(item)
+
+    def pre_update(self, item):
+        super().pre_update(item)
+        self._apply_picture(item)
+
+    @staticmethod
+    def _apply_picture(item):
+        data = uploaded_bytes(getattr(item, "picture_upload", None))
+        text = getattr(item, "picture_description", None) or ""
+        if data is not None:
+            remember_replaced(images.replace_offering_picture(item, data, text))
+        elif getattr(item, "remove_picture", False):
+            remember_replaced(images.remove_offering_picture(item))
+        elif text:
+            images.set_offering_picture_text(item, text)
+
+    def post_add(self, item):
+        super().post_add(item)
+        forget_replaced()
+
+    def post_update(self, item):
+        super().post_update(item)
+        forget_replaced()
 
 
     @action("opening_hours", "Opening hours", icon="fa-clock-o", multiple=False)

@@ -1,9 +1,12 @@
-"""Where receipt PDFs live: a local folder by default, S3-compatible storage when set up.
+"""Where files live: a local folder by default, S3-compatible storage when set up.
 
-One small interface (``put``, ``get``, ``exists``) keyed by relative paths such as
-``3/receipt/R-000042.pdf``. ``get_storage()`` picks the backend from the app config:
-``S3_BUCKET`` set → :class:`S3Storage` (boto3, imported only then), otherwise
-:class:`LocalStorage` under ``RECEIPT_STORAGE_DIR`` (default ``<instance>/receipts``).
+One small interface (``put``, ``get``, ``exists``, ``delete``) keyed by relative paths
+such as ``3/receipt/R-000042.pdf``. ``get_storage(area)`` picks the backend from the app
+config: ``S3_BUCKET`` set → :class:`S3Storage` (boto3, imported only then), otherwise
+:class:`LocalStorage`. Two areas: ``receipts`` (receipt and credit-note PDFs: the folder
+``RECEIPT_STORAGE_DIR``, default ``<instance>/receipts``, or the bucket under
+``S3_PREFIX``) and ``images`` (pictures of offerings and logos: ``IMAGE_STORAGE_DIR``,
+default ``<instance>/images``, or the same bucket under ``S3_IMAGE_PREFIX``).
 """
 from __future__ import annotations
 
@@ -40,7 +43,7 @@ class LocalStorage:
     def _path(self, key: str) -> Path:
         return self.root.joinpath(*check_key(key).split("/"))
 
-    def put(self, key: str, data: bytes) -> None:
+    def put(self, key: str, data: bytes, content_type: str = "application/pdf") -> None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -62,6 +65,9 @@ class LocalStorage:
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
 
     def __repr__(self) -> str:
         return f"LocalStorage({str(self.root)!r})"
@@ -87,9 +93,12 @@ class S3Storage:
     def _key(self, key: str) -> str:
         return self.prefix + check_key(key)
 
-    def put(self, key: str, data: bytes) -> None:
+    def put(self, key: str, data: bytes, content_type: str = "application/pdf") -> None:
         self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data,
-                               ContentType="application/pdf")
+                               ContentType=content_type)
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
 
     def get(self, key: str) -> bytes:
         from botocore.exceptions import ClientError
@@ -117,16 +126,23 @@ class S3Storage:
         return f"S3Storage({self.bucket!r}, prefix={self.prefix!r})"
 
 
-def get_storage() -> LocalStorage | S3Storage:
-    """The configured backend, built once per app and setting."""
+RECEIPTS, IMAGES = "receipts", "images"
+# area -> (folder setting, default folder under the instance, bucket prefix setting)
+AREAS = {RECEIPTS: ("RECEIPT_STORAGE_DIR", "receipts", "S3_PREFIX"),
+         IMAGES: ("IMAGE_STORAGE_DIR", "images", "S3_IMAGE_PREFIX")}
+
+
+def get_storage(area: str = RECEIPTS) -> LocalStorage | S3Storage:
+    """The configured backend of an area, built once per app and setting."""
     config = current_app.config
+    folder_setting, default_folder, prefix_setting = AREAS[area]
     if config.get("S3_BUCKET"):
-        key = ("s3", config["S3_BUCKET"], config.get("S3_PREFIX") or "",
+        key = ("s3", config["S3_BUCKET"], config.get(prefix_setting) or "",
                config.get("S3_ENDPOINT_URL"), config.get("S3_REGION"),
                config.get("S3_ACCESS_KEY_ID"), config.get("S3_SECRET_ACCESS_KEY"))
     else:
-        root = config.get("RECEIPT_STORAGE_DIR") or os.path.join(config["INSTANCE_DIR"],
-                                                                 "receipts")
+        root = config.get(folder_setting) or os.path.join(config["INSTANCE_DIR"],
+                                                          default_folder)
         key = ("local", root)
     cache = current_app.extensions.setdefault("bookwell_receipt_storage", {})
     if key not in cache:

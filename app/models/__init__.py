@@ -4,6 +4,7 @@ from app.models.availability import AvailabilityRule, ClosedDay, Slot, TimeOff
 from app.models.bookings import Attribution, Booking, BookingHistory
 from app.models.conversions import ConversionEvent
 from app.models.catalog import Category, Location, Offering, Variant
+from app.models.images import Image
 from app.models.events import ConsumedEvent, IdempotencyRecord, OutboxEvent
 from app.models.notifications import (
     Notification,
@@ -28,6 +29,7 @@ __all__ = [
     "ConsumedEvent",
     "ConversionEvent",
     "IdempotencyRecord",
+    "Image",
     "Location",
     "Notification",
     "NotificationTemplate",

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, true
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text, true
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from app.extensions import db
@@ -13,6 +13,11 @@ from app.models.types import UTCDateTime, utcnow
 class Provider(db.Model):
     __audited__ = True
     __tablename__ = "provider"
+    __table_args__ = (
+        # A hex colour as the console saves it; the full check is the console's.
+        CheckConstraint("brand_color IS NULL OR (length(brand_color) = 7 "
+                        "AND substr(brand_color, 1, 1) = '#')", name="brand_color_hex"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), nullable=False)
@@ -33,6 +38,10 @@ class Provider(db.Model):
                                              server_default="0")
     tax_inclusive: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True,
                                                 server_default=true())
+    # The storefront's provider page: what the provider says about itself, and its colour
+    # (``#1f6feb``; its header band and buttons; the text on it is chosen for contrast).
+    description: Mapped[str | None] = mapped_column(Text)
+    brand_color: Mapped[str | None] = mapped_column(String(7))
     # TikTok Pixel code of this provider's storefront pages; empty: the platform's.
     tiktok_pixel_code: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)

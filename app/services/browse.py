@@ -10,9 +10,10 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.errors import NotFound, ValidationFailed
 from app.extensions import db
-from app.models import Category, Location, Offering, Provider, Slot, Variant
+from app.models import Category, Image, Location, Offering, Provider, Slot, Variant
 from app.models.catalog import PRODUCT
 from app.models.types import utcnow
+from app.services import images
 from app.services.booking_placing import MAX_QUANTITY
 from app.services.search import OfferingQuery, SearchPage, search_offerings
 from app.services.stock import StockLevel, product_stock, stock_level
@@ -197,6 +198,7 @@ class ResultRow:
     distance_km: float | None
     next_free_at: datetime | None  # services: the next slot with a free place
     stock: StockLevel | None  # products
+    picture: Image | None = None
 
 
 def storefront_results(query: OfferingQuery, *, now: datetime | None = None
@@ -217,8 +219,10 @@ def storefront_results(query: OfferingQuery, *, now: datetime | None = None
                 select(Variant.offering_id, Variant.stock)
                 .where(Variant.offering_id.in_(product_ids), Variant.active.is_(True))):
             stocks[offering_id].append(stock)
+    pictures = images.pictures_of(ids)
     return [ResultRow(offering, distance, next_free.get(offering.id),
-                      product_stock(stocks[offering.id]) if offering.id in stocks else None)
+                      product_stock(stocks[offering.id]) if offering.id in stocks else None,
+                      pictures.get(offering.id))
             for offering, distance in rows], total
 
 

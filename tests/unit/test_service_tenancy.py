@@ -29,6 +29,9 @@ NOT_A_TENANT_FILTER = {
     "app.services.users.ensure_user": "the provider a new user belongs to, if any",
     "app.services.notification_templates.resolve": "None asks for the platform default",
     "app.services.notification_templates.preview": "None previews the platform default",
+    "app.services.browse.list_categories":
+        "the public catalog: None lists every active provider's categories, as customers see",
+    "app.services.browse.category_ids_named": "as list_categories",
 }
 # Booking functions still defaulting to every provider: none since the booking_* modules
 # took a Scope. Keep it empty.

@@ -94,7 +94,9 @@ def provider_form(provider_id: int, **changes) -> dict:
     """The edit form as the browser would post it: current values, with ``changes`` applied."""
     values = provider_snapshot(provider_id)
     values.update(changes)
-    form = {name: values[name] or "" for name in ProviderView.edit_columns if name != "active"}
+    # Columns of the row; the form's other fields (a logo upload) are sent empty.
+    form = {name: values.get(name) or "" for name in ProviderView.edit_columns
+            if name != "active"}
     if values["active"]:
         form["active"] = "y"
     return form

@@ -17,9 +17,10 @@ from views.storefront import (
     formatting,
     languages,
     manage,
+    pictures,
 )
 from views.storefront.blueprint import bp
 
 # Importing a page module adds its routes to the blueprint.
 __all__ = ["account", "bp", "browse", "checkout", "errors", "formats", "formatting", "languages",
-           "manage"]
+           "manage", "pictures"]

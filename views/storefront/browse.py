@@ -10,7 +10,8 @@ from limits import parse as parse_limit
 from app.errors import DomainError, NotFound
 from app.extensions import limiter
 from app.models.catalog import SERVICE
-from app.services import browse, places
+from app.services import browse, images, places
+from app.services.branding import branding_of
 from views.storefront.blueprint import PAGE_SIZE, bp, major_units, pixel_event
 from views.storefront.search_form import RADII_KM, SearchForm
 from views.storefront.time_picker import build_picker
@@ -80,7 +81,7 @@ def provider(slug: str):
     return render_template(
         "storefront/provider.html", shop=shop, rows=rows, total=total, form=form,
         categories=browse.list_categories(provider_id=shop.id),
-        locations=browse.provider_locations(shop.id),
+        locations=browse.provider_locations(shop.id), branding=branding_of(shop),
         maps_key=current_app.config.get("GOOGLE_MAPS_API_KEY"),
         pixel_provider=shop, pages=max(1, -(-total // PAGE_SIZE)))
 
@@ -109,6 +110,7 @@ def offering_page(offering_id: int, *, notice: str | None = None, status: int = 
         pick_url=lambda free: url_for(".review", offering_id=item.id, slot_id=free.slot_id,
                                       quantity=picker.quantity),
         product_options=browse.product_options(item),
+        picture=images.pictures_of([item.id]).get(item.id), branding=branding_of(item.provider),
         maps_key=current_app.config.get("GOOGLE_MAPS_API_KEY"),
         pixel_provider=item.provider, pixel_events=[view_content],
         submission=uuid.uuid4().hex), status
