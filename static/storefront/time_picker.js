@@ -18,25 +18,28 @@
     }
   }
 
+  var latest = 0;  // only the newest request's answer is shown (quick clicks overtake)
+
   function swap(url, focusSelector) {
-    var picker = document.getElementById("picker");
-    picker.setAttribute("aria-busy", "true");
+    var ticket = ++latest;
+    document.getElementById("picker").setAttribute("aria-busy", "true");
     return fetch(url, {credentials: "same-origin", headers: {"X-Requested-With": "fetch"}})
       .then(function (response) {
         if (!response.ok) { throw new Error("HTTP " + response.status); }
         return response.text();
       })
       .then(function (html) {
+        if (ticket !== latest) { return; }
         var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("picker");
         if (!fresh) { throw new Error("no picker in the answer"); }
-        picker.replaceWith(fresh);
+        document.getElementById("picker").replaceWith(fresh);
         fresh.querySelectorAll("script").forEach(function (script) { script.remove(); });
         enhance(fresh);
         history.replaceState(null, "", url);
         var target = focusSelector && fresh.querySelector(focusSelector);
         if (target) { target.focus(); }
       })
-      .catch(function () { window.location.href = url; });
+      .catch(function () { if (ticket === latest) { window.location.href = url; } });
   }
 
   document.addEventListener("click", function (event) {

@@ -162,7 +162,7 @@ def move(reference: str, *, customer_id: int):
               gettext("This booking cannot be moved."))
         return redirect(url_for(".booking", reference=reference))
     zone = item.offering.provider.timezone or "UTC"
-    picker = build_picker(item.offering_id, zone, max_quantity=item.quantity)
+    picker = build_picker(item.offering_id, zone, quantity=item.quantity)
     return render_template(
         "storefront/move.html", view=view, booking=item, picker=picker,
         picker_url=lambda **args: url_for(".move", reference=reference,

@@ -40,6 +40,7 @@ class Picker:
     zone_label: str  # "CET" / "CEST" of the chosen day (or of the month's first day)
     can_go_back: bool
     error: str | None
+    fixed_quantity: bool  # moving a booking: its places, not a choice
 
     @property
     def month_label(self) -> str:
@@ -60,12 +61,14 @@ def _arg_quantity(max_quantity: int) -> int:
 
 
 def build_picker(offering_id: int, zone: str, *, max_quantity: int = MAX_PLACES,
-                 now: datetime | None = None) -> Picker:
+                 quantity: int | None = None, now: datetime | None = None) -> Picker:
     """The picker for the request's ``month`` (YYYY-MM), ``day`` (YYYY-MM-DD) and
-    ``quantity``: by default the month and day of the soonest free time."""
+    ``quantity`` (unless ``quantity`` is given): by default the month and day of the
+    soonest free time."""
     now = now or utcnow()
     today = now.astimezone(agenda.zone_of(zone)).date()
-    quantity = _arg_quantity(max_quantity)
+    fixed = quantity is not None
+    quantity = quantity if fixed else _arg_quantity(max_quantity)
     day = _arg_date("day", "%Y-%m-%d")
     month = _arg_date("month", "%Y-%m") or (day.replace(day=1) if day else None)
     error = None
@@ -85,13 +88,14 @@ def build_picker(offering_id: int, zone: str, *, max_quantity: int = MAX_PLACES,
         day = min(days.free_times_per_day, default=None)
     times = free_times.free_times_on(offering_id, day=day, quantity=quantity, now=now) \
         if day is not None else None
-    label_day = day or days.month
-    zone_label = datetime.combine(label_day, datetime.min.time(),
-                                  agenda.zone_of(zone)).strftime("%Z")
+    # The abbreviation of the times shown (on a day the clocks change, both, in order).
+    shown = [free.starts_at.strftime("%Z") for free in times.times] if times else []
+    zone_label = "/".join(dict.fromkeys(shown)) or datetime.combine(
+        day or days.month, datetime.min.time(), agenda.zone_of(zone)).strftime("%Z")
     return Picker(month=days, weeks=_weeks(days, day, today), day=day, times=times,
                   quantity=quantity, max_quantity=max_quantity, zone=zone,
                   zone_label=zone_label, can_go_back=days.month > today.replace(day=1),
-                  error=error)
+                  error=error, fixed_quantity=fixed)
 
 
 def _weeks(days: free_times.FreeDays, chosen: date | None, today: date) -> list[list[PickerDay]]:
