@@ -251,6 +251,7 @@ class Config:
 
         # Public catalog reads are cached in Redis (when configured) for this many seconds.
         self.CATALOG_CACHE_SECONDS = _env_int_from(env, "CATALOG_CACHE_SECONDS", 60)
+        self.DASHBOARD_CACHE_SECONDS = _env_int_from(env, "DASHBOARD_CACHE_SECONDS", 60)
         self.SLOT_DAYS_AHEAD = _env_int_from(env, "SLOT_DAYS_AHEAD", 60)
 
         self.HOLD_MINUTES = _env_int_from(env, "HOLD_MINUTES", 15)

@@ -60,6 +60,8 @@ def test_settings(tmp_dir: str, **overrides) -> dict:
         "SECRET_KEY": "test-secret",
         "JWT_SECRET_KEY": "test-jwt-secret-with-enough-length-for-hs256",
         "INSTANCE_DIR": tmp_dir,
+        # Figures are read fresh: tests change data and look again at once.
+        "DASHBOARD_CACHE_SECONDS": 0,
         "WTF_CSRF_ENABLED": False,
         "REDIS_URL": redis_url,
         # The OpenSearch contract suite builds its own backend from the environment.

@@ -12,6 +12,7 @@ from flask_appbuilder import IndexView, expose
 from app.errors import DomainError
 from app.services import dashboard as figures
 from app.services.bookings import Actor, complete_booking, mark_no_show
+from app.services.agenda import zone_of
 from app.services.money import format_money, major_units
 from views.base import console_scope
 from views.charts import Point, bar_chart, column_chart
@@ -64,6 +65,8 @@ class DashboardIndexView(IndexView):
             health=[(item, _health_link(item.key)) for item in health],
             money=format_money, status_badge=status_badge, percent=_percent,
             timeline_days=_by_day(data.timeline),
+            local_clock=lambda moment: moment.astimezone(zone_of(data.zone)).strftime(
+                "%H:%M %Z"),
             zone_label=_zone_label(data), admin=scope.every_provider)
 
     @expose("/dashboard/check-in", methods=["POST"])

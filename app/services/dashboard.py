@@ -30,7 +30,7 @@ from app.models.notifications import Notification
 from app.models.payments import EVENT_FAILED as INBOX_FAILED
 from app.models.payments import EVENT_RECEIVED, FAILED, Payment, PaymentEvent
 from app.models.types import utcnow
-from app.services import agenda, geocoding
+from app.services import agenda, dashboard_cache, geocoding
 from app.services.scopes import Scope, require_scope
 from app.services.transactions import end_read
 
@@ -168,6 +168,7 @@ class Dashboard:
     attention: tuple[AttentionItem, ...]
     providers: tuple[ProviderFigures, ...] = field(default=())
     provider_count: int = 0
+    figures_as_of: datetime | None = None  # when the period's figures were added up
 
 
 def period_of(value) -> int:
@@ -195,17 +196,22 @@ def home_dashboard(*, scope: Scope, period: int = DEFAULT_PERIOD,
     timeline = _bookings(scope, now, start=today_start, end=upcoming_end,
                          limit=TIMELINE_LIMIT + 1)
     awaiting, awaiting_count = _awaiting(scope, now)
+    key = ("all" if scope.every_provider else scope.provider_id, period, today, zone)
+    (figures, occupancy, providers), as_of = dashboard_cache.kept(key, now, lambda: (
+        _figures(scope, zone, first_day, today, start, end),
+        _occupancy_by_offering(scope, start, end),
+        _providers(start, end) if scope.every_provider else ()))
     dashboard = Dashboard(
-        scope=scope, zone=zone, today=today, period=period,
-        figures=_figures(scope, zone, first_day, today, start, end),
+        scope=scope, zone=zone, today=today, period=period, figures=figures,
+        figures_as_of=as_of,
         timeline=tuple(timeline[:TIMELINE_LIMIT]), timeline_more=len(timeline) > TIMELINE_LIMIT,
         awaiting=awaiting, awaiting_count=awaiting_count,
         check_ins=tuple(_bookings(scope, now, start=today_start, end=tomorrow_start,
                                   statuses=(CONFIRMED, COMPLETED, NO_SHOW),
                                   limit=TIMELINE_LIMIT)),
-        occupancy_by_offering=_occupancy_by_offering(scope, start, end),
+        occupancy_by_offering=occupancy,
         attention=_attention(scope),
-        providers=_providers(start, end) if scope.every_provider else (),
+        providers=providers,
         provider_count=(db.session.scalar(select(func.count(Provider.id)))
                         if scope.every_provider else 1),
     )
