@@ -12,12 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
+from werkzeug.security import generate_password_hash
 
-from app.errors import ValidationFailed
+from app.errors import NotFound, ValidationFailed
 from app.extensions import db
 from app.models import Account
 from app.services import audit
-from app.services.accounts import find_user_by_email
+from app.services import manage_links
+from app.services.accounts import MIN_PASSWORD_LENGTH, find_user_by_email
 from app.services.roles import CUSTOMER
 from app.services.transactions import unit_of_work
 from app.services.validation import check_locale, normalise_email, normalise_phone
@@ -94,3 +96,30 @@ def _new_guest(details: GuestDetails) -> int:
 
 def is_guest(account: Account) -> bool:
     return not account.password
+
+
+def guest_to_finish(token: str) -> Account:
+    """The guest a finish-account link is for, while it may still be used; else 404."""
+    grant = manage_links.read_finish_account_token(token)
+    account = db.session.get(Account, grant.account_id)
+    if account is None or account.password or account.email.lower() != grant.email:
+        raise NotFound("account.link_invalid", "This link does not work.")
+    return account
+
+
+def finish_guest_account(token: str, *, password: str) -> Account:
+    """A guest chooses a password: the account (and every booking already in it) becomes
+    a full one. A link for an account that has a password already, or whose address
+    changed, does nothing (404); a short password: 422."""
+    grant = manage_links.read_finish_account_token(token)
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationFailed(
+            "account.password_too_short", "The password is too short.",
+            {"password": [f"Use at least {MIN_PASSWORD_LENGTH} characters."]})
+    with unit_of_work():
+        account = db.session.get(Account, grant.account_id, with_for_update=True)
+        if account is None or account.password or account.email.lower() != grant.email:
+            raise NotFound("account.link_invalid", "This link does not work.")
+        account.password = generate_password_hash(password)
+        audit.record("account.guest_finished", entity="account", subject=account)
+    return account

@@ -1,4 +1,5 @@
-"""Signed links that manage one booking without signing in.
+"""Signed links: one that manages a booking without signing in, one that lets a guest
+choose a password.
 
 Every booking message carries one. The link names the booking and its customer and lasts
 until 30 days after the booking ends (180 days from when it was made for a booking
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
 
 from app.errors import NotFound
 from app.models import Booking
@@ -58,3 +59,33 @@ def read_manage_token(token: str, *, now: datetime | None = None) -> ManageGrant
     if (now or utcnow()).timestamp() > until:
         raise NotFound("booking.link_expired", "This link has expired.")
     return grant
+
+
+# --- a guest chooses a password -------------------------------------------------------------
+
+FINISH_SALT = "bookwell-finish-account"
+FINISH_LIFETIME = timedelta(hours=24)
+
+
+def finish_account_token(account) -> str:
+    """For a guest (an account without a password): signed with its id and address, valid
+    for 24 hours, and only while the account still has no password (so used once)."""
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=FINISH_SALT).dumps(
+        {"a": account.id, "e": account.email.lower()})
+
+
+@dataclass(frozen=True)
+class FinishGrant:
+    account_id: int
+    email: str
+
+
+def read_finish_account_token(token: str) -> FinishGrant:
+    serializer = URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=FINISH_SALT)
+    try:
+        claims = serializer.loads(token, max_age=int(FINISH_LIFETIME.total_seconds()))
+        return FinishGrant(account_id=int(claims["a"]), email=str(claims["e"]))
+    except SignatureExpired:
+        raise NotFound("account.link_expired", "This link has expired.") from None
+    except (BadSignature, KeyError, TypeError, ValueError):
+        raise NotFound("account.link_invalid", "This link does not work.") from None

@@ -72,6 +72,8 @@ VARIABLES = {
                           "starts_at_local (payment messages)",
     "failure_reason": "Why a payment did not go through, as the payment provider said "
                       "(payment messages)",
+    "finish_account_url": "Where a guest chooses a password for their address (registration "
+                          "messages to a guest)",
 }
 
 SAMPLE_CONTEXT = {
@@ -90,6 +92,7 @@ SAMPLE_CONTEXT = {
     "cancelled_by_customer": True,
     "hold_expires_local": "Mon, Aug 3, 2026, 08:30 CEST (Europe/Berlin)",
     "failure_reason": "Your card was declined.",
+    "finish_account_url": "https://bookwell.example/shop/account/finish/EXAMPLE",
 }
 
 

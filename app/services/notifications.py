@@ -248,6 +248,10 @@ def queue_registration_attempt(account: Account) -> list[int]:
                    credit_note=False, fully_refunded=False, free_cancellation=False,
                    cancelled_by_customer=False, customer_email=account.email,
                    sign_in_url=_sign_in_url())
+    if not account.password:  # a guest: the message lets them choose a password
+        base = current_app.config.get("PUBLIC_BASE_URL", "").rstrip("/")
+        context["finish_account_url"] = (
+            f"{base}/shop/account/finish/{manage_links.finish_account_token(account)}")
     hour = utcnow().strftime("%Y%m%d%H")
     values = dict(
         provider_id=None, booking_id=None, customer_id=account.id, receipt_id=None,

@@ -5,9 +5,9 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext
 from flask_login import login_user, logout_user
 
-from app.errors import DomainError
+from app.errors import DomainError, ValidationFailed
 from app.extensions import limiter
-from app.services import accounts
+from app.services import accounts, guest_checkout
 from app.services.roles import CUSTOMER
 from views.storefront.blueprint import bp, current_language, local_path
 from views.storefront.shop_messages import field_errors, shop_message, staff_account_message
@@ -72,3 +72,25 @@ def logout():
     return redirect(url_for(".offerings"))
 
 
+
+
+@bp.route("/account/finish/<token>", methods=["GET", "POST"])
+@limiter.limit(_auth_rate_limit, methods=["POST"])
+def finish_account(token: str):
+    """A guest, from the emailed link, chooses a password: their bookings are then in
+    their account, and they are signed in."""
+    guest_checkout.guest_to_finish(token)  # a dead or used link: the 404 page says so
+    error, errors = None, {}
+    if request.method == "POST":
+        try:
+            account = guest_checkout.finish_guest_account(
+                token, password=request.form.get("password", ""))
+        except ValidationFailed as exc:
+            error, errors = shop_message(exc), field_errors(exc)
+        else:
+            login_user(account)
+            flash(gettext("Your account is ready: your bookings are here."))
+            return redirect(url_for(".my_bookings"))
+    return render_template("storefront/finish_account.html", token=token, error=error,
+                           errors=errors, min_password_length=accounts.MIN_PASSWORD_LENGTH
+                           ), 422 if error else 200

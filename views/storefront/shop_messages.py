@@ -52,6 +52,10 @@ MESSAGES = {
     "payment.busy": lazy_gettext("Your payment is being started. Please wait a moment and "
                                  "reload the page."),
     "guest.invalid": lazy_gettext("Please check your details."),
+    "account.link_expired": lazy_gettext("This link has expired. Register again with your "
+                                         "address and we send you a new one."),
+    "account.link_invalid": lazy_gettext("This link does not work, or your password is set "
+                                         "already: please sign in."),
 }
 
 # form field → what to do about it (for the fields the shop's own forms have)
