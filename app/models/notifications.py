@@ -27,7 +27,8 @@ CHANNELS = (EMAIL, SMS)
 STAFF_TEMPLATE_KEYS = ("staff_booking_new", "staff_booking_awaiting_confirmation",
                        "staff_booking_cancelled", "staff_booking_rescheduled")
 TEMPLATE_KEYS = ("booking_confirmed", "booking_cancelled", "booking_reminder",
-                 "payment_failed", "payment_refunded", "receipt", "registration_attempt",
+                 "payment_declined", "payment_failed", "payment_refunded", "receipt",
+                 "registration_attempt",
                  *STAFF_TEMPLATE_KEYS)
 # queued → sending → sent | failed; a transient failure goes back to queued for a retry.
 QUEUED, SENDING, SENT, FAILED = "queued", "sending", "sent", "failed"

@@ -259,3 +259,24 @@ def test_a_hold_with_a_payment_on_its_way_waits_for_the_gateway_then_expires(
                                  now=ran_out + bookings.PAYMENT_GRACE) == 1
     assert _booking(waiting).status == "expired"
     assert utcnow() < ran_out  # the clock was only moved for the service
+
+
+def test_the_declined_message_tells_how_long_the_place_is_held(app, app_ctx, build, shop,
+                                                               stripe_on):
+    from app.models import Notification
+    from tests.notifications.conftest import run_jobs
+
+    reference = place(build, shop)
+    intent_id = pay(reference, shop["customer"], card=DECLINED)
+    payments.settle_by_id(_payment(reference).id,
+                          payments.stripe_gateway().retrieve_intent(intent_id), reason="test")
+    run_jobs(app)
+
+    db.session.expire_all()
+    messages = db.session.scalars(select(Notification).where(
+        Notification.template_key == "payment_declined")).all()
+    assert messages and all(m.status != "failed" for m in messages), [
+        (m.status, m.error) for m in messages]
+    email = next(m for m in messages if m.channel == "email")
+    assert "did not go through: Your card was declined." in email.body_text
+    assert "We hold your place until" in email.body_text and "/shop/b/" in email.body_text
