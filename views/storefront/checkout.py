@@ -53,14 +53,23 @@ def _choice() -> dict:
 def review(offering_id: int):
     """What will be booked, for how much, on which terms; then the hold (signed in) or the
     guest's details. A time taken meanwhile: the message, and the picker again."""
+    return _review_page(offering_id)
+
+
+def _review_page(offering_id: int, *, form=None, error: ValidationFailed | None = None):
+    """The review of the request's choice; with the guest's form and its errors (422)."""
     choice = _choice()
     try:
         quote = booking_quote.quote(offering_id, **choice)
-    except DomainError as exc:
-        return _choose_again(offering_id, exc, choice["quantity"])
-    return render_template("storefront/review.html", quote=quote, choice=choice,
-                           money=money, guest=request.args.get("guest") == "1",
-                           form={}, errors={}, submission=_submission())
+    except DomainError as gone:
+        return _choose_again(offering_id, gone, choice["quantity"])
+    page = render_template(
+        "storefront/review.html", quote=quote, choice=choice, money=money,
+        guest=error is not None, form=form or {},
+        errors=(error.errors or {}) if error else {},
+        message=shop_message(error) if error else None,
+        submission=(form or {}).get("submission") or _submission())
+    return (page, 422) if error else page
 
 
 def _submission() -> str:
@@ -159,15 +168,7 @@ def book_as_guest(offering_id: int):
             locale=form.get("locale") or "en")
         customer_id = guest_checkout.guest_customer_id(details)
     except ValidationFailed as exc:
-        choice = _choice()
-        try:
-            quote = booking_quote.quote(offering_id, **choice)
-        except DomainError as gone:
-            return _choose_again(offering_id, gone, choice["quantity"])
-        return render_template("storefront/review.html", quote=quote, choice=choice,
-                               money=money, guest=True, form=form,
-                               errors=exc.errors or {}, message=exc.message,
-                               submission=form.get("submission") or _submission()), 422
+        return _review_page(offering_id, form=form, error=exc)
     return _place(customer_id, offering_id)
 
 
