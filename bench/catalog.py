@@ -6,6 +6,9 @@ Seeds (COPY, with a progress line per table) 100 providers, 100,000 offerings an
 
 - search:  GET /api/v1/offerings?q=<word>&page_size=20
 - near:    GET /api/v1/offerings?near=<lat,lng>&radius_km=<r>&sort=distance&page_size=20
+- soonest: GET /api/v1/offerings?sort=soonest&page_size=20 (the storefront's default order),
+           half of them with ``q=<word>``, pages 1 to 3
+- price:   GET /api/v1/offerings?q=<word>&sort=price&page_size=20 (by currency, then price)
 - slots:   GET /api/v1/offerings/<id>/slots?from=<now>&to=<now + 14 days>
 - detail:  GET /api/v1/offerings/<id>
 - free-days:  GET /api/v1/offerings/<id>/free-days?month=<this month>
@@ -41,7 +44,8 @@ if __package__ in (None, ""):  # run as a script: make `bench` and `app` importa
 
 from bench import common  # noqa: E402
 
-ENDPOINTS = ("search", "near", "slots", "detail", "free-days", "free-times")
+ENDPOINTS = ("search", "near", "soonest", "price", "slots", "detail", "free-days",
+             "free-times")
 SLOT_WINDOW = timedelta(days=14)
 CATALOG_TABLES = ("provider", "location", "category", "offering", "variant",
                   "availability_rule", "closed_day", "slot")
@@ -348,6 +352,9 @@ def request_paths(app, count: int, *, rng: random.Random, now: datetime) -> dict
         "search": [f"{prefix}?q={word()}&page_size=20" for _ in range(count)],
         "near": [f"{prefix}?near={point()}&radius_km={rng.choice((2, 5, 10, 20))}"
                  f"&sort=distance&page_size=20" for _ in range(count)],
+        "soonest": [f"{prefix}?sort=soonest&page_size=20&page={rng.choice((1, 1, 2, 3))}"
+                    + (f"&q={word()}" if i % 2 else "") for i in range(count)],
+        "price": [f"{prefix}?q={word()}&sort=price&page_size=20" for _ in range(count)],
         "slots": [f"{prefix}/{rng.choice(with_slots)}/slots?{window}" for _ in range(count)],
         # Half the detail pages are of services with upcoming slots (the next-slots query
         # then has rows to return), half of any visible offering.

@@ -187,6 +187,9 @@ def _ordering(query: OfferingQuery, rank, distance) -> list:
 # needs a few hundred slots. Only when that prefix holds too few offerings is the exact
 # (heavier) grouping used.
 SOONEST_SCAN = 500  # slots read in time order before grouping instead
+# Up to this many matches (most searches with words), each match's first free slot is
+# looked up by its own index probe instead, and the matches are ordered in memory.
+SOONEST_PROBES = 5000
 
 
 def free_slot_conditions(now):
@@ -201,6 +204,9 @@ def _soonest_page(stmt, query: OfferingQuery, distance) -> SearchPage:
     distance_column = distance if distance is not None else literal_column("NULL")
     total = db.session.scalar(select(func.count()).select_from(
         stmt.with_only_columns(Offering.id).subquery()))
+    if total <= SOONEST_PROBES:
+        return SearchPage(hits=_probed(stmt, distance_column, now)[query.offset:needed],
+                          total=total)
     timed, timed_total = _first_free(stmt, distance_column, now, needed)
     hits = [SearchHit(offering_id=offering_id,
                       distance_km=None if dist is None else round(float(dist), 3))
@@ -215,6 +221,21 @@ def _soonest_page(stmt, query: OfferingQuery, distance) -> SearchPage:
                            distance_km=None if row[1] is None else round(float(row[1]), 3))
                  for row in db.session.execute(untimed)]
     return SearchPage(hits=hits, total=total)
+
+
+def _probed(stmt, distance_column, now) -> list[SearchHit]:
+    """Every match in soonest order, each one's first free slot read by an index probe."""
+    first_free = (select(func.min(Slot.starts_at)).where(free_slot_conditions(now))
+                  .correlate(Offering).scalar_subquery())
+    rows = db.session.execute(stmt.with_only_columns(
+        Offering.id, distance_column, first_free, Offering.created_at)).all()
+    timed = sorted((row for row in rows if row[2] is not None),
+                   key=lambda row: (row[2], row[0]))
+    untimed = sorted((row for row in rows if row[2] is None),
+                     key=lambda row: (row[3], row[0]), reverse=True)
+    return [SearchHit(offering_id=row[0],
+                      distance_km=None if row[1] is None else round(float(row[1]), 3))
+            for row in timed + untimed]
 
 
 def _first_free(stmt, distance_column, now, needed: int):
