@@ -43,9 +43,14 @@ DEMO_CATALOG = {
 
 DEMO_PROVIDERS = [
     dict(name="Harbor Yoga Studio", slug="harbor-yoga", timezone="Europe/Berlin",
-         currency="EUR", contact_email="hello@harbor-yoga.example", contact_phone="+4930901820"),
+         currency="EUR", contact_email="hello@harbor-yoga.example", contact_phone="+4930901820",
+         brand_color="#0f766e",
+         description="Yoga by the Spree since 2012: flowing classes, slow yin evenings and "
+                     "one-to-one sessions in two bright lofts in Berlin."),
     dict(name="Northside Barbers", slug="northside-barbers", timezone="America/New_York",
-         currency="USD", contact_email="desk@northside.example", contact_phone="+12125550143"),
+         currency="USD", contact_email="desk@northside.example", contact_phone="+12125550143",
+         brand_color="#1e3a8a",
+         description="Classic cuts and hot towel shaves in Midtown Manhattan."),
 ]
 
 

@@ -159,3 +159,13 @@ def test_a_german_browser_finds_things_in_german(client, town):
     product = client.get(f"/shop/offerings/{town['mat']}",
                          headers={"Accept-Language": "de"}).get_data(as_text=True)
     assert ">Kaufen</button>" in product
+
+
+def test_a_provider_page_shows_a_map_with_a_maps_key(app, client, town):
+    app.config["GOOGLE_MAPS_API_KEY"] = "AIzaTestKey"
+    try:
+        page = client.get("/shop/providers/harbor-yoga").get_data(as_text=True)
+    finally:
+        app.config["GOOGLE_MAPS_API_KEY"] = None
+    assert f"maps/embed/v1/place?key=AIzaTestKey&q={BERLIN[0]},{BERLIN[1]}" in page
+    assert 'title="Map of Harbor loft"' in page
