@@ -550,9 +550,12 @@ def parse_args(argv=None):
                         help=f"comma-separated subset of {','.join(ENDPOINTS)}")
     parser.add_argument("--skip-in-process", action="store_true")
     parser.add_argument("--skip-gunicorn", action="store_true")
-    parser.add_argument("--redis-url", default=None,
+    # Without Redis the app does its periodic work from requests (embedded mode), and slot
+    # generation would retire the seeded slots, which no availability rule asks for.
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14",
                         help="give the app (and gunicorn) this REDIS_URL; the catalog cache "
-                             "stays off (CATALOG_CACHE_SECONDS=0). Default: no Redis")
+                             "stays off (CATALOG_CACHE_SECONDS=0). Default: db 14 on "
+                             "127.0.0.1; 'none' for embedded mode")
     parser.add_argument("--markdown", action="store_true", help="tables as Markdown")
     parser.add_argument("--random-seed", type=int, default=7,
                         help="seed of the request mix (data has its own fixed seed)")
@@ -566,6 +569,8 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.redis_url == "none":
+        args.redis_url = None
     instance_dir = common.prepare_environment()
     size = CatalogSize(providers=args.providers, offerings=args.offerings, slots=args.slots)
     now = datetime.now(timezone.utc)
