@@ -72,8 +72,8 @@ def _pick_sunday_ten(page) -> None:
     expect(page.locator("#picker")).to_contain_text("Nothing free this month")
     page.get_by_role("link", name="Next month").first.click()
     expect(page.locator(".picker-month-label")).to_have_text("March 2027")
-    page.get_by_role("link", name=re.compile(r"^Sunday 28 March 2027")).click()
-    expect(page.locator(".picker-times h3")).to_have_text("Sunday 28 March 2027")
+    page.get_by_role("link", name=re.compile(r"^Sunday, March 28, 2027")).click()
+    expect(page.locator(".picker-times h3")).to_have_text("Sunday, March 28, 2027")
 
 
 def test_a_customer_finds_books_pays_changes_and_cancels(page, build, app, live_app):
@@ -161,8 +161,8 @@ def test_a_customer_finds_books_pays_changes_and_cancels(page, build, app, live_
 
     page.get_by_role("link", name="Change the time").click()
     expect(page.locator(".picker-month-label")).to_have_text("March 2027")
-    page.get_by_role("link", name=re.compile(r"^Monday 29 March 2027")).click()
-    expect(page.locator(".picker-times h3")).to_have_text("Monday 29 March 2027")
+    page.get_by_role("link", name=re.compile(r"^Monday, March 29, 2027")).click()
+    expect(page.locator(".picker-times h3")).to_have_text("Monday, March 29, 2027")
     page.get_by_role("link", name="09:00").click()
     expect(page.locator(".move-confirm")).to_contain_text("Mar 29, 2027, 09:00–10:00 CEST")
     _look(page, "move")
@@ -224,7 +224,7 @@ def test_a_guest_books_and_manages_it_from_the_emailed_link(page, build, app, br
     build.slot(free, _at(27, 18), capacity=10)
 
     page.goto(f"/shop/offerings/{free}?month=2027-03")
-    page.get_by_role("link", name=re.compile(r"^Saturday 27 March 2027")).click()
+    page.get_by_role("link", name=re.compile(r"^Saturday, March 27, 2027")).click()
     page.get_by_role("link", name="18:00").click()
     _look(page, "guest-review")
     _book_as_guest(page, "grace@example.com")

@@ -63,7 +63,7 @@ def storefront_formatting() -> dict:
         "history_label": status_words,
         "shop_message": shop_message,
         "format_month": lambda day: format_date(day, "LLLL y", locale=locale()),
-        "format_day": lambda day: format_date(day, "EEEE d MMMM y", locale=locale()),
+        "format_day": lambda day: format_date(day, "full", locale=locale()),
         "weekday_names": lambda: [get_day_names("abbreviated", locale=locale())[index]
                                   for index in range(7)],
     }
