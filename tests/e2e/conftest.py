@@ -14,7 +14,9 @@ from __future__ import annotations
 import os
 import re
 import threading
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from werkzeug.serving import WSGIRequestHandler, make_server
@@ -88,26 +90,42 @@ def browser(chromium_path):
 
 
 class BrowserErrors(list):
-    """Console errors, page errors and CSP violations seen by a page."""
+    """Console errors, page errors and CSP violations seen by a page.
+
+    A page the test opens on purpose with an error status (a 404 page, a refused sign-in's
+    401) is declared first with ``page.expect_error_status(path)``: Chromium's console line
+    about that page's status is then not an error."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.expected_paths: set[str] = set()
 
     def watch(self, page) -> None:
         page.on("console", lambda message: self._console(message))
         page.on("pageerror", lambda error: self.append(f"page error: {error}"))
+        page.expect_error_status = self.expected_paths.add
 
     def _console(self, message) -> None:
         if message.type == "error" or re.search("Content Security Policy", message.text, re.I):
-            location = message.location or {}
-            self.append(f"console {message.type}: {message.text} ({location.get('url', '')})")
+            url = (message.location or {}).get("url", "")
+            if message.text.startswith("Failed to load resource: the server responded with "
+                                       "a status of 4") and urlsplit(url).path in \
+                    self.expected_paths:
+                return
+            self.append(f"console {message.type}: {message.text} ({url})")
 
 
-@pytest.fixture
-def page(browser, live_server, request):
-    context = browser.new_context(base_url=live_server, viewport=SIZES["desktop"])
+@contextmanager
+def watched_page(browser, base_url: str, name: str, **context_options):
+    """A page in a browser context of its own, watched for errors; screenshots under
+    ``name``. ``context_options`` go to Playwright's ``new_context`` (``locale``...)."""
+    context = browser.new_context(**{"base_url": base_url, "viewport": SIZES["desktop"],
+                                     **context_options})
     context.add_init_script(REPORT_CSP_VIOLATIONS)
     page = context.new_page()
     errors = BrowserErrors()
     errors.watch(page)
-    page.screenshots = Screenshots(page, request.node.name)
+    page.screenshots = Screenshots(page, name)
     yield page
     if not page.is_closed():
         page.evaluate("0")  # a round trip: console messages sent before it have arrived
@@ -119,6 +137,24 @@ def page(browser, live_server, request):
         pytest.fail("the browser reported errors:\n" + "\n".join(errors), pytrace=False)
 
 
+@pytest.fixture
+def page(browser, live_server, request):
+    with watched_page(browser, live_server, request.node.name) as page:
+        yield page
+
+
+@pytest.fixture
+def browser_page(browser, live_server, request):
+    """Opens more pages, each in a browser of its own: ``browser_page("german",
+    locale="de-DE")`` is a German browser (its Accept-Language too)."""
+    with ExitStack() as pages:
+        def open_page(name: str, **context_options):
+            return pages.enter_context(watched_page(
+                browser, live_server, f"{request.node.name}-{name}", **context_options))
+
+        yield open_page
+
+
 class Screenshots:
     """``page.screenshots.take("step")`` saves the page at desktop and phone sizes."""
 
@@ -127,10 +163,11 @@ class Screenshots:
         self.prefix = re.sub(r"[^A-Za-z0-9_.-]+", "_", test_name)
         self.taken: list[Path] = []
 
-    def take(self, step: str) -> None:
+    def take(self, step: str, sizes: dict | None = None) -> None:
+        """At desktop and phone sizes, or at ``sizes`` ({"name": {"width", "height"}})."""
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         size_before = self.page.viewport_size
-        for size_name, size in SIZES.items():
+        for size_name, size in (sizes or SIZES).items():
             self.page.set_viewport_size(size)
             path = SCREENSHOTS / f"{self.prefix}-{step}-{size_name}.png"
             self.page.screenshot(path=str(path), full_page=True)

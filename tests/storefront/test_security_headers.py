@@ -57,7 +57,7 @@ def test_the_stripe_js_page_allows_stripe_and_nothing_else(app, shopper, store, 
     assert "tiktok" not in pay_page.headers["Content-Security-Policy"]
     nonce = policy_nonce(policy["script-src"])
     scripts = script_tags(pay_page)
-    assert len(scripts) == 2 and all(f'nonce="{nonce}"' in tag for tag in scripts), scripts
+    assert len(scripts) == 3 and all(f'nonce="{nonce}"' in tag for tag in scripts), scripts
 
 
 def test_the_map_frame_is_allowed_only_with_a_maps_key(app, client, build, monkeypatch):
