@@ -52,6 +52,15 @@ MESSAGES = {
     "payment.busy": lazy_gettext("Your payment is being started. Please wait a moment and "
                                  "reload the page."),
     "guest.invalid": lazy_gettext("Please check your details."),
+    "guest.not_a_customer_address": lazy_gettext("Please use another email address to book."),
+    "booking.not_found": lazy_gettext("We could not find this booking."),
+    "booking.not_reschedulable": lazy_gettext("This booking can no longer be moved."),
+    "booking.no_time": lazy_gettext("This booking has no time to add to a calendar."),
+    "payment.not_payable": lazy_gettext("This booking cannot be paid online any more."),
+    "payment.pay_at_venue": lazy_gettext("This booking is paid at the venue; there is nothing "
+                                         "to pay online."),
+    "free_times.bad_quantity": lazy_gettext("Choose between 1 and 100 places."),
+    "free_times.month_out_of_range": lazy_gettext("Please choose a month that is offered."),
     "account.link_expired": lazy_gettext("This link has expired. Register again with your "
                                          "address and we send you a new one."),
     "account.link_invalid": lazy_gettext("This link does not work, or your password is set "
