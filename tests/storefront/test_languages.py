@@ -57,9 +57,9 @@ def test_the_switcher_ignores_unknown_languages_and_foreign_targets(client, stor
 
 
 def test_the_switcher_shows_every_language_and_marks_the_current_one(client, store):
-    page = _page(client, "/shop/", GERMAN)
-    assert 'value="de" lang="de"\n                aria-pressed="true">Deutsch</button>' in page
-    assert 'value="en" lang="en"\n                aria-pressed="false">English</button>' in page
+    page = " ".join(_page(client, "/shop/", GERMAN).split())
+    assert 'value="de" lang="de" aria-pressed="true">Deutsch</button>' in page
+    assert 'value="en" lang="en" aria-pressed="false">English</button>' in page
 
 
 def test_a_signed_in_customers_choice_is_stored_in_the_account(app, client, store):
