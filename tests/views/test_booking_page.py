@@ -54,7 +54,9 @@ def _book(build, provider_id: int, *, price: int = PRICE, pay_at_venue: bool = T
     if offering_id is None:
         offering_id = build.offering(provider_id, price_minor=price, pay_at_venue=pay_at_venue,
                                      currency=currency, name="Deep tissue massage")
-    start = starts_at or (utcnow() + timedelta(days=3)).replace(second=0, microsecond=0)
+    # Three days ahead at 10:00 UTC: a slot within one local day, whatever the time of the run.
+    start = starts_at or (utcnow() + timedelta(days=3)).replace(hour=10, minute=0, second=0,
+                                                                microsecond=0)
     slot_id = _slot_at(offering_id, start)
     return place_booking(customer_id=build.customer(), offering_id=offering_id,
                          slot_id=slot_id, quantity=1,
