@@ -230,7 +230,8 @@ def shipped_defaults() -> list[tuple[str, str, str]]:
     return sorted(found)
 
 
-def _row(key: str, channel: str, locale: str, provider_id: int | None):
+def template_row(key: str, channel: str, locale: str, provider_id: int | None):
+    """The stored template of a provider (or, with None, the platform's), if any."""
     query = select(NotificationTemplate).where(
         NotificationTemplate.key == key, NotificationTemplate.channel == channel,
         NotificationTemplate.locale == locale)
@@ -249,10 +250,10 @@ def resolve(key: str, channel: str, locale: str | None,
     """The template a message uses: override → database default → file, per locale."""
     for candidate in _locales(locale):
         if provider_id is not None:
-            row = _row(key, channel, candidate, provider_id)
+            row = template_row(key, channel, candidate, provider_id)
             if row is not None:
                 return _parts_of(row, "override")
-        row = _row(key, channel, candidate, None)
+        row = template_row(key, channel, candidate, None)
         if row is not None:
             return _parts_of(row, "default")
         parts = file_default(key, channel, candidate)
@@ -330,7 +331,7 @@ def load_defaults(*, force: bool = False) -> LoadReport:
         parts = file_default(key, channel, locale)
         validate_template(channel=channel, subject=parts.subject, body_text=parts.body_text,
                           body_html=parts.body_html)
-        row = _row(key, channel, locale, None)
+        row = template_row(key, channel, locale, None)
         if row is None:
             db.session.add(NotificationTemplate(
                 provider_id=None, key=key, channel=channel, locale=locale,

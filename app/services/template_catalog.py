@@ -132,7 +132,7 @@ def customise_template(*, key: str, channel: str, locale: str, scope: Scope) -> 
                                "Platform admins edit the platform default itself.")
     with unit_of_work():
         _check_default(key, channel, locale, scope)
-        row = _override(key, channel, locale, scope.provider_id)
+        row = templates.template_row(key, channel, locale, scope.provider_id)
         if row is None:
             parts = templates.default_parts(key, channel, locale)
             row = NotificationTemplate(
@@ -151,7 +151,7 @@ def edit_default(*, key: str, channel: str, locale: str, scope: Scope) -> int:
         raise NotFound("notification_template.not_found", "No such template.")
     with unit_of_work():
         _check_default(key, channel, locale, scope)
-        row = _override(key, channel, locale, None)
+        row = templates.template_row(key, channel, locale, None)
         if row is None:
             parts = templates.file_default(key, channel, locale)
             row = NotificationTemplate(
@@ -192,12 +192,3 @@ def preview_in_force(*, key: str, channel: str, locale: str, scope: Scope):
     _check_default(key, channel, locale, scope)
     provider_id = None if scope.every_provider else scope.provider_id
     return templates.preview(key=key, channel=channel, locale=locale, provider_id=provider_id)
-
-
-def _override(key, channel, locale, provider_id):
-    query = select(NotificationTemplate).where(
-        NotificationTemplate.key == key, NotificationTemplate.channel == channel,
-        NotificationTemplate.locale == locale)
-    query = query.where(NotificationTemplate.provider_id.is_(None) if provider_id is None
-                        else NotificationTemplate.provider_id == provider_id)
-    return db.session.scalar(query)

@@ -103,14 +103,14 @@ def test_loader_is_idempotent_and_leaves_overrides_alone(app_ctx, build):
     db.session.commit()
     first = templates.load_defaults()
     assert first.created == len(templates.shipped_defaults()) and first.updated == 0
-    row = templates._row("receipt", "sms", "en", None)
+    row = templates.template_row("receipt", "sms", "en", None)
     row.body_text = "stale"
     db.session.commit()
     second = templates.load_defaults()
     assert (second.created, second.updated) == (0, 1)
-    assert templates._row("receipt", "sms", "en", None).body_text == \
+    assert templates.template_row("receipt", "sms", "en", None).body_text == \
         templates.file_default("receipt", "sms", "en").body_text
-    assert templates._row("receipt", "sms", "en", provider).body_text == "my own"
+    assert templates.template_row("receipt", "sms", "en", provider).body_text == "my own"
 
 
 def test_preview_renders_sample_values(app_ctx):
