@@ -11,6 +11,7 @@ from app.extensions import db
 from app.models import ConversionEvent, Provider
 from app.models.types import utcnow
 from app.services import attribution_report, bookings, conversions, payments
+from app.services.agenda import local_today
 from app.services.scopes import Scope
 from tests.builders import email_of
 from tests.conversions.conftest import book, pay, run_jobs
@@ -100,7 +101,8 @@ def test_the_report_splits_revenue_by_source_and_tiktok(app, app_ctx, build, ven
     other = _second_provider(build)
     _sent_elsewhere(build, other)
     run_jobs(app)
-    today = utcnow().date()
+    # A provider's report reads the provider's days (Berlin), not UTC ones.
+    today = local_today(db.session.get(Provider, venue["provider"]).timezone)
 
     by_tiktok = attribution_report.report(scope=Scope.of_provider(venue["provider"]), start=today,
                                           end=today, group_by="tiktok")
