@@ -25,6 +25,7 @@ from app.services import (
     availability,
     bookings,
     conversions,
+    daily_figures,
     geocoding,
     idempotency,
     notifications,
@@ -151,6 +152,11 @@ def purge_idempotency_keys() -> int:
     return idempotency.purge_expired()
 
 
+@with_app_context
+def fold_daily_figures() -> int:
+    return daily_figures.fold_deltas()
+
+
 # --- the registry --------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -182,6 +188,7 @@ JOBS: dict[str, Job] = {job.name: job for job in (
         tuple(geocoding.RETRY_INTERVALS)),
     Job("maintenance.purge_revoked_tokens", purge_revoked_tokens, "default"),
     Job("maintenance.purge_idempotency_keys", purge_idempotency_keys, "default"),
+    Job("maintenance.fold_daily_figures", fold_daily_figures, "default"),
 )}
 
 
@@ -220,4 +227,6 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic("purge-revoked-tokens", "maintenance.purge_revoked_tokens", cron="0 4 * * *"),
     Periodic("purge-idempotency-keys", "maintenance.purge_idempotency_keys",
              cron="30 4 * * *"),
+    # Keeps the platform-wide figures' reads short; they are exact without it.
+    Periodic("fold-daily-figures", "maintenance.fold_daily_figures", interval=60),
 )

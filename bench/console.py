@@ -92,7 +92,8 @@ SELECT s.id, 'BC' || lpad(s.id::text, 8, '0'), s.provider_id,
        s.starts_at, s.ends_at, s.starts_at - interval '9 days', s.starts_at - interval '9 days'
 FROM slot s JOIN offering o ON o.id = s.offering_id"""),
 ]
-TABLES = ("provider", "ab_user", "offering", "slot", "booking")
+TABLES = ("provider", "ab_user", "offering", "slot", "booking", "booking_day_total",
+          "slot_day_total")
 
 
 def parse_args():
@@ -142,6 +143,12 @@ def seed(app) -> None:
         print(f"  seeded {label:<10} {time.perf_counter() - started:6.1f} s", flush=True)
     with common.raw_connection(app) as conn:
         common.reset_sequences(conn, ("provider", "offering", "slot", "booking"))
+    with app.app_context():  # what the periodic job would have done by now
+        from app.services import daily_figures
+
+        started = time.perf_counter()
+        folded = daily_figures.fold_deltas()
+        print(f"  folded {folded:,} day rows {time.perf_counter() - started:6.1f} s", flush=True)
     with common.raw_connection(app, autocommit=True) as conn:
         started = time.perf_counter()
         common.vacuum_analyze(conn, TABLES)

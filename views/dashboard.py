@@ -123,13 +123,18 @@ def _charts(data) -> dict:
                    d.day.strftime("%a %d %b %Y")) for d in days],
             chart_id=f"chart-revenue-{currency.lower()}")
         for currency in data.figures.currencies}
-    occupancy = [Point(o.offering + (f" · {o.provider}" if data.scope.every_provider else ""),
-                       o.rate, f"{_percent(o.rate)} ({o.booked}/{o.capacity})")
-                 for o in data.occupancy_by_offering]
+    if data.scope.every_provider:
+        occupancy_title = "Occupancy of the busiest providers"
+        occupancy = [Point(o.provider, o.rate, f"{_percent(o.rate)} ({o.booked}/{o.capacity})")
+                     for o in data.occupancy_by_provider]
+    else:
+        occupancy_title = "Occupancy per offering"
+        occupancy = [Point(o.offering, o.rate, f"{_percent(o.rate)} ({o.booked}/{o.capacity})")
+                     for o in data.occupancy_by_offering]
     return {
         "bookings": column_chart("Bookings per day", bookings, chart_id="chart-bookings"),
         "revenue": revenue,
-        "occupancy": bar_chart("Occupancy per offering", occupancy,
+        "occupancy": bar_chart(occupancy_title, occupancy,
                                chart_id="chart-occupancy", peak=1) if occupancy else None,
     }
 

@@ -3,6 +3,7 @@ from app.models.audit import AuditLog
 from app.models.availability import AvailabilityRule, ClosedDay, Slot, TimeOff
 from app.models.bookings import Attribution, Booking, BookingHistory
 from app.models.conversions import ConversionEvent
+from app.models.daily_figures import BookingDayDelta, BookingDayTotal, SlotDayDelta, SlotDayTotal
 from app.models.catalog import Category, Location, Offering, Variant
 from app.models.images import Image
 from app.models.events import ConsumedEvent, IdempotencyRecord, OutboxEvent
@@ -22,6 +23,8 @@ __all__ = [
     "AuditLog",
     "AvailabilityRule",
     "Booking",
+    "BookingDayDelta",
+    "BookingDayTotal",
     "BookingHistory",
     "Category",
     "ClosedDay",
@@ -38,6 +41,8 @@ __all__ = [
     "Payment",
     "PaymentEvent",
     "Provider",
+    "SlotDayDelta",
+    "SlotDayTotal",
     "Receipt",
     "ReceiptCounter",
     "Refund",

@@ -49,7 +49,9 @@ class Booking(TenantOwned, db.Model):
         # by creation (the bookings list's order).
         Index("ix_booking_provider_starts", "provider_id", "starts_at",
               postgresql_include=["status", "currency", "total_minor"]),
-        Index("ix_booking_starts", "starts_at",
+        # With the id: lists ordered by (start, id), as the console's are, stop reading
+        # after their page even when hundreds of bookings share a start.
+        Index("ix_booking_starts", "starts_at", "id",
               postgresql_include=["provider_id", "status", "currency", "total_minor"]),
         Index("ix_booking_awaiting", "provider_id", "starts_at",
               postgresql_where=text(AWAITING), sqlite_where=text(AWAITING)),

@@ -6,7 +6,10 @@ dashboard costs the same at a thousand bookings as at a million. Staff get their
 provider's figures (``Scope.of_provider``); admins every provider's, with a breakdown per
 provider and the platform's health (:func:`platform_health`).
 
-Days are the provider's local days; an admin's (every provider at once) are UTC days.
+Days are the provider's local days; an admin's (every provider at once) are UTC days, and
+an admin's period figures are read from the daily totals the database keeps per provider
+(``app/services/daily_figures.py``), so a 90-day period reads some thousands of rows, not
+the quarter of a million bookings in it.
 Money stays per currency: amounts in different currencies are never added up.
 """
 from __future__ import annotations
@@ -30,7 +33,7 @@ from app.models.notifications import Notification
 from app.models.payments import EVENT_FAILED as INBOX_FAILED
 from app.models.payments import EVENT_RECEIVED, FAILED, Payment, PaymentEvent
 from app.models.types import utcnow
-from app.services import agenda, dashboard_cache, geocoding
+from app.services import agenda, daily_figures, dashboard_cache, geocoding
 from app.services.scopes import Scope, require_scope
 from app.services.transactions import end_read
 
@@ -76,6 +79,18 @@ class TimelineBooking:
     provider: str
     started: bool
     ended: bool
+
+
+@dataclass(frozen=True)
+class ProviderOccupancy:
+    provider_id: int
+    provider: str
+    booked: int
+    capacity: int
+
+    @property
+    def rate(self) -> float:
+        return self.booked / self.capacity if self.capacity else 0.0
 
 
 @dataclass(frozen=True)
@@ -167,6 +182,9 @@ class Dashboard:
     occupancy_by_offering: tuple[OfferingOccupancy, ...]
     attention: tuple[AttentionItem, ...]
     providers: tuple[ProviderFigures, ...] = field(default=())
+    # Admins: the providers with the most places booked (an offering is too fine a grain
+    # among a hundred thousand).
+    occupancy_by_provider: tuple[ProviderOccupancy, ...] = field(default=())
     provider_count: int = 0
     figures_as_of: datetime | None = None  # when the period's figures were added up
 
@@ -198,9 +216,9 @@ def home_dashboard(*, scope: Scope, period: int = DEFAULT_PERIOD,
     awaiting, awaiting_count = _awaiting(scope, now)
     key = ("all" if scope.every_provider else scope.provider_id, period, today, zone)
     (figures, occupancy, providers), as_of = dashboard_cache.kept(key, now, lambda: (
-        _figures(scope, zone, first_day, today, start, end),
-        _occupancy_by_offering(scope, start, end),
-        _providers(start, end) if scope.every_provider else ()))
+        _platform(first_day, today) if scope.every_provider else (
+            _figures(scope, zone, first_day, today, start, end),
+            _occupancy_by_offering(scope, start, end), ())))
     dashboard = Dashboard(
         scope=scope, zone=zone, today=today, period=period, figures=figures,
         figures_as_of=as_of,
@@ -209,7 +227,8 @@ def home_dashboard(*, scope: Scope, period: int = DEFAULT_PERIOD,
         check_ins=tuple(_bookings(scope, now, start=today_start, end=tomorrow_start,
                                   statuses=(CONFIRMED, COMPLETED, NO_SHOW),
                                   limit=TIMELINE_LIMIT)),
-        occupancy_by_offering=occupancy,
+        occupancy_by_offering=() if scope.every_provider else occupancy,
+        occupancy_by_provider=occupancy if scope.every_provider else (),
         attention=_attention(scope),
         providers=providers,
         provider_count=(db.session.scalar(select(func.count(Provider.id)))
@@ -244,6 +263,37 @@ def _figures(scope, zone, first_day, last_day, start, end) -> Figures:
     booked, capacity = db.session.execute(scope.filter(
         select(func.coalesce(func.sum(Slot.booked), 0), func.coalesce(func.sum(Slot.capacity), 0))
         .where(*_offered_slots(start, end)), Slot)).one()
+    return _figures_of(first_day, last_day, per_day, revenue, by_status, int(booked),
+                       int(capacity))
+
+
+def _platform(first_day, last_day):
+    """Every provider's period (UTC days), read from the daily totals in two queries:
+    (figures, occupancy of the busiest providers, the busiest providers' figures)."""
+    per_day: dict[date, list] = defaultdict(lambda: [0, defaultdict(int)])
+    revenue: dict[str, int] = defaultdict(int)
+    by_status: dict[str, int] = defaultdict(int)
+    for row in daily_figures.bookings_by(("day", "status", "currency"), first_day, last_day,
+                                         statuses=HOLDING):
+        per_day[row.day][0] += int(row.bookings)
+        by_status[row.status] += int(row.bookings)
+        if row.status in REVENUE_STATUSES:
+            per_day[row.day][1][row.currency] += int(row.total or 0)
+            revenue[row.currency] += int(row.total or 0)
+    places = {row.provider_id: (int(row.booked), int(row.capacity))
+              for row in daily_figures.places_by(("provider_id",), first_day, last_day)}
+    figures = _figures_of(first_day, last_day, per_day, revenue, by_status,
+                          sum(b for b, _ in places.values()),
+                          sum(c for _, c in places.values()))
+    busiest = sorted(places, key=lambda p: (-places[p][0], p))[:OFFERING_LIMIT]
+    providers = _providers(first_day, last_day, places)
+    names = _provider_names(set(busiest) - {p.provider_id for p in providers})
+    names.update({p.provider_id: p.provider for p in providers})
+    occupancy = tuple(ProviderOccupancy(p, names.get(p, ""), *places[p]) for p in busiest)
+    return figures, occupancy, providers
+
+
+def _figures_of(first_day, last_day, per_day, revenue, by_status, booked, capacity) -> Figures:
     days = tuple(
         DayFigures(day=first_day + timedelta(days=n),
                    bookings=per_day[first_day + timedelta(days=n)][0],
@@ -253,7 +303,7 @@ def _figures(scope, zone, first_day, last_day, start, end) -> Figures:
         first_day=first_day, last_day=last_day, days=days,
         revenue=tuple(Amount(c, m) for c, m in sorted(revenue.items(), key=lambda i: -i[1])),
         bookings=sum(by_status.values()), no_shows=by_status[NO_SHOW],
-        attended=by_status[COMPLETED], booked=int(booked), capacity=int(capacity))
+        attended=by_status[COMPLETED], booked=booked, capacity=capacity)
 
 
 def _offered_slots(start, end):
@@ -280,46 +330,38 @@ def _occupancy_by_offering(scope, start, end) -> tuple[OfferingOccupancy, ...]:
                  for row in db.session.execute(query))
 
 
-def _providers(start, end) -> tuple[ProviderFigures, ...]:
-    """Admin: the busiest providers of the period, each with its own figures."""
-    count = func.count()
-    top = (select(Booking.provider_id, count.label("bookings"))
-           .where(Booking.starts_at >= start, Booking.starts_at < end,
-                  Booking.status.in_(HOLDING))
-           .group_by(Booking.provider_id)
-           .order_by(count.desc(), Booking.provider_id).limit(PROVIDER_LIMIT))
-    ranked = [(row.provider_id, row.bookings) for row in db.session.execute(top)]
-    ids = [provider_id for provider_id, _ in ranked]
+def _provider_names(ids) -> dict[int, str]:
     if not ids:
-        return ()
-    names = dict(db.session.execute(select(Provider.id, Provider.name)
-                                    .where(Provider.id.in_(ids))).all())
-    revenue: dict[int, dict[str, int]] = defaultdict(dict)
+        return {}
+    return dict(db.session.execute(select(Provider.id, Provider.name)
+                                   .where(Provider.id.in_(ids))).all())
+
+
+def _providers(first_day, last_day, places) -> tuple[ProviderFigures, ...]:
+    """Admin: the busiest providers of the period, each with its own figures; ``places``
+    maps a provider to its (booked, offered) places."""
     statuses: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for row in db.session.execute(
-            select(Booking.provider_id, Booking.status, Booking.currency,
-                   func.count().label("n"), func.sum(Booking.total_minor).label("total"))
-            .where(Booking.provider_id.in_(ids), Booking.starts_at >= start,
-                   Booking.starts_at < end, Booking.status.in_(HOLDING))
-            .group_by(Booking.provider_id, Booking.status, Booking.currency)):
-        statuses[row.provider_id][row.status] += row.n
+    revenue: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for row in daily_figures.bookings_by(("provider_id", "status", "currency"), first_day,
+                                         last_day, statuses=HOLDING):
+        statuses[row.provider_id][row.status] += int(row.bookings)
         if row.status in REVENUE_STATUSES:
-            revenue[row.provider_id][row.currency] = (
-                revenue[row.provider_id].get(row.currency, 0) + int(row.total or 0))
-    places = {row.provider_id: (int(row.booked), int(row.capacity)) for row in db.session.execute(
-        select(Slot.provider_id, func.sum(Slot.booked).label("booked"),
-               func.sum(Slot.capacity).label("capacity"))
-        .where(Slot.provider_id.in_(ids), *_offered_slots(start, end))
-        .group_by(Slot.provider_id))}
+            revenue[row.provider_id][row.currency] += int(row.total or 0)
+    counts = {provider_id: sum(by_status.values())
+              for provider_id, by_status in statuses.items()}
+    ranked = sorted((p for p in counts if counts[p]),
+                    key=lambda p: (-counts[p], p))[:PROVIDER_LIMIT]
+    names = _provider_names(ranked)
     return tuple(
         ProviderFigures(
-            provider_id=provider_id, provider=names.get(provider_id, ""), bookings=bookings,
+            provider_id=provider_id, provider=names.get(provider_id, ""),
+            bookings=counts[provider_id],
             revenue=tuple(Amount(c, m) for c, m in sorted(revenue[provider_id].items())),
             no_shows=statuses[provider_id][NO_SHOW],
             attended=statuses[provider_id][COMPLETED],
             booked=places.get(provider_id, (0, 0))[0],
             capacity=places.get(provider_id, (0, 0))[1])
-        for provider_id, bookings in ranked)
+        for provider_id in ranked)
 
 
 # --- lists -----------------------------------------------------------------------------

@@ -57,4 +57,6 @@ def test_admin_sees_every_provider_and_the_platforms_health(page, build):
         "250.00 EUR" if later_is_today else "200.00 EUR")
     expect(page.locator("#platform-health")).to_contain_text("Outbox lag")
     expect(page.locator("#platform-health")).to_contain_text("Webhook inbox backlog")
+    expect(page.get_by_role("heading", name="Occupancy of the busiest providers")).to_be_visible()
+    expect(page.get_by_role("img", name="Occupancy of the busiest providers")).to_be_visible()
     page.screenshots.take("admin")

@@ -247,6 +247,10 @@ def test_admin_sees_every_provider_and_the_platforms_health(app, build, admin_em
         f"Revenue 2997.00 GBP {'125.00' if later_is_today else '100.00'} EUR 80.00 USD")
     breakdown = _section(text, "provider-breakdown")
     assert "Lotus Yoga Studio" in breakdown and "Rival Barbers" in breakdown
+    # Among a platform's many offerings, occupancy is charted per provider.
+    occupancy = _section(text, "chart-occupancy-panel")
+    assert "Occupancy of the busiest providers" in occupancy
+    assert "Lotus Yoga Studio" in occupancy and "Rival Barbers" in occupancy
     assert "100 %" in breakdown  # the rival's no-show rate
     health = _section(text, "platform-health")
     assert re.search(r'data-key="failed_events">\s*<span class="pull-right health-bad">1<',
