@@ -163,6 +163,7 @@ class BookingHistoryView(TenantModelView):
     formatters_columns = {"from_status": status_text, "to_status": status_text}
 
 
+LIST_COUNT_LIMIT = 10_000
 ATTRIBUTION_COLUMNS = [f"attribution_row.{name}" for name in (
     "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "ttclid", "ttp",
     "landing_url", "referrer", "consent")]
@@ -171,6 +172,7 @@ ATTRIBUTION_COLUMNS = [f"attribution_row.{name}" for name in (
 class BookingView(BookingPage, BookingActions, TenantModelView):
     datamodel = ConsoleInterface(
         Booking,
+        count_limit=LIST_COUNT_LIMIT,
         display={
             "customer": lambda b: person(b.customer),
             "starts_at": local_column("starts_at"),

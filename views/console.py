@@ -198,10 +198,20 @@ class ConsoleInterface(SQLAInterface):
 
     filter_converter_class = ConsoleFilterConverter
 
-    def __init__(self, obj, *, display=None, column_filters=None, **kwargs):
+    def __init__(self, obj, *, display=None, column_filters=None, count_limit=None, **kwargs):
         super().__init__(obj, **kwargs)
         self.display = dict(display or {})
         self.column_filters = dict(column_filters or {})
+        # Counting stops past this many rows ("more than 10,000"): an exact count of half a
+        # million bookings costs more than the page itself, and nobody pages that far.
+        self.count_limit = count_limit
+
+    def query_count(self, query, filters=None, select_columns=None) -> int:
+        if self.count_limit is None:
+            return super().query_count(query, filters, select_columns)
+        query = self.apply_inner_select_joins(query, select_columns, {})
+        query = self.apply_filters(query, self.get_inner_filters(filters))
+        return query.limit(self.count_limit + 1).count()
 
     def _get_attr_value(self, item, col):
         shown = self.display.get(col)

@@ -53,6 +53,9 @@ class PlainTitles:
         super().__init__(**kwargs)
 
     def count_phrase(self, count: int) -> str:
+        limit = getattr(self.datamodel, "count_limit", None)
+        if limit is not None and count > limit:
+            return f"More than {limit:,} {self.items_name}"
         return count_phrase(count, self.item_name, self.items_name)
 
 

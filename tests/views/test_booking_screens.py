@@ -122,6 +122,27 @@ def test_the_list_opens_on_upcoming_bookings_soonest_first(app, build, tenant_a)
     assert "Upcoming" in page and "Past" in page and "Days in Europe/Berlin" in page
 
 
+def test_a_long_list_says_more_than_its_count_limit_and_still_pages(app, build, tenant_a,
+                                                                   tenant_b, monkeypatch):
+    from views.bookings import BookingView
+
+    monkeypatch.setattr(BookingView.datamodel, "count_limit", 3)
+    own = [_book(build, tenant_a.provider_id, starts_at=_future(days=2 + n)) for n in range(5)]
+    _book(build, tenant_b.provider_id)
+    staff = signed_in(app, tenant_a.staff_email)
+
+    soonest_first = "/bookingview/list/?_oc_BookingView=starts_at&_od_BookingView=asc"
+    first = page_text(staff.get(soonest_first + "&psize_BookingView=2"))
+    assert "More than 3 bookings" in first
+    assert own[0].reference in first and own[2].reference not in first
+    third = page_text(staff.get(soonest_first + "&psize_BookingView=2&page_BookingView=2"))
+    assert own[4].reference in third  # pages past the counted rows still open
+
+    monkeypatch.setattr(BookingView.datamodel, "count_limit", 10)
+    exact = page_text(staff.get("/bookingview/list/", follow_redirects=True))
+    assert "5 bookings" in exact  # the other provider's booking is not counted
+
+
 def test_the_past_tab_shows_past_bookings_latest_first(app, build, tenant_a):
     older = _book(build, tenant_a.provider_id, starts_at=_past(hours=80))
     recent = _book(build, tenant_a.provider_id, starts_at=_past(hours=30))
