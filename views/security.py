@@ -1,6 +1,7 @@
 """Console security: our user model, one rate limiter, and no console for customers."""
 from __future__ import annotations
 
+from flask import g, has_request_context
 from flask_appbuilder import expose
 from flask_appbuilder.security.api import SecurityApi
 from flask_appbuilder.security.sqla.manager import SecurityManager
@@ -104,6 +105,19 @@ class BookwellSecurityManager(SecurityManager):
     def create_limiter(self, app):
         limiter.init_app(app)
         return limiter
+
+    def exist_permission_on_roles(self, view_name, permission_name, role_ids) -> bool:
+        """Flask-AppBuilder asks once per menu item and button (thirty-odd times a console
+        page); here the roles' permissions are read once a request and the checks answered
+        from them. A change to a role applies from the next request."""
+        if not has_request_context():
+            return super().exist_permission_on_roles(view_name, permission_name, role_ids)
+        granted = g.setdefault("role_permissions", {})
+        key = tuple(sorted(role_ids))
+        if key not in granted:
+            granted[key] = {(row.permission.name, row.view_menu.name)
+                            for role_id in key for row in self.get_db_role_permissions(role_id)}
+        return (permission_name, view_name) in granted[key]
 
     def auth_user_db(self, username, password):
         """Console sign-in; customers have an account but no console."""
