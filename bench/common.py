@@ -10,6 +10,8 @@ Everything talks to 127.0.0.1 only.
 """
 from __future__ import annotations
 
+import gc
+
 import http.client
 import itertools
 import os
@@ -165,6 +167,7 @@ def migrated_app(database_url: str, instance_dir: str, *, redis_url: str | None 
     ensure_database(database_url)
     app = make_app(database_url, instance_dir, redis_url=redis_url, **overrides)
     migrate(app)
+    gc.freeze()  # as wsgi.py does once the app is built
     return app
 
 
