@@ -22,7 +22,12 @@ from app.extensions import db
 DELTA_ID = BigInteger().with_variant(Integer, "sqlite")
 
 
-class BookingDayTotal(db.Model):
+class _BookingAmounts:
+    bookings: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    total_minor: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
+class BookingDayTotal(_BookingAmounts, db.Model):
     """Bookings starting on ``day`` (UTC) per provider, status and currency."""
 
     __tablename__ = "booking_day_total"
@@ -31,11 +36,9 @@ class BookingDayTotal(db.Model):
     provider_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     status: Mapped[str] = mapped_column(String(16), primary_key=True)
     currency: Mapped[str] = mapped_column(String(3), primary_key=True)
-    bookings: Mapped[int] = mapped_column(BigInteger, nullable=False)
-    total_minor: Mapped[int] = mapped_column(BigInteger, nullable=False)
 
 
-class BookingDayDelta(db.Model):
+class BookingDayDelta(_BookingAmounts, db.Model):
     """A change to :class:`BookingDayTotal` not folded in yet."""
 
     __tablename__ = "booking_day_delta"
@@ -45,11 +48,14 @@ class BookingDayDelta(db.Model):
     provider_id: Mapped[int] = mapped_column(Integer, nullable=False)
     status: Mapped[str] = mapped_column(String(16), nullable=False)
     currency: Mapped[str] = mapped_column(String(3), nullable=False)
-    bookings: Mapped[int] = mapped_column(BigInteger, nullable=False)
-    total_minor: Mapped[int] = mapped_column(BigInteger, nullable=False)
 
 
-class SlotDayTotal(db.Model):
+class _SlotAmounts:
+    booked: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    capacity: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
+class SlotDayTotal(_SlotAmounts, db.Model):
     """Places booked and offered on slots starting on ``day`` (UTC) per provider. Offered
     capacity leaves out retired slots without bookings, as the dashboards do."""
 
@@ -57,11 +63,9 @@ class SlotDayTotal(db.Model):
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     provider_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    booked: Mapped[int] = mapped_column(BigInteger, nullable=False)
-    capacity: Mapped[int] = mapped_column(BigInteger, nullable=False)
 
 
-class SlotDayDelta(db.Model):
+class SlotDayDelta(_SlotAmounts, db.Model):
     """A change to :class:`SlotDayTotal` not folded in yet."""
 
     __tablename__ = "slot_day_delta"
@@ -69,5 +73,3 @@ class SlotDayDelta(db.Model):
     id: Mapped[int] = mapped_column(DELTA_ID, primary_key=True, autoincrement=True)
     day: Mapped[date] = mapped_column(Date, nullable=False)
     provider_id: Mapped[int] = mapped_column(Integer, nullable=False)
-    booked: Mapped[int] = mapped_column(BigInteger, nullable=False)
-    capacity: Mapped[int] = mapped_column(BigInteger, nullable=False)

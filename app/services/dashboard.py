@@ -81,29 +81,30 @@ class TimelineBooking:
     ended: bool
 
 
+class _PlacesTaken:
+    booked: int
+    capacity: int
+
+    @property
+    def rate(self) -> float:
+        return self.booked / self.capacity if self.capacity else 0.0
+
+
 @dataclass(frozen=True)
-class ProviderOccupancy:
+class ProviderOccupancy(_PlacesTaken):
     provider_id: int
     provider: str
     booked: int
     capacity: int
 
-    @property
-    def rate(self) -> float:
-        return self.booked / self.capacity if self.capacity else 0.0
-
 
 @dataclass(frozen=True)
-class OfferingOccupancy:
+class OfferingOccupancy(_PlacesTaken):
     offering_id: int
     offering: str
     provider: str
     booked: int
     capacity: int
-
-    @property
-    def rate(self) -> float:
-        return self.booked / self.capacity if self.capacity else 0.0
 
 
 class Rates:
