@@ -118,6 +118,9 @@ class Config:
         self.RATELIMIT_DEFAULT = env.get("RATELIMIT_DEFAULT", "")
         self.AUTH_RATE_LIMIT = env.get("AUTH_RATE_LIMIT", "10 per minute")
         self.GUEST_BOOKING_RATE_LIMIT = env.get("GUEST_BOOKING_RATE_LIMIT", "10 per hour")
+        # How long a mailed link to choose a new password works.
+        self.PASSWORD_RESET_MAX_AGE_MINUTES = int(env.get("PASSWORD_RESET_MAX_AGE_MINUTES",
+                                                          "60"))
         self.AUTH_RATE_LIMITED = True  # the console's login form, with the same limit
 
         # Console forms are CSRF-protected; the JSON API is exempt (it uses bearer tokens).

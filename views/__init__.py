@@ -14,6 +14,7 @@ from views.catalog import CategoryView, LocationView, OfferingView, VariantView
 from views.conversions import AttributionReportView, ConversionEventView
 from views.events import ConsumedEventView, OutboxEventView
 from views.notifications import NotificationTemplateView, NotificationView
+from views.password_reset import PasswordResetView
 from views.payments import PaymentEventView, PaymentView, RefundView
 from views.providers import ProviderView
 from views.receipts import ReceiptView
@@ -44,6 +45,7 @@ def register_views(appbuilder) -> None:
     accept_uploads(current_app, "OfferingView.add", "OfferingView.edit", "ProviderView.edit")
     register_count_phrase(current_app, appbuilder)  # "12 bookings" above each list
     menu.create_groups(appbuilder)
+    appbuilder.add_view_no_menu(PasswordResetView)  # open to all: nobody is signed in there
     for view, name, icon in (
         (BookingView, "All bookings", "fa-ticket"),
         (BookingCalendarView, "Calendar", "fa-calendar-check-o"),

@@ -1,7 +1,10 @@
 """Console security: our user model, one rate limiter, and no console for customers."""
 from __future__ import annotations
 
-from flask import g, has_request_context
+import time
+
+from flask import g, has_request_context, session
+from flask_login import user_logged_in
 from flask_appbuilder import expose
 from flask_appbuilder.security.api import SecurityApi
 from flask_appbuilder.security.sqla.manager import SecurityManager
@@ -10,6 +13,7 @@ from flask_appbuilder.security.views import AuthDBView, RoleModelView, UserDBMod
 from app.jwt_manager import VerifyOnceJWTManager
 from app.extensions import limiter
 from app.models import Account
+from app.services.accounts import signed_in_before_password_change
 from app.services.roles import CONSOLE_ROLES
 from views.console import ConsoleInterface
 from views.titles import PlainTitles
@@ -79,6 +83,13 @@ class BookwellAuthDBView(AuthDBView):
         return super().logout()
 
 
+SIGNED_IN_AT = "signed_in_at"
+
+
+def _remember_sign_in_time(app, user, **extra):
+    session[SIGNED_IN_AT] = int(time.time())
+
+
 class BookwellSecurityManager(SecurityManager):
     user_model = Account
     userdbmodelview = BookwellUserDBModelView
@@ -95,6 +106,18 @@ class BookwellSecurityManager(SecurityManager):
             view.datamodel = users  # as Flask-AppBuilder does, one interface for both
         for view in (self.rolemodelview, self.groupmodelview):
             view.datamodel = ConsoleInterface(view.datamodel.obj)
+        # Console and shop sessions (Flask-Login) remember when they signed in, and end
+        # when the account's password changed after that.
+        self.lm.user_loader(self.load_session_user)
+        user_logged_in.connect(_remember_sign_in_time, weak=False)
+
+    def load_session_user(self, pk):
+        user = self.load_user(pk)
+        if user is not None and signed_in_before_password_change(
+                user, session.get(SIGNED_IN_AT)):
+            session.pop(SIGNED_IN_AT, None)
+            return None
+        return user
 
     def create_jwt_manager(self, app) -> VerifyOnceJWTManager:
         jwt_manager = VerifyOnceJWTManager()

@@ -7,6 +7,9 @@ from flask_jwt_extended import current_user, get_jwt
 
 from api.auth.schemas import (
     LoginSchema,
+    MessageSchema,
+    PasswordResetRequestSchema,
+    PasswordResetSchema,
     RegisterSchema,
     RegistrationAcceptedSchema,
     TokenSchema,
@@ -14,7 +17,7 @@ from api.auth.schemas import (
 from api.blueprint import Blueprint
 from api.errors import ErrorSchema
 from app.extensions import limiter
-from app.services import accounts
+from app.services import accounts, password_reset
 
 blp = Blueprint("auth", __name__, url_prefix="/auth", description="Sign-up and sign-in")
 
@@ -70,3 +73,38 @@ class LogoutViews(MethodView):
     def post(self):
         """Revoke the refresh token given as the bearer token"""
         accounts.logout(user=current_user, refresh_claims=get_jwt())
+
+
+@blp.route("/password-reset")
+class PasswordResetRequestViews(MethodView):
+    decorators = [limiter.limit(_auth_rate_limit, methods=["POST"])]
+
+    @blp.arguments(PasswordResetRequestSchema)
+    @blp.response(202, MessageSchema)
+    @blp.alt_response(429, schema=ErrorSchema, description="Too many attempts from this address")
+    def post(self, data):
+        """Email a link to choose a new password (valid for `PASSWORD_RESET_MAX_AGE_MINUTES`,
+        once)
+
+        The same answer, and the same work, whether or not the address has an account.
+        """
+        password_reset.request_reset(data["email"])
+        return {"message": password_reset.REQUESTED}
+
+
+@blp.route("/password-reset/confirm")
+class PasswordResetViews(MethodView):
+    decorators = [limiter.limit(_auth_rate_limit, methods=["POST"])]
+
+    @blp.arguments(PasswordResetSchema)
+    @blp.response(204)
+    @blp.alt_response(422, schema=ErrorSchema,
+                      description="The link expired, was used, or the password is too weak")
+    @blp.alt_response(429, schema=ErrorSchema, description="Too many attempts from this address")
+    def post(self, data):
+        """Choose a new password with the emailed link's token
+
+        Every refresh token of the account issued before stops working; console and shop
+        sessions started before end. Sign in again with the new password.
+        """
+        password_reset.reset_password(data["token"], password=data["password"])

@@ -25,6 +25,21 @@ class RegistrationAcceptedSchema(Schema):
         "description": "The same text for a new address and one that has an account"})
 
 
+class PasswordResetRequestSchema(Schema):
+    email = ma.fields.String(required=True, validate=ma.validate.Length(min=3, max=320))
+
+
+class PasswordResetSchema(Schema):
+    token = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=512),
+                             metadata={"description": "From the link in the email"})
+    password = ma.fields.String(required=True, load_only=True,
+                                validate=ma.validate.Length(min=1, max=256))
+
+
+class MessageSchema(Schema):
+    message = ma.fields.String(required=True)
+
+
 class LoginSchema(Schema):
     email = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=320))
     password = ma.fields.String(required=True, load_only=True,

@@ -36,6 +36,8 @@ class Account(FabUser):
                                              server_default=false())
     sms_opted_out: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False,
                                                 server_default=false())
+    # Sign-ins from before it (refresh tokens, console and shop sessions) no longer count.
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     provider: Mapped[Provider | None] = relationship(Provider, foreign_keys=[provider_id])
 

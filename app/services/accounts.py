@@ -14,7 +14,7 @@ from app.errors import Unauthorized, ValidationFailed
 from app.extensions import db
 from app.models import RevokedToken, Account
 from app.models.types import utcnow
-from app.services import audit, notifications
+from app.services import audit, notifications, password_policy
 from app.services.roles import CUSTOMER
 from app.services.transactions import after_commit, unit_of_work
 from app.services.validation import (
@@ -24,7 +24,7 @@ from app.services.validation import (
     normalise_phone,
 )
 
-MIN_PASSWORD_LENGTH = 8
+MIN_PASSWORD_LENGTH = password_policy.MIN_LENGTH
 PROFILE_FIELDS = ("first_name", "last_name", "phone", "locale", "timezone", "marketing_consent")
 # Same cost as a real check, so a missing account cannot be told apart by timing.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
@@ -46,12 +46,7 @@ def register_customer(
     done: every field checked, one password hash, one commit), so registration does not
     reveal who has an account. Invalid fields are refused either way."""
     email = _checked(normalise_email, email, "email")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationFailed(
-            "account.password_too_short",
-            "The password is too short.",
-            {"password": [f"Use at least {MIN_PASSWORD_LENGTH} characters."]},
-        )
+    password_policy.check_password(password, email=email, names=(first_name, last_name))
     role = current_app.appbuilder.sm.find_role(CUSTOMER)
     if role is None:
         raise RuntimeError("Role Customer is missing: run `flask bookwell sync-roles`.")
@@ -164,7 +159,22 @@ def is_token_revoked(jwt_payload: dict) -> bool:
     # this lookup off every authenticated request.
     if jwt_payload.get("type") != "refresh":
         return False
-    return db.session.get(RevokedToken, jwt_payload["jti"]) is not None
+    if db.session.get(RevokedToken, jwt_payload["jti"]) is not None:
+        return True
+    account = db.session.get(Account, int(jwt_payload["sub"]))
+    return account is not None and signed_in_before_password_change(
+        account, jwt_payload.get("iat", 0))
+
+
+def signed_in_before_password_change(account: Account, signed_in_at: float | None) -> bool:
+    """A new password ends every sign-in from before it: True when a sign-in made at
+    ``signed_in_at`` (Unix seconds; None: not known, from before sign-in times were kept)
+    is older than the account's last new password."""
+    changed = account.password_changed_at
+    if changed is None:
+        return False
+    # Whole seconds, as tokens carry them: a sign-in in the same second still counts.
+    return signed_in_at is None or int(signed_in_at) < int(changed.timestamp())
 
 
 @unit_of_work()

@@ -16,6 +16,7 @@ from app import events
 from app.services import (
     conversions,
     notifications,
+    password_reset,
     receipts,
     refunds,
     search_indexing,
@@ -49,6 +50,7 @@ HANDLERS: Mapping[str, tuple[Handler, ...]] = {
     "payment.refund_failed": (),
     "receipt.generated": (notifications.notify_receipt,),
     "offering.changed": (),  # search indexing, with OpenSearch: see ``conditional``
+    "account.password_reset_requested": (password_reset.send_reset_link,),
 }
 
 

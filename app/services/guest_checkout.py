@@ -18,8 +18,8 @@ from app.errors import NotFound, ValidationFailed
 from app.extensions import db
 from app.models import Account
 from app.services import audit
-from app.services import manage_links
-from app.services.accounts import MIN_PASSWORD_LENGTH, find_user_by_email
+from app.services import manage_links, password_policy
+from app.services.accounts import find_user_by_email
 from app.services.roles import CUSTOMER
 from app.services.transactions import unit_of_work
 from app.services.validation import check_locale, normalise_email, normalise_phone
@@ -112,10 +112,7 @@ def finish_guest_account(token: str, *, password: str) -> Account:
     a full one. A link for an account that has a password already, or whose address
     changed, does nothing (404); a short password: 422."""
     grant = manage_links.read_finish_account_token(token)
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationFailed(
-            "account.password_too_short", "The password is too short.",
-            {"password": [f"Use at least {MIN_PASSWORD_LENGTH} characters."]})
+    password_policy.check_password(password, email=grant.email)
     with unit_of_work():
         account = db.session.get(Account, grant.account_id, with_for_update=True)
         if account is None or account.password or account.email.lower() != grant.email:

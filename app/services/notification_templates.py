@@ -74,6 +74,8 @@ VARIABLES = {
                       "(payment messages)",
     "finish_account_url": "Where a guest chooses a password for their address (registration "
                           "messages to a guest)",
+    "reset_url": "Where the holder chooses a new password (password reset messages)",
+    "reset_minutes": "How many minutes the reset link works (password reset messages)",
 }
 
 SAMPLE_CONTEXT = {
@@ -93,6 +95,8 @@ SAMPLE_CONTEXT = {
     "hold_expires_local": "Mon, Aug 3, 2026, 08:30 CEST (Europe/Berlin)",
     "failure_reason": "Your card was declined.",
     "finish_account_url": "https://bookwell.example/shop/account/finish/EXAMPLE",
+    "reset_url": "https://bookwell.example/shop/password/reset/EXAMPLE",
+    "reset_minutes": 60,
 }
 
 

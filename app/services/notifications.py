@@ -241,6 +241,22 @@ def queue_registration_attempt(account: Account) -> list[int]:
     Sent whatever the holder's booking-message choices: it is about the account itself.
     At most one such message per account and hour, so repeated attempts cannot flood
     the holder's inbox."""
+    extra = {}
+    if not account.password:  # a guest: the message lets them choose a password
+        base = current_app.config.get("PUBLIC_BASE_URL", "").rstrip("/")
+        extra["finish_account_url"] = (
+            f"{base}/shop/account/finish/{manage_links.finish_account_token(account)}")
+    hour = utcnow().strftime("%Y%m%d%H")
+    return queue_account_message(account, REGISTRATION_ATTEMPT,
+                                 dedupe_key=f"{REGISTRATION_ATTEMPT}:{account.id}:{hour}",
+                                 **extra)
+
+
+def queue_account_message(account: Account, key: str, *, dedupe_key: str,
+                          **extra_context) -> list[int]:
+    """An email about the account itself (not a booking) to its holder, in the caller's
+    transaction; the ids to ``enqueue_sends`` after the commit (none when ``dedupe_key``
+    was used already). Sent whatever the holder's booking-message choices."""
     first, last = (account.first_name or "").strip(), (account.last_name or "").strip()
     context = {name: "" for name in templates.VARIABLES}
     context.update(customer_name=f"{first} {last}".strip() or account.email,
@@ -248,23 +264,18 @@ def queue_registration_attempt(account: Account) -> list[int]:
                    credit_note=False, fully_refunded=False, free_cancellation=False,
                    cancelled_by_customer=False, customer_email=account.email,
                    sign_in_url=_sign_in_url())
-    if not account.password:  # a guest: the message lets them choose a password
-        base = current_app.config.get("PUBLIC_BASE_URL", "").rstrip("/")
-        context["finish_account_url"] = (
-            f"{base}/shop/account/finish/{manage_links.finish_account_token(account)}")
-    hour = utcnow().strftime("%Y%m%d%H")
+    context.update(extra_context)
     values = dict(
         provider_id=None, booking_id=None, customer_id=account.id, receipt_id=None,
-        dedupe_key=f"{REGISTRATION_ATTEMPT}:{account.id}:{hour}",
-        template_key=REGISTRATION_ATTEMPT, channel=EMAIL, recipient=account.email,
+        dedupe_key=dedupe_key, template_key=key, channel=EMAIL, recipient=account.email,
         locale=account.locale or templates.DEFAULT_LOCALE, status=QUEUED, attempts=0,
         body_text="")
     try:
-        parts = templates.resolve(REGISTRATION_ATTEMPT, EMAIL, account.locale)
+        parts = templates.resolve(key, EMAIL, account.locale)
         rendered = templates.render(parts, context)
         values.update(locale=parts.locale, subject=rendered.subject,
                       body_text=rendered.body_text, body_html=rendered.body_html)
-    except Exception as exc:  # a broken default: visible to admins, never a failed sign-up
+    except Exception as exc:  # a broken default: visible to admins, never a failed request
         values.update(status=FAILED, error=f"Template did not render: "
                       f"{type(exc).__name__}: {exc}"[:2000])
     notification_id = insert_once(values)

@@ -7,7 +7,7 @@ from flask_login import login_user, logout_user
 
 from app.errors import DomainError, ValidationFailed
 from app.extensions import limiter
-from app.services import accounts, guest_checkout
+from app.services import accounts, guest_checkout, password_reset
 from app.services.roles import CUSTOMER
 from views.storefront.blueprint import bp, current_language, local_path
 from views.storefront.shop_messages import field_errors, shop_message, staff_account_message
@@ -64,6 +64,50 @@ def register():
     return render_template("storefront/register.html", error=error, errors=errors,
                            form=request.form, min_password_length=accounts.MIN_PASSWORD_LENGTH,
                            next=local_path(request.values.get("next"))), 422 if error else 200
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit(_auth_rate_limit, methods=["POST"])
+def forgot_password():
+    """Ask for a link to choose a new password; the same answer for any address."""
+    error, errors = None, {}
+    if request.method == "POST":
+        try:
+            password_reset.request_reset(request.form.get("email", ""))
+        except DomainError as exc:
+            error, errors = shop_message(exc), field_errors(exc)
+        else:
+            flash(gettext("If an account has this email address, we have emailed it a link "
+                          "to choose a new password. The link works for %(minutes)d "
+                          "minutes.", minutes=password_reset.max_age_minutes()))
+            return redirect(url_for(".login"))
+    return render_template("storefront/forgot_password.html", error=error, errors=errors
+                           ), 422 if error else 200
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@limiter.limit(_auth_rate_limit, methods=["POST"])
+def reset_password(token: str):
+    """The emailed link: choose a new password, then sign in with it."""
+    error, errors, link_works = None, {}, True
+    try:
+        password_reset.check_token(token)
+    except DomainError as exc:
+        error, link_works = shop_message(exc), False
+    if link_works and request.method == "POST":
+        try:
+            password_reset.reset_password(token, password=request.form.get("password", ""))
+        except DomainError as exc:
+            error, errors = shop_message(exc), field_errors(exc)
+            link_works = "token" not in (exc.errors or {})
+        else:
+            flash(gettext("Your new password is set. Sign in with it; every other sign-in "
+                          "has ended."))
+            return redirect(url_for(".login"))
+    return render_template("storefront/reset_password.html", token=token, error=error,
+                           errors=errors, link_works=link_works,
+                           min_password_length=accounts.MIN_PASSWORD_LENGTH
+                           ), (422 if error else 200)
 
 
 @bp.route("/logout", methods=["POST"])

@@ -10,12 +10,20 @@ from __future__ import annotations
 from flask_babel import gettext, lazy_gettext
 
 from app.errors import DomainError
+from app.services import password_policy
 from app.services.accounts import MIN_PASSWORD_LENGTH
 
 MESSAGES = {
     "auth.invalid_credentials": lazy_gettext("Email or password is wrong."),
     "auth.unknown_user": lazy_gettext("This account is inactive or no longer exists."),
     "account.password_too_short": lazy_gettext("The password is too short."),
+    "account.password_too_long": lazy_gettext("The password is too long."),
+    "account.password_too_weak": lazy_gettext("The password is too easy to guess."),
+    "account.reset_link_expired": lazy_gettext("This link has expired. Ask for a new one "
+                                               "below."),
+    "account.reset_link_invalid": lazy_gettext("This link does not work any more: it was "
+                                               "used already, or a newer one was sent. Ask "
+                                               "for a new one below."),
     "account.invalid_email": lazy_gettext("Please check the email address."),
     "account.invalid": lazy_gettext("Please fill in your first and last name."),
     "booking.slot_full": lazy_gettext(
@@ -85,9 +93,20 @@ def shop_message(error: DomainError) -> str:
     return str(message) if message is not None else error.message
 
 
+# A field whose advice depends on what was wrong with it.
+FIELD_MESSAGES_BY_CODE = {
+    ("password", "account.password_too_long"): lazy_gettext(
+        "Use at most %(count)d characters.", count=password_policy.MAX_LENGTH),
+    ("password", "account.password_too_weak"): lazy_gettext(
+        "This password is easy to guess. Add another word or two; uncommon words are "
+        "better."),
+}
+
+
 def field_errors(error: DomainError) -> dict[str, str]:
     """One message per field the refusal names (translated where the shop knows it)."""
-    return {field: str(FIELD_MESSAGES.get(field) or " ".join(map(str, messages)))
+    return {field: str(FIELD_MESSAGES_BY_CODE.get((field, error.code))
+                       or FIELD_MESSAGES.get(field) or " ".join(map(str, messages)))
             for field, messages in (error.errors or {}).items()}
 
 

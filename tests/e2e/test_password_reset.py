@@ -1,0 +1,57 @@
+"""A customer who forgot their password, in Chromium: "Forgot your password?" under the
+sign-in form, the link from the mail (a local SMTP server), a new password (a weak one
+refused first), then signed in with it. axe-core checks each page."""
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from tests.e2e.accessibility import assert_accessible
+from tests.mail_server import recording_smtp
+from tests.notifications.conftest import run_jobs
+
+NEW_PASSWORD = "a-fresh-harbour-lantern"
+MAIL_SETTINGS = ("MAIL_SERVER", "MAIL_PORT", "MAIL_USE_TLS", "MAIL_USE_SSL", "MAIL_USERNAME",
+                 "MAIL_PASSWORD", "MAIL_TIMEOUT")
+
+
+def _look(page, step: str) -> None:
+    assert_accessible(page)
+    page.screenshots.take(step)
+
+
+def test_a_customer_resets_a_forgotten_password(page, build, app, live_app, monkeypatch):
+    customer = build.customer(email="ines@example.com")
+    assert customer
+    with recording_smtp(live_app, monkeypatch) as smtp:
+        # The test's own app works the queued jobs with Redis: it sends to the same server.
+        for name in MAIL_SETTINGS:
+            monkeypatch.setitem(app.config, name, live_app.config[name])
+        page.goto("/shop/login")
+        page.get_by_role("link", name="Forgot your password?").click()
+        expect(page.get_by_role("heading", name="Forgot your password?")).to_be_visible()
+        _look(page, "forgot")
+        page.get_by_label("Email").fill("ines@example.com")
+        page.get_by_role("button", name="Email me a link").click()
+        expect(page.get_by_text("we have emailed it a link")).to_be_visible()
+        _look(page, "asked")
+        run_jobs(app)
+        (mail,) = smtp.to("ines@example.com")
+        link = re.search(r"https?://\S+?(/shop/password/reset/\S+)",
+                         mail.get_body(("plain",)).get_content()).group(1)
+
+    page.expect_error_status(link)  # the weak password's form comes back as a 422
+    page.goto(link)
+    page.get_by_label("New password", exact=True).fill("password123")
+    page.get_by_role("button", name="Save the new password").click()
+    expect(page.locator("#password-error")).to_contain_text("easy to guess")
+    _look(page, "weak-password")
+    page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Save the new password").click()
+    expect(page.get_by_text("Your new password is set")).to_be_visible()
+    page.get_by_label("Email").fill("ines@example.com")
+    page.get_by_label("Password", exact=True).fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    _look(page, "signed-in")
