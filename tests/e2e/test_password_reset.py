@@ -1,6 +1,7 @@
 """A customer who forgot their password, in Chromium: "Forgot your password?" under the
 sign-in form, the link from the mail (a local SMTP server), a new password (a weak one
-refused first), then signed in with it. axe-core checks each page."""
+refused first), then signed in with it; axe-core checks each shop page. Then console staff
+the same way."""
 from __future__ import annotations
 
 import re
@@ -55,3 +56,33 @@ def test_a_customer_resets_a_forgotten_password(page, build, app, live_app, monk
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
     _look(page, "signed-in")
+
+
+def test_staff_reset_a_forgotten_password_from_the_console(page, build, app, live_app,
+                                                           monkeypatch):
+    staff_email = build.email_of(build.staff(build.provider(name="Lotus Yoga Studio")))
+    with recording_smtp(live_app, monkeypatch) as smtp:
+        for name in MAIL_SETTINGS:
+            monkeypatch.setitem(app.config, name, live_app.config[name])
+        page.goto("/login/")
+        page.get_by_role("link", name="Forgot your password?").click()
+        page.screenshots.take("console-forgot")
+        page.get_by_label("Email").fill(staff_email)
+        page.get_by_role("button", name="Email me a link").click()
+        expect(page.get_by_text("we have emailed it a link")).to_be_visible()
+        run_jobs(app)
+        (mail,) = smtp.to(staff_email)
+        link = re.search(r"https?://\S+?(/password/reset/\S+)",
+                         mail.get_body(("plain",)).get_content()).group(1)
+
+    page.goto(link)
+    expect(page.get_by_role("heading", name="Choose a new password")).to_be_visible()
+    page.screenshots.take("console-choose")
+    page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Save the new password").click()
+    expect(page.get_by_text("Your new password is set")).to_be_visible()
+    page.get_by_label("Email").fill(staff_email)
+    page.get_by_label("Password", exact=True).fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Today")
+    page.screenshots.take("console-signed-in")
