@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 
-from flask import g, has_request_context, session
+from flask import g, has_request_context, request, session
 from flask_login import user_logged_in
 from flask_appbuilder import expose
 from flask_appbuilder.security.api import SecurityApi
@@ -13,6 +13,7 @@ from flask_appbuilder.security.views import AuthDBView, RoleModelView, UserDBMod
 from app.jwt_manager import VerifyOnceJWTManager
 from app.extensions import limiter
 from app.models import Account
+from app.services import sign_in_sessions
 from app.services.accounts import signed_in_before_password_change
 from app.services.roles import CONSOLE_ROLES
 from views.console import ConsoleInterface
@@ -80,14 +81,45 @@ class BookwellAuthDBView(AuthDBView):
 
     @expose("/logout/", methods=["POST"])
     def logout(self):
+        end_current_session()
         return super().logout()
 
 
 SIGNED_IN_AT = "signed_in_at"
+SESSION_ID, TOUCHED_AT = "sign_in_session", "sign_in_session_touched"
 
 
-def _remember_sign_in_time(app, user, **extra):
-    session[SIGNED_IN_AT] = int(time.time())
+def _remember_sign_in(app, user, **extra):
+    """Every console or shop sign-in: its time, and a session its holder can see and end."""
+    now = int(time.time())
+    kind = sign_in_sessions.SHOP if request.path.startswith("/shop") else \
+        sign_in_sessions.CONSOLE
+    session[SIGNED_IN_AT] = session[TOUCHED_AT] = now
+    session[SESSION_ID] = sign_in_sessions.start(
+        user.id, kind, user_agent=request.user_agent.string, address=request.remote_addr)
+
+
+def end_current_session() -> None:
+    """Signing out of the console or the shop ends this browser's session."""
+    from flask_login import current_user
+
+    session_id = session.pop(SESSION_ID, None)
+    if session_id and current_user.is_authenticated:
+        sign_in_sessions.end(current_user.id, session_id, missing_ok=True)
+
+
+def _session_still_going(user) -> bool:
+    if signed_in_before_password_change(user, session.get(SIGNED_IN_AT)):
+        return False
+    session_id = session.get(SESSION_ID)
+    if session_id is None:
+        return True  # signed in before sessions were kept; a new password still ends it
+    if sign_in_sessions.is_ended(session_id):
+        return False
+    if time.time() - session.get(TOUCHED_AT, 0) > sign_in_sessions.TOUCH_INTERVAL.seconds:
+        session[TOUCHED_AT] = int(time.time())
+        sign_in_sessions.touch(session_id)
+    return True
 
 
 class BookwellSecurityManager(SecurityManager):
@@ -109,13 +141,13 @@ class BookwellSecurityManager(SecurityManager):
         # Console and shop sessions (Flask-Login) remember when they signed in, and end
         # when the account's password changed after that.
         self.lm.user_loader(self.load_session_user)
-        user_logged_in.connect(_remember_sign_in_time, weak=False)
+        user_logged_in.connect(_remember_sign_in, weak=False)
 
     def load_session_user(self, pk):
         user = self.load_user(pk)
-        if user is not None and signed_in_before_password_change(
-                user, session.get(SIGNED_IN_AT)):
-            session.pop(SIGNED_IN_AT, None)
+        if user is not None and not _session_still_going(user):
+            for key in (SIGNED_IN_AT, SESSION_ID, TOUCHED_AT):
+                session.pop(key, None)
             return None
         return user
 

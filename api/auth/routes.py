@@ -1,7 +1,7 @@
 """Customer sign-up and sign-in: JWT access and refresh tokens."""
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, request
 from flask.views import MethodView
 from flask_jwt_extended import current_user, get_jwt
 
@@ -54,7 +54,8 @@ class LoginViews(MethodView):
     def post(self, data):
         """Sign in; returns an access token and a refresh token"""
         user = accounts.authenticate(email=data["email"], password=data["password"])
-        return accounts.issue_tokens(user)
+        return accounts.sign_in_api(user, user_agent=request.user_agent.string,
+                                    address=request.remote_addr)
 
 
 @blp.route("/refresh")

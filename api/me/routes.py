@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_jwt_extended import current_user
+from flask_jwt_extended import current_user, get_jwt
 
 from api.blueprint import Blueprint
-from api.me.schemas import ProfileUpdateSchema, UserSchema
-from app.services import accounts, notifications
+from api.errors import ErrorSchema
+from api.me.schemas import ProfileUpdateSchema, SessionSchema, SessionsEndedSchema, UserSchema
+from app.services import accounts, notifications, sign_in_sessions
 
 CHANNEL_FIELDS = ("notify_email", "notify_sms")
 blp = Blueprint("me", __name__, url_prefix="/me", description="The signed-in user")
@@ -29,3 +30,37 @@ class MeViews(MethodView):
         channels = {name: changes.pop(name) for name in CHANNEL_FIELDS if name in changes}
         notifications.apply_channel_choices(current_user, channels)  # saved with the profile
         return accounts.update_profile(user=current_user, changes=changes)
+
+
+@blp.route("/sessions")
+class SessionsViews(MethodView):
+    @blp.login_required()
+    @blp.response(200, SessionSchema(many=True))
+    def get(self):
+        """Your sign-ins still going: API token pairs, shop and console sessions, last used
+        first"""
+        current = get_jwt().get("sid")
+        return [dict(id=row.id, kind=row.kind, device=row.device, address=row.address,
+                     created_at=row.created_at, last_used_at=row.last_used_at,
+                     current=row.id == current)
+                for row in sign_in_sessions.active(current_user.id)]
+
+
+@blp.route("/sessions/end-others")
+class EndOtherSessionsViews(MethodView):
+    @blp.login_required()
+    @blp.response(200, SessionsEndedSchema)
+    def post(self):
+        """Sign out everywhere else: every session but the one of this token ends (their
+        tokens stop working, their shop and console sessions are signed out)"""
+        return {"ended": sign_in_sessions.end_all(current_user.id, keep=get_jwt().get("sid"))}
+
+
+@blp.route("/sessions/<string:session_id>")
+class SessionViews(MethodView):
+    @blp.login_required()
+    @blp.response(204)
+    @blp.alt_response(404, schema=ErrorSchema, description="No such session of yours is going")
+    def delete(self, session_id):
+        """End one of your sessions (this token's own too: then it stops working)"""
+        sign_in_sessions.end(current_user.id, session_id)

@@ -35,3 +35,21 @@ class ProfileUpdateSchema(Schema):
     marketing_consent = ma.fields.Boolean()
     notify_email = ma.fields.Boolean(metadata={"description": "Booking messages by email"})
     notify_sms = ma.fields.Boolean(metadata={"description": "Booking messages by SMS"})
+
+
+class SessionSchema(Schema):
+    id = ma.fields.String(required=True)
+    kind = ma.fields.String(required=True, metadata={"description": "api, shop or console"})
+    device = ma.fields.String(required=True, metadata={
+        "description": "From the browser's or program's User-Agent, e.g. "
+                       "'iPhone / iOS 17.0 / Mobile Safari 17.0'"})
+    address = ma.fields.String(allow_none=True, metadata={"description": "Client IP address"})
+    created_at = ma.fields.DateTime(required=True, metadata={"description": "Signed in (UTC)"})
+    last_used_at = ma.fields.DateTime(required=True, metadata={
+        "description": "Last used (UTC), to the minute"})
+    current = ma.fields.Boolean(required=True, metadata={
+        "description": "The session of the token that asks"})
+
+
+class SessionsEndedSchema(Schema):
+    ended = ma.fields.Integer(required=True)

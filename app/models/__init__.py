@@ -15,7 +15,7 @@ from app.models.notifications import (
 from app.models.payments import Payment, PaymentEvent, Refund
 from app.models.receipts import Receipt, ReceiptCounter
 from app.models.tenancy import Provider, TenantOwned
-from app.models.accounts import Account, RevokedToken
+from app.models.accounts import Account, RevokedToken, SignInSession
 
 __all__ = [
     "Account",
@@ -47,6 +47,7 @@ __all__ = [
     "ReceiptCounter",
     "Refund",
     "RevokedToken",
+    "SignInSession",
     "Slot",
     "StaffNotificationSetting",
     "TenantOwned",

@@ -14,7 +14,7 @@ from app.errors import Unauthorized, ValidationFailed
 from app.extensions import db
 from app.models import RevokedToken, Account
 from app.models.types import utcnow
-from app.services import audit, notifications, password_policy
+from app.services import audit, notifications, password_policy, sign_in_sessions
 from app.services.roles import CUSTOMER
 from app.services.transactions import after_commit, unit_of_work
 from app.services.validation import (
@@ -113,25 +113,40 @@ def _count_login(user: Account) -> None:
     user.last_login = datetime.now()  # FAB's column is naive local time
 
 
-def issue_tokens(user: Account) -> dict:
+def sign_in_api(user: Account, *, user_agent: str = "", address: str | None = None) -> dict:
+    """A new API session for ``user`` (authenticated already) and its token pair."""
+    session_id = sign_in_sessions.start(user.id, sign_in_sessions.API, user_agent=user_agent,
+                                        address=address)
+    return issue_tokens(user, session_id=session_id)
+
+
+def issue_tokens(user: Account, *, session_id: str | None = None) -> dict:
+    """A token pair; both carry the session (``sid``) they belong to, if any."""
     identity = str(user.id)
-    claims = {"roles": sorted(user.role_names)}
+    session = {"sid": session_id} if session_id else {}
+    claims = {"roles": sorted(user.role_names), **session}
     return {
         "access_token": create_access_token(identity=identity, additional_claims=claims),
-        "refresh_token": create_refresh_token(identity=identity),
+        "refresh_token": create_refresh_token(identity=identity, additional_claims=session),
         "token_type": "Bearer",
         "expires_in": int(current_app.config["JWT_ACCESS_TOKEN_EXPIRES"].total_seconds()),
     }
 
 
 def refresh_tokens(*, user: Account, refresh_claims: dict) -> dict:
-    """Rotate: the presented refresh token is revoked and a new pair is issued."""
+    """Rotate: the presented refresh token is revoked and a new pair of the same session
+    is issued."""
     _revoke(refresh_claims, user.id)
-    return issue_tokens(user)
+    session_id = refresh_claims.get("sid")
+    if session_id:
+        sign_in_sessions.touch(session_id)
+    return issue_tokens(user, session_id=session_id)
 
 
 def logout(*, user: Account, refresh_claims: dict) -> None:
     _revoke(refresh_claims, user.id)
+    if refresh_claims.get("sid"):
+        sign_in_sessions.end(user.id, refresh_claims["sid"], missing_ok=True)
 
 
 @dataclass(frozen=True)
@@ -155,8 +170,11 @@ def token_identity(subject) -> Identity | None:
 
 
 def is_token_revoked(jwt_payload: dict) -> bool:
-    # Only refresh tokens are revocable; access tokens are short-lived, which keeps
-    # this lookup off every authenticated request.
+    # An access token ends with its session (one primary-key read); beyond that only
+    # refresh tokens are revocable, access tokens being short-lived.
+    session_id = jwt_payload.get("sid")
+    if session_id and sign_in_sessions.is_ended(session_id):
+        return True
     if jwt_payload.get("type") != "refresh":
         return False
     if db.session.get(RevokedToken, jwt_payload["jti"]) is not None:

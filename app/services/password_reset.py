@@ -24,7 +24,7 @@ from app.errors import ValidationFailed
 from app.extensions import db
 from app.models import Account
 from app.models.types import utcnow
-from app.services import audit, notifications, password_policy
+from app.services import audit, notifications, password_policy, sign_in_sessions
 from app.services.accounts import find_user_by_email
 from app.services.roles import CONSOLE_ROLES
 from app.services.transactions import after_commit, unit_of_work
@@ -78,6 +78,7 @@ def reset_password(token: str, *, password: str) -> Account:
         account.password_changed_at = utcnow()
         account.fail_login_count = 0
         audit.record("account.password_reset", entity="account", subject=account)
+        sign_in_sessions.end_all(account.id, reason="sessions_ended_by_password_reset")
     return account
 
 

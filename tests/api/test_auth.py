@@ -82,7 +82,8 @@ def test_a_registered_email_is_answered_like_a_new_one_and_its_holder_is_emailed
     body = message.get_body(("plain",)).get_content()
     assert "Hello Cleo" in body and "/shop/login" in body
     actions = [row.action for row in db.session.query(AuditLog).order_by(AuditLog.id)]
-    assert actions == ["account.registered", "account.registration_attempted"]
+    assert actions == ["account.registered", "account.registration_attempted",
+                       "account.signed_in"]
 
 
 def test_a_registered_email_with_a_bad_field_is_refused_like_a_new_one(client, app_ctx):
@@ -206,7 +207,10 @@ def test_a_token_of_a_deleted_account_is_refused(client, app_ctx):
     token = api_login(client, "cleo@example.com", PASSWORD)["access_token"]
     db.session.delete(db.session.get(Account, user_id))
     db.session.commit()
-    assert_error_shape(client.get("/api/v1/me", headers=bearer(token)), 401, "auth.unknown_user")
+    # Its sign-in session went with the account.
+    assert_error_shape(client.get("/api/v1/me", headers=bearer(token)), 401, "auth.token_revoked")
+    forged = create_access_token(identity=str(user_id))  # a token of no session
+    assert_error_shape(client.get("/api/v1/me", headers=bearer(forged)), 401, "auth.unknown_user")
 
 
 def test_patch_me_updates_the_profile(client, app_ctx):

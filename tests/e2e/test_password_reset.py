@@ -56,6 +56,11 @@ def test_a_customer_resets_a_forgotten_password(page, build, app, live_app, monk
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
     _look(page, "signed-in")
+    page.goto("/shop/bookings")
+    page.get_by_role("link", name="Where you are signed in").click()
+    expect(page.locator(".session-card")).to_have_count(1)  # the reset ended the rest
+    expect(page.get_by_text("This browser")).to_be_visible()
+    _look(page, "sessions")
 
 
 def test_staff_reset_a_forgotten_password_from_the_console(page, build, app, live_app,

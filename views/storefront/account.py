@@ -1,15 +1,22 @@
 """Storefront: signing in, registering and signing out."""
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext, ngettext
 from flask_login import login_user, logout_user
 
 from app.errors import DomainError, ValidationFailed
 from app.extensions import limiter
-from app.services import accounts, guest_checkout, password_reset
+from app.services import accounts, guest_checkout, password_reset, sign_in_sessions
 from app.services.roles import CUSTOMER
-from views.storefront.blueprint import bp, current_language, local_path
+from views.security import SESSION_ID, end_current_session
+from views.storefront.blueprint import (
+    bp,
+    current_customer,
+    current_language,
+    customer_required,
+    local_path,
+)
 from views.storefront.shop_messages import field_errors, shop_message, staff_account_message
 
 
@@ -112,6 +119,7 @@ def reset_password(token: str):
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    end_current_session()
     logout_user()
     return redirect(url_for(".offerings"))
 
@@ -138,3 +146,34 @@ def finish_account(token: str):
     return render_template("storefront/finish_account.html", token=token, error=error,
                            errors=errors, min_password_length=accounts.MIN_PASSWORD_LENGTH
                            ), 422 if error else 200
+
+
+@bp.route("/account/sessions")
+@customer_required
+def my_sessions():
+    """Where the customer is signed in (shop, API apps, in their time zone), to end any."""
+    customer = current_customer()
+    return render_template("storefront/sessions.html",
+                           sessions=sign_in_sessions.active(customer.id),
+                           current=session.get(SESSION_ID), zone=customer.timezone or "UTC")
+
+
+@bp.route("/account/sessions/<session_id>/end", methods=["POST"])
+@customer_required
+def end_session(session_id: str):
+    try:
+        sign_in_sessions.end(current_customer().id, session_id)
+    except DomainError:
+        flash(gettext("That sign-in had ended already."))
+    else:
+        flash(gettext("Signed out there."))
+    return redirect(url_for(".my_sessions"))
+
+
+@bp.route("/account/sessions/end-others", methods=["POST"])
+@customer_required
+def end_other_sessions():
+    ended = sign_in_sessions.end_all(current_customer().id, keep=session.get(SESSION_ID))
+    flash(ngettext("Signed out of %(num)d other place.", "Signed out of %(num)d other places.",
+                   ended))
+    return redirect(url_for(".my_sessions"))

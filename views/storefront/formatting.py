@@ -56,6 +56,8 @@ def storefront_formatting() -> dict:
     return {
         "current_locale": lambda: str(locale()),
         "time_span": time_span,
+        "local_moment": lambda moment, zone: display_formats.format_local_time(
+            moment, zone, current_language()),
         "local_day": lambda moment, zone: moment.astimezone(agenda.zone_of(zone)).date()
         .isoformat(),
         "part_labels": PART_LABELS,
