@@ -9,7 +9,7 @@ from api.blueprint import Blueprint
 from api.errors import ErrorSchema
 from api.schemas import Schema
 from app.errors import Unauthorized
-from app.services import accounts, attribution_privacy
+from app.services import accounts, customer_data, customer_erasure
 
 blp = Blueprint("privacy", __name__, url_prefix="/me",
                 description="Your data: export it, or erase your account")
@@ -30,8 +30,13 @@ class ExportViews(MethodView):
     @blp.response(200)
     def get(self):
         """Everything held about you: profile, bookings with their attribution, payments,
-        refunds and the conversion events sent about them (hashed as sent)"""
-        return attribution_privacy.export_customer_data(current_user.id)
+        refunds, the conversion events sent about them (hashed as sent), your sign-in
+        sessions, the messages sent to you and your receipts and credit notes (totals in
+        major units, with a download link that works with your sign-in)"""
+        data = customer_data.export_customer_data(current_user.id)
+        for receipt in data["receipts"]:
+            receipt["download_url"] = f"/api/v1/receipts/{receipt['id']}/pdf"
+        return data
 
 
 @blp.route("/erase")
@@ -41,11 +46,13 @@ class EraseViews(MethodView):
     @blp.response(200, ErasedSchema)
     @blp.alt_response(401, schema=ErrorSchema, description="Wrong password")
     def post(self, data):
-        """Erase your account: personal data and tracking identifiers are removed; bookings
-        and payments stay, anonymous, for the providers' accounts. You are signed out."""
+        """Erase your account: personal data, tracking identifiers, sign-in sessions and
+        the recipients and texts of the messages sent to you are removed; bookings,
+        payments, receipts and credit notes stay, anonymous (their PDFs are printed again
+        without you), for the providers' accounts. You are signed out."""
         try:
             accounts.authenticate(email=current_user.email, password=data["password"])
         except Unauthorized as exc:
             raise Unauthorized("privacy.wrong_password", "That password is not right.") from exc
-        attribution_privacy.erase_customer(current_user.id)
+        customer_erasure.erase_customer(current_user.id)
         return {"erased": True}

@@ -71,6 +71,8 @@ class Receipt(TenantOwned, db.Model):
     sha256: Mapped[str | None] = mapped_column(String(64))
     size_bytes: Mapped[int | None] = mapped_column(Integer)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    # The customer was erased: the numbers stay (tax law), the PDF names nobody.
+    personal_data_removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     booking = relationship("Booking")
     customer = relationship("Account", foreign_keys=[customer_id])

@@ -15,10 +15,9 @@ from flask import current_app
 from sqlalchemy import Text, cast, or_, select, update
 
 from app.extensions import db
-from app.models import Account, Attribution, Booking, ConversionEvent, RevokedToken
+from app.models import Account, Attribution, Booking, ConversionEvent
 from app.models.payments import Payment, Refund
 from app.models.types import utcnow
-from app.services import audit
 from app.services.transactions import unit_of_work
 
 REQUEST_DETAILS = ("ip", "user_agent")
@@ -100,30 +99,15 @@ def export_customer_data(customer_id: int) -> dict:
     }
 
 
-@unit_of_work()
-def erase_customer(customer_id: int) -> None:
-    """Anonymise the account and strip identifiers from its attribution and conversions.
-
-    Bookings and payments stay (accounting needs them) but point at an anonymous account
-    that can no longer sign in.
-    """
-    account = db.session.get(Account, customer_id, with_for_update=True)
+def erase_attribution(customer_id: int) -> None:
+    """Inside an erasure's unit of work: strip every identifier from the attribution and
+    conversion rows of the customer's bookings (campaign figures stay)."""
     booking_ids = select(Booking.id).where(Booking.customer_id == customer_id)
     db.session.execute(update(Attribution).where(Attribution.booking_id.in_(booking_ids))
                        .values(**{key: None for key in IDENTIFIERS}))
     for row in db.session.scalars(select(ConversionEvent).where(
             ConversionEvent.booking_id.in_(booking_ids))):
         _strip_user(row, None)
-    anonymous = f"erased-{customer_id}@erased.invalid"
-    account.email = account.username = anonymous
-    account.first_name, account.last_name = "Erased", "Customer"
-    account.phone = None
-    account.active = False
-    account.marketing_consent = account.notify_email = account.notify_sms = False
-    account.password = "!"  # no password hash matches: nobody signs in as it again
-    db.session.execute(update(RevokedToken).where(RevokedToken.user_id == customer_id)
-                       .values(expires_at=utcnow()))
-    audit.record("account.erased", entity="account", entity_id=customer_id)
 
 
 def _attribution(row: Attribution | None) -> dict | None:

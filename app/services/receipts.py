@@ -59,6 +59,10 @@ FONT_DIR = Path(__file__).resolve().parents[2] / "assets" / "fonts"
 FONT_SCHEME = "bookwell-font:"
 
 
+class RenderOutdated(RuntimeError):
+    """What was rendered no longer matches the document: the job's retry renders anew."""
+
+
 class ReceiptFileMissing(DomainError):
     """The stored PDF of an issued document is gone or altered: an operations problem."""
 
@@ -218,12 +222,16 @@ def render(receipt_id: int) -> bool:
         if document.sha256 is not None:
             return False
         context = _context_of(document)
+        anonymous = document.personal_data_removed_at
     pdf = render_pdf(context)
     with unit_of_work():
         document = db.session.get(Receipt, receipt_id, with_for_update=True,
                                   populate_existing=True)
         if document.sha256 is not None:
             return False  # another render stored it meanwhile
+        if document.personal_data_removed_at != anonymous:
+            # The customer was erased while this rendered: never store what named them.
+            raise RenderOutdated(f"receipt {receipt_id} changed while rendering")
         key = f"{document.provider_id}/{document.kind}/{document.display_number}.pdf"
         get_storage().put(key, pdf)
         document.storage_key = key
@@ -233,10 +241,26 @@ def render(receipt_id: int) -> bool:
                      provider_id=document.provider_id,
                      changes={"display_number": document.display_number,
                               "sha256": document.sha256})
-        events.publish("receipt.generated",
-                       event_payloads.receipt_generated(document, context["reference"]),
-                       provider_id=document.provider_id)
+        if anonymous is None:  # a re-print after an erasure is sent to nobody
+            events.publish("receipt.generated",
+                           event_payloads.receipt_generated(document, context["reference"]),
+                           provider_id=document.provider_id)
     return True
+
+
+def remove_personal_data(customer_id: int) -> list[int]:
+    """Inside an erasure's unit of work: mark the customer's documents to be printed
+    again without them, and re-print them after the commit (the same key, so the old
+    file is replaced). A crash before the re-print leaves them without a stored PDF,
+    which the sweep and any download render. Returns the documents' ids."""
+    ids = db.session.scalars(select(Receipt.id).where(Receipt.customer_id == customer_id)
+                             .order_by(Receipt.id).with_for_update()).all()
+    if ids:
+        db.session.execute(update(Receipt).where(Receipt.id.in_(ids)).values(
+            personal_data_removed_at=utcnow(), sha256=None, size_bytes=None))
+    for receipt_id in ids:
+        after_commit(enqueue_render, receipt_id)
+    return list(ids)
 
 
 def sweep(*, now=None, limit: int = 100) -> int:
@@ -302,7 +326,9 @@ def _document(receipt: Receipt, provider: Provider, booking: Booking,
         "issued": receipt.issued_at.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z"),
         "provider": {"name": provider.name, "address": provider.address or "",
                      "tax_id": provider.tax_id or "", "email": provider.contact_email or ""},
-        "customer": {"name": name or customer.email, "email": customer.email},
+        "customer": ({"name": "(personal data removed)", "email": ""}
+                     if receipt.personal_data_removed_at is not None
+                     else {"name": name or customer.email, "email": customer.email}),
         "reference": booking.reference, "lines": lines,
         "inclusive": provider.tax_inclusive if receipt.kind == RECEIPT else True,
         "tax_rate": format_rate(provider.tax_rate_bp), "has_tax": provider.tax_rate_bp > 0,

@@ -1,0 +1,55 @@
+"""A customer's own data, exported in full (``GET /me/export``).
+
+Each part is scoped to the one customer: rows are chosen by their account id (or by the
+customer's own bookings), never by anything another customer could share.
+"""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Notification, Receipt, SignInSession
+from app.services import attribution_privacy
+from app.services.money import major_units_text
+
+
+def export_customer_data(customer_id: int) -> dict:
+    """Everything held about a customer, as JSON-ready data; receipts carry their ids so
+    that the edge can add download links."""
+    data = attribution_privacy.export_customer_data(customer_id)
+    data["sessions"] = _sessions(customer_id)
+    data["messages"] = _messages(customer_id)
+    data["receipts"] = _receipts(customer_id)
+    return data
+
+
+def _sessions(customer_id: int) -> list[dict]:
+    rows = db.session.scalars(select(SignInSession).where(
+        SignInSession.account_id == customer_id).order_by(SignInSession.created_at))
+    return [{"kind": s.kind, "device": s.device, "address": s.address,
+             "created_at": _iso(s.created_at), "last_used_at": _iso(s.last_used_at),
+             "ended_at": _iso(s.ended_at)} for s in rows]
+
+
+def _messages(customer_id: int) -> list[dict]:
+    rows = db.session.scalars(select(Notification).where(
+        Notification.customer_id == customer_id).order_by(Notification.created_at,
+                                                          Notification.id))
+    return [{"channel": n.channel, "recipient": n.recipient, "template": n.template_key,
+             "status": n.status, "created_at": _iso(n.created_at),
+             "sent_at": _iso(n.sent_at), "subject": n.subject, "body": n.body_text}
+            for n in rows]
+
+
+def _receipts(customer_id: int) -> list[dict]:
+    rows = db.session.scalars(select(Receipt).where(Receipt.customer_id == customer_id)
+                              .order_by(Receipt.issued_at, Receipt.id))
+    return [{"id": r.id, "kind": r.kind, "number": r.display_number,
+             "booking_reference": r.booking.reference,
+             "total": major_units_text(r.total_minor, r.currency),
+             "tax": major_units_text(r.tax_minor, r.currency), "currency": r.currency,
+             "issued_at": _iso(r.issued_at)} for r in rows]
+
+
+def _iso(moment) -> str | None:
+    return moment.isoformat() if moment is not None else None
