@@ -8,12 +8,13 @@ from app.extensions import db
 from app.models import Account, Booking, Notification
 from app.services import audit, bookings, refunds, sign_in_sessions
 from app.services.scopes import Actor, Scope
-from tests.receipts.conftest import (  # noqa: F401 (fixtures)
-    receipt_folder,
-    run_event_jobs,
-    shop,
-    unlink_credit_notes,
-)
+from tests.receipts import conftest as receipt_fixtures
+from tests.receipts.conftest import run_event_jobs
+
+# The receipts suite's fixtures: a shop, a storage folder per test, credit notes unlinked.
+shop = receipt_fixtures.shop
+receipt_folder = receipt_fixtures.receipt_folder
+unlink_credit_notes = receipt_fixtures.unlink_credit_notes
 
 
 def person(user_id: int, *, first: str, last: str, email: str, phone: str) -> None:
