@@ -104,6 +104,9 @@ def authenticate(*, email: str, password: str) -> Account:
 @unit_of_work()
 def _count_failed_login(user: Account) -> None:
     user.fail_login_count = (user.fail_login_count or 0) + 1
+    # Only a wrong password for an existing account is an account event; an unknown
+    # address has no account to file it under.
+    audit.record("account.sign_in_failed", entity="account", subject=user)
 
 
 @unit_of_work()

@@ -104,3 +104,16 @@ def test_signing_out_ends_the_session(client, app_ctx):
 
 def test_the_list_needs_a_token(client, app_ctx):
     assert_error_shape(client.get("/api/v1/me/sessions"), 401)
+
+
+def test_a_wrong_password_is_audited_as_a_failed_sign_in(client, app_ctx):
+    _register(client, "cleo@example.com")
+    response = client.post("/api/v1/auth/login",
+                           json={"email": "cleo@example.com", "password": "not-the-one"})
+    assert_error_shape(response, 401, "auth.invalid_credentials")
+    client.post("/api/v1/auth/login", json={"email": "nobody@example.com", "password": "x"})
+
+    failed = db.session.execute(select(AuditLog.action, AuditLog.entity_id)
+                                .where(AuditLog.action == "account.sign_in_failed")).all()
+    assert len(failed) == 1
+    assert failed[0].entity_id is not None

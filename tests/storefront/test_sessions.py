@@ -7,7 +7,7 @@ import re
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import SignInSession
+from app.models import AuditLog, SignInSession
 from tests.storefront.conftest import sign_in
 
 PHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
@@ -69,3 +69,14 @@ def test_signing_out_ends_the_session_and_the_page_needs_a_sign_in(app, store):
     client.post("/shop/logout")
     assert db.session.scalar(select(SignInSession.ended_at)) is not None
     assert client.get("/shop/account/sessions").status_code == 302
+
+
+def test_a_wrong_password_on_the_shop_is_shown_and_audited(app, store):
+    client = app.test_client()
+    response = client.post("/shop/login", data={"email": store.customer_email,
+                                                "password": "not-the-one"})
+    assert response.status_code == 401
+    assert "wrong" in response.get_data(as_text=True).lower()
+    actions = db.session.scalars(select(AuditLog.action)).all()
+    assert actions.count("account.sign_in_failed") == 1
+    assert "account.signed_in" not in actions
