@@ -1,7 +1,8 @@
 """A customer who forgot their password, in Chromium: "Forgot your password?" under the
 sign-in form, the link from the mail (a local SMTP server), a new password (a weak one
-refused first), then signed in with it; axe-core checks each shop page. Then console staff
-the same way."""
+refused first), then signed in with it; a phone app signed in over the API is then signed
+out from "Where you are signed in" and its access token refused. axe-core checks each shop
+page. Then console staff the same way."""
 from __future__ import annotations
 
 import re
@@ -13,6 +14,8 @@ from tests.mail_server import recording_smtp
 from tests.notifications.conftest import run_jobs
 
 NEW_PASSWORD = "a-fresh-harbour-lantern"
+PHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
+         "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1")
 MAIL_SETTINGS = ("MAIL_SERVER", "MAIL_PORT", "MAIL_USE_TLS", "MAIL_USE_SSL", "MAIL_USERNAME",
                  "MAIL_PASSWORD", "MAIL_TIMEOUT")
 
@@ -61,6 +64,24 @@ def test_a_customer_resets_a_forgotten_password(page, build, app, live_app, monk
     expect(page.locator(".session-card")).to_have_count(1)  # the reset ended the rest
     expect(page.get_by_text("This browser")).to_be_visible()
     _look(page, "sessions")
+
+    # A phone app signs in too; the customer signs it out from this page, and its
+    # access token is refused from then on.
+    signed_in = page.request.post("/api/v1/auth/login", headers={"User-Agent": PHONE},
+                                  data={"email": "ines@example.com", "password": NEW_PASSWORD})
+    assert signed_in.status == 200, signed_in.text()
+    phone_token = {"Authorization": f"Bearer {signed_in.json()['access_token']}"}
+    assert page.request.get("/api/v1/me", headers=phone_token).status == 200
+    page.reload()
+    phone_row = page.locator(".session-card", has_text="iPhone")
+    expect(phone_row).to_contain_text("App")
+    _look(page, "sessions-two")
+    phone_row.get_by_role("button", name="Sign out there").click()
+    expect(page.locator(".session-card")).to_have_count(1)
+    expect(page.get_by_text("This browser")).to_be_visible()
+    refused = page.request.get("/api/v1/me", headers=phone_token)
+    assert refused.status == 401 and refused.json()["code"], refused.text()
+    _look(page, "sessions-signed-out")
 
 
 def test_staff_reset_a_forgotten_password_from_the_console(page, build, app, live_app,
