@@ -13,10 +13,11 @@ from flask_appbuilder.security.views import AuthDBView, RoleModelView, UserDBMod
 from app.jwt_manager import VerifyOnceJWTManager
 from app.extensions import limiter
 from app.models import Account
-from app.services import sign_in_sessions
+from app.services import password_reset, sign_in_sessions
 from app.services.accounts import signed_in_before_password_change
 from app.services.roles import CONSOLE_ROLES
 from views.console import ConsoleInterface
+from views.console_passwords import BookwellResetMyPasswordView, BookwellResetPasswordView
 from views.titles import PlainTitles
 
 
@@ -127,6 +128,8 @@ class BookwellSecurityManager(SecurityManager):
     userdbmodelview = BookwellUserDBModelView
     rolemodelview = BookwellRoleModelView
     authdbview = BookwellAuthDBView
+    resetmypasswordview = BookwellResetMyPasswordView
+    resetpasswordview = BookwellResetPasswordView
     security_api = NoSecurityApi
 
     def __init__(self, appbuilder):
@@ -150,6 +153,15 @@ class BookwellSecurityManager(SecurityManager):
                 session.pop(key, None)
             return None
         return user
+
+    def reset_password(self, userid, password):
+        """The console's password forms: the password rule, and the other sign-ins end.
+        Changing one's own keeps this browser's session."""
+        own = g.user is not None and str(g.user.id) == str(userid)
+        password_reset.change_password(int(userid), password,
+                                       keep_session=session.get(SESSION_ID) if own else None)
+        if own:
+            session[SIGNED_IN_AT] = int(time.time())
 
     def create_jwt_manager(self, app) -> VerifyOnceJWTManager:
         jwt_manager = VerifyOnceJWTManager()

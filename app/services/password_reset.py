@@ -71,15 +71,40 @@ def reset_password(token: str, *, password: str) -> Account:
         account = db.session.get(Account, account_id, with_for_update=True)
         if account is None or not account.active or _fingerprint(account) != fingerprint:
             raise _invalid()
-        password_policy.check_password(
-            password, email=account.email,
-            names=tuple(n for n in (account.first_name, account.last_name) if n))
-        account.password = generate_password_hash(password)
-        account.password_changed_at = utcnow()
-        account.fail_login_count = 0
+        _set_password(account, password)
         audit.record("account.password_reset", entity="account", subject=account)
         sign_in_sessions.end_all(account.id, reason="sessions_ended_by_password_reset")
     return account
+
+
+def change_password(account_id: int, password: str, *, keep_session: str | None = None,
+                    ) -> Account:
+    """A new password chosen while signed in (the console's "Reset my password", or an
+    admin's for someone): every sign-in but ``keep_session`` ends, as after a reset."""
+    with unit_of_work():
+        account = db.session.get(Account, account_id, with_for_update=True)
+        if account is None:
+            raise ValidationFailed("account.not_found", "There is no such account.",
+                                   {"password": ["There is no such account."]})
+        _set_password(account, password)
+        audit.record("account.password_changed", entity="account", subject=account)
+        sign_in_sessions.end_all(account.id, keep=keep_session,
+                                 reason="sessions_ended_by_password_change")
+    return account
+
+
+def check_new_password(account: Account, password: str) -> None:
+    """The password rule for this account (its email and names count as guessable)."""
+    password_policy.check_password(
+        password, email=account.email or "",
+        names=tuple(n for n in (account.first_name, account.last_name) if n))
+
+
+def _set_password(account: Account, password: str) -> None:
+    check_new_password(account, password)
+    account.password = generate_password_hash(password)
+    account.password_changed_at = utcnow()
+    account.fail_login_count = 0
 
 
 def reset_token(account: Account) -> str:

@@ -1,0 +1,52 @@
+"""The console's own password forms (Flask-AppBuilder's "Reset my password" and an admin's
+"Reset password" for a user) under the one password rule; a change ends the account's
+other sign-ins, as a reset does. Routed through the security manager's public
+``reset_password`` hook and view classes."""
+from __future__ import annotations
+
+from flask import g, request
+from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget
+from flask_appbuilder.security.forms import ResetPasswordForm
+from flask_appbuilder.security.views import ResetMyPasswordView, ResetPasswordView
+from wtforms import PasswordField
+from wtforms.validators import DataRequired, ValidationError
+
+from app.errors import ValidationFailed
+from app.extensions import db
+from app.models import Account
+from app.services import password_reset
+
+
+def _account_being_changed():
+    """Whose password the form sets: the admin's form names the user as ``pk``."""
+    if not request.path.startswith("/resetpassword"):
+        return g.user
+    pk = request.args.get("pk", "")
+    return db.session.get(Account, int(pk)) if pk.isdigit() else None
+
+
+def _follows_the_password_rule(form, field):
+    account = _account_being_changed()
+    if account is None:
+        raise ValidationError("There is no such account.")
+    try:
+        password_reset.check_new_password(account, field.data or "")
+    except ValidationFailed as exc:
+        raise ValidationError(" ".join(exc.errors.get("password", [])) or exc.message)
+
+
+class BookwellResetPasswordForm(ResetPasswordForm):
+    password = PasswordField(
+        "Password", description="At least 8 characters and not easy to guess.",
+        validators=[DataRequired(), _follows_the_password_rule],
+        widget=BS3PasswordFieldWidget())
+
+
+class BookwellResetMyPasswordView(ResetMyPasswordView):
+    class_permission_name = "ResetMyPasswordView"  # the roles' existing permissions
+    form = BookwellResetPasswordForm
+
+
+class BookwellResetPasswordView(ResetPasswordView):
+    class_permission_name = "ResetPasswordView"
+    form = BookwellResetPasswordForm
