@@ -102,8 +102,8 @@ def _scrub_payment_events(booking_ids, traces) -> None:
 
 
 def _scrub_audit_trail(customer_id: int, traces) -> None:
-    """Entries about the account, or made by it, or about its bookings: their addresses
-    go and any of the person's values inside them become ``[erased]``."""
+    """Entries about the account, or made by it, or about its bookings: the person's
+    addresses go and any of the person's values inside them become ``[erased]``."""
     bookings = [str(i) for i in db.session.scalars(
         select(Booking.id).where(Booking.customer_id == customer_id))]
     about = or_(
@@ -114,7 +114,9 @@ def _scrub_audit_trail(customer_id: int, traces) -> None:
         changes = scrubbed(entry.changes, traces, keys=PERSONAL_FIELDS + ("notes",))
         if changes != entry.changes:
             entry.changes = changes
-        if entry.actor_id == customer_id:
+        # Their own requests, and anonymous ones about their account (failed sign-ins,
+        # reset requests), came from the person's address; an admin's entries keep theirs.
+        if entry.actor_id in (customer_id, None):
             entry.ip = None
 
 

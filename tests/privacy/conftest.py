@@ -6,7 +6,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Account, Booking, Notification
-from app.services import audit, bookings, refunds, sign_in_sessions
+from app.errors import Unauthorized
+from app.services import accounts, audit, bookings, refunds, sign_in_sessions
 from app.services.scopes import Actor, Scope
 from tests.receipts import conftest as receipt_fixtures
 from tests.receipts.conftest import run_event_jobs
@@ -35,6 +36,10 @@ def give_data(app, build, shop, user_id: int, *, tag: str) -> dict:
         slot = build.future_slot(shop["offering"], days=3 + len(tag), capacity=50)
         reference = bookings.place_booking(customer_id=user_id, offering_id=shop["offering"],
                                            slot_id=slot, notes=f"{tag} arrives late").reference
+    with audit.acting_as(Actor(user_id=None, ip=address)):  # a failed sign-in, audited
+        with pytest.raises(Unauthorized):
+            accounts.authenticate(email=db.session.get(Account, user_id).email,
+                                  password="not the password")
     _, payment_id = _pay(reference)
     run_event_jobs(app)
     refunds.request_refund(payment_id, amount_minor=500, reason="late",
