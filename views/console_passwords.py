@@ -14,7 +14,7 @@ from wtforms.validators import DataRequired, ValidationError
 from app.errors import ValidationFailed
 from app.extensions import db
 from app.models import Account
-from app.services import password_reset
+from app.services import password_policy, password_reset
 
 
 def _account_being_changed():
@@ -33,6 +33,23 @@ def _follows_the_password_rule(form, field):
         password_reset.check_new_password(account, field.data or "")
     except ValidationFailed as exc:
         raise ValidationError(" ".join(exc.errors.get("password", [])) or exc.message)
+
+
+def _new_users_password_follows_the_rule(form, field):
+    """An admin's "Add user": the same rule, the new user's email and names counted."""
+    names = tuple(getattr(form, name).data for name in ("first_name", "last_name")
+                  if getattr(form, name, None) is not None and getattr(form, name).data)
+    email = form.email.data if getattr(form, "email", None) is not None else ""
+    try:
+        password_policy.check_password(field.data or "", email=email or "", names=names)
+    except ValidationFailed as exc:
+        raise ValidationError(" ".join(exc.errors.get("password", [])) or exc.message)
+
+
+NEW_USER_PASSWORD = PasswordField(
+    "Password", description="At least 8 characters and not easy to guess.",
+    validators=[DataRequired(), _new_users_password_follows_the_rule],
+    widget=BS3PasswordFieldWidget())
 
 
 class BookwellResetPasswordForm(ResetPasswordForm):

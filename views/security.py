@@ -17,7 +17,8 @@ from app.services import password_reset, sign_in_sessions
 from app.services.accounts import signed_in_before_password_change
 from app.services.roles import CONSOLE_ROLES
 from views.console import ConsoleInterface
-from views.console_passwords import BookwellResetMyPasswordView, BookwellResetPasswordView
+from views.console_passwords import (NEW_USER_PASSWORD, BookwellResetMyPasswordView,
+                                     BookwellResetPasswordView)
 from views.titles import PlainTitles
 
 
@@ -45,6 +46,8 @@ class BookwellUserDBModelView(PlainTitles, UserDBModelView):
         "first_name", "last_name", "username", "email", "active", "roles", "provider",
         "password", "conf_password",
     ]
+    add_form_extra_fields = {**UserDBModelView.add_form_extra_fields,
+                             "password": NEW_USER_PASSWORD}
     edit_columns = ["first_name", "last_name", "username", "email", "active", "roles", "provider"]
     search_columns = ["first_name", "last_name", "username", "email", "provider", "roles", "active"]
 

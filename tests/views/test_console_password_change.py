@@ -7,7 +7,7 @@ import time
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import AuditLog, SignInSession
+from app.models import Account, AuditLog, SignInSession
 from tests.helpers import console_login
 from tests.views.console import console_client, page_text, signed_in
 
@@ -58,3 +58,19 @@ def test_an_admins_new_password_for_staff_ends_all_their_sessions(app, tenant_a,
     assert staff.get("/").status_code == 302
     assert _going_sessions(tenant_a.staff_id) == 0
     assert admin.get("/").status_code == 200
+
+
+def test_an_admin_adding_a_user_is_held_to_the_password_rule(app, admin_email):
+    admin = signed_in(app, admin_email)
+    form = {"first_name": "Nora", "last_name": "Kale", "username": "nora",
+            "email": "nora@example.com", "active": "y",
+            "roles": str(app.appbuilder.sm.find_role("Admin").id)}
+    weak = admin.post("/users/add", data={**form, "password": "nora@example.com",
+                                          "conf_password": "nora@example.com"})
+    assert weak.status_code == 200 and "easy to guess" in page_text(weak)
+    assert db.session.scalars(select(Account).where(Account.email == "nora@example.com")
+                              ).first() is None
+    strong = admin.post("/users/add", data={**form, "password": NEW_PASSWORD,
+                                            "conf_password": NEW_PASSWORD})
+    assert strong.status_code == 302
+    assert console_login(console_client(app), "nora@example.com", NEW_PASSWORD).status_code == 302
