@@ -5,6 +5,7 @@ import time
 
 from flask import g, has_request_context, request, session
 from flask_login import user_logged_in
+from wtforms.validators import DataRequired
 from flask_appbuilder import expose
 from flask_appbuilder.security.api import SecurityApi
 from flask_appbuilder.security.sqla.manager import SecurityManager
@@ -46,6 +47,8 @@ class BookwellUserDBModelView(PlainTitles, UserDBModelView):
         "first_name", "last_name", "username", "email", "active", "roles", "provider",
         "password", "conf_password",
     ]
+    # FAB's own check reads a "groups" field these forms do not have (a 500 without a role).
+    validators_columns = {"roles": [DataRequired("Choose at least one role.")]}
     add_form_extra_fields = {**UserDBModelView.add_form_extra_fields,
                              "password": NEW_USER_PASSWORD}
     edit_columns = ["first_name", "last_name", "username", "email", "active", "roles", "provider"]

@@ -74,3 +74,12 @@ def test_an_admin_adding_a_user_is_held_to_the_password_rule(app, admin_email):
                                             "conf_password": NEW_PASSWORD})
     assert strong.status_code == 302
     assert console_login(console_client(app), "nora@example.com", NEW_PASSWORD).status_code == 302
+
+
+def test_a_user_without_a_role_is_a_form_error(app, admin_email):
+    admin = signed_in(app, admin_email)
+    refused = admin.post("/users/add", data={
+        "first_name": "Nora", "last_name": "Kale", "username": "nora",
+        "email": "nora@example.com", "active": "y",
+        "password": NEW_PASSWORD, "conf_password": NEW_PASSWORD})
+    assert refused.status_code == 200 and "Choose at least one role." in page_text(refused)
