@@ -12,25 +12,21 @@ from wtforms import PasswordField
 from wtforms.validators import DataRequired, ValidationError
 
 from app.errors import ValidationFailed
-from app.extensions import db
-from app.models import Account
+from app.models.types import MAX_ID
 from app.services import password_policy, password_reset
 
 
-def _account_being_changed():
+def _account_id_being_changed() -> int | None:
     """Whose password the form sets: the admin's form names the user as ``pk``."""
     if not request.path.startswith("/resetpassword"):
-        return g.user
+        return g.user.id
     pk = request.args.get("pk", "")
-    return db.session.get(Account, int(pk)) if pk.isdigit() else None
+    return int(pk) if pk.isdigit() and 0 < int(pk) <= MAX_ID else None
 
 
 def _follows_the_password_rule(form, field):
-    account = _account_being_changed()
-    if account is None:
-        raise ValidationError("There is no such account.")
     try:
-        password_reset.check_new_password(account, field.data or "")
+        password_reset.check_password_for(_account_id_being_changed(), field.data or "")
     except ValidationFailed as exc:
         raise ValidationError(" ".join(exc.errors.get("password", [])) or exc.message)
 

@@ -93,6 +93,16 @@ def change_password(account_id: int, password: str, *, keep_session: str | None 
     return account
 
 
+def check_password_for(account_id: int | None, password: str) -> None:
+    """The password rule for the account ``account_id`` names, as a form checks it before
+    saving; no such account is a validation failure, not a crash."""
+    account = db.session.get(Account, account_id) if account_id is not None else None
+    if account is None:
+        raise ValidationFailed("account.not_found", "There is no such account.",
+                               {"password": ["There is no such account."]})
+    check_new_password(account, password)
+
+
 def check_new_password(account: Account, password: str) -> None:
     """The password rule for this account (its email and names count as guessable)."""
     password_policy.check_password(
