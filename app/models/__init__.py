@@ -15,7 +15,7 @@ from app.models.notifications import (
 from app.models.payments import Payment, PaymentEvent, Refund
 from app.models.receipts import Receipt, ReceiptCounter
 from app.models.tenancy import Provider, TenantOwned
-from app.models.accounts import Account, RevokedToken, SignInSession
+from app.models.accounts import Account, LinkedIdentity, RevokedToken, SignInSession
 
 __all__ = [
     "Account",
@@ -46,6 +46,7 @@ __all__ = [
     "Receipt",
     "ReceiptCounter",
     "Refund",
+    "LinkedIdentity",
     "RevokedToken",
     "SignInSession",
     "Slot",

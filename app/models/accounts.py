@@ -4,7 +4,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_appbuilder.security.sqla.models import User as FabUser
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, false, func, true
+from sqlalchemy import (Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, false,
+                        func, true)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -38,6 +39,9 @@ class Account(FabUser):
                                                 server_default=false())
     # Sign-ins from before it (refresh tokens, console and shop sessions) no longer count.
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the holder proved the address is theirs (a mailed link, or an identity provider
+    # that asserts it verified); null while unproven. Changing the email clears it.
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     provider: Mapped[Provider | None] = relationship(Provider, foreign_keys=[provider_id])
 
@@ -82,3 +86,21 @@ class SignInSession(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     last_used_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LinkedIdentity(db.Model):
+    """A way to sign in through an identity provider (Google, Facebook, Apple): the
+    provider's stable subject id, linked to one account."""
+
+    __tablename__ = "linked_identity"
+    __table_args__ = (UniqueConstraint("provider", "subject", name="uq_linked_identity_subject"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("ab_user.id", ondelete="CASCADE"), nullable=False, index=True)
+    provider: Mapped[str] = mapped_column(String(16), nullable=False)  # google, facebook, apple
+    subject: Mapped[str] = mapped_column(String(255), nullable=False)
+    # The address the provider asserted when linked (shown to the holder; may differ).
+    email: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

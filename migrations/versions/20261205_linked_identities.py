@@ -1,0 +1,44 @@
+"""ab_user.email_verified_at and linked_identity: verified addresses and social sign-in
+
+Revision ID: 20261205_linked_identities
+Revises: 20261205_receipt_anonymised
+Create Date: 2026-12-05 07:10:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = '20261205_linked_identities'
+down_revision = '20261205_receipt_anonymised'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    # Existing addresses were never proven: they start unverified.
+    op.add_column('ab_user', sa.Column('email_verified_at', sa.DateTime(timezone=True),
+                                       nullable=True))
+    op.create_table(
+        'linked_identity',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('account_id', sa.Integer(), nullable=False),
+        sa.Column('provider', sa.String(length=16), nullable=False),
+        sa.Column('subject', sa.String(length=255), nullable=False),
+        sa.Column('email', sa.String(length=320), nullable=True),
+        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('last_used_at', sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(['account_id'], ['ab_user.id'],
+                                name=op.f('fk_linked_identity_account_id_ab_user'),
+                                ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_linked_identity')),
+        sa.UniqueConstraint('provider', 'subject', name='uq_linked_identity_subject'))
+    op.create_index(op.f('ix_linked_identity_account_id'), 'linked_identity', ['account_id'])
+
+
+def downgrade():
+    op.drop_index(op.f('ix_linked_identity_account_id'), table_name='linked_identity')
+    op.drop_table('linked_identity')
+    with op.batch_alter_table('ab_user') as batch:
+        batch.drop_column('email_verified_at')
