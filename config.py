@@ -122,6 +122,12 @@ class Config:
         self.PASSWORD_RESET_MAX_AGE_MINUTES = int(env.get("PASSWORD_RESET_MAX_AGE_MINUTES",
                                                           "60"))
         self.AUTH_RATE_LIMITED = True  # the console's login form, with the same limit
+        # Actions that wait for a verified email address (comma-separated; empty: none).
+        # Known: link_guest_bookings, link_social, change_email.
+        self.VERIFIED_EMAIL_REQUIRED_FOR = tuple(
+            a.strip() for a in env.get("VERIFIED_EMAIL_REQUIRED_FOR",
+                                       "link_guest_bookings,link_social,change_email"
+                                       ).split(",") if a.strip())
 
         # Console forms are CSRF-protected; the JSON API is exempt (it uses bearer tokens).
         self.WTF_CSRF_ENABLED = True
