@@ -14,7 +14,7 @@ from flask_appbuilder.security.views import AuthDBView, RoleModelView, UserDBMod
 from app.jwt_manager import VerifyOnceJWTManager
 from app.extensions import limiter
 from app.models import Account
-from app.services import password_reset, sign_in_sessions
+from app.services import accounts, password_reset, sign_in_sessions
 from app.services.accounts import signed_in_before_password_change
 from app.services.roles import CONSOLE_ROLES
 from views.console import ConsoleInterface
@@ -195,6 +195,10 @@ class BookwellSecurityManager(SecurityManager):
     def auth_user_db(self, username, password):
         """Console sign-in; customers have an account but no console."""
         user = super().auth_user_db(username, password)
-        if user is not None and not (user.role_names & CONSOLE_ROLES):
+        if user is None:
+            accounts.record_failed_console_sign_in(username, password_accepted=False)
+            return None
+        if not (user.role_names & CONSOLE_ROLES):
+            accounts.record_failed_console_sign_in(username, password_accepted=True)
             return None
         return user

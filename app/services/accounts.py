@@ -110,6 +110,18 @@ def _count_failed_login(user: Account) -> None:
 
 
 @unit_of_work()
+def record_failed_console_sign_in(email: str, *, password_accepted: bool) -> None:
+    """A console sign-in refused after Flask-AppBuilder's own password check (which counts
+    the failure itself): filed under the account when there is one, as on the API."""
+    user = find_user_by_email((email or "").strip())
+    if user is not None:
+        reason = ("no_console_role" if password_accepted
+                  else "wrong_password" if user.active else "inactive")
+        audit.record("account.sign_in_failed", entity="account", entity_id=user.id,
+                     changes={"surface": "console", "reason": reason})
+
+
+@unit_of_work()
 def _count_login(user: Account) -> None:
     user.login_count = (user.login_count or 0) + 1
     user.fail_login_count = 0

@@ -46,3 +46,35 @@ def test_sign_in_does_not_leak_to_another_client(app, tenant_a):
 
     assert listing.status_code == 302
     assert tenant_a.name not in listing.get_data(as_text=True)
+
+
+def _failed_sign_ins():
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import AuditLog
+
+    return db.session.execute(
+        select(AuditLog.entity_id, AuditLog.changes)
+        .where(AuditLog.action == "account.sign_in_failed")).all()
+
+
+def test_a_wrong_console_password_is_audited_under_the_account(app, app_ctx, tenant_a):
+    client = console_client(app)
+
+    console_login(client, tenant_a.staff_email, password="not the password")
+    console_login(client, "nobody-here@example.com", password="not the password")
+
+    assert not is_signed_in(client)
+    [(entity_id, changes)] = _failed_sign_ins()
+    assert entity_id == str(tenant_a.staff_id)
+    assert changes["surface"] == "console" and changes["reason"] == "wrong_password"
+
+
+def test_a_customer_at_the_console_is_audited_as_refused(app, app_ctx, build):
+    client = console_client(app)
+
+    console_login(client, build.email_of(build.customer()))
+
+    [(_, changes)] = _failed_sign_ins()
+    assert changes["reason"] == "no_console_role"
