@@ -129,6 +129,13 @@ class Config:
                                        "link_guest_bookings,link_social,change_email"
                                        ).split(",") if a.strip())
 
+        # Two-factor sign-in (authenticator app) for the console: admins must set it up
+        # when on (by default in production); staff may. The secrets are encrypted with a
+        # key derived from TOTP_ENCRYPTION_KEY, else from SECRET_KEY (changing the one in
+        # use makes every authenticator unreadable: its holders must be reset).
+        self.CONSOLE_REQUIRE_2FA = _env_bool_from(env, "CONSOLE_REQUIRE_2FA", production)
+        self.TOTP_ENCRYPTION_KEY = env.get("TOTP_ENCRYPTION_KEY") or None
+
         # Console forms are CSRF-protected; the JSON API is exempt (it uses bearer tokens).
         self.WTF_CSRF_ENABLED = True
         self.WTF_CSRF_TIME_LIMIT = None

@@ -68,6 +68,8 @@ def test_settings(tmp_dir: str, **overrides) -> dict:
         "OPENSEARCH_URL": None,
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "AUTH_RATE_LIMIT": "5 per minute",
+        # Two-factor sign-in is on only in the tests about it.
+        "CONSOLE_REQUIRE_2FA": False,
         "LOG_LEVEL": "WARNING",
     }
     settings.update(overrides)

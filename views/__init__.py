@@ -17,6 +17,8 @@ from views.notifications import NotificationTemplateView, NotificationView
 from views.password_reset import PasswordResetView
 from views.payments import PaymentEventView, PaymentView, RefundView
 from views.providers import ProviderView
+from views.console_sign_in import SecondFactorSignInView, require_enrolment
+from views.second_factor import SecondFactorResetView, SecondFactorView
 from views.receipts import ReceiptView
 from views.staff_notifications import StaffNotificationSettingsView
 from views.weekly_hours import WeeklyHoursView
@@ -46,6 +48,10 @@ def register_views(appbuilder) -> None:
     register_count_phrase(current_app, appbuilder)  # "12 bookings" above each list
     menu.create_groups(appbuilder)
     appbuilder.add_view_no_menu(PasswordResetView)  # open to all: nobody is signed in there
+    appbuilder.add_view_no_menu(SecondFactorSignInView)  # the code step, also before sign-in
+    appbuilder.add_view_no_menu(SecondFactorView)  # linked from the user menu
+    appbuilder.add_view_no_menu(SecondFactorResetView)  # from a user's page, admins only
+    current_app.before_request(require_enrolment)
     for view, name, icon in (
         (BookingView, "All bookings", "fa-ticket"),
         (BookingCalendarView, "Calendar", "fa-calendar-check-o"),

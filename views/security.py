@@ -3,10 +3,14 @@ from __future__ import annotations
 
 import time
 
-from flask import g, has_request_context, request, session
+from flask import flash, g, has_request_context, redirect, request, session, url_for
 from flask_login import user_logged_in
 from wtforms.validators import DataRequired
 from flask_appbuilder import expose
+from flask_appbuilder.actions import action
+from flask_appbuilder.security.forms import LoginForm_db
+from flask_appbuilder.utils.base import get_safe_redirect
+from flask_appbuilder.security.decorators import no_cache
 from flask_appbuilder.security.api import SecurityApi
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.views import AuthDBView, RoleModelView, UserDBModelView
@@ -18,6 +22,7 @@ from app.services import accounts, password_reset, sign_in_sessions
 from app.services.accounts import signed_in_before_password_change
 from app.services.roles import CONSOLE_ROLES
 from views.console import ConsoleInterface
+from views.console_sign_in import finish_first_factor
 from views.console_passwords import (NEW_USER_PASSWORD, BookwellResetMyPasswordView,
                                      BookwellResetPasswordView)
 from views.titles import PlainTitles
@@ -32,10 +37,15 @@ class BookwellUserDBModelView(PlainTitles, UserDBModelView):
     user_info_title = "Your account"
     label_columns = {**UserDBModelView.label_columns, "provider": "Provider",
                      "marketing_consent": "Marketing consent", "locale": "Language",
-                     "timezone": "Time zone"}
-    list_columns = ["first_name", "last_name", "email", "provider", "roles", "active"]
+                     "timezone": "Time zone", "two_factor": "2FA"}
+    description_columns = {"two_factor": "Two-factor sign-in with an authenticator app"}
+    show_template = "console/user_show.html"  # an admin's "Reset second factor" button
+    list_columns = ["first_name", "last_name", "email", "provider", "roles", "active",
+                    "two_factor"]
+    order_columns = ["first_name", "last_name", "email", "active"]  # 2FA is not a column
     show_fieldsets = [
-        ("User", {"fields": ["first_name", "last_name", "username", "email", "active", "roles"]}),
+        ("User", {"fields": ["first_name", "last_name", "username", "email", "active", "roles",
+                             "two_factor"]}),
         ("Provider", {"fields": ["provider"]}),
         ("Profile", {"fields": ["phone", "locale", "timezone", "marketing_consent"]}),
         ("Audit", {"fields": ["last_login", "login_count", "fail_login_count", "created_on"]}),
@@ -53,6 +63,14 @@ class BookwellUserDBModelView(PlainTitles, UserDBModelView):
                              "password": NEW_USER_PASSWORD}
     edit_columns = ["first_name", "last_name", "username", "email", "active", "roles", "provider"]
     search_columns = ["first_name", "last_name", "username", "email", "provider", "roles", "active"]
+
+    # On the list (the user's page has its own button); the confirmation is its own page.
+    @action("reset_second_factor", "Reset second factor", icon="fa-unlock-alt", single=False)
+    def reset_second_factor(self, items):
+        if len(items) != 1 or items[0] is None:
+            flash("Choose one user to reset their second factor.", "warning")
+            return redirect(url_for(f"{self.endpoint}.list"))
+        return redirect(url_for("SecondFactorResetView.reset", pk=items[0].id))
 
 
 class BookwellRoleModelView(PlainTitles, RoleModelView):
@@ -85,6 +103,24 @@ class BookwellAuthDBView(AuthDBView):
     The sign-in form asks for the email, which is what the console signs in by."""
 
     login_template = "console/login.html"
+
+    @expose("/login/", methods=["GET", "POST"])
+    @no_cache
+    def login(self):
+        """Flask-AppBuilder's password sign-in, ending in ``finish_first_factor``: a right
+        password signs in, or asks for the second factor's code first."""
+        if g.user is not None and g.user.is_authenticated:
+            return redirect(self._get_safe_next_url())
+        form = LoginForm_db()
+        if form.validate_on_submit():
+            next_url = get_safe_redirect(request.args.get("next", ""))
+            user = self.appbuilder.sm.auth_user_db(form.username.data, form.password.data)
+            if not user:
+                flash(self.invalid_login_message, "warning")
+                return redirect(self.appbuilder.get_url_for_login_with(next_url))
+            return finish_first_factor(user, next_url)
+        return self.render_template(self.login_template, title=self.title, form=form,
+                                    appbuilder=self.appbuilder)
 
     @expose("/logout/", methods=["POST"])
     def logout(self):

@@ -17,7 +17,7 @@ from api.auth.schemas import (
 from api.blueprint import Blueprint
 from api.errors import ErrorSchema
 from app.extensions import limiter
-from app.services import accounts, password_reset
+from app.services import accounts, password_reset, second_factor
 
 blp = Blueprint("auth", __name__, url_prefix="/auth", description="Sign-up and sign-in")
 
@@ -49,11 +49,20 @@ class LoginViews(MethodView):
 
     @blp.arguments(LoginSchema)
     @blp.response(200, TokenSchema)
-    @blp.alt_response(401, schema=ErrorSchema, description="Wrong email or password")
+    @blp.alt_response(401, schema=ErrorSchema, description=(
+        "Wrong email or password (`auth.invalid_credentials`); the account has two-factor "
+        "sign-in and no `code` was sent (`auth.second_factor_required`), or the code is "
+        "wrong or used already (`auth.second_factor_invalid`)"))
     @blp.alt_response(429, schema=ErrorSchema, description="Too many attempts from this address")
     def post(self, data):
-        """Sign in; returns an access token and a refresh token"""
+        """Sign in; returns an access token and a refresh token
+
+        An account with two-factor sign-in (set up in the console) also sends `code`: the
+        current 6-digit code of its authenticator app (each code works once), or one of its
+        recovery codes (each works once).
+        """
         user = accounts.authenticate(email=data["email"], password=data["password"])
+        second_factor.check_api_sign_in(user, data.get("code"))
         return accounts.sign_in_api(user, user_agent=request.user_agent.string,
                                     address=request.remote_addr)
 

@@ -44,6 +44,9 @@ class LoginSchema(Schema):
     email = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=320))
     password = ma.fields.String(required=True, load_only=True,
                                 validate=ma.validate.Length(min=1, max=256))
+    code = ma.fields.String(load_only=True, validate=ma.validate.Length(max=32), metadata={
+        "description": "Accounts with two-factor sign-in only: the 6-digit code from the "
+                       "authenticator app, or an unused recovery code (used up)"})
 
 
 class TokenSchema(Schema):

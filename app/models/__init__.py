@@ -16,6 +16,7 @@ from app.models.payments import Payment, PaymentEvent, Refund
 from app.models.receipts import Receipt, ReceiptCounter
 from app.models.tenancy import Provider, TenantOwned
 from app.models.accounts import Account, LinkedIdentity, RevokedToken, SignInSession
+from app.models.second_factor import RecoveryCode, SecondFactor
 
 __all__ = [
     "Account",
@@ -44,10 +45,12 @@ __all__ = [
     "SlotDayDelta",
     "SlotDayTotal",
     "Receipt",
+    "RecoveryCode",
     "ReceiptCounter",
     "Refund",
     "LinkedIdentity",
     "RevokedToken",
+    "SecondFactor",
     "SignInSession",
     "Slot",
     "StaffNotificationSetting",

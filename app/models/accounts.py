@@ -44,10 +44,18 @@ class Account(FabUser):
     email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     provider: Mapped[Provider | None] = relationship(Provider, foreign_keys=[provider_id])
+    # Read-only: the second factor is changed by app/services/second_factor.py alone.
+    second_factor = relationship("SecondFactor", uselist=False, viewonly=True)
 
     @property
     def role_names(self) -> set[str]:
         return {role.name for role in self.roles}
+
+    @property
+    def two_factor(self) -> str:
+        """Whether two-factor sign-in is on, for the console's user screens."""
+        factor = self.second_factor
+        return "On" if factor is not None and factor.confirmed_at is not None else "Off"
 
     @property
     def is_admin(self) -> bool:

@@ -1,7 +1,8 @@
 """Erasing a customer: every trace of the person goes, the provider's records stay.
 
 One unit of work does the database part, all or nothing: the account is anonymised and
-can no longer sign in; its sign-in sessions and one-off request records are deleted; the
+can no longer sign in; its sign-in sessions, second factor (authenticator secret and
+recovery codes) and one-off request records are deleted; the
 message log keeps that messages were sent (channel, time, status) but not to whom or
 what they said; attribution and conversion rows lose their identifiers; the audit trail
 keeps who-did-what but not the person's values or addresses. Bookings, payments,
@@ -28,7 +29,7 @@ from app.models import (
 )
 from app.models.notifications import FAILED, QUEUED, SENDING
 from app.models.types import utcnow
-from app.services import attribution_privacy, audit, receipts
+from app.services import attribution_privacy, audit, receipts, second_factor
 from app.services.transactions import unit_of_work
 
 ERASED = "[erased]"
@@ -51,6 +52,7 @@ def erase_customer(customer_id: int) -> None:
                        .values(notes=""))  # free text the customer wrote
     _scrub_payment_events(booking_ids, traces)
     db.session.execute(delete(SignInSession).where(SignInSession.account_id == customer_id))
+    second_factor.delete_for_account(customer_id)  # authenticator secret, recovery codes
     db.session.execute(delete(IdempotencyRecord).where(
         IdempotencyRecord.user_id == customer_id))
     db.session.execute(update(RevokedToken).where(RevokedToken.user_id == customer_id)

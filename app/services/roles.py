@@ -22,6 +22,7 @@ _SELF_SERVICE = [
     ("can_this_form_post", "ResetMyPasswordView"),
     ("can_this_form_get", "UserInfoEditView"),
     ("can_this_form_post", "UserInfoEditView"),
+    ("can_manage", "SecondFactorView"),  # one's own two-factor sign-in
 ]
 
 

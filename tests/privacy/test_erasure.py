@@ -105,3 +105,17 @@ def test_the_erasure_is_all_or_nothing(app, app_ctx, two_customers, monkeypatch)
     assert db.session.get(Account, mine).first_name == "Zebedee"
     assert _found(("203.0.113.8",))  # sessions and the audit addresses are still there
     assert all(r.sha256 for r in db.session.scalars(select(Receipt)))
+
+
+def test_an_erasure_deletes_the_second_factor(app, build):
+    from app.models import RecoveryCode, SecondFactor
+    from tests.second_factor_helpers import enrol
+
+    customer, other = build.customer(), build.customer()
+    enrol(customer)
+    enrol(other)
+
+    customer_erasure.erase_customer(customer)
+
+    assert db.session.get(SecondFactor, customer) is None
+    assert db.session.scalars(select(RecoveryCode.account_id).distinct()).all() == [other]

@@ -7,7 +7,8 @@ from flask_login import login_user, logout_user
 
 from app.errors import DomainError, ValidationFailed
 from app.extensions import limiter
-from app.services import accounts, guest_checkout, password_reset, sign_in_sessions
+from app.services import (accounts, guest_checkout, password_reset, second_factor,
+                          sign_in_sessions)
 from app.services.roles import CUSTOMER
 from views.security import SESSION_ID, end_current_session
 from views.storefront.blueprint import (
@@ -39,7 +40,9 @@ def login():
         except DomainError as exc:
             error = shop_message(exc)
         else:
-            if CUSTOMER not in account.role_names:
+            # The shop and the console share the session: an account with a second factor
+            # (staff and admins only) must not reach the console with a password alone.
+            if CUSTOMER not in account.role_names or second_factor.is_enabled(account.id):
                 error = staff_account_message()
             else:
                 login_user(account)
