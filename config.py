@@ -121,6 +121,12 @@ class Config:
         # How long a mailed link to choose a new password works.
         self.PASSWORD_RESET_MAX_AGE_MINUTES = int(env.get("PASSWORD_RESET_MAX_AGE_MINUTES",
                                                           "60"))
+        # How long a mailed link to verify an email address works, and how often a
+        # signed-in holder may ask for it again.
+        self.EMAIL_VERIFICATION_MAX_AGE_HOURS = int(env.get("EMAIL_VERIFICATION_MAX_AGE_HOURS",
+                                                            "48"))
+        self.EMAIL_VERIFICATION_RATE_LIMIT = env.get("EMAIL_VERIFICATION_RATE_LIMIT",
+                                                     "3 per hour")
         self.AUTH_RATE_LIMITED = True  # the console's login form, with the same limit
         # Actions that wait for a verified email address (comma-separated; empty: none).
         # Known: link_guest_bookings, link_social, change_email.

@@ -6,6 +6,8 @@ from flask.views import MethodView
 from flask_jwt_extended import current_user, get_jwt
 
 from api.auth.schemas import (
+    EmailVerificationSchema,
+    EmailVerifiedSchema,
     LoginSchema,
     MessageSchema,
     PasswordResetRequestSchema,
@@ -17,7 +19,7 @@ from api.auth.schemas import (
 from api.blueprint import Blueprint
 from api.errors import ErrorSchema
 from app.extensions import limiter
-from app.services import accounts, password_reset, second_factor
+from app.services import accounts, email_verification, password_reset, second_factor
 
 blp = Blueprint("auth", __name__, url_prefix="/auth", description="Sign-up and sign-in")
 
@@ -118,3 +120,24 @@ class PasswordResetViews(MethodView):
         sessions started before end. Sign in again with the new password.
         """
         password_reset.reset_password(data["token"], password=data["password"])
+
+
+@blp.route("/verify-email")
+class VerifyEmailViews(MethodView):
+    decorators = [limiter.limit(_auth_rate_limit, methods=["POST"])]
+
+    @blp.arguments(EmailVerificationSchema)
+    @blp.response(200, EmailVerifiedSchema)
+    @blp.alt_response(422, schema=ErrorSchema, description=(
+        "The link expired (`account.verification_link_expired`), was used, or is for an "
+        "address the account no longer has (`account.verification_link_invalid`)"))
+    @blp.alt_response(429, schema=ErrorSchema, description="Too many attempts from this address")
+    def post(self, data):
+        """Verify an email address with the emailed link's token (valid for
+        `EMAIL_VERIFICATION_MAX_AGE_HOURS`, once)
+
+        No sign-in needed: the token names the account. The actions listed in
+        `VERIFIED_EMAIL_REQUIRED_FOR` are open from now on.
+        """
+        account = email_verification.verify(data["token"])
+        return {"email": account.email, "email_verified": True}

@@ -36,6 +36,17 @@ class PasswordResetSchema(Schema):
                                 validate=ma.validate.Length(min=1, max=256))
 
 
+class EmailVerificationSchema(Schema):
+    token = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=512),
+                             metadata={"description": "From the link in the email "
+                                       "(`/shop/account/verify/<token>`)"})
+
+
+class EmailVerifiedSchema(Schema):
+    email = ma.fields.String(required=True, metadata={"description": "The verified address"})
+    email_verified = ma.fields.Boolean(required=True, metadata={"example": True})
+
+
 class MessageSchema(Schema):
     message = ma.fields.String(required=True)
 

@@ -16,7 +16,7 @@ from api.bookings.schemas import (
 from api.errors import ErrorSchema
 from api.idempotency import claimed_record_id, idempotent
 from api.pagination import counted, page_of
-from app.services import booking_queries, bookings
+from app.services import account_bookings, booking_queries, bookings
 from app.services.bookings import ATTRIBUTION_FIELDS, Actor
 
 blp = Blueprint("bookings", __name__, url_prefix="/bookings",
@@ -69,6 +69,7 @@ class BookingByReferenceViews(MethodView):
     @blp.alt_response(404, schema=ErrorSchema, description="Not yours, or missing")
     def get(self, reference):
         """One of your bookings, with its history"""
+        account_bookings.require_shown(reference, account_id=current_user.id)
         return booking_queries.get_customer_booking(reference, customer_id=current_user.id)
 
 
@@ -81,6 +82,7 @@ class BookingCancelViews(MethodView):
                       description="Not cancellable now (its status, or the window passed)")
     def post(self, reference):
         """Cancel: free until the offering's free-cancellation window closes"""
+        account_bookings.require_shown(reference, account_id=current_user.id)
         return bookings.cancel_own_booking(reference, customer_id=current_user.id,
                                            actor=Actor(current_user.id, "cancelled by customer"))
 
@@ -95,6 +97,7 @@ class BookingRescheduleViews(MethodView):
                       description="The new slot is full or no longer offered, or too late")
     def post(self, data, reference):
         """Move to another slot of the same offering; the old place is kept if that fails"""
+        account_bookings.require_shown(reference, account_id=current_user.id)
         return bookings.reschedule_own_booking(reference, new_slot_id=data["slot_id"],
                                                customer_id=current_user.id,
                                                actor=Actor(current_user.id, ""))

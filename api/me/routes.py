@@ -1,13 +1,21 @@
 """The signed-in user's own profile."""
 from __future__ import annotations
 
+from flask import current_app, request
 from flask.views import MethodView
-from flask_jwt_extended import current_user, get_jwt
+from flask_jwt_extended import current_user, get_jwt, get_jwt_identity, verify_jwt_in_request
 
 from api.blueprint import Blueprint
 from api.errors import ErrorSchema
-from api.me.schemas import ProfileUpdateSchema, SessionSchema, SessionsEndedSchema, UserSchema
-from app.services import accounts, notifications, sign_in_sessions
+from api.me.schemas import (
+    ProfileUpdateSchema,
+    SessionSchema,
+    SessionsEndedSchema,
+    UserSchema,
+    VerificationRequestedSchema,
+)
+from app.extensions import limiter
+from app.services import accounts, email_verification, notifications, sign_in_sessions
 
 CHANNEL_FIELDS = ("notify_email", "notify_sms")
 blp = Blueprint("me", __name__, url_prefix="/me", description="The signed-in user")
@@ -24,12 +32,48 @@ class MeViews(MethodView):
     @blp.login_required()
     @blp.arguments(ProfileUpdateSchema)
     @blp.response(200, UserSchema)
+    @blp.alt_response(403, schema=ErrorSchema,
+                      description="A new email while the current one is not verified")
     def patch(self, changes):
-        """Change your name, phone, locale, time zone, marketing consent or message
-        channels (`notify_email`, `notify_sms`)"""
+        """Change your email, name, phone, locale, time zone, marketing consent or message
+        channels (`notify_email`, `notify_sms`)
+
+        A new `email` needs the current address verified (403 `account.email_unverified`,
+        nothing changed); it starts unverified and is emailed a verification link.
+        """
         channels = {name: changes.pop(name) for name in CHANNEL_FIELDS if name in changes}
         notifications.apply_channel_choices(current_user, channels)  # saved with the profile
         return accounts.update_profile(user=current_user, changes=changes)
+
+
+def _verification_rate_limit() -> str:
+    return current_app.config["EMAIL_VERIFICATION_RATE_LIMIT"]
+
+
+def _account_key() -> str:
+    """Counted per account (the token's); a request without a valid token is refused
+    before it counts for anyone but its address."""
+    verify_jwt_in_request(optional=True)
+    identity = get_jwt_identity()
+    return f"account:{identity}" if identity else f"address:{request.remote_addr}"
+
+
+@blp.route("/email-verification")
+class EmailVerificationViews(MethodView):
+    decorators = [limiter.limit(_verification_rate_limit, methods=["POST"],
+                                key_func=_account_key)]
+
+    @blp.login_required()
+    @blp.response(202, VerificationRequestedSchema)
+    @blp.alt_response(429, schema=ErrorSchema,
+                      description="Asked too often (`EMAIL_VERIFICATION_RATE_LIMIT`, per account)")
+    def post(self):
+        """Email the link to verify your address again (valid for
+        `EMAIL_VERIFICATION_MAX_AGE_HOURS`, once); nothing is sent once it is verified"""
+        sent = email_verification.request_link(current_user.id)
+        return {"sent": sent, "message": (
+            "We have emailed a link to verify your address." if sent
+            else "Your email address is verified already.")}
 
 
 @blp.route("/sessions")

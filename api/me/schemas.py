@@ -7,7 +7,13 @@ from api.schemas import Schema
 
 class UserSchema(Schema):
     id = ma.fields.Integer(dump_only=True)
-    email = ma.fields.String(dump_only=True)
+    email = ma.fields.String(metadata={
+        "description": "Changing it needs a verified address (when `change_email` is in "
+                       "`VERIFIED_EMAIL_REQUIRED_FOR`; else 403 `account.email_unverified`); "
+                       "the new address starts unverified and is emailed a link"})
+    email_verified = ma.fields.Function(lambda user: user.email_verified_at is not None,
+                                        dump_only=True, metadata={
+        "description": "The address was proven with the emailed link"})
     first_name = ma.fields.String()
     last_name = ma.fields.String()
     phone = ma.fields.String(allow_none=True)
@@ -26,6 +32,10 @@ class UserSchema(Schema):
 
 
 class ProfileUpdateSchema(Schema):
+    email = ma.fields.String(validate=ma.validate.Length(min=3, max=320), metadata={
+        "description": "A new address: needs the current one verified (403 "
+                       "`account.email_unverified`); starts unverified, a link is emailed "
+                       "to it"})
     first_name = ma.fields.String(validate=ma.validate.Length(min=1, max=64))
     last_name = ma.fields.String(validate=ma.validate.Length(min=1, max=64))
     phone = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=20),
@@ -53,3 +63,9 @@ class SessionSchema(Schema):
 
 class SessionsEndedSchema(Schema):
     ended = ma.fields.Integer(required=True)
+
+
+class VerificationRequestedSchema(Schema):
+    sent = ma.fields.Boolean(required=True, metadata={
+        "description": "False when the address is verified already (nothing is sent)"})
+    message = ma.fields.String(required=True)

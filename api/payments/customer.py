@@ -8,7 +8,7 @@ from api.blueprint import Blueprint
 from api.errors import ErrorSchema
 from api.idempotency import idempotent
 from api.payments.schemas import CustomerPaymentSchema, StartedPaymentSchema, TestCardSchema
-from app.services import payments
+from app.services import account_bookings, payments
 
 blp = Blueprint("payments", __name__, url_prefix="/bookings",
                 description="Pay for your bookings")
@@ -26,6 +26,7 @@ class BookingPaymentViews(MethodView):
                       description="The payment provider did not answer; nothing was charged")
     def post(self, reference):
         """Start paying: creates (or reuses) the booking's one PaymentIntent"""
+        account_bookings.require_shown(reference, account_id=current_user.id)
         return payments.start_payment(reference, customer_id=current_user.id)
 
     @blp.login_required()
@@ -33,6 +34,7 @@ class BookingPaymentViews(MethodView):
     @blp.alt_response(404, schema=ErrorSchema, description="No payment for this booking")
     def get(self, reference):
         """Where the payment stands"""
+        account_bookings.require_shown(reference, account_id=current_user.id)
         return payments.payment_for_customer(reference, customer_id=current_user.id)
 
 
@@ -45,5 +47,6 @@ class TestCardViews(MethodView):
                       description="Not yours, or test cards are off (a real gateway)")
     def post(self, data, reference):
         """Demo only: pay server-side with a test card against the local test server"""
+        account_bookings.require_shown(reference, account_id=current_user.id)
         return payments.pay_with_test_card(reference, customer_id=current_user.id,
                                            card=data["card"])

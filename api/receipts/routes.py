@@ -9,7 +9,7 @@ from api.blueprint import Blueprint
 from api.errors import ErrorSchema
 from api.pagination import counted, page_of
 from api.receipts.schemas import PDF_RESPONSE, ReceiptSchema
-from app.services import receipts
+from app.services import account_bookings, receipts
 
 blp = Blueprint("receipts", __name__, url_prefix="",
                 description="Your receipts and credit notes (PDF)")
@@ -35,6 +35,7 @@ class BookingReceiptViews(MethodView):
                                   "issued yet (receipt.not_issued)")
     def get(self, reference):
         """The receipt of one of your bookings"""
+        account_bookings.require_shown(reference, account_id=current_user.id)
         receipt = receipts.booking_receipt_for_customer(reference,
                                                         customer_id=current_user.id)
         return pdf_response(receipt)
@@ -59,5 +60,6 @@ class ReceiptPdfViews(MethodView):
     @blp.alt_response(404, schema=ErrorSchema, description="Not yours, or missing")
     def get(self, receipt_id):
         """One of your receipts or credit notes as a PDF"""
+        account_bookings.require_receipt_shown(receipt_id, account_id=current_user.id)
         return pdf_response(receipts.receipt_for_customer(receipt_id,
                                                           customer_id=current_user.id))

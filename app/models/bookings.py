@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -79,6 +80,10 @@ class Booking(TenantOwned, db.Model):
     currency: Mapped[str] = mapped_column(String(3), nullable=False)
     pay_at_venue: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     notes: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    # Placed without signing in (guest checkout), to whichever account has the address:
+    # ``account_bookings`` keeps it from an account whose address is not proven.
+    placed_as_guest: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False,
+                                                  server_default=false())
     # Copied from the slot so that lists and the agenda need no join; UTC.
     starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

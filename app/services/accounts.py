@@ -14,7 +14,14 @@ from app.errors import Unauthorized, ValidationFailed
 from app.extensions import db
 from app.models import RevokedToken, Account
 from app.models.types import utcnow
-from app.services import audit, notifications, password_policy, sign_in_sessions
+from app.services import (
+    audit,
+    email_verification,
+    notifications,
+    password_policy,
+    sign_in_sessions,
+    verified_actions,
+)
 from app.services.roles import CUSTOMER
 from app.services.transactions import after_commit, unit_of_work
 from app.services.validation import (
@@ -25,7 +32,7 @@ from app.services.validation import (
 )
 
 MIN_PASSWORD_LENGTH = password_policy.MIN_LENGTH
-PROFILE_FIELDS = ("first_name", "last_name", "phone", "locale", "timezone", "marketing_consent")
+PROFILE_FIELDS = ("email", "first_name", "last_name", "phone", "locale", "timezone", "marketing_consent")
 # Same cost as a real check, so a missing account cannot be told apart by timing.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
 # What every registration is answered with, whether it created an account or not.
@@ -78,6 +85,8 @@ def register_customer(
 def _add_account(user: Account) -> None:
     db.session.add(user)
     audit.record("account.registered", entity="account", subject=user)
+    db.session.flush()  # the event names the account by its id
+    email_verification.publish_request(user)
 
 
 @unit_of_work()
@@ -246,6 +255,9 @@ def _apply_profile(user: Account, values: dict) -> None:
             value = _checked(check_timezone, value, "timezone")
         elif name == "locale":
             value = _checked(check_locale, value, "locale")
+        elif name == "email":
+            _change_email(user, value)
+            continue
         elif name in ("first_name", "last_name"):
             value = value.strip()
             if not value:
@@ -253,6 +265,25 @@ def _apply_profile(user: Account, values: dict) -> None:
                     "account.invalid", "A name cannot be empty.", {name: ["Cannot be empty."]}
                 )
         setattr(user, name, value)
+
+
+def _change_email(user: Account, value) -> None:
+    """A new address needs a proven old one (when configured), starts unverified and is
+    mailed a link; the old address's links stop working (their fingerprint changes)."""
+    email = _checked(normalise_email, value or "", "email")
+    if email.lower() == (user.email or "").lower():
+        return
+    verified_actions.require_verified(user, "change_email")
+    other = find_user_by_email(email)
+    if other is not None and other.id != user.id:
+        raise ValidationFailed("account.email_taken", "Use another email address.",
+                               {"email": ["Use another email address."]})
+    if (user.username or "").lower() == (user.email or "").lower():
+        user.username = email
+    user.email = email
+    user.email_verified_at = None
+    audit.record("account.email_changed", entity="account", subject=user)
+    email_verification.publish_request(user)
 
 
 def _checked(check, value, field: str):

@@ -18,6 +18,7 @@ from app.extensions import db
 from app.models import Account, Attribution, Booking, ConversionEvent
 from app.models.payments import Payment, Refund
 from app.models.types import utcnow
+from app.services import account_bookings
 from app.services.transactions import unit_of_work
 
 REQUEST_DETAILS = ("ip", "user_agent")
@@ -63,8 +64,9 @@ def _strip_user(row: ConversionEvent, keys) -> None:
 def export_customer_data(customer_id: int) -> dict:
     """Everything held about a customer, as JSON-ready data."""
     account = db.session.get(Account, customer_id)
-    bookings = db.session.scalars(select(Booking).where(Booking.customer_id == customer_id)
-                                  .order_by(Booking.id)).all()
+    bookings = db.session.scalars(select(Booking).where(
+        Booking.customer_id == customer_id, account_bookings.shown_to(customer_id))
+        .order_by(Booking.id)).all()
     booking_ids = [b.id for b in bookings]
     attributions = {a.booking_id: a for a in db.session.scalars(
         select(Attribution).where(Attribution.booking_id.in_(booking_ids)))}

@@ -63,6 +63,7 @@ class BookingRequest:
     attribution: dict | None = None
     now: datetime | None = None
     idempotency_record_id: int | None = None
+    as_guest: bool = False  # guest checkout: see ``Booking.placed_as_guest``
 
     def values(self, executor) -> object:
         """The guards' operands and the offering's terms, read now."""
@@ -77,7 +78,8 @@ class BookingRequest:
 def place_booking(*, customer_id: int, offering_id: int, slot_id: int | None = None,
                   variant_id: int | None = None, quantity: int = 1, notes: str = "",
                   attribution: dict | None = None, now: datetime | None = None,
-                  idempotency_record_id: int | None = None) -> PlacedBooking:
+                  idempotency_record_id: int | None = None, as_guest: bool = False
+                  ) -> PlacedBooking:
     """Create the booking and take its places in one transaction; commits.
 
     A second attempt with the same ``idempotency_record_id`` raises
@@ -90,7 +92,7 @@ def place_booking(*, customer_id: int, offering_id: int, slot_id: int | None = N
         raise ValidationFailed("booking.bad_quantity", "Quantity must be 1 to 100.",
                                {"quantity": [f"Between 1 and {MAX_QUANTITY}."]})
     request = BookingRequest(customer_id, offering_id, slot_id, variant_id, quantity, notes,
-                             attribution, now or utcnow(), idempotency_record_id)
+                             attribution, now or utcnow(), idempotency_record_id, as_guest)
     for attempt in range(1, REFERENCE_ATTEMPTS + 1):
         try:
             return retrying(_place, request, busy_code="booking.busy")

@@ -1,4 +1,7 @@
-"""Reading bookings: a customer's own, and one by reference."""
+"""Reading bookings: a customer's own, and one by reference.
+
+The lists are what the account's holder sees through the account
+(``account_bookings.shown_to``: bookings placed as a guest wait for a verified address)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -10,12 +13,13 @@ from app.errors import NotFound
 from app.extensions import db
 from app.models import Booking
 from app.models.bookings import CONFIRMED, PENDING
+from app.services.account_bookings import shown_to
 
 
 def list_customer_bookings(*, customer_id: int, status: str | None = None,
                            start: datetime | None = None, end: datetime | None = None,
                            page: int = 1, page_size: int = 20) -> tuple[list[Booking], int]:
-    query = select(Booking).where(Booking.customer_id == customer_id)
+    query = select(Booking).where(Booking.customer_id == customer_id, shown_to(customer_id))
     if status:
         query = query.where(Booking.status == status)
     if start:
@@ -42,7 +46,7 @@ def list_customer_bookings_by_time(*, customer_id: int, upcoming: bool, now: dat
     ahead = Booking.status.in_(UPCOMING_STATUSES) & (
         func.coalesce(Booking.ends_at, Booking.starts_at).is_(None)
         | (func.coalesce(Booking.ends_at, Booking.starts_at) > now))
-    query = select(Booking).where(Booking.customer_id == customer_id,
+    query = select(Booking).where(Booking.customer_id == customer_id, shown_to(customer_id),
                                   ahead if upcoming else ~ahead)
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     when = func.coalesce(Booking.starts_at, Booking.created_at)

@@ -26,7 +26,7 @@ ATTRIBUTION_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "u
 BOOKING_COLUMNS = ("reference", "provider_id", "customer_id", "offering_id", "slot_id",
                    "variant_id", "quantity", "status", "unit_price_minor", "total_minor",
                    "currency", "pay_at_venue", "notes", "starts_at", "ends_at",
-                   "hold_expires_at", "created_at")
+                   "hold_expires_at", "created_at", "placed_as_guest")
 BOOKING_INSERT_COLUMNS = (*BOOKING_COLUMNS, "updated_at")
 HISTORY_COLUMNS = ("provider_id", "from_status", "to_status", "actor_id", "reason",
                    "created_at")
@@ -68,6 +68,7 @@ class PlacedBooking:
     created_at: datetime
     attribution_row: object = None
     idempotency_record_id: int | None = None
+    placed_as_guest: bool = False
 
 
 def new_booking(request, terms, *, unit_price: int, variant_id: int | None = None,
@@ -91,7 +92,8 @@ def new_booking(request, terms, *, unit_price: int, variant_id: int | None = Non
         # Pay-at-venue bookings wait for staff to confirm; online payments have a hold.
         hold_expires_at=None if confirmed or terms.pay_at_venue else now + timedelta(
             minutes=current_app.config["HOLD_MINUTES"]),
-        idempotency_record_id=request.idempotency_record_id)
+        idempotency_record_id=request.idempotency_record_id,
+        placed_as_guest=request.as_guest)
 
 
 @dataclass

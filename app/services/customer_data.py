@@ -1,5 +1,9 @@
 """A customer's own data, exported in full (``GET /me/export``).
 
+What the account's holder sees through the account: while its address is unverified, the
+bookings placed as a guest with it (and their payments, receipts and messages) wait
+(``account_bookings``).
+
 Each part is scoped to the one customer: rows are chosen by their account id (or by the
 customer's own bookings), never by anything another customer could share.
 """
@@ -8,8 +12,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Notification, Receipt, SignInSession
-from app.services import attribution_privacy
+from app.models import Account, Notification, Receipt, SignInSession
+from app.services import account_bookings, attribution_privacy
 from app.services.money import major_units_text
 
 
@@ -17,6 +21,8 @@ def export_customer_data(customer_id: int) -> dict:
     """Everything held about a customer, as JSON-ready data; receipts carry their ids so
     that the edge can add download links."""
     data = attribution_privacy.export_customer_data(customer_id)
+    account = db.session.get(Account, customer_id)
+    data["profile"]["email_verified_at"] = _iso(account.email_verified_at) if account else None
     data["sessions"] = _sessions(customer_id)
     data["messages"] = _messages(customer_id)
     data["receipts"] = _receipts(customer_id)
@@ -33,7 +39,8 @@ def _sessions(customer_id: int) -> list[dict]:
 
 def _messages(customer_id: int) -> list[dict]:
     rows = db.session.scalars(select(Notification).where(
-        Notification.customer_id == customer_id).order_by(Notification.created_at,
+        Notification.customer_id == customer_id,
+        account_bookings.messages_shown_to(customer_id)).order_by(Notification.created_at,
                                                           Notification.id))
     return [{"channel": n.channel, "recipient": n.recipient, "template": n.template_key,
              "status": n.status, "created_at": _iso(n.created_at),
@@ -42,7 +49,9 @@ def _messages(customer_id: int) -> list[dict]:
 
 
 def _receipts(customer_id: int) -> list[dict]:
-    rows = db.session.scalars(select(Receipt).where(Receipt.customer_id == customer_id)
+    rows = db.session.scalars(select(Receipt).where(Receipt.customer_id == customer_id,
+                                                    account_bookings.receipts_shown_to(
+                                                        customer_id))
                               .order_by(Receipt.issued_at, Receipt.id))
     return [{"id": r.id, "kind": r.kind, "number": r.display_number,
              "booking_reference": r.booking.reference,

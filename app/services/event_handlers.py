@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from app import events
 from app.services import (
     conversions,
+    email_verification,
     notifications,
     password_reset,
     receipts,
@@ -51,6 +52,7 @@ HANDLERS: Mapping[str, tuple[Handler, ...]] = {
     "receipt.generated": (notifications.notify_receipt,),
     "offering.changed": (),  # search indexing, with OpenSearch: see ``conditional``
     "account.password_reset_requested": (password_reset.send_reset_link,),
+    "account.email_verification_requested": (email_verification.send_link,),
 }
 
 

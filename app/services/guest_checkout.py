@@ -18,7 +18,7 @@ from app.errors import NotFound, ValidationFailed
 from app.extensions import db
 from app.models import Account
 from app.services import audit
-from app.services import manage_links, password_policy
+from app.services import email_verification, manage_links, password_policy
 from app.services.accounts import find_user_by_email
 from app.services.roles import CUSTOMER
 from app.services.transactions import unit_of_work
@@ -109,8 +109,8 @@ def guest_to_finish(token: str) -> Account:
 
 def finish_guest_account(token: str, *, password: str) -> Account:
     """A guest chooses a password: the account (and every booking already in it) becomes
-    a full one. A link for an account that has a password already, or whose address
-    changed, does nothing (404); a short password: 422."""
+    a full one, its address verified. A link for an account that has a password already,
+    or whose address changed, does nothing (404); a short password: 422."""
     grant = manage_links.read_finish_account_token(token)
     password_policy.check_password(password, email=grant.email)
     with unit_of_work():
@@ -119,4 +119,6 @@ def finish_guest_account(token: str, *, password: str) -> Account:
             raise NotFound("account.link_invalid", "This link does not work.")
         account.password = generate_password_hash(password)
         audit.record("account.guest_finished", entity="account", subject=account)
+        # The link came by mail to this very address: it is proven.
+        email_verification.mark_verified(account)
     return account

@@ -76,6 +76,8 @@ VARIABLES = {
                           "messages to a guest)",
     "reset_url": "Where the holder chooses a new password (password reset messages)",
     "reset_minutes": "How many minutes the reset link works (password reset messages)",
+    "verify_url": "Where the holder verifies their email address (verification messages)",
+    "verify_hours": "How many hours the verification link works (verification messages)",
 }
 
 SAMPLE_CONTEXT = {
@@ -97,6 +99,8 @@ SAMPLE_CONTEXT = {
     "finish_account_url": "https://bookwell.example/shop/account/finish/EXAMPLE",
     "reset_url": "https://bookwell.example/shop/password/reset/EXAMPLE",
     "reset_minutes": 60,
+    "verify_url": "https://bookwell.example/shop/account/verify/EXAMPLE",
+    "verify_hours": 48,
 }
 
 

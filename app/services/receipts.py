@@ -43,7 +43,7 @@ from app.models.payments import REFUND_SUCCEEDED, SUCCEEDED, Payment, Refund
 from app.models.receipts import CREDIT_NOTE, RECEIPT, Receipt, ReceiptCounter
 from app.models.types import utcnow
 from app.services.money import format_money, tax_breakdown
-from app.services import agenda, audit, event_payloads
+from app.services import account_bookings, agenda, audit, event_payloads
 from app.services.scopes import Scope, require_scope
 from app.services.tenancy import scoped
 from app.services.transactions import after_commit, unit_of_work
@@ -439,7 +439,9 @@ def booking_receipt_for_customer(reference: str, *, customer_id: int) -> Receipt
 
 def list_customer_receipts(*, customer_id: int, page: int, page_size: int
                            ) -> tuple[list[Receipt], int]:
-    where = Receipt.customer_id == customer_id
+    # What the account's holder sees through the account (see ``account_bookings``).
+    where = (Receipt.customer_id == customer_id) & account_bookings.receipts_shown_to(
+        customer_id)
     total = db.session.scalar(select(func.count()).select_from(Receipt).where(where))
     rows = db.session.scalars(select(Receipt).where(where)
                               .order_by(Receipt.issued_at.desc(), Receipt.id.desc())

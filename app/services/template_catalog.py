@@ -32,6 +32,7 @@ KEY_LABELS = {
     "receipt": "Receipt or credit note",
     "registration_attempt": "Someone tried to register with an existing email",
     "password_reset": "Password reset link",
+    "email_verification": "Email address verification link",
     "staff_booking_new": "New booking (to staff)",
     "staff_booking_awaiting_confirmation": "Booking waiting for confirmation (to staff)",
     "staff_booking_cancelled": "Booking cancelled (to staff)",
@@ -39,7 +40,7 @@ KEY_LABELS = {
 }
 CHANNEL_LABELS = {EMAIL: "email", "sms": "SMS"}
 # Messages about the platform account itself: no provider's override would ever be used.
-PLATFORM_ONLY = frozenset({"registration_attempt", "password_reset"})
+PLATFORM_ONLY = frozenset({"registration_attempt", "password_reset", "email_verification"})
 
 
 def template_name(key: str, channel: str, locale: str) -> str:

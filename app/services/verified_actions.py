@@ -19,9 +19,15 @@ def needs_verified(action: str) -> bool:
     return action in current_app.config.get("VERIFIED_EMAIL_REQUIRED_FOR", DEFAULT)
 
 
+def waits_for_verification(account, action: str) -> bool:
+    """True while the account's address is unproven and ``action`` is configured to need
+    it."""
+    return needs_verified(action) and account.email_verified_at is None
+
+
 def require_verified(account, action: str) -> None:
     """Refuse ``action`` (403, code ``account.email_unverified``) while the account's
     address is unproven and the action is configured to need it."""
-    if needs_verified(action) and account.email_verified_at is None:
+    if waits_for_verification(account, action):
         raise Forbidden("account.email_unverified",
                         f"Verify your email address first to {ACTIONS[action]}.")

@@ -96,7 +96,10 @@ def test_registration_keeps_the_language_and_the_emails_use_it(app, client, buil
         assert customer.locale == "de"
         reference = confirmed_booking(app, build, customer.id)
 
-    (message,) = smtp.to("grete@example.com")
+    # The link to verify the address (mailed on registration), in German too; then the
+    # booking's confirmation.
+    verification, message = smtp.to("grete@example.com")
+    assert verification["Subject"] == "Bestätigen Sie Ihre E-Mail-Adresse"
     assert message["Subject"].startswith("Buchung bestätigt: Deep tissue massage am ")
     text = message.get_body(("plain",)).get_content()
     assert f"Ihre Buchung {reference}" in text and "42,00\xa0€" in text

@@ -11,7 +11,7 @@ from functools import wraps
 from flask import redirect, request, session, url_for
 
 from app.errors import NotFound
-from app.services import booking_queries
+from app.services import account_bookings
 from views.storefront.blueprint import current_customer, local_path, path_of
 
 GRANTS = "bw_manage"  # the session key: {reference: customer_id}
@@ -26,11 +26,12 @@ def grant(reference: str, customer_id: int) -> None:
 
 
 def customer_of(reference: str) -> int | None:
-    """The customer whose booking this visitor may manage, or None."""
+    """The customer whose booking this visitor may manage, or None. Through the account
+    only what ``account_bookings`` shows it; a manage link's grant regardless."""
     customer = current_customer()
     if customer is not None:
         try:
-            booking_queries.get_customer_booking(reference, customer_id=customer.id)
+            account_bookings.require_shown(reference, account_id=customer.id)
             return customer.id
         except NotFound:
             pass

@@ -7,8 +7,14 @@ from flask_login import login_user, logout_user
 
 from app.errors import DomainError, ValidationFailed
 from app.extensions import limiter
-from app.services import (accounts, guest_checkout, password_reset, second_factor,
-                          sign_in_sessions)
+from app.services import (
+    accounts,
+    email_verification,
+    guest_checkout,
+    password_reset,
+    second_factor,
+    sign_in_sessions,
+)
 from app.services.roles import CUSTOMER
 from views.security import SESSION_ID, end_current_session
 from views.storefront.blueprint import (
@@ -17,6 +23,7 @@ from views.storefront.blueprint import (
     current_language,
     customer_required,
     local_path,
+    path_of,
 )
 from views.storefront.shop_messages import field_errors, shop_message, staff_account_message
 
@@ -149,6 +156,42 @@ def finish_account(token: str):
     return render_template("storefront/finish_account.html", token=token, error=error,
                            errors=errors, min_password_length=accounts.MIN_PASSWORD_LENGTH
                            ), 422 if error else 200
+
+
+@bp.route("/account/verify/<token>")
+@limiter.limit(_auth_rate_limit)
+def verify_email(token: str):
+    """The emailed link: proves the address (opening it is the proof; no form to send)."""
+    try:
+        account = email_verification.verify(token)
+    except DomainError as exc:
+        return render_template("storefront/verify_email.html", verified=None,
+                               error=shop_message(exc), customer=current_customer()), 422
+    return render_template("storefront/verify_email.html", verified=account.email,
+                           error=None, customer=current_customer())
+
+
+def _verification_rate_limit() -> str:
+    return current_app.config["EMAIL_VERIFICATION_RATE_LIMIT"]
+
+
+def _customer_key() -> str:
+    customer = current_customer()
+    return f"account:{customer.id}" if customer else f"address:{request.remote_addr}"
+
+
+@bp.route("/account/verify", methods=["POST"])
+@customer_required
+@limiter.limit(_verification_rate_limit, key_func=_customer_key)
+def send_verification_link():
+    """"Send the link again", from the notice on the account's pages."""
+    customer = current_customer()
+    if email_verification.request_link(customer.id):
+        flash(gettext("We have emailed a new link to %(email)s. It works for %(hours)d "
+                      "hours.", email=customer.email, hours=email_verification.max_age_hours()))
+    else:
+        flash(gettext("Your email address is verified already."))
+    return redirect(local_path(path_of(request.referrer)) or url_for(".my_bookings"))
 
 
 @bp.route("/account/sessions")

@@ -18,7 +18,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 
 from app.errors import DomainError
-from app.services import attribution_capture, display_formats
+from app.services import account_bookings, attribution_capture, display_formats
 from app.services.attribution_capture import CAMPAIGN_PARAMETERS, CONSENT_COOKIE, DENIED, GRANTED
 from app.services.conversions import pixel_code_for
 from app.services.display_formats import DEFAULT_LOCALE
@@ -50,7 +50,8 @@ def capture_first_touch():
 @bp.context_processor
 def storefront_context():
     return {"consent": request.cookies.get(CONSENT_COOKIE),
-            "customer": current_customer(), "pixel_code_for": pixel_code_for}
+            "customer": current_customer(), "pixel_code_for": pixel_code_for,
+            "guest_bookings_hidden": account_bookings.guest_bookings_hidden}
 
 
 @bp.route("/consent", methods=["POST"])

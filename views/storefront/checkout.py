@@ -96,7 +96,7 @@ def _notes() -> str:
     return (request.form.get("notes") or "").strip()[:NOTES_MAX_LENGTH]
 
 
-def _place(customer_id: int, offering_id: int):
+def _place(customer_id: int, offering_id: int, *, as_guest: bool = False):
     """Place the hold once per submitted page (a double click, or a resubmitted form, books
     once: the page's submission token is claimed like an API Idempotency-Key)."""
     choice = _choice()
@@ -118,7 +118,8 @@ def _place(customer_id: int, offering_id: int):
         placed = bookings.place_booking(
             customer_id=customer_id, offering_id=offering_id, notes=_notes(),
             attribution=_attribution(),
-            idempotency_record_id=claim.record_id if claim else None, **choice)
+            idempotency_record_id=claim.record_id if claim else None, as_guest=as_guest,
+            **choice)
     except idempotency.AlreadyCommitted:
         return _booked(claim, booking_queries.booking_placed_under(claim.record_id).reference,
                        customer_id)
@@ -169,7 +170,7 @@ def book_as_guest(offering_id: int):
         customer_id = guest_checkout.guest_customer_id(details)
     except ValidationFailed as exc:
         return _review_page(offering_id, form=form, error=exc)
-    return _place(customer_id, offering_id)
+    return _place(customer_id, offering_id, as_guest=True)
 
 
 # --- the manage link ----------------------------------------------------------------------

@@ -24,6 +24,14 @@ MESSAGES = {
     "account.reset_link_invalid": lazy_gettext("This link does not work any more: it was "
                                                "used already, or a newer one was sent. Ask "
                                                "for a new one below."),
+    "account.verification_link_expired": lazy_gettext(
+        "This link has expired. Sign in and ask for a new one on your account page."),
+    "account.verification_link_invalid": lazy_gettext(
+        "This link does not work: it was used already, or it is for an address your "
+        "account no longer has."),
+    "account.email_unverified": lazy_gettext(
+        "Verify your email address first: open the link we emailed you."),
+    "account.email_taken": lazy_gettext("Please use another email address."),
     "account.invalid_email": lazy_gettext("Please check the email address."),
     "account.invalid": lazy_gettext("Please fill in your first and last name."),
     "booking.slot_full": lazy_gettext(
