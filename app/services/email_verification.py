@@ -25,7 +25,6 @@ from app.services import audit, notifications
 from app.services.transactions import after_commit, unit_of_work
 
 TEMPLATE = "email_verification"
-TOPIC = "account.email_verification_requested"
 SALT = "bookwell.email-verification"
 
 
@@ -36,7 +35,8 @@ def is_verified(account: Account) -> bool:
 def publish_request(account: Account) -> None:
     """In the caller's transaction (the account flushed): mail ``account`` a link for its
     current address once committed."""
-    events.publish(TOPIC, {"account_id": account.id, "email": account.email.lower()})
+    events.publish("account.email_verification_requested",
+                   {"account_id": account.id, "email": account.email.lower()})
 
 
 def request_link(account_id: int) -> bool:
