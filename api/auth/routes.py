@@ -55,6 +55,9 @@ class LoginViews(MethodView):
         "Wrong email or password (`auth.invalid_credentials`); the account has two-factor "
         "sign-in and no `code` was sent (`auth.second_factor_required`), or the code is "
         "wrong or used already (`auth.second_factor_invalid`)"))
+    @blp.alt_response(403, schema=ErrorSchema, description=(
+        "An admin who must use two-factor sign-in (`CONSOLE_REQUIRE_2FA`) has not set it up "
+        "(`auth.second_factor_setup_required`)"))
     @blp.alt_response(429, schema=ErrorSchema, description="Too many attempts from this address")
     def post(self, data):
         """Sign in; returns an access token and a refresh token

@@ -42,6 +42,9 @@ ISSUER = "Bookwell"
 SECOND_FACTOR_REQUIRED = ("auth.second_factor_required",
                           "Enter the 6-digit code from your authenticator app, or a "
                           "recovery code.")
+SECOND_FACTOR_SETUP_REQUIRED = ("auth.second_factor_setup_required",
+                                "This account must sign in with two-factor sign-in: set it "
+                                "up in the console first.")
 SECOND_FACTOR_INVALID = ("auth.second_factor_invalid",
                          "That code is not right, or was used already. Enter the current "
                          "code from your authenticator app, or an unused recovery code.")
@@ -288,8 +291,12 @@ def _record_wrong_code(account_id: int, surface: str) -> None:
 
 def check_api_sign_in(account: Account, code: str | None, *,
                       now: datetime | None = None) -> None:
-    """The API's login for an account with a second factor: the code must come along."""
+    """The API's login for an account with a second factor: the code must come along. An
+    account that must have one (an admin, with ``CONSOLE_REQUIRE_2FA``) but has none gets
+    no tokens: a password alone would otherwise reach everything the console guards."""
     if not is_enabled(account.id):
+        if required_for(account):
+            raise Forbidden(*SECOND_FACTOR_SETUP_REQUIRED)
         return
     if not (code or "").strip():
         raise Unauthorized(*SECOND_FACTOR_REQUIRED)

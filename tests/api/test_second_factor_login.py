@@ -66,3 +66,14 @@ def test_the_openapi_document_describes_the_code(client):
     schema_name = login["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     schema = spec["components"]["schemas"][schema_name.rsplit("/", 1)[-1]]
     assert "code" in schema["properties"] and "code" not in schema.get("required", [])
+
+
+def test_an_admin_who_must_have_two_factor_gets_no_tokens_without_it(app, client, build):
+    email = build.email_of(build.admin())
+    app.config["CONSOLE_REQUIRE_2FA"] = True
+    try:
+        refused = _login(client, email)
+    finally:
+        app.config["CONSOLE_REQUIRE_2FA"] = False
+    assert_error_shape(refused, 403, "auth.second_factor_setup_required")
+    assert _login(client, email).status_code == 200  # the rule off: the password is enough
