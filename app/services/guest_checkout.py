@@ -3,9 +3,11 @@ booking without signing in.
 
 A guest is a customer account without a password (it cannot sign in with one). Booking
 again as a guest with the same address uses the same account, so every booking of that
-address is in one place; registering later with that address makes it a full account
-(see ``accounts.register_customer``) without moving anything. A guest manages the booking
-through the signed link mailed with it (``manage_links``).
+address is in one place. Registering later with that address does not take the account
+over: its holder is emailed instead (``accounts.register_customer``), and the guest makes
+it a full account through the mailed "choose a password" link (``finish_guest_account``),
+which proves the address. A guest manages the booking through the signed link mailed with
+it (``manage_links``).
 """
 from __future__ import annotations
 

@@ -24,7 +24,8 @@ from app.errors import ValidationFailed
 from app.extensions import db
 from app.models import Account
 from app.models.types import utcnow
-from app.services import audit, notifications, password_policy, sign_in_sessions
+from app.services import (audit, email_verification, notifications, password_policy,
+                          sign_in_sessions)
 from app.services.accounts import find_user_by_email
 from app.services.roles import CONSOLE_ROLES
 from app.services.transactions import after_commit, unit_of_work
@@ -73,6 +74,8 @@ def reset_password(token: str, *, password: str) -> Account:
             raise _invalid()
         _set_password(account, password)
         audit.record("account.password_reset", entity="account", subject=account)
+        # The link went to the address, so opening it proves the address too.
+        email_verification.mark_verified(account)
         sign_in_sessions.end_all(account.id, reason="sessions_ended_by_password_reset")
     return account
 

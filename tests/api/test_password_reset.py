@@ -76,6 +76,8 @@ def test_a_new_password_from_the_mailed_link(client, app_ctx, smtp):
     assert refused.status_code == 401
     actions = [row.action for row in db.session.scalars(select(AuditLog).order_by(AuditLog.id))]
     assert "account.password_reset_requested" in actions and "account.password_reset" in actions
+    account = db.session.scalar(select(Account).where(Account.email == "cleo@example.com"))
+    assert account.email_verified_at is not None  # the mailed link proved the address
 
 
 def test_the_link_works_once(client, app_ctx, smtp):
