@@ -23,6 +23,7 @@ from app.extensions import db, limiter
 from app.services.roles import sync_roles
 from tests import builders
 from tests.helpers import IsolatedClient
+from tests.mail_server import recording_smtp
 
 KEPT_TABLES = {
     "alembic_version",
@@ -170,3 +171,10 @@ def cache_on(app):
     app.config["REDIS_URL"] = saved or "redis://fakeredis"
     yield
     app.config["REDIS_URL"] = saved
+
+
+@pytest.fixture
+def smtp(app, monkeypatch):
+    """Mail the app sends, recorded by a local SMTP server (tests/mail_server.py)."""
+    with recording_smtp(app, monkeypatch) as recorder:
+        yield recorder

@@ -7,30 +7,16 @@ from __future__ import annotations
 import re
 import time
 
-import pytest
 from flask import current_app
 from itsdangerous import TimestampSigner
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Account, AuditLog
-from tests.helpers import api_login, assert_error_shape, bearer
-from tests.mail_server import recording_smtp
+from tests.helpers import api_register, api_login, assert_error_shape, bearer
 from tests.notifications.conftest import run_jobs
 
 PASSWORD = "long-enough-pw"
-
-
-@pytest.fixture
-def smtp(app, monkeypatch):
-    with recording_smtp(app, monkeypatch) as recorder:
-        yield recorder
-
-
-def _register(client, email="cleo@example.com"):
-    assert client.post("/api/v1/auth/register", json={
-        "email": email, "password": PASSWORD, "first_name": "Cleo",
-        "last_name": "Doe"}).status_code == 202
 
 
 def _mailed_tokens(smtp, address) -> list[str]:
@@ -56,7 +42,7 @@ def _actions():
 
 
 def test_registration_mails_a_link_that_verifies_the_address(client, app_ctx, smtp):
-    _register(client)
+    api_register(client)
     (token,) = _mailed_tokens(smtp, "cleo@example.com")
     access = api_login(client, "cleo@example.com", PASSWORD)["access_token"]
     assert _me(client, access)["email_verified"] is False
@@ -71,7 +57,7 @@ def test_registration_mails_a_link_that_verifies_the_address(client, app_ctx, sm
 
 
 def test_the_link_works_once(client, app_ctx, smtp):
-    _register(client)
+    api_register(client)
     (token,) = _mailed_tokens(smtp, "cleo@example.com")
     assert _verify(client, token).status_code == 200
     first = db.session.scalar(select(Account.email_verified_at))
@@ -82,7 +68,7 @@ def test_the_link_works_once(client, app_ctx, smtp):
 
 
 def test_an_expired_link_is_refused_and_changes_nothing(client, app_ctx, smtp, monkeypatch):
-    _register(client)
+    api_register(client)
     (token,) = _mailed_tokens(smtp, "cleo@example.com")
     hours = current_app.config["EMAIL_VERIFICATION_MAX_AGE_HOURS"]
     later = int(time.time()) + hours * 3600 + 5
@@ -99,7 +85,7 @@ def test_a_forged_token_is_refused(client, app_ctx):
 
 def test_an_email_change_needs_a_verified_address_and_changes_nothing_without(
         client, app_ctx, smtp):
-    _register(client)
+    api_register(client)
     access = api_login(client, "cleo@example.com", PASSWORD)["access_token"]
 
     refused = client.patch("/api/v1/me", headers=bearer(access),
@@ -114,7 +100,7 @@ def test_an_email_change_needs_a_verified_address_and_changes_nothing_without(
 
 def test_a_new_address_starts_unverified_and_a_link_for_the_former_one_is_refused(
         client, app_ctx, smtp):
-    _register(client)
+    api_register(client)
     (first_link,) = _mailed_tokens(smtp, "cleo@example.com")
     # A second link for the old address, asked for before it was verified.
     access = api_login(client, "cleo@example.com", PASSWORD)["access_token"]
@@ -141,8 +127,8 @@ def test_a_new_address_starts_unverified_and_a_link_for_the_former_one_is_refuse
 
 
 def test_an_address_of_another_account_is_refused(client, app_ctx, smtp):
-    _register(client)
-    _register(client, email="other@example.com")
+    api_register(client)
+    api_register(client, email="other@example.com")
     assert _verify(client, _mailed_tokens(smtp, "cleo@example.com")[0]).status_code == 200
     access = api_login(client, "cleo@example.com", PASSWORD)["access_token"]
 
@@ -155,7 +141,7 @@ def test_an_address_of_another_account_is_refused(client, app_ctx, smtp):
 def test_with_change_email_not_configured_an_unverified_account_may_change_it(
         client, app_ctx, smtp, monkeypatch):
     monkeypatch.setitem(current_app.config, "VERIFIED_EMAIL_REQUIRED_FOR", ())
-    _register(client)
+    api_register(client)
     access = api_login(client, "cleo@example.com", PASSWORD)["access_token"]
     changed = client.patch("/api/v1/me", headers=bearer(access),
                            json={"email": "new@example.com"})
@@ -165,8 +151,8 @@ def test_with_change_email_not_configured_an_unverified_account_may_change_it(
 
 def test_asking_again_is_limited_per_account(client, app_ctx, smtp, monkeypatch):
     monkeypatch.setitem(current_app.config, "EMAIL_VERIFICATION_RATE_LIMIT", "3 per hour")
-    _register(client)
-    _register(client, email="other@example.com")
+    api_register(client)
+    api_register(client, email="other@example.com")
     access = api_login(client, "cleo@example.com", PASSWORD)["access_token"]
     other = api_login(client, "other@example.com", PASSWORD)["access_token"]
 
@@ -183,7 +169,7 @@ def test_asking_again_is_limited_per_account(client, app_ctx, smtp, monkeypatch)
 
 
 def test_asking_again_once_verified_sends_nothing(client, app_ctx, smtp):
-    _register(client)
+    api_register(client)
     assert _verify(client, _mailed_tokens(smtp, "cleo@example.com")[0]).status_code == 200
     access = api_login(client, "cleo@example.com", PASSWORD)["access_token"]
     answer = client.post("/api/v1/me/email-verification", headers=bearer(access))
@@ -196,7 +182,7 @@ def test_asking_again_needs_a_sign_in(client, app_ctx):
 
 
 def test_the_export_has_the_verification_time(client, app_ctx, smtp):
-    _register(client)
+    api_register(client)
     access = api_login(client, "cleo@example.com", PASSWORD)["access_token"]
     before = client.get("/api/v1/me/export", headers=bearer(access)).get_json()
     assert before["profile"]["email_verified_at"] is None

@@ -13,24 +13,11 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Account, AuditLog, Notification
 from app.services import password_reset
-from tests.helpers import api_login, assert_error_shape, bearer
-from tests.mail_server import recording_smtp
+from tests.helpers import api_register, api_login, assert_error_shape, bearer
 from tests.notifications.conftest import run_jobs
 
 PASSWORD = "long-enough-pw"
 NEW_PASSWORD = "a-fresh-harbour-lantern"
-
-
-@pytest.fixture
-def smtp(app, monkeypatch):
-    with recording_smtp(app, monkeypatch) as recorder:
-        yield recorder
-
-
-def _register(client, email="cleo@example.com"):
-    assert client.post("/api/v1/auth/register", json={
-        "email": email, "password": PASSWORD, "first_name": "Cleo",
-        "last_name": "Doe"}).status_code == 202
 
 
 def _ask(client, email):
@@ -55,7 +42,7 @@ def _confirm(client, token, password=NEW_PASSWORD):
 
 
 def test_the_answer_is_the_same_for_an_address_without_an_account(client, app_ctx, smtp):
-    _register(client)
+    api_register(client)
     known, unknown = _ask(client, "Cleo@Example.com"), _ask(client, "nobody@example.com")
     assert known.status_code == unknown.status_code == 202
     assert known.get_json() == unknown.get_json()
@@ -65,7 +52,7 @@ def test_the_answer_is_the_same_for_an_address_without_an_account(client, app_ct
 
 
 def test_a_new_password_from_the_mailed_link(client, app_ctx, smtp):
-    _register(client)
+    api_register(client)
     _ask(client, "cleo@example.com")
     token = _mailed_token(smtp, "cleo@example.com")
 
@@ -81,7 +68,7 @@ def test_a_new_password_from_the_mailed_link(client, app_ctx, smtp):
 
 
 def test_the_link_works_once(client, app_ctx, smtp):
-    _register(client)
+    api_register(client)
     _ask(client, "cleo@example.com")
     token = _mailed_token(smtp, "cleo@example.com")
     assert _confirm(client, token).status_code == 204
@@ -92,7 +79,7 @@ def test_the_link_works_once(client, app_ctx, smtp):
 
 
 def test_an_expired_link_is_refused_and_changes_nothing(client, app_ctx, smtp, monkeypatch):
-    _register(client)
+    api_register(client)
     _ask(client, "cleo@example.com")
     token = _mailed_token(smtp, "cleo@example.com")
     monkeypatch.setitem(current_app.config, "PASSWORD_RESET_MAX_AGE_MINUTES", 0)
@@ -109,7 +96,7 @@ def test_an_expired_link_is_refused_and_changes_nothing(client, app_ctx, smtp, m
 ])
 def test_a_weak_new_password_is_refused_and_the_link_still_works(client, app_ctx, smtp,
                                                                   password, code):
-    _register(client)
+    api_register(client)
     _ask(client, "cleo@example.com")
     token = _mailed_token(smtp, "cleo@example.com")
     refused = _confirm(client, token, password=password)
@@ -123,7 +110,7 @@ def test_a_forged_token_is_refused(client, app_ctx):
 
 
 def test_a_new_password_ends_the_earlier_refresh_tokens(client, app_ctx, smtp):
-    _register(client)
+    api_register(client)
     tokens = api_login(client, "cleo@example.com", PASSWORD)
     time.sleep(1.05)  # a sign-in in the same second as the reset still counts
     _ask(client, "cleo@example.com")
@@ -137,7 +124,7 @@ def test_a_new_password_ends_the_earlier_refresh_tokens(client, app_ctx, smtp):
 
 
 def test_asking_often_mails_one_link_in_a_few_minutes(client, app_ctx, smtp):
-    _register(client)
+    api_register(client)
     for _ in range(3):
         assert _ask(client, "cleo@example.com").status_code == 202
     run_jobs(current_app)

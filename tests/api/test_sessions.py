@@ -6,17 +6,11 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditLog
-from tests.helpers import assert_error_shape, bearer
+from tests.helpers import api_register, assert_error_shape, bearer
 
 PASSWORD = "long-enough-pw"
 PHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
          "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1")
-
-
-def _register(client, email):
-    assert client.post("/api/v1/auth/register", json={
-        "email": email, "password": PASSWORD, "first_name": "Cleo",
-        "last_name": "Doe"}).status_code == 202
 
 
 def _sign_in(client, email="cleo@example.com", user_agent=""):
@@ -33,7 +27,7 @@ def _sessions(client, tokens):
 
 
 def test_each_sign_in_is_a_session_listed_with_its_device(client, app_ctx):
-    _register(client, "cleo@example.com")
+    api_register(client, "cleo@example.com")
     laptop = _sign_in(client)
     phone = _sign_in(client, user_agent=PHONE)
 
@@ -51,7 +45,7 @@ def test_each_sign_in_is_a_session_listed_with_its_device(client, app_ctx):
 
 
 def test_ending_a_session_refuses_its_access_and_refresh_tokens(client, app_ctx):
-    _register(client, "cleo@example.com")
+    api_register(client, "cleo@example.com")
     laptop, phone = _sign_in(client), _sign_in(client, user_agent=PHONE)
     laptop_id = next(s["id"] for s in _sessions(client, laptop) if s["current"])
 
@@ -67,8 +61,8 @@ def test_ending_a_session_refuses_its_access_and_refresh_tokens(client, app_ctx)
 
 
 def test_another_accounts_session_cannot_be_ended_or_seen(client, app_ctx):
-    _register(client, "cleo@example.com")
-    _register(client, "mallory@example.com")
+    api_register(client, "cleo@example.com")
+    api_register(client, "mallory@example.com")
     cleo, mallory = _sign_in(client), _sign_in(client, "mallory@example.com")
     cleo_id = _sessions(client, cleo)[0]["id"]
 
@@ -82,7 +76,7 @@ def test_another_accounts_session_cannot_be_ended_or_seen(client, app_ctx):
 
 
 def test_signing_out_everywhere_else_keeps_this_session(client, app_ctx):
-    _register(client, "cleo@example.com")
+    api_register(client, "cleo@example.com")
     others = [_sign_in(client) for _ in range(2)]
     this = _sign_in(client, user_agent=PHONE)
 
@@ -94,7 +88,7 @@ def test_signing_out_everywhere_else_keeps_this_session(client, app_ctx):
 
 
 def test_signing_out_ends_the_session(client, app_ctx):
-    _register(client, "cleo@example.com")
+    api_register(client, "cleo@example.com")
     tokens, other = _sign_in(client), _sign_in(client)
     assert client.post("/api/v1/auth/logout",
                        headers=bearer(tokens["refresh_token"])).status_code == 204
@@ -107,7 +101,7 @@ def test_the_list_needs_a_token(client, app_ctx):
 
 
 def test_a_wrong_password_is_audited_as_a_failed_sign_in(client, app_ctx):
-    _register(client, "cleo@example.com")
+    api_register(client, "cleo@example.com")
     response = client.post("/api/v1/auth/login",
                            json={"email": "cleo@example.com", "password": "not-the-one"})
     assert_error_shape(response, 401, "auth.invalid_credentials")

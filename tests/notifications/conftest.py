@@ -22,19 +22,12 @@ import pytest
 from app.extensions import db
 from app.models import Account
 from app.services import bookings
-from tests.mail_server import recording_smtp
 
 ACCOUNT_SID = "AC" + "0" * 32
 AUTH_TOKEN = "test-twilio-auth-token"
 FROM_NUMBER = "+15005550006"
 MOBILE = "+4915112345678"
 OTHER_MOBILE = "+4915112345679"
-
-
-@pytest.fixture
-def smtp(app, monkeypatch):
-    with recording_smtp(app, monkeypatch) as recorder:
-        yield recorder
 
 
 class TwilioStandIn(ThreadingHTTPServer):

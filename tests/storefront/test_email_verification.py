@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 import time
 
-import pytest
 from flask import current_app
 from itsdangerous import TimestampSigner
 from sqlalchemy import select
@@ -16,19 +15,12 @@ from app.extensions import db
 from app.models import Account, Booking
 from app.services import guest_checkout, manage_links
 from tests.helpers import api_login, assert_error_shape, bearer
-from tests.mail_server import recording_smtp
 from tests.notifications.conftest import run_jobs
 from tests.storefront.conftest import sign_in
 
 PASSWORD = "a-quiet-harbour-lantern"
 EMAIL = "grace@example.com"
 GERMAN = {"Accept-Language": "de-DE,de;q=0.9"}
-
-
-@pytest.fixture
-def smtp(app, monkeypatch):
-    with recording_smtp(app, monkeypatch) as recorder:
-        yield recorder
 
 
 def _register(client, email=EMAIL, headers=None):

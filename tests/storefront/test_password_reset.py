@@ -5,20 +5,12 @@ from __future__ import annotations
 import re
 import time
 
-import pytest
 from flask import current_app
 
-from tests.mail_server import recording_smtp
 from tests.notifications.conftest import run_jobs
 from tests.storefront.conftest import sign_in
 
 NEW_PASSWORD = "a-fresh-harbour-lantern"
-
-
-@pytest.fixture
-def smtp(app, monkeypatch):
-    with recording_smtp(app, monkeypatch) as recorder:
-        yield recorder
 
 
 def _reset_path(smtp, address) -> str:
