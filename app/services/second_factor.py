@@ -19,7 +19,7 @@ import base64
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 import pyotp
 from cryptography.fernet import Fernet, InvalidToken
@@ -28,7 +28,7 @@ from sqlalchemy import delete, func, or_, select, update
 
 from app.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
 from app.extensions import db
-from app.models import Account, RecoveryCode, SecondFactor
+from app.models import Account, AuditLog, RecoveryCode, SecondFactor
 from app.models.types import MAX_ID, utcnow
 from app.services import audit
 from app.services.scopes import Scope, require_scope
@@ -42,6 +42,10 @@ ISSUER = "Bookwell"
 SECOND_FACTOR_REQUIRED = ("auth.second_factor_required",
                           "Enter the 6-digit code from your authenticator app, or a "
                           "recovery code.")
+# Per account, whatever the address or session: then codes are refused until the window
+# has passed (the code page's and the login's per-address limits come first).
+WRONG_CODES_PER_ACCOUNT = 10
+WRONG_CODES_WINDOW = timedelta(minutes=15)
 SECOND_FACTOR_SETUP_REQUIRED = ("auth.second_factor_setup_required",
                                 "This account must sign in with two-factor sign-in: set it "
                                 "up in the console first.")
@@ -244,7 +248,12 @@ def verify(account_id: int, code: str, *, surface: str = "console",
            now: datetime | None = None) -> bool:
     """Whether ``code`` (from the app, or an unused recovery code) proves the account's
     second factor; an accepted code cannot be used again. A wrong one is audited."""
-    accepted = _accept(account_id, code or "", _now(now))
+    moment = _now(now)
+    if _wrong_codes_lately(account_id) >= WRONG_CODES_PER_ACCOUNT:
+        # Whatever the address or session: guessing is bounded per account.
+        _record_wrong_code(account_id, surface, reason="too_many_wrong_codes")
+        return False
+    accepted = _accept(account_id, code or "", moment)
     if not accepted:
         _record_wrong_code(account_id, surface)
     return accepted
@@ -282,11 +291,25 @@ def _accept(account_id: int, code: str, now: datetime) -> bool:
     return True
 
 
+def _wrong_codes_lately(account_id: int) -> int:
+    """Wrong codes for the account in the last ``WRONG_CODES_WINDOW``, counted from the
+    audit trail that records each one (so the count holds across sessions and addresses).
+    Audit rows carry the wall-clock time, so the window is read on that clock."""
+    since = datetime.now(timezone.utc) - WRONG_CODES_WINDOW
+    return db.session.scalar(
+        select(func.count()).select_from(AuditLog).where(
+            AuditLog.action == "account.sign_in_failed", AuditLog.entity == "account",
+            AuditLog.entity_id == str(account_id),
+            AuditLog.created_at >= since,
+            AuditLog.changes["reason"].as_string() == "wrong_second_factor"))
+
+
 @unit_of_work()
-def _record_wrong_code(account_id: int, surface: str) -> None:
+def _record_wrong_code(account_id: int, surface: str,
+                       reason: str = "wrong_second_factor") -> None:
     audit.record("account.sign_in_failed", entity="account", entity_id=account_id,
                  provider_id=_provider_of(account_id),
-                 changes={"surface": surface, "reason": "wrong_second_factor"})
+                 changes={"surface": surface, "reason": reason})
 
 
 def check_api_sign_in(account: Account, code: str | None, *,

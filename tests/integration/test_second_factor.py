@@ -163,3 +163,20 @@ def test_the_setting_is_on_by_default_in_production_only():
     assert Config({"BOOKWELL_ENV": "development", **secrets}).CONSOLE_REQUIRE_2FA is False
     assert Config({"BOOKWELL_ENV": "production", "CONSOLE_REQUIRE_2FA": "off",
                    **secrets}).CONSOLE_REQUIRE_2FA is False
+
+
+def test_wrong_codes_are_bounded_per_account_whatever_the_session(build):
+    staff = build.staff(build.provider())
+    secret, _ = enrol(staff, now=NOW)
+    for _ in range(second_factor.WRONG_CODES_PER_ACCOUNT):
+        assert not second_factor.verify(staff, "000000", now=later(30))
+
+    # Even the right code is refused now, until the window has passed.
+    assert not second_factor.verify(staff, code_at(secret, later(30)), now=later(30))
+    reasons = [c["reason"] for c in db.session.scalars(select(AuditLog.changes).where(
+        AuditLog.action == "account.sign_in_failed", AuditLog.entity_id == str(staff))
+        .order_by(AuditLog.id))]
+    assert reasons[-1] == "too_many_wrong_codes"
+    other = build.staff(build.provider())  # another account is not affected
+    other_secret, _ = enrol(other, now=NOW)
+    assert second_factor.verify(other, code_at(other_secret, later(30)), now=later(30))
