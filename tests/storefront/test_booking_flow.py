@@ -13,9 +13,7 @@ from app.extensions import db
 from app.models import Account, Booking, Offering, Slot
 from app.models.types import utcnow
 from app.services import bookings, manage_links
-from tests.notifications.conftest import run_jobs, smtp
-
-__all__ = ["smtp"]
+from tests.notifications.conftest import run_jobs
 
 
 def _booking(reference: str) -> Booking:

@@ -7,10 +7,9 @@ from app.extensions import db
 from app.models import Account
 from app.services.accounts import find_user_by_email
 from tests.builders import PASSWORD
-from tests.notifications.conftest import confirmed_booking, smtp
+from tests.notifications.conftest import confirmed_booking
 from tests.storefront.conftest import sign_in
 
-__all__ = ["smtp"]  # the SMTP server fixture, for this module's tests
 GERMAN = {"Accept-Language": "de-DE,de;q=0.9,en;q=0.8"}
 ENGLISH = {"Accept-Language": "en-US,en;q=0.9"}
 
@@ -114,7 +113,6 @@ def test_the_console_stays_english(client):
 def test_pages_say_they_vary_by_language(client, store):
     response = client.get("/shop/")
     assert {"Accept-Language", "Cookie"} <= set(response.vary)
-
 
 
 def test_refusals_and_field_errors_speak_the_pages_language(client, store):
