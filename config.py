@@ -184,6 +184,24 @@ class Config:
         self.CORS_ORIGINS = [o.strip() for o in env.get("CORS_ORIGINS", "").split(",")
                              if o.strip()]
 
+        # Sign in with Google, Facebook and Apple. A provider is offered only when its
+        # client id and secret (Apple: service id, team id, key id and private key) are set.
+        self.GOOGLE_OAUTH_CLIENT_ID = env.get("GOOGLE_OAUTH_CLIENT_ID") or None
+        self.GOOGLE_OAUTH_CLIENT_SECRET = env.get("GOOGLE_OAUTH_CLIENT_SECRET") or None
+        self.FACEBOOK_OAUTH_CLIENT_ID = env.get("FACEBOOK_OAUTH_CLIENT_ID") or None
+        self.FACEBOOK_OAUTH_CLIENT_SECRET = env.get("FACEBOOK_OAUTH_CLIENT_SECRET") or None
+        self.APPLE_CLIENT_ID = env.get("APPLE_CLIENT_ID") or None  # the Services ID
+        self.APPLE_TEAM_ID = env.get("APPLE_TEAM_ID") or None
+        self.APPLE_KEY_ID = env.get("APPLE_KEY_ID") or None
+        self.APPLE_PRIVATE_KEY = (env.get("APPLE_PRIVATE_KEY") or "").replace("\\n", "\n") or None
+        # Staff and admins may sign in to the console with Google (never Facebook or Apple).
+        self.CONSOLE_GOOGLE_SIGN_IN = _env_bool_from(env, "CONSOLE_GOOGLE_SIGN_IN", True)
+        # One base URL in place of every identity provider's hosts (a local stand-in).
+        self.SOCIAL_SIGN_IN_BASE_URL = env.get("SOCIAL_SIGN_IN_BASE_URL") or None
+        # Where an app may receive its one-time sign-in code (comma-separated, exact URIs).
+        self.SOCIAL_APP_REDIRECT_URIS = tuple(
+            u.strip() for u in env.get("SOCIAL_APP_REDIRECT_URIS", "").split(",") if u.strip())
+
         # Google Maps: geocoding of locations and the maps in console and storefront.
         self.GOOGLE_MAPS_API_KEY = env.get("GOOGLE_MAPS_API_KEY") or None
         self.GOOGLE_MAPS_BASE_URL = env.get("GOOGLE_MAPS_BASE_URL") or None  # a stand-in server

@@ -33,6 +33,7 @@ from app.services import (
     payment_webhooks,
     receipts,
     refunds,
+    social_sign_in,
     sweeps,
 )
 from app.services.scopes import Scope
@@ -144,7 +145,8 @@ def geocode_location(location_id: int) -> str:
 
 @with_app_context
 def purge_revoked_tokens() -> int:
-    return accounts.purge_expired_revocations()
+    """Expired token revocations, and expired one-time sign-in handoffs."""
+    return accounts.purge_expired_revocations() + social_sign_in.purge_expired_handoffs()
 
 
 @with_app_context

@@ -26,9 +26,11 @@ from views.titles import register_count_phrase
 
 
 def register_storefront(app) -> None:
+    from views import social_sign_in
     from views.storefront import bp, languages
 
     app.register_blueprint(bp)
+    social_sign_in.register(app)  # the identity providers' blueprints, shop and console
     languages.install(app)  # after Flask-AppBuilder has set up Flask-Babel
 
 

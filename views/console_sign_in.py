@@ -42,7 +42,7 @@ def finish_first_factor(account, next_url: str | None = None) -> Response:
       (``CONSOLE_REQUIRE_2FA``) and has none is then held on the page that sets one up
       (:func:`require_enrolment`).
     """
-    next_url = _safe_next(next_url if next_url is not None else request.args.get("next"))
+    next_url = safe_next(next_url if next_url is not None else request.args.get("next"))
     if second_factor.is_enabled(account.id):
         session[PENDING_KEY] = {"account_id": account.id, "since": int(time.time()),
                                 "wrong": 0, "next": next_url}
@@ -52,7 +52,7 @@ def finish_first_factor(account, next_url: str | None = None) -> Response:
     return redirect(next_url)
 
 
-def _safe_next(url: str | None) -> str:
+def safe_next(url: str | None) -> str:
     """``url`` if it stays on this site, else the console's home."""
     return get_safe_redirect(url) if url else current_app.appbuilder.get_url_for_index
 
@@ -94,7 +94,7 @@ class SecondFactorSignInView(BaseView):
             if second_factor.verify(account.id, request.form.get("code", "")):
                 session.pop(PENDING_KEY, None)
                 login_user(account, remember=False)
-                return redirect(_safe_next(pending.get("next")))
+                return redirect(safe_next(pending.get("next")))
             pending["wrong"] = pending.get("wrong", 0) + 1
             if pending["wrong"] >= MAX_WRONG_CODES:
                 session.pop(PENDING_KEY, None)

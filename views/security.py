@@ -135,8 +135,9 @@ SESSION_ID, TOUCHED_AT = "sign_in_session", "sign_in_session_touched"
 def _remember_sign_in(app, user, **extra):
     """Every console or shop sign-in: its time, and a session its holder can see and end."""
     now = int(time.time())
-    kind = sign_in_sessions.SHOP if request.path.startswith("/shop") else \
-        sign_in_sessions.CONSOLE
+    # A shared page (an identity provider's callback) says which it is in ``g``.
+    kind = g.get("sign_in_kind") or (
+        sign_in_sessions.SHOP if request.path.startswith("/shop") else sign_in_sessions.CONSOLE)
     session[SIGNED_IN_AT] = session[TOUCHED_AT] = now
     session[SESSION_ID] = sign_in_sessions.start(
         user.id, kind, user_agent=request.user_agent.string, address=request.remote_addr)

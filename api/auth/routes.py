@@ -14,12 +14,22 @@ from api.auth.schemas import (
     PasswordResetSchema,
     RegisterSchema,
     RegistrationAcceptedSchema,
+    SocialExchangeSchema,
+    SocialStartSchema,
     TokenSchema,
 )
 from api.blueprint import Blueprint
 from api.errors import ErrorSchema
 from app.extensions import limiter
-from app.services import accounts, email_verification, password_reset, second_factor
+from app.errors import NotFound
+from app.services import (
+    accounts,
+    email_verification,
+    password_reset,
+    second_factor,
+    social_sign_in,
+)
+from views import social_sign_in as social
 
 blp = Blueprint("auth", __name__, url_prefix="/auth", description="Sign-up and sign-in")
 
@@ -144,3 +154,52 @@ class VerifyEmailViews(MethodView):
         """
         account = email_verification.verify(data["token"])
         return {"email": account.email, "email_verified": True}
+
+
+@blp.route("/social/<string:provider>/start")
+class SocialStartViews(MethodView):
+    decorators = [limiter.limit(_auth_rate_limit)]
+
+    @blp.arguments(SocialStartSchema, location="query")
+    @blp.alt_response(302, description=(
+        "To the identity provider; afterwards to `redirect_uri?code=…` (or "
+        "`redirect_uri?error=…&error_description=…`)"))
+    @blp.alt_response(404, schema=ErrorSchema, description=(
+        "No such provider is offered here (`social.provider_not_offered`)"))
+    @blp.alt_response(422, schema=ErrorSchema, description=(
+        "`redirect_uri` is not one of `SOCIAL_APP_REDIRECT_URIS` "
+        "(`social.redirect_uri_not_allowed`)"))
+    def get(self, args, provider):
+        """Sign in with Google, Apple or Facebook from an app: open this in a browser
+
+        The browser ends at `redirect_uri` with a one-time `code` (valid 60 seconds, once);
+        exchange it at `POST /auth/social/exchange`. No token ever appears in a URL. A
+        new address gets a customer account; an existing account is opened only through a
+        linked sign-in, or when both the provider and this account have the address
+        verified (else `error=social.sign_in_with_password`).
+        """
+        if provider not in social.offered():
+            raise NotFound("social.provider_not_offered", "This sign-in is not offered here.")
+        social_sign_in.check_app_redirect_uri(args["redirect_uri"])
+        return social.start(provider, {"purpose": social.API,
+                                       "redirect_uri": args["redirect_uri"],
+                                       "code_challenge": args.get("code_challenge")})
+
+
+@blp.route("/social/exchange")
+class SocialExchangeViews(MethodView):
+    decorators = [limiter.limit(_auth_rate_limit, methods=["POST"])]
+
+    @blp.arguments(SocialExchangeSchema)
+    @blp.response(200, TokenSchema)
+    @blp.alt_response(401, schema=ErrorSchema, description=(
+        "The code is wrong, expired, used, or its PKCE verifier does not match "
+        "(`auth.social_code_invalid`); two-factor accounts: as at `/auth/login`"))
+    @blp.alt_response(429, schema=ErrorSchema, description="Too many attempts from this address")
+    def post(self, data):
+        """Exchange a social sign-in's one-time code for an access and a refresh token"""
+        user = social_sign_in.exchange_app_code(data["code"], data.get("code_verifier"))
+        second_factor.check_api_sign_in(user, data.get("second_factor_code"))
+        return accounts.sign_in_api(user, user_agent=request.user_agent.string,
+                                    address=request.remote_addr)
+

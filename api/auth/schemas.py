@@ -66,3 +66,27 @@ class TokenSchema(Schema):
     token_type = ma.fields.String(required=True, metadata={"example": "Bearer"})
     expires_in = ma.fields.Integer(required=True,
                                    metadata={"description": "Access token lifetime in seconds"})
+
+
+class SocialStartSchema(Schema):
+    redirect_uri = ma.fields.String(required=True, validate=ma.validate.Length(max=2000),
+                                    metadata={"description": (
+                                        "Where the one-time code goes: exactly one of "
+                                        "`SOCIAL_APP_REDIRECT_URIS`")})
+    code_challenge = ma.fields.String(validate=ma.validate.Length(min=43, max=128), metadata={
+        "description": "PKCE (RFC 7636): BASE64URL(SHA-256(code_verifier)); then the "
+                       "exchange must send the `code_verifier`"})
+    code_challenge_method = ma.fields.String(validate=ma.validate.OneOf(["S256"]))
+
+
+class SocialExchangeSchema(Schema):
+    code = ma.fields.String(required=True, load_only=True,
+                            validate=ma.validate.Length(min=1, max=128),
+                            metadata={"description": "The `code` your redirect URI received"})
+    code_verifier = ma.fields.String(load_only=True, validate=ma.validate.Length(min=43, max=128),
+                                     metadata={"description": "With PKCE: the verifier"})
+    second_factor_code = ma.fields.String(load_only=True, validate=ma.validate.Length(max=32),
+                                          metadata={"description": (
+                                              "Accounts with two-factor sign-in only: the "
+                                              "current code or a recovery code")})
+

@@ -8,14 +8,22 @@ from flask_jwt_extended import current_user, get_jwt, get_jwt_identity, verify_j
 from api.blueprint import Blueprint
 from api.errors import ErrorSchema
 from api.me.schemas import (
+    LinkedSignInSchema,
     ProfileUpdateSchema,
     SessionSchema,
     SessionsEndedSchema,
     UserSchema,
     VerificationRequestedSchema,
 )
+from app.errors import NotFound
 from app.extensions import limiter
-from app.services import accounts, email_verification, notifications, sign_in_sessions
+from app.services import (
+    accounts,
+    email_verification,
+    notifications,
+    sign_in_sessions,
+    social_sign_in,
+)
 
 CHANNEL_FIELDS = ("notify_email", "notify_sms")
 blp = Blueprint("me", __name__, url_prefix="/me", description="The signed-in user")
@@ -108,3 +116,31 @@ class SessionViews(MethodView):
     def delete(self, session_id):
         """End one of your sessions (this token's own too: then it stops working)"""
         sign_in_sessions.end(current_user.id, session_id)
+
+
+@blp.route("/identities")
+class IdentitiesViews(MethodView):
+    @blp.login_required()
+    @blp.response(200, LinkedSignInSchema(many=True))
+    def get(self):
+        """The Google, Apple and Facebook sign-ins linked to your account"""
+        return [dict(provider=row.provider, label=social_sign_in.label(row.provider),
+                     email=row.email, linked_at=row.created_at, last_used_at=row.last_used_at)
+                for row in social_sign_in.identities(current_user.id)]
+
+
+@blp.route("/identities/<string:provider>")
+class IdentityViews(MethodView):
+    @blp.login_required()
+    @blp.response(204)
+    @blp.alt_response(404, schema=ErrorSchema, description=(
+        "No sign-in of this provider is linked (`social.not_linked`)"))
+    @blp.alt_response(409, schema=ErrorSchema, description=(
+        "It is the account's only way to sign in: no password and no other link "
+        "(`account.last_sign_in_method`)"))
+    def delete(self, provider):
+        """Unlink a sign-in while another way to sign in remains"""
+        if provider not in social_sign_in.PROVIDER_KEYS:
+            raise NotFound("social.not_linked", "No such sign-in is linked to your account.")
+        social_sign_in.unlink(current_user, provider)
+

@@ -69,3 +69,13 @@ class VerificationRequestedSchema(Schema):
     sent = ma.fields.Boolean(required=True, metadata={
         "description": "False when the address is verified already (nothing is sent)"})
     message = ma.fields.String(required=True)
+
+
+class LinkedSignInSchema(Schema):
+    provider = ma.fields.String(required=True, metadata={"description": "google, apple or facebook"})
+    label = ma.fields.String(required=True, metadata={"example": "Google"})
+    email = ma.fields.String(allow_none=True, metadata={
+        "description": "The address the provider shared when it was linked"})
+    linked_at = ma.fields.DateTime(required=True, metadata={"description": "UTC"})
+    last_used_at = ma.fields.DateTime(allow_none=True, metadata={"description": "UTC"})
+

@@ -15,7 +15,13 @@ from app.models.notifications import (
 from app.models.payments import Payment, PaymentEvent, Refund
 from app.models.receipts import Receipt, ReceiptCounter
 from app.models.tenancy import Provider, TenantOwned
-from app.models.accounts import Account, LinkedIdentity, RevokedToken, SignInSession
+from app.models.accounts import (
+    Account,
+    LinkedIdentity,
+    RevokedToken,
+    SignInHandoff,
+    SignInSession,
+)
 from app.models.second_factor import RecoveryCode, SecondFactor
 
 __all__ = [
@@ -49,6 +55,7 @@ __all__ = [
     "ReceiptCounter",
     "Refund",
     "LinkedIdentity",
+    "SignInHandoff",
     "RevokedToken",
     "SecondFactor",
     "SignInSession",

@@ -4,8 +4,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_appbuilder.security.sqla.models import User as FabUser
-from sqlalchemy import (Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, false,
-                        func, true)
+from sqlalchemy import (Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
+                        false, func, true)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -112,3 +112,18 @@ class LinkedIdentity(db.Model):
     email: Mapped[str | None] = mapped_column(String(320))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SignInHandoff(db.Model):
+    """A short-lived, single-use value one request of a social sign-in leaves for a later
+    one: the code an app exchanges for tokens (``app_code``), or the name Apple posts
+    once (``apple_name``). Only a hash of the key is kept."""
+
+    __tablename__ = "sign_in_handoff"
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    account_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("ab_user.id", ondelete="CASCADE"), index=True)
+    payload: Mapped[str | None] = mapped_column(Text)  # JSON
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Account, Notification, Receipt, SignInSession
-from app.services import account_bookings, attribution_privacy
+from app.services import account_bookings, attribution_privacy, social_sign_in
 from app.services.money import major_units_text
 
 
@@ -24,6 +24,10 @@ def export_customer_data(customer_id: int) -> dict:
     account = db.session.get(Account, customer_id)
     data["profile"]["email_verified_at"] = _iso(account.email_verified_at) if account else None
     data["sessions"] = _sessions(customer_id)
+    data["linked_sign_ins"] = [
+        {"provider": row.provider, "email": row.email, "linked_at": _iso(row.created_at),
+         "last_used_at": _iso(row.last_used_at)}
+        for row in social_sign_in.identities(customer_id)]
     data["messages"] = _messages(customer_id)
     data["receipts"] = _receipts(customer_id)
     return data

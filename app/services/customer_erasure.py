@@ -2,9 +2,9 @@
 
 One unit of work does the database part, all or nothing: the account is anonymised and
 can no longer sign in; its sign-in sessions, second factor (authenticator secret and
-recovery codes) and one-off request records are deleted; the
-message log keeps that messages were sent (channel, time, status) but not to whom or
-what they said; attribution and conversion rows lose their identifiers; the audit trail
+recovery codes), linked sign-ins (Google, Apple, Facebook) and one-off request records
+are deleted; the message log keeps that messages were sent (channel, time, status) but
+not to whom or what they said; attribution and conversion rows lose their identifiers; the audit trail
 keeps who-did-what but not the person's values or addresses. Bookings, payments,
 receipts and credit notes stay (accounting and tax law) with their numbers and totals;
 the documents' PDFs are printed again without the customer after the commit
@@ -29,7 +29,7 @@ from app.models import (
 )
 from app.models.notifications import FAILED, QUEUED, SENDING
 from app.models.types import utcnow
-from app.services import attribution_privacy, audit, receipts, second_factor
+from app.services import attribution_privacy, audit, receipts, second_factor, social_sign_in
 from app.services.transactions import unit_of_work
 
 ERASED = "[erased]"
@@ -53,6 +53,7 @@ def erase_customer(customer_id: int) -> None:
     _scrub_payment_events(booking_ids, traces)
     db.session.execute(delete(SignInSession).where(SignInSession.account_id == customer_id))
     second_factor.delete_for_account(customer_id)  # authenticator secret, recovery codes
+    social_sign_in.delete_for_account(customer_id)  # Google, Apple, Facebook links
     db.session.execute(delete(IdempotencyRecord).where(
         IdempotencyRecord.user_id == customer_id))
     db.session.execute(update(RevokedToken).where(RevokedToken.user_id == customer_id)

@@ -1,7 +1,7 @@
 """A customer who forgot their password, in Chromium: "Forgot your password?" under the
 sign-in form, the link from the mail (a local SMTP server), a new password (a weak one
 refused first), then signed in with it; a phone app signed in over the API is then signed
-out from "Where you are signed in" and its access token refused. axe-core checks each shop
+out from "Sign-in and security" and its access token refused. axe-core checks each shop
 page. Then console staff the same way."""
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ def test_a_customer_resets_a_forgotten_password(page, build, app, live_app, monk
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
     _look(page, "signed-in")
     page.goto("/shop/bookings")
-    page.get_by_role("link", name="Where you are signed in").click()
+    page.get_by_role("link", name="Sign-in and security").click()
     expect(page.locator(".session-card")).to_have_count(1)  # the reset ended the rest
     expect(page.get_by_text("This browser")).to_be_visible()
     _look(page, "sessions")

@@ -18,9 +18,10 @@ from views.storefront import (
     languages,
     manage,
     pictures,
+    social,
 )
 from views.storefront.blueprint import bp
 
 # Importing a page module adds its routes to the blueprint.
 __all__ = ["account", "bp", "browse", "checkout", "errors", "formats", "formatting", "languages",
-           "manage", "pictures"]
+           "manage", "pictures", "social"]

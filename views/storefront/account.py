@@ -14,9 +14,11 @@ from app.services import (
     password_reset,
     second_factor,
     sign_in_sessions,
+    social_sign_in,
 )
 from app.services.roles import CUSTOMER
 from views.security import SESSION_ID, end_current_session
+from views.social_sign_in import offered as offered_providers
 from views.storefront.blueprint import (
     bp,
     current_customer,
@@ -36,6 +38,15 @@ def _after_sign_in():
     return redirect(local_path(request.values.get("next")) or url_for(".offerings"))
 
 
+def shop_refusal(account) -> str | None:
+    """Why ``account`` may not sign in to the shop, or None. The shop and the console
+    share the session: an account with a second factor (staff and admins only) must not
+    reach the console with a password, or another service's sign-in, alone."""
+    if CUSTOMER not in account.role_names or second_factor.is_enabled(account.id):
+        return staff_account_message()
+    return None
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_auth_rate_limit, methods=["POST"])
 def login():
@@ -47,11 +58,8 @@ def login():
         except DomainError as exc:
             error = shop_message(exc)
         else:
-            # The shop and the console share the session: an account with a second factor
-            # (staff and admins only) must not reach the console with a password alone.
-            if CUSTOMER not in account.role_names or second_factor.is_enabled(account.id):
-                error = staff_account_message()
-            else:
+            error = shop_refusal(account)
+            if not error:
                 login_user(account)
                 return _after_sign_in()
     return render_template("storefront/login.html", error=error,
@@ -199,9 +207,13 @@ def send_verification_link():
 def my_sessions():
     """Where the customer is signed in (shop, API apps, in their time zone), to end any."""
     customer = current_customer()
+    linked = {row.provider: row for row in social_sign_in.identities(customer.id)}
+    sign_ins = [(key, social_sign_in.label(key), linked.get(key)) for key in
+                social_sign_in.PROVIDER_KEYS if key in offered_providers() or key in linked]
     return render_template("storefront/sessions.html",
                            sessions=sign_in_sessions.active(customer.id),
-                           current=session.get(SESSION_ID), zone=customer.timezone or "UTC")
+                           current=session.get(SESSION_ID), zone=customer.timezone or "UTC",
+                           sign_ins=sign_ins, has_password=bool(customer.password))
 
 
 @bp.route("/account/sessions/<session_id>/end", methods=["POST"])

@@ -120,3 +120,39 @@ def field_errors(error: DomainError) -> dict[str, str]:
 
 def staff_account_message() -> str:
     return gettext("This is a staff account: sign in to the console instead.")
+
+
+# Signing in with another service; ``%(provider)s`` is Google, Facebook or Apple.
+SOCIAL_MESSAGES = {
+    "social.cancelled": lazy_gettext("You cancelled signing in with %(provider)s."),
+    "social.provider_failed": lazy_gettext(
+        "Signing in with %(provider)s did not work. Please try again."),
+    "social.email_missing": lazy_gettext(
+        "%(provider)s did not share an email address. Register with your email address "
+        "instead."),
+    "social.sign_in_with_password": lazy_gettext(
+        "An account with this email address exists already. Sign in with your password "
+        "(\"Forgot your password?\" sends a link to choose one), then link %(provider)s on "
+        "your account page."),
+    "social.identity_taken": lazy_gettext(
+        "This %(provider)s sign-in belongs to another account."),
+    "social.provider_linked": lazy_gettext(
+        "Another %(provider)s sign-in is linked already: unlink it first."),
+    "social.signed_out": lazy_gettext("You were signed out meanwhile. Sign in and link again."),
+    "auth.account_inactive": lazy_gettext("This account is switched off."),
+    "account.email_unverified": lazy_gettext(
+        "Verify your email address first: open the link we emailed you."),
+    "account.last_sign_in_method": lazy_gettext(
+        "%(provider)s is your only way to sign in. Choose a password first (\"Forgot your "
+        "password?\" sends a link)."),
+    "social.not_linked": lazy_gettext("No such sign-in is linked to your account."),
+}
+
+
+def social_message(code: str, fallback: str, provider: str) -> str:
+    """A social sign-in's outcome in the page's language (``fallback`` when unknown)."""
+    from app.services.social_sign_in import label
+
+    message = SOCIAL_MESSAGES.get(code)
+    return message % {"provider": label(provider)} if message is not None else fallback
+
