@@ -37,7 +37,9 @@ class BookwellUserDBModelView(PlainTitles, UserDBModelView):
     user_info_title = "Your account"
     label_columns = {**UserDBModelView.label_columns, "provider": "Provider",
                      "marketing_consent": "Marketing consent", "locale": "Language",
-                     "timezone": "Time zone", "two_factor": "2FA"}
+                     "timezone": "Time zone", "two_factor": "2FA", "active": "Active",
+                     "last_login": "Last sign-in", "login_count": "Sign-ins",
+                     "fail_login_count": "Failed sign-ins", "created_on": "Created"}
     description_columns = {"two_factor": "Two-factor sign-in with an authenticator app"}
     show_template = "console/user_show.html"  # an admin's "Reset second factor" button
     list_columns = ["first_name", "last_name", "email", "provider", "roles", "active",

@@ -2,11 +2,11 @@
 provider (``/oauth/<provider>`` and its ``/authorized`` callback), shared by every surface.
 
 Where a sign-in started decides what its callback does. The start pages put an *intent*
-in the session — ``shop`` (sign in to the storefront, then back to ``next``), ``link``
-(add the sign-in to the signed-in customer's account), ``console`` (Google only; ends in
-:func:`views.console_sign_in.finish_first_factor`) or ``api`` (a one-time code to an
-allow-listed app address) — and the callback, Flask-Dance's ``oauth_authorized`` signal,
-acts on it. The provider's token is never stored: the handler answers with a response.
+in the session (:mod:`app.sign_in_intent`) — ``shop`` (sign in to the storefront, then
+back to ``next``), ``link`` (add the sign-in to the signed-in customer's account),
+``console`` (Google only; ends in :func:`views.console_sign_in.finish_first_factor`) or
+``api`` (a one-time code to an allow-listed app address) — and the callback,
+Flask-Dance's ``oauth_authorized`` signal, acts on it. The provider's token is never stored: the handler answers with a response.
 
 Apple posts its answer (``response_mode=form_post``) from its own site, a request that
 carries no ``SameSite=Lax`` session cookie: :func:`_apple_form_post` keeps the name Apple
@@ -17,8 +17,7 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlencode, urlsplit, urlunsplit, parse_qsl
 
-from flask import (Blueprint, abort, current_app, flash, g, redirect, request, session,
-                   url_for)
+from flask import Blueprint, current_app, flash, g, redirect, request, url_for
 from flask_dance.consumer import OAuth2ConsumerBlueprint, oauth_authorized, oauth_error
 from flask_login import current_user, login_user
 from oauthlib.oauth2 import OAuth2Error
@@ -29,10 +28,9 @@ from app.extensions import csrf
 from app.gateways import identity_providers
 from app.gateways.identity_providers import IdentityProviderError
 from app.services import sign_in_sessions, social_sign_in
+from app.sign_in_intent import API, CONSOLE, LINK, SHOP, login_endpoint, offered, start, take
 
 log = logging.getLogger(__name__)
-INTENT_KEY = "social_sign_in"
-SHOP, LINK, CONSOLE, API = "shop", "link", "console", "api"
 PROVIDER_FAILED = ("social.provider_failed",
                    "Signing in with {label} did not work. Please try again.")
 
@@ -52,32 +50,16 @@ def _buttons() -> list[tuple[str, str]]:
     return [(key, social_sign_in.label(key)) for key in offered()]
 
 
-def offered(config=None) -> list[str]:
-    return identity_providers.configured(config or current_app.config)
-
-
 def console_google_offered(config=None) -> bool:
     config = config or current_app.config
     return bool(config.get("CONSOLE_GOOGLE_SIGN_IN")) and identity_providers.is_configured(
         "google", config)
 
 
-def endpoint(provider: str) -> str:
-    return f"oauth_{provider}"
-
-
-def start(provider: str, intent: dict):
-    """Begin a sign-in with ``provider`` for ``intent`` (404 when it is not offered)."""
-    if provider not in offered():
-        abort(404)
-    session[INTENT_KEY] = {**intent, "provider": provider}
-    return redirect(url_for(f"{endpoint(provider)}.login"))
-
-
 def _blueprint(provider: str, config) -> OAuth2ConsumerBlueprint:
     where = identity_providers.spec(provider, config)
     bp = OAuth2ConsumerBlueprint(
-        endpoint(provider), __name__, url_prefix="/oauth",
+        login_endpoint(provider), __name__, url_prefix="/oauth",
         login_url=f"/{provider}", authorized_url=f"/{provider}/authorized",
         client_id=identity_providers.client_id(provider, config),
         client_secret=None if provider == "apple" else identity_providers.client_secret(
@@ -114,7 +96,7 @@ def _apple_form_post():
 
 
 def _authorized(blueprint, token, **_):
-    intent = session.pop(INTENT_KEY, None) or {"purpose": SHOP}
+    intent = take()
     provider = blueprint.provider
     apple_user = social_sign_in.take_apple_name(request.args.get("state")) \
         if provider == "apple" else None
@@ -134,7 +116,7 @@ def _authorized(blueprint, token, **_):
 
 def _refused(blueprint, error=None, error_description=None, **_):
     """The person pressed Cancel at the provider (or the provider refused)."""
-    intent = session.pop(INTENT_KEY, None) or {"purpose": SHOP}
+    intent = take()
     code = "social.cancelled" if error == "access_denied" else "social.provider_failed"
     message = ("You cancelled signing in with {label}." if code == "social.cancelled"
                else PROVIDER_FAILED[1])
@@ -143,7 +125,7 @@ def _refused(blueprint, error=None, error_description=None, **_):
 
 def _token_request_failed(exc):
     log.warning("social sign-in: the token request failed: %s", exc)
-    intent = session.pop(INTENT_KEY, None) or {"purpose": SHOP}
+    intent = take()
     provider = intent.get("provider") or request.blueprint.removeprefix("oauth_")
     return _failure(intent, provider, *PROVIDER_FAILED)
 
@@ -164,14 +146,13 @@ def _shop(identity, intent):
 
 
 def _link(identity, intent):
-    from flask_babel import gettext
+    from views.storefront.shop_messages import social_message
 
     if not current_user.is_authenticated or current_user.id != intent.get("account_id"):
         return _failure(intent, identity.provider, "social.signed_out",
                         "You were signed out meanwhile. Sign in and link again.")
     social_sign_in.link(current_user, identity)
-    flash(gettext("%(provider)s is linked: you can sign in with it from now on.",
-                  provider=social_sign_in.label(identity.provider)))
+    flash(social_message("social.linked", "", identity.provider))
     return redirect(url_for("storefront.my_sessions"))
 
 

@@ -29,7 +29,7 @@ from app.services import (
     second_factor,
     social_sign_in,
 )
-from views import social_sign_in as social
+from app import sign_in_intent
 
 blp = Blueprint("auth", __name__, url_prefix="/auth", description="Sign-up and sign-in")
 
@@ -178,10 +178,10 @@ class SocialStartViews(MethodView):
         linked sign-in, or when both the provider and this account have the address
         verified (else `error=social.sign_in_with_password`).
         """
-        if provider not in social.offered():
+        if provider not in sign_in_intent.offered():
             raise NotFound("social.provider_not_offered", "This sign-in is not offered here.")
         social_sign_in.check_app_redirect_uri(args["redirect_uri"])
-        return social.start(provider, {"purpose": social.API,
+        return sign_in_intent.start(provider, {"purpose": sign_in_intent.API,
                                        "redirect_uri": args["redirect_uri"],
                                        "code_challenge": args.get("code_challenge")})
 

@@ -198,3 +198,27 @@ def test_a_guest_finishing_the_account_from_the_mailed_link_is_verified(app, sto
     account = guest_checkout.finish_guest_account(token, password=PASSWORD)
 
     assert account.email_verified_at is not None
+
+
+def test_changing_the_address_in_the_shop_waits_for_a_verified_one_then_mails_the_new(
+        client, app_ctx, smtp):
+    _register(client)
+    (first_link,) = _verify_paths(smtp)
+    sign_in(client, EMAIL, PASSWORD)
+    page = client.get("/shop/account/sessions").get_data(as_text=True)
+    assert "Not verified yet" in page and "Change email address" in page
+    refused = client.post("/shop/account/email", data={"email": "grace.new@example.com"})
+    assert refused.status_code == 302
+    assert db.session.scalar(select(Account.email)) == EMAIL  # unproven: unchanged
+    client.get(first_link)
+    client.post("/shop/account/email", data={"email": "grace.new@example.com"})
+    db.session.expire_all()
+    account = db.session.scalars(select(Account)).one()
+    assert (account.email, account.email_verified_at) == ("grace.new@example.com", None)
+    assert _verify_paths(smtp, "grace.new@example.com")  # the new address gets a link
+    page = client.get("/shop/account/sessions").get_data(as_text=True)
+    assert "grace.new@example.com" in page
+    bad = client.post("/shop/account/email", data={"email": "not-an-address"})
+    assert bad.status_code == 302
+    db.session.expire_all()
+    assert db.session.scalar(select(Account.email)) == "grace.new@example.com"

@@ -18,7 +18,7 @@ from app.services import (
 )
 from app.services.roles import CUSTOMER
 from views.security import SESSION_ID, end_current_session
-from views.social_sign_in import offered as offered_providers
+from app.sign_in_intent import offered as offered_providers
 from views.storefront.blueprint import (
     bp,
     current_customer,
@@ -214,6 +214,23 @@ def my_sessions():
                            sessions=sign_in_sessions.active(customer.id),
                            current=session.get(SESSION_ID), zone=customer.timezone or "UTC",
                            sign_ins=sign_ins, has_password=bool(customer.password))
+
+
+@bp.route("/account/email", methods=["POST"])
+@customer_required
+@limiter.limit(_verification_rate_limit, key_func=_customer_key)
+def change_email():
+    """A new address: needs the current one verified (``change_email``); the new one is
+    mailed a link and counts as unverified until it is opened."""
+    customer = current_customer()
+    try:
+        accounts.update_profile(user=customer, changes={"email": request.form.get("email", "")})
+    except DomainError as exc:
+        flash(shop_message(exc))
+    else:
+        flash(gettext("Your email address is now %(email)s. We have emailed it a link: open "
+                      "it to verify the address.", email=customer.email))
+    return redirect(url_for(".my_sessions"))
 
 
 @bp.route("/account/sessions/<session_id>/end", methods=["POST"])

@@ -125,6 +125,8 @@ def staff_account_message() -> str:
 # Signing in with another service; ``%(provider)s`` is Google, Facebook or Apple.
 SOCIAL_MESSAGES = {
     "social.cancelled": lazy_gettext("You cancelled signing in with %(provider)s."),
+    "social.linked": lazy_gettext(
+        "%(provider)s is linked: you can sign in with it from now on."),
     "social.provider_failed": lazy_gettext(
         "Signing in with %(provider)s did not work. Please try again."),
     "social.email_missing": lazy_gettext(

@@ -2,12 +2,12 @@
 sign-ins on the account page (:mod:`views.social_sign_in` runs the sign-in itself)."""
 from __future__ import annotations
 
-from flask import flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext
 
 from app.errors import DomainError
 from app.services import social_sign_in, verified_actions
-from views import social_sign_in as social
+from app import sign_in_intent as social
 from views.storefront.blueprint import bp, current_customer, customer_required, local_path
 from views.storefront.shop_messages import social_message
 
@@ -16,6 +16,8 @@ from views.storefront.shop_messages import social_message
 def social_sign_in_start(provider: str):
     """Sign in (or register) with ``provider``; ``next`` is where to go afterwards (the
     chosen time of a booking, say)."""
+    if provider not in social.offered():
+        abort(404)
     return social.start(provider, {"purpose": social.SHOP,
                                    "next": local_path(request.args.get("next"))})
 
@@ -26,6 +28,8 @@ def social_sign_in_start(provider: str):
 @bp.route("/account/sign-ins/<provider>/link")
 @customer_required
 def link_sign_in(provider: str):
+    if provider not in social.offered():
+        abort(404)
     customer = current_customer()
     if verified_actions.waits_for_verification(customer, "link_social"):
         flash(social_message("account.email_unverified", "", provider))
