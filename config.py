@@ -196,6 +196,9 @@ class Config:
         self.APPLE_PRIVATE_KEY = (env.get("APPLE_PRIVATE_KEY") or "").replace("\\n", "\n") or None
         # Staff and admins may sign in to the console with Google (never Facebook or Apple).
         self.CONSOLE_GOOGLE_SIGN_IN = _env_bool_from(env, "CONSOLE_GOOGLE_SIGN_IN", True)
+        # Behind a reverse proxy that ends TLS: how many proxies' X-Forwarded-Proto/-Host to
+        # trust, so that links and sign-in callbacks are built as https on the public host.
+        self.PROXY_FIX_HOPS = _env_int_from(env, "PROXY_FIX_HOPS", 0)
         # One base URL in place of every identity provider's hosts (a local stand-in).
         self.SOCIAL_SIGN_IN_BASE_URL = env.get("SOCIAL_SIGN_IN_BASE_URL") or None
         # Where an app may receive its one-time sign-in code (comma-separated, exact URIs).

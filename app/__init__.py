@@ -10,6 +10,7 @@ import importlib
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 from flask_appbuilder import AppBuilder
 from flask_cors import CORS
 from werkzeug.routing import IntegerConverter
@@ -59,6 +60,10 @@ def create_app(overrides: dict | None = None) -> Flask:
         static_folder=None,
     )
     app.config.update(settings)
+    if app.config.get("PROXY_FIX_HOPS"):
+        hops = app.config["PROXY_FIX_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops,
+                                x_port=hops)
     app.session_interface = CookieSessionInterface()
     # Integer path segments that no database id can be answer 404 before any query runs.
     app.url_map.converters["int"] = DatabaseIdConverter

@@ -50,11 +50,13 @@ def format_local_clock(moment: datetime | None, zone_name: str | None,
 
 
 def zone_label(moment: datetime | None, zone_name: str | None) -> str:
-    """The zone of the provider's clock at that moment: 'CET (Europe/Berlin)'."""
+    """The zone of the provider's clock at that moment: 'CET (Europe/Berlin)'; a zone
+    whose abbreviation is its name once: 'UTC'."""
     zone = zone_of(zone_name)
     if moment is None:
         return zone.key
-    return f"{_local(moment, zone_name).strftime('%Z')} ({zone.key})"
+    abbreviation = _local(moment, zone_name).strftime('%Z')
+    return abbreviation if abbreviation == zone.key else f"{abbreviation} ({zone.key})"
 
 
 def format_local_time(moment: datetime | None, zone_name: str | None,

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from app.extensions import db
-from app.gateways.identity_providers import PROVIDERS, ProviderIdentity
+from app.gateways.identity_providers import ORDER, PROVIDERS, ProviderIdentity
 from app.models import Account, LinkedIdentity, SignInHandoff
 from app.models.types import utcnow
 from app.services import audit, email_verification, verified_actions
@@ -37,7 +37,7 @@ SHOP, CONSOLE, API = "shop", "console", "api"
 APP_CODE, APPLE_NAME = "app_code", "apple_name"
 APP_CODE_SECONDS = 60
 APPLE_NAME_SECONDS = 10 * 60
-PROVIDER_KEYS = tuple(PROVIDERS)
+PROVIDER_KEYS = ORDER  # as the account page lists them
 
 
 def label(provider: str) -> str:
