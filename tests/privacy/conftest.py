@@ -5,9 +5,9 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Account, Booking, Notification
+from app.models import Account, Booking, LinkedIdentity, Notification
 from app.errors import Unauthorized
-from app.services import accounts, audit, bookings, refunds, sign_in_sessions
+from app.services import accounts, audit, bookings, refunds, sign_in_sessions, social_sign_in
 from app.services.scopes import Actor, Scope
 from tests.receipts import conftest as receipt_fixtures
 from tests.receipts.conftest import run_event_jobs
@@ -27,8 +27,8 @@ def person(user_id: int, *, first: str, last: str, email: str, phone: str) -> No
 
 
 def give_data(app, build, shop, user_id: int, *, tag: str) -> dict:
-    """Sessions, a paid and part-refunded booking with notes, messages, audit entries
-    made from the person's address; ``tag`` makes every value findable."""
+    """Sessions, a linked Google sign-in, a paid and part-refunded booking with notes,
+    messages, audit entries made from the person's address; ``tag`` makes every value findable."""
     address = f"203.0.113.{len(tag)}"
     with audit.acting_as(Actor(user_id=user_id, ip=address)):
         session_id = sign_in_sessions.start(user_id, "api", user_agent=f"{tag}Client/1.0",
@@ -46,6 +46,10 @@ def give_data(app, build, shop, user_id: int, *, tag: str) -> dict:
                            actor_id=None, scope=Scope.all_providers())
     run_event_jobs(app)
     account = db.session.get(Account, user_id)
+    # A Google sign-in linked with the person's address, and an app code waiting for them.
+    db.session.add(LinkedIdentity(account_id=user_id, provider="google",
+                                  subject=f"{tag}-google", email=account.email))
+    social_sign_in.issue_app_code(user_id)
     booking_id = db.session.scalar(select(Booking.id).where(Booking.reference == reference))
     db.session.add(Notification(
         provider_id=shop["provider"], booking_id=booking_id, customer_id=user_id,

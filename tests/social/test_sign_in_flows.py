@@ -246,3 +246,14 @@ def test_linked_sign_ins_are_exported_and_erased(shop, idp, app_ctx):
     customer_erasure.erase_customer(account.id)
     assert db.session.scalars(select(LinkedIdentity)).all() == []
 
+
+
+def test_a_provider_without_credentials_is_not_offered_anywhere(client, app_ctx):
+    # The suite's main app has no client ids configured.
+    assert "Continue with" not in client.get("/shop/login").get_data(as_text=True)
+    assert "Sign in with Google" not in client.get("/login/").get_data(as_text=True)
+    assert client.get("/shop/sign-in/google").status_code == 404
+    assert client.get("/oauth/google").status_code == 404
+    assert client.get("/login/google").status_code == 404
+    assert_error_shape(client.get(f"/api/v1/auth/social/google/start?redirect_uri="
+                                  f"{APP_REDIRECT}"), 404, "social.provider_not_offered")
