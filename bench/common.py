@@ -135,9 +135,10 @@ def bench_service(*, slug: str, name: str, offering_name: str, price_minor: int,
                         **provider_fields)
     db.session.add(provider)
     db.session.flush()
+    # Bookable a little over a year ahead: some benchmarks book a year out.
     offering = Offering(provider_id=provider.id, kind="service", name=offering_name,
                         price_minor=price_minor, currency="EUR", duration_minutes=60,
-                        **(offering_fields or {}))
+                        **{"booking_horizon_days": 400, **(offering_fields or {})})
     db.session.add(offering)
     db.session.commit()
     return provider.id, offering.id

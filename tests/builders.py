@@ -79,8 +79,11 @@ def offering(provider_id: int, *, kind: str = "service", **fields) -> int:
     from app.models import Offering
 
     n = next(_counter)
+    # Test data lives at fixed dates years ahead (2030, 2031): bookable that far unless a
+    # test sets the horizon (the app's default is 60 days).
     values = dict(name=f"Offering {n}", description="", price_minor=2500, currency="EUR",
-                  duration_minutes=60 if kind == "service" else None)
+                  duration_minutes=60 if kind == "service" else None,
+                  booking_horizon_days=3650)
     values.update(fields)
     return _add(Offering(provider_id=provider_id, kind=kind, **values))
 

@@ -5,8 +5,8 @@ from flask import current_app, flash, redirect, url_for
 from flask_appbuilder.actions import action
 from flask_appbuilder.fieldwidgets import BS3TextAreaFieldWidget
 from markupsafe import Markup, escape
-from wtforms import BooleanField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import BooleanField, IntegerField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.errors import DomainError
 from app.models import Category, Location, Offering, Variant
@@ -103,6 +103,36 @@ def hours_link(offering) -> Markup:
                   f'<i class="fa fa-clock-o"></i> Opening hours</a>')
 
 
+def _whole_number(label: str, low: int, high: int, default: int | None, description: str):
+    return IntegerField(label, validators=[Optional(), NumberRange(low, high)],
+                        default=default, description=description)
+
+
+def booking_rule_fields() -> dict:
+    """The offering's booking rules on its form; an empty box keeps the default (none for
+    the per-customer limits). The ranges are catalog_rules'; the service checks them too."""
+    return {
+        "pay_at_venue": BooleanField("Paid at the venue", description=(
+            "Bookings are confirmed at once and paid on the day.")),
+        "free_cancellation_hours": _whole_number(
+            "Free cancellation until (hours before)", 0, 24 * 365, 24,
+            "Customers cancel or move free of charge until this many hours before."),
+        "min_notice_minutes": _whole_number(
+            "Minimum notice (minutes)", 0, catalog_rules.MAX_NOTICE_MINUTES, 0,
+            "No booking or move to a time that starts sooner, e.g. 120 for two hours."),
+        "booking_horizon_days": _whole_number(
+            "Bookable up to (days ahead)", 1, catalog_rules.MAX_HORIZON_DAYS, 60,
+            "No booking or move further ahead than this."),
+        "max_active_bookings_per_customer": _whole_number(
+            "Bookings per customer", 1, 1000, None,
+            "Upcoming bookings of this one customer may hold at once. Empty: no limit."),
+        "max_held_places_per_customer": _whole_number(
+            "Unpaid places per customer", 1, 1000, None,
+            "Places one customer may hold while not paid yet, so nobody holds a whole "
+            "class. Empty: no limit."),
+    }
+
+
 class OfferingView(CatalogRowView):
     datamodel = CatalogInterface(Offering, catalog.OFFERING, display={
         "hours": hours_link, "kind": lambda row: KIND_NAMES.get(row.kind, row.kind)})
@@ -113,12 +143,22 @@ class OfferingView(CatalogRowView):
         "provider", "kind", "name", "description", "price_minor", "currency",
         "duration_minutes", "category", "location", "active",
         "picture_upload", "picture_description", "remove_picture",
+        "pay_at_venue", "free_cancellation_hours", "min_notice_minutes",
+        "booking_horizon_days", "max_active_bookings_per_customer",
+        "max_held_places_per_customer",
     ]
-    show_columns = add_columns[:10] + ["image_urls", "created_at", "updated_at"]
+    show_columns = add_columns[:10] + add_columns[13:] + ["image_urls", "created_at",
+                                                          "updated_at"]
     search_columns = ["name", "kind", "category", "location", "active", "provider"]
     order_columns = ["name", "kind", "price_minor"]
     label_columns = {"price_minor": "Price", "price_display": "Price", "hours": "Hours",
-                     "duration_minutes": "Duration (minutes)"}
+                     "duration_minutes": "Duration (minutes)",
+                     "pay_at_venue": "Paid at the venue",
+                     "free_cancellation_hours": "Free cancellation until (hours before)",
+                     "min_notice_minutes": "Minimum notice (minutes)",
+                     "booking_horizon_days": "Bookable up to (days ahead)",
+                     "max_active_bookings_per_customer": "Bookings per customer",
+                     "max_held_places_per_customer": "Unpaid places per customer"}
     # The weekly hours are edited on their own screen; its permission is checked there.
     method_permission_name = {"opening_hours": "edit"}
     description_columns = {
@@ -143,6 +183,7 @@ class OfferingView(CatalogRowView):
             description="For people who cannot see it, e.g. 'Students on mats in a bright "
                         "studio'."),
         "remove_picture": BooleanField("Remove the picture"),
+        **booking_rule_fields(),
     }
 
     def pre_add(self, item):

@@ -84,6 +84,10 @@ class SlotSchema(Schema):
 
 
 class OfferingDetailSchema(OfferingSchema):
+    min_notice_minutes = ma.fields.Integer(metadata={
+        "description": "Times starting sooner than this cannot be booked"})
+    booking_horizon_days = ma.fields.Integer(metadata={
+        "description": "Times further ahead than this cannot be booked"})
     variants = ma.fields.Method("_active_variants")
     next_slots = ma.fields.List(ma.fields.Nested(SlotSchema))
     provider = ma.fields.Nested(ProviderSchema)

@@ -47,6 +47,22 @@ class ManagedOfferingSchema(Schema):
     category_id = Id(allow_none=True)
     image_urls = ma.fields.List(Str(validate=ma.validate.Length(max=2000)),
                                 validate=ma.validate.Length(max=20))
+    pay_at_venue = ma.fields.Boolean(metadata={
+        "description": "Bookings are confirmed without paying online; paid at the venue"})
+    free_cancellation_hours = Int(validate=ma.validate.Range(min=0, max=24 * 365), metadata={
+        "description": "Customers cancel free of charge until this many hours before"})
+    min_notice_minutes = Int(validate=ma.validate.Range(min=0, max=365 * 24 * 60), metadata={
+        "description": "No booking (or move) to a time starting sooner than this; default 0"})
+    booking_horizon_days = Int(validate=ma.validate.Range(min=1, max=3650), metadata={
+        "description": "No booking (or move) to a time more than this many days ahead; "
+                       "default 60"})
+    max_active_bookings_per_customer = Int(
+        allow_none=True, validate=ma.validate.Range(min=1, max=1000), metadata={
+            "description": "Bookings still to come (held or confirmed) one customer may "
+                           "have of this; null: no limit"})
+    max_held_places_per_customer = Int(
+        allow_none=True, validate=ma.validate.Range(min=1, max=1000), metadata={
+            "description": "Places one customer may hold unpaid at once; null: no limit"})
     created_at = ma.fields.DateTime(dump_only=True)
     updated_at = ma.fields.DateTime(dump_only=True)
 

@@ -44,6 +44,8 @@ class Booking(TenantOwned, db.Model):
             "'cancelled', 'refunded')", name="status_known"),
         CheckConstraint("slot_id IS NOT NULL OR variant_id IS NOT NULL", name="has_a_target"),
         Index("ix_booking_customer_created", "customer_id", "created_at"),
+        # The per-customer limits of an offering count these.
+        Index("ix_booking_customer_offering_status", "customer_id", "offering_id", "status"),
         Index("ix_booking_status_hold", "status", "hold_expires_at"),
         # By start time, one provider's and every provider's, covering the figures the
         # dashboards add up; the pay-at-venue bookings waiting for staff to confirm them;

@@ -91,6 +91,15 @@ class Offering(TenantOwned, db.Model):
             "kind = 'product' OR (duration_minutes IS NOT NULL AND duration_minutes > 0)",
             name="service_has_duration",
         ),
+        CheckConstraint("min_notice_minutes >= 0 AND min_notice_minutes <= 525600",
+                        name="min_notice_range"),
+        CheckConstraint("booking_horizon_days >= 1 AND booking_horizon_days <= 3650",
+                        name="booking_horizon_range"),
+        CheckConstraint("max_active_bookings_per_customer IS NULL OR "
+                        "max_active_bookings_per_customer > 0",
+                        name="max_active_bookings_positive"),
+        CheckConstraint("max_held_places_per_customer IS NULL OR "
+                        "max_held_places_per_customer > 0", name="max_held_places_positive"),
         Index("ix_offering_provider_active", "provider_id", "active"),
         Index("ix_offering_active_price", "active", "price_minor"),
     )
@@ -116,6 +125,16 @@ class Offering(TenantOwned, db.Model):
     # Customers cancel free of charge until this many hours before the start.
     free_cancellation_hours: Mapped[int] = mapped_column(Integer, nullable=False, default=24,
                                                          server_default="24")
+    # Booking rules (app/services/booking_rules.py asks them of every booking and move):
+    # no booking starting sooner than this, or later than this many days ahead.
+    min_notice_minutes: Mapped[int] = mapped_column(Integer, nullable=False, default=0,
+                                                    server_default="0")
+    booking_horizon_days: Mapped[int] = mapped_column(Integer, nullable=False, default=60,
+                                                      server_default="60")
+    # Per customer, None: no limit. Bookings still to come (held or confirmed), and places
+    # held unpaid, so that one customer cannot hold a whole class.
+    max_active_bookings_per_customer: Mapped[int | None] = mapped_column(Integer)
+    max_held_places_per_customer: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow

@@ -261,11 +261,16 @@ def _move(booking: Booking, new_slot_id: int, actor: Actor, now: datetime, *,
                                {"slot_id": ["Choose another slot."]})
     old_slot_id = booking.slot_id
     guards = booking_rules.about(OFFERING, SLOT)
+    rules = db.session.execute(
+        select(Offering.min_notice_minutes, Offering.booking_horizon_days)
+        .where(Offering.id == booking.offering_id)).one()
     for slot_id in sorted((old_slot_id, new_slot_id)):
         if slot_id == new_slot_id:
             starts_at, ends_at = booking_places.take_places(
                 db.session, guards, offering_id=booking.offering_id, slot_id=new_slot_id,
-                customer_id=None, quantity=booking.quantity, now=now)
+                customer_id=None, quantity=booking.quantity, now=now,
+                min_notice_minutes=rules.min_notice_minutes,
+                booking_horizon_days=rules.booking_horizon_days)
         else:
             _release_slot(old_slot_id, booking.quantity)
     booking.slot_id, booking.starts_at, booking.ends_at = new_slot_id, starts_at, ends_at

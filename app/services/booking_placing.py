@@ -137,25 +137,26 @@ def _place(request: BookingRequest) -> PlacedBooking:
 
 def _place_with_statement(conn, request: BookingRequest):
     """PostgreSQL, a service: (booking, rows), or None for a product (a slot id given
-    with one is ignored). Tries the remembered terms first; when the statement takes
+    with one is ignored) or an offering that limits each customer (placed row by row). Tries the remembered terms first; when the statement takes
     nothing, reads afresh and either says why or tries once more on what it read."""
-    guards = booking_rules.GUARDS
+    # The statement's own list; every guard is still asked (in order) of what is read.
+    guards, checks = booking_rules.statement_guards(), booking_rules.GUARDS
     terms = booking_terms.remembered(request.offering_id)
     if terms is not None:
-        if terms.kind != SERVICE:
+        if terms.kind != SERVICE or terms.limits_customers:
             return None
         placed = _try_statement(conn, guards, terms, request)
         if placed is not None:
             return placed
     values = request.values(conn)
-    booking_rules.check(booking_rules.about(CUSTOMER, OFFERING, guards=guards), values)
+    booking_rules.check(booking_rules.about(CUSTOMER, OFFERING, guards=checks), values)
     terms = booking_terms.remember(values)
-    if terms.kind != SERVICE:
+    if terms.kind != SERVICE or terms.limits_customers:
         return None
-    _check_slot(guards, values)
+    _check_slot(checks, values)
     placed = _try_statement(conn, guards, terms, request)
     if placed is None:
-        booking_places.refuse(conn, guards, **request.places_wanted())
+        booking_places.refuse(conn, checks, **request.places_wanted())
     return placed
 
 
@@ -174,6 +175,11 @@ def _place_row_by_row(conn, request: BookingRequest):
     or the places (last: see the module's docstring)."""
     guards = booking_rules.GUARDS
     values = request.values(conn)
+    if values.max_active_bookings is not None or values.max_held_places is not None:
+        # One customer's bookings of a limited offering, one at a time: each counts the
+        # others' committed rows (SQLite has one writer at a time already).
+        booking_places.lock_customer(conn, request.customer_id)
+        values = request.values(conn)
     booking_rules.check(booking_rules.about(CUSTOMER, OFFERING, guards=guards), values)
     if values.kind == SERVICE:
         if request.slot_id is None:
@@ -189,7 +195,10 @@ def _place_row_by_row(conn, request: BookingRequest):
     rows = booking_rows(booking, request.attribution)
     booking.id = insert_rows(conn, rows)
     if values.kind == SERVICE:
-        booking_places.take_places(conn, guards, **request.places_wanted())
+        booking_places.take_places(conn, guards, **request.places_wanted(),
+                                   min_notice_minutes=values.min_notice_minutes,
+                                   booking_horizon_days=values.booking_horizon_days,
+                                   reference=booking.reference)
     return booking, rows
 
 

@@ -14,10 +14,14 @@ function is called twice over, with different operands:
 
 Operands (the same names in both forms): ``customer_active``, ``offering_active``,
 ``provider_active``, ``offering_id`` (the one asked for), ``slot_offering_id``,
-``retired_at``, ``starts_at``, ``booked``, ``capacity`` (the slot's), ``quantity`` and
-``now``. Python's ``is`` cannot build SQL: use :func:`is_true` and :func:`is_null`.
+``retired_at``, ``starts_at``, ``booked``, ``capacity`` (the slot's), ``quantity``,
+``now``, ``earliest_start`` and ``latest_start`` (the offering's minimum notice and
+horizon from now), ``max_active_bookings`` and ``max_held_places`` (the offering's
+per-customer limits, None for none: compare through :func:`limit_or_none`),
+``customer_active_bookings`` and ``customer_held_places`` (the customer's bookings of
+the offering still to come, and their places held unpaid). Python's ``is`` cannot build SQL: use :func:`is_true` and :func:`is_null`.
 
-To add a rule (say, a minimum notice before the start):
+To add a rule (the minimum notice was added so):
 
 1. if it needs a column that is not an operand yet, add it to
    ``booking_places.COLUMN_OPERANDS`` (it is then both read and usable in SQL);
@@ -29,9 +33,11 @@ To add a rule (say, a minimum notice before the start):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from types import SimpleNamespace
 from typing import Callable
 
+from sqlalchemy import func
 from sqlalchemy.sql.elements import ClauseElement
 
 from app.errors import (
@@ -72,10 +78,35 @@ def is_null(value):
     return value.is_(None) if isinstance(value, ClauseElement) else value is None
 
 
+NO_LIMIT = 1_000_000  # above any count a limit is compared with
+
+
+def limit_or_none(limit):
+    """A per-customer limit, or a number no count reaches when the offering sets none."""
+    if isinstance(limit, ClauseElement):
+        return func.coalesce(limit, NO_LIMIT)
+    return NO_LIMIT if limit is None else limit
+
+
 def _slot_full(values) -> Conflict:
     left = values.capacity - values.booked
     return Conflict("booking.slot_full", f"Only {left} places left.",
                     {"quantity": [f"At most {max(left, 0)}."]})
+
+
+def _too_soon(values) -> Conflict:
+    minutes = int((values.earliest_start - values.now).total_seconds()) // 60
+    hours = minutes // 60
+    wait = (f"{minutes} minutes" if minutes % 60 else
+            f"{hours} hour" if hours == 1 else f"{hours} hours")
+    return Conflict("booking.too_soon", f"This is booked at least {wait} ahead.",
+                    {"slot_id": ["Too soon: choose a later time."]})
+
+
+def _too_far_ahead(values) -> Conflict:
+    days = (values.latest_start - values.now).days
+    return Conflict("booking.too_far_ahead", f"This is booked at most {days} days ahead.",
+                    {"slot_id": ["Too far ahead: choose an earlier time."]})
 
 
 def _offering_not_found(values) -> NotFound:
@@ -92,6 +123,19 @@ GUARDS: tuple[Guard, ...] = (
           lambda v: is_true(v.offering_active), _offering_not_found),
     Guard("provider_active", OFFERING, "offering.not_found",
           lambda v: is_true(v.provider_active), _offering_not_found),
+    # Bookings still to come, held or confirmed, of this offering by this customer.
+    Guard("customer_booking_limit", CUSTOMER, "booking.customer_limit",
+          lambda v: v.customer_active_bookings < limit_or_none(v.max_active_bookings),
+          lambda v: Conflict("booking.customer_limit", (
+              f"You have {v.customer_active_bookings} bookings of this to come already; "
+              f"{v.max_active_bookings} is the most one customer may have."))),
+    # Unpaid places held: one customer cannot hold a whole class while not paying.
+    Guard("customer_hold_limit", CUSTOMER, "booking.hold_limit",
+          lambda v: v.customer_held_places + v.quantity <= limit_or_none(v.max_held_places),
+          lambda v: Conflict("booking.hold_limit", (
+              f"At most {v.max_held_places} places may wait for payment per customer; "
+              f"pay or cancel your other bookings of this first."),
+              {"quantity": [f"At most {max(v.max_held_places - v.customer_held_places, 0)}."]})),
     Guard("slot_of_offering", SLOT, "booking.unknown_slot",
           lambda v: v.slot_offering_id == v.offering_id,
           lambda v: ValidationFailed("booking.unknown_slot", "No such slot for this offering.",
@@ -103,9 +147,32 @@ GUARDS: tuple[Guard, ...] = (
     Guard("slot_not_started", SLOT, "booking.slot_started",
           lambda v: v.starts_at > v.now,
           lambda v: Conflict("booking.slot_started", "That slot has already started.")),
+    # Strictly after: with no notice this is "not started", which the statement relies on.
+    Guard("slot_after_notice", SLOT, "booking.too_soon",
+          lambda v: v.starts_at > v.earliest_start, _too_soon),
+    Guard("slot_within_horizon", SLOT, "booking.too_far_ahead",
+          lambda v: v.starts_at <= v.latest_start, _too_far_ahead),
     Guard("slot_has_room", SLOT, "booking.slot_full",
           lambda v: v.booked + v.quantity <= v.capacity, _slot_full),
 )
+
+
+# PostgreSQL's placing statement (app.services.booking_statement) runs only for offerings
+# without per-customer limits, so it leaves those out; "not started" is in "after the
+# notice" (a notice is never negative). Left out of it, they are still asked in Python
+# when a statement takes nothing, in list order: the same refusals.
+NOT_IN_STATEMENT = frozenset({"customer_booking_limit", "customer_hold_limit",
+                              "slot_not_started"})
+
+
+def statement_guards() -> tuple[Guard, ...]:
+    """The guards of the placing statement: :data:`GUARDS` but those above."""
+    return _statement_guards(GUARDS)
+
+
+@lru_cache(maxsize=4)
+def _statement_guards(guards: tuple[Guard, ...]) -> tuple[Guard, ...]:
+    return tuple(guard for guard in guards if guard.name not in NOT_IN_STATEMENT)
 
 
 def about(*subjects: str, guards=None) -> tuple[Guard, ...]:

@@ -100,7 +100,8 @@ def placing_statement(guards, with_attribution: bool, event_count: int,
                       with_key: bool = False):
     """``with_key``: the booking carries an Idempotency-Key's record id. A booking without
     one runs a statement without that column, as fast as before keys were recorded."""
-    taken = booking_places.taking_places(guards).where(*_terms_unchanged()).cte("taken")
+    taken = booking_places.taking_places(guards, "postgresql").where(
+        *_terms_unchanged()).cte("taken")
     booking = Booking.__table__
     # The events' payloads carry the slot's start in ISO 8601, UTC, as
     # ``event_payloads.booking`` does.
@@ -147,7 +148,11 @@ def _terms_unchanged():
             same(OFFERING.c.pay_at_venue, "p_pay_at_venue"),
             OFFERING.c.provider_id == bindparam("p_provider_id"),
             PROVIDER.c.tax_rate_bp == bindparam("p_tax_rate_bp"),
-            PROVIDER.c.tax_inclusive == bindparam("p_tax_inclusive"))
+            PROVIDER.c.tax_inclusive == bindparam("p_tax_inclusive"),
+            # Offerings that limit each customer are placed row by row (their counts
+            # would not fit this statement in psycopg's cache).
+            OFFERING.c.max_active_bookings_per_customer.is_(None),
+            OFFERING.c.max_held_places_per_customer.is_(None))
 
 
 def _insert_from(table, prefix: str, columns, source, n: int | str = "", **expressions):

@@ -23,6 +23,13 @@ class OfferingTerms(NamedTuple):
     pay_at_venue: bool
     tax_rate_bp: int
     tax_inclusive: bool
+    # Per-customer limits: a booking of an offering with any is placed row by row.
+    max_active_bookings: int | None
+    max_held_places: int | None
+
+    @property
+    def limits_customers(self) -> bool:
+        return self.max_active_bookings is not None or self.max_held_places is not None
 
 
 REMEMBERED_OFFERINGS = 10_000

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -13,7 +13,7 @@ from app.extensions import db
 from app.models import Category, Image, Location, Offering, Provider, Slot, Variant
 from app.models.catalog import PRODUCT
 from app.models.types import utcnow
-from app.services import images
+from app.services import booking_window, images
 from app.services.booking_placing import MAX_QUANTITY
 from app.services.search import OfferingQuery, SearchPage, search_offerings
 from app.services.stock import StockLevel, product_stock, stock_level
@@ -133,7 +133,7 @@ def next_free_slots(offering_id: int, *, limit: int = NEXT_FREE_SLOTS,
     """The next bookable slots with a free place, read now (never cached: any booking
     changes them), each with its provider (for its zone) from the same query."""
     return list(db.session.scalars(
-        select(Slot).where(Slot.offering_id == offering_id, Slot.starts_at >= (now or utcnow()),
+        select(Slot).where(*booking_window.slot_conditions(offering_id, now or utcnow()),
                            Slot.retired_at.is_(None), Slot.booked < Slot.capacity)
         .options(joinedload(Slot.provider)).order_by(Slot.starts_at).limit(limit)))
 
@@ -175,8 +175,9 @@ def list_slots(offering_id: int, *, start: datetime | None, end: datetime | None
     if end - start > MAX_SLOT_WINDOW:
         raise ValidationFailed("slots.window_too_long", "Ask for at most 62 days at a time.",
                                {"to": ["At most 62 days after 'from'."]})
-    query = select(Slot).where(Slot.offering_id == offering_id, Slot.starts_at >= start,
-                               Slot.starts_at < end, Slot.retired_at.is_(None))
+    query = select(Slot).where(*booking_window.slot_conditions(offering_id, utcnow()),
+                               Slot.starts_at >= start, Slot.starts_at < end,
+                               Slot.retired_at.is_(None))
     if only_free:
         query = query.where(Slot.booked < Slot.capacity)
     slots = list(db.session.scalars(query.order_by(Slot.starts_at)))
@@ -207,11 +208,12 @@ def storefront_results(query: OfferingQuery, *, now: datetime | None = None
     read now (never cached) with one query each for the whole page."""
     rows, total = find_offerings(query)
     ids = [offering.id for offering, _ in rows]
+    services = [offering for offering, _ in rows if offering.kind != PRODUCT]
     next_free = dict(db.session.execute(
         select(Slot.offering_id, func.min(Slot.starts_at))
-        .where(Slot.offering_id.in_(ids), Slot.starts_at >= (now or utcnow()),
+        .where(or_(*booking_window.slot_conditions_of(services, now or utcnow())),
                Slot.retired_at.is_(None), Slot.booked < Slot.capacity)
-        .group_by(Slot.offering_id)).all()) if ids else {}
+        .group_by(Slot.offering_id)).all()) if services else {}
     product_ids = [offering.id for offering, _ in rows if offering.kind == PRODUCT]
     stocks: dict[int, list[int | None]] = {offering_id: [] for offering_id in product_ids}
     if product_ids:

@@ -52,11 +52,47 @@ def check_offering(offering: Offering) -> None:
     if offering.kind == SERVICE and not (offering.duration_minutes or 0) > 0:
         _fail("catalog.duration_required", "duration_minutes",
               "A service needs a duration of at least one minute.")
+    _check_booking_rules(offering)
     _owned_by(Location, offering.location_id, offering.provider_id, "location_id")
     _owned_by(Category, offering.category_id, offering.provider_id, "category_id")
     for url in offering.image_urls or []:
         if not isinstance(url, str) or not url.startswith(("https://", "http://")):
             _fail("catalog.invalid_image_url", "image_urls", f"Not a web address: {url!r}.")
+
+
+MAX_NOTICE_MINUTES = 365 * 24 * 60
+MAX_HORIZON_DAYS = 3650
+
+
+DEFAULT_NOTICE_MINUTES, DEFAULT_HORIZON_DAYS, DEFAULT_CANCELLATION_HOURS = 0, 60, 24
+
+
+def _check_booking_rules(offering: Offering) -> None:
+    """The booking rules' ranges (the table's CHECK constraints, said per field); a rule
+    left empty (a form's empty box) takes its default."""
+    for field, default in (("min_notice_minutes", DEFAULT_NOTICE_MINUTES),
+                           ("booking_horizon_days", DEFAULT_HORIZON_DAYS),
+                           ("free_cancellation_hours", DEFAULT_CANCELLATION_HOURS)):
+        if getattr(offering, field) is None:
+            setattr(offering, field, default)
+    if offering.pay_at_venue is None:
+        offering.pay_at_venue = False
+    notice = offering.min_notice_minutes
+    if notice is not None and not 0 <= notice <= MAX_NOTICE_MINUTES:
+        _fail("catalog.invalid_notice", "min_notice_minutes",
+              "The minimum notice is between 0 minutes and a year.")
+    horizon = offering.booking_horizon_days
+    if horizon is not None and not 1 <= horizon <= MAX_HORIZON_DAYS:
+        _fail("catalog.invalid_horizon", "booking_horizon_days",
+              f"Bookings may open 1 to {MAX_HORIZON_DAYS} days ahead.")
+    for field in ("max_active_bookings_per_customer", "max_held_places_per_customer"):
+        limit = getattr(offering, field)
+        if limit is not None and not 1 <= limit <= 1000:
+            _fail("catalog.invalid_limit", field, "A limit is 1 to 1000; leave it empty for none.")
+    if offering.free_cancellation_hours is not None and \
+            not 0 <= offering.free_cancellation_hours <= 24 * 365:
+        _fail("catalog.invalid_cancellation_hours", "free_cancellation_hours",
+              "Free cancellation ends 0 hours to a year before the start.")
 
 
 def check_variant(variant: Variant) -> None:

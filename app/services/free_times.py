@@ -17,7 +17,7 @@ from app.errors import ValidationFailed
 from app.extensions import db
 from app.models import Slot
 from app.models.types import utcnow
-from app.services import agenda, browse
+from app.services import agenda, booking_window, browse
 
 MAX_PLACES = 100
 MONTHS_AHEAD = 24
@@ -102,7 +102,7 @@ def first_free_day(offering_id: int, *, quantity: int = 1,
     """The provider's day of the soonest free time, if there is one."""
     zone_name = _zone_of_visible_offering(offering_id)
     starts_at = db.session.scalar(
-        _free_slots(offering_id, now or utcnow(), _checked_quantity(quantity))
+        _free_slots(offering_id, now or utcnow(), _checked_quantity(quantity), now)
         .with_only_columns(Slot.starts_at).order_by(Slot.starts_at).limit(1))
     return starts_at.astimezone(agenda.zone_of(zone_name)).date() if starts_at else None
 
@@ -115,7 +115,7 @@ def _free_between(offering_id: int, zone_name: str, first_day: date, end_day: da
     start = datetime.combine(first_day, time(0), zone).astimezone(timezone.utc)
     end = datetime.combine(end_day, time(0), zone).astimezone(timezone.utc)
     rows = db.session.execute(
-        _free_slots(offering_id, max(start, now or utcnow()), quantity)
+        _free_slots(offering_id, max(start, now or utcnow()), quantity, now)
         .where(Slot.starts_at < end)
         .with_only_columns(Slot.id, Slot.starts_at, Slot.ends_at, Slot.capacity, Slot.booked)
         .order_by(Slot.starts_at))
@@ -124,8 +124,11 @@ def _free_between(offering_id: int, zone_name: str, first_day: date, end_day: da
                      remaining=row.capacity - row.booked) for row in rows]
 
 
-def _free_slots(offering_id: int, not_before: datetime, quantity: int):
-    return select(Slot).where(Slot.offering_id == offering_id, Slot.starts_at >= not_before,
+def _free_slots(offering_id: int, not_before: datetime, quantity: int,
+                now: datetime | None = None):
+    """Times with ``quantity`` places left, inside the offering's booking window."""
+    return select(Slot).where(*booking_window.slot_conditions(offering_id, now or utcnow()),
+                              Slot.starts_at >= not_before,
                               Slot.retired_at.is_(None), Slot.booked + quantity <= Slot.capacity)
 
 

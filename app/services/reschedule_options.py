@@ -16,6 +16,7 @@ from app.extensions import db
 from app.models import Booking, Provider, Slot
 from app.models.bookings import CONFIRMED, PENDING
 from app.models.types import utcnow
+from app.services import booking_window
 from app.services.agenda import zone_of
 from app.services.scopes import Scope, require_scope
 
@@ -68,7 +69,7 @@ def move_targets(reference: str, *, scope: Scope, start_day: date | None = None,
     if movable:
         rows = db.session.execute(
             select(Slot.id, Slot.starts_at, Slot.ends_at, Slot.capacity - Slot.booked)
-            .where(Slot.offering_id == booking.offering_id,
+            .where(*booking_window.slot_conditions(booking.offering_id, now),
                    Slot.id != booking.slot_id,
                    Slot.retired_at.is_(None),
                    Slot.starts_at >= max(window_start, now),

@@ -5,6 +5,9 @@ never the other way round, so two transactions cannot wait on each other in a cy
 
     payment event (webhook inbox row) → booking → payment → refund → receipt counter
 
+A booking of an offering with per-customer limits first locks the customer's account row
+(then takes its slot's places); nothing locks a slot and then an account.
+
 A payment is locked through :func:`app.services.payments.lock_payment`, which takes its
 booking first (receipts lock a payment or a refund alone, then their counter). Slots are
 locked only by conditional updates, in id order.

@@ -116,3 +116,38 @@ def test_a_slot_locked_longer_than_the_lock_timeout_answers_busy(app, race, clie
     db.session.expire_all()
     assert db.session.get(Slot, race["slot"]).booked == 0
     assert db.session.scalar(select(func.count()).select_from(Booking)) == 0
+
+
+def test_one_customer_racing_themselves_gets_no_more_than_the_limit(app, race, build):
+    """20 requests of one customer at once, for an offering that allows 2 upcoming
+    bookings per customer: exactly 2 are placed (the account row orders them)."""
+    from sqlalchemy import update
+
+    from app.models import Offering
+
+    db.session.execute(update(Offering).where(Offering.id == race["offering"]).values(
+        max_active_bookings_per_customer=2))
+    db.session.commit()
+    slot = build.future_slot(race["offering"], days=5, capacity=50)
+    token = race["tokens"][0]
+    barrier = threading.Barrier(20)
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def racer() -> None:
+        client = app.test_client()
+        barrier.wait()
+        response = client.post("/api/v1/bookings", headers=bearer(token),
+                               json={"offering_id": race["offering"], "slot_id": slot})
+        with lock:
+            statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=racer) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sorted(statuses) == [201] * 2 + [409] * 18
+    db.session.expire_all()
+    assert db.session.get(Slot, slot).booked == 2

@@ -66,7 +66,7 @@ def test_the_placing_statement_fits_psycopgs_statement_cache():
     for (with_attribution, event_count), with_key in itertools.product(
             ((False, 1), (True, 1), (False, 2)), (False, True)):
         compiled = booking_statement.placing_statement(
-            booking_rules.GUARDS, with_attribution, event_count, with_key).compile(
+            booking_rules.statement_guards(), with_attribution, event_count, with_key).compile(
             dialect=dialect)
         assert len(str(compiled).encode()) <= psycopg_queries.MAX_CACHED_STATEMENT_LENGTH
         assert len(compiled.params) <= psycopg_queries.MAX_CACHED_STATEMENT_PARAMS

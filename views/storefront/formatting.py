@@ -2,9 +2,9 @@
 provider's clock with the zone named, and in the customer's words."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from babel.dates import format_date, get_day_names
+from babel.dates import format_date, format_timedelta, get_day_names
 from flask_babel import gettext, lazy_gettext
 
 from app.models.bookings import (
@@ -56,6 +56,7 @@ def storefront_formatting() -> dict:
     return {
         "current_locale": lambda: str(locale()),
         "time_span": time_span,
+        "notice_text": notice_text,
         "local_moment": lambda moment, zone: display_formats.format_local_time(
             moment, zone, current_language()),
         "local_day": lambda moment, zone: moment.astimezone(agenda.zone_of(zone)).date()
@@ -69,3 +70,12 @@ def storefront_formatting() -> dict:
         "weekday_names": lambda: [get_day_names("abbreviated", locale=locale())[index]
                                   for index in range(7)],
     }
+
+
+def notice_text(minutes: int) -> str:
+    """A minimum notice in words, in the page's language: "2 hours", "90 minutes"."""
+    unit = "hour" if minutes % 60 == 0 and minutes < 48 * 60 else \
+        "day" if minutes % (24 * 60) == 0 else "minute"
+    return format_timedelta(timedelta(minutes=minutes), granularity=unit, threshold=10 ** 6,
+                            locale=current_language())
+

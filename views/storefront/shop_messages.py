@@ -43,6 +43,15 @@ MESSAGES = {
                                          "another."),
     "booking.slot_started": lazy_gettext("That time has already started. Please choose a "
                                          "later one."),
+    "booking.too_soon": lazy_gettext("That time is too soon to book. Please choose a later "
+                                     "one."),
+    "booking.too_far_ahead": lazy_gettext("That time cannot be booked yet. Please choose an "
+                                          "earlier one."),
+    "booking.customer_limit": lazy_gettext(
+        "You have as many upcoming bookings of this as one customer may have."),
+    "booking.hold_limit": lazy_gettext(
+        "You hold as many unpaid places of this as one customer may. Pay for or cancel "
+        "your other bookings of it first, or choose fewer places."),
     "booking.unknown_slot": lazy_gettext("That time is not offered for this. Please choose "
                                          "another."),
     "booking.slot_required": lazy_gettext("Please choose a time."),

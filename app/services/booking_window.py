@@ -1,0 +1,44 @@
+"""When an offering may be booked: from its minimum notice to its horizon, counted from
+now. The booking guards refuse a time outside (``booking.too_soon``,
+``booking.too_far_ahead``); every list of times a customer chooses from shows only the
+times inside, through :func:`slot_conditions`."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, select
+
+from app.extensions import db
+from app.models import Offering, Slot
+
+
+def window(now: datetime, min_notice_minutes: int | None,
+           booking_horizon_days: int | None) -> tuple[datetime, datetime]:
+    """The earliest and the latest start a booking made at ``now`` may have."""
+    return (now + timedelta(minutes=min_notice_minutes or 0),
+            now + timedelta(days=booking_horizon_days or 0))
+
+
+def of_offering(offering_id: int, now: datetime) -> tuple[datetime, datetime]:
+    rules = db.session.execute(
+        select(Offering.min_notice_minutes, Offering.booking_horizon_days)
+        .where(Offering.id == offering_id)).one_or_none()
+    return window(now, *(rules or (0, 0)))
+
+
+def slot_conditions(offering_id: int, now: datetime) -> tuple:
+    """WHERE conditions: the offering's slots that start inside its booking window."""
+    earliest, latest = of_offering(offering_id, now)
+    return (Slot.offering_id == offering_id, Slot.starts_at >= earliest,
+            Slot.starts_at <= latest)
+
+
+def slot_conditions_of(offerings, now: datetime) -> list:
+    """For offerings already read: one (offering, window) condition each, to OR."""
+    conditions = []
+    for offering in offerings:
+        earliest, latest = window(now, offering.min_notice_minutes,
+                                  offering.booking_horizon_days)
+        conditions.append(and_(Slot.offering_id == offering.id, Slot.starts_at >= earliest,
+                               Slot.starts_at <= latest))
+    return conditions
