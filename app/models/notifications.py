@@ -26,9 +26,9 @@ CHANNELS = (EMAIL, SMS)
 # Messages to the customer, then messages to the provider's staff (``staff_*``).
 STAFF_TEMPLATE_KEYS = ("staff_booking_new", "staff_booking_awaiting_confirmation",
                        "staff_booking_cancelled", "staff_booking_rescheduled")
-TEMPLATE_KEYS = ("booking_confirmed", "booking_cancelled", "booking_reminder",
-                 "payment_declined", "payment_failed", "payment_refunded", "receipt",
-                 "registration_attempt", "password_reset", "email_verification",
+TEMPLATE_KEYS = ("booking_confirmed", "booking_cancelled", "booking_rescheduled",
+                 "booking_reminder", "payment_declined", "payment_failed", "payment_refunded",
+                 "receipt", "registration_attempt", "password_reset", "email_verification",
                  *STAFF_TEMPLATE_KEYS)
 # queued → sending → sent | failed; a transient failure goes back to queued for a retry.
 QUEUED, SENDING, SENT, FAILED = "queued", "sending", "sent", "failed"

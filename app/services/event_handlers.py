@@ -35,7 +35,8 @@ HANDLERS: Mapping[str, tuple[Handler, ...]] = {
                           # a customer's free cancellation refunds the payment itself
                           refunds.refund_on_free_cancellation,
                           staff_notifications.notify_staff_of_cancellation),
-    "booking.rescheduled": (staff_notifications.notify_staff_of_reschedule,),
+    "booking.rescheduled": (notifications.notify_booking_rescheduled,
+                            staff_notifications.notify_staff_of_reschedule),
     "booking.expired": (),
     "booking.completed": (),
     "booking.no_show": (),

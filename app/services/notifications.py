@@ -35,12 +35,12 @@ from app.extensions import db
 from app.gateways import sms as sms_gateway
 from app.gateways.mail import MailError, OutgoingEmail, send_email
 from app.gateways.sms import SmsError
-from app.models import Account, Booking, Notification, Provider, Receipt
+from app.models import Account, Booking, Notification, Provider, Receipt, Slot
 from app.models.bookings import CONFIRMED
 from app.models.notifications import CHANNELS, EMAIL, FAILED, QUEUED, SENDING, SENT, SMS
 from app.models.receipts import CREDIT_NOTE
 from app.models.types import utcnow
-from app.services import audit, display_formats, manage_links
+from app.services import audit, calendar_file, display_formats, manage_links
 from app.services import notification_templates as templates
 from app.services.scopes import Scope, require_scope
 from app.services.tenancy import scoped
@@ -73,6 +73,15 @@ def notify_booking_confirmed(*, event_id: str, topic: str, payload: dict) -> Non
 def notify_booking_cancelled(*, event_id: str, topic: str, payload: dict) -> None:
     _notify(event_id, payload, "booking_cancelled",
             free_cancellation=bool(payload.get("free_cancellation")))
+
+
+def notify_booking_rescheduled(*, event_id: str, topic: str, payload: dict) -> None:
+    """``booking.rescheduled``: the customer hears of the new time (and gets the updated
+    calendar invitation)."""
+    previous = payload.get("previous_slot_id")
+    previous_start = db.session.scalar(select(Slot.starts_at).where(
+        Slot.id == previous)) if previous else None
+    _notify(event_id, payload, "booking_rescheduled", previous_starts_at=previous_start)
 
 
 def notify_payment_failed(*, event_id: str, topic: str, payload: dict) -> None:
@@ -329,6 +338,13 @@ class _Claimed:
     body_html: str | None
     receipt_id: int | None
     attempts: int
+    template_key: str = ""
+    booking_id: int | None = None
+
+
+# The customer's messages about a booking's time carry the calendar invitation (REQUEST,
+# or CANCEL once the booking no longer holds its place).
+INVITE_TEMPLATES = frozenset({"booking_confirmed", "booking_rescheduled", "booking_cancelled"})
 
 
 class AttachmentUnavailable(Exception):
@@ -391,7 +407,8 @@ def _claim_row(notification_id: int, now) -> _Claimed | str:
     if moved.rowcount != 1:
         return "busy"
     return _Claimed(row.id, row.channel, row.recipient, row.subject, row.body_text,
-                    row.body_html, row.receipt_id, row.attempts + 1)
+                    row.body_html, row.receipt_id, row.attempts + 1, row.template_key,
+                    row.booking_id)
 
 
 def _opted_out(customer_id: int | None) -> bool:
@@ -402,6 +419,8 @@ def _opted_out(customer_id: int | None) -> bool:
 
 
 def _attachments(claimed: _Claimed) -> list[tuple[str, str, bytes]]:
+    if claimed.template_key in INVITE_TEMPLATES and claimed.booking_id is not None:
+        return _invite(claimed.booking_id)
     if claimed.receipt_id is None:
         return []
     receipt = db.session.get(Receipt, claimed.receipt_id)
@@ -416,6 +435,17 @@ def _attachments(claimed: _Claimed) -> list[tuple[str, str, bytes]]:
             f"The PDF of {receipt.display_number} could not be read: "
             f"{type(exc).__name__}: {exc}") from exc
     return [(f"{receipt.display_number}.pdf", "application/pdf", data)]
+
+
+def _invite(booking_id: int) -> list[tuple[str, str, bytes]]:
+    """The booking's calendar invitation as it stands when the message leaves: a later
+    message carries a higher SEQUENCE, so calendars keep the newest."""
+    booking = db.session.get(Booking, booking_id)
+    if booking is None or booking.starts_at is None:
+        return []
+    base = current_app.config.get("PUBLIC_BASE_URL", "").rstrip("/")
+    return [calendar_file.booking_invite(
+        booking, manage_url=f"{base}{manage_links.manage_path(booking)}")]
 
 
 def status_callback_url() -> str | None:

@@ -25,6 +25,7 @@ from app.services.transactions import unit_of_work
 KEY_LABELS = {
     "booking_confirmed": "Booking confirmed",
     "booking_cancelled": "Booking cancelled",
+    "booking_rescheduled": "Booking moved",
     "booking_reminder": "Booking reminder",
     "payment_declined": "Payment declined (place still held)",
     "payment_failed": "Payment failed",

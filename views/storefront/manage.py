@@ -183,8 +183,7 @@ def calendar(reference: str, *, customer_id: int):
         raise NotFound("booking.no_time", "This booking has no time to add to a calendar.")
     base = (current_app.config.get("PUBLIC_BASE_URL") or request.host_url).rstrip("/")
     body = calendar_file.booking_calendar(
-        item, manage_url=base + manage_links.manage_path(item),
-        domain=request.host.split(":")[0])
+        item, manage_url=base + manage_links.manage_path(item))
     response = Response(body, mimetype="text/calendar")
     response.headers["Content-Disposition"] = f"attachment; filename={item.reference}.ics"
     response.headers["Cache-Control"] = "private, no-store"
