@@ -201,6 +201,8 @@ class Config:
         self.PROXY_FIX_HOPS = _env_int_from(env, "PROXY_FIX_HOPS", 0)
         # One base URL in place of every identity provider's hosts (a local stand-in).
         self.SOCIAL_SIGN_IN_BASE_URL = env.get("SOCIAL_SIGN_IN_BASE_URL") or None
+        # Reads of one calendar feed address per client address (calendar apps poll).
+        self.CALENDAR_FEED_RATE_LIMIT = env.get("CALENDAR_FEED_RATE_LIMIT", "60 per minute")
         # Where an app may receive its one-time sign-in code (comma-separated, exact URIs).
         self.SOCIAL_APP_REDIRECT_URIS = tuple(
             u.strip() for u in env.get("SOCIAL_APP_REDIRECT_URIS", "").split(",") if u.strip())

@@ -10,6 +10,7 @@ from swagger_ui_bundle import swagger_ui_path
 from api import errors
 from api.auth.routes import blp as auth_blp
 from api.bookings.routes import blp as bookings_blp
+from api.calendar_feeds.routes import blp as calendar_feeds_blp
 from api.catalog.routes import blp as catalog_blp
 from api.manage.routes import blp as manage_blp
 from api.me.routes import blp as me_blp
@@ -25,7 +26,7 @@ from app.services import accounts
 PREFIX = "/api/v1"
 BLUEPRINTS = [auth_blp, me_blp, catalog_blp, manage_blp, bookings_blp, payments_blp,
               provider_payments_blp, webhooks_blp, privacy_blp, twilio_webhooks_blp,
-              receipts_blp]
+              receipts_blp, calendar_feeds_blp]
 
 
 def schema_name(schema) -> str:

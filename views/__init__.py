@@ -10,6 +10,7 @@ from views.audit import AuditLogView
 from views.availability import AvailabilityRuleView, ClosedDayView, SlotView, TimeOffView
 from views.bookings import BookingHistoryView, BookingView
 from views.calendar import BookingAgendaView, BookingCalendarView
+from views.calendar_feed import CalendarFeedView
 from views.catalog import CategoryView, LocationView, OfferingView, VariantView
 from views.conversions import AttributionReportView, ConversionEventView
 from views.events import ConsumedEventView, OutboxEventView
@@ -57,6 +58,7 @@ def register_views(appbuilder) -> None:
     for view, name, icon in (
         (BookingView, "All bookings", "fa-ticket"),
         (BookingCalendarView, "Calendar", "fa-calendar-check-o"),
+        (CalendarFeedView, "Calendar feed", "fa-rss"),
     ):
         appbuilder.add_view(view, name, icon=icon, category=menu.BOOKINGS.name)
     appbuilder.add_view_no_menu(BookingAgendaView)  # the old address, now a redirect

@@ -17,6 +17,7 @@ from app.models.receipts import Receipt, ReceiptCounter
 from app.models.tenancy import Provider, TenantOwned
 from app.models.accounts import (
     Account,
+    CalendarFeed,
     LinkedIdentity,
     RevokedToken,
     SignInHandoff,
@@ -54,6 +55,7 @@ __all__ = [
     "RecoveryCode",
     "ReceiptCounter",
     "Refund",
+    "CalendarFeed",
     "LinkedIdentity",
     "SignInHandoff",
     "RevokedToken",

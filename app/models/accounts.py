@@ -4,8 +4,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_appbuilder.security.sqla.models import User as FabUser
-from sqlalchemy import (Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
-                        false, func, true)
+from sqlalchemy import (Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint, false, func, true)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -127,3 +127,23 @@ class SignInHandoff(db.Model):
         Integer, ForeignKey("ab_user.id", ondelete="CASCADE"), index=True)
     payload: Mapped[str | None] = mapped_column(Text)  # JSON
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
+
+
+class CalendarFeed(db.Model):
+    """The secret address of an iCalendar feed: of one provider's bookings, or of one
+    customer's own. One per owner; resetting it replaces the row (the old address stops
+    working). Only a hash of the address's token is kept."""
+
+    __tablename__ = "calendar_feed"
+    __table_args__ = (
+        CheckConstraint("(provider_id IS NULL) <> (account_id IS NULL)", name="one_owner"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    provider_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("provider.id", ondelete="CASCADE"), unique=True)
+    account_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("ab_user.id", ondelete="CASCADE"), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    last_read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -54,25 +54,73 @@ def booking_invite(booking: Booking, *, manage_url: str,
     return name, INVITE_TYPE.format(method=method), data
 
 
-def _calendar(booking: Booking, method: str, *, manage_url: str,
-              now: datetime | None) -> bytes:
-    if booking.starts_at is None:
-        raise ValueError(f"booking {booking.reference} has no time")
+PROVIDER_AUDIENCE, CUSTOMER_AUDIENCE = "provider", "customer"
+
+
+def feed_calendar(bookings: list[Booking], *, audience: str) -> bytes:
+    """A subscription feed (``METHOD:PUBLISH``) of ``bookings``. The provider's feed names
+    each booking's customer; the customer's names the provider."""
+    calendar = _new_calendar(PUBLISH)
+    calendar.add("x-wr-calname", "Bookwell bookings")
+    for booking in bookings:
+        if booking.starts_at is None:
+            continue
+        # The booking's last change as its stamp: an unchanged feed is the same bytes
+        # (its ETag holds); no SEQUENCE, which would read each booking's history.
+        event = _event(booking, now=booking.updated_at, with_sequence=False)
+        if audience == PROVIDER_AUDIENCE:
+            customer = booking.customer
+            who = (customer.get_full_name().strip() or customer.email) if customer else ""
+            event["summary"] = vText(f"{booking.offering.name} · {who} "
+                                     f"(x{booking.quantity})")
+        event.add("last-modified", booking.updated_at)
+        calendar.add_component(event)
+    calendar.add_missing_timezones()
+    return calendar.to_ical()
+
+
+def _new_calendar(method: str) -> Calendar:
+    calendar = Calendar()
+    calendar.add("prodid", PRODUCT_ID)
+    calendar.add("version", "2.0")
+    calendar.add("method", method)
+    return calendar
+
+
+def _event(booking: Booking, *, now: datetime | None, manage_url: str | None = None,
+           with_sequence: bool = True) -> Event:
     offering, provider = booking.offering, booking.offering.provider
     zone = zone_of(provider.timezone)
     event = Event()
     event.add("uid", f"{booking.reference}@{calendar_domain()}")
     event.add("dtstamp", now or utcnow())
-    event.add("sequence", len(booking.history))
+    if with_sequence:
+        event.add("sequence", len(booking.history))
     event.add("dtstart", booking.starts_at.astimezone(zone))
     event.add("dtend", (booking.ends_at or booking.starts_at).astimezone(zone))
     event.add("summary", f"{offering.name} · {provider.name}")
     event.add("status", "CANCELLED" if booking.status in GONE else
               "CONFIRMED" if booking.status == CONFIRMED else "TENTATIVE")
     places = f"{booking.quantity} place{'s' if booking.quantity != 1 else ''}"
-    event.add("description", f"Booking {booking.reference}, {places}.\n"
-                             f"Manage it: {manage_url}")
-    event.add("url", manage_url)
+    event.add("description", f"Booking {booking.reference}, {places}." + (
+        f"\nManage it: {manage_url}" if manage_url else ""))
+    if manage_url:
+        event.add("url", manage_url)
+    location = offering.location
+    if location is not None:
+        event.add("location", vText(", ".join(part for part in (location.name,
+                                                                  location.address) if part)))
+        if location.lat is not None and location.lng is not None:
+            event.add("geo", (location.lat, location.lng))
+    return event
+
+
+def _calendar(booking: Booking, method: str, *, manage_url: str,
+              now: datetime | None) -> bytes:
+    if booking.starts_at is None:
+        raise ValueError(f"booking {booking.reference} has no time")
+    provider = booking.offering.provider
+    event = _event(booking, now=now, manage_url=manage_url)
     if method != PUBLISH:
         # iTIP wants the organiser and the attendee; nobody is asked to reply.
         organizer = vCalAddress(f"mailto:{provider.contact_email or _sender()}")
@@ -84,16 +132,7 @@ def _calendar(booking: Booking, method: str, *, manage_url: str,
                                 "role": "REQ-PARTICIPANT", "partstat": "ACCEPTED",
                                 "rsvp": "FALSE"})
         event.add("attendee", attendee)
-    location = offering.location
-    if location is not None:
-        event.add("location", vText(", ".join(part for part in (location.name,
-                                                                  location.address) if part)))
-        if location.lat is not None and location.lng is not None:
-            event.add("geo", (location.lat, location.lng))
-    calendar = Calendar()
-    calendar.add("prodid", PRODUCT_ID)
-    calendar.add("version", "2.0")
-    calendar.add("method", method)
+    calendar = _new_calendar(method)
     calendar.add_component(event)
     calendar.add_missing_timezones()  # the provider's VTIMEZONE
     return calendar.to_ical()

@@ -29,7 +29,14 @@ from app.models import (
 )
 from app.models.notifications import FAILED, QUEUED, SENDING
 from app.models.types import utcnow
-from app.services import attribution_privacy, audit, receipts, second_factor, social_sign_in
+from app.services import (
+    attribution_privacy,
+    audit,
+    calendar_feeds,
+    receipts,
+    second_factor,
+    social_sign_in,
+)
 from app.services.transactions import unit_of_work
 
 ERASED = "[erased]"
@@ -54,6 +61,7 @@ def erase_customer(customer_id: int) -> None:
     db.session.execute(delete(SignInSession).where(SignInSession.account_id == customer_id))
     second_factor.delete_for_account(customer_id)  # authenticator secret, recovery codes
     social_sign_in.delete_for_account(customer_id)  # Google, Apple, Facebook links
+    calendar_feeds.delete_for_account(customer_id)  # the secret feed address
     db.session.execute(delete(IdempotencyRecord).where(
         IdempotencyRecord.user_id == customer_id))
     db.session.execute(update(RevokedToken).where(RevokedToken.user_id == customer_id)

@@ -61,6 +61,8 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         ("can_agenda", "BookingAgendaView"), ("can_mark_paid", "BookingView"),
         # The calendar: look at it, and move a booking to a free slot from it.
         ("can_calendar", "BookingCalendarView"), ("can_reschedule", "BookingCalendarView"),
+        # Their bookings as a calendar feed: make, replace or stop its secret address.
+        ("can_feed", "CalendarFeedView"),
         ("can_reschedule", "BookingView"),
         # Payments: read, and refund (in full by action, in part on the refund page);
         # replaying the webhook inbox stays with admins.
@@ -81,7 +83,7 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         ("can_settings", "StaffNotificationSettingsView"),
         *_menus("Messages", "Delivery log", "Message templates", "Staff notifications"),
         # The menu (views/menu.py): every group but Platform.
-        *_menus("Home", "Bookings", "All bookings", "Calendar",
+        *_menus("Home", "Bookings", "All bookings", "Calendar", "Calendar feed",
                 "Catalog", "Offerings", "Variants", "Categories", "Locations",
                 "Opening hours", "Closed days", "Time off", "Slots",
                 "Payments", "All payments", "Refunds",

@@ -23,6 +23,7 @@ A stdlib HTTP server on 127.0.0.1 (a free port) in a background thread, answerin
 """
 from __future__ import annotations
 
+import base64
 import html
 import json
 import secrets
@@ -30,7 +31,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -186,14 +187,11 @@ class FakeIdentityProvider:
     def _token(self, provider: str, form: dict, headers: dict) -> dict:
         client_id, secret = form.get("client_id"), form.get("client_secret")
         basic = headers.get("Authorization", "")
-        if basic.startswith("Basic "):
-            import base64
-            from urllib.parse import unquote
-
+        if basic.startswith("Basic "):  # RFC 6749 form-encodes the parts before base64
             client_id, _, secret = base64.b64decode(basic[6:]).decode().partition(":")
             client_id, secret = unquote(client_id), unquote(secret)
         if provider not in self.clients or client_id != self.clients[provider][0]:
-            raise _Refused(401, "invalid_client")
+            raise _Refused(400, "invalid_client")
         if not self._secret_ok(provider, client_id, secret or ""):
             raise _Refused(401, "invalid_client")
         if form.get("grant_type") != "authorization_code":
@@ -219,7 +217,8 @@ class FakeIdentityProvider:
         try:
             header = jwt.get_unverified_header(secret)
             claims = jwt.decode(secret, self.apple_public_key_pem, algorithms=["ES256"],
-                                audience=APPLE_AUDIENCE, issuer=self.apple_team_id)
+                                audience=APPLE_AUDIENCE, issuer=self.apple_team_id,
+                                options={"require": ["iss", "sub", "aud", "iat", "exp"]})
         except jwt.PyJWTError:
             return False
         return header.get("kid") == self.apple_key_id and claims.get("sub") == client_id

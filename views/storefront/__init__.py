@@ -13,6 +13,7 @@ from views.storefront import (
     browse,
     checkout,
     errors,
+    feeds,
     formats,
     formatting,
     languages,
@@ -23,5 +24,5 @@ from views.storefront import (
 from views.storefront.blueprint import bp
 
 # Importing a page module adds its routes to the blueprint.
-__all__ = ["account", "bp", "browse", "checkout", "errors", "formats", "formatting", "languages",
+__all__ = ["account", "bp", "browse", "checkout", "errors", "feeds", "formats", "formatting", "languages",
            "manage", "pictures", "social"]

@@ -15,6 +15,7 @@ from app.models.types import utcnow
 from app.services import (
     booking_queries,
     bookings,
+    calendar_feeds,
     calendar_file,
     customer_booking,
     manage_links,
@@ -57,7 +58,8 @@ def my_bookings():
         customer_id=customer_id, upcoming=False, now=now, page=page, page_size=PAST_PAGE_SIZE)
     return render_template("storefront/bookings.html", upcoming=upcoming, past=past,
                            page=page, pages=max(1, -(-past_total // PAST_PAGE_SIZE)),
-                           money=money)
+                           money=money, zone=current_customer().timezone or "UTC",
+                           feed=calendar_feeds.customer_feed_status(customer_id))
 
 
 # --- one booking --------------------------------------------------------------------------
