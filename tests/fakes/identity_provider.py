@@ -20,6 +20,10 @@ A stdlib HTTP server on 127.0.0.1 (a free port) in a background thread, answerin
   for Google, the string "true"/"false" for Apple, as they send it).
 - ``GET /<p>/jwks``: the ID tokens' public key. ``GET /facebook/me``: the Graph API's
   profile for a Facebook access token.
+
+An unknown provider or client ID gets 400 ``{"error": "invalid_client"}`` (a wrong secret:
+401); an authorize request missing its redirect URI, state or ``response_type=code`` gets
+a 400 page. Every request is in ``requests``; an unexpected failure is in ``errors``.
 """
 from __future__ import annotations
 
@@ -97,6 +101,7 @@ class FakeIdentityProvider:
         self.apple_team_id, self.apple_key_id = apple_team_id, apple_key_id
         self.apple_public_key_pem = apple_public_key_pem
         self.requests: list[RecordedRequest] = []
+        self.errors: list[Exception] = []  # unexpected failures (answered as 500)
         self.base_url = ""
         self._signing_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self._kid = secrets.token_hex(8)
@@ -268,7 +273,8 @@ class FakeIdentityProvider:
             body = handler.rfile.read(length).decode()
             params.update({k: v[0] for k, v in parse_qs(body).items()})
         headers = dict(handler.headers.items())
-        self.requests.append(RecordedRequest(method, parts.path, params, headers))
+        with self._lock:
+            self.requests.append(RecordedRequest(method, parts.path, params, headers))
         provider, _, action = parts.path.strip("/").partition("/")
         if parts.path == "/favicon.ico":  # browsers ask; a 404 would be a console error
             handler.send_response(204)
@@ -276,9 +282,15 @@ class FakeIdentityProvider:
             return None
         try:
             if provider not in PROVIDERS:
-                raise _Refused(404, "not_found")
+                raise _Refused(400, "invalid_client")
             if action == "authorize" and method == "GET":
-                self._check_authorize(provider, params)
+                try:
+                    self._check_authorize(provider, params)
+                except _Refused as refused:
+                    if refused.error == "invalid_client":
+                        raise
+                    # a person sees this page: say what is wrong in words, not JSON
+                    return self._send_html(handler, 400, self._error_page(provider, params))
                 return self._send_html(handler, 200, self._consent_page(provider, params))
             if action == "consent" and method == "POST":
                 self._check_authorize(provider, params)
@@ -299,6 +311,9 @@ class FakeIdentityProvider:
             raise _Refused(404, "not_found")
         except _Refused as refused:
             self._send_json(handler, refused.status, {"error": refused.error})
+        except Exception as exc:  # a bug here must show in the test, not hang the client
+            self.errors.append(exc)
+            self._send_json(handler, 500, {"error": repr(exc)})
 
     def _consent_page(self, provider: str, params: dict) -> str:
         identity = self._identities[provider]
@@ -316,6 +331,16 @@ class FakeIdentityProvider:
                 f"<form method='post' action='/{provider}/consent'>{hidden}"
                 f"<button name='decision' value='allow'>Allow</button> "
                 f"<button name='decision' value='deny'>Deny</button></form></body></html>")
+
+    @staticmethod
+    def _error_page(provider: str, params: dict) -> str:
+        missing = [name for name in ("redirect_uri", "state") if not params.get(name)]
+        if params.get("response_type") != "code":
+            missing.append("response_type=code")
+        return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+                f"<title>Invalid request</title></head><body><h1>Invalid request</h1>"
+                f"<p>{html.escape(provider.capitalize())} (local stand-in) needs "
+                f"{html.escape(', '.join(missing))}.</p></body></html>")
 
     @staticmethod
     def _form_post_page(redirect: Redirect) -> str:
