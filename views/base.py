@@ -15,6 +15,7 @@ from sqlalchemy import BigInteger, Integer, false, inspect
 
 from app.errors import Forbidden
 from app.models import Provider
+from app.models.types import MAX_ID
 from app.services import tenancy
 from app.services.scopes import Scope
 from views.console_forms import ConsoleFormWidget, for_the_signed_in_person
@@ -58,6 +59,17 @@ class FilterOwnProvider(BaseFilter):
         if provider_id is None:
             return query.filter(false())
         return query.filter(field == provider_id)
+
+
+def chosen_provider_id() -> int | None:
+    """The provider an admin chose on a per-provider screen (``provider_id`` in the query
+    or the form), or None before choosing; a value no provider id can be is a 404."""
+    value = request.values.get("provider_id", "")
+    if not value:
+        return None
+    if not value.isdigit() or not 0 < int(value) <= MAX_ID:
+        abort(404)
+    return int(value)
 
 
 def _tenant_column(model) -> str | None:

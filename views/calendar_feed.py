@@ -7,9 +7,8 @@ from flask import abort, current_app, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 
 from app.errors import NotFound
-from app.models.types import MAX_ID
 from app.services import agenda, calendar_feeds, display_formats
-from views.base import console_scope
+from views.base import chosen_provider_id, console_scope
 
 
 class CalendarFeedView(BaseView):
@@ -20,11 +19,11 @@ class CalendarFeedView(BaseView):
     @has_access
     def feed(self):
         scope = console_scope()
-        provider_id = scope.provider_id if not scope.every_provider else _provider_arg()
+        provider_id = scope.provider_id if not scope.every_provider else chosen_provider_id()
         if provider_id is None:  # an admin who has not picked a provider yet
-            return self.render_template("console/calendar_feed_providers.html",
-                                        title="Calendar feed",
-                                        providers=agenda.agenda_providers())
+            return self.render_template(
+                "console/provider_choice.html", title="Calendar feed", what="calendar feed",
+                endpoint=f"{self.endpoint}.feed", providers=agenda.agenda_providers())
         try:
             if request.method == "POST" and request.form.get("action") == "stop":
                 calendar_feeds.stop_provider_feed(provider_id, scope=scope)
@@ -58,15 +57,6 @@ class CalendarFeedView(BaseView):
 def _url(token: str) -> str:
     base = (current_app.config.get("PUBLIC_BASE_URL") or request.host_url).rstrip("/")
     return base + url_for("calendar_feeds.FeedViews", token=token)
-
-
-def _provider_arg() -> int | None:
-    value = request.values.get("provider_id", "")
-    if not value:
-        return None
-    if not value.isdigit() or not 0 < int(value) <= MAX_ID:
-        abort(404)
-    return int(value)
 
 
 __all__ = ["CalendarFeedView"]

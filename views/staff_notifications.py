@@ -12,10 +12,9 @@ from flask_appbuilder.forms import DynamicForm
 from wtforms import BooleanField, TextAreaField
 
 from app.errors import DomainError, NotFound
-from app.models.types import MAX_ID
 from app.services import agenda, staff_notifications
 from app.services.staff_notifications import EVENT_LABELS, EVENTS
-from views.base import console_scope
+from views.base import chosen_provider_id, console_scope
 
 
 class StaffNotificationForm(DynamicForm):
@@ -41,11 +40,11 @@ class StaffNotificationSettingsView(BaseView):
     @has_access
     def settings(self):
         scope = console_scope()
-        provider_id = scope.provider_id if not scope.every_provider else _provider_arg()
+        provider_id = scope.provider_id if not scope.every_provider else chosen_provider_id()
         if provider_id is None:  # an admin who has not picked a provider yet
             return self.render_template(
-                "console/staff_notifications_providers.html",
-                title="Staff notifications",
+                "console/provider_choice.html", title="Staff notifications",
+                what="staff notifications", endpoint=f"{self.endpoint}.settings",
                 providers=agenda.agenda_providers())
         try:
             current = staff_notifications.get_settings(provider_id, scope=scope)
@@ -77,15 +76,6 @@ class StaffNotificationSettingsView(BaseView):
             "console/staff_notifications.html", title="Staff notifications", form=form,
             settings=current, events=[f"on_{e}" for e in EVENTS],
             admin=scope.every_provider)
-
-
-def _provider_arg() -> int | None:
-    value = request.args.get("provider_id", "")
-    if not value:
-        return None
-    if not value.isdigit() or not 0 < int(value) <= MAX_ID:
-        abort(404)
-    return int(value)
 
 
 __all__ = ["StaffNotificationSettingsView"]
