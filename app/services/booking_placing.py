@@ -181,6 +181,9 @@ def _place_row_by_row(conn, request: BookingRequest):
         booking_places.lock_customer(conn, request.customer_id)
         values = request.values(conn)
     booking_rules.check(booking_rules.about(CUSTOMER, OFFERING, guards=guards), values)
+    # Fresh terms for the next booking: an offering whose limits were lifted since goes
+    # back to the single statement on PostgreSQL.
+    booking_terms.remember(values)
     if values.kind == SERVICE:
         if request.slot_id is None:
             raise ValidationFailed("booking.slot_required", "Choose a slot for this service.",

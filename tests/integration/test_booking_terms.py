@@ -43,7 +43,19 @@ def test_the_terms_of_an_offering_are_remembered_after_a_booking(paid, is_postgr
     remembered = booking_terms.remembered(paid["offering"])
     if is_postgres:  # SQLite places row by row and reads the offering every time
         assert remembered == (paid["offering"], "service", 2000, "EUR", paid["provider"],
-                              False, remembered.tax_rate_bp, remembered.tax_inclusive)
+                              False, remembered.tax_rate_bp, remembered.tax_inclusive,
+                              None, None)
+
+
+def test_limits_lifted_since_are_forgotten_by_the_next_booking(paid, is_postgres):
+    change(Offering, paid["offering"], max_active_bookings_per_customer=3)
+    place(paid)
+    assert booking_terms.remembered(paid["offering"]).limits_customers
+    change(Offering, paid["offering"], max_active_bookings_per_customer=None)
+    place(paid)  # placed row by row on what was remembered, which it refreshes
+    assert not booking_terms.remembered(paid["offering"]).limits_customers
+    placed = place(paid)
+    assert db.session.get(Slot, paid["slot"]).booked == 3 and placed.quantity == 1
 
 
 def test_a_new_price_is_charged_by_the_next_booking(paid):
