@@ -300,6 +300,8 @@ class Config:
         self.SLOT_DAYS_AHEAD = _env_int_from(env, "SLOT_DAYS_AHEAD", 60)
 
         self.HOLD_MINUTES = _env_int_from(env, "HOLD_MINUTES", 15)
+        # How long a place offered to the next on a waiting list is held for them.
+        self.WAITLIST_OFFER_MINUTES = _env_int_from(env, "WAITLIST_OFFER_MINUTES", 30)
         # How long a request holds its Idempotency-Key before a retry may take it over
         # (the first request's process may have died).
         self.IDEMPOTENCY_LEASE_SECONDS = _env_int_from(env, "IDEMPOTENCY_LEASE_SECONDS", 30)

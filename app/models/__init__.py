@@ -24,8 +24,10 @@ from app.models.accounts import (
     SignInSession,
 )
 from app.models.second_factor import RecoveryCode, SecondFactor
+from app.models.waitlist import WaitlistEntry
 
 __all__ = [
+    "WaitlistEntry",
     "Account",
     "Attribution",
     "AuditLog",

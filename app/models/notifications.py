@@ -27,7 +27,7 @@ CHANNELS = (EMAIL, SMS)
 STAFF_TEMPLATE_KEYS = ("staff_booking_new", "staff_booking_awaiting_confirmation",
                        "staff_booking_cancelled", "staff_booking_rescheduled")
 TEMPLATE_KEYS = ("booking_confirmed", "booking_cancelled", "booking_rescheduled",
-                 "booking_reminder", "payment_declined", "payment_failed", "payment_refunded",
+                 "booking_reminder", "waitlist_offered", "payment_declined", "payment_failed", "payment_refunded",
                  "receipt", "registration_attempt", "password_reset", "email_verification",
                  *STAFF_TEMPLATE_KEYS)
 # queued → sending → sent | failed; a transient failure goes back to queued for a retry.

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, delete, exists, or_, select, update
 
+from app import events
 from app.errors import ValidationFailed
 from app.extensions import db
 from app.models import AvailabilityRule, Booking, ClosedDay, Offering, Provider, Slot, TimeOff
@@ -257,9 +258,15 @@ def _sync_offering(offering_id: int, days: int, now: datetime, report: Generatio
                 .values(retired_at=None)).rowcount
         if row.capacity != plan.capacity and row.booked <= plan.capacity:
             # The condition is repeated in SQL so a booking taken meanwhile is respected.
-            resized += db.session.execute(
+            changed = db.session.execute(
                 update(Slot).where(and_(Slot.id == row.id, Slot.booked <= plan.capacity))
                 .values(capacity=plan.capacity)).rowcount
+            resized += changed
+            if changed and plan.capacity > row.capacity:  # the waiting list is offered them
+                events.publish("slot.capacity_raised",
+                               {"slot_id": row.id, "offering_id": offering_id,
+                                "provider_id": provider.id, "capacity": plan.capacity},
+                               provider_id=provider.id)
     report.created += created
     report.removed += removed
     report.retired += retired

@@ -38,6 +38,7 @@ from app.services.booking_rules import CUSTOMER, OFFERING, SLOT
 from app.services.booking_statement import place_with_statement
 from app.services.transactions import (
     NestedUnitOfWork,
+    after_commit,
     in_unit_of_work,
     retrying,
     transaction,
@@ -64,6 +65,9 @@ class BookingRequest:
     now: datetime | None = None
     idempotency_record_id: int | None = None
     as_guest: bool = False  # guest checkout: see ``Booking.placed_as_guest``
+    # A waiting list's offer: held this long whatever the price or way of paying, until
+    # the customer takes it (``app.services.waitlist``).
+    offer_minutes: int | None = None
 
     def values(self, executor) -> object:
         """The guards' operands and the offering's terms, read now."""
@@ -107,6 +111,15 @@ def place_booking(*, customer_id: int, offering_id: int, slot_id: int | None = N
                     exc, "uq_booking_reference", "booking.reference"):
                 raise
     raise AssertionError("unreachable")
+
+
+def place_in_transaction(conn, request: BookingRequest) -> PlacedBooking:
+    """Place a booking row by row in the caller's open unit of work, on its connection
+    (a waiting list's offer, made with the entry's change). Its events are dispatched
+    once that commits."""
+    booking, rows = _place_row_by_row(conn, request)
+    after_commit(events.dispatch, events.to_dispatch(rows.events))
+    return booking
 
 
 def _constraint_hit(exc: IntegrityError, constraint_name: str, column: str) -> bool:

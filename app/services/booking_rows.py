@@ -77,7 +77,8 @@ def new_booking(request, terms, *, unit_price: int, variant_id: int | None = Non
     """The booking ``request`` (a BookingRequest) makes on ``terms`` (the offering's and
     its provider's), not yet written. A product's booking has no slot."""
     now = request.now
-    confirmed = unit_price == 0  # nothing to pay: no hold needed
+    offer_minutes = request.offer_minutes
+    confirmed = unit_price == 0 and offer_minutes is None  # nothing to pay: no hold needed
     return PlacedBooking(
         id=None, reference=new_reference(), provider_id=terms.provider_id,
         customer_id=request.customer_id, offering_id=terms.id,
@@ -90,10 +91,18 @@ def new_booking(request, terms, *, unit_price: int, variant_id: int | None = Non
         pay_at_venue=terms.pay_at_venue, notes=request.notes or "", starts_at=starts_at,
         ends_at=ends_at, created_at=now,
         # Pay-at-venue bookings wait for staff to confirm; online payments have a hold.
-        hold_expires_at=None if confirmed or terms.pay_at_venue else now + timedelta(
-            minutes=current_app.config["HOLD_MINUTES"]),
+        hold_expires_at=_hold_expires_at(now, confirmed, terms.pay_at_venue, offer_minutes),
         idempotency_record_id=request.idempotency_record_id,
         placed_as_guest=request.as_guest)
+
+
+def _hold_expires_at(now: datetime, confirmed: bool, pay_at_venue: bool,
+                     offer_minutes: int | None) -> datetime | None:
+    if offer_minutes is not None:  # a waiting list's offer is held until taken
+        return now + timedelta(minutes=offer_minutes)
+    if confirmed or pay_at_venue:
+        return None
+    return now + timedelta(minutes=current_app.config["HOLD_MINUTES"])
 
 
 @dataclass

@@ -22,6 +22,7 @@ from app.services import (
     refunds,
     search_indexing,
     staff_notifications,
+    waitlist,
 )
 
 Handler = Callable[..., None]
@@ -30,14 +31,18 @@ HANDLERS: Mapping[str, tuple[Handler, ...]] = {
     # Staff hear of a booking when it needs them (pay at the venue) or is real (paid).
     "booking.created": (staff_notifications.notify_staff_of_new_booking,),
     "booking.confirmed": (notifications.notify_booking_confirmed,
-                          staff_notifications.notify_staff_of_new_booking),
+                          staff_notifications.notify_staff_of_new_booking,
+                          waitlist.on_booking_confirmed),
+    # Places that come back go to the waiting list of their time first.
     "booking.cancelled": (notifications.notify_booking_cancelled,
                           # a customer's free cancellation refunds the payment itself
                           refunds.refund_on_free_cancellation,
-                          staff_notifications.notify_staff_of_cancellation),
+                          staff_notifications.notify_staff_of_cancellation,
+                          waitlist.on_places_freed),
     "booking.rescheduled": (notifications.notify_booking_rescheduled,
-                            staff_notifications.notify_staff_of_reschedule),
-    "booking.expired": (),
+                            staff_notifications.notify_staff_of_reschedule,
+                            waitlist.on_places_freed),
+    "booking.expired": (waitlist.on_places_freed,),
     "booking.completed": (),
     "booking.no_show": (),
     "booking.refunded": (),
@@ -51,6 +56,10 @@ HANDLERS: Mapping[str, tuple[Handler, ...]] = {
                          receipts.credit_note_on_refund),
     "payment.refund_failed": (),
     "receipt.generated": (notifications.notify_receipt,),
+    "slot.capacity_raised": (waitlist.on_places_freed,),
+    "waitlist.joined": (),
+    "waitlist.offered": (notifications.notify_waitlist_offer,),
+    "waitlist.expired": (),
     "offering.changed": (),  # search indexing, with OpenSearch: see ``conditional``
     "account.password_reset_requested": (password_reset.send_reset_link,),
     "account.email_verification_requested": (email_verification.send_link,),

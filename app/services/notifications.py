@@ -84,6 +84,12 @@ def notify_booking_rescheduled(*, event_id: str, topic: str, payload: dict) -> N
     _notify(event_id, payload, "booking_rescheduled", previous_starts_at=previous_start)
 
 
+def notify_waitlist_offer(*, event_id: str, topic: str, payload: dict) -> None:
+    """``waitlist.offered``: the customer hears that a place is held for them, and until
+    when."""
+    _notify(event_id, payload, "waitlist_offered")
+
+
 def notify_payment_failed(*, event_id: str, topic: str, payload: dict) -> None:
     _notify(event_id, payload, "payment_failed", total_minor=payload.get("amount_minor"),
             failure_reason=payload.get("failure_reason"))

@@ -27,6 +27,7 @@ KEY_LABELS = {
     "booking_cancelled": "Booking cancelled",
     "booking_rescheduled": "Booking moved",
     "booking_reminder": "Booking reminder",
+    "waitlist_offered": "Waiting list: a place came free",
     "payment_declined": "Payment declined (place still held)",
     "payment_failed": "Payment failed",
     "payment_refunded": "Payment refunded",

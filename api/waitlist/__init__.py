@@ -1,0 +1,1 @@
+"""Waiting lists of full times."""
