@@ -12,7 +12,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Account, Notification, Receipt, SignInSession
+from app.models import Account, Notification, Receipt, SignInSession, WaitlistEntry
 from app.services import account_bookings, attribution_privacy, social_sign_in
 from app.services.money import major_units_text
 
@@ -30,7 +30,19 @@ def export_customer_data(customer_id: int) -> dict:
         for row in social_sign_in.identities(customer_id)]
     data["messages"] = _messages(customer_id)
     data["receipts"] = _receipts(customer_id)
+    data["waiting_lists"] = _waiting_lists(customer_id)
     return data
+
+
+def _waiting_lists(customer_id: int) -> list[dict]:
+    rows = db.session.scalars(select(WaitlistEntry).where(
+        WaitlistEntry.customer_id == customer_id).order_by(WaitlistEntry.created_at,
+                                                           WaitlistEntry.id))
+    return [{"offering": e.offering.name, "starts_at": _iso(e.slot.starts_at),
+             "quantity": e.quantity, "status": e.status, "joined_at": _iso(e.created_at),
+             "offered_at": _iso(e.offered_at), "ended_at": _iso(e.ended_at),
+             "booking_reference": e.booking.reference if e.booking is not None else None}
+            for e in rows]
 
 
 def _sessions(customer_id: int) -> list[dict]:

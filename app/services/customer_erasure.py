@@ -36,7 +36,9 @@ from app.services import (
     receipts,
     second_factor,
     social_sign_in,
+    waitlist,
 )
+from app.services.scopes import SYSTEM
 from app.services.transactions import unit_of_work
 
 ERASED = "[erased]"
@@ -62,6 +64,8 @@ def erase_customer(customer_id: int) -> None:
     second_factor.delete_for_account(customer_id)  # authenticator secret, recovery codes
     social_sign_in.delete_for_account(customer_id)  # Google, Apple, Facebook links
     calendar_feeds.delete_for_account(customer_id)  # the secret feed address
+    # Out of every waiting list; a place held for them goes to the next in line.
+    waitlist.end_for_account(customer_id, SYSTEM.because("account erased"))
     db.session.execute(delete(IdempotencyRecord).where(
         IdempotencyRecord.user_id == customer_id))
     db.session.execute(update(RevokedToken).where(RevokedToken.user_id == customer_id)

@@ -112,6 +112,21 @@ def leave(entry_id: int, *, customer_id: int, actor: Actor) -> WaitlistEntry:
     return entry
 
 
+def end_for_account(customer_id: int, actor: Actor) -> int:
+    """An account closing (erasure): its entries leave every line, its offers are
+    declined. In the caller's unit of work. Returns how many entries ended."""
+    with unit_of_work(joins=True):
+        entries = db.session.scalars(select(WaitlistEntry).where(
+            WaitlistEntry.customer_id == customer_id, WaitlistEntry.status.in_(IN_LINE))
+            .order_by(WaitlistEntry.id).with_for_update()).all()
+        for entry in entries:
+            held = _offered_booking(entry)
+            if held is not None:
+                booking_lifecycle.transition(held, "cancelled", actor)
+            _end(entry, LEFT)
+        return len(entries)
+
+
 @retried("booking.busy")
 def accept(entry_id: int, *, customer_id: int, actor: Actor) -> Booking:
     """Take an offer with nothing to pay online: a free time is confirmed, a time paid at

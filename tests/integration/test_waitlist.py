@@ -291,3 +291,21 @@ def test_concurrent_releases_offer_each_freed_place_exactly_once(app, build, is_
     assert booked(slot) == 5
     assert db.session.scalar(select(func.count()).select_from(Booking).where(
         Booking.slot_id == slot, Booking.status == PENDING)) == 5
+
+
+def test_an_erased_customer_leaves_every_line_and_their_offer_passes_on(app, build, full):
+    from app.services import customer_data, customer_erasure
+    erased = build.customer()
+    offered = waitlist.join(customer_id=erased, slot_id=full["slot"], quantity=2).entry.id
+    following = waitlist.join(customer_id=build.customer(), slot_id=full["slot"]).entry.id
+    cancel(full["reference"], app)
+    offer_id = entry(offered).booking_id
+    (exported,) = customer_data.export_customer_data(erased)["waiting_lists"]
+    assert (exported["status"], exported["quantity"]) == (OFFERED, 2)
+    assert exported["booking_reference"] == db.session.get(Booking, offer_id).reference
+
+    customer_erasure.erase_customer(erased)
+    run_jobs(app)
+    assert entry(offered).status == LEFT
+    assert db.session.get(Booking, offer_id).status == CANCELLED
+    assert entry(following).status == OFFERED and booked(full["slot"]) == 1
