@@ -137,4 +137,6 @@
       if (event.target.matches("select")) { filters.submit(); }
     });
   }
+  // Bound: a click from now on opens the panel (browser tests wait for this mark).
+  calendar.setAttribute("data-ready", "");
 })();

@@ -114,19 +114,49 @@ def clean_state(app):
             app.extensions["bookwell.redis"].flushall()
 
 
+_emptying_sql: list[str] = []  # PostgreSQL: the statements that empty the tables, once made
+
+
 def _truncate_tables() -> None:
     engine = db.engine
     tables = [t for t in db.metadata.sorted_tables if t.name not in KEPT_TABLES]
+    if engine.dialect.name == "postgresql":
+        _empty_postgres_tables(engine, [t.name for t in tables])
+        return
     with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        # Rows that reference rows of their own table (a credit note its receipt)
+        # cannot be deleted in one statement with foreign keys enforced.
+        conn.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
+        for table in reversed(tables):
+            conn.execute(table.delete())
+
+
+def _empty_postgres_tables(engine, names: list[str]) -> None:
+    """DELETE every row and restart the tables' id sequences, in one round trip.
+
+    TRUNCATE of some fifty tables took about 0.1 s per test (it rewrites every table and
+    its indexes), a fifth of the suite's time on PostgreSQL; DELETE of the few rows a test
+    leaves takes milliseconds. ``session_replication_role = replica`` skips the foreign-key
+    checks (any order will do) and the daily-figures triggers (their tables are emptied
+    too). It needs a superuser, as CI's ``postgres`` is; any other role gets TRUNCATE."""
+    if not _emptying_sql:
+        with engine.connect() as conn:
+            superuser = conn.exec_driver_sql("SHOW is_superuser").scalar() == "on"
+            sequences = conn.execute(text(
+                "SELECT quote_ident(s.relname) FROM pg_class s "
+                "JOIN pg_depend d ON d.objid = s.oid JOIN pg_class t ON d.refobjid = t.oid "
+                "WHERE s.relkind = 'S' AND d.deptype IN ('a', 'i') AND t.relname = ANY(:n)"),
+                {"n": names}).scalars().all()
+        quoted = [f'"{name}"' for name in names]
+        if superuser:
+            _emptying_sql.append("SET LOCAL session_replication_role = replica;\n"
+                                 + "".join(f"DELETE FROM {name};\n" for name in quoted)
+                                 + "".join(f"ALTER SEQUENCE {seq} RESTART;\n"
+                                           for seq in sequences))
         else:
-            # Rows that reference rows of their own table (a credit note its receipt)
-            # cannot be deleted in one statement with foreign keys enforced.
-            conn.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
-            for table in reversed(tables):
-                conn.execute(table.delete())
+            _emptying_sql.append(f"TRUNCATE {', '.join(quoted)} RESTART IDENTITY CASCADE")
+    with engine.begin() as conn:
+        conn.exec_driver_sql(_emptying_sql[0])
 
 
 @pytest.fixture

@@ -84,6 +84,7 @@ def test_staff_use_the_calendar_in_the_week_the_clocks_go_back(page, build):
 
     page.get_by_role("link", name="Week", exact=True).click()
     expect(page.get_by_role("heading", name="25–31 October 2027")).to_be_visible()
+    expect(page.locator(".calendar[data-ready]")).to_have_count(1)  # its script is bound
     page.get_by_role("link", name=f"Move {monday} to another slot").click()
     panel = page.locator("#calendar-popover")
     expect(panel).to_be_visible()
