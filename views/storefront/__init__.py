@@ -20,9 +20,10 @@ from views.storefront import (
     manage,
     pictures,
     social,
+    waitlist,
 )
 from views.storefront.blueprint import bp
 
 # Importing a page module adds its routes to the blueprint.
 __all__ = ["account", "bp", "browse", "checkout", "errors", "feeds", "formats", "formatting", "languages",
-           "manage", "pictures", "social"]
+           "manage", "pictures", "social", "waitlist"]

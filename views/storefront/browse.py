@@ -98,7 +98,7 @@ def offering_page(offering_id: int, *, notice: str | None = None, status: int = 
         item = browse.get_offering(offering_id)
     except NotFound:
         abort(404)
-    picker = build_picker(item.id, item.provider.timezone or "UTC") \
+    picker = build_picker(item.id, item.provider.timezone or "UTC", waitlist=True) \
         if item.kind == SERVICE else None
     view_content = pixel_event("ViewContent", {
         "content_type": "product", "content_id": f"offering-{item.id}",

@@ -16,7 +16,8 @@ from app.models.bookings import (
     PENDING,
     REFUNDED,
 )
-from app.services import agenda, display_formats
+from app.models.waitlist import BOOKED, LEFT, OFFER_EXPIRED, OFFERED, WAITING
+from app.services import agenda, display_formats, waitlist
 from app.services.booking_states import status_label
 from views.storefront.blueprint import bp, current_language
 from views.storefront.shop_messages import shop_message
@@ -30,6 +31,18 @@ STATUS_WORDS = {PENDING: lazy_gettext("Pending"), CONFIRMED: lazy_gettext("Confi
                 COMPLETED: lazy_gettext("Completed"), NO_SHOW: lazy_gettext("No-show"),
                 EXPIRED: lazy_gettext("Expired"), CANCELLED: lazy_gettext("Cancelled"),
                 REFUNDED: lazy_gettext("Refunded")}
+
+
+# A waiting list entry's status (waitlist.STATUS_LABELS) as its customer reads it.
+WAITLIST_STATUS_WORDS = {WAITING: lazy_gettext("On the waiting list"),
+                         OFFERED: lazy_gettext("A place is held for you"),
+                         BOOKED: lazy_gettext("Booked"),
+                         OFFER_EXPIRED: lazy_gettext("Offer expired"),
+                         LEFT: lazy_gettext("Left the waiting list")}
+
+
+def waitlist_status(status: str) -> str:
+    return str(WAITLIST_STATUS_WORDS.get(status) or waitlist.status_label(status))
 
 
 def status_words(status: str) -> str:
@@ -64,6 +77,7 @@ def storefront_formatting() -> dict:
         "part_labels": PART_LABELS,
         "status_label": customer_status,
         "history_label": status_words,
+        "waitlist_status": waitlist_status,
         "shop_message": shop_message,
         "format_month": lambda day: format_date(day, "LLLL y", locale=locale()),
         "format_day": lambda day: format_date(day, "full", locale=locale()),

@@ -1,5 +1,7 @@
 """Storefront: the customer's bookings and one booking's page — pay (or retry), cancel
-with the refund shown first, move to another time, add to a calendar, download receipts.
+with the refund shown first, move to another time, add to a calendar, download receipts;
+the customer's waiting lists, and a place a waiting list holds for them
+(``views.storefront.waitlist`` has those actions).
 
 Every action is the same service call as the API's; the customer is the booking's own
 (signed in) or whoever opened its manage link (``views.storefront.access``).
@@ -21,6 +23,7 @@ from app.services import (
     manage_links,
     payments,
     receipts,
+    waitlist,
 )
 from app.services.conversions import event_id_for
 from app.services.scopes import Actor
@@ -59,7 +62,8 @@ def my_bookings():
     return render_template("storefront/bookings.html", upcoming=upcoming, past=past,
                            page=page, pages=max(1, -(-past_total // PAST_PAGE_SIZE)),
                            money=money, zone=current_customer().timezone or "UTC",
-                           feed=calendar_feeds.customer_feed_status(customer_id))
+                           feed=calendar_feeds.customer_feed_status(customer_id),
+                           waiting=waitlist.entries_of_customer(customer_id, now=now))
 
 
 # --- one booking --------------------------------------------------------------------------
@@ -72,6 +76,7 @@ def booking(reference: str, *, customer_id: int):
     events = [pixel_event("InitiateCheckout", contents(item))] if view.can_pay else []
     return render_template("storefront/booking.html", view=view, booking=item,
                            payment=view.payment, money=money,
+                           offer=waitlist.offer_of_booking(reference, customer_id),
                            test_cards=current_app.config.get("PAYMENT_TEST_CARDS"),
                            maps_key=current_app.config.get("GOOGLE_MAPS_API_KEY"),
                            pixel_provider=item.offering.provider, pixel_events=events)

@@ -86,6 +86,18 @@ MESSAGES = {
                                          "to pay online."),
     "free_times.bad_quantity": lazy_gettext("Choose between 1 and 100 places."),
     "free_times.month_out_of_range": lazy_gettext("Please choose a month that is offered."),
+    "slot.not_found": lazy_gettext("That time is not offered. Please choose another."),
+    "waitlist.places_free": lazy_gettext("That time has places free again: book it instead."),
+    "waitlist.already_in_line": lazy_gettext("You are on the waiting list for that time "
+                                             "already."),
+    "waitlist.time_started": lazy_gettext("That time has already started."),
+    "waitlist.more_than_capacity": lazy_gettext("That time has fewer places in all than you "
+                                                "asked for. Choose fewer places."),
+    "waitlist.bad_quantity": lazy_gettext("Choose between 1 and 100 places."),
+    "waitlist.not_found": lazy_gettext("We could not find this waiting list entry."),
+    "waitlist.not_in_line": lazy_gettext("You are no longer on this waiting list."),
+    "waitlist.no_offer": lazy_gettext("This place is no longer held for you."),
+    "waitlist.pay_to_accept": lazy_gettext("Pay for the booking to take the place."),
     "account.link_expired": lazy_gettext("This link has expired. Register again with your "
                                          "address and we send you a new one."),
     "account.link_invalid": lazy_gettext("This link does not work, or your password is set "
