@@ -22,6 +22,7 @@ from views.console_sign_in import SecondFactorSignInView, require_enrolment
 from views.second_factor import SecondFactorResetView, SecondFactorView
 from views.receipts import ReceiptView
 from views.staff_notifications import StaffNotificationSettingsView
+from views.waitlist import WaitlistView
 from views.weekly_hours import WeeklyHoursView
 from views.titles import register_count_phrase
 
@@ -58,6 +59,7 @@ def register_views(appbuilder) -> None:
     for view, name, icon in (
         (BookingView, "All bookings", "fa-ticket"),
         (BookingCalendarView, "Calendar", "fa-calendar-check-o"),
+        (WaitlistView, "Waiting lists", "fa-hourglass-half"),
         (CalendarFeedView, "Calendar feed", "fa-rss"),
     ):
         appbuilder.add_view(view, name, icon=icon, category=menu.BOOKINGS.name)

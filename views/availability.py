@@ -21,6 +21,7 @@ from views.form_fields import (
     optional_date,
     weekday_select,
 )
+from views.waitlist import line_link, prefetch_line_counts
 
 
 class AvailabilityRuleView(CatalogRowView):
@@ -61,11 +62,16 @@ class SlotView(TenantModelView):
     """Slots are made from the rules: listed, not edited by hand."""
 
     datamodel = ConsoleInterface(Slot, display={
-        column: local_column(column) for column in ("starts_at", "ends_at", "retired_at")})
+        **{column: local_column(column) for column in ("starts_at", "ends_at", "retired_at")},
+        "waiting_list": line_link,  # a full time's line, on the waiting lists screen
+    }, prefetch=prefetch_line_counts)
     base_permissions = ["can_list", "can_show"]
-    list_columns = ["offering", "starts_at", "ends_at", "capacity", "booked", "retired_at",
-                    "provider"]
+    list_columns = ["offering", "starts_at", "ends_at", "capacity", "booked", "waiting_list",
+                    "retired_at", "provider"]
+    show_columns = ["offering", "starts_at", "ends_at", "capacity", "booked", "waiting_list",
+                    "retired_at", "provider"]
     label_columns = {"starts_at": "Starts (local time)", "ends_at": "Ends (local time)",
+                     "waiting_list": "Waiting list",
                      "retired_at": "Retired (no longer offered)"}
     search_columns = ["offering", "starts_at", "provider"]
     order_columns = ["starts_at", "capacity", "booked"]

@@ -20,6 +20,7 @@ from app.services.money import AmountError, format_money, parse_major_units
 from app.services.scopes import Actor
 from views.console import status_badge
 from views.payments import flash_refund
+from views.waitlist import booking_line_note
 
 GATEWAY_LABELS = {"stripe": "Card (Stripe)", "manual": "At the venue"}
 CHANNEL_LABELS = {"email": "Email", "sms": "SMS"}
@@ -120,6 +121,7 @@ class BookingPage:
                                                                       "PaymentView"),
             may_move=self.appbuilder.sm.has_access("can_reschedule",
                                                    self.class_permission_name),
+            waitlist_note=booking_line_note(booking_id, scope),
             **TEMPLATE_HELPERS)
 
     def _back(self, booking_id: int):

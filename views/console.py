@@ -73,9 +73,11 @@ def yes_no(path: str):
     return show
 
 
-# Bootstrap label classes by status name, across bookings, payments, refunds, messages and
-# events: green = done well, amber = waiting, red = went wrong, grey = over.
+# Bootstrap label classes by status name, across bookings, payments, refunds, messages,
+# events and waiting lists: green = done well, amber = waiting, blue = in hand, red = went
+# wrong, grey = over.
 STATUS_TONES = {
+    "waiting": "warning", "offered": "info", "booked": "success", "left": "default",
     "confirmed": "primary", "completed": "success", "paid": "success",
     "succeeded": "success", "sent": "success", "delivered": "success", "published": "success",
     "done": "success", "pending": "warning", "queued": "warning", "processing": "warning",
@@ -193,18 +195,28 @@ class ConsoleInterface(SQLAInterface):
     ``display`` maps a column to ``fn(item) -> str``: values that need more of the row
     than the column itself (a time in the row's provider zone, an amount in the row's
     currency). ``column_filters`` replaces the search filters Flask-AppBuilder would pick
-    for a column.
+    for a column. ``prefetch(items)`` is called with a list's rows before they are shown:
+    a value read from other tables (a time's waiting list) is then loaded in one query
+    for the page rather than one per row.
     """
 
     filter_converter_class = ConsoleFilterConverter
 
-    def __init__(self, obj, *, display=None, column_filters=None, count_limit=None, **kwargs):
+    def __init__(self, obj, *, display=None, column_filters=None, count_limit=None,
+                 prefetch=None, **kwargs):
         super().__init__(obj, **kwargs)
         self.display = dict(display or {})
         self.column_filters = dict(column_filters or {})
         # Counting stops past this many rows ("more than 10,000"): an exact count of half a
         # million bookings costs more than the page itself, and nobody pages that far.
         self.count_limit = count_limit
+        self.prefetch = prefetch
+
+    def query(self, *args, **kwargs):
+        count, items = super().query(*args, **kwargs)
+        if self.prefetch is not None and items:
+            self.prefetch(items)
+        return count, items
 
     def query_count(self, query, filters=None, select_columns=None) -> int:
         if self.count_limit is None:

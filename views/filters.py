@@ -6,7 +6,7 @@ local time; admins, whose lists mix providers, type UTC. Each time filter names 
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from dateutil import parser as date_parser
 from flask import g, has_app_context
@@ -49,6 +49,18 @@ def typed_moment(value) -> datetime | None:
         return None
 
 
+def typed_time_text(moment: datetime) -> str:
+    """A moment as someone would type it into a time filter: "2031-07-15 09:30" on the
+    :func:`typed_time_zone` wall clock, with the offset only where that wall clock is
+    ambiguous (the hour repeated when the clocks go back), so it reads back the same."""
+    local = moment.astimezone(agenda.zone_of(typed_time_zone()))
+    text = local.strftime("%Y-%m-%d %H:%M")
+    if typed_moment(text) != moment.astimezone(timezone.utc).replace(second=0, microsecond=0):
+        text = local.strftime("%Y-%m-%d %H:%M%z")
+        text = f"{text[:-2]}:{text[-2:]}"
+    return text
+
+
 class FilterTimeFrom(BaseFilter):
     """On or after a typed time. Flask-AppBuilder's own datetime filters send a naive
     datetime, which our UTC columns refuse (a 500). A value that is no time is ignored."""
@@ -80,6 +92,44 @@ class FilterTimeBefore(FilterTimeFrom):
 
 
 TIME_FILTERS = [FilterTimeFrom, FilterTimeBefore]
+
+
+class FilterRelatedTimeFrom(FilterTimeFrom):
+    """A time of the related row (``related_time``, e.g. a waiting list entry's slot's
+    ``starts_at``), on or after a typed time; read like every typed time."""
+
+    related_time = "starts_at"
+    arg_name = "related_time_from"
+
+    def apply(self, query, value):
+        moment = typed_moment(value)
+        if moment is None:
+            return query
+        relation = getattr(self.model, self.column_name)
+        target = relation.property.mapper.class_
+        return query.filter(relation.has(self.compare(getattr(target, self.related_time),
+                                                      moment)))
+
+
+class FilterRelatedTimeBefore(FilterRelatedTimeFrom):
+    arg_name = "related_time_before"
+    label = "Before"
+
+    def compare(self, field, moment):
+        return field < moment
+
+
+class FilterRelatedTimeAt(FilterRelatedTimeFrom):
+    """At the typed minute (a link to one time's rows uses it)."""
+
+    arg_name = "related_time_at"
+    label = "At"
+
+    def compare(self, field, moment):
+        return (field >= moment) & (field < moment + timedelta(minutes=1))
+
+
+RELATED_TIME_FILTERS = [FilterRelatedTimeFrom, FilterRelatedTimeBefore, FilterRelatedTimeAt]
 
 
 # --- flags -------------------------------------------------------------------------------

@@ -64,6 +64,9 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         # Their bookings as a calendar feed: make, replace or stop its secret address.
         ("can_feed", "CalendarFeedView"),
         ("can_reschedule", "BookingView"),
+        # The waiting lists of their full times: who waits, who holds an offer (read only:
+        # customers join and leave, the service offers the places).
+        *_read("WaitlistView"),
         # Payments: read, and refund (in full by action, in part on the refund page);
         # replaying the webhook inbox stays with admins.
         *_read("PaymentView"), ("can_refund", "PaymentView"),
@@ -83,7 +86,8 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         ("can_settings", "StaffNotificationSettingsView"),
         *_menus("Messages", "Delivery log", "Message templates", "Staff notifications"),
         # The menu (views/menu.py): every group but Platform.
-        *_menus("Home", "Bookings", "All bookings", "Calendar", "Calendar feed",
+        *_menus("Home", "Bookings", "All bookings", "Calendar", "Waiting lists",
+                "Calendar feed",
                 "Catalog", "Offerings", "Variants", "Categories", "Locations",
                 "Opening hours", "Closed days", "Time off", "Slots",
                 "Payments", "All payments", "Refunds",

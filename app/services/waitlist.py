@@ -218,6 +218,68 @@ def line_of_slot(slot_id: int, *, scope: Scope) -> list[WaitlistEntry]:
         WaitlistEntry.slot_id == slot_id).order_by(WaitlistEntry.id)))
 
 
+@dataclass(frozen=True)
+class LineOfBooking:
+    """A booking's time's waiting list, for the booking's page."""
+
+    slot: Slot
+    counts: dict[str, int]  # {"waiting": 2, "offered": 1}: who is in line now
+    offer: WaitlistEntry | None  # the entry whose offer this booking is (held or taken)
+
+
+def line_of_booking(booking_id: int, *, scope: Scope) -> LineOfBooking | None:
+    """The line of the booking's time and whether the booking is a waiting list offer;
+    None when it is no offer and nobody is in line (or another provider's booking)."""
+    require_scope(scope)
+    booking = db.session.scalar(scope.filter(select(Booking).where(Booking.id == booking_id),
+                                             Booking))
+    if booking is None or booking.slot_id is None:
+        return None
+    offer = db.session.scalar(scope.filter(select(WaitlistEntry).where(
+        WaitlistEntry.booking_id == booking.id).order_by(WaitlistEntry.id.desc()).limit(1),
+        WaitlistEntry))
+    counts = line_counts([booking.slot_id], scope=scope).get(booking.slot_id, {})
+    if offer is None and not counts:
+        return None
+    return LineOfBooking(db.session.get(Slot, booking.slot_id), counts, offer)
+
+
+def line_counts(slot_ids, *, scope: Scope) -> dict[int, dict[str, int]]:
+    """How many entries of each of these times are waiting and offered a place, in one
+    query: ``{slot_id: {"waiting": 2, "offered": 1}}`` (times with nobody in line are
+    left out; another provider's times count nothing)."""
+    require_scope(scope)
+    ids = sorted(set(slot_ids))
+    if not ids:
+        return {}
+    rows = db.session.execute(scope.filter(
+        select(WaitlistEntry.slot_id, WaitlistEntry.status, func.count())
+        .where(WaitlistEntry.slot_id.in_(ids), WaitlistEntry.status.in_(IN_LINE))
+        .group_by(WaitlistEntry.slot_id, WaitlistEntry.status), WaitlistEntry))
+    counts: dict[int, dict[str, int]] = {}
+    for slot_id, status, count in rows:
+        counts.setdefault(slot_id, {})[status] = count
+    return counts
+
+
+def places_in_line(slot_ids, *, scope: Scope) -> dict[int, int]:
+    """The place in line (1: next to be offered) of every waiting entry of these times,
+    by entry id, in one query; the same numbers as :func:`position_of`."""
+    require_scope(scope)
+    ids = sorted(set(slot_ids))
+    if not ids:
+        return {}
+    rows = db.session.execute(scope.filter(
+        select(WaitlistEntry.id, WaitlistEntry.slot_id)
+        .where(WaitlistEntry.slot_id.in_(ids), WaitlistEntry.status == WAITING)
+        .order_by(WaitlistEntry.slot_id, WaitlistEntry.id), WaitlistEntry))
+    places, ahead = {}, {}
+    for entry_id, slot_id in rows:
+        ahead[slot_id] = ahead.get(slot_id, 0) + 1
+        places[entry_id] = ahead[slot_id]
+    return places
+
+
 # --- offers: the consumers of the events that free places --------------------------------
 
 def on_places_freed(*, event_id: str, topic: str, payload: dict) -> None:

@@ -27,6 +27,7 @@ from app.models import (
     Refund,
 )
 from app.models.types import utcnow
+from app.services import waitlist
 from app.services.bookings import place_booking
 from tests.views.console import signed_in
 
@@ -86,6 +87,9 @@ def seed(build) -> dict:
     build.closed_day(provider, date.today() + timedelta(days=20))
     slot = build.future_slot(offering, days=2, capacity=8)
     booking = place_booking(customer_id=customer, offering_id=offering, slot_id=slot)
+    full = build.future_slot(offering, days=3, capacity=1)
+    place_booking(customer_id=build.customer(), offering_id=offering, slot_id=full)
+    waitlist.join(customer_id=customer, slot_id=full)  # a line on the waiting lists
     payment = Payment(provider_id=provider, booking_id=booking.id, gateway="manual",
                       amount_minor=1800, received_minor=1800, currency="EUR",
                       status="succeeded", method="cash", succeeded_at=utcnow())
@@ -162,6 +166,7 @@ def test_every_list_and_show_page_reads_like_the_business(app, build, role):
     shows = [url for url in result["opened"] if "/show/" in url]
     assert len(result["opened"]) >= (30 if role == "admin" else 20), result["opened"]
     assert len(shows) >= (12 if role == "admin" else 8), shows
+    assert any(url.startswith("/waitlistview/show/") for url in shows), shows
     assert not result["problems"], "\n".join(
         f"{url}\n  " + "\n  ".join(found) for url, found in result["problems"].items())
 
@@ -180,6 +185,8 @@ def test_statuses_are_labelled_badges_and_codes_are_words(app, build):
     badge = '<span class="label label-success status status-succeeded">Succeeded</span>'
     assert badge in payments and badge in refunds
     assert '<span class="label label-success status status-done">Done</span>' in events_page
+    lines = staff.get("/waitlistview/list/").get_data(as_text=True)
+    assert '<span class="label label-warning status status-waiting">Waiting</span>' in lines
     assert "Booking confirmed" in messages and "Email" in messages
     assert "booking_confirmed" not in messages
     assert "notifications: on booking placed" in consumed
