@@ -126,10 +126,16 @@ def slot(offering_id: int, starts_at, *, minutes: int = 60, capacity: int = 5,
 
     from app.models import Offering, Slot
 
+    from app.services.resource_time import slot_bounds
+
     offering_row = db.session.get(Offering, offering_id)
+    ends_at = starts_at + timedelta(minutes=minutes)
+    resource_from, resource_until = slot_bounds(
+        starts_at, ends_at, offering_row.buffer_before_minutes or 0,
+        offering_row.buffer_after_minutes or 0)
     return _add(Slot(provider_id=offering_row.provider_id, offering_id=offering_id,
-                     starts_at=starts_at, ends_at=starts_at + timedelta(minutes=minutes),
-                     capacity=capacity, booked=booked))
+                     starts_at=starts_at, ends_at=ends_at, capacity=capacity, booked=booked,
+                     resource_from=resource_from, resource_until=resource_until))
 
 
 def future_slot(offering_id: int, *, days: float = 3, capacity: int = 5, booked: int = 0,

@@ -25,8 +25,12 @@ from app.models.accounts import (
 )
 from app.models.second_factor import RecoveryCode, SecondFactor
 from app.models.waitlist import WaitlistEntry
+from app.models.resources import Resource, ResourceBooking, ResourceBusy
 
 __all__ = [
+    "Resource",
+    "ResourceBooking",
+    "ResourceBusy",
     "WaitlistEntry",
     "Account",
     "Attribution",

@@ -132,6 +132,10 @@ class Slot(TenantOwned, db.Model):
     capacity: Mapped[int] = mapped_column(Integer, nullable=False)
     booked: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The time a booking of it takes of its resources, the offering's buffers included;
+    # None: the slot's own start and end (``app.services.resource_time``).
+    resource_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resource_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     offering: Mapped[Offering] = relationship(Offering)
 

@@ -100,6 +100,9 @@ class Offering(TenantOwned, db.Model):
                         name="max_active_bookings_positive"),
         CheckConstraint("max_held_places_per_customer IS NULL OR "
                         "max_held_places_per_customer > 0", name="max_held_places_positive"),
+        CheckConstraint("buffer_before_minutes >= 0 AND buffer_before_minutes <= 1440 AND "
+                        "buffer_after_minutes >= 0 AND buffer_after_minutes <= 1440",
+                        name="buffers_range"),
         Index("ix_offering_provider_active", "provider_id", "active"),
         Index("ix_offering_active_price", "active", "price_minor"),
     )
@@ -135,6 +138,12 @@ class Offering(TenantOwned, db.Model):
     # held unpaid, so that one customer cannot hold a whole class.
     max_active_bookings_per_customer: Mapped[int | None] = mapped_column(Integer)
     max_held_places_per_customer: Mapped[int | None] = mapped_column(Integer)
+    # Time the resources need before and after each booking (preparing, cleaning up):
+    # taken from them, never shown to the customer.
+    buffer_before_minutes: Mapped[int] = mapped_column(Integer, nullable=False, default=0,
+                                                       server_default="0")
+    buffer_after_minutes: Mapped[int] = mapped_column(Integer, nullable=False, default=0,
+                                                      server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow
@@ -142,6 +151,8 @@ class Offering(TenantOwned, db.Model):
 
     location: Mapped[Location | None] = relationship(Location)
     category: Mapped[Category | None] = relationship(Category)
+    resources = relationship("Resource", secondary="offering_resource",
+                             back_populates="offerings", order_by="Resource.name")
     variants: Mapped[list[Variant]] = relationship(
         back_populates="offering", cascade="all, delete-orphan", order_by="Variant.id"
     )

@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Callable, Iterable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, delete, exists, or_, select, update
+from sqlalchemy import and_, bindparam, delete, exists, or_, select, update
 
 from app import events
 from app.errors import ValidationFailed
@@ -20,6 +20,7 @@ from app.extensions import db
 from app.models import AvailabilityRule, Booking, ClosedDay, Offering, Provider, Slot, TimeOff
 from app.models.catalog import SERVICE
 from app.models.types import utcnow
+from app.services import resource_time
 from app.services.cache import bump_catalog_generation
 from app.services.scopes import Scope, require_scope
 from app.services.tenancy import scoped
@@ -306,10 +307,39 @@ def _insert_missing(offering: Offering, plans: list[PlannedSlot]) -> int:
     created = 0
     for start in range(0, len(plans), INSERT_BATCH):
         rows = [dict(provider_id=offering.provider_id, offering_id=offering.id,
-                     starts_at=p.starts_at, ends_at=p.ends_at, capacity=p.capacity, booked=0)
+                     starts_at=p.starts_at, ends_at=p.ends_at, capacity=p.capacity, booked=0,
+                     **_resource_bounds(offering, p.starts_at, p.ends_at))
                 for p in plans[start:start + INSERT_BATCH]]
         # A concurrent run may have inserted some already: the unique key decides.
         statement = insert(Slot.__table__).on_conflict_do_nothing(
             index_elements=["offering_id", "starts_at"]).returning(Slot.__table__.c.id)
         created += len(db.session.execute(statement, rows).all())
     return created
+
+
+def _resource_bounds(offering: Offering, starts_at: datetime, ends_at: datetime) -> dict:
+    resource_from, resource_until = resource_time.slot_bounds(
+        starts_at, ends_at, offering.buffer_before_minutes or 0,
+        offering.buffer_after_minutes or 0)
+    return {"resource_from": resource_from, "resource_until": resource_until}
+
+
+def refresh_resource_bounds(offering_id: int, now: datetime | None = None) -> int:
+    """After the offering's buffers changed: its slots still to come take the new time of
+    their resources (bookings already placed keep theirs). Returns the slots changed."""
+    offering = db.session.get(Offering, offering_id)
+    rows = db.session.execute(
+        select(Slot.id, Slot.starts_at, Slot.ends_at, Slot.resource_from, Slot.resource_until)
+        .where(Slot.offering_id == offering_id, Slot.starts_at > (now or utcnow()))).all()
+    changed = []
+    for row in rows:
+        bounds = _resource_bounds(offering, row.starts_at, row.ends_at)
+        if (row.resource_from, row.resource_until) != (bounds["resource_from"],
+                                                       bounds["resource_until"]):
+            changed.append({"slot_id": row.id, **bounds})
+    if changed:
+        db.session.execute(
+            update(Slot.__table__).where(Slot.__table__.c.id == bindparam("slot_id"))
+            .values(resource_from=bindparam("resource_from"),
+                    resource_until=bindparam("resource_until")), changed)
+    return len(changed)

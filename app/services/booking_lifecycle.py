@@ -33,7 +33,7 @@ from app.models.bookings import (
 )
 from app.models.payments import PROCESSING, REQUIRES_ACTION, Payment
 from app.models.types import utcnow
-from app.services import booking_places, booking_rules, event_payloads
+from app.services import booking_places, booking_rules, event_payloads, resource_time
 from app.services.booking_placing import SLOT_BUSY
 from app.services.booking_rules import OFFERING, SLOT
 from app.services.booking_states import (
@@ -273,6 +273,7 @@ def _move(booking: Booking, new_slot_id: int, actor: Actor, now: datetime, *,
                 booking_horizon_days=rules.booking_horizon_days)
         else:
             _release_slot(old_slot_id, booking.quantity)
+    _move_resources(booking, new_slot_id)
     booking.slot_id, booking.starts_at, booking.ends_at = new_slot_id, starts_at, ends_at
     _record(booking, booking.status, booking.status,
             actor if actor.reason else actor.because(f"rescheduled from slot {old_slot_id}"))
@@ -312,10 +313,23 @@ def _within_free_cancellation(booking: Booking, now: datetime) -> bool:
 def _release(booking: Booking) -> None:
     if booking.slot_id is not None:
         _release_slot(booking.slot_id, booking.quantity)
+        resource_time.release(db.session.connection(), booking.id)
     elif booking.variant_id is not None:
         db.session.execute(update(Variant).where(
             Variant.id == booking.variant_id, Variant.stock.is_not(None))
             .values(stock=Variant.stock + booking.quantity))
+
+
+def _move_resources(booking: Booking, new_slot_id: int) -> None:
+    """The booking's resources' time moves with it: the same people if they are free
+    then, else any who are (refused, and nothing moved, when nobody is)."""
+    conn = db.session.connection()
+    kept = tuple(resource_time.assigned(conn, booking.id))
+    resource_time.release(conn, booking.id)
+    slot = conn.execute(select(Slot.starts_at, Slot.ends_at, Slot.resource_from,
+                               Slot.resource_until).where(Slot.id == new_slot_id)).one()
+    resource_time.assign(conn, booking_id=booking.id, provider_id=booking.provider_id,
+                         offering_id=booking.offering_id, slot=slot, prefer=kept)
 
 
 def _release_slot(slot_id: int, quantity: int) -> None:

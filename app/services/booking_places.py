@@ -14,11 +14,12 @@ from datetime import datetime
 from functools import lru_cache
 from types import SimpleNamespace
 
-from sqlalchemy import Interval, bindparam, func, literal_column, or_, select, update
+from sqlalchemy import Interval, bindparam, exists, func, literal_column, or_, select, update
 
 from app.errors import Conflict
 from app.models import Account, Booking, Offering, Provider, Slot
 from app.models.bookings import CONFIRMED, PENDING
+from app.models.resources import offering_resource
 from app.services import booking_rules
 from app.services.booking_window import window
 
@@ -47,6 +48,7 @@ def _customers_bookings(*statuses: str):
             or_(reference.is_(None), BOOKING.c.reference != reference))
 
 
+_NEEDED = offering_resource.alias("n")
 # The operands that are columns: read for the Python check, compared in SQL.
 COLUMN_OPERANDS = {
     "customer_active": select(ACCOUNT.c.active).where(
@@ -64,6 +66,9 @@ COLUMN_OPERANDS = {
         *_customers_bookings(PENDING, CONFIRMED)).scalar_subquery(),
     "customer_held_places": select(func.coalesce(func.sum(BOOKING.c.quantity), 0))
     .where(*_customers_bookings(PENDING)).scalar_subquery(),
+    # Whether a booking of it takes time of resources (then it is placed row by row).
+    # A short alias: the placing statement must stay under psycopg's cache limit.
+    "needs_resources": exists().where(_NEEDED.c.offering_id == OFFERING.c.id),
 }
 # The operands the request brings: bind parameters in SQL.
 _REQUEST_OPERANDS = dict(
@@ -100,7 +105,7 @@ TERM_COLUMNS = (OFFERING.c.id, OFFERING.c.kind, OFFERING.c.price_minor, OFFERING
 _ONE_ROW = select(literal_column("1").label("one")).subquery("one")
 # Built once: every booking read runs it.
 _READ_VALUES = select(
-    *TERM_COLUMNS, SLOT.c.ends_at,
+    *TERM_COLUMNS, SLOT.c.ends_at, SLOT.c.resource_from, SLOT.c.resource_until,
     *(column.label(name) for name, column in COLUMN_OPERANDS.items()),
 ).select_from(
     _ONE_ROW.outerjoin(OFFERING, OFFERING.c.id == bindparam(OFFERING_ID))

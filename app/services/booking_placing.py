@@ -27,7 +27,7 @@ from app.extensions import AUTOCOMMIT_BIND, db
 from app.models import Variant
 from app.models.catalog import SERVICE
 from app.models.types import utcnow
-from app.services import booking_places, booking_rules, booking_terms, idempotency
+from app.services import booking_places, booking_rules, booking_terms, idempotency, resource_time
 from app.services.booking_rows import (
     PlacedBooking,
     booking_rows,
@@ -68,6 +68,7 @@ class BookingRequest:
     # A waiting list's offer: held this long whatever the price or way of paying, until
     # the customer takes it (``app.services.waitlist``).
     offer_minutes: int | None = None
+    resource_id: int | None = None  # the customer's choice of person (or room); None: any
 
     def values(self, executor) -> object:
         """The guards' operands and the offering's terms, read now."""
@@ -82,8 +83,8 @@ class BookingRequest:
 def place_booking(*, customer_id: int, offering_id: int, slot_id: int | None = None,
                   variant_id: int | None = None, quantity: int = 1, notes: str = "",
                   attribution: dict | None = None, now: datetime | None = None,
-                  idempotency_record_id: int | None = None, as_guest: bool = False
-                  ) -> PlacedBooking:
+                  idempotency_record_id: int | None = None, as_guest: bool = False,
+                  resource_id: int | None = None) -> PlacedBooking:
     """Create the booking and take its places in one transaction; commits.
 
     A second attempt with the same ``idempotency_record_id`` raises
@@ -96,7 +97,8 @@ def place_booking(*, customer_id: int, offering_id: int, slot_id: int | None = N
         raise ValidationFailed("booking.bad_quantity", "Quantity must be 1 to 100.",
                                {"quantity": [f"Between 1 and {MAX_QUANTITY}."]})
     request = BookingRequest(customer_id, offering_id, slot_id, variant_id, quantity, notes,
-                             attribution, now or utcnow(), idempotency_record_id, as_guest)
+                             attribution, now or utcnow(), idempotency_record_id, as_guest,
+                             resource_id=resource_id)
     for attempt in range(1, REFERENCE_ATTEMPTS + 1):
         try:
             return retrying(_place, request, busy_code="booking.busy")
@@ -156,7 +158,7 @@ def _place_with_statement(conn, request: BookingRequest):
     guards, checks = booking_rules.statement_guards(), booking_rules.GUARDS
     terms = booking_terms.remembered(request.offering_id)
     if terms is not None:
-        if terms.kind != SERVICE or terms.limits_customers:
+        if terms.kind != SERVICE or terms.placed_row_by_row:
             return None
         placed = _try_statement(conn, guards, terms, request)
         if placed is not None:
@@ -164,7 +166,7 @@ def _place_with_statement(conn, request: BookingRequest):
     values = request.values(conn)
     booking_rules.check(booking_rules.about(CUSTOMER, OFFERING, guards=checks), values)
     terms = booking_terms.remember(values)
-    if terms.kind != SERVICE or terms.limits_customers:
+    if terms.kind != SERVICE or terms.placed_row_by_row:
         return None
     _check_slot(checks, values)
     placed = _try_statement(conn, guards, terms, request)
@@ -215,6 +217,13 @@ def _place_row_by_row(conn, request: BookingRequest):
                                    min_notice_minutes=values.min_notice_minutes,
                                    booking_horizon_days=values.booking_horizon_days,
                                    reference=booking.reference)
+        if values.needs_resources:
+            resource_time.assign(conn, booking_id=booking.id, provider_id=values.provider_id,
+                                 offering_id=values.id, slot=values,
+                                 chosen=request.resource_id)
+    elif request.resource_id is not None:
+        raise ValidationFailed("resource.not_of_offering", "Products need nobody.",
+                               {"resource_id": ["Only for services."]})
     return booking, rows
 
 

@@ -165,14 +165,26 @@ NOT_IN_STATEMENT = frozenset({"customer_booking_limit", "customer_hold_limit",
                               "slot_not_started"})
 
 
+# Only in the statement: it places no resources' time, so it takes nothing for an
+# offering that needs resources (a memory of its terms from before they were linked);
+# the booking is then placed row by row, which takes their time.
+STATEMENT_ONLY = (
+    Guard("no_resources_needed", OFFERING, "booking.resources_needed",
+          lambda v: ~v.needs_resources,
+          lambda v: Conflict("booking.resources_needed", "Placed with its resources.")),
+)
+
+
 def statement_guards() -> tuple[Guard, ...]:
-    """The guards of the placing statement: :data:`GUARDS` but those above."""
+    """The guards of the placing statement: :data:`GUARDS` but those above, and the
+    statement's own."""
     return _statement_guards(GUARDS)
 
 
 @lru_cache(maxsize=4)
 def _statement_guards(guards: tuple[Guard, ...]) -> tuple[Guard, ...]:
-    return tuple(guard for guard in guards if guard.name not in NOT_IN_STATEMENT)
+    return tuple(guard for guard in guards
+                 if guard.name not in NOT_IN_STATEMENT) + STATEMENT_ONLY
 
 
 def about(*subjects: str, guards=None) -> tuple[Guard, ...]:

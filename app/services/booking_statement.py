@@ -155,12 +155,19 @@ def _terms_unchanged():
             OFFERING.c.max_held_places_per_customer.is_(None))
 
 
+def _bind_type(column):
+    """The type a value is bound with: none for text (psycopg sends a string untyped and
+    PostgreSQL casts it to the column's type, NULL included), so that no ``::VARCHAR``
+    casts push the statement over psycopg's 4 KB cache limit."""
+    return None if isinstance(column.type, String) else column.type
+
+
 def _insert_from(table, prefix: str, columns, source, n: int | str = "", **expressions):
     """``INSERT INTO table (…) SELECT :<prefix><n>_<column>…, <expressions> FROM source``
     (shared columns bound by their shared name; ``expressions`` replace columns): one row
     per row of ``source``, none when it is empty."""
     shared = _SHARED[prefix]
-    selected = [bindparam(shared.get(name) or f"{prefix}{n}_{name}", type_=table.c[name].type)
+    selected = [bindparam(shared.get(name) or f"{prefix}{n}_{name}", type_=_bind_type(table.c[name]))
                 for name in columns if name not in expressions]
     selected += list(expressions.values())
     names = [name for name in columns if name not in expressions] + list(expressions)

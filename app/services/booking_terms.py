@@ -26,10 +26,18 @@ class OfferingTerms(NamedTuple):
     # Per-customer limits: a booking of an offering with any is placed row by row.
     max_active_bookings: int | None
     max_held_places: int | None
+    # Takes time of staff, rooms or equipment: placed row by row too.
+    needs_resources: bool
 
     @property
     def limits_customers(self) -> bool:
         return self.max_active_bookings is not None or self.max_held_places is not None
+
+    @property
+    def placed_row_by_row(self) -> bool:
+        """Per-customer limits and resources are checked row by row, not in the single
+        statement."""
+        return self.limits_customers or bool(self.needs_resources)
 
 
 REMEMBERED_OFFERINGS = 10_000

@@ -1,7 +1,8 @@
 """When an offering may be booked: from its minimum notice to its horizon, counted from
 now. The booking guards refuse a time outside (``booking.too_soon``,
 ``booking.too_far_ahead``); every list of times a customer chooses from shows only the
-times inside, through :func:`slot_conditions`."""
+times inside, through :func:`slot_conditions` (which also keeps to the times a needed
+resource is free)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -10,6 +11,7 @@ from sqlalchemy import and_, select
 
 from app.extensions import db
 from app.models import Offering, Slot
+from app.services import resource_time
 
 
 def window(now: datetime, min_notice_minutes: int | None,
@@ -26,19 +28,27 @@ def of_offering(offering_id: int, now: datetime) -> tuple[datetime, datetime]:
     return window(now, *(rules or (0, 0)))
 
 
-def slot_conditions(offering_id: int, now: datetime) -> tuple:
-    """WHERE conditions: the offering's slots that start inside its booking window."""
+def slot_conditions(offering_id: int, now: datetime, *,
+                    resource_id: int | None = None) -> tuple:
+    """WHERE conditions: the offering's slots that start inside its booking window and,
+    for an offering done by staff, rooms or equipment, have one of each kind free (the
+    customer's choice, ``resource_id``, when given)."""
     earliest, latest = of_offering(offering_id, now)
     return (Slot.offering_id == offering_id, Slot.starts_at >= earliest,
-            Slot.starts_at <= latest)
+            Slot.starts_at <= latest,
+            *resource_time.slot_conditions_for(db.session, offering_id, resource_id))
 
 
 def slot_conditions_of(offerings, now: datetime) -> list:
-    """For offerings already read: one (offering, window) condition each, to OR."""
+    """For offerings already read: one (offering, window, resources) condition each, to
+    OR."""
     conditions = []
+    needs = resource_time.needs_of_offerings(db.session, [o.id for o in offerings])
     for offering in offerings:
         earliest, latest = window(now, offering.min_notice_minutes,
                                   offering.booking_horizon_days)
+        free = resource_time.free_conditions(needs[offering.id]) if offering.id in needs \
+            else []
         conditions.append(and_(Slot.offering_id == offering.id, Slot.starts_at >= earliest,
-                               Slot.starts_at <= latest))
+                               Slot.starts_at <= latest, *free))
     return conditions

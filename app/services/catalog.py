@@ -134,6 +134,9 @@ def before_commit(kind: RowKind, footprint: Footprint) -> None:
     announcement of the offerings it changed, commit with it or not at all."""
     reshape_slots(kind, scope=Scope.of_provider(footprint.provider_id),
                   offering_id=footprint.offering_id)
+    if kind is OFFERING:  # its buffers may have changed the time its slots take
+        for offering_id in footprint.offering_ids:
+            availability.refresh_resource_bounds(offering_id)
     if footprint.offering_ids:
         search_indexing.announce_changed(footprint.offering_ids,
                                          provider_id=footprint.provider_id)

@@ -62,6 +62,7 @@ def check_offering(offering: Offering) -> None:
 
 MAX_NOTICE_MINUTES = 365 * 24 * 60
 MAX_HORIZON_DAYS = 3650
+MAX_BUFFER_MINUTES = 24 * 60
 
 
 DEFAULT_NOTICE_MINUTES, DEFAULT_HORIZON_DAYS, DEFAULT_CANCELLATION_HOURS = 0, 60, 24
@@ -72,7 +73,8 @@ def _check_booking_rules(offering: Offering) -> None:
     left empty (a form's empty box) takes its default."""
     for field, default in (("min_notice_minutes", DEFAULT_NOTICE_MINUTES),
                            ("booking_horizon_days", DEFAULT_HORIZON_DAYS),
-                           ("free_cancellation_hours", DEFAULT_CANCELLATION_HOURS)):
+                           ("free_cancellation_hours", DEFAULT_CANCELLATION_HOURS),
+                           ("buffer_before_minutes", 0), ("buffer_after_minutes", 0)):
         if getattr(offering, field) is None:
             setattr(offering, field, default)
     if offering.pay_at_venue is None:
@@ -89,6 +91,10 @@ def _check_booking_rules(offering: Offering) -> None:
         limit = getattr(offering, field)
         if limit is not None and not 1 <= limit <= 1000:
             _fail("catalog.invalid_limit", field, "A limit is 1 to 1000; leave it empty for none.")
+    for field in ("buffer_before_minutes", "buffer_after_minutes"):
+        if not 0 <= getattr(offering, field) <= MAX_BUFFER_MINUTES:
+            _fail("catalog.invalid_buffer", field,
+                  "A buffer is 0 to 1440 minutes (a day).")
     if offering.free_cancellation_hours is not None and \
             not 0 <= offering.free_cancellation_hours <= 24 * 365:
         _fail("catalog.invalid_cancellation_hours", "free_cancellation_hours",

@@ -1,0 +1,211 @@
+"""The time of resources: which an offering needs, which are free at a time, and taking,
+moving and giving back a booking's share of it. One place for the rule.
+
+An offering linked to resources needs one active resource of each kind among them. A
+booking of one of its slots takes, of each resource it is given, the slot's time widened
+by the offering's buffers (stored on the slot as ``resource_from``/``resource_until``,
+so that lists compare columns, never add minutes in SQL). A resource is free at a time
+when none of its booked times (``resource_booking``) and none of its busy times
+(``resource_busy``: time off) overlap it; intervals are half open, so back to back is
+fine.
+
+No double booking, ever: on PostgreSQL an exclusion constraint refuses a second
+overlapping time of one resource (the insert waits for a concurrent one to commit, then
+fails, and "any available" tries the next resource); SQLite has one writer at a time,
+and the overlap is checked before the insert in the same transaction.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import delete, exists, func, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from app.errors import Conflict, ValidationFailed
+from app.models import Provider, Resource, ResourceBooking, ResourceBusy, Slot
+from app.models.resources import RESOURCE_KINDS, offering_resource
+from app.services import agenda
+from app.services.transactions import breaks_constraint
+
+NO_OVERLAP = "ex_resource_booking_no_overlap"
+RESOURCE_BUSY = ("booking.resource_busy", "Nobody is free to do this at that time any more; "
+                 "choose another time.")
+
+
+@dataclass(frozen=True)
+class Needs:
+    """Per kind, the active resources (ids, by name) that can do the offering."""
+
+    by_kind: dict[str, list[int]]
+
+    def __bool__(self) -> bool:
+        return bool(self.by_kind)
+
+
+def needs(executor, offering_id: int) -> Needs:
+    """A kind whose linked resources are all inactive stays needed, with nobody to do it:
+    the offering's times are then neither listed nor bookable."""
+    rows = executor.execute(
+        select(Resource.id, Resource.kind, Resource.active)
+        .join(offering_resource, offering_resource.c.resource_id == Resource.id)
+        .where(offering_resource.c.offering_id == offering_id)
+        .order_by(Resource.name, Resource.id)).all()
+    by_kind: dict[str, list[int]] = defaultdict(list)
+    for row in rows:
+        by_kind[row.kind] += [row.id] if row.active else []
+    return Needs({kind: by_kind[kind] for kind in RESOURCE_KINDS if kind in by_kind})
+
+
+def needs_of_offerings(executor, offering_ids) -> dict[int, Needs]:
+    """The needs of many offerings in one read (those needing none are left out)."""
+    found: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    if not offering_ids:
+        return {}
+    rows = executor.execute(
+        select(offering_resource.c.offering_id, Resource.id, Resource.kind, Resource.active)
+        .join(Resource, Resource.id == offering_resource.c.resource_id)
+        .where(offering_resource.c.offering_id.in_(list(offering_ids)))
+        .order_by(Resource.name, Resource.id)).all()
+    for row in rows:
+        found[row.offering_id][row.kind] += [row.id] if row.active else []
+    return {offering_id: Needs({kind: kinds[kind] for kind in RESOURCE_KINDS if kind in kinds})
+            for offering_id, kinds in found.items()}
+
+
+# --- what a slot takes ---------------------------------------------------------------------
+
+def slot_bounds(starts_at: datetime, ends_at: datetime, buffer_before: int,
+                buffer_after: int) -> tuple[datetime | None, datetime | None]:
+    """A slot's ``resource_from``/``resource_until``: None without buffers (its own times)."""
+    if not buffer_before and not buffer_after:
+        return None, None
+    return (starts_at - timedelta(minutes=buffer_before),
+            ends_at + timedelta(minutes=buffer_after))
+
+
+def taken_between(slot) -> tuple[datetime, datetime]:
+    """The time a booking of ``slot`` (a row with the four columns) takes of a resource."""
+    return (slot.resource_from or slot.starts_at, slot.resource_until or slot.ends_at)
+
+
+def _overlapping(model, resource_id, start, end):
+    # Correlated to every outer table (the resource, the slot of a list), not only the
+    # one around it.
+    return exists().where(model.resource_id == resource_id, model.starts_at < end,
+                          model.ends_at > start).correlate_except(model)
+
+
+# --- lists: the times with a resource free --------------------------------------------------
+
+def free_conditions(needs_: Needs, resource_id: int | None = None) -> list:
+    """WHERE conditions on ``Slot``: for each kind the offering needs, one of its resources
+    (``resource_id`` alone, for its kind, when the customer chose one) is free for the
+    slot's time, buffers included."""
+    start = func.coalesce(Slot.resource_from, Slot.starts_at)
+    end = func.coalesce(Slot.resource_until, Slot.ends_at)
+    conditions = []
+    for kind, candidates in needs_.by_kind.items():
+        if resource_id is not None and resource_id in candidates:
+            candidates = [resource_id]
+        conditions.append(exists().where(
+            Resource.id.in_(candidates),
+            ~_overlapping(ResourceBooking, Resource.id, start, end),
+            ~_overlapping(ResourceBusy, Resource.id, start, end)))
+    return conditions
+
+
+def slot_conditions_for(executor, offering_id: int, resource_id: int | None = None) -> list:
+    """The conditions for one offering's slots (none when it needs no resources)."""
+    found = needs(executor, offering_id)
+    if resource_id is not None and not any(resource_id in ids
+                                           for ids in found.by_kind.values()):
+        raise ValidationFailed("resource.not_of_offering",
+                               "Nobody of that name does this.",
+                               {"resource_id": ["Not one of this offering's resources."]})
+    return free_conditions(found, resource_id) if found else []
+
+
+# --- a booking's share ------------------------------------------------------------------------
+
+def assign(conn, *, booking_id: int, provider_id: int, offering_id: int, slot,
+           chosen: int | None = None, prefer: tuple[int, ...] = ()) -> list[int]:
+    """Take, for the booking, one free resource of each kind the offering needs, in the
+    caller's transaction; returns the resources' ids. ``chosen``: the customer's choice
+    (refused when busy); otherwise "any available", the least booked that day first
+    (``prefer`` first: a moved booking keeps its people if they are free)."""
+    found = needs(conn, offering_id)
+    if not found:
+        return []
+    start, end = taken_between(slot)
+    if chosen is not None and not any(chosen in ids for ids in found.by_kind.values()):
+        raise ValidationFailed("resource.not_of_offering", "Nobody of that name does this.",
+                               {"resource_id": ["Not one of this offering's resources."]})
+    day = _provider_day(conn, provider_id, slot.starts_at)
+    taken = []
+    for kind, candidates in found.by_kind.items():
+        if chosen in candidates:
+            order = [chosen]
+        else:
+            order = _fairest_first(conn, candidates, day, prefer)
+        resource_id = _take_first_free(conn, order, booking_id, provider_id, start, end)
+        if resource_id is None:
+            raise Conflict(*RESOURCE_BUSY, {"resource_id": [
+                "Busy at that time." if chosen in candidates else
+                f"No {kind} is free at that time."]})
+        taken.append(resource_id)
+    return taken
+
+
+def release(conn, booking_id: int) -> None:
+    """The booking no longer holds its place: its resources' time is free again."""
+    conn.execute(delete(ResourceBooking).where(ResourceBooking.booking_id == booking_id))
+
+
+def assigned(executor, booking_id: int) -> list[int]:
+    return list(executor.scalars(select(ResourceBooking.resource_id).where(
+        ResourceBooking.booking_id == booking_id).order_by(ResourceBooking.id)))
+
+
+def _take_first_free(conn, order, booking_id, provider_id, start, end) -> int | None:
+    sqlite = conn.dialect.name != "postgresql"
+    for resource_id in order:
+        if conn.scalar(select(_overlapping(ResourceBusy, resource_id, start, end))):
+            continue
+        if sqlite and conn.scalar(select(_overlapping(ResourceBooking, resource_id, start,
+                                                      end))):
+            continue
+        try:
+            with conn.begin_nested():  # a refused insert undoes itself only
+                conn.execute(insert(ResourceBooking).values(
+                    resource_id=resource_id, booking_id=booking_id, provider_id=provider_id,
+                    starts_at=start, ends_at=end))
+        except IntegrityError as exc:
+            if breaks_constraint(exc, NO_OVERLAP):
+                continue  # taken meanwhile by another booking: try the next one
+            raise
+        return resource_id
+    return None
+
+
+def _fairest_first(conn, candidates, day: tuple[datetime, datetime], prefer) -> list[int]:
+    """The least booked that day first (then by name); ``prefer`` before them all."""
+    counts = dict(conn.execute(
+        select(ResourceBooking.resource_id, func.count())
+        .where(ResourceBooking.resource_id.in_(candidates),
+               ResourceBooking.starts_at < day[1], ResourceBooking.ends_at > day[0])
+        .group_by(ResourceBooking.resource_id)).all())
+    ranked = sorted(candidates, key=lambda rid: (rid not in prefer, counts.get(rid, 0),
+                                                 candidates.index(rid)))
+    return ranked
+
+
+def _provider_day(conn, provider_id: int, moment: datetime) -> tuple[datetime, datetime]:
+    zone_name = conn.scalar(select(Provider.timezone).where(Provider.id == provider_id))
+    zone = agenda.zone_of(zone_name or "UTC")
+    local_day = moment.astimezone(zone).date()
+    first = datetime.combine(local_day, time(0), zone)
+    following = datetime.combine(local_day + timedelta(days=1), time(0), zone)
+    return first, following
+
