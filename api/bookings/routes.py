@@ -21,7 +21,7 @@ from app.services.bookings import ATTRIBUTION_FIELDS, Actor
 
 blp = Blueprint("bookings", __name__, url_prefix="/bookings",
                 description="Your bookings: book, pay later, cancel, reschedule")
-BOOKING_FIELDS = ("offering_id", "slot_id", "variant_id", "quantity", "notes")
+BOOKING_FIELDS = ("offering_id", "slot_id", "variant_id", "quantity", "notes", "resource_id")
 
 
 def _placed_under(record_id: int):

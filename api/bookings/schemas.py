@@ -32,6 +32,9 @@ class BookingCreateSchema(AttributionSchema):
                     metadata={"description": "Products: the variant to buy"})
     quantity = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=100))
     notes = Str(load_default="", validate=ma.validate.Length(max=2000))
+    resource_id = Id(allow_none=True, metadata={
+        "description": "Services done by staff: the person chosen "
+                       "(`GET /offerings/{id}/resources`); omitted: anyone available"})
 
 
 class HistorySchema(Schema):
@@ -65,6 +68,11 @@ class BookingSchema(Schema):
 
 class BookingDetailSchema(BookingSchema):
     history = ma.fields.List(ma.fields.Nested(HistorySchema))
+    resources = ma.fields.Function(
+        lambda booking: [{"id": held.resource_id, "name": held.resource.name,
+                          "kind": held.resource.kind} for held in booking.resource_bookings],
+        metadata={"description": "Who and what it is with (staff, room, equipment): "
+                                 "[{id, name, kind}]; empty once it gave its time back"})
 
 
 class BookingQueryArgsSchema(QueryArgsSchema):

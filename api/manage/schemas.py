@@ -63,6 +63,11 @@ class ManagedOfferingSchema(Schema):
     max_held_places_per_customer = Int(
         allow_none=True, validate=ma.validate.Range(min=1, max=1000), metadata={
             "description": "Places one customer may hold unpaid at once; null: no limit"})
+    buffer_before_minutes = Int(validate=ma.validate.Range(min=0, max=1440), metadata={
+        "description": "Minutes the resources are blocked before each booking (not shown "
+                       "to customers); default 0"})
+    buffer_after_minutes = Int(validate=ma.validate.Range(min=0, max=1440), metadata={
+        "description": "Minutes the resources are blocked after each booking; default 0"})
     created_at = ma.fields.DateTime(dump_only=True)
     updated_at = ma.fields.DateTime(dump_only=True)
 

@@ -106,6 +106,9 @@ class Booking(TenantOwned, db.Model):
         back_populates="booking", order_by="BookingHistory.id")
     attribution_row: Mapped[Attribution | None] = relationship(
         back_populates="booking", uselist=False)
+    # The staff, rooms and equipment whose time it holds (none once it gave it back).
+    resource_bookings = relationship("ResourceBooking", viewonly=True,
+                                     order_by="ResourceBooking.id")
 
     def __repr__(self) -> str:
         return self.reference

@@ -5,6 +5,7 @@ OpenAPI document (``test_openapi_probe`` covers valid-looking input).
 """
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import marshmallow as ma
@@ -46,9 +47,8 @@ def _json_operations(client) -> list[tuple[str, str]]:
                 continue
             content = (operation.get("requestBody") or {}).get("content", {})
             if "application/json" in content:
-                concrete = path.replace("{reference}", "BW-AAAAAA")
-                for name in ("row_id", "offering_id", "payment_id"):
-                    concrete = concrete.replace("{%s}" % name, "1")
+                concrete = re.sub(r"\{[a-z_]+\}", "1",
+                                  path.replace("{reference}", "BW-AAAAAA"))
                 found.append((method, concrete))
     assert len(found) > 15, found  # the walk found the API, not an empty document
     return found

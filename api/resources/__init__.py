@@ -1,0 +1,1 @@
+"""Resources: staff, rooms and equipment."""
