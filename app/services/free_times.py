@@ -89,9 +89,11 @@ class FreeTimesOfDay:
 
 
 def free_days(offering_id: int, *, month: date, quantity: int = 1,
-              now: datetime | None = None, with_full: bool = False) -> FreeDays:
+              now: datetime | None = None, with_full: bool = False,
+              resource_id: int | None = None) -> FreeDays:
     """The days of ``month`` (any day of it) with a free time for ``quantity`` places;
-    ``with_full``: the month's full times too, from the same read."""
+    ``with_full``: the month's full times too, from the same read. ``resource_id``: only
+    the times the customer's chosen person (one of the offering's resources) is free."""
     zone_name = _zone_of_visible_offering(offering_id)
     quantity = _checked_quantity(quantity)
     first = _checked_month(month, zone_name, now)
@@ -99,7 +101,7 @@ def free_days(offering_id: int, *, month: date, quantity: int = 1,
     counts: dict[date, int] = {}
     full: list[FullTime] = []
     for time_, free in _times_between(offering_id, zone_name, first, following, quantity,
-                                      now, with_full=with_full):
+                                      now, with_full=with_full, resource_id=resource_id):
         if free:
             day = time_.starts_at.date()
             counts[day] = counts.get(day, 0) + 1
@@ -110,12 +112,14 @@ def free_days(offering_id: int, *, month: date, quantity: int = 1,
 
 
 def free_times_on(offering_id: int, *, day: date, quantity: int = 1,
-                  now: datetime | None = None) -> FreeTimesOfDay:
+                  now: datetime | None = None,
+                  resource_id: int | None = None) -> FreeTimesOfDay:
     """The free times of one of the provider's days, grouped by part of the day."""
     zone_name = _zone_of_visible_offering(offering_id)
     quantity = _checked_quantity(quantity)
     _checked_month(day, zone_name, now)
-    times = _free_between(offering_id, zone_name, day, day + timedelta(days=1), quantity, now)
+    times = _free_between(offering_id, zone_name, day, day + timedelta(days=1), quantity, now,
+                          resource_id=resource_id)
     parts = []
     for index, (name, hour) in enumerate(PARTS_OF_DAY):
         until = PARTS_OF_DAY[index + 1][1] if index + 1 < len(PARTS_OF_DAY) else 24
@@ -127,28 +131,30 @@ def free_times_on(offering_id: int, *, day: date, quantity: int = 1,
 
 
 def full_times_on(offering_id: int, *, day: date, quantity: int = 1,
-                  now: datetime | None = None) -> list[FullTime]:
+                  now: datetime | None = None,
+                  resource_id: int | None = None) -> list[FullTime]:
     """The full times of one of the provider's days for ``quantity`` places."""
     zone_name = _zone_of_visible_offering(offering_id)
     quantity = _checked_quantity(quantity)
     _checked_month(day, zone_name, now)
     return [_full(time_) for time_, free in _times_between(
-        offering_id, zone_name, day, day + timedelta(days=1), quantity, now, with_full=True)
+        offering_id, zone_name, day, day + timedelta(days=1), quantity, now, with_full=True,
+        resource_id=resource_id)
         if not free]
 
 
 def first_free_day(offering_id: int, *, quantity: int = 1, now: datetime | None = None,
-                   or_full: bool = False) -> date | None:
+                   or_full: bool = False, resource_id: int | None = None) -> date | None:
     """The provider's day of the soonest free time, if there is one; ``or_full``: when
     there is none, of the soonest full time (still one read)."""
     zone_name = _zone_of_visible_offering(offering_id)
     quantity = _checked_quantity(quantity)
     now_ = now or utcnow()
     if or_full:
-        query = _offered_slots(offering_id, now_, now).where(Slot.capacity >= quantity) \
-            .order_by(case((_free_condition(quantity), 0), else_=1))
+        query = _offered_slots(offering_id, now_, now, resource_id) \
+            .where(Slot.capacity >= quantity).order_by(case((_free_condition(quantity), 0), else_=1))
     else:
-        query = _free_slots(offering_id, now_, quantity, now)
+        query = _free_slots(offering_id, now_, quantity, now, resource_id)
     starts_at = db.session.scalar(
         query.with_only_columns(Slot.starts_at).order_by(Slot.starts_at).limit(1))
     return starts_at.astimezone(agenda.zone_of(zone_name)).date() if starts_at else None
@@ -157,22 +163,24 @@ def first_free_day(offering_id: int, *, quantity: int = 1, now: datetime | None 
 # --- reading -----------------------------------------------------------------------------
 
 def _free_between(offering_id: int, zone_name: str, first_day: date, end_day: date,
-                  quantity: int, now: datetime | None) -> list[FreeTime]:
+                  quantity: int, now: datetime | None, *,
+                  resource_id: int | None = None) -> list[FreeTime]:
     return [free for free, _ in _times_between(offering_id, zone_name, first_day, end_day,
-                                               quantity, now)]
+                                               quantity, now, resource_id=resource_id)]
 
 
 def _times_between(offering_id: int, zone_name: str, first_day: date, end_day: date,
-                   quantity: int, now: datetime | None, *, with_full: bool = False
-                   ) -> list[tuple[FreeTime, bool]]:
+                   quantity: int, now: datetime | None, *, with_full: bool = False,
+                   resource_id: int | None = None) -> list[tuple[FreeTime, bool]]:
     """The free times (and with ``with_full`` the full ones) of the provider's days
     ``first_day`` up to ``end_day``, soonest first, each with whether it is free."""
     zone = agenda.zone_of(zone_name)
     start, end = _utc_window(zone, first_day, end_day)
     not_before = max(start, now or utcnow())
     # Free or full: any time with ``quantity`` places in all.
-    query = _offered_slots(offering_id, not_before, now).where(Slot.capacity >= quantity) \
-        if with_full else _free_slots(offering_id, not_before, quantity, now)
+    query = _offered_slots(offering_id, not_before, now, resource_id) \
+        .where(Slot.capacity >= quantity) if with_full \
+        else _free_slots(offering_id, not_before, quantity, now, resource_id)
     rows = db.session.execute(
         query.where(Slot.starts_at < end)
         .with_only_columns(Slot.id, Slot.starts_at, Slot.ends_at, Slot.capacity, Slot.booked,
@@ -194,17 +202,21 @@ def _utc_window(zone, first_day: date, end_day: date) -> tuple[datetime, datetim
             datetime.combine(end_day, time(0), zone).astimezone(timezone.utc))
 
 
-def _offered_slots(offering_id: int, not_before: datetime, now: datetime | None = None):
+def _offered_slots(offering_id: int, not_before: datetime, now: datetime | None = None,
+                   resource_id: int | None = None):
     """Times offered to customers: not retired, from ``not_before``, inside the
-    offering's booking window; free or not."""
-    return select(Slot).where(*booking_window.slot_conditions(offering_id, now or utcnow()),
+    offering's booking window, with someone free (``resource_id``: that one); free or
+    not."""
+    return select(Slot).where(*booking_window.slot_conditions(offering_id, now or utcnow(),
+                                                              resource_id=resource_id),
                               Slot.starts_at >= not_before, Slot.retired_at.is_(None))
 
 
 def _free_slots(offering_id: int, not_before: datetime, quantity: int,
-                now: datetime | None = None):
+                now: datetime | None = None, resource_id: int | None = None):
     """Times with ``quantity`` places left, inside the offering's booking window."""
-    return _offered_slots(offering_id, not_before, now).where(_free_condition(quantity))
+    return _offered_slots(offering_id, not_before, now, resource_id) \
+        .where(_free_condition(quantity))
 
 
 def _free_condition(quantity: int):
