@@ -1,5 +1,6 @@
 /* The storefront's time picker without page reloads: month and day links (free and fully
-   booked days) and the places form fetch the page and swap in its picker. Without this
+   booked days), the choice of person and the places form fetch the page and swap in its
+   picker. Without this
    script they are plain links. The waiting list's forms are ordinary POST forms. */
 (function () {
   "use strict";
@@ -46,12 +47,15 @@
   document.addEventListener("click", function (event) {
     var link = event.target.closest && event.target.closest(
       "#picker .picker-day.free, #picker .picker-day.full, #picker .picker-prev, " +
-      "#picker .picker-next");
+      "#picker .picker-next, #picker .picker-person");
     if (!link || event.metaKey || event.ctrlKey || event.shiftKey) { return; }
     event.preventDefault();
     var isDay = link.classList.contains("picker-day");
-    // A day's first time to book, or on a fully booked day its first waiting list button.
-    swap(link.href, isDay ? ".picker-time, .picker-full button" : ".picker-month-label");
+    var isPerson = link.classList.contains("picker-person");
+    // A day's first time to book, or on a fully booked day its first waiting list button;
+    // a person chosen: that choice again (the times below follow it).
+    swap(link.href, isDay ? ".picker-time, .picker-full button"
+      : isPerson ? ".picker-person[aria-current]" : ".picker-month-label");
   });
 
   document.addEventListener("submit", function (event) {

@@ -13,6 +13,7 @@ from app.models.catalog import SERVICE
 from app.services import browse, images, places
 from app.services.branding import branding_of
 from views.storefront.blueprint import PAGE_SIZE, bp, major_units, pixel_event
+from views.storefront.people import PersonChoice, person_choice
 from views.storefront.search_form import RADII_KM, SearchForm
 from views.storefront.time_picker import build_picker
 
@@ -93,22 +94,30 @@ def offering(offering_id: int):
 
 def offering_page(offering_id: int, *, notice: str | None = None, status: int = 200):
     """The offering with its time picker (services) or options (products); ``notice``
-    says why the customer is choosing again (a time taken meanwhile)."""
+    says why the customer is choosing again (a time taken meanwhile). A service done by
+    staff: the picker shows the times of the request's ``resource`` (the customer's
+    choice of person), every link of it keeping that choice."""
     try:
         item = browse.get_offering(offering_id)
     except NotFound:
         abort(404)
-    picker = build_picker(item.id, item.provider.timezone or "UTC", waitlist=True) \
-        if item.kind == SERVICE else None
+    choice, picker = PersonChoice((), None), None
+    if item.kind == SERVICE:
+        choice = person_choice(item.id)
+        picker = build_picker(item.id, item.provider.timezone or "UTC", waitlist=True,
+                              people=choice.people, resource_id=choice.resource_id)
+    chosen = {"resource": choice.resource_id}
     view_content = pixel_event("ViewContent", {
         "content_type": "product", "content_id": f"offering-{item.id}",
         "content_name": item.name, "value": major_units(item.price_minor, item.currency),
         "currency": item.currency})
     return render_template(
         "storefront/offering.html", offering=item, picker=picker, notice=notice,
-        picker_url=lambda **args: url_for(".offering", offering_id=item.id, **args),
+        person_problem=choice.problem,
+        picker_url=lambda **args: url_for(".offering", offering_id=item.id,
+                                          **{**chosen, **args}),
         pick_url=lambda free: url_for(".review", offering_id=item.id, slot_id=free.slot_id,
-                                      quantity=picker.quantity),
+                                      quantity=picker.quantity, **chosen),
         product_options=browse.product_options(item),
         picture=images.pictures_of([item.id]).get(item.id), branding=branding_of(item.provider),
         maps_key=current_app.config.get("GOOGLE_MAPS_API_KEY"),

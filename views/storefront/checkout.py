@@ -19,6 +19,7 @@ from app.services import (
 )
 from app.services.attribution_capture import CONSENT_COOKIE
 from views.storefront.access import grant
+from views.storefront.people import PersonChoice, busy_message, person_choice
 from views.storefront.shop_messages import shop_message
 from views.storefront.blueprint import (
     FIRST_TOUCH,
@@ -63,8 +64,11 @@ def _review_page(offering_id: int, *, form=None, error: ValidationFailed | None 
         quote = booking_quote.quote(offering_id, **choice)
     except DomainError as gone:
         return _choose_again(offering_id, gone, choice["quantity"])
+    person = person_choice(offering_id) if quote.slot else PersonChoice((), None)
+    if person.problem:  # not one of its staff: the picker says so, with everyone's times
+        return _choose_again_with(offering_id, None, 422)
     page = render_template(
-        "storefront/review.html", quote=quote, choice=choice, money=money,
+        "storefront/review.html", quote=quote, choice=choice, person=person, money=money,
         guest=error is not None, form=form or {},
         errors=(error.errors or {}) if error else {},
         message=shop_message(error) if error else None,
@@ -78,10 +82,13 @@ def _submission() -> str:
 
 def _choose_again(offering_id: int, error: DomainError, quantity: int, status: int = 409):
     """The offering page with the reason on top and the picker for other times."""
+    return _choose_again_with(offering_id, shop_message(error), error.status or status)
+
+
+def _choose_again_with(offering_id: int, notice: str | None, status: int):
     from views.storefront.browse import offering_page
 
-    return offering_page(offering_id, notice=shop_message(error),
-                         status=error.status or status)
+    return offering_page(offering_id, notice=notice, status=status)
 
 
 # --- placing the hold ---------------------------------------------------------------------
@@ -100,6 +107,9 @@ def _place(customer_id: int, offering_id: int, *, as_guest: bool = False):
     """Place the hold once per submitted page (a double click, or a resubmitted form, books
     once: the page's submission token is claimed like an API Idempotency-Key)."""
     choice = _choice()
+    person = person_choice(offering_id) if choice["slot_id"] else PersonChoice((), None)
+    if person.problem:
+        return _choose_again_with(offering_id, None, 422)
     claim = None
     submission = request.form.get("submission", "")[:64]
     if submission:
@@ -119,13 +129,15 @@ def _place(customer_id: int, offering_id: int, *, as_guest: bool = False):
             customer_id=customer_id, offering_id=offering_id, notes=_notes(),
             attribution=_attribution(),
             idempotency_record_id=claim.record_id if claim else None, as_guest=as_guest,
-            **choice)
+            resource_id=person.resource_id, **choice)
     except idempotency.AlreadyCommitted:
         return _booked(claim, booking_queries.booking_placed_under(claim.record_id).reference,
                        customer_id)
     except DomainError as exc:
         if claim is not None:
             idempotency.release(claim)
+        if exc.code == "booking.resource_busy":  # the person (or everyone) booked meanwhile
+            return _choose_again_with(offering_id, busy_message(person), 409)
         if exc.status == 409:  # taken meanwhile: other times, not a dead end
             return _choose_again(offering_id, exc, choice["quantity"])
         raise

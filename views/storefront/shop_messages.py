@@ -52,6 +52,9 @@ MESSAGES = {
     "booking.hold_limit": lazy_gettext(
         "You hold as many unpaid places of this as one customer may. Pay for or cancel "
         "your other bookings of it first, or choose fewer places."),
+    "booking.resource_busy": lazy_gettext("Nobody is free to do this at that time any more."),
+    "resource.not_of_offering": lazy_gettext("That person does not do this service. Please "
+                                             "choose again."),
     "booking.unknown_slot": lazy_gettext("That time is not offered for this. Please choose "
                                          "another."),
     "booking.slot_required": lazy_gettext("Please choose a time."),

@@ -47,6 +47,10 @@ class Picker:
     fixed_quantity: bool  # moving a booking: its places, not a choice
     full_times: list[free_times.FullTime]  # the chosen day's (only with the waiting list)
     waitlist: bool  # full times are shown, to join their waiting list
+    # The offering's staff a customer may choose from (id, name), empty when none or when
+    # moving a booking; ``resource_id`` the chosen one (None: anyone available).
+    people: tuple[tuple[int, str], ...] = ()
+    resource_id: int | None = None
 
     @property
     def month_label(self) -> str:
@@ -68,11 +72,13 @@ def _arg_quantity(max_quantity: int) -> int:
 
 def build_picker(offering_id: int, zone: str, *, max_quantity: int = MAX_PLACES,
                  quantity: int | None = None, waitlist: bool = False,
-                 now: datetime | None = None) -> Picker:
+                 now: datetime | None = None, people: tuple[tuple[int, str], ...] = (),
+                 resource_id: int | None = None) -> Picker:
     """The picker for the request's ``month`` (YYYY-MM), ``day`` (YYYY-MM-DD) and
     ``quantity`` (unless ``quantity`` is given): by default the month and day of the
     soonest free time. ``waitlist``: with the full times, to join their waiting list (and
-    with no free time at all, the month and day of the soonest full one)."""
+    with no free time at all, the month and day of the soonest full one). ``people``: the
+    staff to choose from; ``resource_id``: the chosen one's times only (one of them)."""
     now = now or utcnow()
     today = now.astimezone(agenda.zone_of(zone)).date()
     fixed = quantity is not None
@@ -82,23 +88,23 @@ def build_picker(offering_id: int, zone: str, *, max_quantity: int = MAX_PLACES,
     error = None
     if month is None:
         soonest = free_times.first_free_day(offering_id, quantity=quantity, now=now,
-                                            or_full=waitlist)
+                                            or_full=waitlist, resource_id=resource_id)
         month = (soonest or today).replace(day=1)
         day = day or soonest
     try:
         days = free_times.free_days(offering_id, month=month, quantity=quantity, now=now,
-                                    with_full=waitlist)
+                                    with_full=waitlist, resource_id=resource_id)
     except ValidationFailed as exc:
         error = exc.message
         days = free_times.free_days(offering_id, month=today, quantity=quantity, now=now,
-                                    with_full=waitlist)
+                                    with_full=waitlist, resource_id=resource_id)
         day = None
     if day is not None and day.replace(day=1) != days.month:
         day = None
     if day is None:
         day = min(days.free_times_per_day, default=None)
-    times = free_times.free_times_on(offering_id, day=day, quantity=quantity, now=now) \
-        if day is not None else None
+    times = free_times.free_times_on(offering_id, day=day, quantity=quantity, now=now,
+                                     resource_id=resource_id) if day is not None else None
     full = days.full_times_on(day) if day is not None else []
     # The abbreviation of the times shown (on a day the clocks change, both, in order).
     shown = sorted((t.starts_at for t in [*(times.times if times else []), *full]),
@@ -109,7 +115,8 @@ def build_picker(offering_id: int, zone: str, *, max_quantity: int = MAX_PLACES,
     return Picker(month=days, weeks=_weeks(days, day, today), day=day, times=times,
                   quantity=quantity, max_quantity=max_quantity, zone=zone,
                   zone_label=zone_label, can_go_back=days.month > today.replace(day=1),
-                  error=error, fixed_quantity=fixed, full_times=full, waitlist=waitlist)
+                  error=error, fixed_quantity=fixed, full_times=full, waitlist=waitlist,
+                  people=tuple(people), resource_id=resource_id)
 
 
 def _weeks(days: free_times.FreeDays, chosen: date | None, today: date) -> list[list[PickerDay]]:
