@@ -21,6 +21,7 @@ from views.providers import ProviderView
 from views.console_sign_in import SecondFactorSignInView, require_enrolment
 from views.second_factor import SecondFactorResetView, SecondFactorView
 from views.receipts import ReceiptView
+from views.resources import ResourceTimeOffView, ResourceView
 from views.staff_notifications import StaffNotificationSettingsView
 from views.waitlist import WaitlistView
 from views.weekly_hours import WeeklyHoursView
@@ -70,9 +71,11 @@ def register_views(appbuilder) -> None:
         (VariantView, "Variants", "fa-cubes"),
         (CategoryView, "Categories", "fa-sitemap"),
         (LocationView, "Locations", "fa-map-marker"),
+        (ResourceView, "Resources", "fa-users"),
         (AvailabilityRuleView, "Opening hours", "fa-clock-o"),
         (ClosedDayView, "Closed days", "fa-ban"),
         (TimeOffView, "Time off", "fa-plane"),
+        (ResourceTimeOffView, "Resource time off", "fa-calendar-times-o"),
         (SlotView, "Slots", "fa-calendar"),
     ):
         appbuilder.add_view(view, name, icon=icon, category=menu.CATALOG.name)

@@ -8,7 +8,7 @@ from markupsafe import Markup, escape
 from wtforms import BooleanField, IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from app.errors import DomainError
+from app.errors import DomainError, ValidationFailed
 from app.models import Category, Location, Offering, Variant
 from app.models.catalog import SERVICE
 from app.services import catalog, catalog_rules, geocoding, images
@@ -133,6 +133,33 @@ def booking_rule_fields() -> dict:
     }
 
 
+def resource_fields() -> dict:
+    """Who or what does a service, and the time they need around each booking."""
+    note = ("Customers do not see it: the resource is blocked this long {} each "
+            "booking, so no other booking is given that time.")
+    return {
+        "buffer_before_minutes": _whole_number(
+            "Buffer before (minutes)", 0, catalog_rules.MAX_BUFFER_MINUTES, 0,
+            note.format("before") + " E.g. 10 to set up."),
+        "buffer_after_minutes": _whole_number(
+            "Buffer after (minutes)", 0, catalog_rules.MAX_BUFFER_MINUTES, 0,
+            note.format("after") + " E.g. 15 to clean up."),
+    }
+
+
+def check_done_by(offering) -> None:
+    """The rules of ``resources.set_offering_resources``, before the offering is saved:
+    only the offering's provider's resources, and only for a service."""
+    chosen = list(offering.resources or [])
+    if any(resource.provider_id != offering.provider_id for resource in chosen):
+        raise ValidationFailed("resource.not_found", "Done by: choose this provider's "
+                               "resources.", {"resources": ["Choose this provider's resources."]})
+    if chosen and offering.kind != SERVICE:
+        raise ValidationFailed("resource.not_for_products", "Done by: only services need "
+                               "resources; leave it empty for a product.",
+                               {"resources": ["Products need none."]})
+
+
 class OfferingView(CatalogRowView):
     datamodel = CatalogInterface(Offering, catalog.OFFERING, display={
         "hours": hours_link, "kind": lambda row: KIND_NAMES.get(row.kind, row.kind)})
@@ -146,6 +173,7 @@ class OfferingView(CatalogRowView):
         "pay_at_venue", "free_cancellation_hours", "min_notice_minutes",
         "booking_horizon_days", "max_active_bookings_per_customer",
         "max_held_places_per_customer",
+        "resources", "buffer_before_minutes", "buffer_after_minutes",
     ]
     show_columns = add_columns[:10] + add_columns[13:] + ["image_urls", "created_at",
                                                           "updated_at"]
@@ -158,12 +186,18 @@ class OfferingView(CatalogRowView):
                      "min_notice_minutes": "Minimum notice (minutes)",
                      "booking_horizon_days": "Bookable up to (days ahead)",
                      "max_active_bookings_per_customer": "Bookings per customer",
-                     "max_held_places_per_customer": "Unpaid places per customer"}
+                     "max_held_places_per_customer": "Unpaid places per customer",
+                     "resources": "Done by",
+                     "buffer_before_minutes": "Buffer before (minutes)",
+                     "buffer_after_minutes": "Buffer after (minutes)"}
     # The weekly hours are edited on their own screen; its permission is checked there.
     method_permission_name = {"opening_hours": "edit"}
     description_columns = {
         "price_minor": "In the currency below, as you would write it: 18.50",
         "duration_minutes": "Services only.",
+        "resources": "Services only: the staff, rooms or equipment (Catalog → Resources) "
+                     "that can do it. A booking needs one free of each kind chosen. Empty: "
+                     "it needs none.",
     }
     formatters_columns = {"image_urls": lambda urls: ", ".join(urls or [])}
     add_form_extra_fields = edit_form_extra_fields = {
@@ -184,14 +218,17 @@ class OfferingView(CatalogRowView):
                         "studio'."),
         "remove_picture": BooleanField("Remove the picture"),
         **booking_rule_fields(),
+        **resource_fields(),
     }
 
     def pre_add(self, item):
         super().pre_add(item)
+        check_done_by(item)
         self._apply_picture(item)
 
     def pre_update(self, item):
         super().pre_update(item)
+        check_done_by(item)
         self._apply_picture(item)
 
     @staticmethod

@@ -54,6 +54,11 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         *_manage("LocationView"), ("can_regeocode", "LocationView"),
         *_manage("AvailabilityRuleView"), *_manage("ClosedDayView"), *_manage("TimeOffView"),
         ("can_edit", "WeeklyHoursView"),
+        # Resources (staff, rooms, equipment): added and edited, never deleted (made
+        # inactive: their bookings keep them); their time off added and deleted.
+        *_manage("ResourceView", delete=False),
+        *_read("ResourceTimeOffView"), ("can_add", "ResourceTimeOffView"),
+        ("can_delete", "ResourceTimeOffView"),
         *_read("SlotView"), ("can_generate", "SlotView"),
         *_read("BookingView"), *_read("BookingHistoryView"),
         *[(f"can_{name}", "BookingView") for name in ("confirm", "cancel", "complete",
@@ -88,8 +93,8 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         # The menu (views/menu.py): every group but Platform.
         *_menus("Home", "Bookings", "All bookings", "Calendar", "Waiting lists",
                 "Calendar feed",
-                "Catalog", "Offerings", "Variants", "Categories", "Locations",
-                "Opening hours", "Closed days", "Time off", "Slots",
+                "Catalog", "Offerings", "Variants", "Categories", "Locations", "Resources",
+                "Opening hours", "Closed days", "Time off", "Resource time off", "Slots",
                 "Payments", "All payments", "Refunds",
                 "Business", "Business profile", "Business audit log"),
     ],
