@@ -81,6 +81,8 @@ def test_a_customer_chooses_a_barber_sees_their_times_and_books_them(page, build
     # The places form keeps the choice too.
     page.get_by_label("Places").fill("1")
     page.get_by_role("button", name="Show free times").click()
+    expect(page.locator("#picker")).not_to_have_attribute("aria-busy", "true")  # redrawn
+    expect(page).to_have_url(re.compile(rf"resource={ada}"))
     expect(times).to_have_text(["11:00", "14:00"])
     _look(page, "ada-chosen")
 
