@@ -424,7 +424,7 @@ class OpenSearchBackend:
             return
         self._ensure_alias()
         for chunk in _chunks(ids, self.batch_size):
-            rows = _read(_indexable().where(Offering.id.in_(chunk)))
+            rows = _read(_indexable().where(Offering.id.in_(chunk)).order_by(Offering.id))
             found = {row.id for row in rows}
             actions = [self._index_action(self.alias, row) for row in rows]
             actions += [self._delete_action(i) for i in chunk if i not in found]
