@@ -27,8 +27,9 @@ from app.models import (
     Refund,
 )
 from app.models.types import utcnow
-from app.services import waitlist
+from app.services import resources, waitlist
 from app.services.bookings import place_booking
+from app.services.scopes import Scope
 from tests.views.console import signed_in
 
 # Flask-AppBuilder's own security screens that are off the console's menu (views/menu.py).
@@ -85,6 +86,12 @@ def seed(build) -> dict:
     build.variant(offering, name="Drop-in")
     build.rule(offering, weekday=0)
     build.closed_day(provider, date.today() + timedelta(days=20))
+    scope = Scope.of_provider(provider)
+    ada = resources.create_resource(scope=scope, name="Ada", kind="staff")
+    resources.set_offering_resources(offering, [ada.id], scope=scope)
+    resources.add_time_off(ada.id, scope=scope, reason="Holiday",
+                           starts_at=datetime(2031, 1, 15, 9, 0, 0, 123456, tzinfo=timezone.utc),
+                           ends_at=datetime(2031, 1, 16, 9, tzinfo=timezone.utc))
     slot = build.future_slot(offering, days=2, capacity=8)
     booking = place_booking(customer_id=customer, offering_id=offering, slot_id=slot)
     full = build.future_slot(offering, days=3, capacity=1)
