@@ -103,23 +103,21 @@ class ResourceView(TenantModelView):
     order_columns = ["name", "kind"]
     base_order = ("name", "asc")
     label_columns = {"offerings": "Services", "time_off": "Time off", "created_at": "Added"}
-    description_columns = {
-        "name": "As your team calls them, e.g. “Anna” or “Room 2”. Customers may see it "
-                "when they choose who.",
-        "active": "Inactive: no new bookings are given to them; bookings they have keep "
-                  "them.",
-    }
     add_form_extra_fields = edit_form_extra_fields = {
         "name": StringField("Name", validators=[DataRequired(), Length(max=resources.MAX_NAME),
                                                 _name_free],
-                            widget=BS3TextFieldWidget()),
+                            widget=BS3TextFieldWidget(),
+                            description="As your team calls them, e.g. “Anna” or “Room 2”. "
+                                        "Customers may see it when they choose who."),
         "kind": SelectField("Kind", choices=[(kind, resources.kind_label(kind))
                                              for kind in RESOURCE_KINDS],
                             widget=Select2Widget(), validators=[DataRequired()],
                             description="A service linked to several kinds needs one of "
                                         "each (a stylist and a chair)."),
         # Not a required box: unticked means inactive.
-        "active": BooleanField("Active", default=True),
+        "active": BooleanField("Active", default=True, description=(
+            "Untick when they no longer work here: no new bookings are given to them; "
+            "bookings they have keep them.")),
     }
 
 
