@@ -95,11 +95,7 @@ def leave(entry_id: int, *, customer_id: int, actor: Actor) -> WaitlistEntry:
     """The customer leaves the line; an offer they hold is declined (its hold cancelled,
     which offers the places to the next in line)."""
     with unit_of_work(busy=SLOT_BUSY):
-        entry = db.session.scalar(select(WaitlistEntry).where(
-            WaitlistEntry.id == entry_id, WaitlistEntry.customer_id == customer_id)
-            .with_for_update())
-        if entry is None:
-            raise NotFound("waitlist.not_found", "No such waiting list entry.")
+        entry = _own_entry_for_update(entry_id, customer_id)
         if entry.status not in IN_LINE:
             raise Conflict("waitlist.not_in_line",
                            f"This entry has ended ({status_label(entry.status).lower()}).",
@@ -133,11 +129,7 @@ def accept(entry_id: int, *, customer_id: int, actor: Actor) -> Booking:
     the venue waits for staff as any such booking does. An offer to pay online is taken
     by paying its booking."""
     with unit_of_work(busy=SLOT_BUSY):
-        entry = db.session.scalar(select(WaitlistEntry).where(
-            WaitlistEntry.id == entry_id, WaitlistEntry.customer_id == customer_id)
-            .with_for_update())
-        if entry is None:
-            raise NotFound("waitlist.not_found", "No such waiting list entry.")
+        entry = _own_entry_for_update(entry_id, customer_id)
         held = _offered_booking(entry) if entry.status == OFFERED else None
         if held is None:
             raise Conflict("waitlist.no_offer", "There is no offer to take on this entry.",
@@ -363,6 +355,16 @@ def _hold_for(entry: WaitlistEntry, now: datetime, minutes: int):
 
 
 # --- helpers ---------------------------------------------------------------------------
+
+def _own_entry_for_update(entry_id: int, customer_id: int) -> WaitlistEntry:
+    """The customer's own entry, row-locked; another customer's answers 404."""
+    entry = db.session.scalar(select(WaitlistEntry).where(
+        WaitlistEntry.id == entry_id, WaitlistEntry.customer_id == customer_id)
+        .with_for_update())
+    if entry is None:
+        raise NotFound("waitlist.not_found", "No such waiting list entry.")
+    return entry
+
 
 def _lock_slot(slot_id: int) -> Slot | None:
     return db.session.scalar(select(Slot).where(Slot.id == slot_id)
