@@ -47,15 +47,7 @@ class Needs:
 def needs(executor, offering_id: int) -> Needs:
     """A kind whose linked resources are all inactive stays needed, with nobody to do it:
     the offering's times are then neither listed nor bookable."""
-    rows = executor.execute(
-        select(Resource.id, Resource.kind, Resource.active)
-        .join(offering_resource, offering_resource.c.resource_id == Resource.id)
-        .where(offering_resource.c.offering_id == offering_id)
-        .order_by(Resource.name, Resource.id)).all()
-    by_kind: dict[str, list[int]] = defaultdict(list)
-    for row in rows:
-        by_kind[row.kind] += [row.id] if row.active else []
-    return Needs({kind: by_kind[kind] for kind in RESOURCE_KINDS if kind in by_kind})
+    return needs_of_offerings(executor, [offering_id]).get(offering_id, Needs({}))
 
 
 def needs_of_offerings(executor, offering_ids) -> dict[int, Needs]:
@@ -119,12 +111,15 @@ def free_conditions(needs_: Needs, resource_id: int | None = None) -> list:
 def slot_conditions_for(executor, offering_id: int, resource_id: int | None = None) -> list:
     """The conditions for one offering's slots (none when it needs no resources)."""
     found = needs(executor, offering_id)
-    if resource_id is not None and not any(resource_id in ids
-                                           for ids in found.by_kind.values()):
-        raise ValidationFailed("resource.not_of_offering",
-                               "Nobody of that name does this.",
-                               {"resource_id": ["Not one of this offering's resources."]})
+    _check_choice(found, resource_id)
     return free_conditions(found, resource_id) if found else []
+
+
+def _check_choice(found: Needs, chosen: int | None) -> None:
+    """The customer's choice must be one of the offering's resources."""
+    if chosen is not None and not any(chosen in ids for ids in found.by_kind.values()):
+        raise ValidationFailed("resource.not_of_offering", "Nobody of that name does this.",
+                               {"resource_id": ["Not one of this offering's resources."]})
 
 
 # --- a booking's share ------------------------------------------------------------------------
@@ -139,9 +134,7 @@ def assign(conn, *, booking_id: int, provider_id: int, offering_id: int, slot,
     if not found:
         return []
     start, end = taken_between(slot)
-    if chosen is not None and not any(chosen in ids for ids in found.by_kind.values()):
-        raise ValidationFailed("resource.not_of_offering", "Nobody of that name does this.",
-                               {"resource_id": ["Not one of this offering's resources."]})
+    _check_choice(found, chosen)
     day = _provider_day(conn, provider_id, slot.starts_at)
     taken = []
     for kind, candidates in found.by_kind.items():

@@ -175,11 +175,6 @@ def offer_of_booking(reference: str, customer_id: int) -> WaitlistEntry | None:
                WaitlistEntry.status == OFFERED))
 
 
-def entry_in_line(slot_id: int, customer_id: int) -> WaitlistEntry | None:
-    """The customer's entry still in line for that time, if any."""
-    return _entry_in_line(slot_id, customer_id)
-
-
 def positions(line: list[WaitlistEntry]) -> list[LinePosition]:
     """A time's line (in order) with each waiting entry's place in it."""
     shown, waiting = [], 0

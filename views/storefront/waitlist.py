@@ -102,17 +102,9 @@ def leave_waitlist(entry_id: int):
 @booking_access
 def take_offer(reference: str, *, customer_id: int):
     """Take a place with nothing to pay online (a place to pay for is taken by paying)."""
-    offer = waitlist.offer_of_booking(reference, customer_id)
-    if offer is None:
-        flash(gettext("This place is no longer held for you."))
-        return redirect(url_for(".booking", reference=reference), code=303)
-    try:
-        taken = waitlist.accept(offer.id, customer_id=customer_id, actor=_actor(customer_id))
-    except DomainError as exc:
-        if exc.status not in REFUSALS:
-            raise
-        flash(shop_message(exc))
-    else:
+    taken = _act_on_offer(reference, customer_id, lambda entry_id: waitlist.accept(
+        entry_id, customer_id=customer_id, actor=_actor(customer_id)))
+    if taken is not None:
         flash(gettext("The place is yours: your booking is confirmed.")
               if taken.status == CONFIRMED else
               gettext("The place is yours. You pay at the venue; the provider confirms your "
@@ -124,10 +116,27 @@ def take_offer(reference: str, *, customer_id: int):
 @booking_access
 def decline_offer(reference: str, *, customer_id: int):
     """Decline the place: its hold is cancelled and the place goes to the next in line."""
+    left = _act_on_offer(reference, customer_id, lambda entry_id: waitlist.leave(
+        entry_id, customer_id=customer_id, actor=_actor(customer_id)))
+    if left is not None:
+        flash(gettext("You declined the place; it goes to the next in line."))
+    return redirect(url_for(".booking", reference=reference), code=303)
+
+
+def _act_on_offer(reference: str, customer_id: int, act):
+    """``act(entry_id)`` on the offer this booking holds; an offer gone or a refusal is
+    said in a message instead (None)."""
     offer = waitlist.offer_of_booking(reference, customer_id)
     if offer is None:
         flash(gettext("This place is no longer held for you."))
-        return redirect(url_for(".booking", reference=reference), code=303)
+        return None
+    try:
+        return act(offer.id)
+    except DomainError as exc:
+        if exc.status not in REFUSALS:
+            raise
+        flash(shop_message(exc))
+        return None
     try:
         waitlist.leave(offer.id, customer_id=customer_id, actor=_actor(customer_id))
     except DomainError as exc:
