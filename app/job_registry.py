@@ -33,6 +33,7 @@ from app.services import (
     payment_webhooks,
     receipts,
     refunds,
+    resource_hours,
     social_sign_in,
     sweeps,
 )
@@ -82,8 +83,9 @@ def expire_holds() -> int:
 
 @with_app_context
 def generate_all_slots() -> int:
-    report = availability.generate_slots(scope=Scope.all_providers(),
-                                         days=current_app.config["SLOT_DAYS_AHEAD"])
+    days = current_app.config["SLOT_DAYS_AHEAD"]
+    report = availability.generate_slots(scope=Scope.all_providers(), days=days)
+    resource_hours.lay_out_all_shifts(days)  # staff hours move on with the slots
     return report.created
 
 

@@ -25,12 +25,20 @@ from app.models.accounts import (
 )
 from app.models.second_factor import RecoveryCode, SecondFactor
 from app.models.waitlist import WaitlistEntry
-from app.models.resources import Resource, ResourceBooking, ResourceBusy
+from app.models.resources import (
+    Resource,
+    ResourceBooking,
+    ResourceBusy,
+    ResourceHours,
+    ResourceShift,
+)
 
 __all__ = [
     "Resource",
     "ResourceBooking",
     "ResourceBusy",
+    "ResourceHours",
+    "ResourceShift",
     "WaitlistEntry",
     "Account",
     "Attribution",

@@ -8,7 +8,7 @@ PostgreSQL refuses two overlapping times of one resource with an exclusion const
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 
 from sqlalchemy import (
     Boolean,
@@ -19,7 +19,9 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
+    Time,
     UniqueConstraint,
+    false,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -54,6 +56,9 @@ class Resource(TenantOwned, db.Model):
     kind: Mapped[str] = mapped_column(String(16), nullable=False, default=STAFF)
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True,
                                          server_default=true())
+    # False: no weekly hours set, so the resource is there whenever its offerings are.
+    keeps_hours: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False,
+                                              server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 
     offerings = relationship("Offering", secondary=offering_resource,
@@ -82,6 +87,42 @@ class ResourceBooking(TenantOwned, db.Model):
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
     resource: Mapped[Resource] = relationship(Resource)
+
+
+class ResourceHours(TenantOwned, db.Model):
+    """One range of a resource's weekly hours: wall-clock times in the provider's zone."""
+
+    __tablename__ = "resource_hours"
+    __audited__ = True
+    __table_args__ = (
+        CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday_known"),
+        CheckConstraint("end_time > start_time", name="ends_after_start"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    resource_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("resource.id", ondelete="CASCADE"), nullable=False, index=True)
+    weekday: Mapped[int] = mapped_column(Integer, nullable=False)
+    start_time: Mapped[time] = mapped_column(Time, nullable=False)
+    end_time: Mapped[time] = mapped_column(Time, nullable=False)
+
+
+class ResourceShift(TenantOwned, db.Model):
+    """A stretch of time a resource works, in UTC: its weekly hours laid out on the
+    calendar days ahead (back-to-back ranges joined), so that lists compare columns and
+    a change of daylight-saving time is worked out once, in Python."""
+
+    __tablename__ = "resource_shift"
+    __table_args__ = (
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        Index("ix_resource_shift_resource_starts", "resource_id", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    resource_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("resource.id", ondelete="CASCADE"), nullable=False)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
 
 class ResourceBusy(TenantOwned, db.Model):

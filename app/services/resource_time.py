@@ -6,8 +6,9 @@ booking of one of its slots takes, of each resource it is given, the slot's time
 by the offering's buffers (stored on the slot as ``resource_from``/``resource_until``,
 so that lists compare columns, never add minutes in SQL). A resource is free at a time
 when none of its booked times (``resource_booking``) and none of its busy times
-(``resource_busy``: time off) overlap it; intervals are half open, so back to back is
-fine.
+(``resource_busy``: time off) overlap it, and, if it keeps weekly hours, one of its
+shifts (``resource_shift``, see :mod:`app.services.resource_hours`) covers it; intervals
+are half open, so back to back is fine.
 
 No double booking, ever: on PostgreSQL an exclusion constraint refuses a second
 overlapping time of one resource (the insert waits for a concurrent one to commit, then
@@ -20,11 +21,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import delete, exists, func, insert, select
+from sqlalchemy import delete, exists, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from app.errors import Conflict, ValidationFailed
-from app.models import Provider, Resource, ResourceBooking, ResourceBusy, Slot
+from app.models import Provider, Resource, ResourceBooking, ResourceBusy, ResourceShift, Slot
 from app.models.resources import RESOURCE_KINDS, offering_resource
 from app.services import agenda
 from app.services.transactions import breaks_constraint
@@ -89,6 +90,20 @@ def _overlapping(model, resource_id, start, end):
                           model.ends_at > start).correlate_except(model)
 
 
+def _on_shift(resource_id, start, end):
+    """A shift of the resource covers the whole time (for resources keeping hours)."""
+    return exists().where(ResourceShift.resource_id == resource_id,
+                          ResourceShift.starts_at <= start,
+                          ResourceShift.ends_at >= end).correlate_except(ResourceShift)
+
+
+def _unavailable(resource_id, start, end):
+    """Busy (time off, an outside calendar) or off duty then: anything but a booking."""
+    return or_(_overlapping(ResourceBusy, resource_id, start, end),
+               exists().where(Resource.id == resource_id, Resource.keeps_hours.is_(True),
+                              ~_on_shift(resource_id, start, end)))
+
+
 # --- lists: the times with a resource free --------------------------------------------------
 
 def free_conditions(needs_: Needs, resource_id: int | None = None) -> list:
@@ -104,7 +119,8 @@ def free_conditions(needs_: Needs, resource_id: int | None = None) -> list:
         conditions.append(exists().where(
             Resource.id.in_(candidates),
             ~_overlapping(ResourceBooking, Resource.id, start, end),
-            ~_overlapping(ResourceBusy, Resource.id, start, end)))
+            ~_overlapping(ResourceBusy, Resource.id, start, end),
+            or_(Resource.keeps_hours.is_(False), _on_shift(Resource.id, start, end))))
     return conditions
 
 
@@ -164,7 +180,7 @@ def assigned(executor, booking_id: int) -> list[int]:
 def _take_first_free(conn, order, booking_id, provider_id, start, end) -> int | None:
     sqlite = conn.dialect.name != "postgresql"
     for resource_id in order:
-        if conn.scalar(select(_overlapping(ResourceBusy, resource_id, start, end))):
+        if conn.scalar(select(_unavailable(resource_id, start, end))):
             continue
         if sqlite and conn.scalar(select(_overlapping(ResourceBooking, resource_id, start,
                                                       end))):

@@ -54,27 +54,37 @@ class WeeklyHours:
 def hours_problems(hours: WeeklyHours) -> list[str]:
     """What is wrong with a week of hours, in words (empty: nothing)."""
     problems = []
-    if len(hours.ranges) > MAX_RANGES:
-        problems.append(f"At most {MAX_RANGES} time ranges.")
     if not (hours.slot_minutes or 0) >= 1:
         problems.append("Slots must be at least one minute long.")
     if not (hours.capacity or 0) >= 1:
         problems.append("Capacity must be at least 1.")
-    for span in hours.ranges:
+    return ranges_problems(hours.ranges) + problems
+
+
+def ranges_problems(ranges: tuple[TimeRange, ...]) -> list[str]:
+    """What is wrong with the time ranges of a week (anyone's hours: an offering's, a
+    staff member's), in words."""
+    problems = []
+    if len(ranges) > MAX_RANGES:
+        problems.append(f"At most {MAX_RANGES} time ranges.")
+    for span in ranges:
         if not 0 <= span.weekday <= 6:
             problems.append("Pick a weekday from Monday to Sunday.")
         elif span.end <= span.start:
             problems.append(f"{span}: the end must be after the start.")
     for weekday in range(7):
-        ranges = [r for r in hours.on(weekday) if r.end > r.start]
-        for earlier, later in zip(ranges, ranges[1:]):
+        on_day = sorted(r for r in ranges if r.weekday == weekday and r.end > r.start)
+        for earlier, later in zip(on_day, on_day[1:]):
             if later.start < earlier.end:
                 problems.append(f"{later} overlaps {earlier}.")
     return problems
 
 
 def check_hours(hours: WeeklyHours) -> None:
-    problems = hours_problems(hours)
+    check_problems(hours_problems(hours))
+
+
+def check_problems(problems: list[str]) -> None:
     if problems:
         raise ValidationFailed("availability.invalid_hours", " ".join(problems),
                                {"ranges": problems})
@@ -151,5 +161,5 @@ def _local_today(provider_id: int) -> date:
     return utcnow().astimezone(agenda.zone_of(_zone(provider_id))).date()
 
 
-__all__ = ["OfferingHours", "TimeRange", "WeeklyHours", "check_hours", "hours_problems", "offering_hours",
-           "replace_offering_hours"]
+__all__ = ["OfferingHours", "TimeRange", "WeeklyHours", "check_hours", "check_problems",
+           "hours_problems", "offering_hours", "ranges_problems", "replace_offering_hours"]

@@ -58,7 +58,7 @@ def test_partial_refunds_add_up_and_the_last_one_refunds_the_booking(app_ctx, bu
     assert db.session.get(Slot, booking.slot_id).booked == 0  # places given back
     assert [h.to_status for h in booking.history][-2:] == ["cancelled", "refunded"]
     refunded = db.session.scalars(select(OutboxEvent).where(
-        OutboxEvent.topic == "payment.refunded")).all()
+        OutboxEvent.topic == "payment.refunded").order_by(OutboxEvent.created_at)).all()
     assert [e.payload["refund_amount_minor"] for e in refunded] == [1000, 3200]
     assert refunded[-1].payload["fully_refunded"] is True
     assert {r.actor_id for r in payment.refunds} == {staff}
