@@ -1,7 +1,8 @@
 """Console screens for resources: the staff, rooms and equipment a provider's services
-need, and their time off. Saves go through ``app.services.resources`` (its rules, its
-commit, the cache it refreshes); the forms check the same rules first, so a broken rule
-is an error next to its field rather than a refused save."""
+need, their working hours (edited on the weekly-hours screen) and their time off. Saves
+go through ``app.services.resources`` (its rules, its commit, the cache it refreshes);
+the forms check the same rules first, so a broken rule is an error next to its field
+rather than a refused save."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -14,12 +15,13 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from app.models import Resource, ResourceBusy
 from app.models.resources import RESOURCE_KINDS
-from app.services import resources
+from app.services import resource_hours, resources
 from app.services.scopes import Scope
 from views.base import TenantModelView, console_scope, current_user, user_provider_id
 from views.console import ConsoleInterface, local_column
 from views.console_forms import staff_zone
 from views.form_fields import LocalMomentField
+from views.weekly_hours import week_summary
 
 MOMENT_FORMAT = "%Y-%m-%dT%H:%M"  # the browser's datetime-local value
 
@@ -88,21 +90,31 @@ def time_off_link(resource) -> Markup:
                   f'href="{escape(href)}"><i class="fa fa-plane"></i> Time off</a>')
 
 
+def hours_link(resource) -> Markup:
+    """The resource's weekly hours in a line, linking to their editor."""
+    summary = week_summary(resource_hours.ranges_of(resource.id)) or "No set hours"
+    href = url_for("WeeklyHoursView.resource", resource_id=resource.id)
+    return Markup(f'<a class="resource-hours-link" href="{escape(href)}">'
+                  f'<i class="fa fa-clock-o"></i> {escape(summary)}</a>')
+
+
 class ResourceView(TenantModelView):
     """Who or what does a provider's services. Not deleted (their bookings keep them):
     made inactive instead."""
 
     datamodel = ResourceInterface(Resource, display={
-        "kind": lambda row: resources.kind_label(row.kind), "time_off": time_off_link})
+        "kind": lambda row: resources.kind_label(row.kind), "time_off": time_off_link,
+        "hours": hours_link})
     base_permissions = ["can_list", "can_show", "can_add", "can_edit"]
-    list_columns = ["name", "kind", "active", "offerings", "provider", "time_off"]
-    show_columns = ["name", "kind", "active", "offerings", "provider", "created_at"]
+    list_columns = ["name", "kind", "active", "offerings", "hours", "provider", "time_off"]
+    show_columns = ["name", "kind", "active", "offerings", "hours", "provider", "created_at"]
     add_columns = ["provider", "name", "kind"]  # a new resource is active
     edit_columns = ["name", "kind", "active"]
     search_columns = ["name", "kind", "active", "provider"]
     order_columns = ["name", "kind"]
     base_order = ("name", "asc")
-    label_columns = {"offerings": "Services", "time_off": "Time off", "created_at": "Added"}
+    label_columns = {"offerings": "Services", "hours": "Working hours", "time_off": "Time off",
+                     "created_at": "Added"}
     add_form_extra_fields = edit_form_extra_fields = {
         "name": StringField("Name", validators=[DataRequired(), Length(max=resources.MAX_NAME),
                                                 _name_free],

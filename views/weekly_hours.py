@@ -1,6 +1,8 @@
 """The weekly-hours editor: one screen per offering where staff set several weekdays and
-several time ranges at once, with slot length and capacity. Saving goes through
-``app.services.weekly_hours`` (one transaction: rules replaced, slots regenerated)."""
+several time ranges at once, with slot length and capacity, and the same screen without
+them for a staff member's or a room's hours. Saving goes through
+``app.services.weekly_hours`` (one transaction: rules replaced, slots regenerated) or
+``app.services.resource_hours`` (hours replaced, shifts laid out again)."""
 from __future__ import annotations
 
 from flask import abort, flash, redirect, request, url_for
@@ -13,7 +15,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.errors import NotFound, ValidationFailed
 from app.models.availability import WEEKDAYS
-from app.services import weekly_hours
+from app.services import resource_hours, weekly_hours
 from app.services.weekly_hours import TimeRange, WeeklyHours
 from views.base import console_scope
 from views.console_forms import zone_note
@@ -35,8 +37,11 @@ class RangeForm(Form):
         return not self.days.data and self.start.data is None and self.end.data is None
 
 
-class WeeklyHoursForm(DynamicForm):
+class ResourceHoursForm(DynamicForm):
     ranges = FieldList(FormField(RangeForm), min_entries=1)
+
+
+class WeeklyHoursForm(ResourceHoursForm):
     slot_minutes = IntegerField("Slot length (minutes)", widget=BS3TextFieldWidget(),
                                 validators=[InputRequired(), NumberRange(min=1, max=24 * 60)])
     capacity = IntegerField("Places per slot", widget=BS3TextFieldWidget(),
@@ -54,6 +59,12 @@ def rows_of(hours: WeeklyHours) -> list[dict]:
 
 def hours_from(form: WeeklyHoursForm) -> tuple[WeeklyHours | None, list[str]]:
     """The week the form describes, or the rows that are incomplete."""
+    ranges, problems = ranges_from(form)
+    hours = WeeklyHours(tuple(ranges), form.slot_minutes.data, form.capacity.data)
+    return (None if problems else hours), problems
+
+
+def ranges_from(form: ResourceHoursForm) -> tuple[list[TimeRange], list[str]]:
     ranges, problems = [], []
     for number, row in enumerate(form.ranges, start=1):
         if row.form.is_blank():
@@ -62,13 +73,40 @@ def hours_from(form: WeeklyHoursForm) -> tuple[WeeklyHours | None, list[str]]:
             problems.append(f"Row {number}: tick at least one day and give both times.")
             continue
         ranges += [TimeRange(day, row.start.data, row.end.data) for day in row.days.data]
-    hours = WeeklyHours(tuple(ranges), form.slot_minutes.data, form.capacity.data)
-    return (None if problems else hours), problems
+    return ranges, problems
+
+
+def week_summary(ranges) -> str:
+    """"Mon–Fri 09:00–13:00, 14:00–18:00 · Sat, Sun 10:00–14:00": the week in a line,
+    weekdays with the same hours together."""
+    by_day: dict[int, tuple] = {}
+    for span in sorted(ranges):
+        by_day[span.weekday] = by_day.get(span.weekday, ()) + (
+            f"{span.start:%H:%M}–{span.end:%H:%M}",)
+    days_by_hours: dict[tuple, list[int]] = {}
+    for day, hours in sorted(by_day.items()):
+        days_by_hours.setdefault(hours, []).append(day)
+    return " · ".join(f"{_day_runs(days)} {', '.join(hours)}"
+                      for hours, days in days_by_hours.items())
+
+
+def _day_runs(days: list[int]) -> str:
+    runs: list[list[int]] = []
+    for day in days:
+        if runs and runs[-1][-1] == day - 1:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    return ", ".join(WEEKDAYS[run[0]][:3] + (f"–{WEEKDAYS[run[-1]][:3]}" if len(run) > 2 else
+                                           "".join(f", {WEEKDAYS[d][:3]}" for d in run[1:]))
+                     for run in runs)
 
 
 class WeeklyHoursView(BaseView):
     route_base = "/weeklyhours"
     default_view = "edit"
+    # Whoever may edit an offering's hours may edit a staff member's.
+    method_permission_name = {"edit": "edit", "resource": "edit"}
 
     @expose("/offering/<int:offering_id>", methods=["GET", "POST"])
     @has_access
@@ -105,6 +143,41 @@ class WeeklyHoursView(BaseView):
         return self.render_template(
             "console/weekly_hours.html", title=f"Opening hours: {offering.name}", form=form,
             offering=offering, problems=problems, zone_note=zone_note(offering.timezone),
+            weekdays=WEEKDAYS)
+
+    @expose("/resource/<int:resource_id>", methods=["GET", "POST"])
+    @has_access
+    def resource(self, resource_id):
+        scope = console_scope()
+        try:
+            week = resource_hours.hours_of(resource_id, scope=scope)
+        except NotFound:
+            abort(404)
+        form = ResourceHoursForm()
+        problems = []
+        if request.method == "POST" and form.validate():
+            ranges, problems = ranges_from(form)
+            if not problems:
+                try:
+                    saved = resource_hours.replace_hours(resource_id, scope=scope,
+                                                         ranges=ranges)
+                except ValidationFailed as exc:
+                    problems = list(exc.errors.get("ranges") or [exc.message])
+                else:
+                    flash(f"Hours of {saved.name} saved: "
+                          f"{week_summary(saved.ranges) or 'no set hours'}.", "success")
+                    return redirect(url_for("WeeklyHoursView.resource",
+                                            resource_id=resource_id))
+        elif request.method == "GET":
+            form = ResourceHoursForm(formdata=None, data={"ranges": rows_of(
+                WeeklyHours(week.ranges, 1, 1))})
+            for _ in range(EMPTY_ROWS):
+                form.ranges.append_entry()
+        else:
+            problems = ["Some values are missing or not valid: see the marked fields."]
+        return self.render_template(
+            "console/weekly_hours.html", title=f"Working hours: {week.name}", form=form,
+            resource=week, problems=problems, zone_note=zone_note(week.timezone),
             weekdays=WEEKDAYS)
 
     @staticmethod

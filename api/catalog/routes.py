@@ -146,7 +146,8 @@ class OfferingFreeDayViews(MethodView):
     def get(self, args, offering_id):
         """The days of a month (the provider's calendar) with a free time for `quantity`"""
         return free_times.free_days(offering_id, month=args["month"],
-                                    quantity=args["quantity"])
+                                    quantity=args["quantity"],
+                                    resource_id=args["resource_id"])
 
 
 @blp.route("/offerings/<int:offering_id>/free-times")
@@ -157,4 +158,5 @@ class OfferingFreeTimeViews(MethodView):
     def get(self, args, offering_id):
         """One day's free times for `quantity`, by part of the day, in the provider's zone"""
         return free_times.free_times_on(offering_id, day=args["date"],
-                                        quantity=args["quantity"])
+                                        quantity=args["quantity"],
+                                        resource_id=args["resource_id"])

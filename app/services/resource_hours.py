@@ -43,11 +43,16 @@ class ResourceWeek:
 
 def hours_of(resource_id: int, *, scope: Scope) -> ResourceWeek:
     resource = get_resource(resource_id, scope=require_scope(scope))
-    rows = db.session.scalars(select(ResourceHours).where(
-        ResourceHours.resource_id == resource.id).order_by(
-        ResourceHours.weekday, ResourceHours.start_time))
     return ResourceWeek(resource.id, resource.name, agenda.provider_zone(resource.provider_id),
-                        tuple(TimeRange(r.weekday, r.start_time, r.end_time) for r in rows))
+                        ranges_of(resource.id))
+
+
+def ranges_of(resource_id: int) -> tuple[TimeRange, ...]:
+    """The weekly ranges of a resource the caller already holds (found in its scope)."""
+    rows = db.session.scalars(select(ResourceHours).where(
+        ResourceHours.resource_id == resource_id).order_by(
+        ResourceHours.weekday, ResourceHours.start_time))
+    return tuple(TimeRange(r.weekday, r.start_time, r.end_time) for r in rows)
 
 
 def replace_hours(resource_id: int, *, scope: Scope,
@@ -81,10 +86,7 @@ def lay_out_all_shifts(days: int | None = None, now: datetime | None = None) -> 
                                    .order_by(Resource.id)).all()
     for resource in resources:
         with unit_of_work():
-            ranges = tuple(TimeRange(r.weekday, r.start_time, r.end_time)
-                           for r in db.session.scalars(select(ResourceHours).where(
-                               ResourceHours.resource_id == resource.id)))
-            total += _lay_out(resource, ranges, days, now)
+            total += _lay_out(resource, ranges_of(resource.id), days, now)
     if resources:
         bump_catalog_generation()
     return total
@@ -138,4 +140,5 @@ def _days_ahead() -> int:
     return current_app.config["SLOT_DAYS_AHEAD"]
 
 
-__all__ = ["ResourceWeek", "hours_of", "lay_out_all_shifts", "replace_hours", "shifts_for"]
+__all__ = ["ResourceWeek", "hours_of", "lay_out_all_shifts", "ranges_of", "replace_hours",
+           "shifts_for"]
