@@ -28,15 +28,17 @@ def of_offering(offering_id: int, now: datetime) -> tuple[datetime, datetime]:
     return window(now, *(rules or (0, 0)))
 
 
-def slot_conditions(offering_id: int, now: datetime, *,
-                    resource_id: int | None = None) -> tuple:
+def slot_conditions(offering_id: int, now: datetime, *, resource_id: int | None = None,
+                    moving_booking: int | None = None) -> tuple:
     """WHERE conditions: the offering's slots that start inside its booking window and,
     for an offering done by staff, rooms or equipment, have one of each kind free (the
-    customer's choice, ``resource_id``, when given)."""
+    customer's choice, ``resource_id``, when given; a booking being moved is not in its
+    own way)."""
     earliest, latest = of_offering(offering_id, now)
     return (Slot.offering_id == offering_id, Slot.starts_at >= earliest,
             Slot.starts_at <= latest,
-            *resource_time.slot_conditions_for(db.session, offering_id, resource_id))
+            *resource_time.slot_conditions_for(db.session, offering_id, resource_id,
+                                               moving_booking))
 
 
 def slot_conditions_of(offerings, now: datetime) -> list:

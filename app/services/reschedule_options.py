@@ -69,7 +69,8 @@ def move_targets(reference: str, *, scope: Scope, start_day: date | None = None,
     if movable:
         rows = db.session.execute(
             select(Slot.id, Slot.starts_at, Slot.ends_at, Slot.capacity - Slot.booked)
-            .where(*booking_window.slot_conditions(booking.offering_id, now),
+            .where(*booking_window.slot_conditions(booking.offering_id, now,
+                                                   moving_booking=booking.id),
                    Slot.id != booking.slot_id,
                    Slot.retired_at.is_(None),
                    Slot.starts_at >= max(window_start, now),

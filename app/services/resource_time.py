@@ -106,29 +106,35 @@ def _unavailable(resource_id, start, end):
 
 # --- lists: the times with a resource free --------------------------------------------------
 
-def free_conditions(needs_: Needs, resource_id: int | None = None) -> list:
+def free_conditions(needs_: Needs, resource_id: int | None = None,
+                    moving_booking: int | None = None) -> list:
     """WHERE conditions on ``Slot``: for each kind the offering needs, one of its resources
     (``resource_id`` alone, for its kind, when the customer chose one) is free for the
-    slot's time, buffers included."""
+    slot's time, buffers included. ``moving_booking``: a booking being moved, whose own
+    time is given back as it moves, so it is not in its own way."""
     start = func.coalesce(Slot.resource_from, Slot.starts_at)
     end = func.coalesce(Slot.resource_until, Slot.ends_at)
+    booked = _overlapping(ResourceBooking, Resource.id, start, end)
+    if moving_booking is not None:
+        booked = booked.where(ResourceBooking.booking_id != moving_booking)
     conditions = []
     for kind, candidates in needs_.by_kind.items():
         if resource_id is not None and resource_id in candidates:
             candidates = [resource_id]
         conditions.append(exists().where(
             Resource.id.in_(candidates),
-            ~_overlapping(ResourceBooking, Resource.id, start, end),
+            ~booked,
             ~_overlapping(ResourceBusy, Resource.id, start, end),
             or_(Resource.keeps_hours.is_(False), _on_shift(Resource.id, start, end))))
     return conditions
 
 
-def slot_conditions_for(executor, offering_id: int, resource_id: int | None = None) -> list:
+def slot_conditions_for(executor, offering_id: int, resource_id: int | None = None,
+                        moving_booking: int | None = None) -> list:
     """The conditions for one offering's slots (none when it needs no resources)."""
     found = needs(executor, offering_id)
     _check_choice(found, resource_id)
-    return free_conditions(found, resource_id) if found else []
+    return free_conditions(found, resource_id, moving_booking) if found else []
 
 
 def _check_choice(found: Needs, chosen: int | None) -> None:
