@@ -299,6 +299,26 @@ class Config:
         self.DASHBOARD_CACHE_SECONDS = _env_int_from(env, "DASHBOARD_CACHE_SECONDS", 60)
         self.SLOT_DAYS_AHEAD = _env_int_from(env, "SLOT_DAYS_AHEAD", 60)
 
+        # Outside calendars of staff and rooms (iCal addresses whose busy times block
+        # them): how often each is fetched, the time allowed to connect and for the whole
+        # answer (seconds), the largest body read, and how many busy times are kept.
+        self.OUTSIDE_CALENDAR_REFRESH_MINUTES = _env_int_from(
+            env, "OUTSIDE_CALENDAR_REFRESH_MINUTES", 15)
+        self.OUTSIDE_CALENDAR_CONNECT_TIMEOUT = _env_float_from(
+            env, "OUTSIDE_CALENDAR_CONNECT_TIMEOUT", 5.0)
+        self.OUTSIDE_CALENDAR_READ_TIMEOUT = _env_float_from(
+            env, "OUTSIDE_CALENDAR_READ_TIMEOUT", 15.0)
+        self.OUTSIDE_CALENDAR_MAX_BYTES = _env_int_from(
+            env, "OUTSIDE_CALENDAR_MAX_BYTES", 5 * 1024 * 1024)
+        self.OUTSIDE_CALENDAR_MAX_BUSY_TIMES = _env_int_from(
+            env, "OUTSIDE_CALENDAR_MAX_BUSY_TIMES", 2000)
+        # Calendars are never fetched from private, loopback or link-local addresses,
+        # except these hosts, addresses or networks (comma-separated, e.g.
+        # "calendar.intranet.example,10.1.0.0/16").
+        self.OUTSIDE_CALENDAR_ALLOWED_HOSTS = tuple(
+            h.strip() for h in env.get("OUTSIDE_CALENDAR_ALLOWED_HOSTS", "").split(",")
+            if h.strip())
+
         self.HOLD_MINUTES = _env_int_from(env, "HOLD_MINUTES", 15)
         # How long a place offered to the next on a waiting list is held for them.
         self.WAITLIST_OFFER_MINUTES = _env_int_from(env, "WAITLIST_OFFER_MINUTES", 30)

@@ -29,6 +29,7 @@ from app.services import (
     geocoding,
     idempotency,
     notifications,
+    outside_calendars,
     payment_reconciliation,
     payment_webhooks,
     receipts,
@@ -161,6 +162,17 @@ def fold_daily_figures() -> int:
     return daily_figures.fold_deltas()
 
 
+@with_app_context
+def fetch_outside_calendar(calendar_id: int) -> str:
+    """Failures are stored on the calendar (it is fetched again when due), not retried."""
+    return outside_calendars.refresh(calendar_id)
+
+
+@with_app_context
+def fetch_due_outside_calendars() -> int:
+    return outside_calendars.refresh_due()
+
+
 # --- the registry --------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -193,6 +205,8 @@ JOBS: dict[str, Job] = {job.name: job for job in (
     Job("maintenance.purge_revoked_tokens", purge_revoked_tokens, "default"),
     Job("maintenance.purge_idempotency_keys", purge_idempotency_keys, "default"),
     Job("maintenance.fold_daily_figures", fold_daily_figures, "default"),
+    Job(outside_calendars.JOB, fetch_outside_calendar, "integrations"),
+    Job("outside_calendars.fetch_due", fetch_due_outside_calendars, "default"),
 )}
 
 
@@ -233,4 +247,7 @@ PERIODIC: tuple[Periodic, ...] = (
              cron="30 4 * * *"),
     # Keeps the platform-wide figures' reads short; they are exact without it.
     Periodic("fold-daily-figures", "maintenance.fold_daily_figures", interval=60),
+    # Hands each outside calendar whose time has come (OUTSIDE_CALENDAR_REFRESH_MINUTES)
+    # to outside_calendars.fetch.
+    Periodic("fetch-outside-calendars", "outside_calendars.fetch_due", interval=60),
 )

@@ -32,11 +32,13 @@ from app.models.resources import (
     ResourceHours,
     ResourceShift,
 )
+from app.models.resource_calendars import ResourceCalendar
 
 __all__ = [
     "Resource",
     "ResourceBooking",
     "ResourceBusy",
+    "ResourceCalendar",
     "ResourceHours",
     "ResourceShift",
     "WaitlistEntry",

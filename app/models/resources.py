@@ -142,5 +142,9 @@ class ResourceBusy(TenantOwned, db.Model):
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     reason: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    # Set: a busy time imported from that outside calendar (replaced by each fetch, never
+    # edited by hand); None: time off typed by staff.
+    calendar_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("resource_calendar.id", ondelete="CASCADE"), index=True)
 
     resource: Mapped[Resource] = relationship(Resource)

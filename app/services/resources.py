@@ -126,14 +126,19 @@ def add_time_off(resource_id: int, *, scope: Scope, starts_at: datetime, ends_at
 
 
 def list_time_off(resource_id: int, *, scope: Scope) -> list[ResourceBusy]:
+    """Time off typed by staff (busy times from outside calendars are not listed: see
+    :mod:`app.services.outside_calendars`)."""
     resource = get_resource(resource_id, scope=scope)
     return list(db.session.scalars(select(ResourceBusy).where(
-        ResourceBusy.resource_id == resource.id).order_by(ResourceBusy.starts_at)))
+        ResourceBusy.resource_id == resource.id, ResourceBusy.calendar_id.is_(None))
+        .order_by(ResourceBusy.starts_at)))
 
 
 def delete_time_off(busy_id: int, *, scope: Scope) -> None:
-    busy = db.session.scalar(scoped(select(ResourceBusy).where(ResourceBusy.id == busy_id),
-                                    ResourceBusy, scope=require_scope(scope)))
+    """Time off typed by staff; an outside calendar's busy time is not found here."""
+    busy = db.session.scalar(scoped(select(ResourceBusy).where(
+        ResourceBusy.id == busy_id, ResourceBusy.calendar_id.is_(None)),
+        ResourceBusy, scope=require_scope(scope)))
     if busy is None:
         raise NotFound("resource.time_off_not_found", "No such time off.")
     with unit_of_work():
