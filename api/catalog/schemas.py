@@ -162,10 +162,9 @@ class FreeDaysArgsSchema(QueryArgsSchema):
         "description": "The month, on the provider's calendar (YYYY-MM)", "type": "string",
         "pattern": r"^\d{4}-(0[1-9]|1[0-2])$"})
     quantity = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=100))
-    resource_id = ma.fields.Integer(load_default=None, validate=ma.validate.Range(min=1),
-                                    metadata={"description": "Only the times this person (or "
-                                                             "room) is free: one of "
-                                                             "`/offerings/{id}/resources`"})
+    resource_id = Id(load_default=None,
+                     metadata={"description": "Only the times this person (or room) is "
+                                              "free: one of `/offerings/{id}/resources`"})
 
 
 class FreeDaySchema(Schema):
@@ -187,10 +186,9 @@ class FreeDaysSchema(Schema):
 class FreeTimesArgsSchema(QueryArgsSchema):
     date = ma.fields.Date(required=True, metadata={"description": "The provider's day"})
     quantity = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=100))
-    resource_id = ma.fields.Integer(load_default=None, validate=ma.validate.Range(min=1),
-                                    metadata={"description": "Only the times this person (or "
-                                                             "room) is free: one of "
-                                                             "`/offerings/{id}/resources`"})
+    resource_id = Id(load_default=None,
+                     metadata={"description": "Only the times this person (or room) is "
+                                              "free: one of `/offerings/{id}/resources`"})
 
 
 class FreeTimeSchema(Schema):
