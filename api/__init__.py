@@ -20,6 +20,7 @@ from api.payments.provider import blp as provider_payments_blp
 from api.payments.webhooks import blp as webhooks_blp
 from api.privacy.routes import blp as privacy_blp
 from api.receipts.routes import blp as receipts_blp
+from api.resources.calendars import blp as resource_calendars_blp
 from api.resources.hours import blp as resource_hours_blp
 from api.resources.routes import blp as resources_blp
 from api.waitlist.routes import blp as waitlist_blp
@@ -30,7 +31,7 @@ PREFIX = "/api/v1"
 BLUEPRINTS = [auth_blp, me_blp, catalog_blp, manage_blp, bookings_blp, payments_blp,
               provider_payments_blp, webhooks_blp, privacy_blp, twilio_webhooks_blp,
               receipts_blp, calendar_feeds_blp, waitlist_blp, resources_blp,
-              resource_hours_blp]
+              resource_hours_blp, resource_calendars_blp]
 
 
 def schema_name(schema) -> str:
