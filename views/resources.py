@@ -9,6 +9,8 @@ from datetime import datetime
 
 from flask import request, url_for
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, Select2Widget
+from flask_appbuilder.models.filters import BaseFilter
+from flask_appbuilder.models.sqla.filters import get_field_setup_query
 from markupsafe import Markup, escape
 from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
@@ -21,6 +23,7 @@ from views.base import TenantModelView, console_scope, current_user, user_provid
 from views.console import ConsoleInterface, local_column
 from views.console_forms import staff_zone
 from views.form_fields import LocalMomentField
+from views.resource_calendars import OutsideCalendarsSection
 from views.weekly_hours import week_summary
 
 MOMENT_FORMAT = "%Y-%m-%dT%H:%M"  # the browser's datetime-local value
@@ -98,14 +101,17 @@ def hours_link(resource) -> Markup:
                   f'<i class="fa fa-clock-o"></i> {escape(summary)}</a>')
 
 
-class ResourceView(TenantModelView):
+class ResourceView(OutsideCalendarsSection, TenantModelView):
     """Who or what does a provider's services. Not deleted (their bookings keep them):
-    made inactive instead."""
+    made inactive instead. Its page lists the outside calendars whose busy times block
+    it (``views.resource_calendars``)."""
 
     datamodel = ResourceInterface(Resource, display={
         "kind": lambda row: resources.kind_label(row.kind), "time_off": time_off_link,
         "hours": hours_link})
-    base_permissions = ["can_list", "can_show", "can_add", "can_edit"]
+    base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_calendars"]
+    method_permission_name = OutsideCalendarsSection.calendar_methods
+    show_template = "console/resource_show.html"
     list_columns = ["name", "kind", "active", "offerings", "hours", "provider", "time_off"]
     show_columns = ["name", "kind", "active", "offerings", "hours", "provider", "created_at"]
     add_columns = ["provider", "name", "kind"]  # a new resource is active
@@ -172,6 +178,18 @@ def _moment(label: str, *extra) -> LocalMomentField:
                             zone_of_row=lambda row: row.provider.timezone)
 
 
+class FilterTypedByStaff(BaseFilter):
+    """Time off typed by staff: busy times imported from outside calendars are shown on
+    the resource's page, per calendar, and never edited here."""
+
+    name = "Typed by staff"
+    arg_name = "typed_by_staff"
+
+    def apply(self, query, value):
+        query, field = get_field_setup_query(query, self.model, self.column_name)
+        return query.filter(field.is_(None))
+
+
 class ResourceTimeOffView(TenantModelView):
     """Times a resource cannot be booked, typed and shown on the provider's clock."""
 
@@ -180,6 +198,7 @@ class ResourceTimeOffView(TenantModelView):
     item_name, list_title = "resource time off", "Resource time off"
     items_name = "resource time off periods"
     base_permissions = ["can_list", "can_show", "can_add", "can_delete"]
+    base_filters = [["calendar_id", FilterTypedByStaff, None]]
     list_columns = ["resource", "starts_at", "ends_at", "reason", "provider"]
     show_columns = list_columns
     add_columns = ["resource", "starts_at", "ends_at", "reason"]

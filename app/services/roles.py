@@ -57,6 +57,7 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         # Resources (staff, rooms, equipment): added and edited, never deleted (made
         # inactive: their bookings keep them); their time off added and deleted.
         *_manage("ResourceView", delete=False),
+        ("can_calendars", "ResourceView"),  # their outside calendars: add, remove, fetch
         *_read("ResourceTimeOffView"), ("can_add", "ResourceTimeOffView"),
         ("can_delete", "ResourceTimeOffView"),
         *_read("SlotView"), ("can_generate", "SlotView"),
