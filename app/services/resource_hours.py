@@ -60,10 +60,11 @@ def replace_hours(resource_id: int, *, scope: Scope,
     """The resource's weekly hours become ``ranges`` (none: it keeps no hours) and its
     shifts are laid out again, in one transaction; refused as a whole
     (``ValidationFailed``) when a range is wrong."""
+    require_scope(scope)
     ranges = tuple(sorted(ranges))
     check_problems(ranges_problems(ranges))
     with unit_of_work():
-        resource = get_resource(resource_id, scope=require_scope(scope))
+        resource = get_resource(resource_id, scope=scope)
         db.session.execute(delete(ResourceHours).where(
             ResourceHours.resource_id == resource.id))
         db.session.add_all(
