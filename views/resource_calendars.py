@@ -12,6 +12,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from app.errors import DomainError, NotFound
 from app.models.resource_calendars import LABEL_LENGTH, URL_LENGTH
+from app.models.types import MAX_ID
 from app.services import display_formats, outside_calendars
 from views.base import console_scope
 
@@ -41,6 +42,7 @@ class OutsideCalendarsSection:
     @expose("/calendars/<int:pk>/add", methods=["POST"])
     @has_access
     def add_calendar(self, pk):
+        _ids_that_can_exist(pk)
         form = OutsideCalendarForm()
         if form.validate():
             try:
@@ -61,6 +63,7 @@ class OutsideCalendarsSection:
     @expose("/calendars/<int:pk>/<int:calendar_id>/remove", methods=["POST"])
     @has_access
     def remove_calendar(self, pk, calendar_id):
+        _ids_that_can_exist(pk, calendar_id)
         try:
             calendar = outside_calendars.get_calendar(pk, calendar_id, scope=console_scope())
             label = calendar.label
@@ -73,6 +76,7 @@ class OutsideCalendarsSection:
     @expose("/calendars/<int:pk>/<int:calendar_id>/fetch", methods=["POST"])
     @has_access
     def fetch_calendar(self, pk, calendar_id):
+        _ids_that_can_exist(pk, calendar_id)
         try:
             before = outside_calendars.get_calendar(pk, calendar_id,
                                                     scope=console_scope()).fetched_at
@@ -98,6 +102,12 @@ class OutsideCalendarsSection:
             "most": outside_calendars.MAX_PER_RESOURCE,
             "calendars": [_shown(row, zone, upcoming[row.id]) for row in rows],
         }
+
+
+def _ids_that_can_exist(*ids: int) -> None:
+    """An id past the column's range names no row: a 404, not a database error."""
+    if any(not 0 < row_id <= MAX_ID for row_id in ids):
+        abort(404)
 
 
 def _shown(calendar, zone: str, upcoming) -> dict:

@@ -138,7 +138,10 @@ class _Target:
         if scheme not in ("http", "https") or not parts.hostname:
             raise FetchFailed("Only http and https addresses are fetched.", kind="refused")
         default = 443 if scheme == "https" else 80
-        host = parts.hostname.lower()
+        try:  # a host name in another script travels as its IDNA (punycode) form
+            host = parts.hostname.lower().encode("idna").decode("ascii")
+        except UnicodeError:
+            raise FetchFailed("The address's host name is not valid.", kind="refused") from None
         shown = f"[{host}]" if ":" in host else host
         return cls(scheme, host, port or default,
                    (parts.path or "/") + (f"?{parts.query}" if parts.query else ""),

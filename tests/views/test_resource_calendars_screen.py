@@ -122,6 +122,10 @@ def test_another_providers_resource_or_calendar_is_not_found(app, tenant_a, tena
         for action in ("fetch", "remove"):
             assert staff.post(f"/resourceview/calendars/{pk}/{theirs}/{action}"
                               ).status_code == 404
+    for url in (f"/resourceview/calendars/{2**40}/add",
+                f"/resourceview/calendars/{anna}/{2**40}/fetch",
+                f"/resourceview/calendars/{2**40}/{theirs}/remove"):
+        assert staff.post(url, data={"url": "https://example.com/y.ics"}).status_code == 404
     assert [c.id for c in _calendars()] == [theirs]
     assert "calendar.example.com" not in text_of(staff.get(f"/resourceview/show/{anna}"))
 
