@@ -134,7 +134,15 @@
   var filters = calendar.querySelector(".calendar-filters");
   if (filters) {
     filters.addEventListener("change", function (event) {
-      if (event.target.matches("select")) { filters.submit(); }
+      if (!event.target.matches("select")) { return; }
+      if (event.target.name === "provider_id") {
+        // Another provider's offerings and people: the old choices are not theirs.
+        Array.prototype.forEach.call(filters.querySelectorAll(
+          'select[name="offering_id"], select[name="resource_id"]'), function (other) {
+          other.value = "";
+        });
+      }
+      filters.submit();
     });
   }
   // Bound: a click from now on opens the panel (browser tests wait for this mark).

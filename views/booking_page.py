@@ -121,6 +121,8 @@ class BookingPage:
                                                                       "PaymentView"),
             may_move=self.appbuilder.sm.has_access("can_reschedule",
                                                    self.class_permission_name),
+            may_see_calendar=self.appbuilder.sm.has_access("can_calendar",
+                                                           "BookingCalendarView"),
             waitlist_note=booking_line_note(booking_id, scope),
             **TEMPLATE_HELPERS)
 

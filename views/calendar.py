@@ -3,7 +3,9 @@
 Thin: the layout comes from ``app.services.booking_calendar``, the free slots from
 ``reschedule_options.move_targets`` and the move itself is ``reschedule_booking``, the
 call the API makes (same rules, same guarantee that no slot is overbooked). Staff see
-their own provider only; an admin sees every provider or picks one.
+their own provider only; an admin sees every provider or picks one. "Who" narrows the
+calendar to one of the provider's staff, rooms or equipment; another provider's resource
+is a 404, like another provider's offering.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from views.base import console_scope
 from views.console import status_badge, status_text
 
 CONSOLE_REASON = "console: moved on the calendar"
+FILTERS = ("provider_id", "offering_id", "resource_id")  # kept while moving about
 
 
 class BookingCalendarView(BaseView):
@@ -96,30 +99,38 @@ class BookingCalendarView(BaseView):
         if provider_id is not None:
             scope = Scope.of_provider(provider_id)  # an admin looks at one provider
         offering_id = _id_arg("offering_id")
+        resource_id = _id_arg("resource_id")
         try:
             zone = agenda.provider_zone(scope.provider_id) if scope.provider_id else None
             if offering_id is not None:
                 booking_calendar.check_offering(offering_id, scope=scope)
+            if resource_id is not None:
+                booking_calendar.check_resource(resource_id, scope=scope)
         except DomainError:
             abort(404)
         today = agenda.local_today(zone or _viewer_zone())
         shown = _date_arg("day" if kind == "day" else "week") or today
         first_day = shown if kind == "day" else booking_calendar.week_start(shown)
+        narrowed = {"offering_id": offering_id, "resource_id": resource_id}
         try:
             view = booking_calendar.calendar_view(scope=scope, first_day=first_day,
-                                                  days=days, offering_id=offering_id)
+                                                  days=days, **narrowed)
         except DomainError as exc:
             flash(exc.message, "danger")
             first_day = today if kind == "day" else booking_calendar.week_start(today)
             view = booking_calendar.calendar_view(scope=scope, first_day=first_day,
-                                                  days=days, offering_id=offering_id)
+                                                  days=days, **narrowed)
         step = timedelta(days=days)
-        filters = {"provider_id": provider_id, "offering_id": offering_id}
+        filters = {"provider_id": provider_id, **narrowed}
+        choices = booking_calendar.calendar_resources(scope=scope, keep=resource_id)
+        who = next((choice.name for choice in choices if choice.resource_id == resource_id),
+                   None)
         return self.render_template(
             "console/calendar.html", view=view, kind=kind, today=today,
             filters=filters, previous=first_day - step, following=first_day + step,
             providers=agenda.agenda_providers() if admin else None,
             offerings=booking_calendar.calendar_offerings(scope=scope),
+            resource_groups=_resource_groups(choices), who=who,
             show_provider=admin and provider_id is None,
             status_badge=status_badge, status_text=status_text, movable=reschedule_options.MOVABLE,
             title="Calendar")
@@ -137,6 +148,19 @@ class BookingAgendaView(BaseView):
         args = {key: request.args[key] for key in ("day", "provider_id")
                 if request.args.get(key)}
         return redirect(url_for("BookingCalendarView.day", **args))
+
+
+RESOURCE_GROUPS = {"staff": "Staff", "room": "Rooms", "equipment": "Equipment"}
+
+
+def _resource_groups(choices) -> list[tuple[str, list]]:
+    """The "Who" choices by kind: [("Staff", [...]), ("Rooms", [...])]; one group without
+    a heading ("") when the provider has staff only."""
+    groups = [(RESOURCE_GROUPS.get(kind, kind.capitalize()), list(members))
+              for kind, members in groupby(choices, key=lambda choice: choice.kind)]
+    if len(groups) == 1 and groups[0][0] == RESOURCE_GROUPS["staff"]:
+        return [("", groups[0][1])]
+    return groups
 
 
 def _viewer_zone() -> str | None:
@@ -172,18 +196,17 @@ def _date_arg(name: str) -> date | None:
 
 
 def _calendar_args(source=None) -> dict:
-    """Where the calendar was (view, day, provider, offering), to go back there."""
+    """Where the calendar was (view, day, provider, offering, who), to go back there."""
     source = source if source is not None else request.args
     kind = source.get("view") if source.get("view") in ("day", "week") else "week"
     return {"view": kind, "at": source.get("at", ""),
-            "provider_id": _id_arg("provider_id", source),
-            "offering_id": _id_arg("offering_id", source)}
+            **{key: _id_arg(key, source) for key in FILTERS}}
 
 
 def _calendar_url(back: dict) -> str:
     kind = back["view"]
     args = {("day" if kind == "day" else "week"): str(back["at"] or "")}
-    args.update({key: back[key] for key in ("provider_id", "offering_id") if back[key]})
+    args.update({key: back[key] for key in FILTERS if back[key]})
     args = {key: value for key, value in args.items() if value}
     path = url_for(f"BookingCalendarView.{kind}")
     return f"{path}?{urlencode(args)}" if args else path

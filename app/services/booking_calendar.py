@@ -11,24 +11,29 @@ in the right one of the two 01:00 rows.
 Without a provider (an admin looking at every provider) each booking sits on its own
 provider's wall clock and names its zone. The read is one indexed range query on
 ``(provider_id, starts_at)`` (or ``starts_at`` for every provider), capped at
-``MAX_BOOKINGS`` rows; nothing is aggregated.
+``MAX_BOOKINGS`` rows; nothing is aggregated. The staff, rooms and equipment each booking
+holds time of (its ``resource_booking`` rows) are read in one more query for the bookings
+shown; ``resource_id`` keeps only the bookings holding that resource's time.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from app.errors import NotFound, ValidationFailed
 from app.extensions import db
-from app.models import Account, Booking, Offering, Provider
+from app.models import Account, Booking, Offering, Provider, Resource, ResourceBooking
 from app.models.bookings import HOLDING
+from app.models.resources import RESOURCE_KINDS
+from app.services import booking_resources
 from app.services.agenda import FIRST_DAY, LAST_DAY, provider_zone, zone_of
 from app.services.scopes import Scope, require_scope
 
 MAX_BOOKINGS = 1000  # one screen: beyond this the calendar says it shows the first ones
 MAX_OFFERINGS = 500  # the offering filter's choices
+MAX_RESOURCES = 500  # the "Who" filter's choices
 DAY, WEEK = 1, 7
 # The hours shown when no booking or clock change asks for more.
 WORKING_HOURS = (7, 21)
@@ -71,6 +76,7 @@ class CalendarBooking:
     provider_id: int
     provider_name: str
     zone: str
+    resources: tuple[str, ...] = ()  # who does it: staff first, then rooms and equipment
     top: float = 0.0  # rows from the top of the shown range (fractions of an hour)
     height: float = 1.0  # rows
     lane: int = 0  # side by side with the bookings it overlaps
@@ -101,6 +107,7 @@ class CalendarView:
     offering_id: int | None
     truncated: bool  # more than MAX_BOOKINGS bookings: only the first ones are shown
     changes: tuple[ClockChange, ...] = field(default=())
+    resource_id: int | None = None  # only the bookings holding this resource's time
 
     @property
     def last_day(self) -> date:
@@ -110,6 +117,11 @@ class CalendarView:
     def booking_count(self) -> int:
         return sum(len(day.bookings) for day in self.days)
 
+    @property
+    def names_resources(self) -> bool:
+        """Some booking shown says who does it (its blocks need a line more)."""
+        return any(booking.resources for day in self.days for booking in day.bookings)
+
 
 def week_start(day: date) -> date:
     """The Monday of the week holding ``day``."""
@@ -117,12 +129,14 @@ def week_start(day: date) -> date:
 
 
 def calendar_view(*, scope: Scope, first_day: date, days: int = WEEK,
-                  offering_id: int | None = None,
+                  offering_id: int | None = None, resource_id: int | None = None,
                   statuses: tuple[str, ...] = HOLDING) -> CalendarView:
     """``days`` days of bookings from ``first_day`` (local), laid out by time.
 
     Released bookings (expired, cancelled, refunded) are left out unless ``statuses``
-    asks for them. ``offering_id`` narrows to one offering (of the scope's provider).
+    asks for them. ``offering_id`` narrows to one offering, ``resource_id`` to the
+    bookings that hold one resource's time (check them with :func:`check_offering` and
+    :func:`check_resource`: here they only narrow the scope's own rows).
     """
     provider_id = require_scope(scope).provider_id
     if days not in (DAY, WEEK):
@@ -134,10 +148,11 @@ def calendar_view(*, scope: Scope, first_day: date, days: int = WEEK,
     zone_name = provider_zone(provider_id) if provider_id is not None else None
     day_list = [first_day + timedelta(days=n) for n in range(days)]
     start, end = _utc_window(day_list[0], day_list[-1], zone_name)
-    rows, truncated = _booking_rows(scope, start, end, offering_id, statuses)
+    rows, truncated = _booking_rows(scope, start, end, offering_id, resource_id, statuses)
+    doers = booking_resources.resources_of_bookings([row.id for row in rows])
     by_day: dict[date, list[CalendarBooking]] = {day: [] for day in day_list}
     for row in rows:
-        booking = _calendar_booking(row)
+        booking = _calendar_booking(row, doers.get(row.id, ()))
         if booking.starts_at.date() in by_day:  # another zone may put it outside the days
             by_day[booking.starts_at.date()].append(booking)
     changes = _clock_changes(day_list, zone_name) if zone_name else {}
@@ -157,7 +172,8 @@ def calendar_view(*, scope: Scope, first_day: date, days: int = WEEK,
         first_day=first_day, days=tuple(laid_out), rows=tuple(grid_rows),
         row_labels=tuple(labels), provider_id=provider_id, zone=zone_name,
         offering_id=offering_id, truncated=truncated,
-        changes=tuple(changes[day] for day in day_list if day in changes))
+        changes=tuple(changes[day] for day in day_list if day in changes),
+        resource_id=resource_id)
 
 
 def calendar_offerings(*, scope: Scope) -> list[tuple[int, str]]:
@@ -167,6 +183,42 @@ def calendar_offerings(*, scope: Scope) -> list[tuple[int, str]]:
     query = scope.filter(select(Offering.id, Offering.name), Offering).order_by(
         Offering.name, Offering.id).limit(MAX_OFFERINGS)
     return [(row.id, row.name) for row in db.session.execute(query)]
+
+
+@dataclass(frozen=True)
+class ResourceChoice:
+    resource_id: int
+    name: str
+    kind: str
+    active: bool
+
+
+def calendar_resources(*, scope: Scope, keep: int | None = None) -> list[ResourceChoice]:
+    """The "Who" filter's choices: the scope's active resources, staff first, then rooms
+    and equipment, each by name (``keep``: an inactive one chosen already stays on the
+    list); none for every provider."""
+    if require_scope(scope).every_provider:
+        return []
+    wanted = Resource.active.is_(True)
+    if keep is not None:
+        wanted = wanted | (Resource.id == keep)
+    query = scope.filter(select(Resource.id, Resource.name, Resource.kind, Resource.active)
+                         .where(wanted), Resource).order_by(Resource.name, Resource.id)
+    rows = db.session.execute(query.limit(MAX_RESOURCES)).all()
+    return sorted((ResourceChoice(row.id, row.name, row.kind, row.active) for row in rows),
+                  key=lambda choice: _kind_rank(choice.kind))
+
+
+def check_resource(resource_id: int, *, scope: Scope) -> None:
+    """Refuse a resource outside the scope (NotFound), so a filter never reveals one."""
+    found = db.session.scalar(require_scope(scope).filter(
+        select(Resource.id).where(Resource.id == resource_id), Resource))
+    if found is None:
+        raise NotFound("resource.not_found", f"No resource with id {resource_id}.")
+
+
+def _kind_rank(kind: str) -> int:
+    return RESOURCE_KINDS.index(kind) if kind in RESOURCE_KINDS else len(RESOURCE_KINDS)
 
 
 def check_offering(offering_id: int, *, scope: Scope) -> None:
@@ -192,7 +244,7 @@ def _utc_window(first: date, last: date, zone_name: str | None) -> tuple[datetim
 
 
 def _booking_rows(scope: Scope, start: datetime, end: datetime, offering_id: int | None,
-                  statuses: tuple[str, ...]):
+                  resource_id: int | None, statuses: tuple[str, ...]):
     query = (
         select(Booking.id, Booking.reference, Booking.starts_at, Booking.ends_at,
                Booking.status, Booking.quantity, Booking.offering_id,
@@ -209,11 +261,14 @@ def _booking_rows(scope: Scope, start: datetime, end: datetime, offering_id: int
     )
     if offering_id is not None:
         query = query.where(Booking.offering_id == offering_id)
+    if resource_id is not None:
+        query = query.where(exists().where(ResourceBooking.booking_id == Booking.id,
+                                           ResourceBooking.resource_id == resource_id))
     rows = db.session.execute(scope.filter(query, Booking)).all()
     return rows[:MAX_BOOKINGS], len(rows) > MAX_BOOKINGS
 
 
-def _calendar_booking(row) -> CalendarBooking:
+def _calendar_booking(row, resources: tuple[str, ...] = ()) -> CalendarBooking:
     zone = zone_of(row.timezone)
     starts_at = row.starts_at.astimezone(zone)
     # A booking without an end (a product, an open offering) shows as its duration or an hour.
@@ -225,7 +280,7 @@ def _calendar_booking(row) -> CalendarBooking:
         status=row.status, quantity=row.quantity, customer_name=name,
         offering_id=row.offering_id, offering_name=row.offering_name,
         provider_id=row.provider_id, provider_name=row.provider_name,
-        zone=row.timezone or "UTC")
+        zone=row.timezone or "UTC", resources=resources)
 
 
 # --- the grid ----------------------------------------------------------------------------
@@ -361,5 +416,6 @@ def _lay_out(bookings: list[CalendarBooking], index: dict[Row, int],
     return tuple(result)
 
 
-__all__ = ["CalendarBooking", "CalendarDay", "CalendarView", "ClockChange", "DAY", "WEEK",
-           "calendar_offerings", "calendar_view", "check_offering", "week_start"]
+__all__ = ["CalendarBooking", "CalendarDay", "CalendarView", "ClockChange", "DAY",
+           "ResourceChoice", "WEEK", "calendar_offerings", "calendar_resources",
+           "calendar_view", "check_offering", "check_resource", "week_start"]

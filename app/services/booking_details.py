@@ -2,7 +2,8 @@
 
 The customer and their contact, the slot on the provider's wall clock, the history, the
 payments with their refunds (and what is left to refund), receipts and credit notes, the
-messages sent, the attribution, and the staff actions the booking's state allows now
+messages sent, the attribution, who does it (the staff, rooms and equipment whose time it
+holds), and the staff actions the booking's state allows now
 (from :data:`app.services.booking_states.STAFF_ACTIONS`, the table the services obey).
 Another provider's booking is a 404, as everywhere.
 """
@@ -19,6 +20,7 @@ from app.models import Booking, BookingHistory, Notification, Payment, Provider,
 from app.models.types import utcnow
 from app.services.agenda import zone_of
 from app.services.booking_lifecycle import facts_of
+from app.services.booking_resources import Doer, resources_of_booking
 from app.services.booking_states import StaffAction, offered_actions
 from app.services.refunds import refundable
 from app.services.reschedule_options import MOVABLE
@@ -127,6 +129,7 @@ class BookingDetails:
     attribution: AttributionFacts | None
     actions: tuple[StaffAction, ...]
     movable: bool  # its state allows a move to another slot
+    resources: tuple[Doer, ...] = ()  # who does it; none once it gave its time back
 
 
 def _name(account) -> str:
@@ -172,6 +175,7 @@ def booking_details(booking_id: int, *, scope: Scope,
         attribution=_attribution(attribution),
         actions=tuple(offered_actions(facts_of(booking), now or utcnow())),
         movable=booking.slot_id is not None and booking.status in MOVABLE,
+        resources=tuple(resources_of_booking(booking.id)),
     )
 
 
