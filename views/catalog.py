@@ -1,4 +1,9 @@
-"""Console screens for the catalog: categories, locations, offerings, variants."""
+"""Console screens for the catalog: categories, locations, offerings, variants.
+
+Their show pages read like the lists: prices in major units with the currency, times on the
+provider's clock with the zone, codes in words and labels a provider would write; a
+product's page leaves out what only services have (duration, who does it, buffers, the
+time rules)."""
 from __future__ import annotations
 
 from flask import current_app, flash, redirect, url_for
@@ -15,6 +20,7 @@ from app.services import catalog, catalog_rules, geocoding, images
 from app.services.money import format_money
 from views.base import console_scope, current_user, user_provider_id
 from views.catalog_base import CatalogInterface, CatalogRowView
+from views.console import local_column
 from views.form_fields import KIND_NAMES, kind_select
 from views.money_fields import MoneyField, currency_select
 from views.picture_fields import forget_replaced, picture_upload, remember_replaced, uploaded_bytes
@@ -24,9 +30,12 @@ class CategoryView(CatalogRowView):
     datamodel = CatalogInterface(Category, catalog.CATEGORY)
     row_kind = catalog.CATEGORY
     list_columns = ["name", "parent", "position", "provider"]
+    show_columns = ["name", "parent", "children", "position", "provider"]
     add_columns = edit_columns = ["provider", "name", "parent", "position"]
     search_columns = ["name", "parent", "provider"]
     order_columns = ["name", "position"]
+    label_columns = {"parent": "Inside", "children": "Subcategories",
+                     "position": "Position in lists"}
 
 
 def map_embed(coordinates) -> Markup:
@@ -41,8 +50,19 @@ def map_embed(coordinates) -> Markup:
                   f'loading="lazy" src="{src}"></iframe>')
 
 
+# Where a location's coordinates come from, in words (geocoding's statuses).
+GEOCODE_WORDS = {
+    geocoding.MANUAL: "Typed by hand", geocoding.PENDING: "Waiting for Google Maps",
+    geocoding.OK: "Found by Google Maps", geocoding.ZERO_RESULTS: "Address not found",
+    geocoding.DENIED: "Refused by Google Maps", geocoding.ERROR: "Failed",
+}
+
+
 class LocationView(CatalogRowView):
-    datamodel = CatalogInterface(Location, catalog.LOCATION)
+    datamodel = CatalogInterface(Location, catalog.LOCATION, display={
+        "geocode_status": lambda row: GEOCODE_WORDS.get(
+            row.geocode_status, (row.geocode_status or "").replace("_", " ").capitalize()),
+        "geocoded_at": local_column("geocoded_at")})
     row_kind = catalog.LOCATION
     list_columns = ["name", "address", "lat", "lng", "geocode_status", "provider"]
     show_columns = ["provider", "name", "address", "lat", "lng", "place_id", "geocoded_at",
@@ -56,8 +76,9 @@ class LocationView(CatalogRowView):
         "lat": "Latitude, -90 to 90. Enter by hand when no Maps key is configured.",
         "lng": "Longitude, -180 to 180.",
     }
-    label_columns = {"geocode_status": "Geocoding", "geocode_error": "Geocoding problem",
-                     "coordinates": "Map"}
+    label_columns = {"lat": "Latitude", "lng": "Longitude", "place_id": "Google place id",
+                     "geocoded_at": "Geocoded (local time)", "geocode_status": "Geocoding",
+                     "geocode_error": "Geocoding problem", "coordinates": "Map"}
     method_permission_name = {"regeocode": "regeocode"}  # checked as "can_regeocode"
 
     @action("regeocode", "Geocode again", "Geocode the address again?", "fa-map-marker",
@@ -160,9 +181,51 @@ def check_done_by(offering) -> None:
                                {"resources": ["Products need none."]})
 
 
+def offering_picture(offering) -> Markup:
+    """The offering's uploaded picture as customers see it (a thumbnail, while they can
+    see it) with what it shows; nothing when it has none."""
+    image = images.pictures_of([offering.id]).get(offering.id)
+    if image is None:
+        return Markup("")
+    text = escape(image.alt_text or "")
+    provider = offering.provider
+    if not (offering.active and provider is not None and provider.active):
+        # Not served to anyone while hidden from customers: no broken picture here.
+        return Markup(f'{text} <small class="text-muted">(customers see it once the '
+                      f'offering is active)</small>')
+    src = url_for("storefront.picture", image_id=image.id, version=image.version,
+                  size="thumb")
+    return Markup(f'<img class="offering-picture" src="{escape(src)}" alt="{text}" '
+                  f'width="{image.thumb_width}" height="{image.thumb_height}">'
+                  f'<span class="offering-picture-text">{text}</span>')
+
+
+def web_links(urls) -> Markup:
+    """Addresses as links, one a line."""
+    return Markup("<br>").join(
+        Markup('<a href="{0}" rel="noopener noreferrer">{0}</a>').format(url)
+        for url in urls or [])
+
+
+def no_limit(column: str):
+    """A limit that may be empty: "No limit" then."""
+    return lambda row: "No limit" if getattr(row, column) is None else getattr(row, column)
+
+
+# On a product's page: what only services have is left out.
+SERVICE_ONLY = ("duration_minutes", "free_cancellation_hours", "min_notice_minutes",
+                "booking_horizon_days", "resources", "buffer_before_minutes",
+                "buffer_after_minutes")
+
+
 class OfferingView(CatalogRowView):
     datamodel = CatalogInterface(Offering, catalog.OFFERING, display={
-        "hours": hours_link, "kind": lambda row: KIND_NAMES.get(row.kind, row.kind)})
+        "hours": hours_link, "kind": lambda row: KIND_NAMES.get(row.kind, row.kind),
+        "price_minor": lambda row: format_money(row.price_minor, row.currency),
+        "picture": offering_picture,
+        "created_at": local_column("created_at"), "updated_at": local_column("updated_at"),
+        **{column: no_limit(column) for column in ("max_active_bookings_per_customer",
+                                                   "max_held_places_per_customer")}})
     row_kind = catalog.OFFERING
     list_columns = ["name", "kind", "price_display", "duration_minutes", "category",
                     "location", "active", "provider", "hours"]
@@ -175,8 +238,10 @@ class OfferingView(CatalogRowView):
         "max_held_places_per_customer",
         "resources", "buffer_before_minutes", "buffer_after_minutes",
     ]
-    show_columns = add_columns[:10] + add_columns[13:] + ["image_urls", "created_at",
-                                                          "updated_at"]
+    # The price names its currency ("35.00 EUR"): no row of its own for the currency.
+    show_columns = (add_columns[:4] + ["price_minor"] + add_columns[6:10] + ["picture"]
+                    + add_columns[13:] + ["variants", "image_urls", "created_at",
+                                          "updated_at"])
     search_columns = ["name", "kind", "category", "location", "active", "provider"]
     order_columns = ["name", "kind", "price_minor"]
     label_columns = {"price_minor": "Price", "price_display": "Price", "hours": "Hours",
@@ -189,7 +254,10 @@ class OfferingView(CatalogRowView):
                      "max_held_places_per_customer": "Unpaid places per customer",
                      "resources": "Done by",
                      "buffer_before_minutes": "Buffer before (minutes)",
-                     "buffer_after_minutes": "Buffer after (minutes)"}
+                     "buffer_after_minutes": "Buffer after (minutes)",
+                     "picture": "Picture", "variants": "Variants",
+                     "image_urls": "Picture links", "created_at": "Added (local time)",
+                     "updated_at": "Last changed (local time)"}
     # The weekly hours are edited on their own screen; its permission is checked there.
     method_permission_name = {"opening_hours": "edit"}
     description_columns = {
@@ -199,7 +267,7 @@ class OfferingView(CatalogRowView):
                      "that can do it. A booking needs one free of each kind chosen. Empty: "
                      "it needs none.",
     }
-    formatters_columns = {"image_urls": lambda urls: ", ".join(urls or [])}
+    formatters_columns = {"image_urls": web_links}
     add_form_extra_fields = edit_form_extra_fields = {
         "kind": kind_select(),
         "price_minor": MoneyField("Price", [DataRequired()],
@@ -220,6 +288,25 @@ class OfferingView(CatalogRowView):
         **booking_rule_fields(),
         **resource_fields(),
     }
+
+    def _get_show_widget(self, pk, item, widgets=None, actions=None, show_fieldsets=None):
+        """A service's page shows everything; a product's leaves out what only services
+        have (and its opening hours); variants and picture links when there are some."""
+        actions = self.actions if actions is None else actions
+        left_out = {column for column in ("variants", "image_urls")
+                    if not getattr(item, column)}
+        if item.kind != SERVICE:
+            left_out.update(SERVICE_ONLY)
+            actions = {name: act for name, act in actions.items() if name != "opening_hours"}
+        columns = [column for column in self.show_columns if column not in left_out]
+        widgets = widgets or {}
+        widgets["show"] = self.show_widget(
+            pk=pk, label_columns=self.label_columns, include_columns=columns,
+            value_columns=self.datamodel.get_values_item(item, columns),
+            formatters_columns=self.formatters_columns, actions=actions,
+            fieldsets=show_fieldsets or self.show_fieldsets,
+            modelview_name=self.__class__.__name__)
+        return widgets
 
     def pre_add(self, item):
         super().pre_add(item)
@@ -256,18 +343,30 @@ class OfferingView(CatalogRowView):
         return redirect(url_for("WeeklyHoursView.edit", offering_id=item.id))
 
 
+def variant_price(variant) -> str:
+    """Its own price, or the offering's, said so: "12.90 EUR (the offering's price)"."""
+    offering = variant.offering
+    if variant.price_minor is not None:
+        return format_money(variant.price_minor, offering.currency)
+    return f"{format_money(offering.price_minor, offering.currency)} (the offering's price)"
+
+
 class VariantView(CatalogRowView):
     datamodel = CatalogInterface(Variant, catalog.VARIANT, display={
-        "price_minor": lambda row: format_money(row.price_minor, row.offering.currency)})
+        "price_minor": variant_price,
+        "stock": lambda row: "Not counted" if row.stock is None else row.stock})
     row_kind = catalog.VARIANT
     list_columns = ["offering", "name", "sku", "price_minor", "stock", "active", "provider"]
     add_columns = edit_columns = ["provider", "offering", "name", "sku", "price_minor",
                                   "stock", "active"]
+    show_columns = ["offering", "name", "sku", "price_minor", "stock", "active", "provider"]
     search_columns = ["offering", "name", "sku", "active", "provider"]
     order_columns = ["name", "sku", "stock"]
-    label_columns = {"price_minor": "Price override"}
+    label_columns = {"sku": "SKU", "price_minor": "Price override",
+                     "stock": "In stock"}
     description_columns = {
-        "price_minor": "In the offering's currency, e.g. 18.50; empty: the offering's price."}
+        "price_minor": "In the offering's currency, e.g. 18.50; empty: the offering's price.",
+        "stock": "How many are left to sell. Empty: not counted, always available."}
     add_form_extra_fields = edit_form_extra_fields = {
         "price_minor": MoneyField("Price override", [Optional()],
                                   currency_of_form=_variant_form_currency,

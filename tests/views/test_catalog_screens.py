@@ -17,6 +17,7 @@ from app.models import (
     Variant,
 )
 from tests.views.console import model_form_fields, select_options, signed_in
+from tests.views.test_readable_values import visible_text
 
 
 def _rows(build, provider_id: int, tag: str) -> dict:
@@ -160,7 +161,8 @@ def test_location_shows_geocoding_problems(app, tenant_a, build):
                               geocode_error="Google found no place for this address.")
     staff = signed_in(app, tenant_a.staff_email)
     page = staff.get(f"/locationview/show/{location}").get_data(as_text=True)
-    assert "zero_results" in page and "Google found no place" in page
+    assert "Address not found" in page and "Google found no place" in page
+    assert "zero_results" not in visible_text(page)  # the status in words, not its code
 
 
 def test_location_page_shows_a_map_only_with_a_key(app, tenant_a, build):
