@@ -159,6 +159,10 @@ def resource_fields() -> dict:
     note = ("Customers do not see it: the resource is blocked this long {} each "
             "booking, so no other booking is given that time.")
     return {
+        "resources_shared": BooleanField(
+            "Everyone booked at a time shares them", description=(
+                "For a class: one teacher (and one room) for everyone booked on it. "
+                "Unticked: each booking has them to itself, as for a haircut.")),
         "buffer_before_minutes": _whole_number(
             "Buffer before (minutes)", 0, catalog_rules.MAX_BUFFER_MINUTES, 0,
             note.format("before") + " E.g. 10 to set up."),
@@ -214,8 +218,8 @@ def no_limit(column: str):
 
 # On a product's page: what only services have is left out.
 SERVICE_ONLY = ("duration_minutes", "free_cancellation_hours", "min_notice_minutes",
-                "booking_horizon_days", "resources", "buffer_before_minutes",
-                "buffer_after_minutes")
+                "booking_horizon_days", "resources", "resources_shared",
+                "buffer_before_minutes", "buffer_after_minutes")
 
 
 class OfferingView(CatalogRowView):
@@ -236,7 +240,7 @@ class OfferingView(CatalogRowView):
         "pay_at_venue", "free_cancellation_hours", "min_notice_minutes",
         "booking_horizon_days", "max_active_bookings_per_customer",
         "max_held_places_per_customer",
-        "resources", "buffer_before_minutes", "buffer_after_minutes",
+        "resources", "resources_shared", "buffer_before_minutes", "buffer_after_minutes",
     ]
     # The price names its currency ("35.00 EUR"): no row of its own for the currency.
     show_columns = (add_columns[:4] + ["price_minor"] + add_columns[6:10] + ["picture"]
@@ -253,6 +257,7 @@ class OfferingView(CatalogRowView):
                      "max_active_bookings_per_customer": "Bookings per customer",
                      "max_held_places_per_customer": "Unpaid places per customer",
                      "resources": "Done by",
+                     "resources_shared": "Shared by everyone at a time",
                      "buffer_before_minutes": "Buffer before (minutes)",
                      "buffer_after_minutes": "Buffer after (minutes)",
                      "picture": "Picture", "variants": "Variants",

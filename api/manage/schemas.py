@@ -68,6 +68,10 @@ class ManagedOfferingSchema(Schema):
                        "to customers); default 0"})
     buffer_after_minutes = Int(validate=ma.validate.Range(min=0, max=1440), metadata={
         "description": "Minutes the resources are blocked after each booking; default 0"})
+    resources_shared = ma.fields.Boolean(metadata={
+        "description": "true: everyone booked on one time shares its resources (a class "
+                       "and its teacher); false (default): each booking has them to itself "
+                       "(an appointment)"})
     created_at = ma.fields.DateTime(dump_only=True)
     updated_at = ma.fields.DateTime(dump_only=True)
 

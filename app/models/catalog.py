@@ -144,6 +144,10 @@ class Offering(TenantOwned, db.Model):
                                                        server_default="0")
     buffer_after_minutes: Mapped[int] = mapped_column(Integer, nullable=False, default=0,
                                                       server_default="0")
+    # True: everyone booked on one time shares its resources (a class and its teacher);
+    # False: each booking has them to itself (an appointment).
+    resources_shared: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False,
+                                                   server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow

@@ -70,11 +70,17 @@ class Resource(TenantOwned, db.Model):
 
 class ResourceBooking(TenantOwned, db.Model):
     """The time a booking takes of one resource, from its buffer before to its buffer
-    after; deleted when the booking gives its places back."""
+    after; deleted when the booking gives its places back.
+
+    ``share_key`` says who may overlap: ``booking:<id>`` for a booking that has the
+    resource to itself (an appointment), ``slot:<id>`` for the bookings of one time of an
+    offering whose resources are shared (a class and its teacher): rows with the same key
+    never conflict; PostgreSQL's exclusion constraint refuses any other overlap."""
 
     __tablename__ = "resource_booking"
     __table_args__ = (
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        CheckConstraint("share_key <> ''", name="share_key_given"),
         Index("ix_resource_booking_resource_starts", "resource_id", "starts_at"),
     )
 
@@ -85,6 +91,7 @@ class ResourceBooking(TenantOwned, db.Model):
         Integer, ForeignKey("booking.id", ondelete="CASCADE"), nullable=False, index=True)
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    share_key: Mapped[str] = mapped_column(String(32), nullable=False)
 
     resource: Mapped[Resource] = relationship(Resource)
 

@@ -329,7 +329,8 @@ def _move_resources(booking: Booking, new_slot_id: int) -> None:
     slot = conn.execute(select(Slot.starts_at, Slot.ends_at, Slot.resource_from,
                                Slot.resource_until).where(Slot.id == new_slot_id)).one()
     resource_time.assign(conn, booking_id=booking.id, provider_id=booking.provider_id,
-                         offering_id=booking.offering_id, slot=slot, prefer=kept)
+                         offering_id=booking.offering_id, slot=slot, slot_id=new_slot_id,
+                         prefer=kept)
 
 
 def _release_slot(slot_id: int, quantity: int) -> None:

@@ -219,7 +219,7 @@ def _place_row_by_row(conn, request: BookingRequest):
                                    reference=booking.reference)
         if values.needs_resources:
             resource_time.assign(conn, booking_id=booking.id, provider_id=values.provider_id,
-                                 offering_id=values.id, slot=values,
+                                 offering_id=values.id, slot=values, slot_id=request.slot_id,
                                  chosen=request.resource_id)
     elif request.resource_id is not None:
         raise ValidationFailed("resource.not_of_offering", "Products need nobody.",

@@ -26,7 +26,14 @@ from app.models import (
     TimeOff,
     Variant,
 )
-from app.services import availability, catalog_rules, geocoding, search_indexing, tenancy
+from app.services import (
+    availability,
+    catalog_rules,
+    geocoding,
+    resource_time,
+    search_indexing,
+    tenancy,
+)
 from app.services.cache import bump_catalog_generation
 from app.services.scopes import Scope, require_scope
 from app.services.transactions import unit_of_work
@@ -102,6 +109,9 @@ def prepare(kind: RowKind, row) -> None:
         if kind is OFFERING and not row.currency:
             row.currency = catalog_rules.provider_currency(row.provider_id)
         kind.check(row)
+        if kind is OFFERING and row.id is not None and not row.resources_shared:
+            # Said before the save, next to the form; the save checks it again.
+            resource_time.check_unsharable(db.session, row.id)
         if kind is LOCATION:
             _locate(row)
 
@@ -137,6 +147,7 @@ def before_commit(kind: RowKind, footprint: Footprint) -> None:
     if kind is OFFERING:  # its buffers may have changed the time its slots take
         for offering_id in footprint.offering_ids:
             availability.refresh_resource_bounds(offering_id)
+            resource_time.rekey_offering(db.session, offering_id)  # shared or not
     if footprint.offering_ids:
         search_indexing.announce_changed(footprint.offering_ids,
                                          provider_id=footprint.provider_id)

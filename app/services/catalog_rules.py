@@ -79,6 +79,8 @@ def _check_booking_rules(offering: Offering) -> None:
             setattr(offering, field, default)
     if offering.pay_at_venue is None:
         offering.pay_at_venue = False
+    if offering.resources_shared is None:
+        offering.resources_shared = False
     notice = offering.min_notice_minutes
     if notice is not None and not 0 <= notice <= MAX_NOTICE_MINUTES:
         _fail("catalog.invalid_notice", "min_notice_minutes",

@@ -21,11 +21,20 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import delete, exists, func, insert, or_, select
+from sqlalchemy import String, cast, delete, exists, func, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.errors import Conflict, ValidationFailed
-from app.models import Provider, Resource, ResourceBooking, ResourceBusy, ResourceShift, Slot
+from app.models import (
+    Booking,
+    Offering,
+    Provider,
+    Resource,
+    ResourceBooking,
+    ResourceBusy,
+    ResourceShift,
+    Slot,
+)
 from app.models.resources import RESOURCE_KINDS, offering_resource
 from app.services import agenda
 from app.services.transactions import breaks_constraint
@@ -37,9 +46,11 @@ RESOURCE_BUSY = ("booking.resource_busy", "Nobody is free to do this at that tim
 
 @dataclass(frozen=True)
 class Needs:
-    """Per kind, the active resources (ids, by name) that can do the offering."""
+    """Per kind, the active resources (ids, by name) that can do the offering; ``shared``:
+    the bookings of one time share them (a class and its teacher)."""
 
     by_kind: dict[str, list[int]]
+    shared: bool = False
 
     def __bool__(self) -> bool:
         return bool(self.by_kind)
@@ -54,17 +65,28 @@ def needs(executor, offering_id: int) -> Needs:
 def needs_of_offerings(executor, offering_ids) -> dict[int, Needs]:
     """The needs of many offerings in one read (those needing none are left out)."""
     found: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    shared: dict[int, bool] = {}
     if not offering_ids:
         return {}
     rows = executor.execute(
-        select(offering_resource.c.offering_id, Resource.id, Resource.kind, Resource.active)
+        select(offering_resource.c.offering_id, Resource.id, Resource.kind, Resource.active,
+               Offering.resources_shared)
         .join(Resource, Resource.id == offering_resource.c.resource_id)
+        .join(Offering, Offering.id == offering_resource.c.offering_id)
         .where(offering_resource.c.offering_id.in_(list(offering_ids)))
         .order_by(Resource.name, Resource.id)).all()
     for row in rows:
         found[row.offering_id][row.kind] += [row.id] if row.active else []
-    return {offering_id: Needs({kind: kinds[kind] for kind in RESOURCE_KINDS if kind in kinds})
+        shared[row.offering_id] = row.resources_shared
+    return {offering_id: Needs({kind: kinds[kind] for kind in RESOURCE_KINDS if kind in kinds},
+                               shared[offering_id])
             for offering_id, kinds in found.items()}
+
+
+def share_key(needs_: Needs, *, booking_id: int, slot_id: int) -> str:
+    """Which rows of a resource may overlap this booking's: the time's other bookings
+    when the offering shares its resources, else none."""
+    return f"slot:{slot_id}" if needs_.shared else f"booking:{booking_id}"
 
 
 # --- what a slot takes ---------------------------------------------------------------------
@@ -117,6 +139,9 @@ def free_conditions(needs_: Needs, resource_id: int | None = None,
     booked = _overlapping(ResourceBooking, Resource.id, start, end)
     if moving_booking is not None:
         booked = booked.where(ResourceBooking.booking_id != moving_booking)
+    if needs_.shared:  # the time's own bookings share its teacher, not take them
+        booked = booked.where(
+            ResourceBooking.share_key != literal("slot:") + cast(Slot.id, String))
     conditions = []
     for kind, candidates in needs_.by_kind.items():
         if resource_id is not None and resource_id in candidates:
@@ -137,6 +162,16 @@ def slot_conditions_for(executor, offering_id: int, resource_id: int | None = No
     return free_conditions(found, resource_id, moving_booking) if found else []
 
 
+def someone_free(executor, offering_id: int, slot_id: int) -> bool:
+    """One of each kind the offering needs is free for the slot (True when it needs
+    none)."""
+    found = needs(executor, offering_id)
+    if not found:
+        return True
+    return bool(executor.scalar(select(exists().where(Slot.id == slot_id,
+                                                      *free_conditions(found)))))
+
+
 def _check_choice(found: Needs, chosen: int | None) -> None:
     """The customer's choice must be one of the offering's resources."""
     if chosen is not None and not any(chosen in ids for ids in found.by_kind.values()):
@@ -146,31 +181,75 @@ def _check_choice(found: Needs, chosen: int | None) -> None:
 
 # --- a booking's share ------------------------------------------------------------------------
 
-def assign(conn, *, booking_id: int, provider_id: int, offering_id: int, slot,
+def assign(conn, *, booking_id: int, provider_id: int, offering_id: int, slot, slot_id: int,
            chosen: int | None = None, prefer: tuple[int, ...] = ()) -> list[int]:
     """Take, for the booking, one free resource of each kind the offering needs, in the
     caller's transaction; returns the resources' ids. ``chosen``: the customer's choice
     (refused when busy); otherwise "any available", the least booked that day first
-    (``prefer`` first: a moved booking keeps its people if they are free)."""
+    (``prefer`` first: a moved booking keeps its people if they are free). When the
+    offering shares its resources and the time has bookings already, its resources are
+    theirs (the class has its teacher): a choice of someone else is refused."""
     found = needs(conn, offering_id)
     if not found:
         return []
     start, end = taken_between(slot)
     _check_choice(found, chosen)
+    key = share_key(found, booking_id=booking_id, slot_id=slot_id)
+    with_the_time = _sharing(conn, key) if found.shared else set()
     day = _provider_day(conn, provider_id, slot.starts_at)
     taken = []
     for kind, candidates in found.by_kind.items():
-        if chosen in candidates:
+        present = [rid for rid in candidates if rid in with_the_time]
+        if present and chosen in candidates and chosen not in present:
+            raise Conflict(*RESOURCE_BUSY, {"resource_id": [
+                "That time is with someone else."]})
+        if present:
+            order = present
+        elif chosen in candidates:
             order = [chosen]
         else:
             order = _fairest_first(conn, candidates, day, prefer)
-        resource_id = _take_first_free(conn, order, booking_id, provider_id, start, end)
+        resource_id = _take_first_free(conn, order, booking_id, provider_id, start, end, key)
         if resource_id is None:
             raise Conflict(*RESOURCE_BUSY, {"resource_id": [
                 "Busy at that time." if chosen in candidates else
                 f"No {kind} is free at that time."]})
         taken.append(resource_id)
     return taken
+
+
+def rekey_offering(conn, offering_id: int) -> int:
+    """The offering's bookings' resource rows follow its sharing (switched by staff): a
+    class's bookings of one time come to share their teacher, or each booking has them
+    to itself again. Refused as a whole (``Conflict``) when a time has several bookings
+    sharing someone, as they could not each have them. Returns the rows changed."""
+    shared = conn.scalar(select(Offering.resources_shared).where(Offering.id == offering_id))
+    of_offering = select(Booking.id).where(Booking.offering_id == offering_id)
+    if not shared:
+        check_unsharable(conn, offering_id)
+        wanted = literal("booking:") + cast(ResourceBooking.booking_id, String)
+    else:
+        wanted = literal("slot:") + cast(select(Booking.slot_id).where(
+            Booking.id == ResourceBooking.booking_id).scalar_subquery(), String)
+    return conn.execute(update(ResourceBooking).where(
+        ResourceBooking.booking_id.in_(of_offering), ResourceBooking.share_key != wanted)
+        .values(share_key=wanted)).rowcount
+
+
+def check_unsharable(executor, offering_id: int) -> None:
+    """Refused (``Conflict``) while a time of the offering has several bookings sharing a
+    person or room: they could not each have them to themselves."""
+    crowded = executor.scalar(select(ResourceBooking.share_key).where(
+        ResourceBooking.booking_id.in_(select(Booking.id).where(
+            Booking.offering_id == offering_id)),
+        ResourceBooking.share_key.like("slot:%"))
+        .group_by(ResourceBooking.share_key, ResourceBooking.resource_id)
+        .having(func.count() > 1).limit(1))
+    if crowded is not None:
+        raise Conflict("resource.shared_in_use",
+                       "Some times of this offering have several bookings sharing a "
+                       "person or room; move or cancel them first, or keep it shared.",
+                       {"resources_shared": ["Several bookings share someone."]})
 
 
 def release(conn, booking_id: int) -> None:
@@ -183,19 +262,26 @@ def assigned(executor, booking_id: int) -> list[int]:
         ResourceBooking.booking_id == booking_id).order_by(ResourceBooking.id)))
 
 
-def _take_first_free(conn, order, booking_id, provider_id, start, end) -> int | None:
+def _sharing(conn, key: str) -> set[int]:
+    """The resources the time's other bookings have (an offering that shares them)."""
+    return set(conn.scalars(select(ResourceBooking.resource_id).where(
+        ResourceBooking.share_key == key)))
+
+
+def _take_first_free(conn, order, booking_id, provider_id, start, end, key) -> int | None:
     sqlite = conn.dialect.name != "postgresql"
     for resource_id in order:
         if conn.scalar(select(_unavailable(resource_id, start, end))):
             continue
         if sqlite and conn.scalar(select(_overlapping(ResourceBooking, resource_id, start,
-                                                      end))):
+                                                      end).where(
+                ResourceBooking.share_key != key))):
             continue
         try:
             with conn.begin_nested():  # a refused insert undoes itself only
                 conn.execute(insert(ResourceBooking).values(
                     resource_id=resource_id, booking_id=booking_id, provider_id=provider_id,
-                    starts_at=start, ends_at=end))
+                    starts_at=start, ends_at=end, share_key=key))
         except IntegrityError as exc:
             if breaks_constraint(exc, NO_OVERLAP):
                 continue  # taken meanwhile by another booking: try the next one
@@ -206,8 +292,8 @@ def _take_first_free(conn, order, booking_id, provider_id, start, end) -> int | 
 
 def _fairest_first(conn, candidates, day: tuple[datetime, datetime], prefer) -> list[int]:
     """The least booked that day first (then by name); ``prefer`` before them all."""
-    counts = dict(conn.execute(
-        select(ResourceBooking.resource_id, func.count())
+    counts = dict(conn.execute(  # a class counts once, however many are in it
+        select(ResourceBooking.resource_id, func.count(func.distinct(ResourceBooking.share_key)))
         .where(ResourceBooking.resource_id.in_(candidates),
                ResourceBooking.starts_at < day[1], ResourceBooking.ends_at > day[0])
         .group_by(ResourceBooking.resource_id)).all())

@@ -118,3 +118,43 @@ def test_names_are_unique_and_rows_are_the_providers_own(client, shop, build):
     switched = client.patch(f"/api/v1/provider/resources/{ada['id']}",
                             json={"active": False}, headers=shop["staff"])
     assert switched.status_code == 200 and switched.json["active"] is False
+
+
+def test_a_class_shares_its_teacher_once_staff_say_so(client, shop, build):
+    ada = add(client, shop, "Ada")
+    client.put(f"/api/v1/provider/offerings/{shop['cut']}/resources",
+               json={"resource_ids": [ada["id"]]}, headers=shop["staff"])
+    first = client.post("/api/v1/bookings", json={
+        "offering_id": shop["cut"], "slot_id": shop["slot"]}, headers=shop["customer"])
+    assert first.status_code == 201
+    second = shop["headers_of"](build.customer())
+    busy = client.post("/api/v1/bookings", json={
+        "offering_id": shop["cut"], "slot_id": shop["slot"]}, headers=second)
+    assert_error_shape(busy, 409, "booking.resource_busy")  # an appointment: Ada's own
+
+    shared = client.patch(f"/api/v1/provider/offerings/{shop['cut']}",
+                          json={"resources_shared": True}, headers=shop["staff"])
+    assert shared.status_code == 200 and shared.json["resources_shared"] is True
+    joined = client.post("/api/v1/bookings", json={
+        "offering_id": shop["cut"], "slot_id": shop["slot"]}, headers=second)
+    assert joined.status_code == 201, joined.json
+    detail = client.get(f"/api/v1/bookings/{joined.json['reference']}", headers=second).json
+    assert [r["name"] for r in detail["resources"]] == ["Ada"]
+    assert client.patch(f"/api/v1/provider/offerings/{shop['cut']}",
+                        json={"resources_shared": "sometimes"},
+                        headers=shop["staff"]).status_code == 422
+    back = client.patch(f"/api/v1/provider/offerings/{shop['cut']}",
+                        json={"resources_shared": False, "name": "Group cut"},
+                        headers=shop["staff"])
+    assert_error_shape(back, 409, "resource.shared_in_use")  # two people share Ada
+    offering = client.get(f"/api/v1/provider/offerings/{shop['cut']}",
+                          headers=shop["staff"]).json
+    assert (offering["resources_shared"], offering["name"]) == (True, "Cut")  # unchanged
+    client.post(f"/api/v1/bookings/{joined.json['reference']}/cancel", headers=second)
+    assert client.patch(f"/api/v1/provider/offerings/{shop['cut']}",
+                        json={"resources_shared": False},
+                        headers=shop["staff"]).status_code == 200
+    third = shop["headers_of"](build.customer())
+    assert_error_shape(client.post("/api/v1/bookings", json={
+        "offering_id": shop["cut"], "slot_id": shop["slot"]}, headers=third), 409,
+        "booking.resource_busy")  # Ada's own time again

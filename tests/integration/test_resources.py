@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
-from app.models import Booking, ResourceBooking, Slot
+from app.models import Booking, Offering, ResourceBooking, Slot
 from app.services import booking_lifecycle, booking_terms, bookings, free_times, resources
 from app.services.scopes import Actor, Scope
 
@@ -256,3 +256,99 @@ def test_concurrent_requests_across_offerings_take_each_person_once(app, build, 
     booked = db.session.execute(select(func.sum(Slot.booked)).where(
         Slot.id.in_([shop["cut_at_ten"], shop["beard_at_ten"]]))).scalar()
     assert booked == people
+
+
+# --- a class shares its teacher ---------------------------------------------------------
+
+@pytest.fixture
+def studio(build):
+    """A yoga studio in Berlin: Ada and Bob teach the 10:00 class (8 places, shared), and
+    Ada also gives private sessions (her own time each)."""
+    provider = build.provider(timezone="Europe/Berlin")
+    scope = Scope.of_provider(provider)
+    ada = resources.create_resource(scope=scope, name="Ada").id
+    bob = resources.create_resource(scope=scope, name="Bob").id
+    yoga = build.offering(provider, name="Yoga class", price_minor=1500)
+    private = build.offering(provider, name="Private session", price_minor=6000)
+    resources.set_offering_resources(yoga, [ada, bob], scope=scope)
+    resources.set_offering_resources(private, [ada], scope=scope)
+    db.session.get(Offering, yoga).resources_shared = True
+    db.session.commit()
+    return {"scope": scope, "ada": ada, "bob": bob, "yoga": yoga, "private": private,
+            "class": build.slot(yoga, TEN, capacity=8),
+            "session": build.slot(private, TEN + timedelta(minutes=30), capacity=1)}
+
+
+def test_everyone_in_a_class_has_its_one_teacher(build, studio):
+    first = book(build, studio["yoga"], studio["class"])
+    teacher = taken_by(first.reference)
+    assert len(teacher) == 1
+    for _ in range(3):
+        assert taken_by(book(build, studio["yoga"], studio["class"]).reference) == teacher
+    other = ({studio["ada"], studio["bob"]} - set(teacher)).pop()
+    with pytest.raises(Conflict) as someone_else:
+        book(build, studio["yoga"], studio["class"], resource_id=other)
+    assert someone_else.value.errors == {"resource_id": ["That time is with someone else."]}
+    assert taken_by(book(build, studio["yoga"], studio["class"],
+                         resource_id=teacher[0]).reference) == teacher
+    assert db.session.get(Slot, studio["class"]).booked == 5
+
+
+def test_a_teacher_in_class_is_not_free_for_a_private_session(build, studio):
+    book(build, studio["yoga"], studio["class"], resource_id=studio["ada"])
+    book(build, studio["yoga"], studio["class"])
+    day = TEN.astimezone(timezone(timedelta(hours=2))).date()
+    now = TEN - timedelta(days=2)
+    assert free_times.free_times_on(studio["private"], day=day, now=now).parts == []
+    with pytest.raises(Conflict):
+        book(build, studio["private"], studio["session"])
+    listed = [t.slot_id for t in free_times.free_times_on(studio["yoga"], day=day,
+                                                          now=now).times]
+    assert listed == [studio["class"]]  # the class itself is still open
+
+
+def test_a_private_session_first_keeps_the_class_to_the_other_teacher(build, studio):
+    book(build, studio["private"], studio["session"])
+    assert taken_by(book(build, studio["yoga"], studio["class"]).reference) == [studio["bob"]]
+    with pytest.raises(Conflict):
+        book(build, studio["yoga"], studio["class"], resource_id=studio["ada"])
+
+
+@pytest.mark.postgres
+def test_concurrent_class_and_private_bookings_never_share_a_teacher(app, build, studio,
+                                                                     is_postgres):
+    if not is_postgres:
+        pytest.skip("SQLite serialises every writer; the race needs PostgreSQL "
+                    "(TEST_DATABASE_URL), where CI runs it")
+    resources.set_offering_resources(studio["yoga"], [studio["ada"]], scope=studio["scope"])
+    customers = [build.customer() for _ in range(16)]
+    start = threading.Barrier(16)
+    placed, refused, errors = [], [], []
+
+    def request(n):
+        offering, slot = ((studio["yoga"], studio["class"]) if n % 2 else
+                          (studio["private"], studio["session"]))
+        with app.app_context():
+            start.wait()
+            try:
+                placed.append((offering, bookings.place_booking(
+                    customer_id=customers[n], offering_id=offering, slot_id=slot)))
+            except Conflict as exc:
+                refused.append(exc.code)
+            except Exception as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+    threads = [threading.Thread(target=request, args=(n,)) for n in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    kinds = {offering for offering, _ in placed}
+    assert len(kinds) == 1  # the class or the session, never both
+    if kinds == {studio["yoga"]}:
+        assert len(placed) == 8  # the whole class, all with Ada
+    else:
+        assert len(placed) == 1
+    rows = db.session.execute(select(ResourceBooking.share_key)).scalars().all()
+    assert len(rows) == len(placed) and len(set(rows)) == 1

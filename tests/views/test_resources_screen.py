@@ -239,3 +239,32 @@ def test_customers_have_no_way_in_and_staff_get_the_screens(app, build, tenant_a
             ("menu_access", "Resources"), ("can_add", "ResourceTimeOffView"),
             ("can_delete", "ResourceTimeOffView"), ("menu_access", "Resource time off")} <= staff
     assert ("can_delete", "ResourceView") not in staff  # made inactive, never deleted
+
+
+def test_a_class_is_switched_to_share_its_teacher_and_back_only_when_it_can(app, build,
+                                                                            tenant_a):
+    from app.services import bookings
+    anna = _resource(tenant_a.provider_id, "Anna")
+    staff = signed_in(app, tenant_a.staff_email)
+    staff.post("/offeringview/add", data=MultiDict([
+        *_offering_form(name="Yoga", resources_shared="y").items(), ("resources", str(anna))]))
+    db.session.expire_all()
+    yoga = db.session.scalar(select(Offering).where(Offering.name == "Yoga"))
+    assert yoga.resources_shared is True
+    slot = build.future_slot(yoga.id, capacity=8)
+    for _ in range(2):
+        bookings.place_booking(customer_id=build.customer(), offering_id=yoga.id,
+                               slot_id=slot)
+    shown = page_text(staff.get(f"/offeringview/show/{yoga.id}"))
+    assert "Shared by everyone at a time" in shown
+
+    # Two people share Anna at that time: unsharing is refused as a whole, and said.
+    refused = staff.post(f"/offeringview/edit/{yoga.id}", data=MultiDict([
+        *_offering_form(name="Yoga", duration_minutes="45").items(),
+        ("resources", str(anna))]))
+    assert refused.status_code == 302
+    assert "several bookings sharing a person or room" in page_text(
+        staff.get(f"/offeringview/show/{yoga.id}"))
+    db.session.expire_all()
+    kept = db.session.get(Offering, yoga.id)
+    assert (kept.resources_shared, kept.duration_minutes) == (True, 30)
