@@ -29,16 +29,23 @@ def of_offering(offering_id: int, now: datetime) -> tuple[datetime, datetime]:
 
 
 def slot_conditions(offering_id: int, now: datetime, *, resource_id: int | None = None,
-                    moving_booking: int | None = None) -> tuple:
+                    moving_booking: int | None = None, people: bool = True) -> tuple:
     """WHERE conditions: the offering's slots that start inside its booking window and,
     for an offering done by staff, rooms or equipment, have one of each kind free (the
     customer's choice, ``resource_id``, when given; a booking being moved is not in its
-    own way)."""
+    own way). ``people=False`` leaves that last part out (see :func:`people_free`)."""
     earliest, latest = of_offering(offering_id, now)
     return (Slot.offering_id == offering_id, Slot.starts_at >= earliest,
             Slot.starts_at <= latest,
-            *resource_time.slot_conditions_for(db.session, offering_id, resource_id,
-                                               moving_booking))
+            *(people_free(offering_id, resource_id, moving_booking) if people else ()))
+
+
+def people_free(offering_id: int, resource_id: int | None = None,
+                moving_booking: int | None = None) -> list:
+    """Conditions on ``Slot``: one of each kind of resource the offering needs is free
+    then (none when it needs none)."""
+    return resource_time.slot_conditions_for(db.session, offering_id, resource_id,
+                                             moving_booking)
 
 
 def slot_conditions_of(offerings, now: datetime) -> list:

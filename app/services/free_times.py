@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import case, select
+from sqlalchemy import and_, case, select
 
 from app.errors import ValidationFailed
 from app.extensions import db
@@ -177,14 +177,22 @@ def _times_between(offering_id: int, zone_name: str, first_day: date, end_day: d
     zone = agenda.zone_of(zone_name)
     start, end = _utc_window(zone, first_day, end_day)
     not_before = max(start, now or utcnow())
-    # Free or full: any time with ``quantity`` places in all.
-    query = _offered_slots(offering_id, not_before, now, resource_id) \
-        .where(Slot.capacity >= quantity) if with_full \
-        else _free_slots(offering_id, not_before, quantity, now, resource_id)
+    if with_full:
+        # Free or full: any time with ``quantity`` places in all; full also when nobody
+        # (or not the one chosen) is free to do it, which is worth waiting for too.
+        query = select(Slot).where(
+            *booking_window.slot_conditions(offering_id, now or utcnow(), people=False),
+            Slot.starts_at >= not_before, Slot.retired_at.is_(None),
+            Slot.capacity >= quantity)
+        free = and_(_free_condition(quantity),
+                    *booking_window.people_free(offering_id, resource_id))
+    else:
+        query = _free_slots(offering_id, not_before, quantity, now, resource_id)
+        free = _free_condition(quantity)
     rows = db.session.execute(
         query.where(Slot.starts_at < end)
         .with_only_columns(Slot.id, Slot.starts_at, Slot.ends_at, Slot.capacity, Slot.booked,
-                           _free_condition(quantity).label("free"))
+                           free.label("free"))
         .order_by(Slot.starts_at))
     return [(FreeTime(slot_id=row.id, starts_at=row.starts_at.astimezone(zone),
                       ends_at=row.ends_at.astimezone(zone),

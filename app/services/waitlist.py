@@ -30,12 +30,13 @@ from app.models.bookings import CONFIRMED, PENDING
 from app.models.catalog import SERVICE
 from app.models.types import utcnow
 from app.models.waitlist import BOOKED, IN_LINE, LEFT, OFFER_EXPIRED, OFFERED, WAITING
-from app.services import booking_lifecycle, booking_placing
+from app.services import booking_lifecycle, booking_placing, resource_time
 from app.services.booking_placing import MAX_QUANTITY, SLOT_BUSY, BookingRequest
 from app.services.scopes import Actor, Scope, require_scope
 from app.services.transactions import retried, unit_of_work
 
 log = logging.getLogger(__name__)
+NOBODY_FREE = object()  # an offer not made: the staff or room needed is busy then
 
 STATUS_LABELS = {WAITING: "Waiting", OFFERED: "Offered a place", BOOKED: "Booked",
                  OFFER_EXPIRED: "Offer expired", LEFT: "Left the list"}
@@ -56,8 +57,9 @@ def status_label(status: str) -> str:
 @retried("booking.busy")
 def join(*, customer_id: int, slot_id: int, quantity: int = 1,
          now: datetime | None = None) -> LinePosition:
-    """Put the customer in line for a full time. Refused (409) while the time still has
-    the places asked for (book them instead), once it has started, and a second time."""
+    """Put the customer in line for a full time (no places left for ``quantity``, or
+    nobody free to do it). Refused (409) while it can still be booked (book it instead),
+    once it has started, and a second time."""
     now = now or utcnow()
     if not 1 <= quantity <= MAX_QUANTITY:
         raise ValidationFailed("waitlist.bad_quantity", "Quantity must be 1 to 100.",
@@ -74,7 +76,8 @@ def join(*, customer_id: int, slot_id: int, quantity: int = 1,
                 "waitlist.more_than_capacity",
                 f"That time has {slot.capacity} places in all.",
                 {"quantity": [f"At most {slot.capacity}."]})
-        if slot.capacity - slot.booked >= quantity:
+        if slot.capacity - slot.booked >= quantity and \
+                resource_time.someone_free(db.session, slot.offering_id, slot.id):
             raise Conflict("waitlist.places_free",
                            "That time still has places free: book them instead.",
                            {"remaining": [str(slot.capacity - slot.booked)]})
@@ -280,7 +283,25 @@ def on_places_freed(*, event_id: str, topic: str, payload: dict) -> None:
         slot_id = (payload.get("previous_slot_id") if topic == "booking.rescheduled"
                    else payload.get("slot_id"))
         if slot_id is not None:
-            offer_freed_places(slot_id)
+            # Slots locked in id order, whichever booking freed them: no deadlocks.
+            for each in sorted({slot_id, *_lines_sharing_people(slot_id)}):
+                offer_freed_places(each)
+
+
+def _lines_sharing_people(slot_id: int) -> list[int]:
+    """The provider's other times with people waiting that overlap this one, when its
+    offering needs staff or rooms: the person freed here may be who they wait for."""
+    slot = db.session.get(Slot, slot_id)
+    if slot is None or not resource_time.needs(db.session, slot.offering_id):
+        return []
+    start, end = resource_time.taken_between(slot)
+    return list(db.session.scalars(
+        select(WaitlistEntry.slot_id).distinct()
+        .join(Slot, Slot.id == WaitlistEntry.slot_id)
+        .where(WaitlistEntry.provider_id == slot.provider_id,
+               WaitlistEntry.status == WAITING, WaitlistEntry.slot_id != slot_id,
+               func.coalesce(Slot.resource_from, Slot.starts_at) < end,
+               func.coalesce(Slot.resource_until, Slot.ends_at) > start)))
 
 
 def on_booking_confirmed(*, event_id: str, topic: str, payload: dict) -> None:
@@ -321,6 +342,8 @@ def offer_freed_places(slot_id: int, *, now: datetime | None = None) -> list[Wai
             if entry.quantity > free:
                 continue  # the next in line may want fewer
             booking = _hold_for(entry, now, minutes)
+            if booking is NOBODY_FREE:
+                break  # places, but nobody to do it: the line waits for them
             if booking is None:
                 continue
             entry.status, entry.booking_id = OFFERED, booking.id
@@ -336,7 +359,8 @@ def offer_freed_places(slot_id: int, *, now: datetime | None = None) -> list[Wai
 
 def _hold_for(entry: WaitlistEntry, now: datetime, minutes: int):
     """The offer's booking, placed in the open transaction; None when the customer may no
-    longer book it (an account closed, a per-customer limit reached: they leave the line)."""
+    longer book it (an account closed, a per-customer limit reached: they leave the line);
+    ``NOBODY_FREE`` when the staff or room it needs is busy then."""
     request = BookingRequest(customer_id=entry.customer_id, offering_id=entry.offering_id,
                              slot_id=entry.slot_id, quantity=entry.quantity, now=now,
                              offer_minutes=minutes)
@@ -344,6 +368,8 @@ def _hold_for(entry: WaitlistEntry, now: datetime, minutes: int):
         with db.session.begin_nested():  # a refusal undoes this offer's rows only
             return booking_placing.place_in_transaction(db.session.connection(), request)
     except DomainError as refused:
+        if refused.code == resource_time.RESOURCE_BUSY[0]:
+            return NOBODY_FREE  # they keep their place in line
         log.info("waiting list entry %s not offered: %s", entry.id, refused.code)
         _end(entry, LEFT)
         return None

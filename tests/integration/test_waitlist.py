@@ -309,3 +309,44 @@ def test_an_erased_customer_leaves_every_line_and_their_offer_passes_on(app, bui
     assert entry(offered).status == LEFT
     assert db.session.get(Booking, offer_id).status == CANCELLED
     assert entry(following).status == OFFERED and booked(full["slot"]) == 1
+
+
+# --- waiting for a person, not only a place ----------------------------------------------
+
+@pytest.fixture
+def one_barber(build):
+    """Ada alone does cuts and beard trims; a beard trim has her at the time of a cut."""
+    from app.services import resources
+    provider = build.provider(timezone="Europe/Berlin")
+    scope = Scope.of_provider(provider)
+    ada = resources.create_resource(scope=scope, name="Ada").id
+    cut = build.offering(provider, name="Cut", price_minor=3000, currency="EUR")
+    beard = build.offering(provider, name="Beard trim", price_minor=1500, currency="EUR")
+    for offering in (cut, beard):
+        resources.set_offering_resources(offering, [ada], scope=scope)
+    cut_slot = build.future_slot(cut, capacity=3)
+    starts = db.session.get(Slot, cut_slot).starts_at
+    beard_slot = build.slot(beard, starts + timedelta(minutes=30), capacity=3)
+    trim = bookings.place_booking(customer_id=build.customer(), offering_id=beard,
+                                  slot_id=beard_slot)
+    return {"cut": cut, "cut_slot": cut_slot, "beard_slot": beard_slot,
+            "trim": trim.reference}
+
+
+def test_a_time_with_places_but_nobody_free_can_be_waited_for(app, build, one_barber):
+    from app.services import free_times
+    from app.services.agenda import zone_of
+    starts = db.session.get(Slot, one_barber["cut_slot"]).starts_at
+    month = starts.astimezone(zone_of("Europe/Berlin")).date()
+    days = free_times.free_days(one_barber["cut"], month=month, with_full=True)
+    assert one_barber["cut_slot"] in [t.slot_id for t in days.full_times]  # to wait for
+
+    waiting = waitlist.join(customer_id=build.customer(), slot_id=one_barber["cut_slot"])
+    assert waiting.position == 1
+    waitlist.offer_freed_places(one_barber["cut_slot"])  # Ada still busy: no offer...
+    assert entry(waiting.entry.id).status == WAITING  # ...and no place lost in line
+
+    cancel(one_barber["trim"], app)  # Ada is free: the cut's line hears of it
+    offered = entry(waiting.entry.id)
+    assert offered.status == OFFERED and offered.booking_id is not None
+    assert booked(one_barber["cut_slot"]) == 1
