@@ -145,6 +145,11 @@ def free_conditions(needs_: Needs, resource_id: int | None = None,
     conditions = []
     for kind, candidates in needs_.by_kind.items():
         if resource_id is not None and resource_id in candidates:
+            if needs_.shared:  # a class someone else of that kind has already
+                conditions.append(~exists().where(
+                    ResourceBooking.share_key == literal("slot:") + cast(Slot.id, String),
+                    ResourceBooking.resource_id.in_(candidates),
+                    ResourceBooking.resource_id != resource_id))
             candidates = [resource_id]
         conditions.append(exists().where(
             Resource.id.in_(candidates),

@@ -292,6 +292,14 @@ def test_everyone_in_a_class_has_its_one_teacher(build, studio):
     assert taken_by(book(build, studio["yoga"], studio["class"],
                          resource_id=teacher[0]).reference) == teacher
     assert db.session.get(Slot, studio["class"]).booked == 5
+    day = TEN.astimezone(timezone(timedelta(hours=2))).date()
+    now = TEN - timedelta(days=2)
+
+    def listed_with(person):
+        return [t.slot_id for t in free_times.free_times_on(
+            studio["yoga"], day=day, now=now, resource_id=person).times]
+    assert listed_with(teacher[0]) == [studio["class"]]
+    assert listed_with(other) == []  # free, but the class is someone else's
 
 
 def test_a_teacher_in_class_is_not_free_for_a_private_session(build, studio):
