@@ -20,7 +20,7 @@ from app.errors import ValidationFailed
 from app.extensions import db
 from app.models import Slot
 from app.models.types import utcnow
-from app.services import agenda, booking_window, browse
+from app.services import agenda, booking_window, browse, resource_time
 
 MAX_PLACES = 100
 MONTHS_AHEAD = 24
@@ -166,14 +166,18 @@ def _free_between(offering_id: int, zone_name: str, first_day: date, end_day: da
                   quantity: int, now: datetime | None, *,
                   resource_id: int | None = None) -> list[FreeTime]:
     return [free for free, _ in _times_between(offering_id, zone_name, first_day, end_day,
-                                               quantity, now, resource_id=resource_id)]
+                                               quantity, now, resource_id=resource_id,
+                                               people_left=True)]
 
 
 def _times_between(offering_id: int, zone_name: str, first_day: date, end_day: date,
                    quantity: int, now: datetime | None, *, with_full: bool = False,
-                   resource_id: int | None = None) -> list[tuple[FreeTime, bool]]:
+                   resource_id: int | None = None,
+                   people_left: bool = False) -> list[tuple[FreeTime, bool]]:
     """The free times (and with ``with_full`` the full ones) of the provider's days
-    ``first_day`` up to ``end_day``, soonest first, each with whether it is free."""
+    ``first_day`` up to ``end_day``, soonest first, each with whether it is free.
+    ``people_left``: an appointment's ``remaining`` is at most how many of the people it
+    needs are free then (one barber free: one left, whatever the places say)."""
     zone = agenda.zone_of(zone_name)
     start, end = _utc_window(zone, first_day, end_day)
     not_before = max(start, now or utcnow())
@@ -189,14 +193,17 @@ def _times_between(offering_id: int, zone_name: str, first_day: date, end_day: d
     else:
         query = _free_slots(offering_id, not_before, quantity, now, resource_id)
         free = _free_condition(quantity)
+    counts = resource_time.free_counts(resource_time.needs(db.session, offering_id),
+                                       resource_id) if people_left else []
     rows = db.session.execute(
         query.where(Slot.starts_at < end)
         .with_only_columns(Slot.id, Slot.starts_at, Slot.ends_at, Slot.capacity, Slot.booked,
-                           free.label("free"))
+                           free.label("free"), *counts)
         .order_by(Slot.starts_at))
     return [(FreeTime(slot_id=row.id, starts_at=row.starts_at.astimezone(zone),
                       ends_at=row.ends_at.astimezone(zone),
-                      remaining=row.capacity - row.booked), bool(row.free)) for row in rows]
+                      remaining=min((row.capacity - row.booked, *row[6:]))), bool(row.free))
+            for row in rows]
 
 
 def _full(time_: FreeTime) -> FullTime:

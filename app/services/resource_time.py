@@ -159,6 +159,26 @@ def free_conditions(needs_: Needs, resource_id: int | None = None,
     return conditions
 
 
+def free_counts(needs_: Needs, resource_id: int | None = None) -> list:
+    """Per kind the offering needs, how many of its resources (``resource_id`` alone for
+    its kind, when chosen) are free for the slot (a column each, on ``Slot``): for an
+    appointment, how many more bookings the time can take whatever its places say. Empty
+    for an offering that shares them (a class)."""
+    if needs_.shared:
+        return []
+    start = func.coalesce(Slot.resource_from, Slot.starts_at)
+    end = func.coalesce(Slot.resource_until, Slot.ends_at)
+    chosen = [[resource_id] if resource_id in candidates else candidates
+              for candidates in needs_.by_kind.values()]
+    return [select(func.count(Resource.id)).where(
+        Resource.id.in_(candidates),
+        ~_overlapping(ResourceBooking, Resource.id, start, end),
+        ~_overlapping(ResourceBusy, Resource.id, start, end),
+        or_(Resource.keeps_hours.is_(False), _on_shift(Resource.id, start, end)))
+        .correlate(Slot).scalar_subquery()
+        for candidates in chosen]
+
+
 def slot_conditions_for(executor, offering_id: int, resource_id: int | None = None,
                         moving_booking: int | None = None) -> list:
     """The conditions for one offering's slots (none when it needs no resources)."""

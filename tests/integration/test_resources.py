@@ -72,6 +72,9 @@ def test_lists_show_only_the_times_someone_is_free(build, shop):
     listed = [t.slot_id for t in free_times.free_times_on(shop["beard"], day=day,
                                                           now=now).times]
     assert listed == [shop["beard_at_ten"], eleven]
+    # Five places, but one Ada and one chair: one more booking at a time.
+    assert [t.remaining for t in free_times.free_times_on(shop["beard"], day=day,
+                                                          now=now).times] == [1, 1]
     book(build, shop["cut"], shop["cut_at_ten"])
     listed = [t.slot_id for t in free_times.free_times_on(shop["beard"], day=day,
                                                           now=now).times]
@@ -299,6 +302,8 @@ def test_everyone_in_a_class_has_its_one_teacher(build, studio):
         return [t.slot_id for t in free_times.free_times_on(
             studio["yoga"], day=day, now=now, resource_id=person).times]
     assert listed_with(teacher[0]) == [studio["class"]]
+    [open_class] = free_times.free_times_on(studio["yoga"], day=day, now=now).times
+    assert open_class.remaining == 3  # a class's places: its teacher is everyone's
     assert listed_with(other) == []  # free, but the class is someone else's
 
 
