@@ -133,7 +133,7 @@ class ResourceShift(TenantOwned, db.Model):
 
 
 class ResourceBusy(TenantOwned, db.Model):
-    """A time a resource cannot be booked: time off, or (later) an outside calendar's
+    """A time a resource cannot be booked: time off, or an outside calendar's
     busy time."""
 
     __tablename__ = "resource_busy"

@@ -6,9 +6,10 @@ booking of one of its slots takes, of each resource it is given, the slot's time
 by the offering's buffers (stored on the slot as ``resource_from``/``resource_until``,
 so that lists compare columns, never add minutes in SQL). A resource is free at a time
 when none of its booked times (``resource_booking``) and none of its busy times
-(``resource_busy``: time off) overlap it, and, if it keeps weekly hours, one of its
-shifts (``resource_shift``, see :mod:`app.services.resource_hours`) covers it; intervals
-are half open, so back to back is fine.
+(``resource_busy``: time off, an outside calendar's events) overlap it, and, if it keeps
+weekly hours, one of its shifts (``resource_shift``, see
+:mod:`app.services.resource_hours`) covers it; intervals are half open, so back to back
+is fine.
 
 No double booking, ever: on PostgreSQL an exclusion constraint refuses a second
 overlapping time of one resource (the insert waits for a concurrent one to commit, then
