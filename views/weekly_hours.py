@@ -120,30 +120,22 @@ class WeeklyHoursView(BaseView):
             flash(exc.message, "warning")
             return redirect(url_for("OfferingView.list"))
         current = offering.hours
-        form = WeeklyHoursForm()
-        problems = []
-        if request.method == "POST" and form.validate():
+
+        def save(form):
             hours, problems = hours_from(form)
-            if hours is not None:
-                try:
-                    report = weekly_hours.replace_offering_hours(
-                        scope=scope, offering_id=offering_id, hours=hours)
-                except ValidationFailed as exc:
-                    problems = list(exc.errors.get("ranges") or [exc.message])
-                else:
-                    flash(f"Opening hours saved: {report.created} new slots, "
-                          f"{report.removed + report.retired} no longer offered.", "success")
-                    return redirect(url_for("WeeklyHoursView.edit", offering_id=offering_id))
-        elif request.method == "GET":
-            form = self._filled(current)
-            for _ in range(EMPTY_ROWS):
-                form.ranges.append_entry()
-        else:
-            problems = ["Some values are missing or not valid: see the marked fields."]
-        return self.render_template(
-            "console/weekly_hours.html", title=f"Opening hours: {offering.name}", form=form,
-            offering=offering, problems=problems, zone_note=zone_note(offering.timezone),
-            weekdays=WEEKDAYS)
+            if hours is None:
+                return problems
+            report = weekly_hours.replace_offering_hours(scope=scope, offering_id=offering_id,
+                                                         hours=hours)
+            flash(f"Opening hours saved: {report.created} new slots, "
+                  f"{report.removed + report.retired} no longer offered.", "success")
+            return redirect(url_for("WeeklyHoursView.edit", offering_id=offering_id))
+
+        return self._week_screen(
+            WeeklyHoursForm, {"ranges": rows_of(current), "slot_minutes": current.slot_minutes,
+                              "capacity": current.capacity}, save,
+            title=f"Opening hours: {offering.name}", offering=offering,
+            zone_note=zone_note(offering.timezone))
 
     @expose("/resource/<int:resource_id>", methods=["GET", "POST"])
     @has_access
@@ -153,35 +145,40 @@ class WeeklyHoursView(BaseView):
             week = resource_hours.hours_of(resource_id, scope=scope)
         except NotFound:
             abort(404)
-        form = ResourceHoursForm()
+
+        def save(form):
+            ranges, problems = ranges_from(form)
+            if problems:
+                return problems
+            saved = resource_hours.replace_hours(resource_id, scope=scope, ranges=ranges)
+            flash(f"Hours of {saved.name} saved: "
+                  f"{week_summary(saved.ranges) or 'no set hours'}.", "success")
+            return redirect(url_for("WeeklyHoursView.resource", resource_id=resource_id))
+
+        return self._week_screen(
+            ResourceHoursForm, {"ranges": rows_of(WeeklyHours(week.ranges, 1, 1))}, save,
+            title=f"Working hours: {week.name}", resource=week,
+            zone_note=zone_note(week.timezone))
+
+    def _week_screen(self, form_class, current: dict, save, *, title: str, **context):
+        """One flow for anyone's week: a posted form is saved by ``save`` (a redirect, or
+        the problems in words; a refusal of the service's is shown the same way), a fresh
+        screen shows ``current`` with blank rows below to add ranges without the script."""
+        form = form_class()
         problems = []
         if request.method == "POST" and form.validate():
-            ranges, problems = ranges_from(form)
-            if not problems:
-                try:
-                    saved = resource_hours.replace_hours(resource_id, scope=scope,
-                                                         ranges=ranges)
-                except ValidationFailed as exc:
-                    problems = list(exc.errors.get("ranges") or [exc.message])
-                else:
-                    flash(f"Hours of {saved.name} saved: "
-                          f"{week_summary(saved.ranges) or 'no set hours'}.", "success")
-                    return redirect(url_for("WeeklyHoursView.resource",
-                                            resource_id=resource_id))
+            try:
+                outcome = save(form)
+            except ValidationFailed as exc:
+                outcome = list(exc.errors.get("ranges") or [exc.message])
+            if not isinstance(outcome, list):
+                return outcome
+            problems = outcome
         elif request.method == "GET":
-            form = ResourceHoursForm(formdata=None, data={"ranges": rows_of(
-                WeeklyHours(week.ranges, 1, 1))})
+            form = form_class(formdata=None, data=current)
             for _ in range(EMPTY_ROWS):
                 form.ranges.append_entry()
         else:
             problems = ["Some values are missing or not valid: see the marked fields."]
-        return self.render_template(
-            "console/weekly_hours.html", title=f"Working hours: {week.name}", form=form,
-            resource=week, problems=problems, zone_note=zone_note(week.timezone),
-            weekdays=WEEKDAYS)
-
-    @staticmethod
-    def _filled(current: WeeklyHours) -> WeeklyHoursForm:
-        data = {"ranges": rows_of(current), "slot_minutes": current.slot_minutes,
-                "capacity": current.capacity}
-        return WeeklyHoursForm(formdata=None, data=data)
+        return self.render_template("console/weekly_hours.html", title=title, form=form,
+                                    problems=problems, weekdays=WEEKDAYS, **context)
