@@ -22,10 +22,23 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import String, cast, delete, exists, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    String,
+    and_,
+    cast,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from app.errors import Conflict, ValidationFailed
+from app.extensions import db
 from app.models import (
     Booking,
     Offering,
@@ -109,8 +122,19 @@ def taken_between(slot) -> tuple[datetime, datetime]:
 def _overlapping(model, resource_id, start, end):
     # Correlated to every outer table (the resource, the slot of a list), not only the
     # one around it.
-    return exists().where(model.resource_id == resource_id, model.starts_at < end,
-                          model.ends_at > start).correlate_except(model)
+    return exists().where(model.resource_id == resource_id,
+                          _meets(model, start, end)).correlate_except(model)
+
+
+def _meets(model, start, end):
+    """The row's time overlaps [start, end). On PostgreSQL, booked times are asked as
+    ranges, which the exclusion constraint's GiST index answers by resource and time;
+    as two column comparisons the btree index would read the resource's whole history
+    up to ``end``."""
+    if model is ResourceBooking and db.engine.dialect.name == "postgresql":
+        return func.tstzrange(model.starts_at, model.ends_at, "[)").op("&&")(
+            func.tstzrange(start, end, "[)"))
+    return and_(model.starts_at < end, model.ends_at > start)
 
 
 def _on_shift(resource_id, start, end):
@@ -321,7 +345,7 @@ def _fairest_first(conn, candidates, day: tuple[datetime, datetime], prefer) -> 
     counts = dict(conn.execute(  # a class counts once, however many are in it
         select(ResourceBooking.resource_id, func.count(func.distinct(ResourceBooking.share_key)))
         .where(ResourceBooking.resource_id.in_(candidates),
-               ResourceBooking.starts_at < day[1], ResourceBooking.ends_at > day[0])
+               _meets(ResourceBooking, day[0], day[1]))
         .group_by(ResourceBooking.resource_id)).all())
     ranked = sorted(candidates, key=lambda rid: (rid not in prefer, counts.get(rid, 0),
                                                  candidates.index(rid)))
