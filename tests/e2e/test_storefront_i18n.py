@@ -148,13 +148,30 @@ def test_a_form_is_sent_once(page):
         button.click();
         console.log("tried again");
     }, 10), {once: true})""")
-    # The first request is held on its way, as a slow network would.
-    page.route("**/shop/register", lambda route: held.append(route), times=1)
+    # The first request is held on its way, as a slow network would, until the page has
+    # tried again. A request that reaches the route after the hold ended goes on at once,
+    # so a failed assertion can never leave the page waiting for ever.
+    released = []
+
+    def hold(route):
+        if released:
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route("**/shop/register", hold, times=1)
     try:
-        with page.expect_console_message(lambda message: message.text == "tried again"):
+        with page.expect_console_message(lambda message: message.text == "tried again",
+                                         timeout=15_000):
             page.get_by_role("button", name="Create account").evaluate("b => b.click()")
-        assert len(sent) == 1 and len(held) == 1, (sent, held)
+        # On a loaded machine the browser may send the request after the retry ran.
+        for _ in range(200):
+            if held:
+                break
+            page.wait_for_timeout(50)
+        assert len(held) == 1, (sent, held)
     finally:
+        released.append(True)
         for route in held:
             route.continue_()
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
