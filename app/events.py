@@ -65,6 +65,25 @@ def subscribe(topic: str, handler: Callable) -> None:
         names.append(name)
 
 
+def acts_only_when(predicate: Callable[[str, dict], bool]) -> Callable:
+    """Mark a handler as acting only on events for which ``predicate(topic, payload)`` is
+    true (the handler itself still decides from what it reads): an event none of whose
+    handlers would act is stored as done, with no job and no worker time. The predicate
+    must be true for every event the handler would act on."""
+    def mark(handler: Callable) -> Callable:
+        handler.acts_on = predicate
+        return handler
+    return mark
+
+
+def _anyone_acts(topic: str, payload: dict) -> bool:
+    for name in CONSUMERS.get(topic, []):
+        acts_on = getattr(_HANDLERS.get(name), "acts_on", None)
+        if acts_on is None or acts_on(topic, payload):
+            return True
+    return False
+
+
 def unsubscribe(topic: str, handler: Callable) -> None:
     name = handler_name(handler)
     if name in CONSUMERS.get(topic, []):
@@ -85,7 +104,7 @@ def outbox_row(topic: str, payload: dict, *, provider_id: int | None = None) -> 
     booking hot path, within its own statement and transaction) and, once committed,
     hands ``to_dispatch`` of its rows to ``dispatch``."""
     event_id, now = str(uuid.uuid4()), utcnow()
-    if not CONSUMERS.get(topic):
+    if not _anyone_acts(topic, payload):
         # Stored all the same (the record of what happened, replayable once something
         # listens), but nobody to hand it to: no job, no worker time.
         return dict(id=event_id, topic=topic, payload=payload, provider_id=provider_id,

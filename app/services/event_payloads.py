@@ -16,6 +16,7 @@ def booking(row: Booking, **extra) -> dict:
         "slot_id": row.slot_id, "variant_id": row.variant_id,
         "quantity": row.quantity, "status": row.status,
         "total_minor": row.total_minor, "currency": row.currency,
+        "pay_at_venue": row.pay_at_venue,
         "starts_at": row.starts_at.isoformat() if row.starts_at else None,
         **extra,
     }

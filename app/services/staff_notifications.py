@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from app import events
 from app.errors import NotFound, ValidationFailed
 from app.extensions import db
 from app.models import Account, Booking, Provider, Slot, StaffNotificationSetting
@@ -181,6 +182,20 @@ def recipients(provider_id: int, event: str) -> list[tuple[str, str]]:
 
 # --- consumers --------------------------------------------------------------------------------
 
+def awaits_staff(pay_at_venue: bool, total_minor: int) -> bool:
+    """A booking staff confirm themselves: paid at the venue, with something to pay."""
+    return bool(pay_at_venue) and total_minor > 0
+
+
+def _acts_on_new_booking(topic: str, payload: dict) -> bool:
+    # Most bookings are paid online: their ``booking.created`` needs no job at all.
+    if topic != "booking.created":
+        return True
+    return payload.get("status") == PENDING and awaits_staff(
+        payload.get("pay_at_venue", True), payload.get("total_minor") or 0)
+
+
+@events.acts_only_when(_acts_on_new_booking)
 def notify_staff_of_new_booking(*, event_id: str, topic: str, payload: dict) -> None:
     """``booking.created`` (pay at the venue: waiting for confirmation) and
     ``booking.confirmed`` (anything else: a new booking)."""
@@ -189,11 +204,11 @@ def notify_staff_of_new_booking(*, event_id: str, topic: str, payload: dict) -> 
         booking = _booking(payload, event_id)
         if booking is None:
             return
-        awaits_staff = booking.pay_at_venue and booking.total_minor > 0
+        staff_confirm = awaits_staff(booking.pay_at_venue, booking.total_minor)
         if topic == "booking.created":
-            if awaits_staff and status == PENDING:
+            if staff_confirm and status == PENDING:
                 _queue(event_id, booking, AWAITING_CONFIRMATION)
-        elif not awaits_staff:  # staff confirmed a pay-at-venue booking themselves
+        elif not staff_confirm:  # staff confirmed a pay-at-venue booking themselves
             _queue(event_id, booking, NEW)
 
 

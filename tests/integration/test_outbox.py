@@ -155,6 +155,38 @@ def test_a_booking_without_listeners_for_booking_created_is_not_dispatched(app, 
     assert created.status == DONE and db.session.info.get("outbox_pending") in (None, [])
 
 
+def test_booking_created_is_dispatched_only_when_a_handler_would_act(app, app_ctx, build):
+    """Staff hear of ``booking.created`` only for a pay-at-venue booking waiting for them:
+    the event of a booking paid online is stored done, with no job; a handler without a
+    condition (TikTok's Place an Order, when on) takes every one."""
+    from app.services import bookings, conversions
+
+    provider = build.provider()
+
+    def created_event(**fields):
+        offering = build.offering(provider, **fields)
+        placed = bookings.place_booking(customer_id=build.customer(), offering_id=offering,
+                                        slot_id=build.future_slot(offering))
+        return db.session.scalar(select(OutboxEvent).where(
+            OutboxEvent.topic == "booking.created",
+            OutboxEvent.payload["booking_reference"].as_string() == placed.reference))
+
+    paid_online = created_event()
+    at_the_venue = created_event(pay_at_venue=True)
+    free_at_the_venue = created_event(pay_at_venue=True, price_minor=0)
+    assert (paid_online.status, paid_online.processed_at is not None) == (DONE, True)
+    assert paid_online.payload["pay_at_venue"] is False
+    assert at_the_venue.status != DONE or at_the_venue.attempts > 0
+    assert free_at_the_venue.status == DONE and free_at_the_venue.attempts == 0
+
+    events.subscribe("booking.created", conversions.record_place_an_order)
+    try:
+        with_tiktok = created_event()
+    finally:
+        events.unsubscribe("booking.created", conversions.record_place_an_order)
+    assert with_tiktok.status != DONE or with_tiktok.attempts > 0
+
+
 def test_a_failed_handler_leaves_no_claim_so_the_next_delivery_runs_it(app_ctx, subscribed):
     """The claim and the handler's work are one unit of work: when the handler fails,
     the claim rolls back with its work, and a retried delivery runs the handler."""
