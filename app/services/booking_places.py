@@ -106,6 +106,7 @@ _ONE_ROW = select(literal_column("1").label("one")).subquery("one")
 # Built once: every booking read runs it.
 _READ_VALUES = select(
     *TERM_COLUMNS, SLOT.c.ends_at, SLOT.c.resource_from, SLOT.c.resource_until,
+    PROVIDER.c.timezone.label("provider_timezone"),  # the day "any available" counts in
     *(column.label(name) for name, column in COLUMN_OPERANDS.items()),
 ).select_from(
     _ONE_ROW.outerjoin(OFFERING, OFFERING.c.id == bindparam(OFFERING_ID))

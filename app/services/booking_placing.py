@@ -220,7 +220,8 @@ def _place_row_by_row(conn, request: BookingRequest):
         if values.needs_resources:
             resource_time.assign(conn, booking_id=booking.id, provider_id=values.provider_id,
                                  offering_id=values.id, slot=values, slot_id=request.slot_id,
-                                 chosen=request.resource_id)
+                                 chosen=request.resource_id,
+                                 zone_name=values.provider_timezone)
     elif request.resource_id is not None:
         raise ValidationFailed("resource.not_of_offering", "Products need nobody.",
                                {"resource_id": ["Only for services."]})

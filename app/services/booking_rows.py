@@ -153,17 +153,22 @@ def booking_rows(booking: PlacedBooking, attribution: dict | None) -> BookingRow
         attribution=extra, audit=audit_row, events=event_rows)
 
 
+# Built once: a statement built per call (``insert(...).values(...)``) cost more CPU in
+# SQLAlchemy than its round trip did. The values are passed at execution.
+_INSERT_BOOKING = insert(Booking.__table__).returning(Booking.__table__.c.id)
+_INSERT_ATTRIBUTION = insert(Attribution.__table__)
+_INSERT_HISTORY = insert(BookingHistory.__table__)
+_INSERT_AUDIT = insert(AuditLog.__table__)
+_INSERT_EVENT = insert(OutboxEvent.__table__)
+
+
 def insert_rows(conn, rows: BookingRows) -> int:
     """One insert per row (SQLite, and products): the booking's id."""
-    booking_id = conn.execute(insert(Booking.__table__).values(**rows.booking)
-                              .returning(Booking.__table__.c.id)).scalar_one()
+    booking_id = conn.execute(_INSERT_BOOKING, rows.booking).scalar_one()
     if rows.attribution is not None:
-        conn.execute(insert(Attribution.__table__).values(booking_id=booking_id,
-                                                          **rows.attribution))
-    conn.execute(insert(BookingHistory.__table__).values(booking_id=booking_id,
-                                                         **rows.history))
-    conn.execute(insert(AuditLog.__table__).values(entity_id=str(booking_id),
-                                                   **rows.audit))
-    for row in rows.events:
-        conn.execute(insert(OutboxEvent.__table__).values(**row))
+        conn.execute(_INSERT_ATTRIBUTION, {"booking_id": booking_id, **rows.attribution})
+    conn.execute(_INSERT_HISTORY, {"booking_id": booking_id, **rows.history})
+    conn.execute(_INSERT_AUDIT, {"entity_id": str(booking_id), **rows.audit})
+    if rows.events:
+        conn.execute(_INSERT_EVENT, rows.events)
     return booking_id

@@ -21,10 +21,12 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from functools import lru_cache
 
 from sqlalchemy import (
     String,
     and_,
+    bindparam,
     cast,
     delete,
     exists,
@@ -35,7 +37,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from app.errors import Conflict, ValidationFailed
 from app.extensions import db
@@ -51,7 +53,6 @@ from app.models import (
 )
 from app.models.resources import RESOURCE_KINDS, offering_resource
 from app.services import agenda
-from app.services.transactions import breaks_constraint
 
 NO_OVERLAP = "ex_resource_booking_no_overlap"
 RESOURCE_BUSY = ("booking.resource_busy", "Nobody is free to do this at that time any more; "
@@ -78,17 +79,39 @@ def needs(executor, offering_id: int) -> Needs:
 
 def needs_of_offerings(executor, offering_ids) -> dict[int, Needs]:
     """The needs of many offerings in one read (those needing none are left out)."""
-    found: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
-    shared: dict[int, bool] = {}
     if not offering_ids:
         return {}
-    rows = executor.execute(
-        select(offering_resource.c.offering_id, Resource.id, Resource.kind, Resource.active,
-               Offering.resources_shared)
-        .join(Resource, Resource.id == offering_resource.c.resource_id)
-        .join(Offering, Offering.id == offering_resource.c.offering_id)
-        .where(offering_resource.c.offering_id.in_(list(offering_ids)))
-        .order_by(Resource.name, Resource.id)).all()
+    rows = executor.execute(_needs_read(), {"offering_ids": list(offering_ids)}).all()
+    return _needs_from(rows)
+
+
+@lru_cache(maxsize=4)
+def _needs_read(dialect_name: str = "", with_day_load: bool = False):
+    """The read of offerings' resources (bound ``offering_ids``); ``with_day_load``: of
+    one offering (bound ``offering_id``), with each resource's bookings in the day
+    between ``day_from`` and ``day_until`` (a class counts once, however many are in
+    it), for "any available". Built once per dialect."""
+    columns = [offering_resource.c.offering_id, Resource.id, Resource.kind, Resource.active,
+               Offering.resources_shared]
+    offerings = offering_resource.c.offering_id.in_(bindparam("offering_ids",
+                                                              expanding=True))
+    if with_day_load:
+        columns.append(select(func.count(func.distinct(ResourceBooking.share_key)))
+                       .where(ResourceBooking.resource_id == Resource.id,
+                              _meets(ResourceBooking, bindparam("day_from"),
+                                     bindparam("day_until"), dialect_name))
+                       .correlate(Resource).scalar_subquery().label("day_load"))
+        offerings = offering_resource.c.offering_id == bindparam("offering_id")
+    return (select(*columns)
+            .join(Resource, Resource.id == offering_resource.c.resource_id)
+            .join(Offering, Offering.id == offering_resource.c.offering_id)
+            .where(offerings)
+            .order_by(Resource.name, Resource.id))
+
+
+def _needs_from(rows) -> dict[int, Needs]:
+    found: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    shared: dict[int, bool] = {}
     for row in rows:
         found[row.offering_id][row.kind] += [row.id] if row.active else []
         shared[row.offering_id] = row.resources_shared
@@ -126,12 +149,12 @@ def _overlapping(model, resource_id, start, end):
                           _meets(model, start, end)).correlate_except(model)
 
 
-def _meets(model, start, end):
+def _meets(model, start, end, dialect_name: str = ""):
     """The row's time overlaps [start, end). On PostgreSQL, booked times are asked as
     ranges, which the exclusion constraint's GiST index answers by resource and time;
     as two column comparisons the btree index would read the resource's whole history
     up to ``end``."""
-    if model is ResourceBooking and db.engine.dialect.name == "postgresql":
+    if model is ResourceBooking and (dialect_name or db.engine.dialect.name) == "postgresql":
         return func.tstzrange(model.starts_at, model.ends_at, "[)").op("&&")(
             func.tstzrange(start, end, "[)"))
     return and_(model.starts_at < end, model.ends_at > start)
@@ -232,21 +255,30 @@ def _check_choice(found: Needs, chosen: int | None) -> None:
 # --- a booking's share ------------------------------------------------------------------------
 
 def assign(conn, *, booking_id: int, provider_id: int, offering_id: int, slot, slot_id: int,
-           chosen: int | None = None, prefer: tuple[int, ...] = ()) -> list[int]:
+           chosen: int | None = None, prefer: tuple[int, ...] = (),
+           zone_name: str | None = None) -> list[int]:
     """Take, for the booking, one free resource of each kind the offering needs, in the
     caller's transaction; returns the resources' ids. ``chosen``: the customer's choice
     (refused when busy); otherwise "any available", the least booked that day first
     (``prefer`` first: a moved booking keeps its people if they are free). When the
     offering shares its resources and the time has bookings already, its resources are
-    theirs (the class has its teacher): a choice of someone else is refused."""
-    found = needs(conn, offering_id)
+    theirs (the class has its teacher): a choice of someone else is refused.
+    ``zone_name``: the provider's time zone (its day), read here when not given."""
+    if zone_name is None:
+        zone_name = conn.scalar(select(Provider.timezone).where(Provider.id == provider_id))
+    day = _local_day(zone_name, slot.starts_at)
+    rows = conn.execute(_needs_read(conn.dialect.name, with_day_load=True),
+                        {"offering_id": offering_id, "day_from": day[0],
+                         "day_until": day[1]}).all()
+    found = _needs_from(rows).get(offering_id)
     if not found:
         return []
+    load = {row.id: row.day_load for row in rows}
     start, end = taken_between(slot)
     _check_choice(found, chosen)
     key = share_key(found, booking_id=booking_id, slot_id=slot_id)
     with_the_time = _sharing(conn, key) if found.shared else set()
-    day = _provider_day(conn, provider_id, slot.starts_at)
+    take = _taker(conn.dialect.name)
     taken = []
     for kind, candidates in found.by_kind.items():
         present = [rid for rid in candidates if rid in with_the_time]
@@ -258,8 +290,8 @@ def assign(conn, *, booking_id: int, provider_id: int, offering_id: int, slot, s
         elif chosen in candidates:
             order = [chosen]
         else:
-            order = _fairest_first(conn, candidates, day, prefer)
-        resource_id = _take_first_free(conn, order, booking_id, provider_id, start, end, key)
+            order = _fairest_first(candidates, load, prefer)
+        resource_id = take(conn, order, booking_id, provider_id, start, end, key)
         if resource_id is None:
             raise Conflict(*RESOURCE_BUSY, {"resource_id": [
                 "Busy at that time." if chosen in candidates else
@@ -318,45 +350,68 @@ def _sharing(conn, key: str) -> set[int]:
         ResourceBooking.share_key == key)))
 
 
+def _taker(dialect_name: str):
+    return _take_first_free if dialect_name == "postgresql" else _take_first_free_one_writer
+
+
 def _take_first_free(conn, order, booking_id, provider_id, start, end, key) -> int | None:
-    sqlite = conn.dialect.name != "postgresql"
+    """PostgreSQL: one statement per resource tried, which inserts the time only if the
+    resource is neither busy nor off shift, and leaves it out when the exclusion
+    constraint finds an overlapping time (after a concurrent taker commits): no
+    savepoint, no separate check."""
+    for resource_id in order:
+        taken = conn.execute(_TAKE_IF_FREE, {
+            "resource_id": resource_id, "booking_id": booking_id,
+            "provider_id": provider_id, "starts_at": start, "ends_at": end,
+            "share_key": key}).first()
+        if taken is not None:
+            return resource_id
+    return None
+
+
+def _take_if_free():
+    resource_id = bindparam("resource_id", type_=ResourceBooking.resource_id.type)
+    start = bindparam("starts_at", type_=ResourceBooking.starts_at.type)
+    end = bindparam("ends_at", type_=ResourceBooking.ends_at.type)
+    new_row = select(resource_id, bindparam("booking_id"), bindparam("provider_id"),
+                     start, end, bindparam("share_key", type_=String)
+                     ).where(~_unavailable(resource_id, start, end))
+    return (pg_insert(ResourceBooking)
+            .from_select(["resource_id", "booking_id", "provider_id", "starts_at",
+                          "ends_at", "share_key"], new_row)
+            .on_conflict_do_nothing(constraint=NO_OVERLAP)
+            .returning(ResourceBooking.id))
+
+
+_TAKE_IF_FREE = _take_if_free()
+
+
+def _take_first_free_one_writer(conn, order, booking_id, provider_id, start, end,
+                                key) -> int | None:
+    """SQLite: one writer at a time, so the overlap is checked before the insert."""
     for resource_id in order:
         if conn.scalar(select(_unavailable(resource_id, start, end))):
             continue
-        if sqlite and conn.scalar(select(_overlapping(ResourceBooking, resource_id, start,
-                                                      end).where(
+        if conn.scalar(select(_overlapping(ResourceBooking, resource_id, start, end).where(
                 ResourceBooking.share_key != key))):
             continue
-        try:
-            with conn.begin_nested():  # a refused insert undoes itself only
-                conn.execute(insert(ResourceBooking).values(
-                    resource_id=resource_id, booking_id=booking_id, provider_id=provider_id,
-                    starts_at=start, ends_at=end, share_key=key))
-        except IntegrityError as exc:
-            if breaks_constraint(exc, NO_OVERLAP):
-                continue  # taken meanwhile by another booking: try the next one
-            raise
+        conn.execute(insert(ResourceBooking).values(
+            resource_id=resource_id, booking_id=booking_id, provider_id=provider_id,
+            starts_at=start, ends_at=end, share_key=key))
         return resource_id
     return None
 
 
-def _fairest_first(conn, candidates, day: tuple[datetime, datetime], prefer) -> list[int]:
+def _fairest_first(candidates, load: dict[int, int], prefer) -> list[int]:
     """The least booked that day first (then by name); ``prefer`` before them all."""
-    counts = dict(conn.execute(  # a class counts once, however many are in it
-        select(ResourceBooking.resource_id, func.count(func.distinct(ResourceBooking.share_key)))
-        .where(ResourceBooking.resource_id.in_(candidates),
-               _meets(ResourceBooking, day[0], day[1]))
-        .group_by(ResourceBooking.resource_id)).all())
-    ranked = sorted(candidates, key=lambda rid: (rid not in prefer, counts.get(rid, 0),
-                                                 candidates.index(rid)))
-    return ranked
+    return sorted(candidates, key=lambda rid: (rid not in prefer, load.get(rid) or 0,
+                                               candidates.index(rid)))
 
 
-def _provider_day(conn, provider_id: int, moment: datetime) -> tuple[datetime, datetime]:
-    zone_name = conn.scalar(select(Provider.timezone).where(Provider.id == provider_id))
+def _local_day(zone_name: str | None, moment: datetime) -> tuple[datetime, datetime]:
+    """The provider's day around ``moment``, as two moments."""
     zone = agenda.zone_of(zone_name or "UTC")
     local_day = moment.astimezone(zone).date()
     first = datetime.combine(local_day, time(0), zone)
     following = datetime.combine(local_day + timedelta(days=1), time(0), zone)
     return first, following
-
