@@ -4,9 +4,12 @@
   the places and writes every row, from the offering's terms as this process last read
   them (:mod:`app.services.booking_terms`). It is atomic on its own, so it runs on an
   autocommit connection: no round trips for BEGIN and COMMIT.
-- SQLite, and products anywhere: row by row in one transaction, the places (or the
-  stock) taken last, so that the slot's row lock is held from the conditional UPDATE to
-  the commit only (busy slots serialise on that lock).
+- SQLite, and anywhere products, services done by staff or rooms, and offerings that
+  limit each customer: row by row in one transaction, the places (or the stock) taken
+  after the rows are written, so that the slot's row lock is held from the conditional
+  UPDATE to the commit only (busy slots serialise on that lock); then the resources'
+  time. On PostgreSQL the rows are one statement
+  (:func:`app.services.booking_statement.rows_statement`).
 
 Both ask the same guards (:mod:`app.services.booking_rules`): in Python first, to say
 why a booking cannot be placed, and in the conditional UPDATE, which decides. A lock
@@ -35,7 +38,7 @@ from app.services.booking_rows import (
     new_booking,
 )
 from app.services.booking_rules import CUSTOMER, OFFERING, SLOT
-from app.services.booking_statement import place_with_statement
+from app.services.booking_statement import insert_rows_at_once, place_with_statement
 from app.services.transactions import (
     NestedUnitOfWork,
     after_commit,
@@ -211,7 +214,10 @@ def _place_row_by_row(conn, request: BookingRequest):
         booking = new_booking(request, values, unit_price=unit_price,
                               variant_id=request.variant_id)
     rows = booking_rows(booking, request.attribution)
-    booking.id = insert_rows(conn, rows)
+    if conn.dialect.name == "postgresql":
+        booking.id = insert_rows_at_once(conn, rows)
+    else:
+        booking.id = insert_rows(conn, rows)
     if values.kind == SERVICE:
         booking_places.take_places(conn, guards, **request.places_wanted(),
                                    min_notice_minutes=values.min_notice_minutes,
