@@ -326,11 +326,10 @@ def _move_resources(booking: Booking, new_slot_id: int) -> None:
     conn = db.session.connection()
     kept = tuple(resource_time.assigned(conn, booking.id))
     resource_time.release(conn, booking.id)
-    slot = conn.execute(select(Slot.starts_at, Slot.ends_at, Slot.resource_from,
-                               Slot.resource_until).where(Slot.id == new_slot_id)).one()
+    starts_at = conn.scalar(select(Slot.starts_at).where(Slot.id == new_slot_id))
     resource_time.assign(conn, booking_id=booking.id, provider_id=booking.provider_id,
-                         offering_id=booking.offering_id, slot=slot, slot_id=new_slot_id,
-                         prefer=kept)
+                         offering_id=booking.offering_id, slot_id=new_slot_id,
+                         starts_at=starts_at, prefer=kept)
 
 
 def _release_slot(slot_id: int, quantity: int) -> None:

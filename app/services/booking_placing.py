@@ -3,12 +3,14 @@
 - PostgreSQL, a service: one statement (:mod:`app.services.booking_statement`) takes
   the places and writes every row, from the offering's terms as this process last read
   them (:mod:`app.services.booking_terms`). It is atomic on its own, so it runs on an
-  autocommit connection: no round trips for BEGIN and COMMIT.
-- SQLite, and anywhere products, services done by staff or rooms, and offerings that
-  limit each customer: row by row in one transaction, the places (or the stock) taken
-  after the rows are written, so that the slot's row lock is held from the conditional
-  UPDATE to the commit only (busy slots serialise on that lock); then the resources'
-  time. On PostgreSQL the rows are one statement
+  autocommit connection: no round trips for BEGIN and COMMIT. A service done by staff or
+  rooms runs it in a transaction, then takes the resources' time.
+- SQLite, products and offerings that limit each customer anywhere, and on PostgreSQL
+  a service whose terms this process does not remember yet (or that the statement did
+  not place): row by row in one transaction, the places (or the stock) taken after the
+  rows are written, so that the slot's row lock is held from the conditional UPDATE to
+  the commit only (busy slots serialise on that lock); then the resources' time. On
+  PostgreSQL the rows are one statement
   (:func:`app.services.booking_statement.rows_statement`).
 
 Both ask the same guards (:mod:`app.services.booking_rules`): in Python first, to say
@@ -140,9 +142,14 @@ def _place(request: BookingRequest) -> PlacedBooking:
     # than the statements did.
     placed = None
     if request.slot_id is not None and db.engine.dialect.name == "postgresql":
-        with transaction(lock_busy=SLOT_BUSY), \
-                db.engines[AUTOCOMMIT_BIND].connect() as conn:
-            placed = _place_with_statement(conn, request)
+        terms = booking_terms.remembered(request.offering_id)
+        if _statement_then_resources(terms):
+            with transaction(lock_busy=SLOT_BUSY), db.engine.begin() as conn:
+                placed = _place_with_statement_then_resources(conn, terms, request)
+        else:
+            with transaction(lock_busy=SLOT_BUSY), \
+                    db.engines[AUTOCOMMIT_BIND].connect() as conn:
+                placed = _place_with_statement(conn, request)
     if placed is None:
         with transaction(lock_busy=SLOT_BUSY), db.engine.begin() as conn:
             placed = _place_row_by_row(conn, request)
@@ -175,6 +182,29 @@ def _place_with_statement(conn, request: BookingRequest):
     placed = _try_statement(conn, guards, terms, request)
     if placed is None:
         booking_places.refuse(conn, checks, **request.places_wanted())
+    return placed
+
+
+def _statement_then_resources(terms) -> bool:
+    """A service remembered as needing resources, and limiting no customer."""
+    return (terms is not None and terms.kind == SERVICE and bool(terms.needs_resources)
+            and not terms.limits_customers)
+
+
+def _place_with_statement_then_resources(conn, terms, request: BookingRequest):
+    """PostgreSQL, a service done by staff or rooms, in one transaction: the placing
+    statement on the remembered terms, then the resources' time (a refusal rolls both
+    back). None, with nothing written, when the statement took nothing: the booking is
+    then placed row by row, which reads afresh and says why."""
+    guards = booking_rules.statement_guards(resources_after=True)
+    placed = _try_statement(conn, guards, terms, request)
+    if placed is None:
+        return None
+    booking, _rows = placed
+    resource_time.assign(conn, booking_id=booking.id, provider_id=terms.provider_id,
+                         offering_id=terms.id, slot_id=request.slot_id,
+                         starts_at=booking.starts_at, chosen=request.resource_id,
+                         zone_name=terms.provider_timezone)
     return placed
 
 
@@ -225,8 +255,8 @@ def _place_row_by_row(conn, request: BookingRequest):
                                    reference=booking.reference)
         if values.needs_resources:
             resource_time.assign(conn, booking_id=booking.id, provider_id=values.provider_id,
-                                 offering_id=values.id, slot=values, slot_id=request.slot_id,
-                                 chosen=request.resource_id,
+                                 offering_id=values.id, slot_id=request.slot_id,
+                                 starts_at=values.starts_at, chosen=request.resource_id,
                                  zone_name=values.provider_timezone)
     elif request.resource_id is not None:
         raise ValidationFailed("resource.not_of_offering", "Products need nobody.",

@@ -165,9 +165,9 @@ NOT_IN_STATEMENT = frozenset({"customer_booking_limit", "customer_hold_limit",
                               "slot_not_started"})
 
 
-# Only in the statement: it places no resources' time, so it takes nothing for an
-# offering that needs resources (a memory of its terms from before they were linked);
-# the booking is then placed row by row, which takes their time.
+# Only in the statement run on its own: it places no resources' time, so it takes
+# nothing for an offering that needs resources (a memory of its terms from before they
+# were linked); the booking is then placed again, taking their time.
 STATEMENT_ONLY = (
     Guard("no_resources_needed", OFFERING, "booking.resources_needed",
           lambda v: ~v.needs_resources,
@@ -175,16 +175,19 @@ STATEMENT_ONLY = (
 )
 
 
-def statement_guards() -> tuple[Guard, ...]:
+def statement_guards(*, resources_after: bool = False) -> tuple[Guard, ...]:
     """The guards of the placing statement: :data:`GUARDS` but those above, and the
-    statement's own."""
-    return _statement_guards(GUARDS)
+    statement's own. ``resources_after``: the caller takes the resources' time after
+    the statement, in its transaction (an offering remembered as needing them)."""
+    return _statement_guards(GUARDS, resources_after)
 
 
 @lru_cache(maxsize=4)
-def _statement_guards(guards: tuple[Guard, ...]) -> tuple[Guard, ...]:
+def _statement_guards(guards: tuple[Guard, ...],
+                      resources_after: bool = False) -> tuple[Guard, ...]:
     return tuple(guard for guard in guards
-                 if guard.name not in NOT_IN_STATEMENT) + STATEMENT_ONLY
+                 if guard.name not in NOT_IN_STATEMENT) + (
+        () if resources_after else STATEMENT_ONLY)
 
 
 def about(*subjects: str, guards=None) -> tuple[Guard, ...]:

@@ -12,8 +12,8 @@ from typing import NamedTuple
 
 
 class OfferingTerms(NamedTuple):
-    """What a booking takes from its offering and provider: every one of them is
-    re-checked by the placing statement."""
+    """What a booking takes from its offering and provider: every one of them but the
+    zone is re-checked by the placing statement."""
 
     id: int
     kind: str
@@ -26,8 +26,11 @@ class OfferingTerms(NamedTuple):
     # Per-customer limits: a booking of an offering with any is placed row by row.
     max_active_bookings: int | None
     max_held_places: int | None
-    # Takes time of staff, rooms or equipment: placed row by row too.
+    # Takes time of staff, rooms or equipment: on PostgreSQL the statement places it and
+    # the resources are taken after it, in one transaction; elsewhere row by row.
     needs_resources: bool
+    # Not re-checked: only the day in which "any available" counts bookings.
+    provider_timezone: str | None
 
     @property
     def limits_customers(self) -> bool:

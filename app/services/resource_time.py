@@ -90,7 +90,8 @@ def _needs_read(dialect_name: str = "", with_day_load: bool = False):
     """The read of offerings' resources (bound ``offering_ids``); ``with_day_load``: of
     one offering (bound ``offering_id``), with each resource's bookings in the day
     between ``day_from`` and ``day_until`` (a class counts once, however many are in
-    it), for "any available". Built once per dialect."""
+    it), for "any available", and the time a booking of ``slot_id`` takes. Built once
+    per dialect."""
     columns = [offering_resource.c.offering_id, Resource.id, Resource.kind, Resource.active,
                Offering.resources_shared]
     offerings = offering_resource.c.offering_id.in_(bindparam("offering_ids",
@@ -101,6 +102,12 @@ def _needs_read(dialect_name: str = "", with_day_load: bool = False):
                               _meets(ResourceBooking, bindparam("day_from"),
                                      bindparam("day_until"), dialect_name))
                        .correlate(Resource).scalar_subquery().label("day_load"))
+        # The time a booking of the slot (bound ``slot_id``) takes, buffers included.
+        for name, bound, own in (("taken_from", Slot.resource_from, Slot.starts_at),
+                                 ("taken_until", Slot.resource_until, Slot.ends_at)):
+            columns.append(select(func.coalesce(bound, own))
+                           .where(Slot.id == bindparam("slot_id"))
+                           .scalar_subquery().label(name))
         offerings = offering_resource.c.offering_id == bindparam("offering_id")
     return (select(*columns)
             .join(Resource, Resource.id == offering_resource.c.resource_id)
@@ -254,8 +261,8 @@ def _check_choice(found: Needs, chosen: int | None) -> None:
 
 # --- a booking's share ------------------------------------------------------------------------
 
-def assign(conn, *, booking_id: int, provider_id: int, offering_id: int, slot, slot_id: int,
-           chosen: int | None = None, prefer: tuple[int, ...] = (),
+def assign(conn, *, booking_id: int, provider_id: int, offering_id: int, slot_id: int,
+           starts_at: datetime, chosen: int | None = None, prefer: tuple[int, ...] = (),
            zone_name: str | None = None) -> list[int]:
     """Take, for the booking, one free resource of each kind the offering needs, in the
     caller's transaction; returns the resources' ids. ``chosen``: the customer's choice
@@ -263,18 +270,20 @@ def assign(conn, *, booking_id: int, provider_id: int, offering_id: int, slot, s
     (``prefer`` first: a moved booking keeps its people if they are free). When the
     offering shares its resources and the time has bookings already, its resources are
     theirs (the class has its teacher): a choice of someone else is refused.
-    ``zone_name``: the provider's time zone (its day), read here when not given."""
+    ``starts_at``: the slot's start (its day); ``zone_name``: the provider's time zone,
+    read here when not given (a stale one only changes whom "any available" tries
+    first)."""
     if zone_name is None:
         zone_name = conn.scalar(select(Provider.timezone).where(Provider.id == provider_id))
-    day = _local_day(zone_name, slot.starts_at)
+    day = _local_day(zone_name, starts_at)
     rows = conn.execute(_needs_read(conn.dialect.name, with_day_load=True),
-                        {"offering_id": offering_id, "day_from": day[0],
-                         "day_until": day[1]}).all()
+                        {"offering_id": offering_id, "slot_id": slot_id,
+                         "day_from": day[0], "day_until": day[1]}).all()
     found = _needs_from(rows).get(offering_id)
     if not found:
         return []
     load = {row.id: row.day_load for row in rows}
-    start, end = taken_between(slot)
+    start, end = rows[0].taken_from, rows[0].taken_until
     _check_choice(found, chosen)
     key = share_key(found, booking_id=booking_id, slot_id=slot_id)
     with_the_time = _sharing(conn, key) if found.shared else set()

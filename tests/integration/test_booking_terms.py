@@ -44,7 +44,8 @@ def test_the_terms_of_an_offering_are_remembered_after_a_booking(paid, is_postgr
     if is_postgres:  # SQLite places row by row and reads the offering every time
         assert remembered == (paid["offering"], "service", 2000, "EUR", paid["provider"],
                               False, remembered.tax_rate_bp, remembered.tax_inclusive,
-                              None, None, False)
+                              None, None, False, remembered.provider_timezone)
+        assert remembered.provider_timezone  # "any available" counts in the provider's day
 
 
 def test_limits_lifted_since_are_forgotten_by_the_next_booking(paid, is_postgres):

@@ -65,6 +65,32 @@ def test_one_barber_two_services_the_same_time_is_booked_once(build, shop):
         book(build, shop["cut"], shop["cut_at_ten"])
 
 
+def test_a_remembered_service_refused_for_its_people_leaves_nothing(build, shop,
+                                                                    is_postgres):
+    """On PostgreSQL the second booking of an offering is placed by the statement, then
+    its people are taken in the same transaction: a refusal takes the statement's rows
+    and places back with it."""
+    beard_at_one = build.slot(shop["beard"], TEN + timedelta(hours=3), capacity=5)
+    book(build, shop["beard"], beard_at_one)
+    first = book(build, shop["cut"], shop["cut_at_ten"])
+    if is_postgres:
+        assert booking_terms.remembered(shop["cut"]).needs_resources
+    counted = (db.session.scalar(select(func.count()).select_from(Booking)), resource_rows())
+    for _ in range(2):  # the second time from the remembered terms
+        with pytest.raises(Conflict) as refused:
+            book(build, shop["beard"], shop["beard_at_ten"])
+        assert refused.value.code == "booking.resource_busy"
+    with pytest.raises(Conflict):
+        book(build, shop["cut"], shop["cut_at_ten"])
+    db.session.expire_all()
+    assert (db.session.scalar(select(func.count()).select_from(Booking)),
+            resource_rows()) == counted
+    assert db.session.get(Slot, shop["beard_at_ten"]).booked == 0
+    assert db.session.get(Slot, shop["cut_at_ten"]).booked == 1
+    assert db.session.get(Slot, beard_at_one).booked == 1
+    assert taken_by(first.reference) == sorted([shop["ada"], shop["chair"]])
+
+
 def test_lists_show_only_the_times_someone_is_free(build, shop):
     eleven = build.slot(shop["beard"], TEN + timedelta(hours=1), capacity=5)
     now = TEN - timedelta(days=2)
