@@ -38,6 +38,7 @@ class IntentState:
     client_secret: str | None = None
     method: str | None = None
     failure_reason: str | None = None
+    failure_code: str | None = None  # Stripe's decline_code, else its code
     metadata: dict = field(default_factory=dict)
 
 
@@ -218,7 +219,17 @@ def _intent(intent) -> IntentState:
         client_secret=intent.get("client_secret"),
         method=(intent.get("payment_method_types") or ["card"])[0],
         failure_reason=(error or {}).get("message") if error else None,
+        failure_code=_failure_code(error),
         metadata=dict(intent.get("metadata") or {}))
+
+
+def _failure_code(error: dict | None) -> str | None:
+    """Why an attempt failed, as a code: the bank's reason (``decline_code``, e.g.
+    insufficient_funds) where Stripe gives one, else the error's ``code``."""
+    if not error:
+        return None
+    code = error.get("decline_code") or error.get("code")
+    return str(code)[:64] if code else None
 
 
 def _received(intent: dict, status: str) -> int:

@@ -89,7 +89,10 @@ class Payment(TenantOwned, db.Model):
     received_minor: Mapped[int | None] = mapped_column(BigInteger)
     refunded_minor: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     method: Mapped[str | None] = mapped_column(String(40))  # card, cash, ...
-    failure_reason: Mapped[str | None] = mapped_column(Text)
+    failure_reason: Mapped[str | None] = mapped_column(Text)  # the gateway's words (staff)
+    # The gateway's code for it (Stripe's decline_code, else its code): customers read a
+    # sentence for it in their language (app.services.decline_reasons).
+    failure_code: Mapped[str | None] = mapped_column(String(64))
     # Set when staff must look: an amount that does not match, a dispute, money received
     # for a booking that can no longer be confirmed.
     attention: Mapped[str | None] = mapped_column(Text)

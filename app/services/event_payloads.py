@@ -31,7 +31,7 @@ def payment(row: Payment, booking_row: Booking, **extra) -> dict:
         "status": row.status, "amount_minor": row.amount_minor,
         "received_minor": row.received_minor, "refunded_minor": row.refunded_minor,
         "currency": row.currency, "provider_reference": row.provider_reference,
-        "failure_reason": row.failure_reason,
+        "failure_reason": row.failure_reason, "failure_code": row.failure_code,
         **extra,
     }
 

@@ -70,8 +70,8 @@ VARIABLES = {
     "cancelled_by_customer": "True when the customer cancelled (cancellations)",
     "hold_expires_local": "Until when an unpaid booking's place is held, like "
                           "starts_at_local (payment messages)",
-    "failure_reason": "Why a payment did not go through, as the payment provider said "
-                      "(payment messages)",
+    "failure_reason": "Why a payment did not go through, in one sentence in the message's "
+                      "language, like \"Your bank declined the card.\" (payment messages)",
     "finish_account_url": "Where a guest chooses a password for their address (registration "
                           "messages to a guest)",
     "reset_url": "Where the holder chooses a new password (password reset messages)",
@@ -95,7 +95,7 @@ SAMPLE_CONTEXT = {
     "previous_starts_at_local": "Fri, Jul 31, 2026, 17:30 CEST (Europe/Berlin)",
     "cancelled_by_customer": True,
     "hold_expires_local": "Mon, Aug 3, 2026, 08:30 CEST (Europe/Berlin)",
-    "failure_reason": "Your card was declined.",
+    "failure_reason": "Your bank declined the card.",
     "finish_account_url": "https://bookwell.example/shop/account/finish/EXAMPLE",
     "reset_url": "https://bookwell.example/shop/password/reset/EXAMPLE",
     "reset_minutes": 60,

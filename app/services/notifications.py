@@ -40,7 +40,7 @@ from app.models.bookings import CONFIRMED
 from app.models.notifications import CHANNELS, EMAIL, FAILED, QUEUED, SENDING, SENT, SMS
 from app.models.receipts import CREDIT_NOTE
 from app.models.types import utcnow
-from app.services import audit, calendar_file, display_formats, manage_links
+from app.services import audit, calendar_file, decline_reasons, display_formats, manage_links
 from app.services import notification_templates as templates
 from app.services.scopes import Scope, require_scope
 from app.services.tenancy import scoped
@@ -92,13 +92,20 @@ def notify_waitlist_offer(*, event_id: str, topic: str, payload: dict) -> None:
 
 def notify_payment_failed(*, event_id: str, topic: str, payload: dict) -> None:
     _notify(event_id, payload, "payment_failed", total_minor=payload.get("amount_minor"),
-            failure_reason=payload.get("failure_reason"))
+            failure=_failure_of(payload))
 
 
 def notify_payment_declined(*, event_id: str, topic: str, payload: dict) -> None:
     """An attempt was declined; the place stays held: tell the customer how to retry."""
     _notify(event_id, payload, "payment_declined", total_minor=payload.get("amount_minor"),
-            failure_reason=payload.get("failure_reason"))
+            failure=_failure_of(payload))
+
+
+def _failure_of(payload: dict) -> tuple[str | None, str | None] | None:
+    """(code, the gateway's words) of a failed attempt, or None when it gave no reason."""
+    if not (payload.get("failure_code") or payload.get("failure_reason")):
+        return None
+    return payload.get("failure_code"), payload.get("failure_reason")
 
 
 def notify_payment_refunded(*, event_id: str, topic: str, payload: dict) -> None:
@@ -195,8 +202,11 @@ def message_context(booking: Booking, customer: Account, *, locale: str,
                     receipt: Receipt | None = None, total_minor: int | None = None,
                     refund_minor: int | None = None, fully_refunded: bool = False,
                     free_cancellation: bool = False, cancelled_by_customer: bool = False,
-                    previous_starts_at=None, failure_reason: str | None = None) -> dict:
-    """Every variable of ``templates.VARIABLES``, for one booking and customer."""
+                    previous_starts_at=None,
+                    failure: tuple[str | None, str | None] | None = None) -> dict:
+    """Every variable of ``templates.VARIABLES``, for one booking and customer.
+    ``failure``: (code, gateway's words) of a payment attempt that did not go through;
+    the customer reads why in the message's language, never the gateway's English."""
     provider = db.session.get(Provider, booking.provider_id)
     first, last = (customer.first_name or "").strip(), (customer.last_name or "").strip()
     base = current_app.config.get("PUBLIC_BASE_URL", "").rstrip("/")
@@ -230,7 +240,8 @@ def message_context(booking: Booking, customer: Account, *, locale: str,
         "cancelled_by_customer": cancelled_by_customer,
         "hold_expires_local": display_formats.format_local_time(
             booking.hold_expires_at, provider.timezone, locale),
-        "failure_reason": (failure_reason or "").strip(),
+        "failure_reason": decline_reasons.customer_reason_in(failure[0], locale)
+        if failure is not None else "",
     }
 
 

@@ -49,6 +49,7 @@ from app.services.transactions import end_read, retrying, unit_of_work
 log = logging.getLogger(__name__)
 
 TERMINAL = (SUCCEEDED, FAILED, CANCELED)
+NOT_STARTED = "payment_not_started"  # failure_code: the gateway could not be reached
 
 
 class GatewayUnavailable(DomainError):
@@ -256,7 +257,8 @@ def pay_with_test_card(reference: str, *, customer_id: int,
 def _note_failure(payment_id: int, message: str) -> None:
     """The intent could not be created or read: say why, and let the next start try."""
     db.session.execute(update(Payment).where(Payment.id == payment_id).values(
-        failure_reason=message[:1000], intent_requested_at=None, updated_at=utcnow()))
+        failure_reason=message[:1000], failure_code=NOT_STARTED, intent_requested_at=None,
+        updated_at=utcnow()))
 
 
 def _payment_of(booking_id: int) -> Payment | None:
@@ -299,7 +301,7 @@ def settle(payment: Payment, state: IntentState, *, reason: str) -> str:
         payment.status = SUCCEEDED
         payment.received_minor = state.received_minor
         payment.succeeded_at = now
-        payment.failure_reason = None
+        payment.failure_reason = payment.failure_code = None
         problem = _mismatch(payment, booking, state)
         if problem:
             return _flag(payment, booking, problem)
@@ -315,7 +317,9 @@ def settle(payment: Payment, state: IntentState, *, reason: str) -> str:
 
     if state.status in (FAILED, CANCELED):
         payment.status = state.status
-        payment.failure_reason = state.failure_reason or payment.failure_reason
+        if state.failure_reason:
+            payment.failure_reason, payment.failure_code = \
+                state.failure_reason, state.failure_code
         if booking.status == PENDING:
             bookings.expire_unpaid(booking, actor=SYSTEM.because(
                 f"payment {state.status}: {state.failure_reason or 'no reason given'}"))
@@ -327,7 +331,7 @@ def settle(payment: Payment, state: IntentState, *, reason: str) -> str:
         return _declined(payment, booking, state)
     payment.status = state.status  # on its way: requires_payment / action / processing
     if state.status != REQUIRES_PAYMENT:
-        payment.failure_reason = None  # a new attempt is under way
+        payment.failure_reason = payment.failure_code = None  # a new attempt is under way
     return f"now {state.status}"
 
 
@@ -338,7 +342,7 @@ def _declined(payment: Payment, booking: Booking, state: IntentState) -> str:
     already_told = payment.status == REQUIRES_PAYMENT and \
         payment.failure_reason == state.failure_reason
     payment.status = REQUIRES_PAYMENT
-    payment.failure_reason = state.failure_reason
+    payment.failure_reason, payment.failure_code = state.failure_reason, state.failure_code
     if already_told:
         return "declined; already recorded"
     if booking.status == PENDING:

@@ -278,5 +278,5 @@ def test_the_declined_message_tells_how_long_the_place_is_held(app, app_ctx, bui
     assert messages and all(m.status != "failed" for m in messages), [
         (m.status, m.error) for m in messages]
     email = next(m for m in messages if m.channel == "email")
-    assert "did not go through: Your card was declined." in email.body_text
+    assert "did not go through: Your bank declined the card." in email.body_text
     assert "We hold your place until" in email.body_text and "/shop/b/" in email.body_text

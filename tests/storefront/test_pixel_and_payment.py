@@ -162,8 +162,11 @@ def test_a_declined_card_says_why_and_keeps_the_place(app, shopper, store, strip
                             data={"card": "declined"}, follow_redirects=True)
     text = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "The payment did not go through: Your card was declined." in text
-    assert "declined.." not in text
+    # Told once, in the Pay section, in the customer's words (not the gateway's).
+    assert text.count("did not go through") == 1, text
+    assert "The last attempt did not go through: Your bank declined the card. You can try " \
+        "again with another card." in text
+    assert "Your card was declined" not in text and "declined.." not in text
     assert booking_status(reference) == "pending"
     paid = shopper.get(f"/shop/bookings/{reference}/paid").get_data(as_text=True)
     assert "Payment received" not in paid and "CompletePayment" not in paid

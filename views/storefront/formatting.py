@@ -17,7 +17,7 @@ from app.models.bookings import (
     REFUNDED,
 )
 from app.models.waitlist import BOOKED, LEFT, OFFER_EXPIRED, OFFERED, WAITING
-from app.services import agenda, display_formats, waitlist
+from app.services import agenda, decline_reasons, display_formats, waitlist
 from app.services.booking_states import status_label
 from views.storefront.blueprint import bp, current_language
 from views.storefront.shop_messages import shop_message
@@ -79,6 +79,10 @@ def storefront_formatting() -> dict:
         "history_label": status_words,
         "waitlist_status": waitlist_status,
         "shop_message": shop_message,
+        # Why a payment did not go through, in the page's language (staff see the
+        # gateway's own words in the console).
+        "decline_reason": lambda payment: decline_reasons.customer_reason(
+            payment.failure_code),
         "format_month": lambda day: format_date(day, "LLLL y", locale=locale()),
         "format_day": lambda day: format_date(day, "full", locale=locale()),
         "weekday_names": lambda: [get_day_names("abbreviated", locale=locale())[index]

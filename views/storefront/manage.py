@@ -20,6 +20,7 @@ from app.services import (
     calendar_feeds,
     calendar_file,
     customer_booking,
+    decline_reasons,
     manage_links,
     payments,
     receipts,
@@ -101,9 +102,10 @@ def pay_test_card(reference: str, *, customer_id: int):
     payment = payments.payment_for_customer(reference, customer_id=customer_id)
     if payment.status == SUCCEEDED:
         return redirect(url_for(".paid", reference=reference))
-    reason = (payment.failure_reason or "").strip().rstrip(".")
-    flash(gettext("The payment did not go through: %(reason)s.", reason=reason) if reason
-          else gettext("The payment did not go through."))
+    if payment.status in payments.TERMINAL:  # no retry: nothing on the page says why
+        flash(gettext("The payment did not go through: %(reason)s",
+                      reason=decline_reasons.customer_reason(payment.failure_code)))
+    # A declined card can be retried: the Pay section says why, told there only.
     return redirect(url_for(".booking", reference=reference))
 
 
