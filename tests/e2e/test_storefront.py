@@ -178,9 +178,19 @@ def test_a_customer_finds_books_pays_changes_and_cancels(page, build, app, live_
     _look(page, "cancel")
     page.get_by_role("button", name="Yes, cancel the booking").click()
     expect(page.get_by_text("Your booking is cancelled.")).to_be_visible()
-    run_jobs(app)  # the refund of a free cancellation is made by a job
+    # The refund of a free cancellation is made by a job, and its credit note by another:
+    # worked as the site's own worker does, with the site's settings (its Stripe keys).
+    with live_app.app_context():
+        run_jobs(live_app)
     page.reload()
     expect(page.get_by_text("refunded €84.00")).to_be_visible()
+    credit_note = page.get_by_role("link", name=re.compile(r"^Credit note CN-"))
+    expect(credit_note).to_be_visible()
+    number = re.search(r"CN-\d+", credit_note.inner_text()).group(0)
+    pdf = page.request.get(credit_note.get_attribute("href"))
+    assert pdf.ok and pdf.body().startswith(b"%PDF")
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.body())).pages)
+    assert number in text and reference in text
     _look(page, "cancelled-refunded")
 
     page.get_by_role("link", name="My bookings").click()
