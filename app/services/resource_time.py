@@ -24,6 +24,8 @@ from datetime import datetime, time, timedelta
 from functools import lru_cache
 
 from sqlalchemy import (
+    ARRAY,
+    Integer,
     String,
     and_,
     bindparam,
@@ -37,6 +39,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from app.errors import Conflict, ValidationFailed
@@ -149,11 +152,11 @@ def taken_between(slot) -> tuple[datetime, datetime]:
     return (slot.resource_from or slot.starts_at, slot.resource_until or slot.ends_at)
 
 
-def _overlapping(model, resource_id, start, end):
+def _overlapping(model, resource_id, start, end, dialect_name: str = ""):
     # Correlated to every outer table (the resource, the slot of a list), not only the
     # one around it.
     return exists().where(model.resource_id == resource_id,
-                          _meets(model, start, end)).correlate_except(model)
+                          _meets(model, start, end, dialect_name)).correlate_except(model)
 
 
 def _meets(model, start, end, dialect_name: str = ""):
@@ -287,25 +290,27 @@ def assign(conn, *, booking_id: int, provider_id: int, offering_id: int, slot_id
     _check_choice(found, chosen)
     key = share_key(found, booking_id=booking_id, slot_id=slot_id)
     with_the_time = _sharing(conn, key) if found.shared else set()
-    take = _taker(conn.dialect.name)
-    taken = []
+    orders = []  # per kind, the resources to try, in order
     for kind, candidates in found.by_kind.items():
         present = [rid for rid in candidates if rid in with_the_time]
         if present and chosen in candidates and chosen not in present:
             raise Conflict(*RESOURCE_BUSY, {"resource_id": [
                 "That time is with someone else."]})
         if present:
-            order = present
+            orders.append((kind, present))
         elif chosen in candidates:
-            order = [chosen]
+            orders.append((kind, [chosen]))
         else:
-            order = _fairest_first(candidates, load, prefer)
-        resource_id = take(conn, order, booking_id, provider_id, start, end, key)
+            orders.append((kind, _fairest_first(candidates, load, prefer)))
+    taker = _take_first_free_of_each if conn.dialect.name == "postgresql" else \
+        _take_first_free_one_writer
+    taken = taker(conn, [order for _kind, order in orders], booking_id, provider_id,
+                  start, end, key)
+    for (kind, order), resource_id in zip(orders, taken):
         if resource_id is None:
             raise Conflict(*RESOURCE_BUSY, {"resource_id": [
-                "Busy at that time." if chosen in candidates else
+                "Busy at that time." if chosen in found.by_kind[kind] else
                 f"No {kind} is free at that time."]})
-        taken.append(resource_id)
     return taken
 
 
@@ -359,8 +364,33 @@ def _sharing(conn, key: str) -> set[int]:
         ResourceBooking.share_key == key)))
 
 
-def _taker(dialect_name: str):
-    return _take_first_free if dialect_name == "postgresql" else _take_first_free_one_writer
+def _take_first_free_of_each(conn, orders, booking_id, provider_id, start, end,
+                             key) -> list[int | None]:
+    """PostgreSQL: per kind (``orders``: the resources of each, in order), the first
+    resource free then, or None; every kind in one statement while nobody takes the same
+    people at the same moment. A resource free when the statement began but taken by a
+    concurrent booking since is left out by the exclusion constraint; the ones after it
+    are then tried one by one."""
+    ids, groups, ranks = [], [], []
+    for group, order in enumerate(orders):
+        ids += order
+        groups += [group] * len(order)
+        ranks += range(len(order))
+    picked = {row.grp: row for row in conn.execute(_take_first_free_of_each_statement(), {
+        "ids": ids, "groups": groups, "ranks": ranks, "booking_id": booking_id,
+        "provider_id": provider_id, "starts_at": start, "ends_at": end,
+        "share_key": key})}
+    taken: list[int | None] = []
+    for group, order in enumerate(orders):
+        row = picked.get(group)
+        if row is None:  # nobody of the kind free
+            taken.append(None)
+        elif row.taken:
+            taken.append(row.resource_id)
+        else:
+            taken.append(_take_first_free(conn, order[order.index(row.resource_id) + 1:],
+                                          booking_id, provider_id, start, end, key))
+    return taken
 
 
 def _take_first_free(conn, order, booking_id, provider_id, start, end, key) -> int | None:
@@ -378,37 +408,80 @@ def _take_first_free(conn, order, booking_id, provider_id, start, end, key) -> i
     return None
 
 
-def _take_if_free():
-    resource_id = bindparam("resource_id", type_=ResourceBooking.resource_id.type)
+_TAKEN_COLUMNS = ["resource_id", "booking_id", "provider_id", "starts_at", "ends_at",
+                  "share_key"]
+
+
+def _new_row_values(resource_id):
     start = bindparam("starts_at", type_=ResourceBooking.starts_at.type)
     end = bindparam("ends_at", type_=ResourceBooking.ends_at.type)
-    new_row = select(resource_id, bindparam("booking_id"), bindparam("provider_id"),
-                     start, end, bindparam("share_key", type_=String)
-                     ).where(~_unavailable(resource_id, start, end))
-    return (pg_insert(ResourceBooking)
-            .from_select(["resource_id", "booking_id", "provider_id", "starts_at",
-                          "ends_at", "share_key"], new_row)
+    return start, end, (resource_id, bindparam("booking_id", type_=Integer),
+                        bindparam("provider_id", type_=Integer), start, end,
+                        bindparam("share_key", type_=String))
+
+
+def _take_if_free():
+    resource_id = bindparam("resource_id", type_=ResourceBooking.resource_id.type)
+    start, end, values = _new_row_values(resource_id)
+    new_row = select(*values).where(~_unavailable(resource_id, start, end))
+    return (pg_insert(ResourceBooking).from_select(_TAKEN_COLUMNS, new_row)
             .on_conflict_do_nothing(constraint=NO_OVERLAP)
             .returning(ResourceBooking.id))
+
+
+@lru_cache(maxsize=1)
+def _take_first_free_of_each_statement():
+    """``WITH pick AS (the first of each group neither busy, off shift nor booked then),
+    ins AS (INSERT … SELECT FROM pick ON CONFLICT … DO NOTHING RETURNING …)`` and
+    every pick, with whether it was inserted."""
+    candidates = func.unnest(
+        bindparam("ids", type_=ARRAY(Integer)), bindparam("groups", type_=ARRAY(Integer)),
+        bindparam("ranks", type_=ARRAY(Integer))).table_valued(
+        "resource_id", "grp", "rnk").render_derived(name="candidate")
+    start, end, values = _new_row_values(candidates.c.resource_id)
+    booked = _overlapping(ResourceBooking, candidates.c.resource_id, start, end,
+                          "postgresql").where(
+        ResourceBooking.share_key != bindparam("share_key", type_=String))
+    pick = (select(candidates.c.grp, *(value.label(name) for name, value in
+                                       zip(_TAKEN_COLUMNS, values)))
+            .where(~_unavailable(candidates.c.resource_id, start, end), ~booked)
+            .ext(distinct_on(candidates.c.grp))
+            .order_by(candidates.c.grp, candidates.c.rnk)
+            .cte("pick"))
+    inserted = (pg_insert(ResourceBooking)
+                .from_select(_TAKEN_COLUMNS, select(*(pick.c[name]
+                                                      for name in _TAKEN_COLUMNS)))
+                .on_conflict_do_nothing(constraint=NO_OVERLAP)
+                .returning(ResourceBooking.resource_id).cte("inserted"))
+    return (select(pick.c.resource_id, pick.c.grp,
+                   inserted.c.resource_id.is_not(None).label("taken"))
+            .select_from(pick.outerjoin(inserted,
+                                        inserted.c.resource_id == pick.c.resource_id)))
 
 
 _TAKE_IF_FREE = _take_if_free()
 
 
-def _take_first_free_one_writer(conn, order, booking_id, provider_id, start, end,
-                                key) -> int | None:
-    """SQLite: one writer at a time, so the overlap is checked before the insert."""
-    for resource_id in order:
-        if conn.scalar(select(_unavailable(resource_id, start, end))):
-            continue
-        if conn.scalar(select(_overlapping(ResourceBooking, resource_id, start, end).where(
-                ResourceBooking.share_key != key))):
-            continue
-        conn.execute(insert(ResourceBooking).values(
-            resource_id=resource_id, booking_id=booking_id, provider_id=provider_id,
-            starts_at=start, ends_at=end, share_key=key))
-        return resource_id
-    return None
+def _take_first_free_one_writer(conn, orders, booking_id, provider_id, start, end,
+                                key) -> list[int | None]:
+    """SQLite: one writer at a time, so the overlap is checked before the insert; per
+    kind the first resource free then, or None."""
+    taken: list[int | None] = []
+    for order in orders:
+        taken.append(None)
+        for resource_id in order:
+            if conn.scalar(select(_unavailable(resource_id, start, end))):
+                continue
+            if conn.scalar(select(_overlapping(ResourceBooking, resource_id, start,
+                                               end).where(
+                    ResourceBooking.share_key != key))):
+                continue
+            conn.execute(insert(ResourceBooking).values(
+                resource_id=resource_id, booking_id=booking_id, provider_id=provider_id,
+                starts_at=start, ends_at=end, share_key=key))
+            taken[-1] = resource_id
+            break
+    return taken
 
 
 def _fairest_first(candidates, load: dict[int, int], prefer) -> list[int]:

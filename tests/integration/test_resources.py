@@ -5,10 +5,11 @@ races run on PostgreSQL, whose exclusion constraint decides."""
 from __future__ import annotations
 
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
@@ -285,6 +286,55 @@ def test_concurrent_requests_across_offerings_take_each_person_once(app, build, 
     booked = db.session.execute(select(func.sum(Slot.booked)).where(
         Slot.id.in_([shop["cut_at_ten"], shop["beard_at_ten"]]))).scalar()
     assert booked == people
+
+
+@pytest.mark.postgres
+def test_a_person_taken_while_the_booking_looked_leaves_it_the_next_one(app, build, shop,
+                                                                       is_postgres):
+    """"Any available" picks Ada, free when its statement began; a concurrent booking
+    holding her then commits first: the exclusion constraint leaves her out, and the
+    booking takes the next person instead of failing."""
+    if not is_postgres:
+        pytest.skip("SQLite serialises every writer; the race needs PostgreSQL "
+                    "(TEST_DATABASE_URL), where CI runs it")
+    bea = resources.create_resource(scope=shop["scope"], name="Bea").id
+    resources.set_offering_resources(shop["cut"], [shop["ada"], bea], scope=shop["scope"])
+    # One booking each earlier that day: Ada (by name) comes first for the next.
+    other = book(build, shop["cut"], build.slot(shop["cut"], TEN - timedelta(hours=2)))
+    book(build, shop["cut"], build.slot(shop["cut"], TEN - timedelta(hours=1)))
+    other_id = db.session.scalar(select(Booking.id).where(
+        Booking.reference == other.reference))
+    customer = build.customer()
+    placed, errors = [], []
+
+    def request():
+        with app.app_context():
+            try:
+                placed.append(bookings.place_booking(customer_id=customer,
+                                                     offering_id=shop["cut"],
+                                                     slot_id=shop["cut_at_ten"]))
+            except Exception as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+    with db.engine.connect() as concurrent:
+        concurrent.execute(ResourceBooking.__table__.insert().values(
+            resource_id=shop["ada"], booking_id=other_id, provider_id=shop["provider"],
+            starts_at=TEN, ends_at=TEN + timedelta(hours=1), share_key=f"booking:{other_id}"))
+        thread = threading.Thread(target=request)
+        thread.start()
+        waiting = 0
+        for _ in range(100):  # the booking's insert waits for this transaction's row
+            waiting = db.session.scalar(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND datname = current_database()"))
+            db.session.rollback()
+            if waiting or not thread.is_alive():
+                break
+            time.sleep(0.05)
+        concurrent.commit()
+        thread.join()
+    assert errors == [] and waiting == 1
+    assert taken_by(placed[0].reference) == [bea]
 
 
 # --- a class shares its teacher ---------------------------------------------------------
