@@ -162,6 +162,13 @@ def with_live_places(slots: list[dict], *, only_free: bool = False,
     return fresh
 
 
+def places_left(slot_id: int) -> int:
+    """How many places a time has left now (none once it is retired or gone)."""
+    row = db.session.execute(select(Slot.capacity, Slot.booked).where(
+        Slot.id == slot_id, Slot.retired_at.is_(None))).first()
+    return max(0, row.capacity - row.booked) if row is not None else 0
+
+
 def list_slots(offering_id: int, *, start: datetime | None, end: datetime | None,
                only_free: bool = False) -> list[Slot]:
     """Bookable slots of a visible offering in a window; with ``only_free``, those with a

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 from icalendar import Calendar
 from sqlalchemy import func, select
 
@@ -91,8 +92,37 @@ def test_a_time_taken_meanwhile_offers_other_times(shopper, store, build):
 
     page = response.get_data(as_text=True)
     assert response.status_code == 409
-    assert "Please choose another time." in page and f"slot_id={other}" in page
+    # One place asked for: the time was taken, said once, with the other times below.
+    assert page.count('role="alert"') == 1
+    assert "Someone has just booked that time. Please choose another one below.</p>" in page
+    assert "fewer places" not in page and "Please choose another time." not in page
+    assert f"slot_id={other}" in page
     assert db.session.scalar(select(func.count()).select_from(Booking)) == 0
+
+
+@pytest.mark.parametrize("headers, left_one, left_none", [
+    ({}, "Only 1 place is left at that time. Choose fewer places or another time.",
+     "Someone has just booked that time. Please choose another one below."),
+    ({"Accept-Language": "de-DE,de;q=0.9"},
+     "Zu diesem Termin ist nur noch 1 Platz frei. Wählen Sie weniger Plätze oder einen "
+     "anderen Termin.",
+     "Dieser Termin wurde gerade von jemand anderem gebucht. Bitte wählen Sie unten einen "
+     "anderen.")])
+def test_asking_for_more_places_than_are_left_says_how_many_are(client, store, headers,
+                                                                left_one, left_none):
+    slot = db.session.get(Slot, store.slot_id)
+    slot.booked = slot.capacity - 1
+    db.session.commit()
+
+    page = client.get(f"/shop/offerings/{store.offering_id}/review?slot_id={store.slot_id}"
+                      "&quantity=2", headers=headers).get_data(as_text=True)
+    assert left_one in page and page.count(left_one) == 1
+
+    slot.booked = slot.capacity
+    db.session.commit()
+    page = client.get(f"/shop/offerings/{store.offering_id}/review?slot_id={store.slot_id}"
+                      "&quantity=2", headers=headers).get_data(as_text=True)
+    assert left_none in page
 
 
 # --- guests -------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from app.services import (
     booking_queries,
     booking_quote,
     bookings,
+    browse,
     guest_checkout,
     idempotency,
     manage_links,
@@ -20,7 +21,7 @@ from app.services import (
 from app.services.attribution_capture import CONSENT_COOKIE
 from views.storefront.access import grant
 from views.storefront.people import PersonChoice, busy_message, person_choice
-from views.storefront.shop_messages import shop_message
+from views.storefront.shop_messages import another_time, choose_again_message, shop_message
 from views.storefront.blueprint import (
     FIRST_TOUCH,
     bp,
@@ -82,7 +83,11 @@ def _submission() -> str:
 
 def _choose_again(offering_id: int, error: DomainError, quantity: int, status: int = 409):
     """The offering page with the reason on top and the picker for other times."""
-    return _choose_again_with(offering_id, shop_message(error), error.status or status)
+    slot_id = _choice()["slot_id"]
+    notice = choose_again_message(
+        error, quantity=quantity,
+        places_left=browse.places_left(slot_id) if slot_id else 0)
+    return _choose_again_with(offering_id, notice, error.status or status)
 
 
 def _choose_again_with(offering_id: int, notice: str | None, status: int):
@@ -137,7 +142,7 @@ def _place(customer_id: int, offering_id: int, *, as_guest: bool = False):
         if claim is not None:
             idempotency.release(claim)
         if exc.code == "booking.resource_busy":  # the person (or everyone) booked meanwhile
-            return _choose_again_with(offering_id, busy_message(person), 409)
+            return _choose_again_with(offering_id, another_time(busy_message(person)), 409)
         if exc.status == 409:  # taken meanwhile: other times, not a dead end
             return _choose_again(offering_id, exc, choice["quantity"])
         raise

@@ -17,6 +17,7 @@ from app.models.types import utcnow
 from app.services import (
     booking_queries,
     bookings,
+    browse,
     calendar_feeds,
     calendar_file,
     customer_booking,
@@ -38,7 +39,7 @@ from views.storefront.blueprint import (
     money,
     pixel_event,
 )
-from views.storefront.shop_messages import shop_message
+from views.storefront.shop_messages import choose_again_message, shop_message
 from views.storefront.time_picker import build_picker
 
 PAST_PAGE_SIZE = 20
@@ -159,8 +160,9 @@ def move(reference: str, *, customer_id: int):
         except DomainError as exc:
             if exc.status != 409:
                 raise
-            flash(gettext("%(reason)s Please choose another time.",
-                          reason=shop_message(exc)))
+            moving = booking_queries.get_customer_booking(reference, customer_id=customer_id)
+            flash(choose_again_message(exc, quantity=moving.quantity,
+                                       places_left=browse.places_left(slot_id)))
             return redirect(url_for(".move", reference=reference))
         flash(gettext("Your booking has moved."))
         return redirect(url_for(".booking", reference=reference), code=303)

@@ -7,7 +7,7 @@ translated message per form field.
 """
 from __future__ import annotations
 
-from flask_babel import gettext, lazy_gettext
+from flask_babel import gettext, lazy_gettext, ngettext
 
 from app.errors import DomainError
 from app.services import password_policy
@@ -36,7 +36,7 @@ MESSAGES = {
     "account.invalid": lazy_gettext("Please fill in your first and last name."),
     "booking.slot_full": lazy_gettext(
         "There are not enough places left at that time. Choose fewer places or another "
-        "time."),
+        "time."),  # where the places asked and left are not known; see slot_taken_message
     "booking.busy": lazy_gettext("That time is being booked by someone else right now. "
                                  "Please try again."),
     "booking.slot_retired": lazy_gettext("That time is no longer offered. Please choose "
@@ -123,6 +123,33 @@ def shop_message(error: DomainError) -> str:
     """The customer's sentence for a refusal, in the page's language."""
     message = MESSAGES.get(error.code)
     return str(message) if message is not None else error.message
+
+
+# Refusals of a time whose sentence does not say what to do next.
+NEEDS_ANOTHER_TIME = frozenset({"booking.resource_busy", "booking.same_slot"})
+
+
+def another_time(reason: str) -> str:
+    """``reason``, then the advice to choose another time."""
+    return gettext("%(reason)s Please choose another time.", reason=reason)
+
+
+def choose_again_message(error: DomainError, *, quantity: int, places_left: int) -> str:
+    """Why the customer chooses a time again, and what to do, each said once: a time
+    taken meanwhile says how many places are left when more than one was asked for."""
+    if error.code == "booking.slot_full":
+        return slot_taken_message(quantity, places_left)
+    message = shop_message(error)
+    return another_time(message) if error.code in NEEDS_ANOTHER_TIME else message
+
+
+def slot_taken_message(quantity: int, places_left: int) -> str:
+    if quantity > 1 and places_left > 0:
+        return ngettext("Only %(num)d place is left at that time. Choose fewer places or "
+                        "another time.",
+                        "Only %(num)d places are left at that time. Choose fewer places or "
+                        "another time.", places_left)
+    return gettext("Someone has just booked that time. Please choose another one below.")
 
 
 # A field whose advice depends on what was wrong with it.
