@@ -144,5 +144,5 @@ def test_a_refused_booking_is_told_in_the_pages_language(build, shopper, store):
     response = shopper.post(f"/shop/offerings/{store.offering_id}/book",
                             data={"slot_id": full, "quantity": 1})
     assert response.status_code == 409
-    assert "Zu diesem Termin sind nicht mehr genug Plätze frei." in response.get_data(
+    assert "Dieser Termin wurde gerade von jemand anderem gebucht." in response.get_data(
         as_text=True)
