@@ -231,6 +231,21 @@ def test_cancelling_shows_the_refund_first_then_cancels(shopper, store, stripe_o
     assert "Your booking is cancelled." in page
 
 
+def test_history_says_the_status_in_the_words_status_uses(shopper, store, stripe_on):
+    reference = _placed(store)
+    page = shopper.get(f"/shop/bookings/{reference}").get_data(as_text=True)
+    history = page.split('id="history-title"', 1)[1]
+    assert "Waiting for payment" in history and "Pending" not in page
+
+    shopper.post(f"/shop/bookings/{reference}/pay-test-card", data={"card": "visa"})
+    history = shopper.get(f"/shop/bookings/{reference}").get_data(as_text=True).split(
+        'id="history-title"', 1)[1]
+    assert history.index("Waiting for payment") < history.index("Confirmed")
+    shopper.set_cookie("bw_language", "de")
+    german = shopper.get(f"/shop/bookings/{reference}").get_data(as_text=True)
+    assert "Wartet auf Zahlung" in german.split('id="history-title"', 1)[1]
+
+
 def test_outside_the_free_window_there_is_no_cancel(shopper, store, stripe_on):
     db.session.get(Offering, store.offering_id).free_cancellation_hours = 24 * 30
     db.session.commit()

@@ -51,10 +51,15 @@ def status_words(status: str) -> str:
 
 def customer_status(booking) -> str:
     """A booking's status for its customer: a pending one says what it waits for."""
-    if booking.status == PENDING:
+    return history_words(booking.status, booking)
+
+
+def history_words(status: str, booking) -> str:
+    """A status ``booking`` was in, in the words its Status shows (never "Pending")."""
+    if status == PENDING:
         return gettext("Waiting for the provider's confirmation") if booking.pay_at_venue \
             else gettext("Waiting for payment")
-    return status_words(booking.status)
+    return status_words(status)
 
 
 @bp.context_processor
@@ -76,7 +81,7 @@ def storefront_formatting() -> dict:
         .isoformat(),
         "part_labels": PART_LABELS,
         "status_label": customer_status,
-        "history_label": status_words,
+        "history_label": history_words,
         "waitlist_status": waitlist_status,
         "shop_message": shop_message,
         # Why a payment did not go through, in the page's language (staff see the
