@@ -169,3 +169,12 @@ def test_a_provider_page_shows_a_map_with_a_maps_key(app, client, town):
         app.config["GOOGLE_MAPS_API_KEY"] = None
     assert f"maps/embed/v1/place?key=AIzaTestKey&q={BERLIN[0]},{BERLIN[1]}" in page
     assert 'title="Map of Harbor loft"' in page
+
+
+def test_a_provider_without_a_description_has_no_empty_box_under_its_name(client, build):
+    build.provider(name="Quiet Studio", slug="quiet-studio", timezone="Europe/Berlin")
+
+    page = client.get("/shop/providers/quiet-studio").get_data(as_text=True)
+
+    assert 'id="provider-name">Quiet Studio</h1>' in page
+    assert "provider-about" not in page
