@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Booking
+from app.services import bookings
 from tests.e2e.accessibility import assert_accessible
 from tests.builders import PASSWORD as BUILT_PASSWORD
 from tests.e2e.conftest import REPORT_CSP_VIOLATIONS, SIZES, BrowserErrors, Screenshots
@@ -30,6 +31,7 @@ from tests.fakes.google_maps import geocoded, google_maps_for, maps_settings
 from tests.notifications.conftest import run_jobs
 
 BERLIN = ZoneInfo("Europe/Berlin")
+PHONES = {"phone-360": {"width": 360, "height": 740}, "phone-390": SIZES["phone"]}
 PASSWORD = "a-long-enough-password"
 
 
@@ -341,3 +343,49 @@ def test_two_browsers_race_for_the_last_place(page, build, browser, live_server,
     # answer is the point here; anything else is an error.
     assert not [e for e in errors if "409 (CONFLICT)" not in e], errors
     assert db.session.scalar(select(Booking.id).where(Booking.slot_id == sunday)) is not None
+
+
+# Rows of the header: its items grouped by where they stand (items of a row are centred, so
+# their tops differ by a few pixels); then the room between a box's bottom and another's top.
+HEADER_ROWS = """() => {
+    const header = document.querySelector('header');
+    const items = [...header.querySelectorAll(':scope > a, :scope > form, nav > *')]
+        .map(e => e.getBoundingClientRect()).filter(box => box.height > 0)
+        .map(box => box.top).sort((a, b) => a - b);
+    let rows = 0, last = -100;
+    for (const top of items) { if (top > last + 12) { rows += 1; last = top; } }
+    return {rows, height: Math.round(header.getBoundingClientRect().height),
+            overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth};
+}"""
+
+
+@pytest.mark.parametrize("language", ["English", "Deutsch"])
+def test_signed_in_phone_pages_have_a_two_row_header_and_room_under_pay(page, build,
+                                                                         language):
+    _provider, offering, slots = _studio(build)
+    customer = build.customer()
+    reference = bookings.place_booking(customer_id=customer, offering_id=offering,
+                                       slot_id=slots["sun"]).reference
+    page.goto("/shop/login")
+    page.get_by_label("Email").fill(build.email_of(customer))
+    page.get_by_label("Password").fill(BUILT_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name=language).click()
+
+    for name, size in PHONES.items():
+        page.set_viewport_size(size)
+        page.goto(f"/shop/bookings/{reference}")
+        header = page.evaluate(HEADER_ROWS)
+        assert header["rows"] <= 2 and header["overflow"] == 0, (name, header)
+        pay = page.locator("section.pay button[type=submit]").bounding_box()
+        below = page.locator("#actions-title").bounding_box()
+        assert below["y"] - (pay["y"] + pay["height"]) >= 16, (name, pay, below)
+        assert_accessible(page)
+        page.screenshots.take(f"booking-{language}", sizes={name: size})
+
+        page.goto("/shop/bookings")
+        assert page.evaluate(HEADER_ROWS)["rows"] <= 2
+        shown = page.locator(".booking-card .reference").first
+        expect(shown).to_have_text(reference)
+        assert shown.evaluate("e => e.getClientRects().length") == 1  # one line, unbroken
+        page.screenshots.take(f"my-bookings-{language}", sizes={name: size})
