@@ -18,6 +18,7 @@ and the overlap is checked before the insert in the same transaction.
 """
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -27,8 +28,11 @@ from sqlalchemy import (
     ARRAY,
     Integer,
     String,
+    all_,
     and_,
+    any_,
     bindparam,
+    case,
     cast,
     delete,
     exists,
@@ -37,9 +41,10 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    true,
     update,
 )
-from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy.dialects.postgresql import aggregate_order_by, distinct_on
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from app.errors import Conflict, ValidationFailed
@@ -69,6 +74,9 @@ class Needs:
 
     by_kind: dict[str, list[int]]
     shared: bool = False
+    # Every linked resource as "id:kind:active", by id: what a remembered copy is
+    # checked against (:func:`_links_unchanged`).
+    fingerprint: str = ""
 
     def __bool__(self) -> bool:
         return bool(self.by_kind)
@@ -84,50 +92,51 @@ def needs_of_offerings(executor, offering_ids) -> dict[int, Needs]:
     """The needs of many offerings in one read (those needing none are left out)."""
     if not offering_ids:
         return {}
-    rows = executor.execute(_needs_read(), {"offering_ids": list(offering_ids)}).all()
+    rows = executor.execute(_NEEDS_READ, {"offering_ids": list(offering_ids)}).all()
     return _needs_from(rows)
 
 
-@lru_cache(maxsize=4)
-def _needs_read(dialect_name: str = "", with_day_load: bool = False):
-    """The read of offerings' resources (bound ``offering_ids``); ``with_day_load``: of
-    one offering (bound ``offering_id``), with each resource's bookings in the day
-    between ``day_from`` and ``day_until`` (a class counts once, however many are in
-    it), for "any available", and the time a booking of ``slot_id`` takes. Built once
-    per dialect."""
-    columns = [offering_resource.c.offering_id, Resource.id, Resource.kind, Resource.active,
-               Offering.resources_shared]
-    offerings = offering_resource.c.offering_id.in_(bindparam("offering_ids",
-                                                              expanding=True))
-    if with_day_load:
-        columns.append(select(func.count(func.distinct(ResourceBooking.share_key)))
-                       .where(ResourceBooking.resource_id == Resource.id,
-                              _meets(ResourceBooking, bindparam("day_from"),
-                                     bindparam("day_until"), dialect_name))
-                       .correlate(Resource).scalar_subquery().label("day_load"))
-        # The time a booking of the slot (bound ``slot_id``) takes, buffers included.
-        for name, bound, own in (("taken_from", Slot.resource_from, Slot.starts_at),
-                                 ("taken_until", Slot.resource_until, Slot.ends_at)):
-            columns.append(select(func.coalesce(bound, own))
-                           .where(Slot.id == bindparam("slot_id"))
-                           .scalar_subquery().label(name))
-        offerings = offering_resource.c.offering_id == bindparam("offering_id")
-    return (select(*columns)
-            .join(Resource, Resource.id == offering_resource.c.resource_id)
-            .join(Offering, Offering.id == offering_resource.c.offering_id)
-            .where(offerings)
-            .order_by(Resource.name, Resource.id))
+# Built once: every booking of an offering done by staff or rooms reads it.
+_NEEDS_READ = (select(offering_resource.c.offering_id, Resource.id, Resource.kind,
+                      Resource.active, Offering.resources_shared)
+               .join(Resource, Resource.id == offering_resource.c.resource_id)
+               .join(Offering, Offering.id == offering_resource.c.offering_id)
+               .where(offering_resource.c.offering_id.in_(
+                   bindparam("offering_ids", expanding=True)))
+               .order_by(Resource.name, Resource.id))
 
 
 def _needs_from(rows) -> dict[int, Needs]:
     found: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
     shared: dict[int, bool] = {}
+    links: dict[int, list] = defaultdict(list)
     for row in rows:
         found[row.offering_id][row.kind] += [row.id] if row.active else []
         shared[row.offering_id] = row.resources_shared
+        links[row.offering_id].append((row.id, row.kind, row.active))
     return {offering_id: Needs({kind: kinds[kind] for kind in RESOURCE_KINDS if kind in kinds},
-                               shared[offering_id])
+                               shared[offering_id], _fingerprint(links[offering_id]))
             for offering_id, kinds in found.items()}
+
+
+def _fingerprint(links) -> str:
+    return ",".join(f"{rid}:{kind}:{int(bool(active))}" for rid, kind, active
+                    in sorted(links))
+
+
+def _links_unchanged():
+    """PostgreSQL: the offering's (bound ``offering_id``) linked resources, kinds and
+    active flags are still the ``fingerprint`` remembered, and its sharing ``shared``:
+    one uncorrelated read of a few rows per statement."""
+    link = func.concat(cast(Resource.id, String), literal(":"), Resource.kind, literal(":"),
+                       case((Resource.active.is_(True), literal("1")), else_=literal("0")))
+    now = (select(func.string_agg(link, aggregate_order_by(literal(","), Resource.id)))
+           .join(offering_resource, offering_resource.c.resource_id == Resource.id)
+           .where(offering_resource.c.offering_id == bindparam("offering_id"))
+           .scalar_subquery())
+    return and_(now == bindparam("fingerprint", type_=String),
+                exists().where(Offering.id == bindparam("offering_id"),
+                               Offering.resources_shared == bindparam("shared")))
 
 
 def share_key(needs_: Needs, *, booking_id: int, slot_id: int) -> str:
@@ -275,43 +284,96 @@ def assign(conn, *, booking_id: int, provider_id: int, offering_id: int, slot_id
     theirs (the class has its teacher): a choice of someone else is refused.
     ``starts_at``: the slot's start (its day); ``zone_name``: the provider's time zone,
     read here when not given (a stale one only changes whom "any available" tries
-    first)."""
+    first).
+
+    On PostgreSQL the offering's needs are remembered per process: the statement that
+    takes the time takes nothing unless the offering's links, their kinds and active
+    flags and its sharing are still as remembered, and a kind it finds nobody for is
+    asked again with the needs read afresh, so a stale memory costs a statement, never
+    a wrong booking or a person left out."""
     if zone_name is None:
         zone_name = conn.scalar(select(Provider.timezone).where(Provider.id == provider_id))
     day = _local_day(zone_name, starts_at)
-    rows = conn.execute(_needs_read(conn.dialect.name, with_day_load=True),
-                        {"offering_id": offering_id, "slot_id": slot_id,
-                         "day_from": day[0], "day_until": day[1]}).all()
-    found = _needs_from(rows).get(offering_id)
-    if not found:
-        return []
-    load = {row.id: row.day_load for row in rows}
-    start, end = rows[0].taken_from, rows[0].taken_until
-    _check_choice(found, chosen)
-    key = share_key(found, booking_id=booking_id, slot_id=slot_id)
+    postgres = conn.dialect.name == "postgresql"
+    found = _remembered_needs.get(offering_id) if postgres else None
+    remembered = found is not None and (chosen is None or _does(found, chosen))
+    if not remembered:
+        found = _read_needs(conn, offering_id, remember=postgres)
+    take = _take_first_free_of_each if postgres else _take_first_free_one_writer
+    taken: dict[str, int] = {}
+    while found:
+        _check_choice(found, chosen)
+        key = share_key(found, booking_id=booking_id, slot_id=slot_id)
+        missing = [(kind, order) for kind, order in _orders(conn, found, chosen, key)
+                   if kind not in taken]
+        picked, as_remembered = take(conn, missing, _TakeRequest(
+            booking_id=booking_id, provider_id=provider_id, offering_id=offering_id,
+            slot_id=slot_id, share_key=key, shared=found.shared,
+            fingerprint=found.fingerprint, prefer=tuple(prefer), day=day))
+        taken.update((kind, resource_id) for (kind, _order), resource_id
+                     in zip(missing, picked) if resource_id is not None)
+        nobody = [kind for kind in found.by_kind if kind not in taken]
+        if not nobody:
+            return [taken[kind] for kind in found.by_kind]
+        if remembered and not as_remembered:  # linked, unlinked or switched since
+            found, remembered = _read_needs(conn, offering_id, remember=True), False
+            continue
+        raise Conflict(*RESOURCE_BUSY, {"resource_id": [
+            "Busy at that time." if chosen in found.by_kind[nobody[0]] else
+            f"No {nobody[0]} is free at that time."]})
+    return list(taken.values())
+
+
+@dataclass(frozen=True)
+class _TakeRequest:
+    booking_id: int
+    provider_id: int
+    offering_id: int
+    slot_id: int
+    share_key: str
+    shared: bool
+    fingerprint: str
+    prefer: tuple[int, ...]
+    day: tuple[datetime, datetime]
+
+    def parameters(self, tried) -> dict:
+        return {"booking_id": self.booking_id, "provider_id": self.provider_id,
+                "offering_id": self.offering_id, "slot_id": self.slot_id,
+                "share_key": self.share_key, "shared": self.shared,
+                "fingerprint": self.fingerprint, "prefer": list(self.prefer), "tried": list(tried),
+                "day_from": self.day[0], "day_until": self.day[1]}
+
+
+def _does(found: Needs, resource_id: int) -> bool:
+    return any(resource_id in ids for ids in found.by_kind.values())
+
+
+def _orders(conn, found: Needs, chosen: int | None, key: str):
+    """Per kind, the resources that may be given: the time's own for a class that has
+    them, the customer's choice, or all of the kind (the statement orders them)."""
     with_the_time = _sharing(conn, key) if found.shared else set()
-    orders = []  # per kind, the resources to try, in order
     for kind, candidates in found.by_kind.items():
         present = [rid for rid in candidates if rid in with_the_time]
         if present and chosen in candidates and chosen not in present:
             raise Conflict(*RESOURCE_BUSY, {"resource_id": [
                 "That time is with someone else."]})
-        if present:
-            orders.append((kind, present))
-        elif chosen in candidates:
-            orders.append((kind, [chosen]))
-        else:
-            orders.append((kind, _fairest_first(candidates, load, prefer)))
-    taker = _take_first_free_of_each if conn.dialect.name == "postgresql" else \
-        _take_first_free_one_writer
-    taken = taker(conn, [order for _kind, order in orders], booking_id, provider_id,
-                  start, end, key)
-    for (kind, order), resource_id in zip(orders, taken):
-        if resource_id is None:
-            raise Conflict(*RESOURCE_BUSY, {"resource_id": [
-                "Busy at that time." if chosen in found.by_kind[kind] else
-                f"No {kind} is free at that time."]})
-    return taken
+        yield kind, present or ([chosen] if chosen in candidates else candidates)
+
+
+REMEMBERED_NEEDS = 10_000
+_remembered_needs: dict[int, Needs] = {}
+_remembering = threading.Lock()  # threaded servers: one writer at a time
+
+
+def _read_needs(conn, offering_id: int, *, remember: bool) -> Needs:
+    found = needs(conn, offering_id)
+    if remember and found:
+        with _remembering:
+            _remembered_needs.pop(offering_id, None)
+            if len(_remembered_needs) >= REMEMBERED_NEEDS:
+                del _remembered_needs[next(iter(_remembered_needs))]
+            _remembered_needs[offering_id] = found
+    return found
 
 
 def rekey_offering(conn, offering_id: int) -> int:
@@ -364,130 +426,138 @@ def _sharing(conn, key: str) -> set[int]:
         ResourceBooking.share_key == key)))
 
 
-def _take_first_free_of_each(conn, orders, booking_id, provider_id, start, end,
-                             key) -> list[int | None]:
-    """PostgreSQL: per kind (``orders``: the resources of each, in order), the first
-    resource free then, or None; every kind in one statement while nobody takes the same
-    people at the same moment. A resource free when the statement began but taken by a
-    concurrent booking since is left out by the exclusion constraint; the ones after it
-    are then tried one by one."""
-    ids, groups, ranks = [], [], []
-    for group, order in enumerate(orders):
-        ids += order
-        groups += [group] * len(order)
-        ranks += range(len(order))
-    picked = {row.grp: row for row in conn.execute(_take_first_free_of_each_statement(), {
-        "ids": ids, "groups": groups, "ranks": ranks, "booking_id": booking_id,
-        "provider_id": provider_id, "starts_at": start, "ends_at": end,
-        "share_key": key})}
+def _take_first_free_of_each(conn, groups, request: _TakeRequest):
+    """PostgreSQL: per kind (``groups``: (kind, resource ids)), the first resource free
+    then in fair order (:func:`_fair_order`), or None; every kind in one statement. A
+    resource free when the statement began but taken by a concurrent booking since is
+    left out by the exclusion constraint, and the kinds it leaves are asked again
+    without it. Also whether the offering's links were as remembered (if not, nothing
+    was taken)."""
+    taken: dict[int, int | None] = {}
+    tried: list[int] = []
+    as_remembered = True
+    while len(taken) < len(groups):
+        asked = [group for group in range(len(groups)) if group not in taken]
+        ids, numbers, kinds = [], [], []
+        for group in asked:
+            kind, order = groups[group]
+            ids += order
+            numbers += [group] * len(order)
+            kinds += [kind] * len(order)
+        rows = conn.execute(_take_first_free_statement(), {
+            "ids": ids, "groups": numbers, "kinds": kinds, **request.parameters(tried)}).all()
+        as_remembered = as_remembered and rows[0].links_as_remembered
+        picked = {row.grp: row for row in rows if row.resource_id is not None}
+        for group in asked:
+            row = picked.get(group)
+            if row is None:  # nobody of the kind free (or still needed)
+                taken[group] = None
+            elif row.taken:
+                taken[group] = row.resource_id
+            else:
+                tried.append(row.resource_id)
+    return [taken[group] for group in range(len(groups))], as_remembered
+
+
+def _take_first_free_one_writer(conn, groups, request: _TakeRequest):
+    """SQLite: one writer at a time, so the first resource free then (in fair order) is
+    inserted; per kind its id, or None (and True: the needs were read in this
+    transaction)."""
+    person = _PERSON
+    start, end = _slot_time()
+    parameters = request.parameters(())
+    bounds = conn.execute(select(start, end), parameters).one()
     taken: list[int | None] = []
-    for group, order in enumerate(orders):
-        row = picked.get(group)
-        if row is None:  # nobody of the kind free
-            taken.append(None)
-        elif row.taken:
-            taken.append(row.resource_id)
-        else:
-            taken.append(_take_first_free(conn, order[order.index(row.resource_id) + 1:],
-                                          booking_id, provider_id, start, end, key))
-    return taken
+    for _kind, order in groups:
+        resource_id = conn.scalar(
+            select(person.c.id).where(person.c.id.in_(order),
+                                      *_free_and_needed(person, start, end, "sqlite"))
+            .order_by(*_fair_order(person, "sqlite")).limit(1), parameters)
+        if resource_id is not None:
+            conn.execute(insert(ResourceBooking).values(
+                resource_id=resource_id, booking_id=request.booking_id,
+                provider_id=request.provider_id, starts_at=bounds[0], ends_at=bounds[1],
+                share_key=request.share_key))
+        taken.append(resource_id)
+    return taken, True
 
 
-def _take_first_free(conn, order, booking_id, provider_id, start, end, key) -> int | None:
-    """PostgreSQL: one statement per resource tried, which inserts the time only if the
-    resource is neither busy nor off shift, and leaves it out when the exclusion
-    constraint finds an overlapping time (after a concurrent taker commits): no
-    savepoint, no separate check."""
-    for resource_id in order:
-        taken = conn.execute(_TAKE_IF_FREE, {
-            "resource_id": resource_id, "booking_id": booking_id,
-            "provider_id": provider_id, "starts_at": start, "ends_at": end,
-            "share_key": key}).first()
-        if taken is not None:
-            return resource_id
-    return None
-
-
+_PERSON = Resource.__table__.alias("person")
 _TAKEN_COLUMNS = ["resource_id", "booking_id", "provider_id", "starts_at", "ends_at",
                   "share_key"]
 
 
-def _new_row_values(resource_id):
-    start = bindparam("starts_at", type_=ResourceBooking.starts_at.type)
-    end = bindparam("ends_at", type_=ResourceBooking.ends_at.type)
-    return start, end, (resource_id, bindparam("booking_id", type_=Integer),
-                        bindparam("provider_id", type_=Integer), start, end,
-                        bindparam("share_key", type_=String))
+def _slot_time():
+    """The time a booking of the slot (bound ``slot_id``) takes, buffers included."""
+    return tuple(select(func.coalesce(bound, own)).where(Slot.id == bindparam("slot_id"))
+                 .scalar_subquery()
+                 for bound, own in ((Slot.resource_from, Slot.starts_at),
+                                    (Slot.resource_until, Slot.ends_at)))
 
 
-def _take_if_free():
-    resource_id = bindparam("resource_id", type_=ResourceBooking.resource_id.type)
-    start, end, values = _new_row_values(resource_id)
-    new_row = select(*values).where(~_unavailable(resource_id, start, end))
-    return (pg_insert(ResourceBooking).from_select(_TAKEN_COLUMNS, new_row)
-            .on_conflict_do_nothing(constraint=NO_OVERLAP)
-            .returning(ResourceBooking.id))
+def _free_and_needed(person, start, end, dialect_name: str) -> list:
+    """``person`` (a resource) is active, free for the time and not among those
+    ``tried``; on PostgreSQL, where the needs may be remembered, the offering's links are
+    also as remembered (SQLite reads them in the same transaction)."""
+    booked = _overlapping(ResourceBooking, person.c.id, start, end, dialect_name).where(
+        ResourceBooking.share_key != bindparam("share_key", type_=String))
+    if dialect_name == "postgresql":
+        return [_links_unchanged(), person.c.active.is_(True),
+                person.c.id != all_(bindparam("tried", type_=ARRAY(Integer))),
+                ~_unavailable(person.c.id, start, end), ~booked]
+    return [person.c.active.is_(True), ~person.c.id.in_(bindparam("tried", expanding=True)),
+            ~_unavailable(person.c.id, start, end), ~booked]
+
+
+def _fair_order(person, dialect_name: str) -> list:
+    """Whom "any available" tries first: ``prefer`` (a moved booking's people), then the
+    least booked in the day from ``day_from`` to ``day_until`` (a class counts once,
+    however many are in it), then by name."""
+    day_load = (select(func.count(func.distinct(ResourceBooking.share_key)))
+                .where(ResourceBooking.resource_id == person.c.id,
+                       _meets(ResourceBooking, bindparam("day_from"),
+                              bindparam("day_until"), dialect_name))
+                .correlate(person).scalar_subquery())
+    preferred = (person.c.id == any_(bindparam("prefer", type_=ARRAY(Integer)))
+                 if dialect_name == "postgresql" else
+                 person.c.id.in_(bindparam("prefer", expanding=True)))
+    return [case((preferred, 0), else_=1), day_load, person.c.name, person.c.id]
 
 
 @lru_cache(maxsize=1)
-def _take_first_free_of_each_statement():
-    """``WITH pick AS (the first of each group neither busy, off shift nor booked then),
-    ins AS (INSERT … SELECT FROM pick ON CONFLICT … DO NOTHING RETURNING …)`` and
+def _take_first_free_statement():
+    """``WITH pick AS (per group the first in fair order that is free and still needed),
+    inserted AS (INSERT … SELECT FROM pick ON CONFLICT … DO NOTHING RETURNING …)``:
     every pick, with whether it was inserted."""
     candidates = func.unnest(
         bindparam("ids", type_=ARRAY(Integer)), bindparam("groups", type_=ARRAY(Integer)),
-        bindparam("ranks", type_=ARRAY(Integer))).table_valued(
-        "resource_id", "grp", "rnk").render_derived(name="candidate")
-    start, end, values = _new_row_values(candidates.c.resource_id)
-    booked = _overlapping(ResourceBooking, candidates.c.resource_id, start, end,
-                          "postgresql").where(
-        ResourceBooking.share_key != bindparam("share_key", type_=String))
+        bindparam("kinds", type_=ARRAY(String))).table_valued(
+        "resource_id", "grp", "kind").render_derived(name="candidate")
+    person = _PERSON
+    start, end = _slot_time()
+    values = (person.c.id, bindparam("booking_id", type_=Integer),
+              bindparam("provider_id", type_=Integer), start, end,
+              bindparam("share_key", type_=String))
     pick = (select(candidates.c.grp, *(value.label(name) for name, value in
                                        zip(_TAKEN_COLUMNS, values)))
-            .where(~_unavailable(candidates.c.resource_id, start, end), ~booked)
+            .select_from(candidates.join(person, and_(
+                person.c.id == candidates.c.resource_id,
+                person.c.kind == candidates.c.kind)))
+            .where(*_free_and_needed(person, start, end, "postgresql"))
             .ext(distinct_on(candidates.c.grp))
-            .order_by(candidates.c.grp, candidates.c.rnk)
+            .order_by(candidates.c.grp, *_fair_order(person, "postgresql"))
             .cte("pick"))
     inserted = (pg_insert(ResourceBooking)
                 .from_select(_TAKEN_COLUMNS, select(*(pick.c[name]
                                                       for name in _TAKEN_COLUMNS)))
                 .on_conflict_do_nothing(constraint=NO_OVERLAP)
                 .returning(ResourceBooking.resource_id).cte("inserted"))
-    return (select(pick.c.resource_id, pick.c.grp,
+    # At least one row, which says whether the links were as remembered.
+    check = select(_links_unchanged().label("links_as_remembered")).subquery("links")
+    return (select(check.c.links_as_remembered, pick.c.resource_id, pick.c.grp,
                    inserted.c.resource_id.is_not(None).label("taken"))
-            .select_from(pick.outerjoin(inserted,
-                                        inserted.c.resource_id == pick.c.resource_id)))
-
-
-_TAKE_IF_FREE = _take_if_free()
-
-
-def _take_first_free_one_writer(conn, orders, booking_id, provider_id, start, end,
-                                key) -> list[int | None]:
-    """SQLite: one writer at a time, so the overlap is checked before the insert; per
-    kind the first resource free then, or None."""
-    taken: list[int | None] = []
-    for order in orders:
-        taken.append(None)
-        for resource_id in order:
-            if conn.scalar(select(_unavailable(resource_id, start, end))):
-                continue
-            if conn.scalar(select(_overlapping(ResourceBooking, resource_id, start,
-                                               end).where(
-                    ResourceBooking.share_key != key))):
-                continue
-            conn.execute(insert(ResourceBooking).values(
-                resource_id=resource_id, booking_id=booking_id, provider_id=provider_id,
-                starts_at=start, ends_at=end, share_key=key))
-            taken[-1] = resource_id
-            break
-    return taken
-
-
-def _fairest_first(candidates, load: dict[int, int], prefer) -> list[int]:
-    """The least booked that day first (then by name); ``prefer`` before them all."""
-    return sorted(candidates, key=lambda rid: (rid not in prefer, load.get(rid) or 0,
-                                               candidates.index(rid)))
+            .select_from(check.outerjoin(pick, true())
+                         .outerjoin(inserted, inserted.c.resource_id == pick.c.resource_id)))
 
 
 def _local_day(zone_name: str | None, moment: datetime) -> tuple[datetime, datetime]:

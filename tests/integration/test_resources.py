@@ -137,6 +137,21 @@ def test_any_available_spreads_the_day_and_a_choice_is_kept(build, shop):
     assert nobody.value.code == "booking.resource_busy"
 
 
+def test_people_linked_or_stopped_since_the_last_booking_count_at_once(build, shop):
+    """The offering's needs may be remembered between bookings (PostgreSQL): a person
+    linked since is given the next booking as the least booked, and one made inactive
+    is not given it."""
+    book(build, shop["cut"], build.slot(shop["cut"], TEN - timedelta(hours=2)))
+    bob = resources.create_resource(scope=shop["scope"], name="Bob", kind="staff").id
+    resources.set_offering_resources(shop["cut"], [shop["ada"], bob, shop["chair"]],
+                                     scope=shop["scope"])
+    assert bob in taken_by(book(build, shop["cut"], shop["cut_at_ten"]).reference)
+    resources.update_resource(shop["ada"], scope=shop["scope"], active=False)
+    later = build.slot(shop["cut"], TEN + timedelta(hours=2))
+    assert taken_by(book(build, shop["cut"], later).reference) == sorted(
+        [bob, shop["chair"]])
+
+
 def test_a_chosen_person_busy_then_is_refused_not_swapped(build, shop):
     bob = resources.create_resource(scope=shop["scope"], name="Bob", kind="staff").id
     resources.set_offering_resources(shop["cut"], [shop["ada"], bob, shop["chair"]],
