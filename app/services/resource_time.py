@@ -497,16 +497,14 @@ def _slot_time():
 
 def _free_and_needed(person, start, end, dialect_name: str) -> list:
     """``person`` (a resource) is active, free for the time and not among those
-    ``tried``; on PostgreSQL, where the needs may be remembered, the offering's links are
-    also as remembered (SQLite reads them in the same transaction)."""
+    ``tried``."""
     booked = _overlapping(ResourceBooking, person.c.id, start, end, dialect_name).where(
         ResourceBooking.share_key != bindparam("share_key", type_=String))
-    if dialect_name == "postgresql":
-        return [_links_unchanged(), person.c.active.is_(True),
-                person.c.id != all_(bindparam("tried", type_=ARRAY(Integer))),
-                ~_unavailable(person.c.id, start, end), ~booked]
-    return [person.c.active.is_(True), ~person.c.id.in_(bindparam("tried", expanding=True)),
-            ~_unavailable(person.c.id, start, end), ~booked]
+    not_tried = (person.c.id != all_(bindparam("tried", type_=ARRAY(Integer)))
+                 if dialect_name == "postgresql" else
+                 ~person.c.id.in_(bindparam("tried", expanding=True)))
+    return [person.c.active.is_(True), not_tried, ~_unavailable(person.c.id, start, end),
+            ~booked]
 
 
 def _fair_order(person, dialect_name: str) -> list:
@@ -526,15 +524,20 @@ def _fair_order(person, dialect_name: str) -> list:
 
 @lru_cache(maxsize=1)
 def _take_first_free_statement():
-    """``WITH pick AS (per group the first in fair order that is free and still needed),
-    inserted AS (INSERT … SELECT FROM pick ON CONFLICT … DO NOTHING RETURNING …)``:
-    every pick, with whether it was inserted."""
+    """``WITH slot_time, links (whether the offering's links are as remembered), pick AS
+    (per group the first in fair order that is free, when they are), inserted AS (INSERT
+    … SELECT FROM pick ON CONFLICT … DO NOTHING RETURNING …)``: every pick, with
+    whether it was inserted, and at least one row, which says whether the links were as
+    remembered. The slot and the links are read once each."""
     candidates = func.unnest(
         bindparam("ids", type_=ARRAY(Integer)), bindparam("groups", type_=ARRAY(Integer)),
         bindparam("kinds", type_=ARRAY(String))).table_valued(
         "resource_id", "grp", "kind").render_derived(name="candidate")
     person = _PERSON
-    start, end = _slot_time()
+    slot_time = select(*(column.label(name) for name, column in zip(
+        ("starts_at", "ends_at"), _slot_time()))).cte("slot_time")
+    links = select(_links_unchanged().label("as_remembered")).cte("links")
+    start, end = slot_time.c.starts_at, slot_time.c.ends_at
     values = (person.c.id, bindparam("booking_id", type_=Integer),
               bindparam("provider_id", type_=Integer), start, end,
               bindparam("share_key", type_=String))
@@ -542,7 +545,8 @@ def _take_first_free_statement():
                                        zip(_TAKEN_COLUMNS, values)))
             .select_from(candidates.join(person, and_(
                 person.c.id == candidates.c.resource_id,
-                person.c.kind == candidates.c.kind)))
+                person.c.kind == candidates.c.kind))
+                .join(slot_time, true()).join(links, links.c.as_remembered))
             .where(*_free_and_needed(person, start, end, "postgresql"))
             .ext(distinct_on(candidates.c.grp))
             .order_by(candidates.c.grp, *_fair_order(person, "postgresql"))
@@ -552,11 +556,9 @@ def _take_first_free_statement():
                                                       for name in _TAKEN_COLUMNS)))
                 .on_conflict_do_nothing(constraint=NO_OVERLAP)
                 .returning(ResourceBooking.resource_id).cte("inserted"))
-    # At least one row, which says whether the links were as remembered.
-    check = select(_links_unchanged().label("links_as_remembered")).subquery("links")
-    return (select(check.c.links_as_remembered, pick.c.resource_id, pick.c.grp,
-                   inserted.c.resource_id.is_not(None).label("taken"))
-            .select_from(check.outerjoin(pick, true())
+    return (select(links.c.as_remembered.label("links_as_remembered"), pick.c.resource_id,
+                   pick.c.grp, inserted.c.resource_id.is_not(None).label("taken"))
+            .select_from(links.outerjoin(pick, true())
                          .outerjoin(inserted, inserted.c.resource_id == pick.c.resource_id)))
 
 
