@@ -41,7 +41,8 @@ class CustomerBooking:
     booking: Booking
     payment: Payment | None
     paid_minor: int
-    refunded_minor: int
+    refunded_minor: int            # refunds the gateway has made
+    refund_pending_minor: int      # refunds asked for, not made yet
     documents: list[Document]
     can_pay: bool
     can_cancel: bool
@@ -61,11 +62,13 @@ def customer_booking(reference: str, *, customer_id: int,
     paid = payment.received_minor or 0 if payment is not None and \
         payment.status == SUCCEEDED else 0
     refundable = refunds.refundable(payment) if paid else 0
+    refunded = refunds.refunded_so_far(payment) if paid else 0
     cancel_refusal = customer_change_refusal(booking, now, moving=False)
     move_refusal = customer_change_refusal(booking, now, moving=True)
     return CustomerBooking(
         booking=booking, payment=payment, paid_minor=paid,
-        refunded_minor=paid - refundable if paid else 0,
+        refunded_minor=refunded,
+        refund_pending_minor=max(0, paid - refundable - refunded) if paid else 0,
         documents=_documents(booking.id),
         can_pay=booking.status == PENDING and booking.total_minor > 0
         and gateway_name_for(booking) != MANUAL

@@ -115,6 +115,13 @@ def refundable(payment: Payment) -> int:
     return max(0, (payment.received_minor or 0) - int(counted))
 
 
+def refunded_so_far(payment: Payment) -> int:
+    """The refunds of the payment the gateway has made (not those still on their way)."""
+    return int(db.session.scalar(
+        select(func.coalesce(func.sum(Refund.amount_minor), 0))
+        .where(Refund.payment_id == payment.id, Refund.status == REFUND_SUCCEEDED)))
+
+
 def perform_refund(refund_id: int, *, final_attempt: bool = True) -> Refund:
     """Call the gateway for a pending or retrying refund; does nothing to any other."""
     with unit_of_work():  # a read: nothing stays open across the gateway call

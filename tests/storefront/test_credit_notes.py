@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Booking
-from app.models.payments import Payment
+from app.models.payments import REFUND_RETRYING, Payment, Refund
 from app.services import bookings, manage_links, refunds
 from app.services.scopes import Scope
 from tests.notifications.conftest import run_jobs
@@ -61,7 +61,19 @@ def test_a_partial_refund_lists_its_credit_note_to_download(app, shopper, store,
     text = _pdf_text(shopper, href)
     assert number in text and "20.00" in text
     page = shopper.get(f"/shop/bookings/{reference}").get_data(as_text=True)
-    assert "refunded €20.00" in page
+    assert "refunded €20.00" in page and "on its way" not in page
+
+
+def test_a_refund_not_made_yet_is_on_its_way_not_refunded(app, shopper, store, stripe_on):
+    """A refund the gateway has not made yet (say it is down and the refund waits for a
+    retry) is told as on its way."""
+    reference = _paid(app, shopper, store)
+    db.session.add(Refund(payment_id=_payment_id(reference), provider_id=store.provider_id,
+                          amount_minor=2000, currency="EUR", status=REFUND_RETRYING))
+    db.session.commit()
+    page = shopper.get(f"/shop/bookings/{reference}").get_data(as_text=True)
+    assert "Paid €84.00 · <strong>a refund of €20.00 is on its way</strong>" in page
+    assert "refunded €" not in page
 
 
 def test_cancelling_with_a_full_refund_lists_the_credit_note_here_and_behind_the_link(

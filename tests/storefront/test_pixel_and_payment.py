@@ -170,6 +170,9 @@ def test_a_declined_card_says_why_and_keeps_the_place(app, shopper, store, strip
     assert booking_status(reference) == "pending"
     paid = shopper.get(f"/shop/bookings/{reference}/paid").get_data(as_text=True)
     assert "Payment received" not in paid and "CompletePayment" not in paid
+    # It says the payment did not come, and does not pretend to wait for it.
+    assert "Payment not received" in paid and "Processing" not in paid
+    assert "refreshes by itself" not in paid and 'http-equiv="refresh"' not in paid
 
 
 def test_without_test_cards_the_card_form_uses_stripe_js(app, shopper, store, stripe_on,

@@ -12,7 +12,7 @@ from flask import Response, current_app, flash, redirect, render_template, reque
 from flask_babel import gettext
 
 from app.errors import DomainError, NotFound
-from app.models.payments import SUCCEEDED
+from app.models.payments import REQUIRES_PAYMENT, SUCCEEDED
 from app.models.types import utcnow
 from app.services import (
     booking_queries,
@@ -119,7 +119,10 @@ def paid(reference: str, *, customer_id: int):
     except NotFound:
         payment = None
     succeeded = payment is not None and payment.status == SUCCEEDED
-    failed = payment is not None and payment.status in payments.TERMINAL and not succeeded
+    # Failed for good, or declined (the hold stays: the booking page pays again).
+    failed = payment is not None and not succeeded and (
+        payment.status in payments.TERMINAL
+        or (payment.status == REQUIRES_PAYMENT and bool(payment.failure_reason)))
     events = [pixel_event("CompletePayment", contents(item),
                           event_id_for(item.reference, "CompletePayment"))] if succeeded else []
     return render_template("storefront/paid.html", booking=item, payment=payment,
