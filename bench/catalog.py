@@ -619,8 +619,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except common.BenchmarkError as error:
-        print(f"benchmark stopped: {error}", file=sys.stderr)
-        sys.exit(2)
+    common.run_main(main)

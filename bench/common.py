@@ -329,6 +329,16 @@ class BenchmarkError(RuntimeError):
     """The app answered with errors: the figures would measure error pages."""
 
 
+def run_main(main: Callable[[], int]) -> None:
+    """A benchmark script's entry point: its exit code, or 2 with the reason when it
+    stopped (``BenchmarkError``)."""
+    try:
+        sys.exit(main())
+    except BenchmarkError as error:
+        print(f"benchmark stopped: {error}", file=sys.stderr)
+        sys.exit(2)
+
+
 def preflight_in_process(client, paths: Iterable[str]) -> None:
     """One request per path; any 5xx stops the benchmark before it measures error pages."""
     for path in paths:
