@@ -1,0 +1,341 @@
+"""The local PayPal stand-in's bookkeeping: orders, captures and refunds, in memory.
+
+What PayPal's Orders v2 and Payments v2 APIs do for an order with intent ``CAPTURE`` and
+one purchase unit, with PayPal's statuses, amounts as decimal strings and errors in its
+shape. The HTTP side is in ``devservices/paypal_server.py``; every method here is called
+with the ledger's lock held, so a method sees and leaves a consistent state.
+
+Not modelled: intent ``AUTHORIZE``, several purchase units, order updates (PATCH), payment
+sources other than the buyer's approval, disputes.
+"""
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import Decimal, InvalidOperation
+
+#: Currencies PayPal takes without decimals; every other one has two.
+NO_DECIMALS = {"HUF", "JPY", "TWD"}
+ERROR_DOCS = "https://developer.paypal.com/docs/api/{api}/v2/#error-"
+
+
+class PayPalError(Exception):
+    """An answer in PayPal's error shape: ``name``, ``message``, ``debug_id``, ``details``."""
+
+    def __init__(self, status: int, name: str, message: str, *, issue: str | None = None,
+                 description: str | None = None, field: str | None = None,
+                 value: str | None = None, location: str = "body",
+                 api: str = "orders") -> None:
+        super().__init__(message)
+        self.api = api
+        self.status, self.name, self.message = status, name, message
+        self.issue, self.description = issue, description
+        self.field, self.value, self.location = field, value, location
+
+    def body(self) -> dict:
+        body = {"name": self.name, "message": self.message,
+                "debug_id": secrets.token_hex(7)}
+        if self.issue:
+            detail = {"issue": self.issue, "description": self.description or self.message}
+            if self.field:
+                detail.update(field=self.field, location=self.location)
+            if self.value is not None:
+                detail["value"] = self.value
+            body["details"] = [detail]
+            body["links"] = [{"href": ERROR_DOCS.format(api=self.api) + self.issue, "rel": "information_link",
+                              "method": "GET"}]
+        return body
+
+
+def invalid_request(issue: str, description: str, field: str | None = None,
+                    value: str | None = None) -> PayPalError:
+    return PayPalError(400, "INVALID_REQUEST",
+                       "Request is not well-formed, syntactically incorrect, or violates "
+                       "schema.", issue=issue, description=description, field=field,
+                       value=value)
+
+
+def unprocessable(issue: str, description: str, api: str = "orders") -> PayPalError:
+    return PayPalError(422, "UNPROCESSABLE_ENTITY",
+                       "The requested action could not be performed, semantically "
+                       "incorrect, or failed business validation.",
+                       issue=issue, description=description, api=api)
+
+
+def not_found(kind: str, reference: str) -> PayPalError:
+    return PayPalError(404, "RESOURCE_NOT_FOUND",
+                       "The specified resource does not exist.", issue="INVALID_RESOURCE_ID",
+                       description=f"Specified resource ID does not exist ({kind}).",
+                       field=f"{kind}_id", value=reference, location="path",
+                       api="payments" if kind in ("capture", "refund") else "orders")
+
+
+def now_text() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def new_id() -> str:
+    """A PayPal-looking id: 17 upper-case letters and digits."""
+    return uuid.uuid4().hex[:17].upper()
+
+
+def parse_money(money, field_name: str) -> tuple[Decimal, str]:
+    """A ``{currency_code, value}`` object read as PayPal reads it: the value a decimal
+    string with exactly the currency's places (none for JPY, HUF and TWD)."""
+    if not isinstance(money, dict):
+        raise invalid_request("MISSING_REQUIRED_PARAMETER", "A required field is missing.",
+                              field_name)
+    currency, value = money.get("currency_code"), money.get("value")
+    if not isinstance(currency, str) or len(currency) != 3 or not currency.isalpha():
+        raise invalid_request("INVALID_PARAMETER_VALUE", "The currency code is invalid.",
+                              f"{field_name}/currency_code", str(currency))
+    currency = currency.upper()
+    try:
+        amount = Decimal(value) if isinstance(value, str) else None
+    except InvalidOperation:
+        amount = None
+    if amount is None or not amount.is_finite() or amount <= 0:
+        raise invalid_request("INVALID_PARAMETER_SYNTAX", "The value is not a positive "
+                              "decimal amount.", f"{field_name}/value", str(value))
+    places = 0 if currency in NO_DECIMALS else 2
+    if -amount.as_tuple().exponent > places:
+        raise invalid_request("DECIMAL_PRECISION", "The value has too many decimal places "
+                              "for the currency.", f"{field_name}/value", value)
+    return amount, currency
+
+
+def money_text(amount: Decimal, currency: str) -> dict:
+    places = 0 if currency in NO_DECIMALS else 2
+    return {"currency_code": currency, "value": f"{amount:.{places}f}"}
+
+
+@dataclass
+class Order:
+    id: str
+    amount: Decimal
+    currency: str
+    return_url: str | None
+    cancel_url: str | None
+    status: str  # CREATED | PAYER_ACTION_REQUIRED | APPROVED | COMPLETED
+    purchase_unit: dict
+    approve_rel: str  # "payer-action" with a payment_source.paypal, else "approve"
+    create_time: str = field(default_factory=now_text)
+    update_time: str | None = None
+    payer_id: str | None = None
+    decline_capture: bool = False
+    capture_id: str | None = None
+
+
+@dataclass
+class Capture:
+    id: str
+    order_id: str
+    amount: Decimal
+    currency: str
+    custom_id: str | None
+    invoice_id: str | None
+    status: str = "COMPLETED"  # COMPLETED | PARTIALLY_REFUNDED | REFUNDED
+    create_time: str = field(default_factory=now_text)
+    update_time: str = field(default_factory=now_text)
+    refund_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Refund:
+    id: str
+    capture_id: str
+    amount: Decimal
+    currency: str
+    invoice_id: str | None
+    note_to_payer: str | None
+    status: str = "COMPLETED"
+    create_time: str = field(default_factory=now_text)
+
+
+class Ledger:
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.orders: dict[str, Order] = {}
+        self.captures: dict[str, Capture] = {}
+        self.refunds: dict[str, Refund] = {}
+        # PayPal-Request-Id → the answer first given to it, per operation.
+        self.answered: dict[tuple[str, str], dict] = {}
+
+    # --- orders ---------------------------------------------------------------------------
+
+    def create_order(self, body: dict) -> Order:
+        if not isinstance(body, dict) or body.get("intent") != "CAPTURE":
+            raise invalid_request("INVALID_PARAMETER_VALUE", "Only intent CAPTURE is "
+                                  "supported here.", "/intent", str((body or {}).get("intent")))
+        units = body.get("purchase_units")
+        if not isinstance(units, list) or len(units) != 1 or not isinstance(units[0], dict):
+            raise invalid_request("INVALID_ARRAY_MAX_ITEMS", "Exactly one purchase unit is "
+                                  "supported here.", "/purchase_units")
+        unit = units[0]
+        amount, currency = parse_money(unit.get("amount"), "/purchase_units/@reference_id"
+                                       "=='default'/amount")
+        context, approve_rel = _experience_context(body)
+        order = Order(id=new_id(), amount=amount, currency=currency,
+                      return_url=context.get("return_url"),
+                      cancel_url=context.get("cancel_url"),
+                      status="PAYER_ACTION_REQUIRED" if approve_rel == "payer-action"
+                      else "CREATED",
+                      purchase_unit={key: unit[key] for key in
+                                     ("reference_id", "custom_id", "invoice_id",
+                                      "description", "soft_descriptor") if key in unit},
+                      approve_rel=approve_rel)
+        order.purchase_unit.setdefault("reference_id", "default")
+        self.orders[order.id] = order
+        return order
+
+    def order(self, order_id: str) -> Order:
+        order = self.orders.get(order_id)
+        if order is None:
+            raise not_found("order", order_id)
+        return order
+
+    def approve(self, order_id: str, *, decline_capture: bool = False) -> Order:
+        """The buyer approving on PayPal's page; ``decline_capture``: with a funding
+        source the bank will decline when the order is captured."""
+        order = self.order(order_id)
+        if order.status not in ("CREATED", "PAYER_ACTION_REQUIRED", "APPROVED"):
+            raise unprocessable("ORDER_CANNOT_BE_APPROVED", f"The order is {order.status}.")
+        order.status, order.update_time = "APPROVED", now_text()
+        order.payer_id = order.payer_id or new_id()[:13]
+        order.decline_capture = decline_capture
+        return order
+
+    def capture(self, order_id: str) -> Order:
+        order = self.order(order_id)
+        if order.status == "COMPLETED":
+            raise unprocessable("ORDER_ALREADY_CAPTURED", "Order already captured. If "
+                                "'intent=CAPTURE' only one capture per order is allowed.")
+        if order.status != "APPROVED":
+            raise unprocessable("ORDER_NOT_APPROVED", "Payer has not yet approved the "
+                                "Order for payment.")
+        if order.decline_capture:
+            raise unprocessable("INSTRUMENT_DECLINED", "The instrument presented was "
+                                "either declined by the processor or bank, or it can't be "
+                                "used for this payment.")
+        unit = order.purchase_unit
+        capture = Capture(id=new_id(), order_id=order.id, amount=order.amount,
+                          currency=order.currency, custom_id=unit.get("custom_id"),
+                          invoice_id=unit.get("invoice_id"))
+        self.captures[capture.id] = capture
+        order.capture_id, order.status, order.update_time = capture.id, "COMPLETED", now_text()
+        return order
+
+    # --- captures and refunds ---------------------------------------------------------------
+
+    def capture_of(self, capture_id: str) -> Capture:
+        capture = self.captures.get(capture_id)
+        if capture is None:
+            raise not_found("capture", capture_id)
+        return capture
+
+    def refund_of(self, refund_id: str) -> Refund:
+        refund = self.refunds.get(refund_id)
+        if refund is None:
+            raise not_found("refund", refund_id)
+        return refund
+
+    def refund(self, capture_id: str, body: dict) -> Refund:
+        capture = self.capture_of(capture_id)
+        body = body if isinstance(body, dict) else {}
+        remaining = capture.amount - sum(self.refunds[r].amount for r in capture.refund_ids)
+        if remaining <= 0:
+            raise unprocessable("CAPTURE_FULLY_REFUNDED", "The capture has already been "
+                                "fully refunded.", api="payments")
+        if body.get("amount") is None:
+            amount, currency = remaining, capture.currency
+        else:
+            amount, currency = parse_money(body["amount"], "/amount")
+        if currency != capture.currency:
+            raise unprocessable("REFUND_CAPTURE_CURRENCY_MISMATCH", "Refund must be in the "
+                                "same currency as the capture.", api="payments")
+        if amount > remaining:
+            raise unprocessable("REFUND_AMOUNT_EXCEEDED", "The refund amount must be less "
+                                "than or equal to the capture amount that has not yet been "
+                                "refunded.", api="payments")
+        refund = Refund(id=new_id(), capture_id=capture.id, amount=amount, currency=currency,
+                        invoice_id=body.get("invoice_id"),
+                        note_to_payer=body.get("note_to_payer"))
+        self.refunds[refund.id] = refund
+        capture.refund_ids.append(refund.id)
+        capture.status = "REFUNDED" if amount == remaining else "PARTIALLY_REFUNDED"
+        capture.update_time = now_text()
+        return refund
+
+    # --- as PayPal shows them ---------------------------------------------------------------
+
+    def order_json(self, order: Order) -> dict:
+        unit = dict(order.purchase_unit, amount=money_text(order.amount, order.currency))
+        if order.capture_id:
+            unit["payments"] = {"captures": [self.capture_json(self.captures[order.capture_id])]}
+        body = {"id": order.id, "intent": "CAPTURE", "status": order.status,
+                "purchase_units": [unit], "create_time": order.create_time,
+                "links": self._order_links(order)}
+        if order.update_time:
+            body["update_time"] = order.update_time
+        if order.payer_id:
+            body["payer"] = {"payer_id": order.payer_id,
+                             "email_address": "buyer@example.com",
+                             "name": {"given_name": "Test", "surname": "Buyer"}}
+            body["payment_source"] = {"paypal": {"account_id": order.payer_id,
+                                                 "email_address": "buyer@example.com"}}
+        return body
+
+    def capture_json(self, capture: Capture) -> dict:
+        body = {"id": capture.id, "status": capture.status,
+                "amount": money_text(capture.amount, capture.currency),
+                "final_capture": True, "seller_protection": {"status": "ELIGIBLE"},
+                "create_time": capture.create_time, "update_time": capture.update_time,
+                "supplementary_data": {"related_ids": {"order_id": capture.order_id}},
+                "links": [
+                    self._link(f"/v2/payments/captures/{capture.id}", "self"),
+                    self._link(f"/v2/payments/captures/{capture.id}/refund", "refund",
+                               "POST"),
+                    self._link(f"/v2/checkout/orders/{capture.order_id}", "up")]}
+        for key in ("custom_id", "invoice_id"):
+            if getattr(capture, key):
+                body[key] = getattr(capture, key)
+        return body
+
+    def refund_json(self, refund: Refund) -> dict:
+        body = {"id": refund.id, "status": refund.status,
+                "amount": money_text(refund.amount, refund.currency),
+                "create_time": refund.create_time, "update_time": refund.create_time,
+                "links": [self._link(f"/v2/payments/refunds/{refund.id}", "self"),
+                          self._link(f"/v2/payments/captures/{refund.capture_id}", "up")]}
+        capture = self.captures[refund.capture_id]
+        if capture.custom_id:
+            body["custom_id"] = capture.custom_id
+        for key in ("invoice_id", "note_to_payer"):
+            if getattr(refund, key):
+                body[key] = getattr(refund, key)
+        return body
+
+    def _order_links(self, order: Order) -> list[dict]:
+        links = [self._link(f"/v2/checkout/orders/{order.id}", "self")]
+        if order.status in ("CREATED", "PAYER_ACTION_REQUIRED"):
+            links.append(self._link(f"/checkoutnow?token={order.id}", order.approve_rel))
+        if order.status != "COMPLETED":
+            links.append(self._link(f"/v2/checkout/orders/{order.id}", "update", "PATCH"))
+            links.append(self._link(f"/v2/checkout/orders/{order.id}/capture", "capture",
+                                    "POST"))
+        return links
+
+    def _link(self, path: str, rel: str, method: str = "GET") -> dict:
+        return {"href": self.base_url + path, "rel": rel, "method": method}
+
+
+def _experience_context(body: dict) -> tuple[dict, str]:
+    """Where the buyer returns to: ``payment_source.paypal.experience_context`` (the
+    current form, answered with a ``payer-action`` link) or the older
+    ``application_context`` (answered with an ``approve`` link)."""
+    source = (body.get("payment_source") or {}).get("paypal")
+    if isinstance(source, dict):
+        return dict(source.get("experience_context") or {}), "payer-action"
+    return dict(body.get("application_context") or {}), "approve"
