@@ -228,6 +228,14 @@ class Config:
         self.STRIPE_TIMEOUT = _env_float_from(env, "STRIPE_TIMEOUT", 10.0)
         # Seconds a webhook's signature timestamp may be old (Stripe's own default: 300).
         self.STRIPE_WEBHOOK_TOLERANCE = _env_int_from(env, "STRIPE_WEBHOOK_TOLERANCE", 300)
+        # PayPal (Orders v2): PAYPAL_API_BASE is PayPal's sandbox unless set (its live
+        # address, https://api-m.paypal.com, or a local stand-in). The webhook id is the
+        # one PayPal gave the webhook: its verify call needs it.
+        self.PAYPAL_CLIENT_ID = env.get("PAYPAL_CLIENT_ID") or None
+        self.PAYPAL_CLIENT_SECRET = env.get("PAYPAL_CLIENT_SECRET") or None
+        self.PAYPAL_WEBHOOK_ID = env.get("PAYPAL_WEBHOOK_ID") or None
+        self.PAYPAL_API_BASE = env.get("PAYPAL_API_BASE") or "https://api-m.sandbox.paypal.com"
+        self.PAYPAL_TIMEOUT = _env_float_from(env, "PAYPAL_TIMEOUT", 10.0)
         # A payment still unsettled after this long is re-read from the gateway.
         self.PAYMENT_RECONCILE_AFTER_MINUTES = _env_int_from(
             env, "PAYMENT_RECONCILE_AFTER_MINUTES", 10)

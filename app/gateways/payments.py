@@ -2,7 +2,8 @@
 
 A gateway creates and re-reads payment intents and refunds; it knows nothing about
 bookings or the database. Errors say whether trying again later can help
-(``GatewayError.retryable``). Another gateway (PayPal, say) implements the same methods.
+(``GatewayError.retryable``). PayPal (``app/gateways/paypal.py``) implements the same
+methods.
 """
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ class IntentState:
     failure_reason: str | None = None
     failure_code: str | None = None  # Stripe's decline_code, else its code
     metadata: dict = field(default_factory=dict)
+    approval_url: str | None = None  # where the customer approves it (PayPal)
 
 
 @dataclass(frozen=True)
