@@ -27,9 +27,9 @@ class PayPalError(Exception):
     def __init__(self, status: int, name: str, message: str, *, issue: str | None = None,
                  description: str | None = None, field: str | None = None,
                  value: str | None = None, location: str = "body",
-                 api: str = "orders") -> None:
+                 api: str = "orders", links: list[dict] | None = None) -> None:
         super().__init__(message)
-        self.api = api
+        self.api, self.links = api, links or []
         self.status, self.name, self.message = status, name, message
         self.issue, self.description = issue, description
         self.field, self.value, self.location = field, value, location
@@ -44,8 +44,8 @@ class PayPalError(Exception):
             if self.value is not None:
                 detail["value"] = self.value
             body["details"] = [detail]
-            body["links"] = [{"href": ERROR_DOCS.format(api=self.api) + self.issue, "rel": "information_link",
-                              "method": "GET"}]
+            body["links"] = [{"href": ERROR_DOCS.format(api=self.api) + self.issue,
+                              "rel": "information_link", "method": "GET"}, *self.links]
         return body
 
 
@@ -216,9 +216,12 @@ class Ledger:
             raise unprocessable("ORDER_NOT_APPROVED", "Payer has not yet approved the "
                                 "Order for payment.")
         if order.decline_capture:
-            raise unprocessable("INSTRUMENT_DECLINED", "The instrument presented was "
-                                "either declined by the processor or bank, or it can't be "
-                                "used for this payment.")
+            declined = unprocessable("INSTRUMENT_DECLINED", "The instrument presented was "
+                                     "either declined by the processor or bank, or it "
+                                     "can't be used for this payment.")
+            # As PayPal does: where the buyer may approve again with another source.
+            declined.links = [self._link(f"/checkoutnow?token={order.id}", "redirect")]
+            raise declined
         unit = order.purchase_unit
         capture = Capture(id=new_id(), order_id=order.id, amount=order.amount,
                           currency=order.currency, custom_id=unit.get("custom_id"),

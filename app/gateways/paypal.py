@@ -62,7 +62,7 @@ from app.models.payments import (
 
 PAYPAL = "paypal"
 SANDBOX_API_BASE = "https://api-m.sandbox.paypal.com"
-#: PayPal takes these without decimals, although ISO 4217 gives HUF and TWD two.
+#: PayPal takes these without decimals, whatever our minor units (TWD's have two).
 WHOLE_UNITS_ONLY = {"HUF", "JPY", "TWD"}
 _WEBHOOK_HEADERS = {"transmission_id": "paypal-transmission-id",
                     "transmission_time": "paypal-transmission-time",
@@ -315,8 +315,8 @@ def _link(resource: dict, rel: str) -> str | None:
 
 
 def _major_units(amount_minor: int, currency: str) -> str:
-    """1850 EUR → "18.50"; 1500 JPY → "1500"; 150000 HUF → "1500" (PayPal's whole
-    forints). An amount PayPal cannot express is refused, never rounded."""
+    """1850 EUR → "18.50"; 1500 JPY → "1500"; 150000 TWD → "1500" (PayPal's whole
+    dollars). An amount PayPal cannot express is refused, never rounded."""
     currency = currency.upper()
     value = Decimal(amount_minor).scaleb(-get_currency_precision(currency))
     places = 0 if currency in WHOLE_UNITS_ONLY else get_currency_precision(currency)
