@@ -87,8 +87,11 @@ class ResourceBooking(TenantOwned, db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     resource_id: Mapped[int] = mapped_column(
         Integer, ForeignKey("resource.id", ondelete="CASCADE"), nullable=False)
+    # Checked at commit: on PostgreSQL a booking takes its resources' time before its
+    # own row is written (see app.services.booking_placing).
     booking_id: Mapped[int] = mapped_column(
-        Integer, ForeignKey("booking.id", ondelete="CASCADE"), nullable=False, index=True)
+        Integer, ForeignKey("booking.id", ondelete="CASCADE", deferrable=True,
+                            initially="DEFERRED"), nullable=False, index=True)
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     share_key: Mapped[str] = mapped_column(String(32), nullable=False)

@@ -4,13 +4,17 @@
   the places and writes every row, from the offering's terms as this process last read
   them (:mod:`app.services.booking_terms`). It is atomic on its own, so it runs on an
   autocommit connection: no round trips for BEGIN and COMMIT. A service done by staff or
-  rooms runs it in a transaction, then takes the resources' time.
+  rooms takes the resources' time first, then runs it, in one transaction: a booking
+  refused for want of staff (a common answer when they are busy) has then written
+  nothing and ends with COMMIT, not ROLLBACK, which would make psycopg forget every
+  statement it had prepared on the connection, and PostgreSQL plan them all again.
 - SQLite, products and offerings that limit each customer anywhere, and on PostgreSQL
   a service whose terms this process does not remember yet (or that the statement did
   not place): row by row in one transaction, the places (or the stock) taken after the
   rows are written, so that the slot's row lock is held from the conditional UPDATE to
-  the commit only (busy slots serialise on that lock); then the resources' time. On
-  PostgreSQL the rows are one statement
+  the commit only (busy slots serialise on that lock); the resources' time is taken
+  before the places, as above, so that both paths lock in one order. On PostgreSQL the
+  rows are one statement
   (:func:`app.services.booking_statement.rows_statement`).
 
 Both ask the same guards (:mod:`app.services.booking_rules`): in Python first, to say
@@ -143,9 +147,14 @@ def _place(request: BookingRequest) -> PlacedBooking:
     placed = None
     if request.slot_id is not None and db.engine.dialect.name == "postgresql":
         terms = booking_terms.remembered(request.offering_id)
-        if _statement_then_resources(terms):
-            with transaction(lock_busy=SLOT_BUSY), db.engine.begin() as conn:
-                placed = _place_with_statement_then_resources(conn, terms, request)
+        if _resources_then_statement(terms):
+            try:
+                with transaction(lock_busy=SLOT_BUSY), db.engine.begin() as conn:
+                    placed = _place_with_resources_then_statement(conn, terms, request)
+            except _PlaceRowByRow:
+                placed = None
+            if isinstance(placed, resource_time.NobodyFree):
+                raise placed
         else:
             with transaction(lock_busy=SLOT_BUSY), \
                     db.engines[AUTOCOMMIT_BIND].connect() as conn:
@@ -185,32 +194,47 @@ def _place_with_statement(conn, request: BookingRequest):
     return placed
 
 
-def _statement_then_resources(terms) -> bool:
+def _resources_then_statement(terms) -> bool:
     """A service remembered as needing resources, and limiting no customer."""
     return (terms is not None and terms.kind == SERVICE and bool(terms.needs_resources)
             and not terms.limits_customers)
 
 
-def _place_with_statement_then_resources(conn, terms, request: BookingRequest):
-    """PostgreSQL, a service done by staff or rooms, in one transaction: the placing
-    statement on the remembered terms, then the resources' time (a refusal rolls both
-    back). None, with nothing written, when the statement took nothing: the booking is
-    then placed row by row, which reads afresh and says why."""
+class _PlaceRowByRow(Exception):
+    """Roll back the resources' time taken: the placing statement took nothing."""
+
+
+def _place_with_resources_then_statement(conn, terms, request: BookingRequest):
+    """PostgreSQL, a service done by staff or rooms, in one transaction: the resources'
+    time for a booking id drawn first (in the provider's turn), then the placing
+    statement on the remembered terms with that id. Returns the refusal (:class:`resource_time.NobodyFree`) when nobody was
+    free and nothing was written: the transaction commits its nothing and the caller
+    raises it. Raises :class:`_PlaceRowByRow` (rolling back) when the statement took
+    nothing: the booking is then placed row by row, which reads afresh and says why.
+    Refused both ways (say a full time with nobody free), the answer is "nobody free"."""
+    booking_id = resource_time.start_taking(conn, terms.provider_id)
+    try:
+        resource_time.assign(conn, booking_id=booking_id, provider_id=terms.provider_id,
+                             offering_id=terms.id, slot_id=request.slot_id,
+                             chosen=request.resource_id, zone_name=terms.provider_timezone,
+                             turn_taken=True)
+    except resource_time.NobodyFree as refusal:
+        if refusal.took_any:
+            raise
+        return refusal
     guards = booking_rules.statement_guards(resources_after=True)
-    placed = _try_statement(conn, guards, terms, request)
+    placed = _try_statement(conn, guards, terms, request, booking_id=booking_id)
     if placed is None:
-        return None
-    booking, _rows = placed
-    resource_time.assign(conn, booking_id=booking.id, provider_id=terms.provider_id,
-                         offering_id=terms.id, slot_id=request.slot_id,
-                         starts_at=booking.starts_at, chosen=request.resource_id,
-                         zone_name=terms.provider_timezone)
+        raise _PlaceRowByRow()
     return placed
 
 
-def _try_statement(conn, guards, terms, request: BookingRequest):
+def _try_statement(conn, guards, terms, request: BookingRequest, *,
+                   booking_id: int | None = None):
     booking = new_booking(request, terms, unit_price=terms.price_minor)
     rows = booking_rows(booking, request.attribution)
+    if booking_id is not None:
+        rows.booking["id"] = booking_id
     placed = place_with_statement(conn, guards, terms, booking, rows, request.now)
     if placed is None:
         return None
@@ -219,8 +243,8 @@ def _try_statement(conn, guards, terms, request: BookingRequest):
 
 
 def _place_row_by_row(conn, request: BookingRequest):
-    """Products, and SQLite: read the offering, check, insert each row, take the stock
-    or the places (last: see the module's docstring)."""
+    """Products, and SQLite: read the offering, check, insert each row, take the
+    resources' time, then the stock or the places (last: see the module's docstring)."""
     guards = booking_rules.GUARDS
     values = request.values(conn)
     if values.max_active_bookings is not None or values.max_held_places is not None:
@@ -249,15 +273,15 @@ def _place_row_by_row(conn, request: BookingRequest):
     else:
         booking.id = insert_rows(conn, rows)
     if values.kind == SERVICE:
-        booking_places.take_places(conn, guards, **request.places_wanted(),
-                                   min_notice_minutes=values.min_notice_minutes,
-                                   booking_horizon_days=values.booking_horizon_days,
-                                   reference=booking.reference)
-        if values.needs_resources:
+        if values.needs_resources:  # before the places: one lock order with the above
             resource_time.assign(conn, booking_id=booking.id, provider_id=values.provider_id,
                                  offering_id=values.id, slot_id=request.slot_id,
                                  starts_at=values.starts_at, chosen=request.resource_id,
                                  zone_name=values.provider_timezone)
+        booking_places.take_places(conn, guards, **request.places_wanted(),
+                                   min_notice_minutes=values.min_notice_minutes,
+                                   booking_horizon_days=values.booking_horizon_days,
+                                   reference=booking.reference)
     elif request.resource_id is not None:
         raise ValidationFailed("resource.not_of_offering", "Products need nobody.",
                                {"resource_id": ["Only for services."]})

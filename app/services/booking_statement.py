@@ -74,7 +74,8 @@ def place_with_statement(conn, guards, terms, booking: PlacedBooking, rows: Book
     if rows.attribution is not None:
         attribution = {name: rows.attribution.get(name) for name in ATTRIBUTION_COLUMNS}
     statement = placing_statement(guards, attribution is not None, len(rows.events),
-                                  "idempotency_record_id" in rows.booking)
+                                  "idempotency_record_id" in rows.booking,
+                                  "id" in rows.booking)
     params = {
         **booking_places.place_parameters(
             offering_id=terms.id, slot_id=booking.slot_id, customer_id=booking.customer_id,
@@ -100,9 +101,11 @@ def _prefixed(table: str, values: dict, n: int | str = "") -> dict:
 
 @lru_cache(maxsize=64)
 def placing_statement(guards, with_attribution: bool, event_count: int,
-                      with_key: bool = False):
+                      with_key: bool = False, with_id: bool = False):
     """``with_key``: the booking carries an Idempotency-Key's record id. A booking without
-    one runs a statement without that column, as fast as before keys were recorded."""
+    one runs a statement without that column, as fast as before keys were recorded.
+    ``with_id``: the booking's id was drawn before
+    (:func:`app.services.resource_time.start_taking`)."""
     taken = booking_places.taking_places(guards, "postgresql").where(
         *_terms_unchanged()).cte("taken")
     booking = Booking.__table__
@@ -111,7 +114,8 @@ def placing_statement(guards, with_attribution: bool, event_count: int,
     starts_at = func.jsonb_build_object(literal_column("'starts_at'"), func.concat(
         func.to_jsonb(func.timezone(literal_column("'UTC'"), booking.c.starts_at))
         .op("#>>")(literal_column("'{}'")), literal_column("'+00:00'"))).label("s")
-    columns = BOOKING_INSERT_COLUMNS + (("idempotency_record_id",) if with_key else ())
+    columns = (BOOKING_INSERT_COLUMNS + (("idempotency_record_id",) if with_key else ())
+               + (("id",) if with_id else ()))
     new = _insert_from(booking, "b", columns, taken,
                        starts_at=taken.c.starts_at, ends_at=taken.c.ends_at).returning(
         booking.c.id, booking.c.provider_id, booking.c.created_at, booking.c.starts_at,

@@ -39,8 +39,10 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     or_,
     select,
+    text,
     true,
     update,
 )
@@ -65,6 +67,21 @@ from app.services import agenda
 NO_OVERLAP = "ex_resource_booking_no_overlap"
 RESOURCE_BUSY = ("booking.resource_busy", "Nobody is free to do this at that time any more; "
                  "choose another time.")
+
+
+# pg_advisory_xact_lock(TAKING_TURN, provider id): one provider's bookings take their
+# resources' time one at a time (the first of the two keys: this lock's kind).
+TAKING_TURN = 1
+
+
+class NobodyFree(Conflict):
+    """No resource of a kind the offering needs is free (or the one chosen is busy).
+    ``took_any``: some other kind's time was taken in the transaction before that was
+    found; if not, the transaction wrote nothing here."""
+
+    def __init__(self, details: dict, *, took_any: bool):
+        super().__init__(*RESOURCE_BUSY, details)
+        self.took_any = took_any
 
 
 @dataclass(frozen=True)
@@ -273,9 +290,33 @@ def _check_choice(found: Needs, chosen: int | None) -> None:
 
 # --- a booking's share ------------------------------------------------------------------------
 
+# For the rest of the transaction, also plans made once per prepared statement: the
+# taking statement reads arrays, whose lengths PostgreSQL sees only in a plan made for
+# the values, so it would plan that statement again at every booking (about 1 ms, more
+# than running it) instead of keeping the plan it made once for any values.
+_START_TAKING = text(
+    "SELECT nextval('booking_id_seq'), "
+    "set_config('plan_cache_mode', 'force_generic_plan', true), "
+    f"pg_advisory_xact_lock({TAKING_TURN}, CAST(:provider_id AS integer))")
+
+
+def start_taking(conn, provider_id: int) -> int:
+    """PostgreSQL, first in the transaction of a new booking that takes resources' time
+    before its own row is written: its id, drawn now, once its provider's other bookings
+    have taken theirs (see :func:`assign`'s ``turn_taken``); one round trip."""
+    return conn.execute(_START_TAKING, {"provider_id": provider_id}).scalar_one()
+
+
+def _take_turn(conn, provider_id: int) -> None:
+    conn.execute(select(func.pg_advisory_xact_lock(literal_column(str(TAKING_TURN)),
+                                                   bindparam("provider_id", type_=Integer))),
+                 {"provider_id": provider_id})
+
+
 def assign(conn, *, booking_id: int, provider_id: int, offering_id: int, slot_id: int,
-           starts_at: datetime, chosen: int | None = None, prefer: tuple[int, ...] = (),
-           zone_name: str | None = None) -> list[int]:
+           starts_at: datetime | None = None, chosen: int | None = None,
+           prefer: tuple[int, ...] = (), zone_name: str | None = None,
+           turn_taken: bool = False) -> list[int]:
     """Take, for the booking, one free resource of each kind the offering needs, in the
     caller's transaction; returns the resources' ids. ``chosen``: the customer's choice
     (refused when busy); otherwise "any available", the least booked that day first
@@ -284,7 +325,16 @@ def assign(conn, *, booking_id: int, provider_id: int, offering_id: int, slot_id
     theirs (the class has its teacher): a choice of someone else is refused.
     ``starts_at``: the slot's start (its day); ``zone_name``: the provider's time zone,
     read here when not given (a stale one only changes whom "any available" tries
-    first).
+    first). On PostgreSQL the statement reads the slot's day itself, and ``starts_at``
+    may be None; the booking's row may come later in the transaction (the foreign key is
+    checked at commit). Nobody free of a kind raises :class:`NobodyFree`.
+
+    On PostgreSQL one provider's bookings take their resources' time one at a time (a
+    transaction-level advisory lock, taken here unless ``turn_taken``: by
+    :func:`start_taking`): each sees the people the one before took, so concurrent
+    bookings do not collide on a person, and none holds one person while waiting for
+    another (two bookings each waiting for the other's were a deadlock). The exclusion
+    constraint still decides, for every other writer of the table.
 
     On PostgreSQL the offering's needs are remembered per process: the statement that
     takes the time takes nothing unless the offering's links, their kinds and active
@@ -293,12 +343,14 @@ def assign(conn, *, booking_id: int, provider_id: int, offering_id: int, slot_id
     a wrong booking or a person left out."""
     if zone_name is None:
         zone_name = conn.scalar(select(Provider.timezone).where(Provider.id == provider_id))
-    day = _local_day(zone_name, starts_at)
     postgres = conn.dialect.name == "postgresql"
+    day = None if postgres else _local_day(zone_name, starts_at)
     found = _remembered_needs.get(offering_id) if postgres else None
     remembered = found is not None and (chosen is None or _does(found, chosen))
     if not remembered:
         found = _read_needs(conn, offering_id, remember=postgres)
+    if postgres and found and not turn_taken:  # before the statements that look
+        _take_turn(conn, provider_id)
     take = _take_first_free_of_each if postgres else _take_first_free_one_writer
     taken: dict[str, int] = {}
     while found:
@@ -306,21 +358,22 @@ def assign(conn, *, booking_id: int, provider_id: int, offering_id: int, slot_id
         key = share_key(found, booking_id=booking_id, slot_id=slot_id)
         missing = [(kind, order) for kind, order in _orders(conn, found, chosen, key)
                    if kind not in taken]
-        picked, as_remembered = take(conn, missing, _TakeRequest(
+        picked, as_remembered, short = take(conn, missing, _TakeRequest(
             booking_id=booking_id, provider_id=provider_id, offering_id=offering_id,
             slot_id=slot_id, share_key=key, shared=found.shared,
-            fingerprint=found.fingerprint, prefer=tuple(prefer), day=day))
+            fingerprint=found.fingerprint, prefer=tuple(prefer), zone_name=zone_name,
+            day=day))
         taken.update((kind, resource_id) for (kind, _order), resource_id
                      in zip(missing, picked) if resource_id is not None)
-        nobody = [kind for kind in found.by_kind if kind not in taken]
+        nobody = short or [kind for kind in found.by_kind if kind not in taken]
         if not nobody:
             return [taken[kind] for kind in found.by_kind]
         if remembered and not as_remembered:  # linked, unlinked or switched since
             found, remembered = _read_needs(conn, offering_id, remember=True), False
             continue
-        raise Conflict(*RESOURCE_BUSY, {"resource_id": [
+        raise NobodyFree({"resource_id": [
             "Busy at that time." if chosen in found.by_kind[nobody[0]] else
-            f"No {nobody[0]} is free at that time."]})
+            f"No {nobody[0]} is free at that time."]}, took_any=bool(taken))
     return list(taken.values())
 
 
@@ -334,14 +387,17 @@ class _TakeRequest:
     shared: bool
     fingerprint: str
     prefer: tuple[int, ...]
-    day: tuple[datetime, datetime]
+    zone_name: str
+    day: tuple[datetime, datetime] | None  # SQLite's (PostgreSQL's statement reads it)
 
     def parameters(self, tried) -> dict:
+        day = {"day_from": self.day[0], "day_until": self.day[1]} if self.day else {
+            "zone_name": self.zone_name}
         return {"booking_id": self.booking_id, "provider_id": self.provider_id,
                 "offering_id": self.offering_id, "slot_id": self.slot_id,
                 "share_key": self.share_key, "shared": self.shared,
                 "fingerprint": self.fingerprint, "prefer": list(self.prefer), "tried": list(tried),
-                "day_from": self.day[0], "day_until": self.day[1]}
+                **day}
 
 
 def _does(found: Needs, resource_id: int) -> bool:
@@ -428,14 +484,16 @@ def _sharing(conn, key: str) -> set[int]:
 
 def _take_first_free_of_each(conn, groups, request: _TakeRequest):
     """PostgreSQL: per kind (``groups``: (kind, resource ids)), the first resource free
-    then in fair order (:func:`_fair_order`), or None; every kind in one statement. A
-    resource free when the statement began but taken by a concurrent booking since is
-    left out by the exclusion constraint, and the kinds it leaves are asked again
-    without it. Also whether the offering's links were as remembered (if not, nothing
-    was taken)."""
+    then in fair order (:func:`_fair_order`), or None; every kind in one statement, which
+    takes nothing unless it finds someone of each kind asked. A resource free when the
+    statement began but taken by a concurrent booking since is left out by the exclusion
+    constraint, and the kinds it leaves are asked again without it. Also whether the
+    offering's links were as remembered (if not, nothing was taken), and the kinds the
+    last statement found nobody free of (then it took nothing)."""
     taken: dict[int, int | None] = {}
     tried: list[int] = []
     as_remembered = True
+    short: list[str] = []
     while len(taken) < len(groups):
         asked = [group for group in range(len(groups)) if group not in taken]
         ids, numbers, kinds = [], [], []
@@ -445,41 +503,45 @@ def _take_first_free_of_each(conn, groups, request: _TakeRequest):
             numbers += [group] * len(order)
             kinds += [kind] * len(order)
         rows = conn.execute(_take_first_free_statement(), {
-            "ids": ids, "groups": numbers, "kinds": kinds, **request.parameters(tried)}).all()
+            "ids": ids, "groups": numbers, "kinds": kinds, "group_count": len(asked),
+            **request.parameters(tried)}).all()
         as_remembered = as_remembered and rows[0].links_as_remembered
         picked = {row.grp: row for row in rows if row.resource_id is not None}
+        short = [groups[group][0] for group in asked if group not in picked]
+        if short:  # nobody free of a kind: the others were not taken either
+            taken.update((group, None) for group in asked)
+            break
         for group in asked:
-            row = picked.get(group)
-            if row is None:  # nobody of the kind free (or still needed)
-                taken[group] = None
-            elif row.taken:
-                taken[group] = row.resource_id
-            else:
-                tried.append(row.resource_id)
-    return [taken[group] for group in range(len(groups))], as_remembered
+            if picked[group].taken:
+                taken[group] = picked[group].resource_id
+            else:  # taken by another writer meanwhile: ask again without them
+                tried.append(picked[group].resource_id)
+    return [taken[group] for group in range(len(groups))], as_remembered, short
 
 
 def _take_first_free_one_writer(conn, groups, request: _TakeRequest):
-    """SQLite: one writer at a time, so the first resource free then (in fair order) is
-    inserted; per kind its id, or None (and True: the needs were read in this
-    transaction)."""
+    """SQLite: one writer at a time, so the first resource free then (in fair order) of
+    each kind is inserted, when every kind has one; per kind its id, or None (and True:
+    the needs were read in this transaction; and the kinds with nobody free)."""
     person = _PERSON
     start, end = _slot_time()
     parameters = request.parameters(())
     bounds = conn.execute(select(start, end), parameters).one()
-    taken: list[int | None] = []
-    for _kind, order in groups:
-        resource_id = conn.scalar(
-            select(person.c.id).where(person.c.id.in_(order),
-                                      *_free_and_needed(person, start, end, "sqlite"))
-            .order_by(*_fair_order(person, "sqlite")).limit(1), parameters)
-        if resource_id is not None:
-            conn.execute(insert(ResourceBooking).values(
-                resource_id=resource_id, booking_id=request.booking_id,
-                provider_id=request.provider_id, starts_at=bounds[0], ends_at=bounds[1],
-                share_key=request.share_key))
-        taken.append(resource_id)
-    return taken, True
+    picked = [conn.scalar(
+        select(person.c.id).where(person.c.id.in_(order),
+                                  *_free_and_needed(person, start, end, "sqlite"))
+        .order_by(*_fair_order(person, "sqlite")).limit(1), parameters)
+        for _kind, order in groups]
+    short = [kind for (kind, _order), resource_id in zip(groups, picked)
+             if resource_id is None]
+    if short:
+        return [None] * len(groups), True, short
+    for resource_id in picked:
+        conn.execute(insert(ResourceBooking).values(
+            resource_id=resource_id, booking_id=request.booking_id,
+            provider_id=request.provider_id, starts_at=bounds[0], ends_at=bounds[1],
+            share_key=request.share_key))
+    return picked, True, []
 
 
 _PERSON = Resource.__table__.alias("person")
@@ -495,6 +557,17 @@ def _slot_time():
                                     (Slot.resource_until, Slot.ends_at)))
 
 
+def _slot_day():
+    """PostgreSQL: the provider's day (bound ``zone_name``) around the slot's start, as
+    two moments (what :func:`_local_day` gives in Python; a day of 23 or 25 hours
+    included)."""
+    zone = bindparam("zone_name", type_=String)
+    midnight = func.date_trunc(literal_column("'day'"), func.timezone(zone, Slot.starts_at))
+    return tuple(select(func.timezone(zone, local)).where(Slot.id == bindparam("slot_id"))
+                 .scalar_subquery()
+                 for local in (midnight, midnight + literal_column("interval '1 day'")))
+
+
 def _free_and_needed(person, start, end, dialect_name: str) -> list:
     """``person`` (a resource) is active, free for the time and not among those
     ``tried``."""
@@ -507,15 +580,15 @@ def _free_and_needed(person, start, end, dialect_name: str) -> list:
             ~booked]
 
 
-def _fair_order(person, dialect_name: str) -> list:
+def _fair_order(person, dialect_name: str, day=None) -> list:
     """Whom "any available" tries first: ``prefer`` (a moved booking's people), then the
-    least booked in the day from ``day_from`` to ``day_until`` (a class counts once,
-    however many are in it), then by name."""
+    least booked in the day (``day``, two moments; else bound ``day_from`` to
+    ``day_until``; a class counts once, however many are in it), then by name."""
+    day_from, day_until = day or (bindparam("day_from"), bindparam("day_until"))
     day_load = (select(func.count(func.distinct(ResourceBooking.share_key)))
                 .where(ResourceBooking.resource_id == person.c.id,
-                       _meets(ResourceBooking, bindparam("day_from"),
-                              bindparam("day_until"), dialect_name))
-                .correlate(person).scalar_subquery())
+                       _meets(ResourceBooking, day_from, day_until, dialect_name))
+                .correlate_except(ResourceBooking).scalar_subquery())
     preferred = (person.c.id == any_(bindparam("prefer", type_=ARRAY(Integer)))
                  if dialect_name == "postgresql" else
                  person.c.id.in_(bindparam("prefer", expanding=True)))
@@ -526,7 +599,8 @@ def _fair_order(person, dialect_name: str) -> list:
 def _take_first_free_statement():
     """``WITH slot_time, links (whether the offering's links are as remembered), pick AS
     (per group the first in fair order that is free, when they are), inserted AS (INSERT
-    … SELECT FROM pick ON CONFLICT … DO NOTHING RETURNING …)``: every pick, with
+    … SELECT FROM pick WHERE every group has one ON CONFLICT … DO NOTHING RETURNING
+    …)``: every pick, with
     whether it was inserted, and at least one row, which says whether the links were as
     remembered. The slot and the links are read once each."""
     candidates = func.unnest(
@@ -535,7 +609,8 @@ def _take_first_free_statement():
         "resource_id", "grp", "kind").render_derived(name="candidate")
     person = _PERSON
     slot_time = select(*(column.label(name) for name, column in zip(
-        ("starts_at", "ends_at"), _slot_time()))).cte("slot_time")
+        ("starts_at", "ends_at", "day_from", "day_until"), _slot_time() + _slot_day()))
+    ).cte("slot_time")
     links = select(_links_unchanged().label("as_remembered")).cte("links")
     start, end = slot_time.c.starts_at, slot_time.c.ends_at
     values = (person.c.id, bindparam("booking_id", type_=Integer),
@@ -549,11 +624,16 @@ def _take_first_free_statement():
                 .join(slot_time, true()).join(links, links.c.as_remembered))
             .where(*_free_and_needed(person, start, end, "postgresql"))
             .ext(distinct_on(candidates.c.grp))
-            .order_by(candidates.c.grp, *_fair_order(person, "postgresql"))
+            .order_by(candidates.c.grp, *_fair_order(
+                person, "postgresql", (slot_time.c.day_from, slot_time.c.day_until)))
             .cte("pick"))
+    # All or nothing: someone of each kind asked (``group_count``), or nobody taken.
+    every_kind = select(func.count()).select_from(pick).scalar_subquery() == bindparam(
+        "group_count", type_=Integer)
     inserted = (pg_insert(ResourceBooking)
                 .from_select(_TAKEN_COLUMNS, select(*(pick.c[name]
-                                                      for name in _TAKEN_COLUMNS)))
+                                                      for name in _TAKEN_COLUMNS))
+                             .where(every_kind))
                 .on_conflict_do_nothing(constraint=NO_OVERLAP)
                 .returning(ResourceBooking.resource_id).cte("inserted"))
     return (select(links.c.as_remembered.label("links_as_remembered"), pick.c.resource_id,

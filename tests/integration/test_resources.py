@@ -14,7 +14,14 @@ from sqlalchemy import func, select, text
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
 from app.models import Booking, Offering, ResourceBooking, Slot
-from app.services import booking_lifecycle, booking_terms, bookings, free_times, resources
+from app.services import (
+    booking_lifecycle,
+    booking_terms,
+    bookings,
+    free_times,
+    resource_time,
+    resources,
+)
 from app.services.scopes import Actor, Scope
 
 STAFF = Actor(None, "test")
@@ -52,6 +59,36 @@ def taken_by(reference) -> list[int]:
 
 def resource_rows() -> int:
     return db.session.scalar(select(func.count()).select_from(ResourceBooking))
+
+
+def booking_in_background(app, customer: int, offering: int, slot: int):
+    """A thread that books ``slot`` for ``customer`` once started; the bookings it placed
+    and the errors it met."""
+    placed, errors = [], []
+
+    def request():
+        with app.app_context():
+            try:
+                placed.append(bookings.place_booking(customer_id=customer,
+                                                     offering_id=offering, slot_id=slot))
+            except Exception as exc:  # pragma: no cover - reported by the test
+                errors.append(exc)
+
+    return threading.Thread(target=request), placed, errors
+
+
+def locks_awaited(thread) -> list[str]:
+    """The kinds of lock (pg_locks.locktype) someone waits for, once anyone does (or the
+    thread ended)."""
+    waits = []
+    for _ in range(100):
+        waits = db.session.execute(text(
+            "SELECT locktype FROM pg_locks WHERE NOT granted")).scalars().all()
+        db.session.rollback()
+        if waits or not thread.is_alive():
+            break
+        time.sleep(0.05)
+    return waits
 
 
 def test_one_barber_two_services_the_same_time_is_booked_once(build, shop):
@@ -135,6 +172,63 @@ def test_any_available_spreads_the_day_and_a_choice_is_kept(build, shop):
     with pytest.raises(Conflict) as nobody:
         book(build, shop["cut"], shop["cut_at_ten"])
     assert nobody.value.code == "booking.resource_busy"
+
+
+def test_any_available_counts_the_provider_s_day_on_a_day_of_25_hours(build, shop):
+    """Berlin's clocks go back on 27 October 2030: that day ends at 23:00 UTC, 25 hours
+    after it began. Ada's booking at 23:15 that evening is hers that day; Bob's at 00:15
+    the next morning is not."""
+    bob = resources.create_resource(scope=shop["scope"], name="Bob", kind="staff").id
+    resources.set_offering_resources(shop["cut"], [shop["ada"], bob, shop["chair"]],
+                                     scope=shop["scope"])
+    late_evening = datetime(2030, 10, 27, 22, 15, tzinfo=timezone.utc)  # 23:15 CET
+    next_morning = datetime(2030, 10, 27, 23, 15, tzinfo=timezone.utc)  # 00:15 CET
+    for who, at in ((shop["ada"], late_evening), (bob, next_morning)):
+        book(build, shop["cut"], build.slot(shop["cut"], at, capacity=5), resource_id=who)
+    morning = build.slot(shop["cut"], datetime(2030, 10, 27, 9, 0, tzinfo=timezone.utc),
+                         capacity=5)
+    for _ in range(2):  # the second time from the remembered terms, on PostgreSQL
+        placed = book(build, shop["cut"], morning)
+        assert bob in taken_by(placed.reference)
+        bookings.cancel_booking(placed.reference, actor=STAFF, scope=ALL)
+
+
+def test_nobody_of_one_kind_free_takes_nothing_and_rolls_nothing_back(build, shop,
+                                                                       is_postgres):
+    """A second chair is free at ten but Ada is not: the booking is refused, naming the
+    staff, and nobody's time is taken. On PostgreSQL the refusal has written nothing,
+    so its transaction ends with COMMIT: a ROLLBACK would make the driver forget the
+    statements it prepared on the connection."""
+    from sqlalchemy import event
+
+    chair2 = resources.create_resource(scope=shop["scope"], name="Chair 2", kind="room").id
+    resources.set_offering_resources(shop["beard"], [shop["ada"], shop["chair"], chair2],
+                                     scope=shop["scope"])
+    book(build, shop["beard"], build.slot(shop["beard"], TEN + timedelta(hours=3)))
+    book(build, shop["cut"], shop["cut_at_ten"])
+    counted = (db.session.scalar(select(func.count()).select_from(Booking)), resource_rows())
+    customer = build.customer()
+    db.session.commit()  # the session holds no transaction: only the booking's counts
+    ended = []
+    listeners = {"commit": lambda conn: ended.append("commit"),
+                 "rollback": lambda conn: ended.append("rollback")}
+    for name, listener in listeners.items():
+        event.listen(db.engine, name, listener)
+    try:
+        with pytest.raises(Conflict) as refused:
+            bookings.place_booking(customer_id=customer, offering_id=shop["beard"],
+                                   slot_id=shop["beard_at_ten"])
+    finally:
+        for name, listener in listeners.items():
+            event.remove(db.engine, name, listener)
+    assert refused.value.code == "booking.resource_busy"
+    assert refused.value.errors == {"resource_id": ["No staff is free at that time."]}
+    if is_postgres:
+        assert "commit" in ended and "rollback" not in ended
+    db.session.expire_all()
+    assert (db.session.scalar(select(func.count()).select_from(Booking)),
+            resource_rows()) == counted
+    assert db.session.get(Slot, shop["beard_at_ten"]).booked == 0
 
 
 def test_people_linked_or_stopped_since_the_last_booking_count_at_once(build, shop):
@@ -319,36 +413,48 @@ def test_a_person_taken_while_the_booking_looked_leaves_it_the_next_one(app, bui
     book(build, shop["cut"], build.slot(shop["cut"], TEN - timedelta(hours=1)))
     other_id = db.session.scalar(select(Booking.id).where(
         Booking.reference == other.reference))
-    customer = build.customer()
-    placed, errors = [], []
-
-    def request():
-        with app.app_context():
-            try:
-                placed.append(bookings.place_booking(customer_id=customer,
-                                                     offering_id=shop["cut"],
-                                                     slot_id=shop["cut_at_ten"]))
-            except Exception as exc:  # pragma: no cover - reported below
-                errors.append(exc)
-
-    with db.engine.connect() as concurrent:
+    thread, placed, errors = booking_in_background(app, build.customer(), shop["cut"],
+                                                   shop["cut_at_ten"])
+    db.session.commit()
+    with db.engine.connect() as concurrent:  # a writer that does not wait its turn
         concurrent.execute(ResourceBooking.__table__.insert().values(
             resource_id=shop["ada"], booking_id=other_id, provider_id=shop["provider"],
             starts_at=TEN, ends_at=TEN + timedelta(hours=1), share_key=f"booking:{other_id}"))
-        thread = threading.Thread(target=request)
         thread.start()
-        waiting = 0
-        for _ in range(100):  # the booking's insert waits for this transaction's row
-            waiting = db.session.scalar(text(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND datname = current_database()"))
-            db.session.rollback()
-            if waiting or not thread.is_alive():
-                break
-            time.sleep(0.05)
+        waits = locks_awaited(thread)  # the booking's insert waits for this row
         concurrent.commit()
         thread.join()
-    assert errors == [] and waiting == 1
+    assert errors == [] and waits == ["transactionid"]
+    assert taken_by(placed[0].reference) == [bea]
+
+
+def test_a_provider_s_bookings_take_their_people_one_at_a_time(app, build, shop,
+                                                                is_postgres):
+    """A booking of the shop holds its turn (and Ada) while it is not committed: the next
+    one waits for the turn, not for Ada's row, then sees her taken and has Bea. Nobody
+    holds one person while waiting for another, so two bookings never deadlock."""
+    if not is_postgres:
+        pytest.skip("SQLite serialises every writer; the race needs PostgreSQL "
+                    "(TEST_DATABASE_URL), where CI runs it")
+    bea = resources.create_resource(scope=shop["scope"], name="Bea").id
+    resources.set_offering_resources(shop["cut"], [shop["ada"], bea], scope=shop["scope"])
+    first = book(build, shop["cut"], build.slot(shop["cut"], TEN - timedelta(hours=2)))
+    first_id = db.session.scalar(select(Booking.id).where(
+        Booking.reference == first.reference))
+    thread, placed, errors = booking_in_background(app, build.customer(), shop["cut"],
+                                                   shop["cut_at_ten"])
+    db.session.commit()
+    with db.engine.connect() as concurrent:
+        taken = resource_time.assign(
+            concurrent, booking_id=first_id, provider_id=shop["provider"],
+            offering_id=shop["cut"], slot_id=shop["cut_at_ten"], chosen=shop["ada"],
+            zone_name="Europe/Berlin")
+        thread.start()
+        waits = locks_awaited(thread)
+        concurrent.commit()
+        thread.join()
+    assert taken == [shop["ada"]] and errors == []
+    assert waits == ["advisory"]
     assert taken_by(placed[0].reference) == [bea]
 
 
