@@ -264,10 +264,9 @@ def _move(booking: Booking, new_slot_id: int, actor: Actor, now: datetime, *,
     rules = db.session.execute(
         select(Offering.min_notice_minutes, Offering.booking_horizon_days)
         .where(Offering.id == booking.offering_id)).one()
-    # The people first, then the places: the lock order of placing a booking (its
-    # provider's turn at the people, then the slot's row), so a move and a booking
-    # never wait for each other both ways.
-    _move_resources(booking, new_slot_id)
+    # The provider's turn at the people first, as placing a booking takes it before
+    # any slot's row: a move and a booking never wait for each other both ways.
+    resource_time.take_turn(db.session.connection(), booking.provider_id)
     for slot_id in sorted((old_slot_id, new_slot_id)):
         if slot_id == new_slot_id:
             starts_at, ends_at = booking_places.take_places(
@@ -277,6 +276,7 @@ def _move(booking: Booking, new_slot_id: int, actor: Actor, now: datetime, *,
                 booking_horizon_days=rules.booking_horizon_days)
         else:
             _release_slot(old_slot_id, booking.quantity)
+    _move_resources(booking, new_slot_id)
     booking.slot_id, booking.starts_at, booking.ends_at = new_slot_id, starts_at, ends_at
     _record(booking, booking.status, booking.status,
             actor if actor.reason else actor.because(f"rescheduled from slot {old_slot_id}"))
@@ -332,7 +332,7 @@ def _move_resources(booking: Booking, new_slot_id: int) -> None:
     starts_at = conn.scalar(select(Slot.starts_at).where(Slot.id == new_slot_id))
     resource_time.assign(conn, booking_id=booking.id, provider_id=booking.provider_id,
                          offering_id=booking.offering_id, slot_id=new_slot_id,
-                         starts_at=starts_at, prefer=kept)
+                         starts_at=starts_at, prefer=kept, turn_taken=True)
 
 
 def _release_slot(slot_id: int, quantity: int) -> None:

@@ -307,7 +307,11 @@ def start_taking(conn, provider_id: int) -> int:
     return conn.execute(_START_TAKING, {"provider_id": provider_id}).scalar_one()
 
 
-def _take_turn(conn, provider_id: int) -> None:
+def take_turn(conn, provider_id: int) -> None:
+    """PostgreSQL: wait for the provider's turn at its resources' time, held to the end
+    of the transaction (see :func:`assign`); nothing on SQLite, one writer already."""
+    if conn.dialect.name != "postgresql":
+        return
     conn.execute(select(func.pg_advisory_xact_lock(literal_column(str(TAKING_TURN)),
                                                    bindparam("provider_id", type_=Integer))),
                  {"provider_id": provider_id})
@@ -331,7 +335,7 @@ def assign(conn, *, booking_id: int, provider_id: int, offering_id: int, slot_id
 
     On PostgreSQL one provider's bookings take their resources' time one at a time (a
     transaction-level advisory lock, taken here unless ``turn_taken``: by
-    :func:`start_taking`): each sees the people the one before took, so concurrent
+    :func:`start_taking` or :func:`take_turn`, before any slot's row): each sees the people the one before took, so concurrent
     bookings do not collide on a person, and none holds one person while waiting for
     another (two bookings each waiting for the other's were a deadlock). The exclusion
     constraint still decides, for every other writer of the table.
@@ -350,7 +354,7 @@ def assign(conn, *, booking_id: int, provider_id: int, offering_id: int, slot_id
     if not remembered:
         found = _read_needs(conn, offering_id, remember=postgres)
     if postgres and found and not turn_taken:  # before the statements that look
-        _take_turn(conn, provider_id)
+        take_turn(conn, provider_id)
     take = _take_first_free_of_each if postgres else _take_first_free_one_writer
     taken: dict[str, int] = {}
     while found:

@@ -318,6 +318,17 @@ def test_a_move_takes_the_people_along_or_nothing_moves(build, shop):
     assert resource_rows() == 4
 
 
+def test_a_move_to_a_time_that_is_not_the_offering_s_says_so_and_keeps_the_people(
+        build, shop):
+    placed = book(build, shop["cut"], shop["cut_at_ten"])
+    for slot in (shop["beard_at_ten"] + 10_000, shop["beard_at_ten"]):  # none; another's
+        with pytest.raises(ValidationFailed) as refused:
+            bookings.reschedule_booking(placed.reference, new_slot_id=slot, actor=STAFF,
+                                        scope=ALL)
+        assert refused.value.code == "booking.unknown_slot"
+    assert taken_by(placed.reference) == sorted([shop["ada"], shop["chair"]])
+
+
 def test_resources_are_the_providers_own(build, shop):
     other = Scope.of_provider(build.provider())
     with pytest.raises(NotFound):
