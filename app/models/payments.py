@@ -27,8 +27,8 @@ from app.models.bookings import Booking
 from app.models.tenancy import TenantOwned
 from app.models.types import UTCDateTime, utcnow
 
-STRIPE, MANUAL = "stripe", "manual"
-GATEWAYS = (STRIPE, MANUAL)
+STRIPE, MANUAL, PAYPAL = "stripe", "manual", "paypal"
+GATEWAYS = (STRIPE, MANUAL, PAYPAL)
 
 # created: stored, the gateway not called yet (or the call failed). The rest mirror
 # Stripe's PaymentIntent statuses, collapsed: requires_payment_method/confirmation →
@@ -80,7 +80,7 @@ class Payment(TenantOwned, db.Model):
     booking_id: Mapped[int] = mapped_column(
         Integer, ForeignKey("booking.id", ondelete="RESTRICT"), nullable=False, unique=True)
     gateway: Mapped[str] = mapped_column(String(16), nullable=False)
-    # Stripe's PaymentIntent id (pi_...); empty for manual payments.
+    # Stripe's PaymentIntent id (pi_...) or PayPal's order id; empty for manual payments.
     provider_reference: Mapped[str | None] = mapped_column(String(255), unique=True)
     amount_minor: Mapped[int] = mapped_column(BigInteger, nullable=False)
     currency: Mapped[str] = mapped_column(String(3), nullable=False)
