@@ -243,13 +243,18 @@ class Config:
         self.PAYMENT_TEST_CARDS = _env_bool_from(
             env, "PAYMENT_TEST_CARDS", bool(self.STRIPE_API_BASE and (
                 self.STRIPE_API_BASE.startswith(("http://127.0.0.1", "http://localhost")))))
-        if self.PAYMENT_GATEWAY not in ("stripe", "manual"):
-            raise ConfigurationError("PAYMENT_GATEWAY must be stripe or manual")
+        if self.PAYMENT_GATEWAY not in ("stripe", "manual", "paypal"):
+            raise ConfigurationError("PAYMENT_GATEWAY must be stripe, manual or paypal")
         if production and self.STRIPE_SECRET_KEY and not self.STRIPE_WEBHOOK_SECRET:
             raise ConfigurationError("STRIPE_WEBHOOK_SECRET is required with STRIPE_SECRET_KEY")
 
         # Where customers reach this deployment: links in messages, Twilio status callbacks.
         self.PUBLIC_BASE_URL = (env.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
+        # PayPal wants invoice ids unique for good per PayPal account: ours are this prefix
+        # and the payment id (installations sharing an account, or a database reset, must
+        # not collide). By default the app's name and public host.
+        self.PAYPAL_INVOICE_PREFIX = env.get("PAYPAL_INVOICE_PREFIX") or _invoice_prefix(
+            self.APP_NAME, self.PUBLIC_BASE_URL)
 
         # Receipts: PDFs in a local folder, or S3-compatible object storage when a bucket
         # is given.
@@ -380,3 +385,12 @@ def _env_bool_from(env, name: str, default: bool) -> bool:
     if raw is None or raw == "":
         return default
     return raw.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _invoice_prefix(app_name: str, public_base_url: str) -> str:
+    """"Bookwell", "https://book.example.com" → "bookwell-book.example.com-"."""
+    from urllib.parse import urlsplit
+
+    host = urlsplit(public_base_url).netloc or "local"
+    name = "".join(c if c.isalnum() else "-" for c in app_name.lower()).strip("-")
+    return f"{name or 'bookwell'}-{host}-"[:80]

@@ -5,6 +5,7 @@ import marshmallow as ma
 from api.schemas import QueryArgsSchema, Schema
 from app.models.payments import PAYMENT_STATUSES, REFUND_STATUSES
 from app.services.catalog_rules import MAX_PRICE_MINOR
+from app.services.payments import METHODS
 
 Str = ma.fields.String
 Int = ma.fields.Integer
@@ -20,6 +21,24 @@ class StartedPaymentSchema(Schema):
     client_secret = Str(allow_none=True, metadata={
         "description": "For Stripe.js (confirmCardPayment) in the customer's browser"})
     publishable_key = Str(allow_none=True)
+    approval_url = Str(allow_none=True, metadata={
+        "description": "PayPal: send the customer here to approve the order; PayPal sends "
+                       "them back to return_url with the order id as `token`"})
+
+
+class PaymentStartSchema(Schema):
+    method = Str(validate=ma.validate.OneOf(sorted(METHODS)), metadata={
+        "description": "card (Stripe) or paypal; by default the provider's gateway"})
+    return_url = Str(validate=ma.validate.Length(max=500), metadata={
+        "description": "PayPal: where it sends the customer after approving (an address "
+                       "on this site; by default the storefront's booking page)"})
+    cancel_url = Str(validate=ma.validate.Length(max=500), metadata={
+        "description": "PayPal: where it sends a customer who cancels (as return_url)"})
+
+
+class PayPalReturnSchema(Schema):
+    order_id = Str(required=True, validate=ma.validate.Length(min=1, max=255), metadata={
+        "description": "The `token` PayPal appended to return_url: the order's id"})
 
 
 class TestCardSchema(Schema):
@@ -71,6 +90,15 @@ class CustomerPaymentSchema(Schema):
     currency = Str()
     method = Str(allow_none=True)
     succeeded_at = ma.fields.DateTime(allow_none=True)
+
+
+class PayPalReturnedSchema(CustomerPaymentSchema):
+    failure_code = Str(allow_none=True, metadata={
+        "description": "PayPal's issue when it declined the funding source "
+                       "(INSTRUMENT_DECLINED)"})
+    approval_url = Str(allow_none=True, metadata={
+        "description": "After a decline: where the customer may approve again with another "
+                       "funding source, then come back"})
 
 
 class PaymentDetailSchema(PaymentSchema):

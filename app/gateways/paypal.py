@@ -105,12 +105,14 @@ class PayPalGateway:
                       cancel_url: str) -> IntentState:
         """An order for ``amount_minor`` that the buyer approves at
         :attr:`IntentState.approval_url`, then comes back to ``return_url``. Our payment id
-        (``metadata["payment_id"]``) goes with it as ``custom_id`` and ``invoice_id``."""
+        (``metadata["payment_id"]``) goes with it as ``custom_id``, and as ``invoice_id``
+        unless ``metadata["invoice_id"]`` names one (PayPal keeps those unique for good)."""
         payment_id = str(metadata["payment_id"])
+        invoice_id = str(metadata.get("invoice_id") or payment_id)[:127]
         unit = PurchaseUnitRequest(
             amount=AmountWithBreakdown(currency_code=currency.upper(),
                                        value=_major_units(amount_minor, currency)),
-            custom_id=payment_id, invoice_id=payment_id)
+            custom_id=payment_id, invoice_id=invoice_id)
         if metadata.get("booking_reference"):
             unit.description = f"Booking {metadata['booking_reference']}"[:127]
         experience = PaypalWalletExperienceContext(

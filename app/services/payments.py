@@ -33,6 +33,7 @@ from app.models.payments import (
     CREATED,
     FAILED,
     MANUAL,
+    PAYPAL,
     REQUIRES_PAYMENT,
     STRIPE,
     SUCCEEDED,
@@ -76,6 +77,10 @@ class StartedPayment:
     currency: str
     client_secret: str | None
     publishable_key: str | None
+    approval_url: str | None = None  # PayPal: where the customer approves the order
+
+#: What a customer may choose to pay with, and the gateway that takes it.
+METHODS = {"card": STRIPE, "paypal": PAYPAL}
 
 
 # --- gateways ----------------------------------------------------------------------------
@@ -95,8 +100,40 @@ def stripe_gateway() -> StripeGateway:
     return cache[key]
 
 
+def paypal_gateway():
+    from app.gateways.paypal import PayPalGateway
+
+    config = current_app.config
+    if not (config.get("PAYPAL_CLIENT_ID") and config.get("PAYPAL_CLIENT_SECRET")):
+        raise Conflict("payment.not_configured",
+                       "PayPal is not set up on this platform; pay by card or at the venue.")
+    cache = current_app.extensions.setdefault("bookwell_payment_gateways", {})
+    key = (PAYPAL, config["PAYPAL_CLIENT_ID"], config["PAYPAL_CLIENT_SECRET"],
+           config.get("PAYPAL_API_BASE"), config.get("PAYPAL_WEBHOOK_ID"))
+    if key not in cache:
+        cache[key] = PayPalGateway(config["PAYPAL_CLIENT_ID"], config["PAYPAL_CLIENT_SECRET"],
+                                   api_base=config["PAYPAL_API_BASE"],
+                                   webhook_id=config.get("PAYPAL_WEBHOOK_ID"),
+                                   timeout=config.get("PAYPAL_TIMEOUT", 10.0))
+    return cache[key]
+
+
 def gateway_named(name: str):
-    return ManualGateway() if name == MANUAL else stripe_gateway()
+    if name == MANUAL:
+        return ManualGateway()
+    return paypal_gateway() if name == PAYPAL else stripe_gateway()
+
+
+def paypal_key(payment: Payment) -> str:
+    """The payment's name at PayPal: its id and when it was stored, so that a database
+    started afresh (ids counted from 1 again) never reuses an earlier one's."""
+    return f"{payment.id}-{payment.created_at:%Y%m%d%H%M%S%f}"
+
+
+def paypal_request_key(key: str, purpose: str) -> str:
+    """A PayPal-Request-Id or invoice id of ours: PayPal keeps them per account (invoice
+    ids for good), so they carry this installation's prefix (PAYPAL_INVOICE_PREFIX)."""
+    return f"{current_app.config.get('PAYPAL_INVOICE_PREFIX', 'bookwell-')}{purpose}{key}"
 
 
 def gateway_name_for(booking: Booking) -> str:
@@ -120,13 +157,29 @@ def lock_payment(payment_id: int) -> Payment | None:
 
 # --- starting a payment ------------------------------------------------------------------
 
-def start_payment(reference: str, *, customer_id: int) -> StartedPayment:
-    """Create, or reuse, the one payment of the customer's pending booking."""
-    gateway, stored = retrying(_store_payment, reference, customer_id,
+def start_payment(reference: str, *, customer_id: int, method: str | None = None,
+                  return_url: str | None = None,
+                  cancel_url: str | None = None) -> StartedPayment:
+    """Create, or reuse, the one payment of the customer's pending booking.
+
+    ``method``: "card" (Stripe) or "paypal"; by default the provider's or platform's
+    gateway. PayPal sends the customer back to ``return_url`` (or ``cancel_url``) after
+    its approval page; the booking's page on this site by default."""
+    if method is not None and method not in METHODS:
+        raise ValidationFailed("payment.unknown_method", f"{method} is not a way to pay here.",
+                               {"method": [f"Choose one of: {', '.join(METHODS)}."]})
+    urls = _paypal_urls(reference, return_url, cancel_url)  # checked before anything is stored
+    gateway, stored = retrying(_store_payment, reference, customer_id, method,
                                busy_code="payment.busy")
     try:
         if stored.provider_reference:
             state = gateway.retrieve_intent(stored.provider_reference)
+        elif stored.gateway == PAYPAL:
+            state = gateway.create_intent(
+                amount_minor=stored.amount_minor, currency=stored.currency,
+                metadata={**stored.metadata, "payment_id": stored.payment_id,
+                          "invoice_id": paypal_request_key(stored.paypal_key, "")},
+                idempotency_key=paypal_request_key(stored.paypal_key, "payment-"), **urls)
         else:
             state = gateway.create_intent(
                 amount_minor=stored.amount_minor, currency=stored.currency,
@@ -140,15 +193,34 @@ def start_payment(reference: str, *, customer_id: int) -> StartedPayment:
 
     payment, state = retrying(_record_intent, stored.payment_id, state, gateway,
                               busy_code="payment.busy")
-    return StartedPayment(payment_id=stored.payment_id, gateway=STRIPE, status=payment.status,
+    return StartedPayment(payment_id=stored.payment_id, gateway=stored.gateway,
+                          status=payment.status,
                           amount_minor=stored.amount_minor, currency=stored.currency,
                           client_secret=state.client_secret,
-                          publishable_key=gateway.publishable_key)
+                          publishable_key=gateway.publishable_key,
+                          approval_url=state.approval_url if stored.gateway == PAYPAL
+                          else None)
+
+
+def _paypal_urls(reference: str, return_url: str | None,
+                 cancel_url: str | None) -> dict[str, str]:
+    """Where PayPal sends the customer back: only to this site (PUBLIC_BASE_URL)."""
+    base = current_app.config["PUBLIC_BASE_URL"]
+    default = f"{base}/shop/bookings/{reference}"  # the storefront's booking page
+    urls = {"return_url": return_url or default, "cancel_url": cancel_url or default}
+    for field, url in urls.items():
+        if url != base and not url.startswith(base + "/"):
+            raise ValidationFailed("payment.foreign_return_url",
+                                   "PayPal may only send customers back to this site.",
+                                   {field: [f"Use an address under {base}/."]})
+    return urls
 
 
 @dataclass(frozen=True)
 class _StoredPayment:
     payment_id: int
+    gateway: str
+    paypal_key: str
     provider_reference: str | None
     amount_minor: int
     currency: str
@@ -156,7 +228,7 @@ class _StoredPayment:
 
 
 @unit_of_work()
-def _store_payment(reference: str, customer_id: int):
+def _store_payment(reference: str, customer_id: int, method: str | None):
     """One transaction: check the booking can be paid online and store its payment row
     (before the gateway is called). Locks the booking, then the payment."""
     booking = bookings.get_own_booking_for_update(reference, customer_id=customer_id)
@@ -172,17 +244,29 @@ def _store_payment(reference: str, customer_id: int):
     if gateway_name == MANUAL or booking.total_minor == 0:
         raise Conflict("payment.pay_at_venue",
                        "This booking is paid at the venue; nothing to pay online.")
-    gateway = stripe_gateway()
+    if method is not None:
+        gateway_name = METHODS[method]
+    elif gateway_name != PAYPAL:
+        gateway_name = STRIPE
+    gateway = gateway_named(gateway_name)
     if payment is None:
         payment = Payment(provider_id=booking.provider_id, booking_id=booking.id,
                           gateway=gateway_name, amount_minor=booking.total_minor,
                           currency=booking.currency, status=CREATED)
         db.session.add(payment)
+    elif method is None:
+        gateway_name, gateway = payment.gateway, gateway_named(payment.gateway)
     if payment.provider_reference is None:
         _request_intent(payment)
+        payment.gateway = gateway_name  # nothing at any gateway yet: the customer may switch
+    elif payment.gateway != gateway_name:
+        raise Conflict("payment.other_method",
+                       f"This booking's payment was started with {payment.gateway}; "
+                       "continue with it.", {"method": [payment.gateway]})
     db.session.flush()
     stored = _StoredPayment(
-        payment_id=payment.id, provider_reference=payment.provider_reference,
+        payment_id=payment.id, gateway=payment.gateway, paypal_key=paypal_key(payment),
+        provider_reference=payment.provider_reference,
         amount_minor=payment.amount_minor, currency=payment.currency,
         metadata={"booking_reference": booking.reference, "booking_id": booking.id,
                   "provider_id": booking.provider_id})
@@ -238,7 +322,7 @@ def pay_with_test_card(reference: str, *, customer_id: int,
     if not card.startswith("pm_card_"):
         raise ValidationFailed("payment.bad_test_card", "Not a test card.",
                                {"card": ["Use a test payment method such as pm_card_visa."]})
-    started = start_payment(reference, customer_id=customer_id)
+    started = start_payment(reference, customer_id=customer_id, method="card")
     payment = db.session.get(Payment, started.payment_id)
     gateway = stripe_gateway()
     try:

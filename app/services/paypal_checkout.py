@@ -1,0 +1,97 @@
+"""The customer's way back from PayPal's approval page: capture, then settle.
+
+PayPal sends the customer back to our return URL with the order id (``token``); that
+return proves nothing (anyone can type the address). :func:`capture_on_return` asks
+PayPal to capture the order and settles the payment from the order PayPal then reports
+(:func:`app.services.payments.settle`): only a ``COMPLETED`` capture pays. An order not
+approved stays unpaid, a declined funding source waits for another approval, and a
+repeated return reads the capture already made (an intent-CAPTURE order is captured once
+at most, whatever the PayPal-Request-Id).
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from app.errors import Conflict
+from app.extensions import db
+from app.gateways.payments import GatewayError
+from app.models import Booking
+from app.models.bookings import PENDING
+from app.models.payments import PAYPAL, SUCCEEDED, Payment
+from app.services.payments import (
+    GatewayUnavailable,
+    payment_for_customer,
+    paypal_gateway,
+    paypal_key,
+    paypal_request_key,
+    settle_by_id,
+)
+from app.services.transactions import end_read
+
+
+@dataclass(frozen=True)
+class Returned:
+    """Where the payment stands after the return; ``approval_url``: PayPal declined the
+    funding source and the customer may approve again there with another."""
+
+    id: int
+    status: str
+    amount_minor: int
+    received_minor: int | None
+    refunded_minor: int
+    currency: str
+    method: str | None
+    succeeded_at: datetime | None
+    failure_code: str | None
+    approval_url: str | None = None
+
+
+def capture_on_return(reference: str, *, customer_id: int, order_id: str) -> Returned:
+    """Capture the customer's approved PayPal order for their booking and settle it."""
+    payment = payment_for_customer(reference, customer_id=customer_id)  # 404: not theirs
+    payment_id, status, gateway_name = payment.id, payment.status, payment.gateway
+    key = paypal_key(payment)
+    order_matches = payment.provider_reference == order_id
+    booking_status = db.session.scalar(select(Booking.status).where(
+        Booking.id == payment.booking_id))
+    end_read()  # nothing stays open across PayPal's calls
+    if gateway_name != PAYPAL:
+        raise Conflict("payment.not_paypal", "This booking is not being paid with PayPal.")
+    if not order_matches:
+        raise Conflict("payment.order_mismatch",
+                       "That PayPal order is not this booking's payment.",
+                       {"order_id": ["Not the order PayPal was asked to approve."]})
+    if status == SUCCEEDED:
+        return _fresh(payment_id)  # a repeated return: paid already
+    if booking_status != PENDING:
+        raise Conflict("payment.not_payable",
+                       f"A {booking_status} booking cannot be paid online.",
+                       {"status": [booking_status]})
+
+    gateway = paypal_gateway()
+    try:
+        # A fresh request id per return: after a declined funding source the customer may
+        # approve again, and that capture must not be answered with the stored decline.
+        state = gateway.capture(order_id, idempotency_key=paypal_request_key(
+            key, f"capture-{uuid.uuid4().hex[:12]}-"))
+    except GatewayError as exc:
+        if exc.retryable:
+            raise GatewayUnavailable("payment.gateway_unavailable",
+                                     "PayPal did not answer; try again in a moment.") from exc
+        raise Conflict("payment.capture_refused", exc.message) from exc
+    settle_by_id(payment_id, state, reason="PayPal order captured on the customer's return")
+    return _fresh(payment_id, state.approval_url if state.failure_code else None)
+
+
+def _fresh(payment_id: int, approval_url: str | None = None) -> Returned:
+    # Inline consumers (no Redis) end the session on their way: read the outcome afresh.
+    payment = db.session.get(Payment, payment_id, populate_existing=True)
+    return Returned(id=payment.id, status=payment.status, amount_minor=payment.amount_minor,
+                    received_minor=payment.received_minor,
+                    refunded_minor=payment.refunded_minor, currency=payment.currency,
+                    method=payment.method, succeeded_at=payment.succeeded_at,
+                    failure_code=payment.failure_code, approval_url=approval_url)
