@@ -26,6 +26,7 @@ from app.models.payments import (
     EVENT_IGNORED,
     EVENT_PROCESSED,
     EVENT_RECEIVED,
+    PAYPAL,
     STRIPE,
     Payment,
     PaymentEvent,
@@ -82,10 +83,10 @@ def receive(raw_body: bytes, signature: str | None) -> Received:
 
 
 @unit_of_work()
-def _store(event_id: str, event_type: str, event: dict) -> int | None:
+def _store(event_id: str, event_type: str, event: dict, gateway: str = STRIPE) -> int | None:
     """Insert the event unless its id is known; one statement, so concurrent repeats of
     the same event store exactly one row."""
-    values = dict(gateway=STRIPE, event_id=event_id[:255], type=event_type[:80],
+    values = dict(gateway=gateway, event_id=event_id[:255], type=event_type[:80],
                   payload=event, status=EVENT_RECEIVED, attempts=0, received_at=utcnow())
     insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
     statement = (insert(PaymentEvent).values(**values)
@@ -111,6 +112,10 @@ def process(row_id: int, *, final_attempt: bool = True) -> str:
         return "missing"
     if event.status in (EVENT_PROCESSED, EVENT_IGNORED):
         return event.status
+    if event.gateway == PAYPAL:
+        from app.services import paypal_webhooks
+
+        return paypal_webhooks.process(row_id, event, final_attempt=final_attempt)
     event_type, obj = event.type, dict(event.payload["data"]["object"])
     if event_type not in HANDLED:
         return _finish(row_id, EVENT_IGNORED, f"{event_type} is not acted on")
@@ -140,7 +145,7 @@ def process(row_id: int, *, final_attempt: bool = True) -> str:
 
 @unit_of_work()
 def _apply_event(row_id: int, payment_id: int, event_type: str, obj: dict, intent,
-                 charge) -> str:
+                 charge, gateway_name: str = "Stripe") -> str:
     """One transaction: settle the payment from the gateway's answers and mark the event
     processed. Locks the event, then the booking and the payment (the lock order)."""
     event = db.session.get(PaymentEvent, row_id, with_for_update=True, populate_existing=True)
@@ -148,7 +153,7 @@ def _apply_event(row_id: int, payment_id: int, event_type: str, obj: dict, inten
         return event.status  # a concurrent delivery got here first
     payment = lock_payment(payment_id)
     event.payment_id, event.provider_id = payment.id, payment.provider_id
-    outcome = settle(payment, intent, reason=f"Stripe {event_type}")
+    outcome = settle(payment, intent, reason=f"{gateway_name} {event_type}")
     if charge is not None:
         outcome += "; " + refunds.apply_charge(payment, charge)
     if event_type == DISPUTE_CREATED:
