@@ -24,6 +24,7 @@ from app.gateways.payments import ChargeState, GatewayError, RefundState
 from app.models import Booking
 from app.models.payments import (
     MANUAL,
+    PAYPAL,
     REFUND_COUNTED,
     REFUND_FAILED,
     REFUND_PENDING,
@@ -37,7 +38,13 @@ from app.models.types import utcnow
 from app.services.money import format_money
 from app.services import bookings, event_payloads, idempotency
 from app.services.scopes import Actor
-from app.services.payments import lock_payment, stripe_gateway
+from app.services.payments import (
+    lock_payment,
+    paypal_gateway,
+    paypal_key,
+    paypal_request_key,
+    stripe_gateway,
+)
 from app.services.scopes import Scope, require_scope
 from app.services.tenancy import scoped
 from app.services.transactions import after_commit, breaks_constraint, retrying, unit_of_work
@@ -133,9 +140,17 @@ def perform_refund(refund_id: int, *, final_attempt: bool = True) -> Refund:
             return refund
         manual, intent_reference = payment.gateway == MANUAL, payment.provider_reference
         amount_minor = refund.amount_minor
+        paypal_refund_key = paypal_key(refund) if payment.gateway == PAYPAL else None
     if manual:  # money handed back at the venue
         result = RefundState(reference=None, status=REFUND_SUCCEEDED,
                              amount_minor=amount_minor)
+    elif paypal_refund_key:  # PayPal-Request-Ids are per account: this installation's
+        try:
+            result = paypal_gateway().refund(
+                intent_reference=intent_reference, amount_minor=amount_minor,
+                idempotency_key=paypal_request_key(paypal_refund_key, "refund-"))
+        except GatewayError as exc:
+            return _gateway_failed(refund_id, exc, final_attempt)
     else:
         try:
             result = stripe_gateway().refund(

@@ -205,3 +205,37 @@ def test_a_card_payment_cannot_be_returned_as_paypal(app_ctx, client, build, sho
     response = client.post(f"/api/v1/bookings/{reference}/payment",
                            headers=_headers(shop["customer"]), json={"method": "card"})
     assert response.status_code == 409  # started with PayPal (or no card gateway here)
+
+
+def _paid_with_paypal(client, build, shop):
+    reference = place(build, shop)
+    back = approve(start(client, reference, shop["customer"]).get_json()["approval_url"])
+    assert come_back(client, reference, shop["customer"], back["token"]).get_json()[
+        "status"] == "succeeded"
+    return reference, _state(reference)[1]
+
+
+def test_a_paypal_payment_is_refunded_at_paypal_up_to_its_capture(app, app_ctx, client, build,
+                                                                  shop, paypal_on):
+    from app.errors import ValidationFailed
+    from app.services import refunds
+    from app.services.scopes import Scope
+
+    reference, payment = _paid_with_paypal(client, build, shop)
+    scope = Scope.of_provider(shop["a"]["provider"])
+    staff = shop["a"]["staff"]
+    part = refunds.request_refund(payment.id, amount_minor=1000, reason="late start",
+                                  actor_id=staff, scope=scope)
+    assert part.status == "succeeded" and part.provider_reference
+    with pytest.raises(ValidationFailed):  # refused here, before PayPal is asked
+        refunds.request_refund(payment.id, amount_minor=3201, reason="", actor_id=staff,
+                               scope=scope)
+    rest = refunds.request_refund(payment.id, amount_minor=None, reason="cancelled by us",
+                                  actor_id=staff, scope=scope)
+    assert rest.status == "succeeded" and rest.amount_minor == 3200
+
+    capture_id = paypal_on.ledger.order(payment.provider_reference).capture_id
+    assert paypal_on.ledger.capture_of(capture_id).refund_ids == [
+        part.provider_reference, rest.provider_reference]
+    booking, payment = _state(reference)
+    assert (payment.refunded_minor, booking.status) == (4200, "refunded")
