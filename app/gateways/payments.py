@@ -42,6 +42,7 @@ class IntentState:
     failure_code: str | None = None  # Stripe's decline_code, else its code
     metadata: dict = field(default_factory=dict)
     approval_url: str | None = None  # where the customer approves it (PayPal)
+    awaits_capture: bool = False  # approved by the payer, money not taken yet (PayPal)
 
 
 @dataclass(frozen=True)

@@ -283,7 +283,8 @@ def _intent(order: dict) -> IntentState:
         else None,
         failure_code=str(reason)[:64] if status == FAILED and reason else None,
         metadata={"payment_id": unit["custom_id"]} if unit.get("custom_id") else {},
-        approval_url=_link(order, "payer-action") or _link(order, "approve"))
+        approval_url=_link(order, "payer-action") or _link(order, "approve"),
+        awaits_capture=capture is None and order.get("status") == "APPROVED")
 
 
 def _capture_of(order: dict) -> dict | None:
@@ -298,7 +299,7 @@ def _capture_of(order: dict) -> dict | None:
 def _with_decline(state: IntentState, exc: PayPalRefused) -> IntentState:
     """An order whose funding was declined at capture waits for the buyer to approve it
     again with another (as Stripe's intent waits for another card)."""
-    return IntentState(**{**state.__dict__, "status": REQUIRES_PAYMENT,
+    return IntentState(**{**state.__dict__, "status": REQUIRES_PAYMENT, "awaits_capture": False,
                           "failure_reason": "PayPal declined the buyer's funding source.",
                           "failure_code": exc.issue,
                           "approval_url": exc.links.get("redirect") or state.approval_url})

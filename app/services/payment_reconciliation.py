@@ -4,12 +4,10 @@ processed are kinds of the pending-work sweep, ``app/services/sweeps.py``.)
 """
 from __future__ import annotations
 
-from flask import current_app
-
 from app.services import payments
 
 
 def reconcile(now=None) -> dict:
-    if not current_app.config.get("STRIPE_SECRET_KEY"):
+    if not payments.reconciled_gateways():
         return {"skipped": "no online payment gateway configured"}
     return payments.reconcile_unsettled(now=now)

@@ -485,22 +485,24 @@ def _mark_paid(reference: str, actor_id: int | None, scope: Scope,
 
 def reconcile_unsettled(*, now=None, limit: int = 200) -> dict:
     """Re-read payments left unsettled for a while (a missed webhook must not leave a paid
-    booking unconfirmed) and settle them. Returns counts for the job's log."""
+    booking unconfirmed) and settle them, for every online gateway set up here (PayPal's
+    approved orders are captured or left: :func:`app.services.paypal_checkout.reconciled_order`).
+    Returns counts for the job's log."""
     now = now or utcnow()
     minutes = current_app.config.get("PAYMENT_RECONCILE_AFTER_MINUTES", 10)
     cutoff = now - timedelta(minutes=minutes)
     rows = db.session.execute(
-        select(Payment.id, Payment.provider_reference)
-        .where(Payment.gateway == STRIPE, Payment.status.in_(UNSETTLED),
+        select(Payment.id, Payment.gateway, Payment.provider_reference)
+        .where(Payment.gateway.in_(reconciled_gateways()), Payment.status.in_(UNSETTLED),
                Payment.provider_reference.is_not(None), Payment.updated_at < cutoff,
                (Payment.checked_at.is_(None)) | (Payment.checked_at < cutoff))
         .order_by(Payment.id).limit(limit)).all()
     end_read()  # no transaction stays open across the gateway calls
     counts = {"checked": 0, "settled": 0, "errors": 0}
-    for payment_id, provider_reference in rows:
+    for payment_id, gateway_name, provider_reference in rows:
         counts["checked"] += 1
         try:
-            state = stripe_gateway().retrieve_intent(provider_reference)
+            state = _current_state(payment_id, gateway_name, provider_reference)
         except GatewayError as exc:
             counts["errors"] += 1
             log.warning("reconciling payment %s: %s", payment_id, exc.message)
@@ -516,6 +518,23 @@ def reconcile_unsettled(*, now=None, limit: int = 200) -> dict:
             counts["settled"] += 1
         log.info("reconciled payment %s: gateway says %s", payment_id, before)
     return counts
+
+
+def reconciled_gateways() -> tuple[str, ...]:
+    """The online gateways set up here, whose unsettled payments reconciliation re-reads."""
+    config = current_app.config
+    return tuple(name for name, set_up in (
+        (STRIPE, config.get("STRIPE_SECRET_KEY")),
+        (PAYPAL, config.get("PAYPAL_CLIENT_ID") and config.get("PAYPAL_CLIENT_SECRET")))
+        if set_up)
+
+
+def _current_state(payment_id: int, gateway_name: str, reference: str) -> IntentState:
+    if gateway_name == PAYPAL:
+        from app.services.paypal_checkout import reconciled_order  # it builds on this module
+
+        return reconciled_order(payment_id, reference)
+    return stripe_gateway().retrieve_intent(reference)
 
 
 def holds_awaiting_gateway():

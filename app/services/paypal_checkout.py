@@ -7,6 +7,10 @@ PayPal to capture the order and settles the payment from the order PayPal then r
 approved stays unpaid, a declined funding source waits for another approval, and a
 repeated return reads the capture already made (an intent-CAPTURE order is captured once
 at most, whatever the PayPal-Request-Id).
+
+:func:`reconciled_order` is PayPal's part of reconciliation: an order the customer approved
+but never came back from (and whose webhook never came) is captured while its booking is
+still pending, and left uncaptured once the booking no longer waits for its money.
 """
 from __future__ import annotations
 
@@ -18,10 +22,10 @@ from sqlalchemy import select
 
 from app.errors import Conflict
 from app.extensions import db
-from app.gateways.payments import GatewayError
+from app.gateways.payments import GatewayError, IntentState
 from app.models import Booking
 from app.models.bookings import PENDING
-from app.models.payments import PAYPAL, SUCCEEDED, Payment
+from app.models.payments import CANCELED, PAYPAL, SUCCEEDED, Payment
 from app.services.payments import (
     GatewayUnavailable,
     payment_for_customer,
@@ -95,3 +99,34 @@ def _fresh(payment_id: int, approval_url: str | None = None) -> Returned:
                     refunded_minor=payment.refunded_minor, currency=payment.currency,
                     method=payment.method, succeeded_at=payment.succeeded_at,
                     failure_code=payment.failure_code, approval_url=approval_url)
+
+
+#: failure_code of a payment whose approved order was left uncaptured (booking gone).
+LEFT_UNCAPTURED = "order_left_uncaptured"
+
+
+def reconciled_order(payment_id: int, order_id: str) -> IntentState:
+    """The state to settle an unsettled PayPal payment with, as reconciliation sees it.
+
+    Re-reads the order. Approved but not captured: captured if the booking is still
+    pending (it is paid only if PayPal reports the capture completed); otherwise left
+    uncaptured and answered as canceled, so the payment ends and is not re-read again.
+    Orders v2 has no void for intent CAPTURE (only authorizations can be voided): an
+    approved order nobody captures simply lapses at PayPal, and no money moves."""
+    payment = db.session.get(Payment, payment_id)
+    key = paypal_key(payment)
+    booking_status = db.session.scalar(select(Booking.status).where(
+        Booking.id == payment.booking_id))
+    end_read()  # nothing stays open across PayPal's calls
+    gateway = paypal_gateway()
+    state = gateway.retrieve_intent(order_id)
+    if not state.awaits_capture:
+        return state
+    if booking_status == PENDING:
+        return gateway.capture(order_id, idempotency_key=paypal_request_key(
+            key, f"capture-{uuid.uuid4().hex[:12]}-"))
+    return IntentState(**{
+        **state.__dict__, "status": CANCELED, "awaits_capture": False,
+        "failure_code": LEFT_UNCAPTURED,
+        "failure_reason": f"Approved at PayPal after the booking was {booking_status}; "
+                          "the order was left uncaptured (nothing was taken)."})

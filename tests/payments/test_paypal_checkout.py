@@ -239,3 +239,59 @@ def test_a_paypal_payment_is_refunded_at_paypal_up_to_its_capture(app, app_ctx, 
         part.provider_reference, rest.provider_reference]
     booking, payment = _state(reference)
     assert (payment.refunded_minor, booking.status) == (4200, "refunded")
+
+
+def _aged(app, reference):
+    """The payment as reconciliation finds it: left alone for longer than it waits."""
+    from datetime import timedelta
+
+    from app.models.types import utcnow
+    old = utcnow() - timedelta(minutes=app.config["PAYMENT_RECONCILE_AFTER_MINUTES"] + 1)
+    payment_id = _state(reference)[1].id
+    db.session.query(Payment).filter_by(id=payment_id).update(
+        {"updated_at": old, "checked_at": None})
+    db.session.commit()
+
+
+def test_reconciliation_captures_an_order_approved_without_return_or_webhook(
+        app, app_ctx, client, build, shop, paypal_on):
+    from app.services import payment_reconciliation
+
+    reference = place(build, shop)
+    approve(start(client, reference, shop["customer"]).get_json()["approval_url"])
+    assert payment_reconciliation.reconcile()["checked"] == 0  # too recent to chase
+    _aged(app, reference)
+
+    counts = payment_reconciliation.reconcile()
+
+    assert (counts["checked"], counts["settled"], counts["errors"]) == (1, 1, 0)
+    booking, payment = _state(reference)
+    assert (booking.status, payment.status, payment.received_minor) == (
+        "confirmed", "succeeded", 4200)
+    assert [c.order_id for c in paypal_on.ledger.captures.values()].count(
+        payment.provider_reference) == 1
+
+
+def test_reconciliation_leaves_the_approved_order_of_an_expired_booking_uncaptured(
+        app, app_ctx, client, build, shop, paypal_on):
+    from app.services import bookings, payment_reconciliation
+
+    reference = place(build, shop)
+    approve(start(client, reference, shop["customer"]).get_json()["approval_url"])
+    booking, _ = _state(reference)
+    bookings.transition(booking, "expired", bookings.Actor(None, "hold expired"))
+    db.session.commit()
+    _aged(app, reference)
+
+    counts = payment_reconciliation.reconcile()
+
+    assert (counts["checked"], counts["settled"]) == (1, 1)
+    booking, payment = _state(reference)
+    assert (booking.status, payment.status, payment.received_minor) == (
+        "expired", "canceled", None)
+    assert payment.failure_code == "order_left_uncaptured"
+    assert not [c for c in paypal_on.ledger.captures.values()
+                if c.order_id == payment.provider_reference]  # nothing taken
+    assert paypal_on.ledger.order(payment.provider_reference).status == "APPROVED"
+    _aged(app, reference)
+    assert payment_reconciliation.reconcile()["checked"] == 0  # not re-read forever
