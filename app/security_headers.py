@@ -3,7 +3,8 @@
 Each surface gets its own Content-Security-Policy, built per request with a fresh nonce:
 
 - storefront (``/shop``): scripts and styles only from this site or with the nonce; a
-  third party (Stripe.js, the TikTok Pixel, a Google Maps frame) is allowed only on a page
+  third party (Stripe.js, the TikTok Pixel, a Google Maps frame, PayPal's approval
+  page as a form's destination) is allowed only on a page
   whose template asked for it with ``csp_allow(...)``, so a page that does not load one
   does not allow it either;
 - console (``/``, Flask-AppBuilder): scripts with the nonce (Flask-AppBuilder's templates
@@ -20,6 +21,7 @@ production, and responses to signed-in users are not stored by any cache.
 from __future__ import annotations
 
 import secrets
+from urllib.parse import urlsplit
 
 from flask import abort, current_app, g, request
 from flask_login import current_user
@@ -49,6 +51,12 @@ THIRD_PARTIES = {
     # The embedded map of an offering's location.
     "google_maps": {
         "frame-src": ["https://www.google.com"],
+    },
+    # "Pay with PayPal" is a form whose answer sends the customer on to PayPal's approval
+    # page; form-action covers a form's redirects too. (A PayPal-compatible test server
+    # set as PAYPAL_API_BASE is added: see storefront_policy.)
+    "paypal": {
+        "form-action": ["https://www.paypal.com", "https://www.sandbox.paypal.com"],
     },
 }
 
@@ -96,10 +104,21 @@ def _directives(scripts: list[str], styles: list[str]) -> dict[str, list[str]]:
 def storefront_policy(nonce: str, third_parties=()) -> str:
     directives = _directives([f"'nonce-{nonce}'"], [f"'nonce-{nonce}'"])
     for name in sorted(third_parties):
-        for directive, sources in THIRD_PARTIES[name].items():
+        for directive, sources in _sources_of(name).items():
             kept = [s for s in directives[directive] if s != "'none'"]
             directives[directive] = kept + [s for s in sources if s not in kept]
     return _policy(directives)
+
+
+def _sources_of(name: str) -> dict[str, list[str]]:
+    sources = THIRD_PARTIES[name]
+    if name == "paypal":  # the local stand-in's approval page, in the demo and tests
+        parts = urlsplit(current_app.config.get("PAYPAL_API_BASE") or "")
+        if parts.scheme in ("http", "https") and parts.netloc \
+                and not parts.netloc.endswith("paypal.com"):
+            sources = {"form-action": [*sources["form-action"],
+                                       f"{parts.scheme}://{parts.netloc}"]}
+    return sources
 
 
 def console_policy(nonce: str) -> str:

@@ -22,7 +22,7 @@ from views.console import status_badge
 from views.payments import flash_refund
 from views.waitlist import booking_line_note
 
-GATEWAY_LABELS = {"stripe": "Card (Stripe)", "manual": "At the venue"}
+GATEWAY_LABELS = {"stripe": "Card (Stripe)", "paypal": "PayPal", "manual": "At the venue"}
 CHANNEL_LABELS = {"email": "Email", "sms": "SMS"}
 KIND_LABELS = {"receipt": "Receipt", "credit_note": "Credit note"}
 # Payment, refund and message statuses read as words; booking statuses use STATUS_LABELS.

@@ -31,9 +31,11 @@ class PaymentStartSchema(Schema):
         "description": "card (Stripe) or paypal; by default the provider's gateway"})
     return_url = Str(validate=ma.validate.Length(max=500), metadata={
         "description": "PayPal: where it sends the customer after approving (an address "
-                       "on this site; by default the storefront's booking page)"})
+                       "on this site; by default the storefront's PayPal return page, "
+                       "which captures and shows the booking)"})
     cancel_url = Str(validate=ma.validate.Length(max=500), metadata={
-        "description": "PayPal: where it sends a customer who cancels (as return_url)"})
+        "description": "PayPal: where it sends a customer who cancels (an address on this "
+                       "site; by default the storefront's, back to the booking)"})
 
 
 class PayPalReturnSchema(Schema):

@@ -38,6 +38,8 @@ SENTENCES = {
                                      "a moment."),
     "authentication_required": lazy_gettext("Your bank asks you to confirm the payment. "
                                             "Please try again and confirm it."),
+    "INSTRUMENT_DECLINED": lazy_gettext("PayPal declined the way you chose to pay. Please "
+                                        "approve it again at PayPal with another."),
     NOT_STARTED: lazy_gettext("The payment could not be started. Please try again in a "
                               "moment."),
 }

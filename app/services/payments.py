@@ -206,8 +206,9 @@ def _paypal_urls(reference: str, return_url: str | None,
                  cancel_url: str | None) -> dict[str, str]:
     """Where PayPal sends the customer back: only to this site (PUBLIC_BASE_URL)."""
     base = current_app.config["PUBLIC_BASE_URL"]
-    default = f"{base}/shop/bookings/{reference}"  # the storefront's booking page
-    urls = {"return_url": return_url or default, "cancel_url": cancel_url or default}
+    page = f"{base}/shop/bookings/{reference}"  # the storefront's pages for the booking
+    urls = {"return_url": return_url or f"{page}/paypal-return",
+            "cancel_url": cancel_url or f"{page}/paypal-cancel"}
     for field, url in urls.items():
         if url != base and not url.startswith(base + "/"):
             raise ValidationFailed("payment.foreign_return_url",

@@ -39,7 +39,7 @@ from app import events, jobqueue
 from app.errors import DomainError, NotFound
 from app.extensions import db
 from app.models import Account, Booking, Provider
-from app.models.payments import REFUND_SUCCEEDED, SUCCEEDED, Payment, Refund
+from app.models.payments import PAYPAL, REFUND_SUCCEEDED, SUCCEEDED, Payment, Refund
 from app.models.receipts import CREDIT_NOTE, RECEIPT, Receipt, ReceiptCounter
 from app.models.types import utcnow
 from app.services.money import format_money, tax_breakdown
@@ -334,7 +334,8 @@ def _document(receipt: Receipt, provider: Provider, booking: Booking,
         "tax_rate": format_rate(provider.tax_rate_bp), "has_tax": provider.tax_rate_bp > 0,
         "net": money(receipt.total_minor - receipt.tax_minor),
         "tax": money(receipt.tax_minor), "total": money(receipt.total_minor),
-        "payment_method": " · ".join(p for p in (payment.gateway, payment.method) if p),
+        "payment_method": "PayPal" if payment.gateway == PAYPAL
+        else " · ".join(p for p in (payment.gateway, payment.method) if p),
         "paid": money(payment.received_minor if payment.received_minor is not None
                       else payment.amount_minor),
         "refunds": [{"amount": money(row.amount_minor), "reason": row.reason or "",

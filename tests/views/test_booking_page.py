@@ -113,6 +113,16 @@ def test_page_shows_payments_refunds_documents_messages(app, build, tenant_a):
     assert not re.search(r"\d\d:\d\d:\d\d\.\d{6}", text), "microseconds"
 
 
+def test_a_paypal_payment_reads_paypal(app, build, tenant_a):
+    booking = _book(build, tenant_a.provider_id)
+    payment_id = _pay(booking, gateway="paypal")
+    db.session.get(Payment, payment_id).method = "paypal"
+    db.session.commit()
+    text = _text(signed_in(app, tenant_a.staff_email).get(f"/bookingview/show/{booking.id}"))
+    assert "PayPal" in text
+    assert "Paypal" not in text and "(paypal)" not in text
+
+
 def test_other_providers_booking_is_404(app, build, tenant_a, tenant_b):
     foreign = _book(build, tenant_b.provider_id)
     staff = signed_in(app, tenant_a.staff_email)

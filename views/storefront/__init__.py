@@ -18,6 +18,7 @@ from views.storefront import (
     formatting,
     languages,
     manage,
+    paypal,
     people,
     pictures,
     social,
@@ -27,4 +28,4 @@ from views.storefront.blueprint import bp
 
 # Importing a page module adds its routes to the blueprint.
 __all__ = ["account", "bp", "browse", "checkout", "errors", "feeds", "formats", "formatting", "languages",
-           "manage", "people", "pictures", "social", "waitlist"]
+           "manage", "paypal", "people", "pictures", "social", "waitlist"]

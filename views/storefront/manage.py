@@ -80,6 +80,8 @@ def booking(reference: str, *, customer_id: int):
                            payment=view.payment, money=money,
                            offer=waitlist.offer_of_booking(reference, customer_id),
                            test_cards=current_app.config.get("PAYMENT_TEST_CARDS"),
+                           paypal=bool(current_app.config.get("PAYPAL_CLIENT_ID")
+                                       and current_app.config.get("PAYPAL_CLIENT_SECRET")),
                            maps_key=current_app.config.get("GOOGLE_MAPS_API_KEY"),
                            pixel_provider=item.offering.provider, pixel_events=events)
 

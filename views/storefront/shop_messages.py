@@ -85,6 +85,13 @@ MESSAGES = {
     "booking.not_reschedulable": lazy_gettext("This booking can no longer be moved."),
     "booking.no_time": lazy_gettext("This booking has no time to add to a calendar."),
     "payment.not_payable": lazy_gettext("This booking cannot be paid online any more."),
+    "payment.gateway_unavailable": lazy_gettext("The payment service did not answer. Please "
+                                                "try again in a moment."),
+    "payment.capture_refused": lazy_gettext("PayPal refused to take the money. Please try "
+                                            "again or pay by card."),
+    "payment.other_method": lazy_gettext("This booking's payment has already been started by "
+                                         "card; please finish it that way."),
+    "payment.order_mismatch": lazy_gettext("That PayPal payment is not this booking's."),
     "payment.pay_at_venue": lazy_gettext("This booking is paid at the venue; there is nothing "
                                          "to pay online."),
     "free_times.bad_quantity": lazy_gettext("Choose between 1 and 100 places."),
