@@ -208,3 +208,29 @@ def smtp(app, monkeypatch):
     """Mail the app sends, recorded by a local SMTP server (tests/mail_server.py)."""
     with recording_smtp(app, monkeypatch) as recorder:
         yield recorder
+
+
+# --- PayPal: the local stand-in, and the app's settings pointed at it -------------------
+
+@pytest.fixture(scope="module")
+def paypal_server():
+    """The local PayPal stand-in, one per test module (webhooks sent at once)."""
+    from tests.fakes.paypal import LocalPayPal
+
+    with LocalPayPal(webhook_delay=0) as server:
+        yield server
+
+
+@pytest.fixture
+def paypal_on(app, paypal_server, monkeypatch):
+    """The app's PayPal settings pointed at the stand-in, its gateways built afresh."""
+    from devservices.paypal_server import CLIENT_ID, CLIENT_SECRET
+    from tests.fakes.paypal import WEBHOOK_ID
+
+    for key, value in {"PAYPAL_CLIENT_ID": CLIENT_ID, "PAYPAL_CLIENT_SECRET": CLIENT_SECRET,
+                       "PAYPAL_API_BASE": paypal_server.url, "PAYPAL_WEBHOOK_ID": WEBHOOK_ID,
+                       "PAYPAL_TIMEOUT": 5.0}.items():
+        monkeypatch.setitem(app.config, key, value)
+    app.extensions.pop("bookwell_payment_gateways", None)
+    yield paypal_server
+    app.extensions.pop("bookwell_payment_gateways", None)

@@ -12,27 +12,9 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Booking
 from app.models.payments import Payment
-from devservices.paypal_server import CLIENT_ID, CLIENT_SECRET
-from tests.fakes.paypal import WEBHOOK_ID, LocalPayPal, approve
+from tests.fakes.paypal import approve
 from tests.helpers import assert_error_shape, bearer, token_for
 from tests.payments.conftest import place
-
-
-@pytest.fixture(scope="module")
-def paypal_server():
-    with LocalPayPal(webhook_delay=0) as server:
-        yield server
-
-
-@pytest.fixture
-def paypal_on(app, paypal_server, monkeypatch):
-    for key, value in {"PAYPAL_CLIENT_ID": CLIENT_ID, "PAYPAL_CLIENT_SECRET": CLIENT_SECRET,
-                       "PAYPAL_API_BASE": paypal_server.url, "PAYPAL_WEBHOOK_ID": WEBHOOK_ID,
-                       "PAYPAL_TIMEOUT": 5.0}.items():
-        monkeypatch.setitem(app.config, key, value)
-    app.extensions.pop("bookwell_payment_gateways", None)
-    yield paypal_server
-    app.extensions.pop("bookwell_payment_gateways", None)
 
 
 def _headers(user_id):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
 import requests
 from sqlalchemy import select
 
@@ -13,25 +12,7 @@ from app.extensions import db
 from app.models import Account, Booking
 from app.models.payments import Payment
 from app.services import bookings
-from devservices.paypal_server import CLIENT_ID, CLIENT_SECRET
-from tests.fakes.paypal import WEBHOOK_ID, LocalPayPal, approve
-
-
-@pytest.fixture(scope="module")
-def paypal_server():
-    with LocalPayPal(webhook_delay=0) as server:
-        yield server
-
-
-@pytest.fixture
-def paypal_on(app, paypal_server, monkeypatch):
-    for key, value in {"PAYPAL_CLIENT_ID": CLIENT_ID, "PAYPAL_CLIENT_SECRET": CLIENT_SECRET,
-                       "PAYPAL_API_BASE": paypal_server.url, "PAYPAL_WEBHOOK_ID": WEBHOOK_ID,
-                       "PAYPAL_TIMEOUT": 5.0}.items():
-        monkeypatch.setitem(app.config, key, value)
-    app.extensions.pop("bookwell_payment_gateways", None)
-    yield paypal_server
-    app.extensions.pop("bookwell_payment_gateways", None)
+from tests.fakes.paypal import approve
 
 
 def _placed(store) -> str:
