@@ -44,6 +44,8 @@ def test_staff_add_a_barbers_calendar_and_see_its_busy_times(app, page, build,
                           Reply(body=_weekly_new_york_calendar()))
 
     sign_in(page, staff_email)
+    # The menu opens by script: a click before the page's scripts have run opens nothing.
+    page.wait_for_load_state("load")
     page.get_by_role("link", name="Catalog").click()
     page.get_by_role("link", name="Resources").click()
     page.locator("table.console-list > tbody > tr").filter(has_text="Ada") \

@@ -17,6 +17,8 @@ def test_staff_add_a_barber_give_time_off_and_link_a_service(page, build):
     build.offering(other, name="Beard trim")
 
     sign_in(page, staff_email)
+    # The menu opens by script: a click before the page's scripts have run opens nothing.
+    page.wait_for_load_state("load")
     page.get_by_role("link", name="Catalog").click()
     page.get_by_role("link", name="Resources").click()
     expect(page).to_have_url(re.compile(r"/resourceview/list/"))
