@@ -3,11 +3,11 @@ can never start, capture, refund or see another's PayPal payments and refunds.
 
 Every surface is tried: the customer API (starting a payment with ``method: paypal``, the
 way back from PayPal, the payment's state), the staff API (payments, refunds), the console
-(payments, refunds, the refund form and action, the booking page, the webhook inbox) and
-the storefront's PayPal routes. Each refusal is checked in its documented shape (the API's
-JSON error, the console's and the shop's not-found), and then that nothing changed: the
-booking, payment, refund and inbox rows, and the local PayPal server's ledger (no order
-made, approved, captured or refunded).
+(payments, refunds, the refund form and action, the booking page, receipts and credit
+notes, the webhook inbox) and the storefront's PayPal routes. Each refusal is checked in
+its documented shape (the API's JSON error, the console's and the shop's not-found), and
+then that nothing changed: the booking, payment, refund, receipt and inbox rows, and the
+local PayPal server's ledger (no order made, approved, captured or refunded).
 
 The payments are made the real way, through PayPal's SDK against the local stand-in.
 """
@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Booking, Payment, PaymentEvent, Refund
+from app.models import Booking, Payment, PaymentEvent, Receipt, Refund
 from app.services import bookings, paypal_checkout, refunds
 from app.services.payments import start_payment
 from app.services.scopes import Scope
@@ -100,9 +100,19 @@ def _tenant(build, name: str, slot_days: float) -> Tenant:
 
 
 @pytest.fixture
-def world(app_ctx, build, paypal_on) -> World:
-    """Two providers, each with its own customer and PayPal payments in every state."""
-    return World(_tenant(build, "Alpha Spa", 3), _tenant(build, "Beta Barbers", 4))
+def world(app, app_ctx, build, paypal_on) -> World:
+    """Two providers, each with its own customer and PayPal payments in every state (the
+    paid one with its receipt and the refund's credit note)."""
+    world = World(_tenant(build, "Alpha Spa", 3), _tenant(build, "Beta Barbers", 4))
+    run_payment_jobs(app)
+    return world
+
+
+def _documents(held: Held) -> list[int]:
+    """The ids of the receipt and credit note of a paid booking."""
+    db.session.expire_all()
+    return list(db.session.scalars(select(Receipt.id).where(
+        Receipt.booking_id == held.booking_id).order_by(Receipt.id)))
 
 
 def _snapshot(paypal_server) -> dict:
@@ -118,6 +128,8 @@ def _snapshot(paypal_server) -> dict:
         "refunds": sorted(tuple(row) for row in db.session.execute(
             select(Refund.id, Refund.payment_id, Refund.status, Refund.amount_minor))),
         "inbox": db.session.scalar(select(func.count()).select_from(PaymentEvent)),
+        "receipts": sorted(tuple(row) for row in db.session.execute(
+            select(Receipt.id, Receipt.kind, Receipt.payment_id, Receipt.refund_id))),
         "paypal_orders": {order_id: (order.status, order.capture_id)
                           for order_id, order in paypal_server.ledger.orders.items()},
         "paypal_captures": {capture_id: capture.status
@@ -288,6 +300,15 @@ def test_console_another_providers_staff_cannot_see_or_refund_paypal_payments(
     assert staff.get(f"/refundview/show/{a.paid.refund_id}").status_code == 404
     assert staff.get(f"/paymenteventview/show/{event.id}").status_code == 404
 
+    documents = _documents(a.paid)
+    assert len(documents) == 2 and len(_documents(b.paid)) == 2  # receipt and credit note
+    receipts_page = staff.get("/receiptview/list/").get_data(as_text=True)
+    assert b.paid.reference in receipts_page and a.paid.reference not in receipts_page
+    for receipt_id in documents:
+        assert staff.get(f"/receiptview/show/{receipt_id}").status_code == 404
+        assert staff.get(f"/receiptview/download/{receipt_id}").status_code == 404
+        assert staff.post(f"/receiptview/action/resend/{receipt_id}").status_code == 404
+
     assert _snapshot(paypal_on) == before
 
 
@@ -299,6 +320,8 @@ def test_console_own_staff_see_their_paypal_payment_and_its_refund(app, world, p
     assert shown.status_code == 200 and a.paid.order_id in shown.get_data(as_text=True)
     assert staff.get(f"/refundview/show/{a.paid.refund_id}").status_code == 200
     assert staff.get(f"/bookingview/show/{a.paid.booking_id}").status_code == 200
+    for receipt_id in _documents(a.paid):
+        assert staff.get(f"/receiptview/show/{receipt_id}").status_code == 200
 
 
 # --- the storefront --------------------------------------------------------------------------
