@@ -124,6 +124,7 @@ class Order:
     create_time: str = field(default_factory=now_text)
     update_time: str | None = None
     payer_id: str | None = None
+    brand_name: str | None = None  # experience_context.brand_name: the approval page's merchant
     decline_capture: bool = False
     capture_id: str | None = None
 
@@ -185,7 +186,7 @@ class Ledger:
                       purchase_unit={key: unit[key] for key in
                                      ("reference_id", "custom_id", "invoice_id",
                                       "description", "soft_descriptor") if key in unit},
-                      approve_rel=approve_rel)
+                      approve_rel=approve_rel, brand_name=context.get("brand_name"))
         order.purchase_unit.setdefault("reference_id", "default")
         self.orders[order.id] = order
         return order

@@ -16,10 +16,15 @@ Or in the foreground::
   every other API call needs (401 ``AUTHENTICATION_FAILURE`` without it).
 - ``POST /v2/checkout/orders`` (a repeated ``PayPal-Request-Id`` answers the order it
   made first), ``GET /v2/checkout/orders/{id}``, ``POST /v2/checkout/orders/{id}/capture``.
-- ``GET /checkoutnow?token={id}``: the buyer approving the order; redirects to the order's
-  ``return_url`` with ``token`` and ``PayerID``. ``&decline=1``: the capture will be
-  declined (422 ``INSTRUMENT_DECLINED``). ``GET /checkoutnow/cancel?token={id}``: the
-  buyer cancelling, back to ``cancel_url``.
+- ``GET /checkoutnow?token={id}``: the approval page (merchant, amount, the sandbox buyer,
+  **Approve** and **Cancel**; see ``devservices/paypal_pages.py``). Opening it approves
+  nothing: the buyer's ``POST /checkoutnow`` does (``token``, ``action=approve``), then
+  redirects to the order's ``return_url`` with ``token`` and ``PayerID`` as PayPal does;
+  with ``decline=1`` the capture will be declined (422 ``INSTRUMENT_DECLINED``).
+  ``action=cancel`` (or ``GET /checkoutnow/cancel?token={id}``) goes back to
+  ``cancel_url`` with ``token``, the order left unapproved.
+- ``GET /sdk/js?client-id=...``: a minimal compatible double of PayPal's JS SDK
+  (``paypal.Buttons``), which opens the approval page in a popup.
 - ``GET /v2/payments/captures/{id}``, ``POST /v2/payments/captures/{id}/refund`` (none
   over what is left of the capture), ``GET /v2/payments/refunds/{id}``.
 - ``POST /v1/notifications/verify-webhook-signature``: ``SUCCESS`` only for a delivery
@@ -42,6 +47,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from devservices import paypal_pages
 from devservices.paypal_ledger import Ledger, PayPalError, invalid_request, not_found
 from devservices.paypal_webhooks import CERT_PATH, WebhookSender, WebhookSigner, new_event
 
@@ -59,14 +65,18 @@ _ROUTES = [
     ("GET", r"/v2/checkout/orders/(?P<id>[^/]+)", "get_order"),
     ("POST", r"/v2/checkout/orders/(?P<id>[^/]+)/capture", "capture_order"),
     ("GET", r"/checkoutnow", "approve_page"),
+    ("POST", r"/checkoutnow", "approve_form"),
     ("GET", r"/checkoutnow/cancel", "cancel_page"),
     ("GET", r"/v2/payments/captures/(?P<id>[^/]+)", "get_capture"),
     ("POST", r"/v2/payments/captures/(?P<id>[^/]+)/refund", "refund_capture"),
     ("GET", r"/v2/payments/refunds/(?P<id>[^/]+)", "get_refund"),
     ("POST", r"/v1/notifications/verify-webhook-signature", "verify_webhook"),
     ("GET", re.escape(CERT_PATH), "certificate"),
+    ("GET", r"/sdk/js", "sdk_js"),
 ]
-_OPEN = {"token", "approve_page", "cancel_page", "certificate"}  # no Bearer token needed
+# No Bearer token needed: the buyer's browser and the OAuth call itself.
+_OPEN = {"token", "approve_page", "approve_form", "cancel_page", "certificate", "sdk_js"}
+_HTML = {"Content-Type": "text/html; charset=utf-8"}
 
 
 class _Answer(Exception):
@@ -229,14 +239,50 @@ class LocalPayPal:
         raise _Answer(200 if repeated else 201, _shaped(request, answer))
 
     def _approve_page(self, _request, _id, query) -> None:
+        """Shows the order; approving is the form's POST (:meth:`_approve_form`)."""
         order_id = query.get("token") or ""
-        body = self.approve(order_id, decline_capture=query.get("decline") == "1")
+        opener = _origin(query.get("opener_origin") or "")
         with self._lock:
-            return_url = self.ledger.order(order_id).return_url
-        if not return_url:
+            order = self.ledger.orders.get(order_id)
+            if order is None:
+                raise _Answer(404, paypal_pages.not_found_page(order_id), _HTML)
+            raise _Answer(200, paypal_pages.approval_page(order, opener_origin=opener), _HTML)
+
+    def _approve_form(self, request, _id, _query) -> None:
+        form = {k: v[0] for k, v in parse_qs(_read(request).decode("utf-8", "replace")).items()}
+        order_id, action = form.get("token") or "", form.get("action")
+        opener = _origin(form.get("opener_origin") or "")
+        with self._lock:
+            order = self.ledger.orders.get(order_id)
+        if order is None:
+            raise _Answer(404, paypal_pages.not_found_page(order_id), _HTML)
+        if action == "cancel":
+            if opener:
+                raise _Answer(200, paypal_pages.opener_page(opener, {
+                    "source": "local-paypal", "orderID": order_id, "approved": False}), _HTML)
+            self._cancel_page(request, None, {"token": order_id})
+        if action != "approve":
+            raise _Answer(400, "Choose Approve or Cancel.")
+        body = self.approve(order_id, decline_capture=form.get("decline") == "1")
+        payer_id = body["payer"]["payer_id"]
+        if opener:
+            raise _Answer(200, paypal_pages.opener_page(opener, {
+                "source": "local-paypal", "orderID": order_id, "payerID": payer_id,
+                "approved": True}), _HTML)
+        if not order.return_url:
             raise _Answer(200, f"Order {order_id} approved ({body['status']}).")
-        raise _Answer(302, headers={"Location": _with_query(return_url, {
-            "token": order_id, "PayerID": body["payer"]["payer_id"]})})
+        # 303: the browser follows a form's answer with a GET, as from PayPal's page.
+        raise _Answer(303, headers={"Location": _with_query(order.return_url, {
+            "token": order_id, "PayerID": payer_id})})
+
+    def _sdk_js(self, _request, _id, query) -> None:
+        if query.get("client-id") not in self.clients:
+            # PayPal answers an unknown client id with a 400 and no script.
+            raise _Answer(400, "throw new Error(\"Expected client-id to be passed\");",
+                          {"Content-Type": "application/javascript; charset=utf-8"})
+        raise _Answer(200, paypal_pages.SDK_JS,
+                      {"Content-Type": "application/javascript; charset=utf-8",
+                       "Cache-Control": "no-cache"})
 
     def _cancel_page(self, _request, _id, query) -> None:
         order_id = query.get("token") or ""
@@ -336,11 +382,21 @@ def _with_query(url: str, params: dict) -> str:
     return f"{url}{'&' if '?' in url else '?'}{urlencode(params)}"
 
 
+def _origin(url: str) -> str:
+    """``scheme://host[:port]`` of an http(s) address; "" for anything else."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+        return ""
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def _respond(request, status: int, body, headers: dict) -> None:
+    headers = dict(headers)
     if isinstance(body, (dict, list)):
         data, content_type = json.dumps(body).encode("utf-8"), "application/json"
     else:
         data, content_type = (body or "").encode("utf-8"), "text/plain; charset=utf-8"
+    content_type = headers.pop("Content-Type", content_type)
     request.send_response(status)
     request.send_header("Content-Type", content_type)
     request.send_header("Content-Length", str(len(data)))

@@ -1,6 +1,6 @@
 """A customer pays a booking with PayPal in a real browser: "Pay with PayPal" on the
-booking page, PayPal's approval page (the local stand-in, which approves at once), and
-back to the booking, paid. Screenshots at desktop and phone sizes (360 and 390 px)."""
+booking page, PayPal's approval page (the local stand-in's: the customer clicks Approve),
+and back to the booking, paid. Screenshots at desktop and phone sizes (360 and 390 px)."""
 from __future__ import annotations
 
 import pytest
@@ -45,6 +45,12 @@ def test_a_customer_pays_with_paypal_and_comes_back_to_a_paid_booking(page, buil
     page.screenshots.take("booking-with-paypal", sizes=SIZES)
 
     page.get_by_role("button", name="Pay with PayPal").click()
+
+    expect(page.get_by_role("heading", name="Approve your payment")).to_be_visible()
+    expect(page.get_by_text("42.00 EUR")).to_be_visible()
+    assert _booking(reference).status == "pending"  # opening PayPal's page approves nothing
+    page.screenshots.take("paypal-approval-page", sizes=SIZES)
+    page.get_by_role("button", name="Approve").click()
 
     expect(page).to_have_url(f"{page.url.split('/shop/')[0]}/shop/bookings/{reference}")
     expect(page.get_by_text("Paid with PayPal.")).to_be_visible()

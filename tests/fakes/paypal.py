@@ -34,11 +34,18 @@ def paypal_gateway(server: LocalPayPal, *, client_secret: str = CLIENT_SECRET,
 
 
 def approve(approval_url: str, *, decline: bool = False) -> dict[str, str]:
-    """A buyer approving on PayPal's page, as a browser follows it: the query PayPal
-    sends them back to the shop with (``token``, ``PayerID``)."""
-    answer = requests.get(approval_url + ("&decline=1" if decline else ""),
-                          allow_redirects=False, timeout=10)
-    assert answer.status_code == 302, answer.text
+    """A buyer approving on PayPal's page, as a browser does it: the page opens (approving
+    nothing), then its form is sent with Approve. The query PayPal sends them back to the
+    shop with (``token``, ``PayerID``)."""
+    page = requests.get(approval_url, timeout=10)
+    assert page.status_code == 200 and "Approve" in page.text, page.text
+    parts = urlsplit(approval_url)
+    form = {"token": parse_qs(parts.query)["token"][0], "action": "approve"}
+    if decline:
+        form["decline"] = "1"
+    answer = requests.post(f"{parts.scheme}://{parts.netloc}/checkoutnow", data=form,
+                           allow_redirects=False, timeout=10)
+    assert answer.status_code == 303, answer.text
     return {k: v[0] for k, v in parse_qs(urlsplit(answer.headers["Location"]).query).items()}
 
 

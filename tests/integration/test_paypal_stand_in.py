@@ -73,15 +73,31 @@ def test_errors_name_the_issue_and_the_field(paypal, bearer):
     assert missing.json()["details"][0]["issue"] == "INVALID_RESOURCE_ID"
 
 
-def test_the_approval_page_approves_and_sends_the_buyer_back(paypal, bearer):
-    order = an_order(paypal, bearer, return_url="https://shop.example/back?ref=B1",
+def test_opening_the_approval_page_approves_nothing(paypal, bearer):
+    order = an_order(paypal, bearer, return_url="https://shop.example/back",
                      cancel_url="https://shop.example/cancel")
-    assert order["status"] == "PAYER_ACTION_REQUIRED"
 
     page = requests.get(link(order, "payer-action"), allow_redirects=False, timeout=10)
 
-    assert page.status_code == 302
-    back = urlsplit(page.headers["Location"])
+    assert page.status_code == 200
+    assert page.headers["Content-Type"].startswith("text/html")
+    assert "42.00 EUR" in page.text and "sandbox buyer" in page.text
+    assert 'value="approve"' in page.text and 'value="cancel"' in page.text
+    assert "<script" not in page.text  # a plain form, nothing loaded from elsewhere
+    assert '="http' not in page.text and "url(" not in page.text
+    read = requests.get(link(order, "self"), headers=bearer, timeout=10).json()
+    assert read["status"] == "PAYER_ACTION_REQUIRED"
+
+
+def test_approving_on_the_page_sends_the_buyer_back_with_token_and_payer_id(paypal, bearer):
+    order = an_order(paypal, bearer, return_url="https://shop.example/back?ref=B1",
+                     cancel_url="https://shop.example/cancel")
+
+    answer = requests.post(f"{paypal.url}/checkoutnow", allow_redirects=False, timeout=10,
+                           data={"token": order["id"], "action": "approve"})
+
+    assert answer.status_code == 303
+    back = urlsplit(answer.headers["Location"])
     assert (back.netloc, back.path) == ("shop.example", "/back")
     query = parse_qs(back.query)
     assert query["ref"] == ["B1"] and query["token"] == [order["id"]]
@@ -94,12 +110,52 @@ def test_cancelling_leaves_the_order_unapproved(paypal, bearer):
     order = an_order(paypal, bearer, return_url="https://shop.example/back",
                      cancel_url="https://shop.example/cancel")
 
+    from_form = requests.post(f"{paypal.url}/checkoutnow", allow_redirects=False, timeout=10,
+                              data={"token": order["id"], "action": "cancel"})
     page = requests.get(f"{paypal.url}/checkoutnow/cancel?token={order['id']}",
                         allow_redirects=False, timeout=10)
 
-    assert page.headers["Location"] == f"https://shop.example/cancel?token={order['id']}"
+    expected = f"https://shop.example/cancel?token={order['id']}"
+    assert from_form.headers["Location"] == page.headers["Location"] == expected
     read = requests.get(link(order, "self"), headers=bearer, timeout=10).json()
     assert read["status"] == "PAYER_ACTION_REQUIRED"
+
+
+def test_an_unknown_order_or_action_is_refused_and_changes_nothing(paypal, bearer):
+    order = an_order(paypal, bearer, return_url="https://shop.example/back")
+    assert requests.get(f"{paypal.url}/checkoutnow?token=NOPE", timeout=10).status_code == 404
+    assert requests.post(f"{paypal.url}/checkoutnow", data={"token": "NOPE",
+                         "action": "approve"}, timeout=10).status_code == 404
+    odd = requests.post(f"{paypal.url}/checkoutnow", data={"token": order["id"],
+                        "action": "pay-twice"}, allow_redirects=False, timeout=10)
+    assert odd.status_code == 400
+    read = requests.get(link(order, "self"), headers=bearer, timeout=10).json()
+    assert read["status"] == "PAYER_ACTION_REQUIRED"
+
+
+def test_opened_by_the_sdk_double_the_page_answers_its_opener(paypal, bearer):
+    order = an_order(paypal, bearer, return_url="https://shop.example/back")
+
+    page = requests.get(f"{paypal.url}/checkoutnow?token={order['id']}"
+                        "&opener_origin=https://shop.example", timeout=10)
+    answer = requests.post(f"{paypal.url}/checkoutnow", timeout=10, allow_redirects=False,
+                           data={"token": order["id"], "action": "approve",
+                                 "opener_origin": "https://shop.example"})
+
+    assert 'name="opener_origin" value="https://shop.example"' in page.text
+    assert answer.status_code == 200
+    assert 'postMessage(message, "https://shop.example")' in answer.text
+    assert f'"orderID": "{order["id"]}"' in answer.text and '"approved": true' in answer.text
+
+
+def test_the_sdk_double_is_served_only_to_a_known_client_id(paypal):
+    served = requests.get(f"{paypal.url}/sdk/js?client-id={CLIENT_ID}&currency=EUR",
+                          timeout=10)
+    assert served.status_code == 200
+    assert served.headers["Content-Type"].startswith("application/javascript")
+    assert "window.paypal = {Buttons: Buttons" in served.text
+    assert requests.get(f"{paypal.url}/sdk/js?client-id=someone-else",
+                        timeout=10).status_code == 400
 
 
 def test_a_minimal_answer_is_id_status_and_links(paypal, bearer):
