@@ -236,6 +236,11 @@ class Config:
         self.PAYPAL_WEBHOOK_ID = env.get("PAYPAL_WEBHOOK_ID") or None
         self.PAYPAL_API_BASE = env.get("PAYPAL_API_BASE") or "https://api-m.sandbox.paypal.com"
         self.PAYPAL_TIMEOUT = _env_float_from(env, "PAYPAL_TIMEOUT", 10.0)
+        # PayPal's JS SDK for the storefront's PayPal button. Unset (None): PayPal's own,
+        # https://www.paypal.com/sdk/js, when PAYPAL_API_BASE is PayPal's, none for a
+        # stand-in (app.services.paypal_checkout.js_sdk_url decides per request). Set empty:
+        # none (the plain form to the approval page). Set: that SDK (the stand-in's /sdk/js).
+        self.PAYPAL_JS_SDK_URL = env.get("PAYPAL_JS_SDK_URL")
         # A payment still unsettled after this long is re-read from the gateway.
         self.PAYMENT_RECONCILE_AFTER_MINUTES = _env_int_from(
             env, "PAYMENT_RECONCILE_AFTER_MINUTES", 10)

@@ -4,7 +4,7 @@ Each surface gets its own Content-Security-Policy, built per request with a fres
 
 - storefront (``/shop``): scripts and styles only from this site or with the nonce; a
   third party (Stripe.js, the TikTok Pixel, a Google Maps frame, PayPal's approval
-  page as a form's destination) is allowed only on a page
+  page as a form's destination, PayPal's JS SDK) is allowed only on a page
   whose template asked for it with ``csp_allow(...)``, so a page that does not load one
   does not allow it either;
 - console (``/``, Flask-AppBuilder): scripts with the nonce (Flask-AppBuilder's templates
@@ -57,6 +57,16 @@ THIRD_PARTIES = {
     # set as PAYPAL_API_BASE is added: see storefront_policy.)
     "paypal": {
         "form-action": ["https://www.paypal.com", "https://www.sandbox.paypal.com"],
+    },
+    # PayPal's JS SDK buttons (PAYPAL_JS_SDK_URL): the hosts PayPal's JS SDK best practices
+    # list for script, frame, connect, image and style sources (Venmo's left out: its
+    # funding is disabled). Its own inline code takes our nonce (data-csp-nonce) instead
+    # of the 'unsafe-inline' PayPal suggests. Another SDK address (the stand-in's minimal
+    # double, which opens its approval page in a popup) is allowed as a script source
+    # only: see _sources_of.
+    "paypal_sdk": {
+        directive: ["https://*.paypal.com", "https://*.paypalobjects.com"]
+        for directive in ("script-src", "frame-src", "connect-src", "img-src", "style-src")
     },
 }
 
@@ -112,6 +122,15 @@ def storefront_policy(nonce: str, third_parties=()) -> str:
 
 def _sources_of(name: str) -> dict[str, list[str]]:
     sources = THIRD_PARTIES[name]
+    if name == "paypal_sdk":
+        from app.services.paypal_checkout import is_paypal_host, js_sdk_url
+
+        sdk = js_sdk_url()
+        if not sdk:
+            return {}
+        if not is_paypal_host(sdk):
+            parts = urlsplit(sdk)
+            return {"script-src": [f"{parts.scheme}://{parts.netloc}"]}
     if name == "paypal":  # the local stand-in's approval page, in the demo and tests
         parts = urlsplit(current_app.config.get("PAYPAL_API_BASE") or "")
         if parts.scheme in ("http", "https") and parts.netloc \

@@ -38,8 +38,8 @@ SENTENCES = {
                                      "a moment."),
     "authentication_required": lazy_gettext("Your bank asks you to confirm the payment. "
                                             "Please try again and confirm it."),
-    "INSTRUMENT_DECLINED": lazy_gettext("PayPal declined the way you chose to pay. Please "
-                                        "approve it again at PayPal with another."),
+    # What to do next is said where it is shown (the booking's Pay section).
+    "INSTRUMENT_DECLINED": lazy_gettext("PayPal declined the way you chose to pay."),
     NOT_STARTED: lazy_gettext("The payment could not be started. Please try again in a "
                               "moment."),
 }

@@ -78,6 +78,7 @@ class StartedPayment:
     client_secret: str | None
     publishable_key: str | None
     approval_url: str | None = None  # PayPal: where the customer approves the order
+    order_id: str | None = None  # PayPal: the order's id (what PayPal's JS SDK buttons need)
 
 #: What a customer may choose to pay with, and the gateway that takes it.
 METHODS = {"card": STRIPE, "paypal": PAYPAL}
@@ -199,7 +200,23 @@ def start_payment(reference: str, *, customer_id: int, method: str | None = None
                           client_secret=state.client_secret,
                           publishable_key=gateway.publishable_key,
                           approval_url=state.approval_url if stored.gateway == PAYPAL
-                          else None)
+                          else None,
+                          order_id=state.reference if stored.gateway == PAYPAL else None)
+
+
+def paypal_configured() -> bool:
+    config = current_app.config
+    return bool(config.get("PAYPAL_CLIENT_ID") and config.get("PAYPAL_CLIENT_SECRET"))
+
+
+def methods_open(payment: Payment | None) -> tuple[str, ...]:
+    """The ways (METHODS keys) a customer may still pay a payable booking with. A payment
+    already started at a gateway continues there (:func:`_store_payment` refuses another):
+    a PayPal order the customer approved could still be captured, so no card may be
+    charged beside it. PayPal only when it is set up."""
+    if payment is not None and payment.provider_reference and payment.status != SUCCEEDED:
+        return ("paypal",) if payment.gateway == PAYPAL else ("card",)
+    return ("card", "paypal") if paypal_configured() else ("card",)
 
 
 def _paypal_urls(reference: str, return_url: str | None,

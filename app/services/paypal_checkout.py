@@ -17,7 +17,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlencode, urlsplit
 
+from flask import current_app
 from sqlalchemy import select
 
 from app.errors import Conflict
@@ -29,12 +31,48 @@ from app.models.payments import CANCELED, PAYPAL, SUCCEEDED, Payment
 from app.services.payments import (
     GatewayUnavailable,
     payment_for_customer,
+    paypal_configured,
     paypal_gateway,
     paypal_key,
     paypal_request_key,
     settle_by_id,
 )
 from app.services.transactions import end_read
+
+
+#: PayPal's JS SDK, for sandbox and live client ids alike.
+PAYPAL_JS_SDK = "https://www.paypal.com/sdk/js"
+
+
+def is_paypal_host(url: str) -> bool:
+    host = urlsplit(url or "").hostname or ""
+    return host == "paypal.com" or host.endswith(".paypal.com")
+
+
+def js_sdk_url() -> str | None:
+    """Where the storefront loads PayPal's JS SDK from (no query), or None: then "Pay with
+    PayPal" is the plain form to the approval page. PAYPAL_JS_SDK_URL when set (empty:
+    none); unset, PayPal's own when PAYPAL_API_BASE is PayPal's, none for a stand-in."""
+    if not paypal_configured():
+        return None
+    configured = current_app.config.get("PAYPAL_JS_SDK_URL")
+    if configured is not None:
+        return configured.strip() or None
+    return PAYPAL_JS_SDK if is_paypal_host(current_app.config.get("PAYPAL_API_BASE")) \
+        else None
+
+
+def js_sdk_script(currency: str) -> str | None:
+    """The SDK's address for a payment in ``currency``, as PayPal's buttons need it: the
+    order's currency and intent must match the ones it is loaded with. Venmo is left out
+    (a US-only wallet this shop does not offer), so its domain need not be allowed."""
+    base = js_sdk_url()
+    if base is None:
+        return None
+    query = urlencode({"client-id": current_app.config["PAYPAL_CLIENT_ID"],
+                       "currency": currency.upper(), "intent": "capture",
+                       "disable-funding": "venmo"})
+    return f"{base}{'&' if '?' in base else '?'}{query}"
 
 
 @dataclass(frozen=True)

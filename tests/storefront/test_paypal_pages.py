@@ -114,7 +114,13 @@ def test_a_declined_paypal_payment_says_why_and_can_be_approved_again(app, shopp
                        follow_redirects=True).get_data(as_text=True)
 
     assert _state(reference)[0].status == "pending"
-    assert "PayPal did not take the payment: PayPal declined the way you chose to pay." in page
+    # Said once, in the Pay section, with what to do that fits PayPal.
+    assert "The last attempt did not go through: PayPal declined the way you chose to " \
+        "pay. You can try again with PayPal and choose another way to pay there." in page, page
+    assert "PayPal did not take the payment" not in page
+    assert "another card" not in page
+    # The approved order could still be captured: no card beside it.
+    assert "Pay with PayPal" in page and "with the test card" not in page
 
 
 def test_another_customers_order_or_a_strangers_return_changes_nothing(app, shopper, store,
@@ -131,3 +137,65 @@ def test_another_customers_order_or_a_strangers_return_changes_nothing(app, shop
     stranger = app.test_client()
     assert stranger.get(f"/shop/bookings/{reference}/paypal-return?token=x").status_code == 302
     assert _state(reference)[0].status == "pending"
+
+
+def test_paypals_buttons_create_the_order_and_capture_it_once_approved(app, shopper, store,
+                                                                        paypal_on):
+    reference = _placed(store)
+
+    created = shopper.post(f"/shop/bookings/{reference}/paypal-order")
+    assert created.status_code == 200
+    order_id = created.get_json()["id"]
+    assert _state(reference)[1].provider_reference == order_id
+    # The same order again (PayPal's buttons may ask twice): nothing new at PayPal.
+    assert shopper.post(f"/shop/bookings/{reference}/paypal-order").get_json()["id"] == order_id
+
+    not_approved = shopper.post(f"/shop/bookings/{reference}/paypal-capture",
+                                json={"order_id": order_id})
+    assert not_approved.status_code == 200
+    assert _state(reference)[0].status == "pending"  # the capture route alone pays nothing
+
+    approve(f"{paypal_on.url}/checkoutnow?token={order_id}")
+    captured = shopper.post(f"/shop/bookings/{reference}/paypal-capture",
+                            json={"order_id": order_id})
+
+    assert captured.get_json() == {"redirect": f"/shop/bookings/{reference}"}
+    booking, payment = _state(reference)
+    assert (booking.status, payment.status) == ("confirmed", "succeeded")
+    page = shopper.get(f"/shop/bookings/{reference}").get_data(as_text=True)
+    assert '<p class="flash flash-success" role="status">Paid with PayPal.</p>' in page
+    paid_again = shopper.post(f"/shop/bookings/{reference}/paypal-order")
+    assert paid_again.status_code == 409 and paid_again.get_json()["message"]
+
+
+def test_paypals_buttons_bad_input_is_refused_and_changes_nothing(app, shopper, store,
+                                                                   paypal_on):
+    reference = _placed(store)
+    order_id = shopper.post(f"/shop/bookings/{reference}/paypal-order").get_json()["id"]
+    approve(f"{paypal_on.url}/checkoutnow?token={order_id}")
+
+    for body in (None, {}, {"order_id": ""}, {"order_id": 7}, {"order_id": "x" * 65}):
+        answer = shopper.post(f"/shop/bookings/{reference}/paypal-capture", json=body)
+        assert answer.status_code == 400, body
+        assert answer.get_json()["message"] == "PayPal sent no order back."
+    someone_elses = shopper.post(f"/shop/bookings/{reference}/paypal-capture",
+                                 json={"order_id": "NOT-OURS"})
+    assert someone_elses.status_code == 200
+    assert _state(reference)[0].status == "pending"
+    stranger = app.test_client()
+    assert stranger.post(f"/shop/bookings/{reference}/paypal-capture",
+                         json={"order_id": order_id}).status_code == 302  # to sign in
+    assert _state(reference)[0].status == "pending"
+
+
+def test_a_payment_started_with_paypal_is_not_offered_by_card(app, shopper, store, paypal_on,
+                                                              monkeypatch):
+    monkeypatch.setitem(app.config, "PAYMENT_TEST_CARDS", True)
+    reference = _placed(store)
+    page = shopper.get(f"/shop/bookings/{reference}").get_data(as_text=True)
+    assert "with the test card" in page and "Pay with PayPal" in page  # two equal choices
+
+    shopper.post(f"/shop/bookings/{reference}/pay-paypal")
+
+    page = shopper.get(f"/shop/bookings/{reference}").get_data(as_text=True)
+    assert "Pay with PayPal" in page and "with the test card" not in page

@@ -85,3 +85,56 @@ def test_a_10_mb_form_gets_a_plain_413(client):
                            headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert response.status_code == 413
     assert response.mimetype == "text/html"
+
+
+def _booking_page(shopper, store):
+    from app.services import bookings
+
+    reference = bookings.place_booking(customer_id=store.customer_id,
+                                       offering_id=store.offering_id,
+                                       slot_id=store.slot_id).reference
+    return shopper.get(f"/shop/bookings/{reference}")
+
+
+def test_paypals_js_sdk_is_allowed_only_when_set_and_then_only_its_origin(
+        app, shopper, store, paypal_on, monkeypatch):
+    without = _booking_page(shopper, store)
+    assert paypal_on.url not in directives(without)["script-src"]
+    assert "/sdk/js" not in without.get_data(as_text=True)
+
+    monkeypatch.setitem(app.config, "PAYPAL_JS_SDK_URL", f"{paypal_on.url}/sdk/js")
+    page = _booking_page(shopper, store)
+    policy = directives(page)
+
+    nonce = policy_nonce(policy["script-src"])
+    assert policy["script-src"] == ["'self'", f"'nonce-{nonce}'", paypal_on.url]
+    assert policy["frame-src"] == ["'none'"] and policy["connect-src"] == ["'self'"]
+    sdk = next(tag for tag in script_tags(page) if "/sdk/js" in tag)
+    assert f'src="{paypal_on.url}/sdk/js?client-id=local-paypal-client&amp;currency=EUR' \
+        f'&amp;intent=capture' in sdk
+    assert f'nonce="{nonce}"' in sdk and f'data-csp-nonce="{nonce}"' in sdk
+    offering = shopper.get(f"/shop/offerings/{store.offering_id}")
+    client_policy = offering.headers["Content-Security-Policy"]
+    assert paypal_on.url not in client_policy  # only where the buttons are
+
+
+def test_paypals_own_sdk_gets_the_hosts_paypal_documents_and_nothing_broader(
+        app, shopper, store, paypal_on, monkeypatch):
+    # PayPal's own API (the pages never call it): its SDK by default.
+    monkeypatch.setitem(app.config, "PAYPAL_API_BASE", "https://api-m.sandbox.paypal.com")
+    page = _booking_page(shopper, store)
+    policy = directives(page)
+
+    paypal_hosts = ["https://*.paypal.com", "https://*.paypalobjects.com"]
+    for directive in ("script-src", "frame-src", "connect-src", "img-src", "style-src"):
+        assert [s for s in policy[directive] if "paypal" in s] == paypal_hosts, directive
+    assert "'none'" not in policy["frame-src"]
+    header = page.headers["Content-Security-Policy"]
+    assert "unsafe-inline" not in header and "venmo" not in header and " * " not in header
+    assert 'src="https://www.paypal.com/sdk/js?client-id=' in page.get_data(as_text=True)
+
+    monkeypatch.setitem(app.config, "PAYPAL_JS_SDK_URL", "")  # set empty: the plain form
+    plain = _booking_page(shopper, store)
+    assert "paypalobjects" not in plain.headers["Content-Security-Policy"]
+    assert "/sdk/js" not in plain.get_data(as_text=True)
+    assert "Pay with PayPal" in plain.get_data(as_text=True)

@@ -24,6 +24,7 @@ from app.services import (
     decline_reasons,
     manage_links,
     payments,
+    paypal_checkout,
     receipts,
     waitlist,
 )
@@ -76,12 +77,14 @@ def booking(reference: str, *, customer_id: int):
     view = customer_booking.customer_booking(reference, customer_id=customer_id)
     item = view.booking
     events = [pixel_event("InitiateCheckout", contents(item))] if view.can_pay else []
+    methods = payments.methods_open(view.payment)
     return render_template("storefront/booking.html", view=view, booking=item,
                            payment=view.payment, money=money,
                            offer=waitlist.offer_of_booking(reference, customer_id),
                            test_cards=current_app.config.get("PAYMENT_TEST_CARDS"),
-                           paypal=bool(current_app.config.get("PAYPAL_CLIENT_ID")
-                                       and current_app.config.get("PAYPAL_CLIENT_SECRET")),
+                           methods=methods,
+                           paypal_sdk=paypal_checkout.js_sdk_script(item.currency)
+                           if view.can_pay and "paypal" in methods else None,
                            maps_key=current_app.config.get("GOOGLE_MAPS_API_KEY"),
                            pixel_provider=item.offering.provider, pixel_events=events)
 
