@@ -199,3 +199,21 @@ def test_a_payment_started_with_paypal_is_not_offered_by_card(app, shopper, stor
 
     page = shopper.get(f"/shop/bookings/{reference}").get_data(as_text=True)
     assert "Pay with PayPal" in page and "with the test card" not in page
+
+
+def test_the_choice_and_a_declined_paypal_payment_in_german(app, shopper, store, paypal_on):
+    db.session.get(Account, store.customer_id).locale = "de"
+    db.session.commit()
+    reference = _placed(store)
+    page = shopper.get(f"/shop/bookings/{reference}").get_data(as_text=True)
+    assert "<h3 id=\"pay-card-title\">Karte</h3>" in page
+    assert "Sie bestätigen die Zahlung von 42,00" in page
+
+    approval_url = shopper.post(f"/shop/bookings/{reference}/pay-paypal").headers["Location"]
+    back = approve(approval_url, decline=True)
+    page = shopper.get(f"/shop/bookings/{reference}/paypal-return?token={back['token']}",
+                       follow_redirects=True).get_data(as_text=True)
+
+    assert "Der letzte Versuch ist nicht durchgegangen: PayPal hat die gewählte Zahlungsart " \
+        "abgelehnt. Sie können es mit PayPal erneut versuchen und dort eine andere " \
+        "Zahlungsart wählen." in page, page
