@@ -87,6 +87,14 @@ def test_a_declined_capture_says_to_try_again_with_paypal(page, build, paypal_on
     assert_accessible(page)
     page.screenshots.take("declined-at-paypal", sizes=SIZES)
 
+    page.get_by_role("button", name="Deutsch").click()
+    expect(page.locator(".pay [role=alert]")).to_have_text(
+        "Der letzte Versuch ist nicht durchgegangen: PayPal hat die gewählte Zahlungsart "
+        "abgelehnt. Sie können es mit PayPal erneut versuchen und dort eine andere "
+        "Zahlungsart wählen.")
+    expect(page.get_by_role("button", name="Mit PayPal bezahlen")).to_be_visible()
+    page.screenshots.take("declined-at-paypal-german", sizes=SIZES)
+
 
 @pytest.fixture
 def paypal_sdk_on(paypal_on, live_app, monkeypatch):
