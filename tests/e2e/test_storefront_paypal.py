@@ -143,3 +143,18 @@ def test_closing_paypals_window_keeps_the_hold(page, build, paypal_sdk_on):
     expect(page.locator("main > .flash")).to_contain_text("(Europe/Berlin)")
     assert _booking(reference).status == "pending"
     page.screenshots.take("cancelled-in-paypals-window", sizes=SIZES)
+
+
+def test_without_javascript_the_plain_form_still_pays_with_the_sdk_set(browser_page, build,
+                                                                       paypal_sdk_on):
+    page = browser_page("no-javascript", java_script_enabled=False)
+    reference = _signed_in_on_a_booking(page, build)
+    expect(page.get_by_role("button", name="Pay with PayPal")).to_be_visible()
+    page.screenshots.take("booking-without-javascript", sizes=SIZES)
+
+    page.get_by_role("button", name="Pay with PayPal").click()
+    page.get_by_role("button", name="Approve").click()
+
+    expect(page.locator(".flash-success")).to_have_text("Paid with PayPal.")
+    assert _booking(reference).status == "confirmed"
+    page.screenshots.take("paid-without-javascript", sizes=SIZES)
