@@ -119,6 +119,8 @@ class PayPalGateway:
             return_url=return_url, cancel_url=cancel_url,
             user_action=PaypalExperienceUserAction.PAY_NOW,
             shipping_preference=PaypalWalletContextShippingPreference.NO_SHIPPING)
+        if metadata.get("brand_name"):  # PayPal's page names this merchant, not the account's
+            experience.brand_name = str(metadata["brand_name"])[:127]
         body = OrderRequest(intent=CheckoutPaymentIntent.CAPTURE, purchase_units=[unit],
                             payment_source=PaymentSource(
                                 paypal=PaypalWallet(experience_context=experience)))

@@ -179,7 +179,8 @@ def start_payment(reference: str, *, customer_id: int, method: str | None = None
             state = gateway.create_intent(
                 amount_minor=stored.amount_minor, currency=stored.currency,
                 metadata={**stored.metadata, "payment_id": stored.payment_id,
-                          "invoice_id": paypal_request_key(stored.paypal_key, "")},
+                          "invoice_id": paypal_request_key(stored.paypal_key, ""),
+                          "brand_name": stored.brand_name},
                 idempotency_key=paypal_request_key(stored.paypal_key, "payment-"), **urls)
         else:
             state = gateway.create_intent(
@@ -243,6 +244,7 @@ class _StoredPayment:
     amount_minor: int
     currency: str
     metadata: dict
+    brand_name: str  # the provider's name: whom PayPal's approval page says is paid
 
 
 @unit_of_work()
@@ -287,7 +289,8 @@ def _store_payment(reference: str, customer_id: int, method: str | None):
         provider_reference=payment.provider_reference,
         amount_minor=payment.amount_minor, currency=payment.currency,
         metadata={"booking_reference": booking.reference, "booking_id": booking.id,
-                  "provider_id": booking.provider_id})
+                  "provider_id": booking.provider_id},
+        brand_name=booking.offering.provider.name)
     return gateway, stored
 
 

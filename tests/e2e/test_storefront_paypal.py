@@ -56,6 +56,7 @@ def test_a_customer_pays_with_paypal_and_comes_back_to_a_paid_booking(page, buil
 
     expect(page.get_by_role("heading", name="Approve your payment")).to_be_visible()
     expect(page.get_by_text("42.00 EUR")).to_be_visible()
+    expect(page.get_by_text("Harbor Yoga Studio")).to_be_visible()  # whom PayPal says is paid
     assert _booking(reference).status == "pending"  # opening PayPal's page approves nothing
     page.screenshots.take("paypal-approval-page", sizes=SIZES)
     page.get_by_role("button", name="Approve").click()
