@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from app.extensions import db
 from app.services import bookings
 from devservices.paypal_server import CLIENT_ID, CLIENT_SECRET
 from tests.builders import PASSWORD
@@ -159,3 +160,21 @@ def test_without_javascript_the_plain_form_still_pays_with_the_sdk_set(browser_p
     expect(page.locator(".flash-success")).to_have_text("Paid with PayPal.")
     assert _booking(reference).status == "confirmed"
     page.screenshots.take("paid-without-javascript", sizes=SIZES)
+
+
+def test_when_paypals_buttons_cannot_start_the_order_the_page_says_why(page, build,
+                                                                       paypal_sdk_on):
+    reference = _signed_in_on_a_booking(page, build)
+    paypal_button = page.locator("#paypal-buttons").get_by_role("button", name="PayPal")
+    expect(paypal_button).to_be_visible()
+    booking = _booking(reference)
+    booking.status = "expired"  # the hold ran out while the page was open
+    db.session.commit()
+    page.expect_error_status(f"/shop/bookings/{reference}/paypal-order")
+
+    paypal_button.click()
+
+    expect(page.locator("#paypal-error")).to_have_text(
+        "PayPal did not take the payment: This booking cannot be paid online any more.")
+    assert _booking(reference).status == "expired"
+    page.screenshots.take("paypal-buttons-refused", sizes=SIZES)
