@@ -340,6 +340,10 @@ def test_storefront_another_customer_cannot_pay_return_or_cancel(app, world, pay
 
     for held in (a.unpaid, a.started, a.approved):
         assert intruder.post(f"/shop/bookings/{held.reference}/pay-paypal").status_code == 404
+        # PayPal's JS SDK buttons: createOrder and onApprove
+        assert intruder.post(f"/shop/bookings/{held.reference}/paypal-order").status_code == 404
+        assert intruder.post(f"/shop/bookings/{held.reference}/paypal-capture",
+                             json={"order_id": held.order_id or "X"}).status_code == 404
     for held in (a.approved, a.started, a.paid):
         returned = intruder.get(f"/shop/bookings/{held.reference}/paypal-return"
                                 f"?token={held.order_id}&PayerID=X")
@@ -359,7 +363,10 @@ def test_storefront_signed_out_visitors_are_sent_to_sign_in(app, world, paypal_o
     started = visitor.post(f"/shop/bookings/{a.unpaid.reference}/pay-paypal")
     returned = visitor.get(f"/shop/bookings/{a.approved.reference}/paypal-return"
                            f"?token={a.approved.order_id}")
-    for response in (started, returned):
+    ordered = visitor.post(f"/shop/bookings/{a.unpaid.reference}/paypal-order")
+    captured = visitor.post(f"/shop/bookings/{a.approved.reference}/paypal-capture",
+                            json={"order_id": a.approved.order_id})
+    for response in (started, returned, ordered, captured):
         assert response.status_code == 302
         assert "/shop/login" in response.headers["Location"]
 
@@ -381,6 +388,12 @@ def test_storefront_a_forged_token_on_ones_own_booking_captures_nothing(app, wor
         page = shopper.get(response.headers["Location"]).get_data(as_text=True)
         assert "PayPal did not take the payment" in page
         assert "Paid with PayPal." not in page
+        # The same through the buttons' onApprove
+        captured = shopper.post(f"/shop/bookings/{own.reference}/paypal-capture",
+                                json={"order_id": foreign.order_id})
+        assert captured.status_code == 200
+        page = shopper.get(captured.get_json()["redirect"]).get_data(as_text=True)
+        assert "PayPal did not take the payment" in page
 
     assert _snapshot(paypal_on) == before
     assert paypal_on.ledger.orders[a.approved.order_id].status == "APPROVED"
