@@ -217,3 +217,20 @@ def test_the_choice_and_a_declined_paypal_payment_in_german(app, shopper, store,
     assert "Der letzte Versuch ist nicht durchgegangen: PayPal hat die gewählte Zahlungsart " \
         "abgelehnt. Sie können es mit PayPal erneut versuchen und dort eine andere " \
         "Zahlungsart wählen." in page, page
+
+
+def test_a_card_form_from_an_older_page_says_the_payment_is_with_paypal(app, shopper, store,
+                                                                       paypal_on, stripe_on):
+    """A page opened before PayPal was chosen still shows the card form: sending it is
+    refused with the method the payment was started with, and nothing is charged."""
+    reference = _placed(store)
+    shopper.post(f"/shop/bookings/{reference}/pay-paypal")
+
+    refused = shopper.post(f"/shop/bookings/{reference}/pay")
+
+    assert refused.status_code == 409
+    page = refused.get_data(as_text=True)
+    assert "already been started with PayPal; please finish it there." in page
+    assert "by card" not in page
+    booking, payment = _state(reference)
+    assert booking.status == "pending" and payment.gateway == "paypal"

@@ -94,7 +94,7 @@ def booking(reference: str, *, customer_id: int):
 def pay(reference: str, *, customer_id: int):
     """The card form: starts (or reuses) the payment, then Stripe.js confirms it. After a
     declined card this is the retry: a new attempt on the same payment."""
-    started = payments.start_payment(reference, customer_id=customer_id)
+    started = payments.start_payment(reference, customer_id=customer_id, method="card")
     item = booking_queries.get_customer_booking(reference, customer_id=customer_id)
     return render_template("storefront/pay.html", booking=item, started=started,
                            money=money, pixel_provider=item.offering.provider)

@@ -88,7 +88,7 @@ MESSAGES = {
     "payment.gateway_unavailable": lazy_gettext("The payment service did not answer. Please "
                                                 "try again in a moment."),
     "payment.capture_refused": lazy_gettext("PayPal refused to take the money. Please try "
-                                            "again or pay by card."),
+                                            "again with PayPal."),
     "payment.other_method": lazy_gettext("This booking's payment has already been started by "
                                          "card; please finish it that way."),
     "payment.order_mismatch": lazy_gettext("That PayPal payment is not this booking's."),
@@ -128,6 +128,9 @@ FIELD_MESSAGES = {
 
 def shop_message(error: DomainError) -> str:
     """The customer's sentence for a refusal, in the page's language."""
+    if error.code == "payment.other_method" and error.errors.get("method") == ["paypal"]:
+        return gettext("This booking's payment has already been started with PayPal; please "
+                       "finish it there.")
     message = MESSAGES.get(error.code)
     return str(message) if message is not None else error.message
 
