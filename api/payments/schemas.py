@@ -24,6 +24,10 @@ class StartedPaymentSchema(Schema):
     approval_url = Str(allow_none=True, metadata={
         "description": "PayPal: send the customer here to approve the order; PayPal sends "
                        "them back to return_url with the order id as `token`"})
+    order_id = Str(allow_none=True, metadata={
+        "description": "PayPal: the order's id, for PayPal's JS SDK buttons (their "
+                       "createOrder answers with it); capture it afterwards through "
+                       "`paypal-return`"})
 
 
 class PaymentStartSchema(Schema):

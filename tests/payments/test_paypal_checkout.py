@@ -48,6 +48,7 @@ def test_order_approve_return_captures_and_confirms(app, app_ctx, client, build,
     assert (body["gateway"], body["amount_minor"], body["currency"]) == ("paypal", 8400, "EUR")
     assert body["status"] == "requires_payment" and body["approval_url"]
     booking, payment = _state(reference)
+    assert body["order_id"] == payment.provider_reference
     order = paypal_on.ledger.order(payment.provider_reference)
     unit = paypal_on.ledger.order_json(order)["purchase_units"][0]
     assert unit["custom_id"] == str(payment.id)
