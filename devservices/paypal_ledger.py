@@ -5,8 +5,13 @@ one purchase unit, with PayPal's statuses, amounts as decimal strings and errors
 shape. The HTTP side is in ``devservices/paypal_server.py``; every method here is called
 with the ledger's lock held, so a method sees and leaves a consistent state.
 
+Beyond the API, what happens at PayPal without us: a refund left ``PENDING`` (eCheck
+funding) and later completed or failed, a refund made in PayPal's dashboard, a reversal
+(PayPal takes the money back: shown as a refund of a negative amount, as in PayPal's
+``PAYMENT.CAPTURE.REVERSED`` sample) and disputes (Disputes API v1 shapes).
+
 Not modelled: intent ``AUTHORIZE``, several purchase units, order updates (PATCH), payment
-sources other than the buyer's approval, disputes.
+sources other than the buyer's approval, dispute actions (offers, evidence, appeals).
 """
 from __future__ import annotations
 
@@ -151,8 +156,29 @@ class Refund:
     currency: str
     invoice_id: str | None
     note_to_payer: str | None
-    status: str = "COMPLETED"
+    status: str = "COMPLETED"  # PENDING | COMPLETED | FAILED | CANCELLED
+    status_reason: str | None = None  # why PENDING (ECHECK)
+    reversal: bool = False  # PayPal took the money back (shown with a negative amount)
     create_time: str = field(default_factory=now_text)
+    update_time: str = field(default_factory=now_text)
+
+
+#: A refund in these states gives, or may still give, money back: it counts against the rest.
+REFUND_COUNTED = ("PENDING", "COMPLETED")
+
+
+@dataclass
+class Dispute:
+    id: str
+    capture_id: str
+    amount: Decimal
+    currency: str
+    reason: str
+    status: str = "OPEN"  # OPEN | WAITING_FOR_SELLER_RESPONSE | UNDER_REVIEW | RESOLVED ...
+    stage: str = "INQUIRY"  # INQUIRY | CHARGEBACK | PRE_ARBITRATION | ARBITRATION
+    outcome: str | None = None  # RESOLVED_BUYER_FAVOUR | RESOLVED_SELLER_FAVOUR | ...
+    create_time: str = field(default_factory=now_text)
+    update_time: str = field(default_factory=now_text)
 
 
 class Ledger:
@@ -161,6 +187,8 @@ class Ledger:
         self.orders: dict[str, Order] = {}
         self.captures: dict[str, Capture] = {}
         self.refunds: dict[str, Refund] = {}
+        self.disputes: dict[str, Dispute] = {}
+        self.refunds_held = 0  # how many of the next refunds PayPal leaves PENDING
         # PayPal-Request-Id → the answer first given to it, per operation.
         self.answered: dict[tuple[str, str], dict] = {}
 
@@ -245,10 +273,13 @@ class Ledger:
             raise not_found("refund", refund_id)
         return refund
 
-    def refund(self, capture_id: str, body: dict) -> Refund:
+    def refund(self, capture_id: str, body: dict, *, reversal: bool = False) -> Refund:
+        """A refund of the capture (all that is left without an amount); PENDING when
+        :attr:`refunds_held` says so (as PayPal leaves an eCheck-funded one)."""
         capture = self.capture_of(capture_id)
         body = body if isinstance(body, dict) else {}
-        remaining = capture.amount - sum(self.refunds[r].amount for r in capture.refund_ids)
+        remaining = capture.amount - sum(self.refunds[r].amount for r in capture.refund_ids
+                                         if self.refunds[r].status in REFUND_COUNTED)
         if remaining <= 0:
             raise unprocessable("CAPTURE_FULLY_REFUNDED", "The capture has already been "
                                 "fully refunded.", api="payments")
@@ -265,12 +296,55 @@ class Ledger:
                                 "refunded.", api="payments")
         refund = Refund(id=new_id(), capture_id=capture.id, amount=amount, currency=currency,
                         invoice_id=body.get("invoice_id"),
-                        note_to_payer=body.get("note_to_payer"))
+                        note_to_payer="Payment reversed" if reversal
+                        else body.get("note_to_payer"), reversal=reversal)
+        if self.refunds_held and not reversal:
+            self.refunds_held -= 1
+            refund.status, refund.status_reason = "PENDING", "ECHECK"
         self.refunds[refund.id] = refund
         capture.refund_ids.append(refund.id)
-        capture.status = "REFUNDED" if amount == remaining else "PARTIALLY_REFUNDED"
-        capture.update_time = now_text()
+        self._restate(capture)
         return refund
+
+    def finish_refund(self, refund_id: str, status: str) -> Refund:
+        """A PENDING refund completing (``COMPLETED``) or failing (``FAILED``)."""
+        refund = self.refund_of(refund_id)
+        if refund.status != "PENDING":
+            raise unprocessable("REFUND_NOT_PENDING", f"The refund is {refund.status}.",
+                                api="payments")
+        refund.status, refund.status_reason, refund.update_time = status, None, now_text()
+        self._restate(self.captures[refund.capture_id])
+        return refund
+
+    def _restate(self, capture: Capture) -> None:
+        """The capture's status from its completed refunds and reversals (PayPal's capture
+        statuses have no REVERSED: a reversed capture shows as refunded)."""
+        given_back = sum(self.refunds[r].amount for r in capture.refund_ids
+                         if self.refunds[r].status == "COMPLETED")
+        capture.status = "REFUNDED" if given_back >= capture.amount else \
+            "PARTIALLY_REFUNDED" if given_back else "COMPLETED"
+        capture.update_time = now_text()
+
+    # --- disputes -------------------------------------------------------------------------
+
+    def open_dispute(self, capture_id: str, reason: str, value: str | None) -> Dispute:
+        capture = self.capture_of(capture_id)
+        amount = capture.amount if value is None else parse_money(
+            {"currency_code": capture.currency, "value": value}, "/dispute_amount")[0]
+        dispute = Dispute(id=f"PP-D-{secrets.randbelow(10 ** 8):08d}", capture_id=capture.id,
+                          amount=amount, currency=capture.currency, reason=reason)
+        self.disputes[dispute.id] = dispute
+        return dispute
+
+    def dispute(self, dispute_id: str) -> Dispute:
+        dispute = self.disputes.get(dispute_id)
+        if dispute is None:
+            raise PayPalError(404, "RESOURCE_NOT_FOUND", "The specified resource does not "
+                              "exist.", issue="INVALID_RESOURCE_ID",
+                              description="Specified resource ID does not exist.",
+                              field="dispute_id", value=dispute_id, location="path",
+                              api="customer-disputes")
+        return dispute
 
     # --- as PayPal shows them ---------------------------------------------------------------
 
@@ -308,17 +382,47 @@ class Ledger:
         return body
 
     def refund_json(self, refund: Refund) -> dict:
-        body = {"id": refund.id, "status": refund.status,
-                "amount": money_text(refund.amount, refund.currency),
-                "create_time": refund.create_time, "update_time": refund.create_time,
+        amount = money_text(refund.amount, refund.currency)
+        if refund.reversal:  # as in PayPal's PAYMENT.CAPTURE.REVERSED sample
+            amount["value"] = "-" + amount["value"]
+        body = {"id": refund.id, "status": refund.status, "amount": amount,
+                "create_time": refund.create_time, "update_time": refund.update_time,
                 "links": [self._link(f"/v2/payments/refunds/{refund.id}", "self"),
                           self._link(f"/v2/payments/captures/{refund.capture_id}", "up")]}
+        if refund.status_reason:
+            body["status_details"] = {"reason": refund.status_reason}
         capture = self.captures[refund.capture_id]
-        if capture.custom_id:
+        if capture.custom_id and not refund.reversal:
             body["custom_id"] = capture.custom_id
         for key in ("invoice_id", "note_to_payer"):
             if getattr(refund, key):
                 body[key] = getattr(refund, key)
+        return body
+
+    def dispute_json(self, dispute: Dispute) -> dict:
+        """Show dispute details (Disputes API v1): the disputed capture is the
+        transaction's ``seller_transaction_id``."""
+        capture = self.captures[dispute.capture_id]
+        transaction = {"seller_transaction_id": capture.id, "create_time": capture.create_time,
+                       "transaction_status": capture.status,
+                       "gross_amount": money_text(capture.amount, capture.currency),
+                       "buyer": {"name": "Test Buyer"},
+                       "seller": {"merchant_id": "LOCALMERCHANT", "name": "Local Merchant"}}
+        if capture.invoice_id:
+            transaction["invoice_number"] = capture.invoice_id
+        if capture.custom_id:
+            transaction["custom"] = capture.custom_id
+        body = {"dispute_id": dispute.id, "create_time": dispute.create_time,
+                "update_time": dispute.update_time, "disputed_transactions": [transaction],
+                "reason": dispute.reason, "status": dispute.status,
+                "dispute_amount": money_text(dispute.amount, dispute.currency),
+                "dispute_life_cycle_stage": dispute.stage, "dispute_channel": "INTERNAL",
+                "links": [self._link(f"/v1/customer/disputes/{dispute.id}", "self")]}
+        if dispute.outcome:
+            body["dispute_outcome"] = {"outcome_code": dispute.outcome}
+            if dispute.outcome == "RESOLVED_BUYER_FAVOUR":
+                body["dispute_outcome"]["amount_refunded"] = money_text(dispute.amount,
+                                                                        dispute.currency)
         return body
 
     def _order_links(self, order: Order) -> list[dict]:

@@ -27,12 +27,18 @@ Or in the foreground::
   (``paypal.Buttons``), which opens the approval page in a popup.
 - ``GET /v2/payments/captures/{id}``, ``POST /v2/payments/captures/{id}/refund`` (none
   over what is left of the capture), ``GET /v2/payments/refunds/{id}``.
+- ``GET /v1/customer/disputes/{id}``: a dispute's details (Disputes API v1).
 - ``POST /v1/notifications/verify-webhook-signature``: ``SUCCESS`` only for a delivery
   of this server, unchanged (see ``devservices/paypal_webhooks.py``).
 
-Webhooks ``CHECKOUT.ORDER.APPROVED``, ``PAYMENT.CAPTURE.COMPLETED`` and
-``PAYMENT.CAPTURE.REFUNDED`` go to the configured URL, signed for the configured webhook
-id. Errors are in PayPal's shape (``name``, ``message``, ``debug_id``, ``details``).
+Webhooks ``CHECKOUT.ORDER.APPROVED``, ``PAYMENT.CAPTURE.COMPLETED``,
+``PAYMENT.CAPTURE.REFUNDED`` (a refund completed), ``PAYMENT.REFUND.PENDING``,
+``PAYMENT.REFUND.FAILED``, ``PAYMENT.CAPTURE.REVERSED`` and ``CUSTOMER.DISPUTE.CREATED``,
+``UPDATED`` and ``RESOLVED`` go to the configured URL, signed for the configured webhook
+id. What happens at PayPal without the API (a held refund completing, a dashboard refund,
+a reversal, disputes) is done by the methods of :class:`LocalPayPal` (tests) and posts
+the same events. Errors are in PayPal's shape (``name``, ``message``, ``debug_id``,
+``details``).
 """
 from __future__ import annotations
 
@@ -48,7 +54,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from devservices import paypal_pages
-from devservices.paypal_ledger import Ledger, PayPalError, invalid_request, not_found
+from devservices.paypal_ledger import (
+    Ledger,
+    PayPalError,
+    invalid_request,
+    not_found,
+    now_text,
+)
 from devservices.paypal_webhooks import CERT_PATH, WebhookSender, WebhookSigner, new_event
 
 log = logging.getLogger(__name__)
@@ -70,6 +82,7 @@ _ROUTES = [
     ("GET", r"/v2/payments/captures/(?P<id>[^/]+)", "get_capture"),
     ("POST", r"/v2/payments/captures/(?P<id>[^/]+)/refund", "refund_capture"),
     ("GET", r"/v2/payments/refunds/(?P<id>[^/]+)", "get_refund"),
+    ("GET", r"/v1/customer/disputes/(?P<id>[^/]+)", "get_dispute"),
     ("POST", r"/v1/notifications/verify-webhook-signature", "verify_webhook"),
     ("GET", re.escape(CERT_PATH), "certificate"),
     ("GET", r"/sdk/js", "sdk_js"),
@@ -166,6 +179,103 @@ class LocalPayPal:
                                      f"An order has been approved by buyer {order_id}",
                                      self.url))
         return body
+
+    # --- what happens at PayPal without the API --------------------------------------------
+
+    def hold_next_refund(self, count: int = 1) -> None:
+        """The next ``count`` refunds are answered PENDING (an eCheck-funded payment), until
+        :meth:`complete_refund` or :meth:`fail_refund`."""
+        with self._lock:
+            self.ledger.refunds_held = count
+
+    def complete_refund(self, refund_id: str, *, notify: bool = True) -> dict:
+        """A PENDING refund completes; PayPal says so with ``PAYMENT.CAPTURE.REFUNDED``
+        (``notify=False``: that delivery is lost)."""
+        return self._finish_refund(refund_id, "COMPLETED", notify)
+
+    def fail_refund(self, refund_id: str, *, notify: bool = True) -> dict:
+        """A PENDING refund fails (``PAYMENT.REFUND.FAILED``)."""
+        return self._finish_refund(refund_id, "FAILED", notify)
+
+    def refund_in_dashboard(self, capture_id: str, value: str | None = None) -> dict:
+        """The merchant refunding in PayPal's dashboard (all that is left, or ``value`` in
+        major units): no PayPal-Request-Id of ours, only the event."""
+        body = {} if value is None else {"amount": {"value": value}}
+        return self._refund_outside(capture_id, body, reversal=False)
+
+    def reverse(self, capture_id: str, value: str | None = None) -> dict:
+        """PayPal taking the money back (a chargeback, a dispute lost): a reversal of all
+        that is left, or of ``value``; ``PAYMENT.CAPTURE.REVERSED``."""
+        return self._refund_outside(capture_id, {} if value is None else
+                                    {"amount": {"value": value}}, reversal=True)
+
+    def open_dispute(self, capture_id: str, *, value: str | None = None,
+                     reason: str = "MERCHANDISE_OR_SERVICE_NOT_RECEIVED") -> dict:
+        """The buyer disputing the capture (``CUSTOMER.DISPUTE.CREATED``)."""
+        with self._lock:
+            dispute = self.ledger.open_dispute(capture_id, reason, value)
+            body = self.ledger.dispute_json(dispute)
+        self._send_dispute("CUSTOMER.DISPUTE.CREATED", body, "A new dispute opened")
+        return body
+
+    def update_dispute(self, dispute_id: str, *, status: str = "UNDER_REVIEW",
+                       stage: str | None = None) -> dict:
+        """The dispute moving on (``CUSTOMER.DISPUTE.UPDATED``)."""
+        with self._lock:
+            dispute = self.ledger.dispute(dispute_id)
+            dispute.status, dispute.update_time = status, now_text()
+            dispute.stage = stage or dispute.stage
+            body = self.ledger.dispute_json(dispute)
+        self._send_dispute("CUSTOMER.DISPUTE.UPDATED", body, "A dispute was updated")
+        return body
+
+    def resolve_dispute(self, dispute_id: str, *,
+                        outcome: str = "RESOLVED_SELLER_FAVOUR") -> dict:
+        """PayPal deciding the dispute (``CUSTOMER.DISPUTE.RESOLVED``). Money moves only by
+        :meth:`reverse`, as at PayPal, where a decision for the buyer reverses the capture."""
+        with self._lock:
+            dispute = self.ledger.dispute(dispute_id)
+            dispute.status, dispute.outcome, dispute.update_time = \
+                "RESOLVED", outcome, now_text()
+            body = self.ledger.dispute_json(dispute)
+        self._send_dispute("CUSTOMER.DISPUTE.RESOLVED", body, "A dispute was resolved")
+        return body
+
+    def _finish_refund(self, refund_id: str, status: str, notify: bool) -> dict:
+        with self._lock:
+            body = self.ledger.refund_json(self.ledger.finish_refund(refund_id, status))
+        if notify:
+            self._send_refund(body)
+        return body
+
+    def _refund_outside(self, capture_id: str, body: dict, *, reversal: bool) -> dict:
+        with self._lock:
+            capture = self.ledger.capture_of(capture_id)
+            if "amount" in body:
+                body["amount"]["currency_code"] = capture.currency
+            answer = self.ledger.refund_json(self.ledger.refund(capture_id, body,
+                                                                reversal=reversal))
+        self._send_refund(answer, reversed_=reversal)
+        return answer
+
+    def _send_refund(self, refund: dict, *, reversed_: bool = False) -> None:
+        """The event PayPal sends for a refund in this state."""
+        amount = f"{refund['amount']['value']} {refund['amount']['currency_code']}"
+        event_type, summary = {
+            "COMPLETED": ("PAYMENT.CAPTURE.REFUNDED",
+                          f"A {amount} capture payment was refunded"),
+            "PENDING": ("PAYMENT.REFUND.PENDING", f"A {amount} refund is pending"),
+            "FAILED": ("PAYMENT.REFUND.FAILED", f"A {amount} refund failed"),
+        }[refund["status"]]
+        if reversed_:
+            event_type, summary = ("PAYMENT.CAPTURE.REVERSED",
+                                   f"A {amount} capture payment was reversed")
+        self.webhooks.send(new_event(event_type, "refund", refund, summary, self.url))
+
+    def _send_dispute(self, event_type: str, dispute: dict, summary: str) -> None:
+        self.webhooks.send(new_event(event_type, "dispute", dispute,
+                                     f"{summary}: {dispute['dispute_id']}", self.url,
+                                     resource_version="1.0"))
 
     # --- HTTP -----------------------------------------------------------------------------
 
@@ -303,15 +413,16 @@ class LocalPayPal:
                                              lambda: self.ledger.refund(capture_id, body).id)
             answer = self.ledger.refund_json(self.ledger.refund_of(refund_id))
         if not repeated:
-            self.webhooks.send(new_event("PAYMENT.CAPTURE.REFUNDED", "refund", answer,
-                                         f"A {answer['amount']['value']} "
-                                         f"{answer['amount']['currency_code']} capture "
-                                         "payment was refunded", self.url))
+            self._send_refund(answer)
         raise _Answer(200 if repeated else 201, _shaped(request, answer))
 
     def _get_refund(self, _request, refund_id, _query) -> None:
         with self._lock:
             raise _Answer(200, self.ledger.refund_json(self.ledger.refund_of(refund_id)))
+
+    def _get_dispute(self, _request, dispute_id, _query) -> None:
+        with self._lock:
+            raise _Answer(200, self.ledger.dispute_json(self.ledger.dispute(dispute_id)))
 
     def _verify_webhook(self, request, _id, _query) -> None:
         verified = self.signer.verify(_json(request))

@@ -42,10 +42,10 @@ def event_body(event: dict) -> bytes:
 
 
 def new_event(event_type: str, resource_type: str, resource: dict, summary: str,
-              base_url: str) -> dict:
+              base_url: str, resource_version: str = "2.0") -> dict:
     event_id = f"WH-{new_id()}-{new_id()[:8]}"
     return {"id": event_id, "event_version": "1.0", "create_time": now_text(),
-            "resource_type": resource_type, "resource_version": "2.0",
+            "resource_type": resource_type, "resource_version": resource_version,
             "event_type": event_type, "summary": summary, "resource": resource,
             "links": [{"href": f"{base_url}/v1/notifications/webhooks-events/{event_id}",
                        "rel": "self", "method": "GET"}]}

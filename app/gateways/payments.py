@@ -49,7 +49,8 @@ class IntentState:
 class RefundState:
     reference: str
     status: str  # REFUND_PENDING | REFUND_SUCCEEDED | REFUND_FAILED
-    amount_minor: int
+    amount_minor: int  # always positive (PayPal shows a reversal's as negative)
+    capture_reference: str | None = None  # PayPal: the capture it gives money back from
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,9 @@ class StripeGateway:
                 amount_refunded_minor=int(charge.get("amount_refunded") or 0),
                 refunds=tuple(_refund(r) for r in refunds))
         return self._call(read)
+
+    def retrieve_refund(self, reference: str) -> RefundState:
+        return self._call(lambda: _refund(self._client.v1.refunds.retrieve(reference)))
 
     def _latest_charge(self, intent_reference: str) -> str | None:
         # Refunds name the charge: Stripe accepts the intent too, some stand-ins do not.

@@ -9,13 +9,15 @@ everywhere but in the requests, where PayPal wants decimal strings in major unit
 An order is paid only when its capture is ``COMPLETED``: an approved order is money
 promised, not taken (``PROCESSING`` until captured).
 
-The SDK (2.4.0) has no call for webhooks, so :meth:`PayPalGateway.verified_event` calls
-``/v1/notifications/verify-webhook-signature`` through the SDK's own request machinery
-(its OAuth token, base address, timeouts and errors), as its generated controllers do.
+The SDK (2.4.0) has no call for webhooks or disputes, so :meth:`PayPalGateway.verified_event`
+calls ``/v1/notifications/verify-webhook-signature`` and :meth:`PayPalGateway.retrieve_dispute`
+``/v1/customer/disputes/{id}`` through the SDK's own request machinery (its OAuth token,
+base address, timeouts and errors), as its generated controllers do.
 """
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from decimal import Decimal
 
 import requests
@@ -80,6 +82,24 @@ class PayPalRefused(GatewayError):
         self.issue, self.links = issue, links or {}
 
 
+@dataclass(frozen=True)
+class DisputeState:
+    """A PayPal dispute as PayPal shows it now (Disputes API v1)."""
+
+    reference: str  # PayPal's dispute id (PP-D-...)
+    status: str  # OPEN, WAITING_FOR_SELLER_RESPONSE, UNDER_REVIEW, RESOLVED, ...
+    reason: str | None
+    stage: str | None  # INQUIRY, CHARGEBACK, PRE_ARBITRATION, ARBITRATION
+    outcome: str | None  # once RESOLVED: RESOLVED_BUYER_FAVOUR, RESOLVED_SELLER_FAVOUR, ...
+    amount_minor: int | None
+    currency: str | None
+    capture_references: tuple[str, ...]  # the disputed captures (seller_transaction_id)
+
+    @property
+    def resolved(self) -> bool:
+        return self.status == "RESOLVED"
+
+
 class PayPalGateway:
     """PayPal's REST API at ``api_base`` (PayPal's sandbox, its live address, or a
     stand-in such as devservices/paypal_server.py)."""
@@ -96,6 +116,7 @@ class PayPalGateway:
                 o_auth_client_id=client_id, o_auth_client_secret=client_secret))
         self._client = PaypalServersdkClient(config=config)
         self._notifications = _NotificationsController(self._client.global_configuration)
+        self._disputes = _DisputesController(self._client.global_configuration)
         self.webhook_id = webhook_id
 
     # --- orders ---------------------------------------------------------------------------
@@ -168,8 +189,23 @@ class PayPalGateway:
         return self._call(refund)
 
     def retrieve_refund(self, reference: str) -> RefundState:
+        """A refund, or a reversal (PayPal shows those as refunds of negative amounts),
+        with the capture it belongs to."""
         return self._call(lambda: _refund(_json(self._client.payments.get_refund(
             {"refund_id": reference}))))
+
+    def order_of_capture(self, capture_reference: str) -> str | None:
+        """The id of the order a capture was made for (None when PayPal does not say)."""
+        capture = self._call(lambda: _json(self._client.payments.get_captured_payment(
+            {"capture_id": capture_reference})))
+        order_id = ((capture.get("supplementary_data") or {}).get("related_ids") or {}) \
+            .get("order_id")
+        return order_id if isinstance(order_id, str) and order_id else None
+
+    # --- disputes -------------------------------------------------------------------------
+
+    def retrieve_dispute(self, reference: str) -> DisputeState:
+        return self._call(lambda: _dispute(_json(self._disputes.get_dispute(reference))))
 
     # --- webhooks -------------------------------------------------------------------------
 
@@ -248,6 +284,22 @@ class _NotificationsController(BaseController):
         ).execute()
 
 
+class _DisputesController(BaseController):
+    """Show dispute details (Disputes API v1), built like the SDK's generated controllers."""
+
+    def get_dispute(self, dispute_id: str):
+        return super().new_api_call_builder.request(
+            RequestBuilder().server(Server.DEFAULT)
+            .path("/v1/customer/disputes/{id}")
+            .http_method(HttpMethodEnum.GET)
+            .template_param(Parameter().key("id").value(dispute_id).should_encode(True))
+            .header_param(Parameter().key("accept").value("application/json"))
+            .auth(Single("Oauth2")),
+        ).response(
+            ResponseHandler().deserializer(APIHelper.json_deserialize).is_api_response(True)
+        ).execute()
+
+
 _ORDER_STATUS = {"CREATED": REQUIRES_PAYMENT, "SAVED": REQUIRES_PAYMENT,
                  "PAYER_ACTION_REQUIRED": REQUIRES_PAYMENT, "APPROVED": PROCESSING,
                  "VOIDED": CANCELED, "COMPLETED": PROCESSING}
@@ -309,9 +361,27 @@ def _with_decline(state: IntentState, exc: PayPalRefused) -> IntentState:
 
 def _refund(refund: dict) -> RefundState:
     amount = refund["amount"]
+    up = _link(refund, "up") or ""
     return RefundState(reference=refund["id"],
                        status=_REFUND_STATUS.get(refund.get("status"), REFUND_PENDING),
-                       amount_minor=_minor_units(amount["value"], amount["currency_code"]))
+                       amount_minor=abs(_minor_units(amount["value"], amount["currency_code"])),
+                       capture_reference=up.rstrip("/").rsplit("/", 1)[-1]
+                       if "/captures/" in up else None)
+
+
+def _dispute(dispute: dict) -> DisputeState:
+    amount = dispute.get("dispute_amount") or {}
+    currency = str(amount.get("currency_code") or "").upper() or None
+    captures = tuple(str(t["seller_transaction_id"])
+                     for t in dispute.get("disputed_transactions") or []
+                     if isinstance(t, dict) and t.get("seller_transaction_id"))
+    return DisputeState(
+        reference=str(dispute["dispute_id"]), status=str(dispute.get("status") or "OPEN"),
+        reason=dispute.get("reason"), stage=dispute.get("dispute_life_cycle_stage"),
+        outcome=(dispute.get("dispute_outcome") or {}).get("outcome_code"),
+        amount_minor=_minor_units(amount["value"], currency)
+        if currency and amount.get("value") else None,
+        currency=currency, capture_references=captures)
 
 
 def _link(resource: dict, rel: str) -> str | None:
