@@ -9,6 +9,7 @@ then the booking, then the payment (the lock order of :mod:`app.services.transac
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -132,36 +133,53 @@ def process(row_id: int, *, final_attempt: bool = True) -> str:
         charge = (gateway.retrieve_charge(obj["id"]) if event_type == CHARGE_REFUNDED
                   else None)
     except GatewayError as exc:
-        status = EVENT_FAILED if final_attempt or not exc.retryable else EVENT_RECEIVED
-        _finish(row_id, status, f"re-reading from Stripe failed: {exc.message}",
-                count_attempt=True)
-        if exc.retryable and not final_attempt:
-            raise
-        return status
+        return gateway_read_failed(row_id, exc, final_attempt, "Stripe")
 
     return retrying(_apply_event, row_id, payment_id, event_type, obj, intent, charge,
                     busy_code="payment.busy")
 
 
-@unit_of_work()
+def gateway_read_failed(row_id: int, exc: GatewayError, final_attempt: bool,
+                        gateway_name: str) -> str:
+    """Re-reading from the gateway failed: the event waits for the job's next try (the
+    error is raised for it), or, on the last one or a refusal, is ``failed`` (replayable)."""
+    status = EVENT_FAILED if final_attempt or not exc.retryable else EVENT_RECEIVED
+    _finish(row_id, status, f"re-reading from {gateway_name} failed: {exc.message}",
+            count_attempt=True)
+    if exc.retryable and not final_attempt:
+        raise exc
+    return status
+
+
 def _apply_event(row_id: int, payment_id: int, event_type: str, obj: dict, intent,
                  charge, gateway_name: str = "Stripe") -> str:
-    """One transaction: settle the payment from the gateway's answers and mark the event
-    processed. Locks the event, then the booking and the payment (the lock order)."""
+    """Settle the payment from the gateway's answers and mark the event processed."""
+    def act(payment: Payment) -> str:
+        outcome = settle(payment, intent, reason=f"{gateway_name} {event_type}")
+        if charge is not None:
+            outcome += "; " + refunds.apply_charge(payment, charge)
+        if event_type == DISPUTE_CREATED:
+            payment.attention = (f"Disputed by the cardholder (dispute {obj.get('id')}, "
+                                 f"reason {obj.get('reason') or 'not given'}).")
+            events.publish("payment.disputed", event_payloads.dispute(payment.id, obj),
+                           provider_id=payment.provider_id)
+            outcome += "; flagged: disputed"
+        return outcome
+
+    return apply_to_payment(row_id, payment_id, act)
+
+
+@unit_of_work()
+def apply_to_payment(row_id: int, payment_id: int, act: Callable[[Payment], str]) -> str:
+    """One transaction: ``act`` on the locked payment (it returns what happened) and mark
+    the event processed. Locks the event, then the booking and the payment (the lock
+    order); an event processed meanwhile (a concurrent delivery) is left alone."""
     event = db.session.get(PaymentEvent, row_id, with_for_update=True, populate_existing=True)
     if event.status in (EVENT_PROCESSED, EVENT_IGNORED):
-        return event.status  # a concurrent delivery got here first
+        return event.status
     payment = lock_payment(payment_id)
     event.payment_id, event.provider_id = payment.id, payment.provider_id
-    outcome = settle(payment, intent, reason=f"{gateway_name} {event_type}")
-    if charge is not None:
-        outcome += "; " + refunds.apply_charge(payment, charge)
-    if event_type == DISPUTE_CREATED:
-        payment.attention = (f"Disputed by the cardholder (dispute {obj.get('id')}, "
-                             f"reason {obj.get('reason') or 'not given'}).")
-        events.publish("payment.disputed", event_payloads.dispute(payment.id, obj),
-                       provider_id=payment.provider_id)
-        outcome += "; flagged: disputed"
+    outcome = act(payment)
     event.status, event.outcome = EVENT_PROCESSED, outcome[:2000]
     event.attempts += 1
     event.processed_at = utcnow()

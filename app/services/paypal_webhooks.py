@@ -25,9 +25,7 @@ from app.gateways.payments import GatewayError, WebhookInvalid
 from app.models import Booking
 from app.models.bookings import PENDING
 from app.models.payments import (
-    EVENT_FAILED,
     EVENT_IGNORED,
-    EVENT_RECEIVED,
     PAYPAL,
     SUCCEEDED,
     Payment,
@@ -40,6 +38,7 @@ from app.services.payment_webhooks import (
     _finish,
     _hand_over,
     _store,
+    gateway_read_failed,
 )
 from app.services.payments import (
     GatewayUnavailable,
@@ -97,12 +96,7 @@ def process(row_id: int, event: PaymentEvent, *, final_attempt: bool) -> str:
         else:
             state = gateway.retrieve_intent(order_id)
     except GatewayError as exc:
-        status = EVENT_FAILED if final_attempt or not exc.retryable else EVENT_RECEIVED
-        _finish(row_id, status, f"re-reading from PayPal failed: {exc.message}",
-                count_attempt=True)
-        if exc.retryable and not final_attempt:
-            raise
-        return status
+        return gateway_read_failed(row_id, exc, final_attempt, "PayPal")
 
     return retrying(_apply_event, row_id, payment_id, event_type, resource, state, None,
                     "PayPal", busy_code="payment.busy")

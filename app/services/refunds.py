@@ -163,7 +163,7 @@ def perform_refund(refund_id: int, *, final_attempt: bool = True) -> Refund:
 
 def _record_refund_result(refund_id: int, result: RefundState) -> Refund:
     with unit_of_work():
-        refund = _lock_refund(refund_id)
+        refund = lock_refund(refund_id)
         if refund.status in (REFUND_PENDING, REFUND_RETRYING):
             refund.provider_reference = result.reference
             refund.attempts += 1
@@ -176,7 +176,7 @@ def _record_refund_result(refund_id: int, result: RefundState) -> Refund:
     return refund
 
 
-def _lock_refund(refund_id: int) -> Refund:
+def lock_refund(refund_id: int) -> Refund:
     """The refund, row-locked after its booking and payment (the lock order, see
     :mod:`app.services.transactions`)."""
     payment_id = db.session.scalar(select(Refund.payment_id).where(Refund.id == refund_id))
@@ -194,7 +194,7 @@ def _gateway_failed(refund_id: int, exc: GatewayError, final_attempt: bool) -> R
 
 def _record_gateway_failure(refund_id: int, exc: GatewayError, final_attempt: bool) -> Refund:
     with unit_of_work():
-        refund = _lock_refund(refund_id)
+        refund = lock_refund(refund_id)
         if refund.status in (REFUND_PENDING, REFUND_RETRYING):
             refund.attempts += 1
             refund.last_error = exc.message[:2000]
@@ -247,25 +247,65 @@ def _refund_succeeded(refund: Refund) -> None:
 
 
 def apply_charge(payment: Payment, charge: ChargeState) -> str:
-    """``charge.refunded``: mark our refunds the gateway reports as done, and record the
-    ones made outside Bookwell (in Stripe's dashboard). Runs in the caller's transaction."""
-    done = []
-    for state in charge.refunds:
-        if state.status != REFUND_SUCCEEDED:
-            continue
-        refund = db.session.scalar(select(Refund).where(
-            Refund.provider_reference == state.reference).with_for_update())
-        if refund is None:
-            refund = Refund(provider_id=payment.provider_id, payment_id=payment.id,
-                            amount_minor=state.amount_minor, currency=payment.currency,
-                            status=REFUND_PENDING, provider_reference=state.reference,
-                            reason="refunded at the payment provider")
-            db.session.add(refund)
-            db.session.flush()
-        if refund.status != REFUND_SUCCEEDED:
-            _refund_succeeded(refund)
-            done.append(state.reference)
+    """``charge.refunded``: bring each refund Stripe reports in line (see
+    :func:`apply_gateway_refund`). Runs in the caller's transaction."""
+    done = [state.reference for state in charge.refunds
+            if apply_gateway_refund(payment, state) == REFUND_SUCCEEDED]
     return f"refunds settled: {', '.join(done)}" if done else "refunds already settled"
+
+
+OUTSIDE_REASON = "refunded at the payment provider"
+
+
+def apply_gateway_refund(payment: Payment, state: RefundState, *,
+                         outside_reason: str = OUTSIDE_REASON) -> str | None:
+    """Bring one refund of a locked payment in line with what the gateway says of it now.
+
+    Ours (known by its reference) succeeds or fails once, whatever order or number of
+    times this is called in; one still pending stays so. A succeeded refund we never asked
+    for (made in the gateway's dashboard, or a PayPal reversal) is recorded once, as
+    ``outside_reason``, and counted like ours; more than is left of what was received is
+    never counted (the rest is flagged for staff). Returns the status it moved the refund
+    to, None when nothing changed. Runs in the caller's transaction."""
+    refund = db.session.scalar(select(Refund).where(
+        Refund.provider_reference == state.reference).with_for_update())
+    if refund is not None and refund.payment_id != payment.id:
+        raise ValueError(f"{state.reference} is not a refund of payment {payment.id}")
+    if state.status == REFUND_FAILED:
+        if refund is None or refund.status not in (REFUND_PENDING, REFUND_RETRYING):
+            return None
+        _refund_failed(refund, "The payment provider reports the refund failed.")
+        return REFUND_FAILED
+    if state.status != REFUND_SUCCEEDED or (refund is not None
+                                            and refund.status == REFUND_SUCCEEDED):
+        return None
+    if refund is None:
+        refund = _outside_refund(payment, state, outside_reason)
+        if refund is None:
+            return None
+    refund.last_error, refund.next_attempt_at = None, None
+    _refund_succeeded(refund)
+    return REFUND_SUCCEEDED
+
+
+def _outside_refund(payment: Payment, state: RefundState, reason: str) -> Refund | None:
+    """A refund row for money the gateway gave back without us: at most what is left of
+    what was received (the constraint ``refunds_within_amount`` holds whatever the gateway
+    says); anything beyond is flagged for staff."""
+    left = (payment.received_minor or 0) - payment.refunded_minor
+    amount = min(state.amount_minor, left)
+    if amount < state.amount_minor:
+        payment.attention = (f"The payment provider gave back {state.amount_minor} "
+                             f"{payment.currency} ({state.reference}) but only {max(left, 0)} "
+                             "was left unrefunded here: check the payment.")[:2000]
+    if amount <= 0:
+        return None
+    refund = Refund(provider_id=payment.provider_id, payment_id=payment.id,
+                    amount_minor=amount, currency=payment.currency, status=REFUND_PENDING,
+                    provider_reference=state.reference, reason=reason[:REASON_LENGTH])
+    db.session.add(refund)
+    db.session.flush()
+    return refund
 
 
 def retry_due_refunds(*, now=None, limit: int = 100) -> int:
