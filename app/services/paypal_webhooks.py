@@ -6,9 +6,11 @@ signed for our webhook (``PAYPAL_WEBHOOK_ID``); a delivery it does not confirm i
 in the same inbox as Stripe's (a repeat stores nothing) and handed to the same job.
 
 ``process`` (called by :func:`app.services.payment_webhooks.process` for the inbox's PayPal
-rows) finds our payment from the order id (or the installation's invoice id) in the
-event, then settles it from the order as PayPal reports it *now*, never from the event's
-copy, so repeated and out-of-order events change nothing twice. An approved order whose
+rows) hands refund and reversal events to :mod:`app.services.paypal_refund_events` and
+dispute events to :mod:`app.services.paypal_disputes`. For an order's events it finds our
+payment from the order id (or the installation's invoice id) in the event, then settles
+it from the order as PayPal reports it *now*, never from the event's copy, so repeated
+and out-of-order events change nothing twice. An approved order whose
 customer never came back is captured here while its booking is still pending; it is paid
 only when PayPal reports the capture completed.
 """
@@ -31,6 +33,7 @@ from app.models.payments import (
     Payment,
     PaymentEvent,
 )
+from app.services import paypal_disputes, paypal_refund_events
 from app.services.payment_webhooks import (
     Received,
     WebhookRejected,
@@ -82,6 +85,11 @@ def receive(raw_body: bytes, headers) -> Received:
 def process(row_id: int, event: PaymentEvent, *, final_attempt: bool) -> str:
     """Act on a stored PayPal event once; returns its status afterwards."""
     event_type, resource = event.type, dict(event.payload.get("resource") or {})
+    if event_type in paypal_refund_events.HANDLED:
+        return paypal_refund_events.process(row_id, event_type, resource,
+                                            final_attempt=final_attempt)
+    if event_type in paypal_disputes.HANDLED:
+        return paypal_disputes.process(row_id, resource, final_attempt=final_attempt)
     if event_type not in HANDLED:
         return _finish(row_id, EVENT_IGNORED, f"{event_type} is not acted on")
     order_id, payment_id, capture = _payment_for(resource, event_type)
