@@ -87,7 +87,8 @@ def _fresh(model, row_id):
 
 def _refund_rows(payment_id: int) -> list[Refund]:
     db.session.expire_all()
-    return list(db.session.scalars(select(Refund).where(Refund.payment_id == payment_id)))
+    return list(db.session.scalars(select(Refund).where(Refund.payment_id == payment_id)
+                                   .order_by(Refund.id)))
 
 
 def _text(response) -> str:
