@@ -244,6 +244,9 @@ class Config:
         # A payment still unsettled after this long is re-read from the gateway.
         self.PAYMENT_RECONCILE_AFTER_MINUTES = _env_int_from(
             env, "PAYMENT_RECONCILE_AFTER_MINUTES", 10)
+        # A refund the gateway left pending is re-read after this long (then less often).
+        self.REFUND_RECHECK_AFTER_MINUTES = _env_int_from(
+            env, "REFUND_RECHECK_AFTER_MINUTES", 10)
         # The server-side "pay with a test card" step: on with a local test server only.
         self.PAYMENT_TEST_CARDS = _env_bool_from(
             env, "PAYMENT_TEST_CARDS", bool(self.STRIPE_API_BASE and (

@@ -10,18 +10,17 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import current_app
-
 from app import events
 from app.services import conversions, notifications, payment_webhooks, receipts, refunds
-from app.services import search_indexing
+from app.services import refund_rechecks, search_indexing
+from app.services.payments import reconciled_gateways
 
 log = logging.getLogger(__name__)
 
 
 def _online_payments() -> bool:
-    # The payment inbox and refund retries only exist with an online gateway.
-    return bool(current_app.config.get("STRIPE_SECRET_KEY"))
+    # The payment inbox and refund retries only exist with an online gateway (any of them).
+    return bool(reconciled_gateways())
 
 
 @dataclass(frozen=True)
@@ -37,6 +36,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("conversions", conversions.sweep),
     Kind("payment_inbox", payment_webhooks.process_leftovers, _online_payments),
     Kind("refunds", refunds.retry_due_refunds, _online_payments),
+    Kind("refund_states", refund_rechecks.recheck_pending_refunds, _online_payments),
     Kind("receipts", receipts.sweep),  # numbered documents a crash left without a PDF
     Kind("search_indexing", search_indexing.sweep, search_indexing.opensearch_configured),
 )

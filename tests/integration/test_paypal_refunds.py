@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -17,7 +18,8 @@ from sqlalchemy import select
 from app.errors import ValidationFailed
 from app.extensions import db
 from app.models.payments import PaymentEvent, Refund
-from app.services import refunds
+from app.models.types import utcnow
+from app.services import refund_rechecks, refunds, sweeps
 from app.services.scopes import Scope
 from devservices.paypal_webhooks import new_event
 from tests.fakes.paypal import approve
@@ -43,6 +45,11 @@ def _refunds(payment_id):
 def _refund(payment_id, amount_minor):
     return refunds.request_refund(payment_id, amount_minor=amount_minor, reason="late start",
                                   actor_id=None, scope=Scope.all_providers())
+
+
+def _sweep_at(minutes_from_now):
+    return refund_rechecks.recheck_pending_refunds(
+        now=utcnow() + timedelta(minutes=minutes_from_now))
 
 
 # --- a refund PayPal leaves pending ---------------------------------------------------------
@@ -74,6 +81,42 @@ def test_a_pending_refund_completes_by_its_webhook_whatever_the_order_of_events(
     assert stored_event(completed).payment_id == payment_id
 
 
+def test_a_pending_refund_whose_webhook_is_lost_is_completed_by_the_sweep(
+        app, paid_with_paypal, paypal_deliveries, paypal_on):
+    _, payment_id, _ = paid_with_paypal
+    paypal_on.hold_next_refund()
+    refund = _refund(payment_id, 1500)
+    assert _sweep_at(0) == 0  # too recent to chase
+
+    assert _sweep_at(11) == 1  # PayPal still says pending: read again later, not at once
+    refund = db.session.get(Refund, refund.id, populate_existing=True)
+    assert refund.status == "pending" and refund.next_attempt_at is not None
+    assert _sweep_at(11) == 0
+
+    paypal_on.complete_refund(refund.provider_reference, notify=False)  # the event is lost
+    assert _sweep_at(11 + 10) == 1
+
+    assert [r.status for r in _refunds(payment_id)] == ["succeeded"]
+    assert payment_now(payment_id).refunded_minor == 1500
+    assert len(outbox("payment.refunded")) == 1
+    assert _sweep_at(60) == 0  # final: never read again
+
+
+def test_the_pending_work_sweep_runs_the_recheck_with_paypal_alone(
+        app, paid_with_paypal, paypal_on, monkeypatch):
+    _, payment_id, _ = paid_with_paypal
+    monkeypatch.setitem(app.config, "STRIPE_SECRET_KEY", None)
+    monkeypatch.setitem(app.config, "REFUND_RECHECK_AFTER_MINUTES", 0)
+    paypal_on.hold_next_refund()
+    refund = _refund(payment_id, 700)
+    paypal_on.complete_refund(refund.provider_reference, notify=False)
+
+    counts = sweeps.sweep_pending()
+
+    assert counts["refund_states"] == 1
+    assert [r.status for r in _refunds(payment_id)] == ["succeeded"]
+
+
 def test_a_pending_refund_that_fails_is_failed_and_flags_the_payment(
         app, client, paid_with_paypal, paypal_deliveries, paypal_on):
     reference, payment_id, _ = paid_with_paypal
@@ -93,6 +136,7 @@ def test_a_pending_refund_that_fails_is_failed_and_flags_the_payment(
     assert refunds.refundable(payment) == 4200  # may be refunded again
     assert [e.payload["refund_id"] for e in outbox("payment.refund_failed")] == [refund.id]
     assert booking_status(reference) == "confirmed"
+    assert _sweep_at(60) == 0
 
 
 # --- money given back at PayPal without us --------------------------------------------------

@@ -1,5 +1,6 @@
 """One sweep over every kind of pending work; each kind's own behaviour is tested with
-its area (messages, conversions, payment inbox, refunds, receipts, search indexing)."""
+its area (messages, conversions, payment inbox, refunds and their states, receipts,
+search indexing)."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -16,6 +17,7 @@ from app.services import (
     notifications,
     payment_webhooks,
     receipts,
+    refund_rechecks,
     refunds,
     search_indexing,
     sweeps,
@@ -33,6 +35,7 @@ def test_the_sweep_covers_every_kind_of_pending_work():
         "conversions": conversions.sweep,
         "payment_inbox": payment_webhooks.process_leftovers,
         "refunds": refunds.retry_due_refunds,
+        "refund_states": refund_rechecks.recheck_pending_refunds,
         "receipts": receipts.sweep,
         "search_indexing": search_indexing.sweep,
     }

@@ -201,3 +201,27 @@ def test_staff_cancellation_does_not_refund_by_itself(app, app_ctx, build, shop,
                             actor=bookings.Actor(shop["a"]["staff"], "venue closed"))
     run_payment_jobs(app)
     assert _fresh(Payment, payment_id).refunds == []
+
+
+def test_a_refund_stripe_left_pending_is_re_read_by_the_sweep(app, app_ctx, build, shop,
+                                                             stripe_on):
+    from datetime import timedelta
+
+    from app.models.types import utcnow
+    from app.services import refund_rechecks
+
+    _, payment_id = _paid(build, shop)
+    refund = refunds.request_refund(payment_id, amount_minor=900, reason="", actor_id=None,
+                                    scope=Scope.all_providers())
+    # localstripe completes every refund at once; Stripe may answer "pending" and send
+    # the outcome later. As if it had, and that event were lost:
+    row = db.session.get(Refund, refund.id)
+    row.status = "pending"
+    db.session.get(Payment, payment_id).refunded_minor = 0
+    db.session.commit()
+
+    read = refund_rechecks.recheck_pending_refunds(now=utcnow() + timedelta(minutes=11))
+
+    assert read == 1
+    assert _fresh(Refund, refund.id).status == "succeeded"
+    assert _fresh(Payment, payment_id).refunded_minor == 900
