@@ -262,15 +262,20 @@ def apply_gateway_refund(payment: Payment, state: RefundState, *,
     """Bring one refund of a locked payment in line with what the gateway says of it now.
 
     Ours (known by its reference) succeeds or fails once, whatever order or number of
-    times this is called in; one still pending stays so. A succeeded refund we never asked
-    for (made in the gateway's dashboard, or a PayPal reversal) is recorded once, as
-    ``outside_reason``, and counted like ours; more than is left of what was received is
-    never counted (the rest is flagged for staff). Returns the status it moved the refund
-    to, None when nothing changed. Runs in the caller's transaction."""
+    times this is called in; one still pending stays so. A refund we never asked for (made
+    in the gateway's dashboard, or a PayPal reversal) is recorded once, as
+    ``outside_reason``: succeeded, or pending (then counted against what is left and
+    followed like ours until final); more than is left of what was received is never
+    counted (the rest is flagged for staff). Returns the status it moved the refund to,
+    None when nothing changed. Runs in the caller's transaction."""
     refund = db.session.scalar(select(Refund).where(
         Refund.provider_reference == state.reference).with_for_update())
     if refund is not None and refund.payment_id != payment.id:
         raise ValueError(f"{state.reference} is not a refund of payment {payment.id}")
+    if state.status == REFUND_PENDING:
+        if refund is not None or _outside_refund(payment, state, outside_reason) is None:
+            return None
+        return REFUND_PENDING
     if state.status == REFUND_FAILED:
         if refund is None or refund.status not in (REFUND_PENDING, REFUND_RETRYING):
             return None
@@ -288,11 +293,28 @@ def apply_gateway_refund(payment: Payment, state: RefundState, *,
     return REFUND_SUCCEEDED
 
 
+class RefundInFlight(Conflict):
+    """The gateway reports a refund we do not know while one of ours of that amount has no
+    gateway id yet: it may be ours, its answer not recorded yet. Nothing is counted now;
+    the event is tried again later (by its job, then the pending-work sweep)."""
+
+    def __init__(self, reference: str) -> None:
+        super().__init__("refund.busy", f"Refund {reference} may be ours, still being "
+                                        "recorded; try again later.")
+
+
 def _outside_refund(payment: Payment, state: RefundState, reason: str) -> Refund | None:
-    """A refund row for money the gateway gave back without us: at most what is left of
+    """A refund row for money the gateway gives back without us: at most what is left of
     what was received (the constraint ``refunds_within_amount`` holds whatever the gateway
-    says); anything beyond is flagged for staff."""
-    left = (payment.received_minor or 0) - payment.refunded_minor
+    says); anything beyond is flagged for staff. A pending one is also kept within what
+    our own refunds in flight leave (they count until final)."""
+    if db.session.scalar(select(Refund.id).where(
+            Refund.payment_id == payment.id, Refund.provider_reference.is_(None),
+            Refund.status.in_((REFUND_PENDING, REFUND_RETRYING)),
+            Refund.amount_minor == state.amount_minor).limit(1)) is not None:
+        raise RefundInFlight(state.reference)
+    left = refundable(payment) if state.status == REFUND_PENDING else \
+        (payment.received_minor or 0) - payment.refunded_minor
     amount = min(state.amount_minor, left)
     if amount < state.amount_minor:
         payment.attention = (f"The payment provider gave back {state.amount_minor} "

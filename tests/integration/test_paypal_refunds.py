@@ -19,7 +19,7 @@ from app.errors import ValidationFailed
 from app.extensions import db
 from app.models.payments import PaymentEvent, Refund
 from app.models.types import utcnow
-from app.services import refund_rechecks, refunds, sweeps
+from app.services import payment_webhooks, refund_rechecks, refunds, sweeps
 from app.services.scopes import Scope
 from devservices.paypal_webhooks import new_event
 from tests.fakes.paypal import approve
@@ -164,6 +164,56 @@ def test_a_refund_in_paypals_dashboard_is_recorded_once_however_often_it_is_told
     with pytest.raises(ValidationFailed) as too_much:  # the rest only
         _refund(payment_id, 3701)
     assert too_much.value.errors == {"amount_minor": ["At most 3700."]}
+
+
+def test_a_dashboard_refund_paypal_leaves_pending_is_counted_and_followed_until_final(
+        app, client, paid_with_paypal, paypal_deliveries, paypal_on):
+    _, payment_id, capture_id = paid_with_paypal
+    paypal_on.hold_next_refund()
+    made = paypal_on.refund_in_dashboard(capture_id, "3.00")
+    post_delivery(app, client, next_of(paypal_deliveries, PENDING))
+
+    assert [(r.status, r.amount_minor) for r in _refunds(payment_id)] == [("pending", 300)]
+    assert refunds.refundable(payment_now(payment_id)) == 3900  # counted while pending
+    assert payment_now(payment_id).refunded_minor == 0
+
+    paypal_on.complete_refund(made["id"], notify=False)  # the completion is never told
+    assert _sweep_at(11) == 1
+
+    assert [(r.status, r.amount_minor) for r in _refunds(payment_id)] == [("succeeded", 300)]
+    assert payment_now(payment_id).refunded_minor == 300
+
+
+def test_a_refund_not_known_while_ours_awaits_its_paypal_id_waits_rather_than_counts_twice(
+        app, client, paid_with_paypal, paypal_deliveries, paypal_on, monkeypatch):
+    _, payment_id, capture_id = paid_with_paypal
+    monkeypatch.setitem(app.config, "PAYPAL_API_BASE", "http://127.0.0.1:9")
+    app.extensions.pop("bookwell_payment_gateways", None)
+    ours = _refund(payment_id, 1000)
+    assert (ours.status, ours.provider_reference) == ("retrying", None)
+    if app.config.get("REDIS_URL"):  # its retry waits in the queue; here, the sweep's turn
+        from app import jobqueue
+
+        jobqueue.get_queue("payments").empty()
+    monkeypatch.setitem(app.config, "PAYPAL_API_BASE", paypal_on.url)
+    app.extensions.pop("bookwell_payment_gateways", None)
+
+    made = paypal_on.refund_in_dashboard(capture_id, "10.00")  # the same amount
+    told = next_of(paypal_deliveries, REFUNDED)
+    post_delivery(app, client, told)
+    assert stored_event(told).status == "received"  # it may be ours: not counted yet
+    assert [r.provider_reference for r in _refunds(payment_id)] == [None]
+
+    refunds.retry_due_refunds(now=utcnow() + timedelta(hours=1))  # ours reaches PayPal
+    next_of(paypal_deliveries, REFUNDED)
+    payment_webhooks.process_leftovers(now=utcnow() + timedelta(minutes=2))
+
+    assert stored_event(told).status == "processed"
+    rows = _refunds(payment_id)
+    assert [(r.status, r.amount_minor) for r in rows] == [("succeeded", 1000),
+                                                           ("succeeded", 1000)]
+    assert rows[1].provider_reference == made["id"] != rows[0].provider_reference
+    assert payment_now(payment_id).refunded_minor == 2000
 
 
 def test_a_reversal_is_recorded_as_refunded_and_flags_the_payment(
