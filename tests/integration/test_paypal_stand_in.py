@@ -2,7 +2,8 @@
 
 The gateway's tests (test_paypal_gateway.py) drive it through PayPal's SDK; these check
 the parts the SDK does not show: OAuth refusals, the error shape, the approval and cancel
-pages, and ``Prefer: return=minimal``.
+pages, ``Prefer: return=minimal``, and what happens at PayPal without the API (held
+refunds, reversals, disputes).
 """
 from __future__ import annotations
 
@@ -165,3 +166,53 @@ def test_a_minimal_answer_is_id_status_and_links(paypal, bearer):
                            headers={**bearer, "Prefer": "return=minimal"}, timeout=10)
     assert set(answer.json()) == {"id", "status", "links"}
     assert link(answer.json(), "approve")  # the older application_context form
+
+
+def a_capture(paypal, bearer) -> str:
+    order = an_order(paypal, bearer)
+    paypal.approve(order["id"])
+    answer = requests.post(f"{paypal.url}/v2/checkout/orders/{order['id']}/capture",
+                           headers=bearer, timeout=10)
+    assert answer.status_code == 201
+    return answer.json()["purchase_units"][0]["payments"]["captures"][0]["id"]
+
+
+def test_a_held_refund_is_pending_until_paypal_completes_it(paypal, bearer):
+    capture_id = a_capture(paypal, bearer)
+    paypal.hold_next_refund()
+    answer = requests.post(f"{paypal.url}/v2/payments/captures/{capture_id}/refund",
+                           json={"amount": {"currency_code": "EUR", "value": "40.00"}},
+                           headers=bearer, timeout=10)
+    refund = answer.json()
+    assert (refund["status"], refund["status_details"]) == ("PENDING", {"reason": "ECHECK"})
+    over = requests.post(f"{paypal.url}/v2/payments/captures/{capture_id}/refund",
+                         json={"amount": {"currency_code": "EUR", "value": "2.01"}},
+                         headers=bearer, timeout=10)
+    assert over.json()["details"][0]["issue"] == "REFUND_AMOUNT_EXCEEDED"  # pending counts
+
+    paypal.complete_refund(refund["id"])
+
+    shown = requests.get(f"{paypal.url}/v2/payments/refunds/{refund['id']}", headers=bearer,
+                         timeout=10).json()
+    assert shown["status"] == "COMPLETED" and "status_details" not in shown
+    capture = requests.get(f"{paypal.url}/v2/payments/captures/{capture_id}", headers=bearer,
+                           timeout=10).json()
+    assert capture["status"] == "PARTIALLY_REFUNDED"
+
+
+def test_a_reversal_shows_as_a_negative_refund_and_a_dispute_can_be_read(paypal, bearer):
+    capture_id = a_capture(paypal, bearer)
+    reversal = paypal.reverse(capture_id, "12.00")
+    shown = requests.get(f"{paypal.url}/v2/payments/refunds/{reversal['id']}",
+                         headers=bearer, timeout=10).json()
+    assert shown["amount"] == {"currency_code": "EUR", "value": "-12.00"}
+    assert link(shown, "up").endswith(f"/v2/payments/captures/{capture_id}")
+
+    opened = paypal.open_dispute(capture_id)
+    dispute = requests.get(f"{paypal.url}/v1/customer/disputes/{opened['dispute_id']}",
+                           headers=bearer, timeout=10).json()
+    assert dispute["disputed_transactions"][0]["seller_transaction_id"] == capture_id
+    assert (dispute["status"], dispute["dispute_life_cycle_stage"]) == ("OPEN", "INQUIRY")
+    missing = requests.get(f"{paypal.url}/v1/customer/disputes/PP-D-0", headers=bearer,
+                           timeout=10)
+    assert missing.status_code == 404 and missing.json()["name"] == "RESOURCE_NOT_FOUND"
