@@ -6,18 +6,22 @@ never from the event's copy. The disputed transaction's ``seller_transaction_id`
 capture; its order is our payment's ``provider_reference``. A dispute flags the payment
 (``attention``) and publishes ``payment.disputed`` once, as Stripe's
 ``charge.dispute.created`` does; a later read of it (an update, a repeat, events out of
-order) rewrites the note from PayPal's current state and publishes nothing more. A
-resolved dispute keeps the flag with its outcome for staff to read. A dispute moves no
-money by itself: when PayPal decides for the buyer it reverses the capture, and that
-arrives as ``PAYMENT.CAPTURE.REVERSED`` (:mod:`app.services.paypal_refund_events`).
+order) rewrites the note from PayPal's current state and publishes nothing more (the
+inbox says whether an event of the dispute was acted on already). A resolved dispute
+keeps the flag with its outcome for staff to read. A dispute moves no money by itself:
+when PayPal decides for the buyer it reverses the capture, and that arrives as
+``PAYMENT.CAPTURE.REVERSED`` (:mod:`app.services.paypal_refund_events`).
 """
 from __future__ import annotations
 
 from functools import partial
 
+from sqlalchemy import select
+
 from app import events
+from app.extensions import db
 from app.gateways.payments import GatewayError
-from app.models.payments import EVENT_IGNORED, Payment
+from app.models.payments import EVENT_IGNORED, EVENT_PROCESSED, Payment, PaymentEvent
 from app.services import event_payloads
 from app.services.money import format_money
 from app.services.payment_webhooks import _finish, apply_to_payment, gateway_read_failed
@@ -60,9 +64,19 @@ def _flag(dispute, payment: Payment) -> str:
     payment.attention = (f"{marker} over {amount} (reason {dispute.reason or 'not given'}, "
                          f"stage {dispute.stage or 'not given'}, status {dispute.status}): "
                          "answer it in PayPal's Resolution Center.")
-    if marker in note:
+    if _acted_on_before(payment.id, dispute.reference):
         return f"flagged: disputed, now {dispute.status}"
     events.publish("payment.disputed", event_payloads.dispute(payment.id, {
         "id": dispute.reference, "amount": dispute.amount_minor, "reason": dispute.reason}),
         provider_id=payment.provider_id)
     return "flagged: disputed"
+
+
+def _acted_on_before(payment_id: int, dispute_id: str) -> bool:
+    """Whether an earlier event of this dispute was processed for the payment (the inbox
+    is the record: the note may have been rewritten or cleared since)."""
+    payloads = db.session.scalars(select(PaymentEvent.payload).where(
+        PaymentEvent.payment_id == payment_id, PaymentEvent.type.in_(HANDLED),
+        PaymentEvent.status == EVENT_PROCESSED))
+    return any(((payload or {}).get("resource") or {}).get("dispute_id") == dispute_id
+               for payload in payloads)

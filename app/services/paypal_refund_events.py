@@ -79,11 +79,14 @@ def _settle(reversal: bool, state: RefundState, payment: Payment) -> str:
         moved = refunds.apply_gateway_refund(payment, state)
         return f"refund {state.reference}: {moved or 'unchanged, PayPal says ' + state.status}"
     amount = format_money(state.amount_minor, payment.currency)
+    noted = payment.attention
     moved = refunds.apply_gateway_refund(
         payment, state, outside_reason=f"reversed by PayPal ({state.reference})")
     if moved != REFUND_SUCCEEDED:
         return f"reversal {state.reference}: unchanged, PayPal says {state.status}"
+    beyond = f" {payment.attention}" if payment.attention != noted else ""  # not all counted
     payment.attention = (f"PayPal reversed {amount} of this payment (reversal "
                          f"{state.reference}), usually for a chargeback or a dispute decided "
-                         "for the buyer; recorded as refunded. Check the booking.")
+                         f"for the buyer; recorded as refunded. Check the booking.{beyond}"
+                         )[:2000]
     return f"reversal {state.reference} of {amount} recorded as refunded; flagged"

@@ -72,6 +72,26 @@ def test_an_update_seen_first_flags_and_tells_once(app, client, paid_with_paypal
     assert len(outbox("payment.disputed")) == 1
 
 
+def test_a_dispute_decided_for_the_buyer_reverses_the_capture_and_is_told_once(
+        app, client, paid_with_paypal, paypal_deliveries, paypal_on):
+    reference, payment_id, capture_id = paid_with_paypal
+    opened = paypal_on.open_dispute(capture_id)
+    post_delivery(app, client, next_of(paypal_deliveries, CREATED))
+    paypal_on.reverse(capture_id)  # PayPal takes the money back while it decides
+    post_delivery(app, client, next_of(paypal_deliveries, "PAYMENT.CAPTURE.REVERSED"))
+    assert payment_now(payment_id).attention.startswith("PayPal reversed 42.00 EUR")
+
+    paypal_on.update_dispute(opened["dispute_id"], stage="CHARGEBACK")
+    post_delivery(app, client, next_of(paypal_deliveries, UPDATED))
+    paypal_on.resolve_dispute(opened["dispute_id"], outcome="RESOLVED_BUYER_FAVOUR")
+    post_delivery(app, client, next_of(paypal_deliveries, RESOLVED))
+
+    assert len(outbox("payment.disputed")) == 1  # the note was rewritten, not the facts
+    payment = payment_now(payment_id)
+    assert "resolved: RESOLVED_BUYER_FAVOUR" in payment.attention
+    assert (payment.refunded_minor, booking_status(reference)) == (4200, "refunded")
+
+
 def test_a_dispute_of_a_capture_not_ours_is_stored_ignored_and_changes_nothing(
         app, client, paid_with_paypal, paypal_deliveries, paypal_on):
     _, payment_id, _ = paid_with_paypal
