@@ -222,7 +222,9 @@ def _refund_failed(refund: Refund, message: str) -> None:
     refund.last_error = message[:2000]
     refund.next_attempt_at = None
     payment = db.session.get(Payment, refund.payment_id, with_for_update=True)
-    payment.attention = f"Refund {refund.id} of {refund.amount_minor} failed: {message}"[:2000]
+    payment.attention = (f"Refund {refund.id} of "
+                         f"{format_money(refund.amount_minor, refund.currency)} failed: "
+                         f"{message}")[:2000]
     events.publish("payment.refund_failed",
                    event_payloads.refund_failed(refund, payment.id, message),
                    provider_id=refund.provider_id)
@@ -317,9 +319,10 @@ def _outside_refund(payment: Payment, state: RefundState, reason: str) -> Refund
         (payment.received_minor or 0) - payment.refunded_minor
     amount = min(state.amount_minor, left)
     if amount < state.amount_minor:
-        payment.attention = (f"The payment provider gave back {state.amount_minor} "
-                             f"{payment.currency} ({state.reference}) but only {max(left, 0)} "
-                             "was left unrefunded here: check the payment.")[:2000]
+        payment.attention = (
+            f"The payment provider gave back {format_money(state.amount_minor, payment.currency)}"
+            f" ({state.reference}) but only {format_money(max(left, 0), payment.currency)} "
+            "was left unrefunded here: check the payment.")[:2000]
     if amount <= 0:
         return None
     refund = Refund(provider_id=payment.provider_id, payment_id=payment.id,

@@ -132,7 +132,8 @@ def test_a_pending_refund_that_fails_is_failed_and_flags_the_payment(
     refund = db.session.get(Refund, refund.id, populate_existing=True)
     assert refund.status == "failed"
     payment = payment_now(payment_id)
-    assert f"Refund {refund.id}" in payment.attention and payment.refunded_minor == 0
+    assert f"Refund {refund.id} of 42.00 EUR failed" in payment.attention
+    assert payment.refunded_minor == 0
     assert refunds.refundable(payment) == 4200  # may be refunded again
     assert [e.payload["refund_id"] for e in outbox("payment.refund_failed")] == [refund.id]
     assert booking_status(reference) == "confirmed"

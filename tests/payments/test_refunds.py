@@ -225,3 +225,27 @@ def test_a_refund_stripe_left_pending_is_re_read_by_the_sweep(app, app_ctx, buil
     assert read == 1
     assert _fresh(Refund, refund.id).status == "succeeded"
     assert _fresh(Payment, payment_id).refunded_minor == 900
+
+
+def test_a_gateway_refund_beyond_what_is_left_counts_only_the_rest_and_flags_it(
+        app_ctx, build, shop, stripe_on):
+    """The gateway says it gave back more than is left here (a refund we never asked for):
+    only what is left is counted, and staff read the difference in major units."""
+    from app.gateways.payments import RefundState
+    from app.services.payments import lock_payment
+
+    reference, payment_id = _paid(build, shop)
+    refunds.request_refund(payment_id, amount_minor=4000, reason="", actor_id=None,
+                           scope=Scope.all_providers())
+
+    payment = lock_payment(payment_id)
+    moved = refunds.apply_gateway_refund(payment, RefundState(
+        reference="re_outside_1", status="succeeded", amount_minor=500))
+    db.session.commit()
+
+    assert moved == "succeeded"
+    payment = _fresh(Payment, payment_id)
+    assert payment.refunded_minor == 4200
+    assert "gave back 5.00 EUR (re_outside_1) but only 2.00 EUR was left" in payment.attention
+    outside = db.session.scalar(select(Refund).where(Refund.provider_reference == "re_outside_1"))
+    assert (outside.amount_minor, outside.status) == (200, "succeeded")
