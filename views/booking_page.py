@@ -18,11 +18,10 @@ from app.services.booking_lifecycle import reschedule_booking
 from app.services.booking_states import STATUS_LABELS
 from app.services.money import AmountError, format_money, parse_major_units
 from app.services.scopes import Actor
-from views.console import status_badge
+from views.console import gateway_name, status_badge
 from views.payments import flash_refund
 from views.waitlist import booking_line_note
 
-GATEWAY_LABELS = {"stripe": "Card (Stripe)", "paypal": "PayPal", "manual": "At the venue"}
 CHANNEL_LABELS = {"email": "Email", "sms": "SMS"}
 KIND_LABELS = {"receipt": "Receipt", "credit_note": "Credit note"}
 # Payment, refund and message statuses read as words; booking statuses use STATUS_LABELS.
@@ -75,7 +74,7 @@ def contact_links(customer) -> Markup:
 
 TEMPLATE_HELPERS = {"when": when, "slot_span": slot_span, "money": format_money,
                     "words": words, "badge": badge, "contact_links": contact_links,
-                    "gateway_labels": GATEWAY_LABELS, "channel_labels": CHANNEL_LABELS,
+                    "gateway_name": gateway_name, "channel_labels": CHANNEL_LABELS,
                     "kind_labels": KIND_LABELS, "timedelta_week": timedelta(days=7)}
 
 

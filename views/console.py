@@ -95,7 +95,15 @@ def words(code: str | None) -> str:
     return WORDS.get(code, code.replace("_", " ").replace(".", " ").capitalize())
 
 
-WORDS = {"sms": "SMS", "email": "Email", "credit_note": "Credit note"}
+WORDS = {"sms": "SMS", "email": "Email", "credit_note": "Credit note", "paypal": "PayPal"}
+
+# How staff name the way a payment was taken, on every screen (the code is for filters).
+GATEWAY_NAMES = {"stripe": "Card (Stripe)", "paypal": "PayPal", "manual": "At the venue"}
+
+
+def gateway_name(code: str | None) -> str:
+    """A payment's gateway as staff read it: "paypal" → "PayPal"."""
+    return GATEWAY_NAMES.get(code, words(code)) if code else ""
 
 
 def words_column(column: str):
@@ -177,9 +185,11 @@ def preformatted(value) -> Markup:
 # --- forms -------------------------------------------------------------------------------
 
 
-def choice_field(label: str, values) -> SelectField:
-    """A search or form field that offers only the given values."""
-    return SelectField(label, choices=[(v, v) for v in values], widget=Select2Widget())
+def choice_field(label: str, values, shown=None) -> SelectField:
+    """A search or form field that offers only the given values, each shown as
+    ``shown(value)`` when given."""
+    return SelectField(label, choices=[(v, shown(v) if shown else v) for v in values],
+                       widget=Select2Widget())
 
 
 def status_field(statuses) -> SelectField:
@@ -232,7 +242,7 @@ class ConsoleInterface(SQLAInterface):
         return readable(super()._get_attr_value(item, col), provider_zone_of(item))
 
 
-__all__ = ["ConsoleInterface", "choice_field", "local_column", "local_time", "money_column", "person",
+__all__ = ["ConsoleInterface", "GATEWAY_NAMES", "choice_field", "gateway_name", "local_column", "local_time", "money_column", "person",
            "pretty_json", "preformatted", "provider_zone_of", "readable", "short_id", "code_name",
            "words", "words_column",
            "status_badge", "status_field", "status_text", "utc_column", "yes_no"]

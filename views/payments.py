@@ -34,6 +34,7 @@ from views.base import TenantModelView, console_scope
 from views.console import (
     ConsoleInterface,
     choice_field,
+    gateway_name,
     local_column,
     money_column,
     person,
@@ -41,6 +42,7 @@ from views.console import (
     preformatted,
     status_badge,
     status_field,
+    words_column,
 )
 from views.filters import typed_flag
 
@@ -128,6 +130,8 @@ class PaymentView(TenantModelView):
             "amount_minor": money_column("amount_minor"),
             "received_minor": money_column("received_minor"),
             "refunded_minor": money_column("refunded_minor"),
+            "gateway": lambda p: gateway_name(p.gateway),
+            "method": words_column("method"),
             "attention": _flag,
             "marked_paid_by_id": lambda p: person(payment_queries.marked_paid_by(p)),
             "created_at": local_column("created_at"),
@@ -160,7 +164,7 @@ class PaymentView(TenantModelView):
     search_columns = ["status", "gateway", "attention", "created_at"]
     search_form_extra_fields = {
         "status": status_field(PAYMENT_STATUSES),
-        "gateway": choice_field("Gateway", GATEWAYS),
+        "gateway": choice_field("Gateway", GATEWAYS, gateway_name),
         "attention": choice_field("Needs attention", ("yes", "no")),
     }
     order_columns = ["gateway", "status", "amount_minor", "received_minor", "refunded_minor",
