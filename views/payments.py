@@ -180,6 +180,12 @@ class PaymentView(TenantModelView):
         "succeeded_at": "Paid (local time)", "checked_at": "Last checked with the gateway",
     }
 
+    def _get_show_widget(self, pk, item, widgets=None, actions=None, show_fieldsets=None):
+        """The page also gets the payment's flag, shown first (payment_show.html)."""
+        widgets = super()._get_show_widget(pk, item, widgets, actions, show_fieldsets)
+        widgets["show"].template_args["attention"] = item.attention
+        return widgets
+
     @action("refund_in_full", "Refund in full",
             "Refund everything still refundable on the selected payments?", "fa-undo")
     def refund_in_full(self, items):
