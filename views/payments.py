@@ -53,6 +53,13 @@ def _flag(payment) -> str:
     return f"⚑ {payment.attention}" if payment.attention else ""
 
 
+def _refunded_payment(refund) -> str:
+    """The payment a refund is of, as staff tell it apart: "BW-4G2XSK (PayPal, 42.00 EUR)"."""
+    payment = refund.payment
+    return (f"{payment.booking.reference} ({gateway_name(payment.gateway)}, "
+            f"{format_money(payment.amount_minor, payment.currency)})")
+
+
 class FilterPresent(BaseFilter):
     """Whether a text column holds something: "yes" for rows that have it, else without."""
 
@@ -74,7 +81,7 @@ class RefundView(TenantModelView):
     datamodel = ConsoleInterface(
         Refund,
         display={
-            "payment": lambda r: f"{r.payment.booking.reference} (payment {r.payment_id})",
+            "payment": _refunded_payment,
             "amount_minor": money_column("amount_minor"),
             "actor": lambda r: person(r.actor) or "system",
             "created_at": local_column("created_at"),
