@@ -242,6 +242,7 @@ class PaymentView(TenantModelView):
         return self.render_template(
             "console/refund.html", title="Refund a payment", form=form, payment=payment,
             amount=format_money(payment.received_minor, payment.currency),
+            gateway=gateway_name(payment.gateway),
             refundable=format_money(refunds.refundable(payment), payment.currency),
             show_url=url_for(f"{self.endpoint}.show", pk=pk))
 
