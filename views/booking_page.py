@@ -27,6 +27,7 @@ KIND_LABELS = {"receipt": "Receipt", "credit_note": "Credit note"}
 # Payment, refund and message statuses read as words; booking statuses use STATUS_LABELS.
 OTHER_LABELS = {"requires_payment": "Awaiting payment", "requires_action": "Awaiting the bank",
                 "succeeded": "Paid", "retrying": "Retrying", "created": "Started"}
+REFUND_LABELS = {**OTHER_LABELS, "succeeded": "Refunded"}
 
 
 def when(moment: datetime | None) -> str:
@@ -60,6 +61,11 @@ def badge(status: str | None) -> Markup:
         status_badge(status, OTHER_LABELS)
 
 
+def refund_badge(status: str | None) -> Markup:
+    """A refund's status: a succeeded refund is "Refunded", not the payment's "Paid"."""
+    return status_badge(status, REFUND_LABELS)
+
+
 def contact_links(customer) -> Markup:
     parts = []
     if customer.email:
@@ -73,8 +79,9 @@ def contact_links(customer) -> Markup:
 
 
 TEMPLATE_HELPERS = {"when": when, "slot_span": slot_span, "money": format_money,
-                    "words": words, "badge": badge, "contact_links": contact_links,
-                    "gateway_name": gateway_name, "channel_labels": CHANNEL_LABELS,
+                    "words": words, "badge": badge, "refund_badge": refund_badge,
+                    "contact_links": contact_links, "gateway_name": gateway_name,
+                    "channel_labels": CHANNEL_LABELS,
                     "kind_labels": KIND_LABELS, "timedelta_week": timedelta(days=7)}
 
 
