@@ -242,7 +242,8 @@ class ConsoleInterface(SQLAInterface):
         return readable(super()._get_attr_value(item, col), provider_zone_of(item))
 
 
-__all__ = ["ConsoleInterface", "GATEWAY_NAMES", "choice_field", "gateway_name", "local_column", "local_time", "money_column", "person",
+__all__ = ["ConsoleInterface", "GATEWAY_NAMES", "choice_field", "gateway_name",
+           "local_column", "local_time", "money_column", "person",
            "pretty_json", "preformatted", "provider_zone_of", "readable", "short_id", "code_name",
            "words", "words_column",
            "status_badge", "status_field", "status_text", "utc_column", "yes_no"]
