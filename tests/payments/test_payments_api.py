@@ -39,8 +39,9 @@ def test_customer_starts_a_payment_and_the_same_key_answers_the_same(app_ctx, cl
     assert first.status_code == 201, first.get_json()
     body = first.get_json()
     assert set(body) == {"payment_id", "gateway", "status", "amount_minor", "currency",
-                         "client_secret", "publishable_key", "approval_url"}
-    assert body["approval_url"] is None  # PayPal's; Stripe's customers stay on the page
+                         "client_secret", "publishable_key", "approval_url", "order_id"}
+    # PayPal's; Stripe's customers stay on the page
+    assert body["approval_url"] is None and body["order_id"] is None
     assert (body["amount_minor"], body["currency"], body["gateway"]) == (4200, "EUR", "stripe")
     assert body["client_secret"].startswith("pi_") and body["publishable_key"] == "pk_test_local"
     assert again.get_json() == body
