@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from contextlib import contextmanager
 
 import fakeredis
 import pytest
@@ -224,6 +225,14 @@ def paypal_server():
 @pytest.fixture
 def paypal_on(app, paypal_server, monkeypatch):
     """The app's PayPal settings pointed at the stand-in, its gateways built afresh."""
+    with paypal_settings(app, paypal_server, monkeypatch):
+        yield paypal_server
+
+
+@contextmanager
+def paypal_settings(app, paypal_server, monkeypatch):
+    """``app``'s PayPal settings pointed at the stand-in while inside (a served app of the
+    browser tests needs them as well as the test's)."""
     from devservices.paypal_server import CLIENT_ID, CLIENT_SECRET
     from tests.fakes.paypal import WEBHOOK_ID
 
@@ -232,5 +241,7 @@ def paypal_on(app, paypal_server, monkeypatch):
                        "PAYPAL_TIMEOUT": 5.0}.items():
         monkeypatch.setitem(app.config, key, value)
     app.extensions.pop("bookwell_payment_gateways", None)
-    yield paypal_server
-    app.extensions.pop("bookwell_payment_gateways", None)
+    try:
+        yield
+    finally:
+        app.extensions.pop("bookwell_payment_gateways", None)

@@ -19,10 +19,10 @@ from app.extensions import db
 from app.models import Payment
 from app.models.types import utcnow
 from app.services import bookings
-from devservices.paypal_server import CLIENT_ID, CLIENT_SECRET
-from tests.e2e.console import sign_in
-from tests.fakes.paypal import WEBHOOK_ID, WebhookReceiver, approve
-from tests.helpers import bearer, token_for
+from tests.conftest import paypal_settings
+from tests.e2e.console import open_tab, sign_in
+from tests.fakes.paypal import caught_deliveries
+from tests.integration.paypal_events import pay_with_paypal
 from tests.payments.conftest import run_payment_jobs
 
 PHONE = {"width": 390, "height": 844}
@@ -33,24 +33,15 @@ LOCAL_TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d CES?T")
 @pytest.fixture
 def console_on_paypal(live_app, paypal_on, monkeypatch):
     """The served console pointed at the same stand-in as the test app."""
-    for key, value in {"PAYPAL_CLIENT_ID": CLIENT_ID, "PAYPAL_CLIENT_SECRET": CLIENT_SECRET,
-                       "PAYPAL_API_BASE": paypal_on.url, "PAYPAL_WEBHOOK_ID": WEBHOOK_ID,
-                       "PAYPAL_TIMEOUT": 5.0}.items():
-        monkeypatch.setitem(live_app.config, key, value)
-    live_app.extensions.pop("bookwell_payment_gateways", None)
-    yield paypal_on
-    live_app.extensions.pop("bookwell_payment_gateways", None)
+    with paypal_settings(live_app, paypal_on, monkeypatch):
+        yield paypal_on
 
 
 @pytest.fixture
 def paypal_deliveries(paypal_on):
     """PayPal's signed deliveries from here on, caught to be posted by the test."""
-    with WebhookReceiver() as receiver:
-        paypal_on.configure_webhook(receiver.url, WEBHOOK_ID)
-        try:
-            yield receiver
-        finally:
-            paypal_on.configure_webhook(None, None)
+    with caught_deliveries(paypal_on) as receiver:
+        yield receiver
 
 
 @pytest.fixture
@@ -77,16 +68,9 @@ def _placed(build, studio) -> tuple[int, str]:
 def _paid_with_paypal(client, build, studio, paypal) -> dict:
     """A 42.00 EUR booking paid with PayPal through the API, approved on the stand-in."""
     booking_id, reference = _placed(build, studio)
-    headers = bearer(token_for(studio["customer"]))
-    started = client.post(f"/api/v1/bookings/{reference}/payment", headers=headers,
-                          json={"method": "paypal"}).get_json()
-    back = approve(started["approval_url"])
-    returned = client.post(f"/api/v1/bookings/{reference}/payment/paypal-return",
-                           headers=headers, json={"order_id": back["token"]})
-    assert returned.get_json()["status"] == "succeeded"
-    order_id = db.session.get(Payment, started["payment_id"]).provider_reference
+    payment_id, order_id = pay_with_paypal(client, reference, studio["customer"])
     return {"booking_id": booking_id, "reference": reference,
-            "payment_id": started["payment_id"], "order_id": order_id,
+            "payment_id": payment_id, "order_id": order_id,
             "capture_id": paypal.ledger.order(order_id).capture_id}
 
 
@@ -208,7 +192,7 @@ def test_staff_refund_part_of_a_paypal_payment_from_its_page(
     capture = console_on_paypal.ledger.capture_of(paypal["capture_id"])
     assert capture.status == "PARTIALLY_REFUNDED"  # the stand-in was asked, not a mock
 
-    page.locator(".nav-tabs").get_by_role("link", name="Refunds").click()
+    open_tab(page, "Refunds")
     page.screenshots.take("refunded")
     refund_row = _row(page, "Class started late")
     expect(refund_row).to_contain_text("12.50 EUR")
@@ -243,7 +227,7 @@ def test_a_disputed_and_a_reversed_paypal_payment_are_flagged_on_their_pages(
     page.screenshots.take("reversed")
     expect(page.locator(".payment-attention")).to_contain_text("PayPal reversed 42.00 EUR")
     _assert_reads_well(page.locator("#Home"))
-    page.locator(".nav-tabs").get_by_role("link", name="Refunds").click()
+    open_tab(page, "Refunds")
     reversal = _row(page, "reversed")
     expect(reversal).to_contain_text("42.00 EUR")
     expect(reversal).to_contain_text("Succeeded")

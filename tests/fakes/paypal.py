@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -88,3 +90,15 @@ class WebhookReceiver:
 
     def next_delivery(self, timeout: float = 10.0) -> ReceivedWebhook:
         return self._received.get(timeout=timeout)
+
+
+@contextmanager
+def caught_deliveries(server: LocalPayPal) -> Iterator[WebhookReceiver]:
+    """The stand-in's signed deliveries from here on, caught (not sent to the app) so a
+    test posts them itself, when and as often as it wants."""
+    with WebhookReceiver() as receiver:
+        server.configure_webhook(receiver.url, WEBHOOK_ID)
+        try:
+            yield receiver
+        finally:
+            server.configure_webhook(None, None)

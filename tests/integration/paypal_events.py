@@ -10,7 +10,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Booking, OutboxEvent
 from app.models.payments import Payment, PaymentEvent
-from tests.fakes.paypal import WEBHOOK_ID, WebhookReceiver, approve
+from tests.fakes.paypal import approve, caught_deliveries
 from tests.helpers import bearer, token_for
 from tests.payments.conftest import place, run_payment_jobs
 
@@ -19,26 +19,28 @@ from tests.payments.conftest import place, run_payment_jobs
 def paid_with_paypal(app, app_ctx, client, build, shop, paypal_on):
     """A booking of 42.00 EUR paid with PayPal: (reference, payment id, capture id)."""
     reference = place(build, shop)
-    headers = bearer(token_for(shop["customer"]))
+    payment_id, order_id = pay_with_paypal(client, reference, shop["customer"])
+    return reference, payment_id, paypal_on.ledger.order(order_id).capture_id
+
+
+def pay_with_paypal(client, reference: str, customer_id: int) -> tuple[int, str]:
+    """Pay a booking with PayPal as a customer does through the API: start, approve on the
+    stand-in's page, come back. Returns the payment's id and its PayPal order id."""
+    headers = bearer(token_for(customer_id))
     started = client.post(f"/api/v1/bookings/{reference}/payment", headers=headers,
                           json={"method": "paypal"}).get_json()
     back = approve(started["approval_url"])
     returned = client.post(f"/api/v1/bookings/{reference}/payment/paypal-return",
                            headers=headers, json={"order_id": back["token"]})
     assert returned.get_json()["status"] == "succeeded"
-    order_id = payment_now(started["payment_id"]).provider_reference
-    return reference, started["payment_id"], paypal_on.ledger.order(order_id).capture_id
+    return started["payment_id"], started["order_id"]
 
 
 @pytest.fixture
 def paypal_deliveries(paid_with_paypal, paypal_on):
     """PayPal's deliveries from here on, caught to be posted by the test."""
-    with WebhookReceiver() as receiver:
-        paypal_on.configure_webhook(receiver.url, WEBHOOK_ID)
-        try:
-            yield receiver
-        finally:
-            paypal_on.configure_webhook(None, None)
+    with caught_deliveries(paypal_on) as receiver:
+        yield receiver
 
 
 def payment_now(payment_id):

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Booking, OutboxEvent
 from app.models.payments import Payment, PaymentEvent
-from tests.fakes.paypal import WEBHOOK_ID, WebhookReceiver, approve
+from tests.fakes.paypal import approve, caught_deliveries
 from tests.helpers import assert_error_shape, bearer, token_for
 from tests.payments.conftest import place, run_payment_jobs
 
@@ -16,12 +16,8 @@ from tests.payments.conftest import place, run_payment_jobs
 @pytest.fixture
 def deliveries(paypal_on):
     """The stand-in's signed deliveries, caught here to be posted by the test."""
-    with WebhookReceiver() as receiver:
-        paypal_on.configure_webhook(receiver.url, WEBHOOK_ID)
-        try:
-            yield receiver
-        finally:
-            paypal_on.configure_webhook(None, None)
+    with caught_deliveries(paypal_on) as receiver:
+        yield receiver
 
 
 def _state(reference):
