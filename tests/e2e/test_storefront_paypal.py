@@ -12,8 +12,8 @@ from playwright.sync_api import expect
 from app.extensions import db
 from app.services import bookings
 from devservices.paypal_server import CLIENT_ID, CLIENT_SECRET
-from tests.builders import PASSWORD
 from tests.e2e.accessibility import assert_accessible
+from tests.e2e.shop import sign_in
 from tests.e2e.test_storefront import PHONES, _booking, _studio
 from tests.fakes.paypal import LocalPayPal
 
@@ -37,10 +37,7 @@ def _signed_in_on_a_booking(page, build) -> str:
     customer = build.customer()
     reference = bookings.place_booking(customer_id=customer, offering_id=offering,
                                        slot_id=slots["sun"]).reference
-    page.goto("/shop/login")
-    page.get_by_label("Email").fill(build.email_of(customer))
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, build.email_of(customer))
     page.goto(f"/shop/bookings/{reference}")
     return reference
 

@@ -15,8 +15,8 @@ from app.extensions import db
 from app.models import Booking, Resource, ResourceBooking
 from app.services import bookings, resources
 from app.services.scopes import Scope
-from tests.builders import PASSWORD
 from tests.e2e.accessibility import assert_accessible
+from tests.e2e.shop import sign_in
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -48,17 +48,9 @@ def _barbershop(build):
     return cut, ada, day
 
 
-def _sign_in(page, email: str) -> None:
-    page.goto("/shop/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("link", name="My bookings")).to_be_visible()
-
-
 def test_a_customer_chooses_a_barber_sees_their_times_and_books_them(page, build):
     cut, ada, day = _barbershop(build)
-    _sign_in(page, build.email_of(build.customer()))
+    sign_in(page, build.email_of(build.customer()))
 
     page.goto(f"/shop/offerings/{cut}")
     people = page.get_by_role("group", name="With")

@@ -21,6 +21,7 @@ from app.services import bookings
 from app.services.scopes import Actor, Scope
 from tests.builders import PASSWORD
 from tests.e2e.accessibility import assert_accessible
+from tests.e2e.shop import sign_in
 from tests.notifications.conftest import run_jobs
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -47,14 +48,6 @@ def _studio(build, **offering_fields):
     return offering, full, holder.reference, day
 
 
-def _sign_in(page, email: str) -> None:
-    page.goto("/shop/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("link", name="My bookings")).to_be_visible()
-
-
 def _entry(customer_id: int) -> WaitlistEntry:
     db.session.expire_all()
     return db.session.scalar(select(WaitlistEntry).where(
@@ -64,7 +57,7 @@ def _entry(customer_id: int) -> WaitlistEntry:
 def test_a_customer_waits_for_a_full_time_and_takes_the_place(page, build, app):
     offering, full, holder_reference, day = _studio(build)
     customer = build.customer()
-    _sign_in(page, build.email_of(customer))
+    sign_in(page, build.email_of(customer))
 
     page.goto(f"/shop/offerings/{offering}?month={day:%Y-%m}")
     full_day = page.get_by_role(
