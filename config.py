@@ -87,6 +87,8 @@ class Config:
         self.APP_NAME = env.get("APP_NAME", "Bookwell")
         self.FAB_CREATE_DB = False
         self.FAB_UPDATE_PERMS = _env_bool_from(env, "FAB_UPDATE_PERMS", False)
+        # One hashing method for every stored password (app/services/password_hashing.py).
+        self.FAB_PASSWORD_HASH_METHOD = env.get("FAB_PASSWORD_HASH_METHOD", "scrypt")
         self.FAB_ADD_SECURITY_API = False
         self.FAB_API_SWAGGER_UI = False
         self.FAB_SECURITY_MANAGER_CLASS = "views.security.BookwellSecurityManager"

@@ -73,6 +73,9 @@ def test_settings(tmp_dir: str, **overrides) -> dict:
         # Two-factor sign-in is on only in the tests about it.
         "CONSOLE_REQUIRE_2FA": False,
         "LOG_LEVEL": "WARNING",
+        # A cheap password hash: scrypt, the default, spends 0.1 s on every hash and every
+        # check by design, most of a test that makes an account and signs it in.
+        "FAB_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1",
     }
     settings.update(overrides)
     return settings

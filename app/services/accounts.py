@@ -8,7 +8,6 @@ from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.errors import Unauthorized, ValidationFailed
 from app.extensions import db
@@ -18,6 +17,7 @@ from app.services import (
     audit,
     email_verification,
     notifications,
+    password_hashing,
     password_policy,
     sign_in_sessions,
     verified_actions,
@@ -33,8 +33,6 @@ from app.services.validation import (
 
 MIN_PASSWORD_LENGTH = password_policy.MIN_LENGTH
 PROFILE_FIELDS = ("email", "first_name", "last_name", "phone", "locale", "timezone", "marketing_consent")
-# Same cost as a real check, so a missing account cannot be told apart by timing.
-_DUMMY_HASH = generate_password_hash("not-a-real-password")
 # What every registration is answered with, whether it created an account or not.
 REGISTRATION_RECEIVED = ("Registration received: sign in with this email address and "
                          "password. If the address already had an account, nothing was "
@@ -62,7 +60,7 @@ def register_customer(
         username=email,
         first_name=first_name.strip(),
         last_name=last_name.strip(),
-        password=generate_password_hash(password),
+        password=password_hashing.hash_password(password),
         active=True,
     )
     _apply_profile(user, profile)  # validated before the address is looked up
@@ -101,9 +99,9 @@ def _tell_holder_of_attempt(existing: Account) -> None:
 def authenticate(*, email: str, password: str) -> Account:
     user = find_user_by_email(email.strip())
     if user is None or not user.active or not user.password:
-        check_password_hash(_DUMMY_HASH, password)
+        password_hashing.spend_a_check(password)
         raise Unauthorized("auth.invalid_credentials", "Email or password is wrong.")
-    if not check_password_hash(user.password, password):
+    if not password_hashing.password_matches(user.password, password):
         _count_failed_login(user)
         raise Unauthorized("auth.invalid_credentials", "Email or password is wrong.")
     _count_login(user)

@@ -14,13 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
-from werkzeug.security import generate_password_hash
 
 from app.errors import NotFound, ValidationFailed
 from app.extensions import db
 from app.models import Account
 from app.services import audit
-from app.services import email_verification, manage_links, password_policy
+from app.services import email_verification, manage_links, password_hashing, password_policy
 from app.services.accounts import find_user_by_email
 from app.services.roles import CUSTOMER
 from app.services.transactions import unit_of_work
@@ -119,7 +118,7 @@ def finish_guest_account(token: str, *, password: str) -> Account:
         account = db.session.get(Account, grant.account_id, with_for_update=True)
         if account is None or account.password or account.email.lower() != grant.email:
             raise NotFound("account.link_invalid", "This link does not work.")
-        account.password = generate_password_hash(password)
+        account.password = password_hashing.hash_password(password)
         audit.record("account.guest_finished", entity="account", subject=account)
         # The link came by mail to this very address: it is proven.
         email_verification.mark_verified(account)

@@ -17,15 +17,14 @@ from datetime import datetime
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from werkzeug.security import generate_password_hash
 
 from app import events
 from app.errors import ValidationFailed
 from app.extensions import db
 from app.models import Account
 from app.models.types import utcnow
-from app.services import (audit, email_verification, notifications, password_policy,
-                          sign_in_sessions)
+from app.services import (audit, email_verification, notifications, password_hashing,
+                          password_policy, sign_in_sessions)
 from app.services.accounts import find_user_by_email
 from app.services.roles import CONSOLE_ROLES
 from app.services.transactions import after_commit, unit_of_work
@@ -115,7 +114,7 @@ def check_new_password(account: Account, password: str) -> None:
 
 def _set_password(account: Account, password: str) -> None:
     check_new_password(account, password)
-    account.password = generate_password_hash(password)
+    account.password = password_hashing.hash_password(password)
     account.password_changed_at = utcnow()
     account.fail_login_count = 0
 

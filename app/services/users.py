@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from flask import current_app
-from werkzeug.security import generate_password_hash
 
 from app.extensions import db
 from app.models import Account
+from app.services import password_hashing
 from app.services.accounts import find_user_by_email
 from app.services.transactions import unit_of_work
 from app.services.validation import normalise_email
@@ -34,7 +34,7 @@ def ensure_user(
         user = Account(email=email, username=email, first_name=first_name, last_name=last_name)
         db.session.add(user)
     if created or reset_password:
-        user.password = generate_password_hash(password)
+        user.password = password_hashing.hash_password(password)
     user.active = True
     user.provider_id = provider_id
     if role_row not in user.roles:
