@@ -37,6 +37,7 @@ from app.services import (
     resource_hours,
     social_sign_in,
     sweeps,
+    webhook_delivery,
 )
 from app.services.scopes import Scope
 
@@ -173,6 +174,18 @@ def fetch_due_outside_calendars() -> int:
     return outside_calendars.refresh_due()
 
 
+@with_app_context
+def deliver_webhook(delivery_id: int) -> str:
+    # No RQ retries: a failed attempt sets the delivery's next due time, and
+    # ``webhooks.hand_over_due`` queues it again then.
+    return webhook_delivery.deliver(delivery_id)
+
+
+@with_app_context
+def hand_over_due_webhooks() -> int:
+    return webhook_delivery.hand_over_due()
+
+
 # --- the registry --------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -207,6 +220,8 @@ JOBS: dict[str, Job] = {job.name: job for job in (
     Job("maintenance.fold_daily_figures", fold_daily_figures, "default"),
     Job(outside_calendars.JOB, fetch_outside_calendar, "integrations"),
     Job("outside_calendars.fetch_due", fetch_due_outside_calendars, "default"),
+    Job(webhook_delivery.DELIVER_JOB, deliver_webhook, "webhooks"),
+    Job("webhooks.hand_over_due", hand_over_due_webhooks, "default"),
 )}
 
 
@@ -250,4 +265,6 @@ PERIODIC: tuple[Periodic, ...] = (
     # Hands each outside calendar whose time has come (OUTSIDE_CALENDAR_REFRESH_MINUTES)
     # to outside_calendars.fetch.
     Periodic("fetch-outside-calendars", "outside_calendars.fetch_due", interval=60),
+    # Webhook deliveries whose (next) attempt is due: retries are driven by due times.
+    Periodic("deliver-due-webhooks", "webhooks.hand_over_due", interval=15),
 )

@@ -15,7 +15,8 @@ from app.redis import redis_client
 
 log = logging.getLogger(__name__)
 
-QUEUES = ("events", "payments", "notifications", "integrations", "default")
+# ``webhooks`` on its own: a slow receiver holds up only other webhook deliveries.
+QUEUES = ("events", "payments", "notifications", "integrations", "webhooks", "default")
 
 
 def get_queue(name: str = "default") -> Queue:

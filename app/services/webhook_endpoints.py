@@ -36,7 +36,7 @@ from app.models.webhooks import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from app.services import audit, webhook_delivery
+from app.services import audit, webhook_delivery, webhook_fanout
 from app.services.scopes import Scope, require_scope
 from app.services.tenancy import get_owned, scoped
 from app.services.transactions import after_commit, unit_of_work
@@ -132,6 +132,7 @@ def create_endpoint(*, scope: Scope, url: str, topics, description: str = "",
                            {"url": [f"Remove one first (at most {MAX_ENDPOINTS_PER_OWNER})."]})
         endpoint = WebhookEndpoint(provider_id=owner, secret=new_secret(), **values)
         db.session.add(endpoint)
+        after_commit(webhook_fanout.forget_endpoints)
     return endpoint
 
 
@@ -163,6 +164,7 @@ def update_endpoint(endpoint_id: int, *, scope: Scope, **changes) -> WebhookEndp
                 _enable(endpoint)
             else:
                 _disable(endpoint, "Disabled by staff.", utcnow())
+        after_commit(webhook_fanout.forget_endpoints)
     return endpoint
 
 
@@ -171,6 +173,7 @@ def delete_endpoint(endpoint_id: int, *, scope: Scope) -> None:
     with unit_of_work():
         endpoint = _locked(endpoint_id, scope)
         db.session.delete(endpoint)
+        after_commit(webhook_fanout.forget_endpoints)
 
 
 def rotate_secret(endpoint_id: int, *, scope: Scope,
@@ -207,6 +210,7 @@ def enable_endpoint(endpoint_id: int, *, scope: Scope) -> WebhookEndpoint:
     with unit_of_work():
         endpoint = _locked(endpoint_id, scope)
         _enable(endpoint)
+        after_commit(webhook_fanout.forget_endpoints)
     return endpoint
 
 
@@ -320,10 +324,6 @@ def normalised_topics(topics) -> list[str]:
         raise ValidationFailed(INVALID, "Unknown event topics.", {"topics": [
             f"Unknown: {', '.join(unknown)}. Known: {', '.join(PUBLIC_TOPICS)}."]})
     return names
-
-
-def subscribes_to(endpoint_topics, topic: str) -> bool:
-    return ALL_TOPICS in endpoint_topics or topic in endpoint_topics
 
 
 def _inside_host(host: str, allowed) -> bool:
