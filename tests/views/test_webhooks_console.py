@@ -16,13 +16,7 @@ from app.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from app.services import webhook_endpoints
 from app.services.scopes import Scope
 from tests.fakes.webhook_receiver import Answer
-from tests.integration.webhook_support import (  # noqa: F401 - receiver is a fixture
-    add_endpoint,
-    deliveries_of,
-    endpoint_row,
-    receiver,
-    run_jobs,
-)
+from tests.integration.webhook_support import add_endpoint, deliveries_of, endpoint_row, run_jobs
 from tests.views.console import page_text, signed_in
 
 BASE = "/webhookendpointview"
