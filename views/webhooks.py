@@ -18,6 +18,7 @@ from flask import abort, flash, g, redirect, request, url_for
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.forms import DynamicForm
 from flask_appbuilder.models.sqla.filters import FilterEqual
+from flask_appbuilder.widgets import ListWidget, ShowWidget
 from markupsafe import Markup, escape
 from wtforms import BooleanField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
@@ -73,19 +74,23 @@ def owner_name(endpoint) -> str:
 def state_badge(endpoint) -> Markup:
     """Active, Failing since …, or Disabled (why, since when), as a coloured label."""
     state = webhook_console.state_of(endpoint)
+    since = f" since {when(state.since, endpoint)}" if state.since else ""
     if state.status == webhook_console.DISABLED:
-        since = f" since {when(state.since, endpoint)}" if state.since else ""
-        return Markup('<span class="label label-default status webhook-state '
-                      f'webhook-disabled">Disabled</span> <span class="webhook-state-why">'
-                      f'{escape(state.reason.rstrip("."))}{escape(since)}</span>')
+        return _cell("default", "webhook-disabled", "Disabled",
+                     f'{state.reason.rstrip(".")}{since}')
     if state.status == webhook_console.FAILING:
-        since = f" since {when(state.since, endpoint)}" if state.since else ""
         tries = f"{state.failures} failed attempt{'s' if state.failures != 1 else ''} in a row"
-        return Markup('<span class="label label-danger status webhook-state webhook-failing">'
-                      f'Failing{escape(since)}</span> <span class="webhook-state-why">'
-                      f'{escape(tries)}</span>')
-    return Markup('<span class="label label-success status webhook-state webhook-active">'
-                  'Active</span>')
+        return _cell("danger", "webhook-failing", f"Failing{since}", tries)
+    return _cell("success", "webhook-active", "Active", "")
+
+
+def _cell(tone: str, kind: str, label: str, note: str) -> Markup:
+    """One element (a list's card lays out one per value): the label, the note below."""
+    shown = Markup(f'<span class="label label-{tone} status webhook-state {kind}">'
+                   f"{escape(label)}</span>")
+    if note:
+        shown += Markup(f' <span class="webhook-note webhook-state-why">{escape(note)}</span>')
+    return Markup(f'<span class="webhook-cell">{shown}</span>')
 
 
 def delivery_status(delivery, endpoint) -> Markup:
@@ -116,8 +121,10 @@ def last_delivery_column(endpoint) -> Markup:
     if delivery is None:
         return Markup('<span class="text-muted">No deliveries yet</span>')
     moment = delivery.last_attempt_at or delivery.created_at
-    return status_badge(delivery.status, STATUS_LABELS) + Markup(
-        f' <span class="webhook-last-when">{escape(when(moment, endpoint))}</span>')
+    return Markup('<span class="webhook-cell">') + status_badge(
+        delivery.status, STATUS_LABELS) + Markup(
+        f' <span class="webhook-note webhook-last-when">{escape(when(moment, endpoint))}'
+        "</span></span>")
 
 
 def topics_list(endpoint) -> Markup:
@@ -214,6 +221,20 @@ def _ids_that_can_exist(*ids) -> None:
         abort(404)
 
 
+class DetailsWidget(ShowWidget):
+    template = "console/webhook_show_widget.html"
+
+
+class EndpointListWidget(ListWidget):
+    """The list; the Provider column for admins only (staff's rows are all their own)."""
+
+    def __init__(self, **kwargs):
+        if not user_is_admin(current_user()):
+            kwargs["include_columns"] = [c for c in kwargs.get("include_columns") or []
+                                         if c != "provider"]
+        super().__init__(**kwargs)
+
+
 # --- the screen --------------------------------------------------------------------------------
 
 class WebhookEndpointView(TenantModelView):
@@ -244,6 +265,8 @@ class WebhookEndpointView(TenantModelView):
     method_permission_name = {"send_test": "manage", "rotate": "manage", "disable": "manage",
                               "enable": "manage", "redeliver": "manage", "delivery": "show"}
     show_template = "console/webhook_endpoint_show.html"
+    show_widget = DetailsWidget
+    list_widget = EndpointListWidget
     list_template = "console/webhook_endpoint_list.html"
     list_columns = ["url", "description", "topics", "status", "last_delivery", "provider"]
     show_columns = ["url", "description", "status", "topics", "ordered", "secret",

@@ -32,16 +32,18 @@ class TopicGroup:
     key: str
     label: str
     topics: tuple[str, ...]
+    every: str  # the whole group in words: "All booking events"
 
 
 # Refunds are payment events, but people look for them on their own.
 TOPIC_GROUPS = (
-    TopicGroup("bookings", "Bookings", BOOKING_TOPICS),
+    TopicGroup("bookings", "Bookings", BOOKING_TOPICS, "All booking events"),
     TopicGroup("payments", "Payments",
-               tuple(t for t in PAYMENT_TOPICS if t not in REFUND_TOPICS)),
-    TopicGroup("refunds", "Refunds", REFUND_TOPICS),
-    TopicGroup("receipts", "Receipts", RECEIPT_TOPICS),
-    TopicGroup("waitlist", "Waiting list", WAITLIST_TOPICS),
+               tuple(t for t in PAYMENT_TOPICS if t not in REFUND_TOPICS),
+               "All payment events"),
+    TopicGroup("refunds", "Refunds", REFUND_TOPICS, "All refund events"),
+    TopicGroup("receipts", "Receipts", RECEIPT_TOPICS, "Receipts"),
+    TopicGroup("waitlist", "Waiting list", WAITLIST_TOPICS, "All waiting-list events"),
 )
 
 TOPIC_LABELS = {
@@ -92,8 +94,7 @@ def topics_summary(topics) -> str:
     chosen = set(topics)
     for group in TOPIC_GROUPS:
         if set(group.topics) <= chosen:
-            parts.append(f"All {group.label.lower()} events" if len(group.topics) > 1
-                         else group.label)
+            parts.append(group.every)
             chosen -= set(group.topics)
     parts += [topic_label(t) for t in topics if t in chosen]
     shown = parts[:SUMMARY_NAMES]

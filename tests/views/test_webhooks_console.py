@@ -92,6 +92,7 @@ def test_staff_add_an_endpoint_and_see_its_secret_once(app, tenant_a, receiver):
     assert "Booking confirmed, booking cancelled (1 more)" in listing
     assert "Active" in listing and "No deliveries yet" in listing
     assert endpoint.secret not in listing
+    assert "<th>Provider</th>" not in listing  # all their own
     _no_raw_values(listing)
 
 
@@ -101,7 +102,7 @@ def test_a_whole_group_and_all_events_read_as_such(app, tenant_a, receiver):
         "waitlist.joined"])
     add_endpoint(receiver, tenant_a.provider_id, path="/all")
     listing = text_of(signed_in(app, tenant_a.staff_email).get(f"{BASE}/list/"))
-    assert "All refunds events, receipts (1 more)" in listing
+    assert "All refund events, receipts (1 more)" in listing
     assert "All events, those added later too" in listing
 
 
@@ -383,6 +384,7 @@ def test_admins_see_every_endpoint_and_add_a_platform_one(app, tenant_a, admin_e
     assert sum(e.provider_id == tenant_a.provider_id for e in _endpoints()) == 2
 
     listing = text_of(admin.get(f"{BASE}/list/"))
+    assert "<th>Provider</th>" in listing
     assert "Alpha CRM" in listing and "Alpha Spa" in listing
     assert "Platform-wide (every provider's events)" in listing
 
