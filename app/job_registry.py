@@ -221,6 +221,7 @@ JOBS: dict[str, Job] = {job.name: job for job in (
     Job(outside_calendars.JOB, fetch_outside_calendar, "integrations"),
     Job("outside_calendars.fetch_due", fetch_due_outside_calendars, "default"),
     Job(webhook_delivery.DELIVER_JOB, deliver_webhook, "webhooks"),
+    Job(webhook_delivery.DELIVER_SLOW_JOB, deliver_webhook, "webhooks_slow"),
     Job("webhooks.hand_over_due", hand_over_due_webhooks, "default"),
 )}
 
