@@ -77,8 +77,9 @@ LEASE_MARGIN = timedelta(seconds=60)  # past the call's longest duration
 HAND_OVER_BATCH = 500
 
 # outcomes of ``deliver``
-SENT, RETRYING, GAVE_UP, REFUSED, SKIPPED, WAITING = (
-    "succeeded", "retrying", "failed", "refused", "skipped", "waiting")
+SENT, RETRYING, GAVE_UP, REFUSED, SKIPPED, WAITING, MOVED = (
+    "succeeded", "retrying", "failed", "refused", "skipped", "waiting", "moved")
+QUICK, SLOW = "quick", "slow"  # the lane (queue) a delivery job runs in
 
 
 # --- new deliveries ------------------------------------------------------------------------------
@@ -172,11 +173,12 @@ class _Claim:
     secrets: list[str]
 
 
-def deliver(delivery_id: int, *, now: datetime | None = None) -> str:
-    """One attempt of the delivery if it is due; returns what became of it."""
+def deliver(delivery_id: int, *, now: datetime | None = None, lane: str | None = None) -> str:
+    """One attempt of the delivery if it is due; returns what became of it. A job in the
+    quick lane hands a delivery to a receiver that became slow over to the slow lane."""
     config = current_app.config
     limits = webhook_post.PostLimits.from_config(config)
-    claim = _claim(delivery_id, now or utcnow(), limits)
+    claim = _claim(delivery_id, now or utcnow(), limits, lane)
     if isinstance(claim, str):
         return claim
     result = webhook_post.post(claim.url, claim.body, message_id=claim.message_id,
@@ -184,7 +186,7 @@ def deliver(delivery_id: int, *, now: datetime | None = None) -> str:
     return _record(claim, result, now or utcnow())
 
 
-def _claim(delivery_id: int, now: datetime, limits) -> _Claim | str:
+def _claim(delivery_id: int, now: datetime, limits, lane: str | None) -> _Claim | str:
     with unit_of_work():
         query = select(WebhookDelivery).where(WebhookDelivery.id == delivery_id)
         if db.session.get_bind().dialect.name == "postgresql":
@@ -201,6 +203,9 @@ def _claim(delivery_id: int, now: datetime, limits) -> _Claim | str:
             return CANCELLED
         if endpoint.ordered and _earlier_pending(delivery):
             return WAITING  # the one before hands this over when it is done
+        if lane == QUICK and is_slow(endpoint, now):
+            after_commit(hand_over, delivery.id, slow=True)  # queued before it was slow
+            return MOVED
         lease = timedelta(seconds=limits.connect_timeout + limits.read_timeout) + LEASE_MARGIN
         delivery.attempts += 1
         delivery.last_attempt_at = now

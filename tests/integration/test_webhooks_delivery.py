@@ -110,6 +110,13 @@ def test_a_timeout_and_a_429_are_retried_honouring_retry_after(app, build, recei
         receiver.answers.pop("/slow")
         run_jobs(app)
         assert len(receiver.at("/quick")) == 1 and len(receiver.at("/slow")) == 2
+    # A delivery queued in the quick lane before its receiver turned slow moves over.
+    with unit_of_work():
+        waiting = webhook_delivery.add_test_delivery(endpoint_row(slow))
+    receiver.answers.pop("/slow", None)
+    assert webhook_delivery.deliver(waiting.id, lane=webhook_delivery.QUICK) == "moved"
+    run_jobs(app)
+    assert delivery_row(waiting.id).status == "succeeded"
 
     busy = add_endpoint(receiver, alpha, "/busy")
     receiver.answers["/busy"] = Answer(status=429, headers={"Retry-After": "3600"})
