@@ -360,6 +360,10 @@ class Config:
             env, "WEBHOOK_DISABLE_AFTER_HOURS", 24.0)
         self.WEBHOOK_SECRET_OVERLAP_HOURS = _env_float_from(
             env, "WEBHOOK_SECRET_OVERLAP_HOURS", 24.0)
+        # An endpoint whose attempt took longer than this (or timed out) is delivered to
+        # on the ``webhooks_slow`` queue for an hour, apart from the quick ones.
+        self.WEBHOOK_SLOW_AFTER_SECONDS = _env_float_from(env, "WEBHOOK_SLOW_AFTER_SECONDS",
+                                                          2.0)
         self.WEBHOOK_ENDPOINT_CACHE_SECONDS = _env_float_from(
             env, "WEBHOOK_ENDPOINT_CACHE_SECONDS", 10.0)
         # Webhooks are never sent to private, loopback or link-local addresses, except

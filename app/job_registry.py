@@ -178,7 +178,12 @@ def fetch_due_outside_calendars() -> int:
 def deliver_webhook(delivery_id: int) -> str:
     # No RQ retries: a failed attempt sets the delivery's next due time, and
     # ``webhooks.hand_over_due`` queues it again then.
-    return webhook_delivery.deliver(delivery_id)
+    return webhook_delivery.deliver(delivery_id, lane=webhook_delivery.QUICK)
+
+
+@with_app_context
+def deliver_webhook_slowly(delivery_id: int) -> str:
+    return webhook_delivery.deliver(delivery_id, lane=webhook_delivery.SLOW)
 
 
 @with_app_context
@@ -221,6 +226,7 @@ JOBS: dict[str, Job] = {job.name: job for job in (
     Job(outside_calendars.JOB, fetch_outside_calendar, "integrations"),
     Job("outside_calendars.fetch_due", fetch_due_outside_calendars, "default"),
     Job(webhook_delivery.DELIVER_JOB, deliver_webhook, "webhooks"),
+    Job(webhook_delivery.DELIVER_SLOW_JOB, deliver_webhook_slowly, "webhooks_slow"),
     Job("webhooks.hand_over_due", hand_over_due_webhooks, "default"),
 )}
 

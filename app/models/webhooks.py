@@ -77,6 +77,9 @@ class WebhookEndpoint(db.Model):
     consecutive_failures: Mapped[int] = mapped_column(Integer, nullable=False, default=0,
                                                       server_default="0")
     failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Until then its deliveries go to the ``webhooks_slow`` queue: an attempt took longer
+    # than ``WEBHOOK_SLOW_AFTER_SECONDS`` (or timed out), so it must not hold up the others.
+    slow_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     disabled_reason: Mapped[str | None] = mapped_column(String(ERROR_LENGTH))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)

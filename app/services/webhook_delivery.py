@@ -24,6 +24,9 @@ steps so that no database transaction or row lock is held over the network call:
 
 Due deliveries are handed to the queue by ``hand_over_due`` (periodic, and the sweep kind
 ``webhooks``); the end of an ordered endpoint's delivery hands over its next one at once.
+An endpoint whose attempt took longer than ``WEBHOOK_SLOW_AFTER_SECONDS`` (or timed out) is
+delivered to on the ``webhooks_slow`` queue for the next hour (``slow_until``), so that a
+slow receiver holds up only other slow ones, never the quick receivers' deliveries.
 """
 from __future__ import annotations
 
@@ -66,14 +69,17 @@ from app.services.webhook_topics import TEST_TOPIC
 log = logging.getLogger(__name__)
 
 DELIVER_JOB = "webhooks.deliver"
+DELIVER_SLOW_JOB = "webhooks.deliver_slow"  # the same, on the ``webhooks_slow`` queue
+SLOW_FOR = timedelta(hours=1)
 DISABLED_TEMPLATE = "staff_webhook_disabled"
 JITTER = 0.2
 LEASE_MARGIN = timedelta(seconds=60)  # past the call's longest duration
 HAND_OVER_BATCH = 500
 
 # outcomes of ``deliver``
-SENT, RETRYING, GAVE_UP, REFUSED, SKIPPED, WAITING = (
-    "succeeded", "retrying", "failed", "refused", "skipped", "waiting")
+SENT, RETRYING, GAVE_UP, REFUSED, SKIPPED, WAITING, MOVED = (
+    "succeeded", "retrying", "failed", "refused", "skipped", "waiting", "moved")
+QUICK, SLOW = "quick", "slow"  # the lane (queue) a delivery job runs in
 
 
 # --- new deliveries ------------------------------------------------------------------------------
@@ -118,12 +124,19 @@ def add_test_delivery(endpoint: WebhookEndpoint) -> WebhookDelivery:
     return delivery
 
 
-def hand_over(delivery_id: int) -> None:
-    """Queue the delivery's job (after commit); a failure leaves it to the sweep."""
+def hand_over(delivery_id: int, *, slow: bool = False) -> None:
+    """Queue the delivery's job (after commit), on the slow lane for an endpoint that was
+    slow of late; a failure leaves it to the sweep."""
     try:
-        jobqueue.enqueue(DELIVER_JOB, delivery_id, job_id=f"webhook-delivery-{delivery_id}")
+        jobqueue.enqueue(DELIVER_SLOW_JOB if slow else DELIVER_JOB, delivery_id,
+                         job_id=f"webhook-delivery-{delivery_id}")
     except Exception:
         log.exception("handing webhook delivery %s over failed; the sweep will", delivery_id)
+
+
+def is_slow(endpoint: WebhookEndpoint, now: datetime | None = None) -> bool:
+    """Delivered to on the slow lane: an attempt of late took long or timed out."""
+    return endpoint.slow_until is not None and endpoint.slow_until > (now or utcnow())
 
 
 def hand_over_due(*, now: datetime | None = None, limit: int = HAND_OVER_BATCH) -> int:
@@ -137,15 +150,15 @@ def hand_over_due(*, now: datetime | None = None, limit: int = HAND_OVER_BATCH) 
         | ((earlier.occurred_at == WebhookDelivery.occurred_at)
            & (earlier.id < WebhookDelivery.id))))
     with unit_of_work():
-        ids = list(db.session.scalars(
-            select(WebhookDelivery.id).join(WebhookEndpoint,
-                                            WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+        due = db.session.execute(
+            select(WebhookDelivery.id, WebhookEndpoint.slow_until).join(
+                WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
             .where(WebhookDelivery.status == PENDING, WebhookDelivery.next_attempt_at <= now,
                    ~(WebhookEndpoint.ordered & waits_its_turn))
-            .order_by(WebhookDelivery.next_attempt_at).limit(limit)))
-    for delivery_id in ids:
-        hand_over(delivery_id)
-    return len(ids)
+            .order_by(WebhookDelivery.next_attempt_at).limit(limit)).all()
+    for delivery_id, slow_until in due:
+        hand_over(delivery_id, slow=slow_until is not None and slow_until > now)
+    return len(due)
 
 
 # --- one attempt -------------------------------------------------------------------------------
@@ -160,11 +173,12 @@ class _Claim:
     secrets: list[str]
 
 
-def deliver(delivery_id: int, *, now: datetime | None = None) -> str:
-    """One attempt of the delivery if it is due; returns what became of it."""
+def deliver(delivery_id: int, *, now: datetime | None = None, lane: str | None = None) -> str:
+    """One attempt of the delivery if it is due; returns what became of it. A job in the
+    quick lane hands a delivery to a receiver that became slow over to the slow lane."""
     config = current_app.config
     limits = webhook_post.PostLimits.from_config(config)
-    claim = _claim(delivery_id, now or utcnow(), limits)
+    claim = _claim(delivery_id, now or utcnow(), limits, lane)
     if isinstance(claim, str):
         return claim
     result = webhook_post.post(claim.url, claim.body, message_id=claim.message_id,
@@ -172,7 +186,7 @@ def deliver(delivery_id: int, *, now: datetime | None = None) -> str:
     return _record(claim, result, now or utcnow())
 
 
-def _claim(delivery_id: int, now: datetime, limits) -> _Claim | str:
+def _claim(delivery_id: int, now: datetime, limits, lane: str | None) -> _Claim | str:
     with unit_of_work():
         query = select(WebhookDelivery).where(WebhookDelivery.id == delivery_id)
         if db.session.get_bind().dialect.name == "postgresql":
@@ -189,6 +203,9 @@ def _claim(delivery_id: int, now: datetime, limits) -> _Claim | str:
             return CANCELLED
         if endpoint.ordered and _earlier_pending(delivery):
             return WAITING  # the one before hands this over when it is done
+        if lane == QUICK and is_slow(endpoint, now):
+            after_commit(hand_over, delivery.id, slow=True)  # queued before it was slow
+            return MOVED
         lease = timedelta(seconds=limits.connect_timeout + limits.read_timeout) + LEASE_MARGIN
         delivery.attempts += 1
         delivery.last_attempt_at = now
@@ -238,12 +255,15 @@ def _record(claim: _Claim, result: webhook_post.PostResult, now: datetime) -> st
             else:
                 delivery.status = SUCCEEDED if outcome == SENT else FAILED
                 delivery.next_attempt_at = None
+        if result.kind == webhook_post.TIMEOUT or result.duration_ms > 1000 * float(
+                config.get("WEBHOOK_SLOW_AFTER_SECONDS", 2)):
+            endpoint.slow_until = now + SLOW_FOR
         if result.ok:
             endpoint.consecutive_failures, endpoint.failing_since = 0, None
         else:
             _count_failure(endpoint, result, now, config)
         if endpoint.ordered and delivery.status != PENDING:
-            after_commit(_hand_over_next, endpoint.id)
+            after_commit(_hand_over_next, endpoint.id, is_slow(endpoint, now))
     return outcome
 
 
@@ -298,14 +318,14 @@ def _count_failure(endpoint: WebhookEndpoint, result, now: datetime, config) -> 
                                     f"row since {since}; the last: {result.error}", now)
 
 
-def _hand_over_next(endpoint_id: int) -> None:
+def _hand_over_next(endpoint_id: int, slow: bool) -> None:
     """An ordered endpoint's next pending delivery, once the one before it is done."""
     with unit_of_work():
         next_id = db.session.scalar(select(WebhookDelivery.id).where(
             WebhookDelivery.endpoint_id == endpoint_id, WebhookDelivery.status == PENDING)
             .order_by(WebhookDelivery.occurred_at, WebhookDelivery.id).limit(1))
     if next_id is not None:
-        hand_over(next_id)
+        hand_over(next_id, slow=slow)
 
 
 # --- disabling ---------------------------------------------------------------------------------

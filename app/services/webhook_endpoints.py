@@ -240,7 +240,8 @@ def redeliver(endpoint_id: int, delivery_id: int, *, scope: Scope) -> WebhookDel
         audit.record("webhook_delivery.redelivered", entity="webhook_delivery",
                      entity_id=delivery.id, provider_id=delivery.provider_id,
                      changes={"message_id": delivery.message_id})
-        after_commit(webhook_delivery.hand_over, delivery.id)
+        after_commit(webhook_delivery.hand_over, delivery.id,
+                     slow=webhook_delivery.is_slow(endpoint))
     db.session.refresh(delivery)
     return delivery
 
@@ -256,7 +257,8 @@ def send_test_event(endpoint_id: int, *, scope: Scope) -> WebhookDelivery:
         delivery = webhook_delivery.add_test_delivery(endpoint)
         audit.record("webhook_endpoint.test_sent", entity="webhook_endpoint",
                      subject=endpoint, changes={"message_id": delivery.message_id})
-        after_commit(webhook_delivery.hand_over, delivery.id)
+        after_commit(webhook_delivery.hand_over, delivery.id,
+                     slow=webhook_delivery.is_slow(endpoint))
     return delivery
 
 

@@ -101,12 +101,13 @@ def fan_out(*, event_id: str, topic: str, payload: dict) -> None:
             provider_id=provider_id, now=now) for endpoint in endpoints]
         insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" \
             else sqlite_insert
-        ids = list(db.session.scalars(
+        slow = {endpoint.id for endpoint in endpoints if webhook_delivery.is_slow(endpoint, now)}
+        added = db.session.execute(
             insert(WebhookDelivery).values(rows)
             .on_conflict_do_nothing(index_elements=["endpoint_id", "event_id"])
-            .returning(WebhookDelivery.id)))
-        for delivery_id in ids:
-            after_commit(webhook_delivery.hand_over, delivery_id)
+            .returning(WebhookDelivery.id, WebhookDelivery.endpoint_id)).all()
+        for delivery_id, endpoint_id in added:
+            after_commit(webhook_delivery.hand_over, delivery_id, slow=endpoint_id in slow)
 
 
 def _subscribed(topics, topic: str) -> bool:

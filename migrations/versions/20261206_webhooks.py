@@ -32,6 +32,7 @@ def upgrade():
     sa.Column('previous_secret_expires_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('consecutive_failures', sa.Integer(), server_default='0', nullable=False),
     sa.Column('failing_since', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('slow_until', sa.DateTime(timezone=True), nullable=True),
     sa.Column('disabled_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('disabled_reason', sa.String(length=500), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),

@@ -96,6 +96,27 @@ def test_a_timeout_and_a_429_are_retried_honouring_retry_after(app, build, recei
     (attempt,) = _attempts(delivery_id)
     assert attempt.response_status is None and attempt.error.startswith("Timed out")
     assert delivery_row(delivery_id).status == "pending"
+    # A slow receiver is delivered to apart from the quick ones from now on.
+    assert webhook_delivery.is_slow(endpoint_row(slow))
+    quick = add_endpoint(receiver, alpha, "/quick")
+    if app.config.get("REDIS_URL"):
+        from app import jobqueue
+
+        scope = Scope.of_provider(alpha)
+        webhook_endpoints.send_test_event(slow, scope=scope)
+        webhook_endpoints.send_test_event(quick, scope=scope)
+        assert jobqueue.get_queue("webhooks_slow").count == 1
+        assert jobqueue.get_queue("webhooks").count == 1
+        receiver.answers.pop("/slow")
+        run_jobs(app)
+        assert len(receiver.at("/quick")) == 1 and len(receiver.at("/slow")) == 2
+    # A delivery queued in the quick lane before its receiver turned slow moves over.
+    with unit_of_work():
+        waiting = webhook_delivery.add_test_delivery(endpoint_row(slow))
+    receiver.answers.pop("/slow", None)
+    assert webhook_delivery.deliver(waiting.id, lane=webhook_delivery.QUICK) == "moved"
+    run_jobs(app)
+    assert delivery_row(waiting.id).status == "succeeded"
 
     busy = add_endpoint(receiver, alpha, "/busy")
     receiver.answers["/busy"] = Answer(status=429, headers={"Retry-After": "3600"})

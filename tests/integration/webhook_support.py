@@ -30,8 +30,8 @@ def receiver(app, monkeypatch):
 
 
 def run_jobs(app) -> None:
-    """With Redis, work the queues (events, payments, notifications, webhooks) until they
-    are empty; inline (no Redis) everything has run already."""
+    """With Redis, work the queues (events, payments, notifications, both webhook queues)
+    until they are empty; inline (no Redis) everything has run already."""
     if app.config.get("REDIS_URL"):
         from rq import SimpleWorker
 
@@ -39,7 +39,8 @@ def run_jobs(app) -> None:
         from app.redis import redis_client
 
         SimpleWorker([jobqueue.get_queue(name) for name in
-                      ("events", "payments", "notifications", "webhooks")],
+                      ("events", "payments", "notifications", "webhooks",
+                                   "webhooks_slow")],
                      connection=redis_client()).work(burst=True)
 
 
