@@ -178,3 +178,14 @@ def test_deleting_asks_first(app, page, build, live_receiver):
     expect(page.locator(".alert-success")).to_contain_text("Webhook endpoint deleted")
     expect(page.get_by_text("Old CRM")).to_have_count(0)
     page.screenshots.take("deleted")
+
+    # The list's own delete button asks in a dialog, then deletes through the same route.
+    add_endpoint(live_receiver, provider, path="/older", description="Older CRM")
+    page.goto("/webhookendpointview/list/")
+    page.wait_for_load_state("load")
+    page.locator("table tr").filter(has_text="Older CRM").locator("a.confirm").click()
+    expect(page.locator("#modal-confirm")).to_be_visible()
+    with page.expect_navigation():
+        page.locator("#modal-confirm-ok").click()
+    expect(page.locator(".alert-success")).to_contain_text("Webhook endpoint deleted")
+    expect(page.get_by_text("Older CRM")).to_have_count(0)
