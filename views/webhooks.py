@@ -100,7 +100,7 @@ def delivery_status(delivery, endpoint) -> Markup:
         return badge + Markup(' <span class="webhook-next-try">retrying, next try '
                               f'{escape(when(delivery.next_attempt_at, endpoint))}</span>')
     if delivery.status == PENDING:
-        return badge + Markup(' <span class="webhook-next-try">sending now</span>')
+        return badge + Markup(' <span class="webhook-next-try">not sent yet</span>')
     if delivery.status == CANCELLED:
         return badge + Markup(' <span class="webhook-next-try">the endpoint was '
                               'disabled</span>')
@@ -216,8 +216,9 @@ def _errors_onto(form, exc: DomainError) -> None:
 
 
 def _ids_that_can_exist(*ids) -> None:
-    """An id past the column's range names no row: a 404, not a database error."""
-    if any(not 0 < int(row_id) <= MAX_ID for row_id in ids):
+    """Not a number, or past the column's range, an id names no row: a 404, not an
+    error page."""
+    if any(not str(row_id).isdigit() or not 0 < int(row_id) <= MAX_ID for row_id in ids):
         abort(404)
 
 

@@ -358,6 +358,11 @@ def test_staff_never_reach_another_providers_or_the_platforms_endpoints(
     # Ids past the column's range are plain 404s.
     assert staff.get(f"{BASE}/show/99999999999").status_code == 404
     assert staff.get(f"{BASE}/delivery/{mine}/99999999999").status_code == 404
+    for path in ("/show/abc", "/edit/abc", "/delete/-1", f"/delivery/{mine}/x1",
+                 "/delivery/abc/1"):
+        assert staff.get(BASE + path).status_code == 404, path
+    for path in ("/test/abc", "/rotate/1e3", f"/redeliver/{mine}/abc", "/enable/%20"):
+        assert staff.post(BASE + path).status_code == 404, path
 
     run_jobs(app)
     assert {theirs: _snapshot(theirs), platform: _snapshot(platform)} == before
