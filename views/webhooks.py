@@ -53,7 +53,8 @@ DEFAULT_OVERLAP = "24"
 ERROR_KINDS = {"timeout": "Timed out", "network": "Could not connect",
                "refused": "Address refused", "http": "Error answer",
                "redirect": "Redirect (not followed)"}
-PLATFORM_WIDE = "Platform-wide (every provider's events)"
+PLATFORM_WIDE = "Platform-wide"
+PLATFORM_WIDE_CHOICE = "Platform-wide: every provider's events"
 
 
 # --- values as people read them --------------------------------------------------------------
@@ -196,7 +197,7 @@ def _provider_choices() -> list[tuple[str, str]]:
     from app.extensions import db
 
     providers = db.session.execute(select(Provider.id, Provider.name).order_by(Provider.name))
-    return [("", PLATFORM_WIDE)] + [(str(pid), name) for pid, name in providers]
+    return [("", PLATFORM_WIDE_CHOICE)] + [(str(pid), name) for pid, name in providers]
 
 
 def _errors_onto(form, exc: DomainError) -> None:

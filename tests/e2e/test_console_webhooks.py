@@ -189,3 +189,25 @@ def test_deleting_asks_first(app, page, build, live_receiver):
         page.locator("#modal-confirm-ok").click()
     expect(page.locator(".alert-success")).to_contain_text("Webhook endpoint deleted")
     expect(page.get_by_text("Older CRM")).to_have_count(0)
+
+
+def test_admins_add_a_platform_wide_endpoint(app, page, build, live_receiver):
+    alpha = build.provider(name="Alpha Spa", timezone="Europe/Berlin")
+    add_endpoint(live_receiver, alpha, path="/alpha", description="Alpha's CRM")
+    sign_in(page, build.email_of(build.admin()))
+    page.goto("/webhookendpointview/add")
+    page.get_by_label("Whose events").select_option(label="Platform-wide: every provider's events")
+    page.get_by_label("Endpoint address (URL)").fill(live_receiver.url("/platform"))
+    page.get_by_label("Description (optional)").fill("Platform data warehouse")
+    page.screenshots.take("form")
+    page.get_by_role("button", name="Add endpoint").click()
+    expect(page.locator("#signing-secret")).to_have_value(re.compile("^whsec_"))
+    expect(page.locator("#Home")).to_contain_text("Platform-wide")
+    expect(page.locator("#Home")).to_contain_text(re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC"))
+
+    page.get_by_role("link", name="All webhooks").click()
+    expect(page.locator("table th", has_text="Provider")).to_be_visible()
+    expect(page.locator("table tr").filter(has_text="Alpha's CRM")).to_contain_text("Alpha Spa")
+    expect(page.locator("table tr").filter(has_text="Platform data warehouse")) \
+        .to_contain_text("Platform-wide")
+    page.screenshots.take("list")

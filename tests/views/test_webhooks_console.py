@@ -375,7 +375,7 @@ def test_admins_see_every_endpoint_and_add_a_platform_one(app, tenant_a, admin_e
     add_endpoint(receiver, tenant_a.provider_id, description="Alpha CRM")
     admin = signed_in(app, admin_email)
     form = text_of(admin.get(f"{BASE}/add"))
-    assert "Platform-wide (every provider's events)" in form and "Alpha Spa" in form
+    assert "Platform-wide: every provider's events" in form and "Alpha Spa" in form
 
     answer = admin.post(f"{BASE}/add", data={"url": receiver.url("/platform"),
                                              "topics": ["*"], "provider_id": ""})
@@ -391,7 +391,7 @@ def test_admins_see_every_endpoint_and_add_a_platform_one(app, tenant_a, admin_e
     listing = text_of(admin.get(f"{BASE}/list/"))
     assert "<th>Provider</th>" in listing
     assert "Alpha CRM" in listing and "Alpha Spa" in listing
-    assert "Platform-wide (every provider's events)" in listing
+    assert "<td data-label=\"Provider\">Platform-wide</td>" in listing
 
     unknown = admin.post(f"{BASE}/add", data={"url": receiver.url("/x"), "topics": ["*"],
                                               "provider_id": "987654"})
