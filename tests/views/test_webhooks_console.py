@@ -300,6 +300,12 @@ def test_disable_and_enable(app, tenant_a, receiver):
         in _flashes(staff)
     page = text_of(staff.get(f"{BASE}/show/{endpoint_id}"))
     assert 'id="enable-endpoint"' in page and 'id="disable-endpoint"' not in page
+    other = add_endpoint(receiver, tenant_a.provider_id, path="/other")
+    active_only = staff.get(f"{BASE}/list/?_flt_0_active=y")
+    assert active_only.status_code == 200
+    assert receiver.url("/other") in text_of(active_only)
+    assert receiver.url("/hooks") not in text_of(active_only)
+    webhook_endpoints.delete_endpoint(other, scope=Scope.of_provider(tenant_a.provider_id))
 
     assert staff.post(f"{BASE}/enable/{endpoint_id}").status_code == 302
     row = endpoint_row(endpoint_id)
