@@ -17,7 +17,6 @@ import json
 from flask import abort, flash, g, redirect, request, url_for
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.forms import DynamicForm
-from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_appbuilder.widgets import ListWidget, ShowWidget
 from markupsafe import Markup, escape
 from wtforms import BooleanField, SelectField, SelectMultipleField, StringField
@@ -256,7 +255,6 @@ class WebhookEndpointView(TenantModelView):
             "created_at": lambda e: when(e.created_at, e),
             "updated_at": lambda e: when(e.updated_at, e),
         },
-        column_filters={"active": [FilterEqual]},
         prefetch=_with_latest,
     )
     item_name = "webhook endpoint"
