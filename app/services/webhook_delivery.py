@@ -75,6 +75,9 @@ DISABLED_TEMPLATE = "staff_webhook_disabled"
 JITTER = 0.2
 LEASE_MARGIN = timedelta(seconds=60)  # past the call's longest duration
 HAND_OVER_BATCH = 500
+# A new delivery is handed over by its fan-out; the periodic hand-over takes it only once
+# it has waited this long (a lost job), not while it waits its turn in a busy queue.
+FRESH_GRACE = timedelta(minutes=2)
 
 # outcomes of ``deliver``
 SENT, RETRYING, GAVE_UP, REFUSED, SKIPPED, WAITING, MOVED = (
@@ -140,8 +143,9 @@ def is_slow(endpoint: WebhookEndpoint, now: datetime | None = None) -> bool:
 
 
 def hand_over_due(*, now: datetime | None = None, limit: int = HAND_OVER_BATCH) -> int:
-    """Queue every pending delivery that is due (retries, and jobs a crash lost); for an
-    ordered endpoint only its first pending one. Returns how many were handed over."""
+    """Queue every pending delivery that is due (retries, and jobs a crash lost: never
+    tried and waiting for ``FRESH_GRACE``); for an ordered endpoint only its first pending
+    one. Returns how many were handed over."""
     now = now or utcnow()
     earlier = aliased(WebhookDelivery)
     waits_its_turn = exists(select(earlier.id).where(
@@ -154,6 +158,8 @@ def hand_over_due(*, now: datetime | None = None, limit: int = HAND_OVER_BATCH) 
             select(WebhookDelivery.id, WebhookEndpoint.slow_until).join(
                 WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
             .where(WebhookDelivery.status == PENDING, WebhookDelivery.next_attempt_at <= now,
+                   (WebhookDelivery.attempts > 0)
+                   | (WebhookDelivery.next_attempt_at <= now - FRESH_GRACE),
                    ~(WebhookEndpoint.ordered & waits_its_turn))
             .order_by(WebhookDelivery.next_attempt_at).limit(limit)).all()
     for delivery_id, slow_until in due:

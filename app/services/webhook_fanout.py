@@ -57,11 +57,20 @@ def _current_note() -> _EndpointNote:
     ttl = float(current_app.config.get("WEBHOOK_ENDPOINT_CACHE_SECONDS", 10))
     now = time.monotonic()
     if _note is None or now - _note.read_at >= ttl:
-        owners = set(db.session.scalars(select(WebhookEndpoint.provider_id).where(
-            WebhookEndpoint.active.is_(True)).distinct()))
+        owners = _providers_with_endpoints()
         _note = _EndpointNote(now, frozenset(owner for owner in owners if owner is not None),
                               None in owners)
     return _note
+
+
+def _providers_with_endpoints() -> set[int | None]:
+    """Read on a connection of its own on PostgreSQL: the publisher may be in the middle of
+    its own transaction (the booking statement), which this must not join or keep open."""
+    query = select(WebhookEndpoint.provider_id).where(WebhookEndpoint.active.is_(True)).distinct()
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect() as connection:
+            return set(connection.scalars(query))
+    return set(db.session.scalars(query))
 
 
 def _may_have_endpoints(topic: str, payload: dict) -> bool:

@@ -321,3 +321,20 @@ def test_without_endpoints_an_event_costs_no_job(app, build, receiver):
         event_id = events.publish("booking.no_show", {
             "booking_reference": "BKNONE", "provider_id": alpha}, provider_id=alpha)
     assert db.session.get(OutboxEvent, event_id).status == "done"  # stored, not dispatched
+
+
+def test_the_periodic_hand_over_takes_due_retries_and_lost_jobs_only(app, build, receiver,
+                                                                     patient):
+    alpha = studio(build)
+    endpoint_id = add_endpoint(receiver, alpha, "/due")
+    receiver.answers["/due"] = Answer(status=502)
+    retried = _first_attempt(app, endpoint_id, alpha)
+    with unit_of_work():  # a new delivery whose job is (say) still waiting in the queue
+        fresh = webhook_delivery.add_test_delivery(endpoint_row(endpoint_id)).id
+    now = utcnow()
+    assert webhook_delivery.hand_over_due(now=now) == 0  # the retry is not due yet
+    due_at = delivery_row(retried).next_attempt_at
+    assert webhook_delivery.hand_over_due(now=due_at) == 1  # the retry; not the new one
+    # Never tried two minutes on: its job was lost; handed over again.
+    assert webhook_delivery.hand_over_due(now=now + timedelta(minutes=3)) == 2
+    assert delivery_row(fresh).status == "pending"

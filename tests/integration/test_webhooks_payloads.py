@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from api.webhooks.payloads import schema_for
 from app.extensions import db
-from app.models import Booking, Payment, Receipt, Refund, Slot, WaitlistEntry
+from app.models import Booking, Payment, Receipt, Refund, WaitlistEntry
 from app.services import event_payloads
 from app.services.webhook_topics import EVENT_TOPICS, TEST_TOPIC
 from tests.integration.webhook_support import (
@@ -160,4 +160,3 @@ def test_an_event_about_something_gone_sends_nothing(app, build, receiver):
             provider_id=alpha)
     run_jobs(app)
     assert receiver.at("/gone") == [] and deliveries_of(endpoint_id) == []
-    assert db.session.scalar(select(Slot.id)) is None
