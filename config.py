@@ -360,6 +360,8 @@ class Config:
             env, "WEBHOOK_DISABLE_AFTER_HOURS", 24.0)
         self.WEBHOOK_SECRET_OVERLAP_HOURS = _env_float_from(
             env, "WEBHOOK_SECRET_OVERLAP_HOURS", 24.0)
+        # Finished deliveries (and their attempts) are kept this many days.
+        self.WEBHOOK_LOG_DAYS = _env_float_from(env, "WEBHOOK_LOG_DAYS", 30.0)
         # An endpoint whose attempt took longer than this (or timed out) is delivered to
         # on the ``webhooks_slow`` queue for an hour, apart from the quick ones.
         self.WEBHOOK_SLOW_AFTER_SECONDS = _env_float_from(env, "WEBHOOK_SLOW_AFTER_SECONDS",

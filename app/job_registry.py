@@ -191,6 +191,11 @@ def hand_over_due_webhooks() -> int:
     return webhook_delivery.hand_over_due()
 
 
+@with_app_context
+def purge_webhook_log() -> int:
+    return webhook_delivery.purge_log()
+
+
 # --- the registry --------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -228,6 +233,7 @@ JOBS: dict[str, Job] = {job.name: job for job in (
     Job(webhook_delivery.DELIVER_JOB, deliver_webhook, "webhooks"),
     Job(webhook_delivery.DELIVER_SLOW_JOB, deliver_webhook_slowly, "webhooks_slow"),
     Job("webhooks.hand_over_due", hand_over_due_webhooks, "default"),
+    Job("webhooks.purge_log", purge_webhook_log, "default"),
 )}
 
 
@@ -273,4 +279,6 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic("fetch-outside-calendars", "outside_calendars.fetch_due", interval=60),
     # Webhook deliveries whose (next) attempt is due: retries are driven by due times.
     Periodic("deliver-due-webhooks", "webhooks.hand_over_due", interval=15),
+    # Finished webhook deliveries and their attempts older than WEBHOOK_LOG_DAYS.
+    Periodic("purge-webhook-log", "webhooks.purge_log", cron="50 4 * * *"),
 )

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from flask import current_app
-from sqlalchemy import exists, select, update
+from sqlalchemy import delete, exists, select, update
 from sqlalchemy.orm import aliased
 
 from app import jobqueue
@@ -332,6 +332,28 @@ def _hand_over_next(endpoint_id: int, slow: bool) -> None:
             .order_by(WebhookDelivery.occurred_at, WebhookDelivery.id).limit(1))
     if next_id is not None:
         hand_over(next_id, slow=slow)
+
+
+# --- the log's retention ---------------------------------------------------------------------
+
+def purge_log(*, now: datetime | None = None, batch: int = 5000) -> int:
+    """Delete finished deliveries (with their attempts) created more than
+    ``WEBHOOK_LOG_DAYS`` ago; pending ones stay whatever their age. Returns how many."""
+    now = now or utcnow()
+    cutoff = now - timedelta(days=float(current_app.config.get("WEBHOOK_LOG_DAYS", 30)))
+    removed = 0
+    while True:
+        with unit_of_work():
+            ids = list(db.session.scalars(select(WebhookDelivery.id).where(
+                WebhookDelivery.status != PENDING, WebhookDelivery.created_at < cutoff)
+                .order_by(WebhookDelivery.id).limit(batch)))
+            if ids:
+                db.session.execute(delete(WebhookAttempt).where(
+                    WebhookAttempt.delivery_id.in_(ids)))
+                db.session.execute(delete(WebhookDelivery).where(WebhookDelivery.id.in_(ids)))
+        removed += len(ids)
+        if len(ids) < batch:
+            return removed
 
 
 # --- disabling ---------------------------------------------------------------------------------

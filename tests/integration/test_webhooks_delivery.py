@@ -338,3 +338,17 @@ def test_the_periodic_hand_over_takes_due_retries_and_lost_jobs_only(app, build,
     # Never tried two minutes on: its job was lost; handed over again.
     assert webhook_delivery.hand_over_due(now=now + timedelta(minutes=3)) == 2
     assert delivery_row(fresh).status == "pending"
+
+
+def test_the_log_keeps_finished_deliveries_for_the_configured_days(app, build, receiver,
+                                                                   patient):
+    alpha = studio(build)
+    endpoint_id = add_endpoint(receiver, alpha, "/log")
+    done = _first_attempt(app, endpoint_id, alpha)
+    receiver.answers["/log"] = Answer(status=500)
+    still_trying = _first_attempt(app, endpoint_id, alpha)
+    assert delivery_row(done).status == "succeeded"
+    assert webhook_delivery.purge_log(now=utcnow() + timedelta(days=29)) == 0
+    assert webhook_delivery.purge_log(now=utcnow() + timedelta(days=31), batch=1) == 1
+    assert delivery_row(done) is None and _attempts(done) == []
+    assert delivery_row(still_trying).status == "pending"  # pending ones stay
