@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 
-from flask import abort, flash, g, redirect, request, url_for
+from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.forms import DynamicForm
 from flask_appbuilder.widgets import ListWidget, ShowWidget
@@ -316,6 +316,7 @@ class WebhookEndpointView(TenantModelView):
         return {
             "endpoint": endpoint, "zone": zone_of(endpoint),
             "state": webhook_console.state_of(endpoint), "state_badge": state_badge(endpoint),
+            "kept_days": current_app.config.get("WEBHOOK_LOG_DAYS"),
             "revealed": g.get("revealed_secret"),
             "rotate_form": RotateForm(formdata=None),
             "status": status, "statuses": [(s, STATUS_LABELS[s]) for s in DELIVERY_STATUSES],
