@@ -342,6 +342,41 @@ class Config:
             h.strip() for h in env.get("OUTSIDE_CALENDAR_ALLOWED_HOSTS", "").split(",")
             if h.strip())
 
+        # Outgoing webhooks: time allowed to connect and to answer (seconds), how long a
+        # delivery is retried (hours), the back-off (first delay, longest delay, the most
+        # of a receiver's Retry-After honoured), when a failing endpoint is disabled
+        # (failures in a row, spanning at least so many hours), how long a rotated secret
+        # keeps signing, and how often a process re-reads which providers have endpoints.
+        self.WEBHOOK_CONNECT_TIMEOUT = _env_float_from(env, "WEBHOOK_CONNECT_TIMEOUT", 3.0)
+        self.WEBHOOK_READ_TIMEOUT = _env_float_from(env, "WEBHOOK_READ_TIMEOUT", 10.0)
+        self.WEBHOOK_RETRY_FOR_HOURS = _env_float_from(env, "WEBHOOK_RETRY_FOR_HOURS", 72.0)
+        self.WEBHOOK_RETRY_BASE_SECONDS = _env_float_from(env, "WEBHOOK_RETRY_BASE_SECONDS",
+                                                          15.0)
+        self.WEBHOOK_RETRY_MAX_SECONDS = _env_float_from(env, "WEBHOOK_RETRY_MAX_SECONDS",
+                                                         12 * 3600.0)
+        self.WEBHOOK_RETRY_AFTER_MAX_SECONDS = _env_float_from(
+            env, "WEBHOOK_RETRY_AFTER_MAX_SECONDS", 6 * 3600.0)
+        self.WEBHOOK_DISABLE_AFTER_FAILURES = _env_int_from(
+            env, "WEBHOOK_DISABLE_AFTER_FAILURES", 15)
+        self.WEBHOOK_DISABLE_AFTER_HOURS = _env_float_from(
+            env, "WEBHOOK_DISABLE_AFTER_HOURS", 24.0)
+        self.WEBHOOK_SECRET_OVERLAP_HOURS = _env_float_from(
+            env, "WEBHOOK_SECRET_OVERLAP_HOURS", 24.0)
+        # Finished deliveries (and their attempts) are kept this many days.
+        self.WEBHOOK_LOG_DAYS = _env_float_from(env, "WEBHOOK_LOG_DAYS", 30.0)
+        # An endpoint whose attempt took longer than this (or timed out) is delivered to
+        # on the ``webhooks_slow`` queue for an hour, apart from the quick ones.
+        self.WEBHOOK_SLOW_AFTER_SECONDS = _env_float_from(env, "WEBHOOK_SLOW_AFTER_SECONDS",
+                                                          2.0)
+        self.WEBHOOK_ENDPOINT_CACHE_SECONDS = _env_float_from(
+            env, "WEBHOOK_ENDPOINT_CACHE_SECONDS", 10.0)
+        # Webhooks are never sent to private, loopback or link-local addresses, except
+        # these hosts, addresses or networks (comma-separated), which may also use http.
+        self.WEBHOOK_ALLOWED_HOSTS = tuple(
+            h.strip() for h in env.get("WEBHOOK_ALLOWED_HOSTS", "").split(",") if h.strip())
+        # https only (production's default); elsewhere http is accepted too.
+        self.WEBHOOK_REQUIRE_HTTPS = _env_bool_from(env, "WEBHOOK_REQUIRE_HTTPS", production)
+
         self.HOLD_MINUTES = _env_int_from(env, "HOLD_MINUTES", 15)
         # How long a place offered to the next on a waiting list is held for them.
         self.WAITLIST_OFFER_MINUTES = _env_int_from(env, "WAITLIST_OFFER_MINUTES", 30)

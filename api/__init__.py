@@ -24,6 +24,8 @@ from api.resources.calendars import blp as resource_calendars_blp
 from api.resources.hours import blp as resource_hours_blp
 from api.resources.routes import blp as resources_blp
 from api.waitlist.routes import blp as waitlist_blp
+from api.webhooks import payloads as webhook_payloads
+from api.webhooks.routes import blp as webhook_endpoints_blp
 from app.extensions import csrf
 from app.services import accounts
 
@@ -31,7 +33,7 @@ PREFIX = "/api/v1"
 BLUEPRINTS = [auth_blp, me_blp, catalog_blp, manage_blp, bookings_blp, payments_blp,
               provider_payments_blp, webhooks_blp, privacy_blp, twilio_webhooks_blp,
               receipts_blp, calendar_feeds_blp, waitlist_blp, resources_blp,
-              resource_hours_blp, resource_calendars_blp]
+              resource_hours_blp, resource_calendars_blp, webhook_endpoints_blp]
 
 
 def schema_name(schema) -> str:
@@ -70,6 +72,7 @@ def init_api(app) -> Api:
     for blp in BLUEPRINTS:
         api.register_blueprint(blp, url_prefix=PREFIX + blp.url_prefix)
         csrf.exempt(blp)
+    webhook_payloads.register(api.spec)
     app.register_blueprint(_docs_assets_blueprint())
 
     jwt_manager = app.appbuilder.sm.jwt_manager

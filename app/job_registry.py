@@ -37,6 +37,7 @@ from app.services import (
     resource_hours,
     social_sign_in,
     sweeps,
+    webhook_delivery,
 )
 from app.services.scopes import Scope
 
@@ -173,6 +174,28 @@ def fetch_due_outside_calendars() -> int:
     return outside_calendars.refresh_due()
 
 
+@with_app_context
+def deliver_webhook(delivery_id: int) -> str:
+    # No RQ retries: a failed attempt sets the delivery's next due time, and
+    # ``webhooks.hand_over_due`` queues it again then.
+    return webhook_delivery.deliver(delivery_id, lane=webhook_delivery.QUICK)
+
+
+@with_app_context
+def deliver_webhook_slowly(delivery_id: int) -> str:
+    return webhook_delivery.deliver(delivery_id, lane=webhook_delivery.SLOW)
+
+
+@with_app_context
+def hand_over_due_webhooks() -> int:
+    return webhook_delivery.hand_over_due()
+
+
+@with_app_context
+def purge_webhook_log() -> int:
+    return webhook_delivery.purge_log()
+
+
 # --- the registry --------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -207,6 +230,10 @@ JOBS: dict[str, Job] = {job.name: job for job in (
     Job("maintenance.fold_daily_figures", fold_daily_figures, "default"),
     Job(outside_calendars.JOB, fetch_outside_calendar, "integrations"),
     Job("outside_calendars.fetch_due", fetch_due_outside_calendars, "default"),
+    Job(webhook_delivery.DELIVER_JOB, deliver_webhook, "webhooks"),
+    Job(webhook_delivery.DELIVER_SLOW_JOB, deliver_webhook_slowly, "webhooks_slow"),
+    Job("webhooks.hand_over_due", hand_over_due_webhooks, "default"),
+    Job("webhooks.purge_log", purge_webhook_log, "default"),
 )}
 
 
@@ -250,4 +277,8 @@ PERIODIC: tuple[Periodic, ...] = (
     # Hands each outside calendar whose time has come (OUTSIDE_CALENDAR_REFRESH_MINUTES)
     # to outside_calendars.fetch.
     Periodic("fetch-outside-calendars", "outside_calendars.fetch_due", interval=60),
+    # Webhook deliveries whose (next) attempt is due: retries are driven by due times.
+    Periodic("deliver-due-webhooks", "webhooks.hand_over_due", interval=15),
+    # Finished webhook deliveries and their attempts older than WEBHOOK_LOG_DAYS.
+    Periodic("purge-webhook-log", "webhooks.purge_log", cron="50 4 * * *"),
 )

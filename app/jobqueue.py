@@ -15,7 +15,11 @@ from app.redis import redis_client
 
 log = logging.getLogger(__name__)
 
-QUEUES = ("events", "payments", "notifications", "integrations", "default")
+# ``webhooks`` on its own, so that receivers never hold up anything else; deliveries to a
+# receiver that answered slowly of late go to ``webhooks_slow``, so it holds up only itself
+# and the other slow ones.
+QUEUES = ("events", "payments", "notifications", "integrations", "webhooks", "webhooks_slow",
+          "default")
 
 
 def get_queue(name: str = "default") -> Queue:

@@ -29,7 +29,7 @@ def scheduler_command():
 
 
 @click.command("worker")
-@click.option("--queues", default="events,payments,notifications,integrations,default",
+@click.option("--queues", default="events,payments,notifications,integrations,webhooks,webhooks_slow,default",
               show_default=True, help="Comma-separated queue names, highest priority first.")
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 @click.option("--fork/--no-fork", default=True, show_default=True,

@@ -24,6 +24,7 @@ from views.receipts import ReceiptView
 from views.resources import ResourceTimeOffView, ResourceView
 from views.staff_notifications import StaffNotificationSettingsView
 from views.waitlist import WaitlistView
+from views.webhooks import WebhookEndpointView
 from views.weekly_hours import WeeklyHoursView
 from views.titles import register_count_phrase
 
@@ -96,6 +97,8 @@ def register_views(appbuilder) -> None:
                         category=menu.MARKETING.name)
     appbuilder.add_view(ConversionEventView, "TikTok events", icon="fa-share-square-o",
                         category=menu.MARKETING.name)
+    appbuilder.add_view(WebhookEndpointView, "Webhooks", icon="fa-bolt",
+                        category=menu.INTEGRATIONS.name)
     # Staff reach their provider's profile and audit trail under Business; admins reach
     # the same screens, over every provider, under Platform (different menu names, so
     # the roles' permissions tell the two apart).

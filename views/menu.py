@@ -1,14 +1,14 @@
-"""The console's menu: at most seven groups, one row at 1366 px, different for staff and admins.
+"""The console's menu: at most eight groups, one row at 1366 px, different for staff and admins.
 
 Each role sees the groups it holds ``menu_access`` on (app/services/roles.py); the
 permissions, not this module, decide who sees what. Staff see Home, Bookings, Catalog,
-Payments, Messages, Marketing and Business (their own profile and audit log); admins see
-the same but Platform (providers, users, roles, the webhook inbox, events, jobs, the
+Payments, Messages, Marketing, Integrations (webhooks, API keys) and Business (their own
+profile and audit log); admins see the same but Platform (providers, users, roles, the webhook inbox, events, jobs, the
 whole audit log) instead of Business.
 
 A new screen goes into one of these groups, e.g.
 ``appbuilder.add_view(CalendarView, "Calendar", icon="fa-calendar", category=BOOKINGS.name)``,
-and its menu name into the roles' ``menu_access`` list. Adding an eighth group breaks the
+and its menu name into the roles' ``menu_access`` list. Adding a ninth group breaks the
 one-row navbar: the console test counts them.
 """
 from __future__ import annotations
@@ -32,12 +32,14 @@ CATALOG = MenuGroup("Catalog", "fa-tags")
 PAYMENTS = MenuGroup("Payments", "fa-credit-card")
 MESSAGES = MenuGroup("Messages", "fa-envelope")
 MARKETING = MenuGroup("Marketing", "fa-bullhorn")
+# Connecting the provider's own systems: webhooks, API keys.
+INTEGRATIONS = MenuGroup("Integrations", "fa-plug")
 # Staff only: the platform's version of these screens lives under PLATFORM.
 BUSINESS = MenuGroup("Business", "fa-store", "Your business")
 # Admins only.
 PLATFORM = MenuGroup("Platform", "fa-server")
 
-GROUPS = (BOOKINGS, CATALOG, PAYMENTS, MESSAGES, MARKETING, BUSINESS, PLATFORM)
+GROUPS = (BOOKINGS, CATALOG, PAYMENTS, MESSAGES, MARKETING, INTEGRATIONS, BUSINESS, PLATFORM)
 
 # Flask-AppBuilder's own security screens, moved from its "Security" group into Platform
 # with plain labels; its other security screens (groups, permissions, view menus, user
@@ -67,5 +69,6 @@ def move_security_screens(appbuilder) -> None:
                           category=PLATFORM.name, baseview=item.baseview)
 
 
-__all__ = ["BOOKINGS", "BUSINESS", "CATALOG", "GROUPS", "HOME", "MARKETING", "MESSAGES",
+__all__ = ["BOOKINGS", "BUSINESS", "CATALOG", "GROUPS", "HOME", "INTEGRATIONS", "MARKETING",
+           "MESSAGES",
            "MenuGroup", "PAYMENTS", "PLATFORM", "create_groups", "move_security_screens"]

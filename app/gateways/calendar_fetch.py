@@ -5,7 +5,8 @@ short timeouts and a body read in chunks up to a limit. The address is typed by 
 provider's staff, so it must never become a way to reach the platform's own network:
 
 - only ``http`` and ``https``;
-- the host is resolved here and every address it resolves to is checked: private,
+- the host is resolved here and every address it resolves to is checked
+  (:mod:`app.gateways.outbound_address`, shared with outgoing webhooks): private,
   loopback, link-local, multicast, reserved, unspecified and shared (carrier-grade NAT)
   addresses are refused, and so are IPv6 addresses that carry such an IPv4 address
   (mapped, 6to4, Teredo), unless the host or the address is in the allow-list
@@ -22,24 +23,26 @@ urllib3, the library under it.
 """
 from __future__ import annotations
 
-import ipaddress
 import socket
 import time
 from dataclasses import dataclass
 from http import HTTPStatus
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
-import urllib3
 from urllib3.exceptions import HTTPError, SSLError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
+
+from app.gateways import outbound_address
+from app.gateways.outbound_address import AddressRefused, address_allowed, allow_list
+
+__all__ = ["FetchFailed", "FetchLimits", "Fetched", "address_allowed", "allow_list",
+           "checked_addresses", "fetch"]
 
 MAX_REDIRECTS = 3
 CHUNK = 64 * 1024
 USER_AGENT = "Bookwell-Calendar/1.0 (+busy times of staff and rooms)"
 ACCEPT = "text/calendar, text/plain;q=0.5, */*;q=0.1"
 REDIRECTS = (301, 302, 303, 307, 308)
-# IPv4 shared address space (RFC 6598), which Python counts as neither private nor global.
-SHARED = ipaddress.ip_network("100.64.0.0/10")
 
 
 @dataclass(frozen=True)
@@ -78,14 +81,6 @@ class FetchFailed(Exception):
         self.status = status
 
 
-def allow_list(value) -> tuple[str, ...]:
-    """The configured allow-list as entries: a comma-separated string or a sequence."""
-    if not value:
-        return ()
-    items = value.split(",") if isinstance(value, str) else value
-    return tuple(item.strip().lower() for item in items if item and item.strip())
-
-
 def fetch(url: str, *, limits: FetchLimits, etag: str | None = None,
           last_modified: str | None = None, resolve=socket.getaddrinfo) -> Fetched:
     """GET the calendar at ``url``; raises :class:`FetchFailed`, never anything else."""
@@ -96,7 +91,7 @@ def fetch(url: str, *, limits: FetchLimits, etag: str | None = None,
         headers["If-Modified-Since"] = last_modified
     deadline = time.monotonic() + limits.connect_timeout + limits.read_timeout
     for _ in range(MAX_REDIRECTS + 1):
-        target = _Target.of(url)
+        target = _target(url)
         addresses = checked_addresses(target.host, target.port, limits.allowed, resolve)
         response, pool = _get(target, addresses, headers, limits)
         try:
@@ -119,97 +114,39 @@ def fetch(url: str, *, limits: FetchLimits, etag: str | None = None,
     raise FetchFailed("The address redirects too many times.", kind="redirects")
 
 
-@dataclass(frozen=True)
-class _Target:
-    scheme: str
-    host: str
-    port: int
-    path: str
-    host_header: str
-
-    @classmethod
-    def of(cls, url: str) -> _Target:
-        try:
-            parts = urlsplit(url)
-            port = parts.port
-        except ValueError:
-            raise FetchFailed("The address is not a web address.", kind="refused") from None
-        scheme = parts.scheme.lower()
-        if scheme not in ("http", "https") or not parts.hostname:
-            raise FetchFailed("Only http and https addresses are fetched.", kind="refused")
-        default = 443 if scheme == "https" else 80
-        try:  # a host name in another script travels as its IDNA (punycode) form
-            host = parts.hostname.lower().encode("idna").decode("ascii")
-        except UnicodeError:
-            raise FetchFailed("The address's host name is not valid.", kind="refused") from None
-        shown = f"[{host}]" if ":" in host else host
-        return cls(scheme, host, port or default,
-                   (parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
-                   shown if port in (None, default) else f"{shown}:{port}")
-
-
 def checked_addresses(host: str, port: int, allowed: tuple[str, ...],
                       resolve=socket.getaddrinfo) -> list[str]:
     """The addresses ``host`` resolves to, every one of them allowed; else FetchFailed."""
-    networks = _networks(allowed)
-    host_allowed = host.lower() in allowed
     try:
-        found = resolve(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError, OSError):
-        raise FetchFailed(f"The host {host} could not be found.", kind="not_found") from None
-    addresses = []
-    for *_, sockaddr in found:
-        address = ipaddress.ip_address(sockaddr[0].split("%", 1)[0])
-        if not host_allowed and not address_allowed(address, networks):
-            raise FetchFailed(f"The address leads to a private or local network ({address}); "
-                              "calendars are fetched from the internet only.", kind="refused")
-        if str(address) not in addresses:
-            addresses.append(str(address))
-    if not addresses:
-        raise FetchFailed(f"The host {host} could not be found.", kind="not_found")
-    return addresses
+        return outbound_address.checked_addresses(host, port, allowed, resolve)
+    except AddressRefused as refused:
+        raise _failed(refused) from None
 
 
-def address_allowed(address, networks=()) -> bool:
-    if any(address.version == net.version and address in net for net in networks):
-        return True
-    if address.version == 6:
-        embedded = address.ipv4_mapped or address.sixtofour or (
-            address.teredo[1] if address.teredo else None)
-        if embedded is not None and not address_allowed(embedded, networks):
-            return False
-    return not (address.is_private or address.is_loopback or address.is_link_local
-                or address.is_multicast or address.is_reserved or address.is_unspecified
-                or getattr(address, "is_site_local", False)
-                or (address.version == 4 and address in SHARED)) and address.is_global
+def _target(url: str) -> outbound_address.Target:
+    try:
+        return outbound_address.Target.of(url)
+    except AddressRefused as refused:
+        raise _failed(refused) from None
 
 
-def _networks(allowed: tuple[str, ...]) -> list:
-    networks = []
-    for entry in allowed:
-        try:
-            networks.append(ipaddress.ip_network(entry, strict=False))
-        except ValueError:
-            continue  # a host name
-    return networks
+def _failed(refused: AddressRefused) -> FetchFailed:
+    message = refused.message
+    if refused.address is not None:
+        message = (f"The address leads to a private or local network ({refused.address}); "
+                   "calendars are fetched from the internet only.")
+    elif message.startswith("Only http"):
+        message = "Only http and https addresses are fetched."
+    return FetchFailed(message, kind=refused.kind)
 
 
-def _pool(target: _Target, address: str, limits: FetchLimits):
-    timeout = urllib3.Timeout(connect=limits.connect_timeout, read=limits.read_timeout)
-    if target.scheme == "https":
-        return urllib3.HTTPSConnectionPool(
-            address, target.port, timeout=timeout, maxsize=1, retries=False,
-            server_hostname=target.host, assert_hostname=target.host,
-            cert_reqs="CERT_REQUIRED", ca_certs=_ca_certs())
-    return urllib3.HTTPConnectionPool(address, target.port, timeout=timeout, maxsize=1,
-                                      retries=False)
-
-
-def _get(target: _Target, addresses: list[str], headers: dict, limits: FetchLimits):
+def _get(target: outbound_address.Target, addresses: list[str], headers: dict, limits: FetchLimits):
     """The answer's headers, from the first of the checked addresses that connects."""
     failure: FetchFailed | None = None
     for address in addresses:
-        pool = _pool(target, address, limits)
+        pool = outbound_address.connection_pool(
+            target, address, connect_timeout=limits.connect_timeout,
+            read_timeout=limits.read_timeout)
         try:
             response = pool.urlopen("GET", target.path, headers={
                 **headers, "Host": target.host_header}, retries=False, redirect=False,
@@ -277,10 +214,3 @@ def _size(max_bytes: int) -> str:
     megabytes = max_bytes / (1024 * 1024)
     return f"{megabytes:g} MB" if megabytes >= 1 else f"{max_bytes // 1024} KB"
 
-
-def _ca_certs() -> str | None:
-    try:
-        import certifi
-    except ImportError:  # the system's trust store then
-        return None
-    return certifi.where()

@@ -33,8 +33,12 @@ from app.models.resources import (
     ResourceShift,
 )
 from app.models.resource_calendars import ResourceCalendar
+from app.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "Resource",
     "ResourceBooking",
     "ResourceBusy",

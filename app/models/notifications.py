@@ -25,7 +25,8 @@ EMAIL, SMS = "email", "sms"
 CHANNELS = (EMAIL, SMS)
 # Messages to the customer, then messages to the provider's staff (``staff_*``).
 STAFF_TEMPLATE_KEYS = ("staff_booking_new", "staff_booking_awaiting_confirmation",
-                       "staff_booking_cancelled", "staff_booking_rescheduled")
+                       "staff_booking_cancelled", "staff_booking_rescheduled",
+                       "staff_webhook_disabled")
 TEMPLATE_KEYS = ("booking_confirmed", "booking_cancelled", "booking_rescheduled",
                  "booking_reminder", "waitlist_offered", "payment_declined", "payment_failed", "payment_refunded",
                  "receipt", "registration_attempt", "password_reset", "email_verification",

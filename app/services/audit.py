@@ -24,7 +24,7 @@ from app.models.audit import AuditLog
 from app.models.types import utcnow
 from app.services.scopes import SYSTEM, Actor
 
-MASKED_FIELDS = {"password"}
+MASKED_FIELDS = {"password", "secret", "previous_secret"}
 # Bookkeeping that changes on every login; auditing it would bury the real changes.
 IGNORED_FIELDS = {"last_login", "login_count", "fail_login_count", "changed_on", "updated_at"}
 EXPLICIT_KEY = "audit_explicit"

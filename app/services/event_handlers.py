@@ -23,7 +23,9 @@ from app.services import (
     search_indexing,
     staff_notifications,
     waitlist,
+    webhook_fanout,
 )
+from app.services.webhook_topics import EVENT_TOPICS
 
 Handler = Callable[..., None]
 
@@ -64,6 +66,10 @@ HANDLERS: Mapping[str, tuple[Handler, ...]] = {
     "account.password_reset_requested": (password_reset.send_reset_link,),
     "account.email_verification_requested": (email_verification.send_link,),
 }
+# Every public topic also goes out as webhooks (the handler acts only when some endpoint
+# may want it: without endpoints an event costs nothing more).
+HANDLERS = {topic: handlers + ((webhook_fanout.fan_out,) if topic in EVENT_TOPICS else ())
+            for topic, handlers in HANDLERS.items()}
 
 
 def conditional(config: Mapping) -> dict[str, tuple[Handler, ...]]:

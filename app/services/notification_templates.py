@@ -78,6 +78,8 @@ VARIABLES = {
     "reset_minutes": "How many minutes the reset link works (password reset messages)",
     "verify_url": "Where the holder verifies their email address (verification messages)",
     "verify_hours": "How many hours the verification link works (verification messages)",
+    "webhook_endpoint": "The webhook endpoint's description and address (webhook messages)",
+    "webhook_reason": "Why the webhook endpoint was disabled (webhook messages)",
 }
 
 SAMPLE_CONTEXT = {
@@ -101,6 +103,9 @@ SAMPLE_CONTEXT = {
     "reset_minutes": 60,
     "verify_url": "https://bookwell.example/shop/account/verify/EXAMPLE",
     "verify_hours": 48,
+    "webhook_endpoint": "Door lock (https://locks.example/hooks/bookwell)",
+    "webhook_reason": "15 failed attempts in a row since Mon, Aug 3, 2026, 09:00 UTC; "
+                      "the last: Timed out: no answer within 13 seconds.",
 }
 
 

@@ -91,6 +91,10 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         # Which booking events their staff are emailed about, and where.
         ("can_settings", "StaffNotificationSettingsView"),
         *_menus("Messages", "Delivery log", "Message templates", "Staff notifications"),
+        # Integrations: their webhook endpoints (add, edit, delete; send a test event,
+        # rotate the secret, disable, enable, redeliver: "can_manage") and deliveries.
+        *_manage("WebhookEndpointView"), ("can_manage", "WebhookEndpointView"),
+        *_menus("Integrations", "Webhooks"),
         # The menu (views/menu.py): every group but Platform.
         *_menus("Home", "Bookings", "All bookings", "Calendar", "Waiting lists",
                 "Calendar feed",

@@ -180,6 +180,20 @@ def recipients(provider_id: int, event: str) -> list[tuple[str, str]]:
     return list(found.items())
 
 
+def staff_addresses(provider_id: int) -> list[tuple[str, str]]:
+    """(address, locale) of everyone told about the provider's own affairs (a disabled
+    webhook endpoint): its staff accounts, unless switched off, and the extra addresses,
+    whichever booking events they chose."""
+    row = _row(provider_id)
+    found: dict[str, str] = {}
+    if row is None or row.to_staff_accounts:
+        for address, locale in _staff_accounts(provider_id):
+            found.setdefault(address, locale)
+    for address in _lines(row.extra_addresses if row is not None else ""):
+        found.setdefault(address.lower(), templates.DEFAULT_LOCALE)
+    return list(found.items())
+
+
 # --- consumers --------------------------------------------------------------------------------
 
 def awaits_staff(pay_at_venue: bool, total_minor: int) -> bool:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from app import events
 from app.services import conversions, notifications, payment_webhooks, receipts, refunds
-from app.services import refund_rechecks, search_indexing
+from app.services import refund_rechecks, search_indexing, webhook_delivery
 from app.services.payments import reconciled_gateways
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("refund_states", refund_rechecks.recheck_pending_refunds, _online_payments),
     Kind("receipts", receipts.sweep),  # numbered documents a crash left without a PDF
     Kind("search_indexing", search_indexing.sweep, search_indexing.opensearch_configured),
+    Kind("webhooks", webhook_delivery.hand_over_due),  # due retries, lost delivery jobs
 )
 
 

@@ -38,6 +38,7 @@ KEY_LABELS = {
     "staff_booking_new": "New booking (to staff)",
     "staff_booking_awaiting_confirmation": "Booking waiting for confirmation (to staff)",
     "staff_booking_cancelled": "Booking cancelled (to staff)",
+    "staff_webhook_disabled": "Webhook endpoint disabled (to staff)",
     "staff_booking_rescheduled": "Booking moved (to staff)",
 }
 CHANNEL_LABELS = {EMAIL: "email", "sms": "SMS"}

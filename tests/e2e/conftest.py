@@ -6,6 +6,9 @@ gets a fresh browser context whose page fails the test on any JavaScript console
 uncaught page error or Content-Security-Policy violation, and saves screenshots at desktop
 and phone sizes to ``tests/e2e/screenshots/`` (git-ignored).
 
+The webhook receiver fixture (``receiver``, tests/integration/webhook_support.py) is
+imported here for the Webhooks screen's tests.
+
 Chromium is found at ``/usr/bin/chromium`` (``CHROMIUM_PATH`` overrides); CI installs
 Debian's ``chromium`` package when it is missing. Without it the tests fail, saying so.
 """
@@ -22,6 +25,7 @@ import pytest
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from tests.fakes.stripe import local_stripe
+from tests.integration.webhook_support import receiver
 from tests.views.console import second_app
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -182,3 +186,7 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_sep("-", "browser screenshots")
         terminalreporter.write_line(f"{len(shots)} screenshots (desktop and phone) in "
                                     f"{SCREENSHOTS.resolve()}")
+
+
+__all__ = ["BrowserErrors", "Screenshots", "browser", "browser_page", "chromium_path",
+           "live_app", "live_server", "page", "receiver", "watched_page"]

@@ -6,7 +6,13 @@ import inspect
 from pathlib import Path
 
 from app import events
-from app.services import booking_states, event_handlers, search_indexing, staff_notifications
+from app.services import (
+    booking_states,
+    event_handlers,
+    search_indexing,
+    staff_notifications,
+    webhook_fanout,
+)
 
 APP = Path(__file__).resolve().parents[2] / "app"
 
@@ -82,6 +88,7 @@ def test_every_handler_takes_the_event_by_keyword():
 def test_conditional_handlers_listen_only_with_their_setting():
     plain = event_handlers.table({})
     assert plain["offering.changed"] == ()
-    assert plain["booking.created"] == (staff_notifications.notify_staff_of_new_booking,)
+    assert plain["booking.created"] == (staff_notifications.notify_staff_of_new_booking,
+                                        webhook_fanout.fan_out)
     switched_on = event_handlers.table({"OPENSEARCH_URL": "http://search"})
     assert switched_on["offering.changed"] == (search_indexing.index_changed_offerings,)

@@ -21,6 +21,7 @@ from app.services import (
     refunds,
     search_indexing,
     sweeps,
+    webhook_delivery,
 )
 from tests import consumers
 
@@ -38,13 +39,15 @@ def test_the_sweep_covers_every_kind_of_pending_work():
         "refund_states": refund_rechecks.recheck_pending_refunds,
         "receipts": receipts.sweep,
         "search_indexing": search_indexing.sweep,
+        "webhooks": webhook_delivery.hand_over_due,
     }
 
 
 def test_kinds_that_need_a_service_are_skipped_without_it(app, app_ctx, monkeypatch):
     monkeypatch.setitem(app.config, "STRIPE_SECRET_KEY", None)
     monkeypatch.setitem(app.config, "OPENSEARCH_URL", None)
-    assert set(sweeps.sweep_pending()) == {"outbox", "messages", "conversions", "receipts"}
+    assert set(sweeps.sweep_pending()) == {"outbox", "messages", "conversions", "receipts",
+                                           "webhooks"}
 
 
 @pytest.fixture

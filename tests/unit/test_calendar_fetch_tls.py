@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from app.gateways import calendar_fetch
+from app.gateways import calendar_fetch, outbound_address
 from app.gateways.calendar_fetch import FetchFailed, FetchLimits
 
 BODY = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n"
@@ -62,7 +62,7 @@ def https_server(tmp_path, monkeypatch):
         server.socket = context.wrap_socket(server.socket, server_side=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
-        monkeypatch.setattr(calendar_fetch, "_ca_certs", lambda: cert)  # trust its CA
+        monkeypatch.setattr(outbound_address, "_ca_certs", lambda: cert)  # trust its CA
         return server.server_address[1]
 
     servers: list = []

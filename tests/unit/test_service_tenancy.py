@@ -32,6 +32,9 @@ NOT_A_TENANT_FILTER = {
     "app.services.browse.list_categories":
         "the public catalog: None lists every active provider's categories, as customers see",
     "app.services.browse.category_ids_named": "as list_categories",
+    "app.services.webhook_endpoints.create_endpoint":
+        "whose endpoint a new one is: None is a platform endpoint for admins; a provider "
+        "scope always makes its own provider's",
 }
 # Booking functions still defaulting to every provider: none since the booking_* modules
 # took a Scope. Keep it empty.

@@ -1,9 +1,13 @@
-"""Two tenants with one staff member each: the cast of every console isolation test."""
+"""Two tenants with one staff member each: the cast of every console isolation test; the
+webhook tests' local receiver (tests/integration/webhook_support.py) for the Webhooks
+screen."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import pytest
+
+from tests.integration.webhook_support import receiver
 
 
 @dataclass(frozen=True)
@@ -33,3 +37,6 @@ def tenant_b(build) -> Tenant:
 @pytest.fixture
 def admin_email(build) -> str:
     return build.email_of(build.admin())
+
+
+__all__ = ["Tenant", "admin_email", "receiver", "tenant_a", "tenant_b"]

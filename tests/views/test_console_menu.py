@@ -1,11 +1,11 @@
-"""The console menu: at most seven groups, different for staff and admins."""
+"""The console menu: at most eight groups, different for staff and admins."""
 from __future__ import annotations
 
 import re
 
 from tests.views.console import page_text, signed_in
 
-MAX_GROUPS = 7
+MAX_GROUPS = 8
 
 
 def _navbar(client) -> str:
@@ -25,9 +25,10 @@ def test_staff_see_their_groups_and_no_platform(app, tenant_a):
     groups = _groups(navbar)
 
     assert groups == ["Bookings", "Catalog", "Payments", "Messages", "Marketing",
-                      "Your business"]
+                      "Integrations", "Your business"]
     assert len(groups) + 1 <= MAX_GROUPS  # + the Home link
     assert ">\n    Home</a>" in navbar or "Home</a>" in navbar
+    assert "Webhooks</a>" in navbar
     for admin_only in ("Platform", "Users", "Roles", "Webhook inbox", "Event log", "Jobs"):
         assert admin_only not in navbar
 
@@ -36,7 +37,8 @@ def test_admins_see_platform_instead_of_the_business_group(app, admin_email):
     navbar = _navbar(signed_in(app, admin_email))
     groups = _groups(navbar)
 
-    assert groups == ["Bookings", "Catalog", "Payments", "Messages", "Marketing", "Platform"]
+    assert groups == ["Bookings", "Catalog", "Payments", "Messages", "Marketing",
+                      "Integrations", "Platform"]
     assert len(groups) + 1 <= MAX_GROUPS
     for item in ("Providers", "Users", "Roles", "Webhook inbox", "Event log",
                  "Consumed events", "Audit log"):

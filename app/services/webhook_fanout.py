@@ -1,0 +1,123 @@
+"""Fan-out: an outbox event becomes one webhook delivery per endpoint that wants it.
+
+:func:`fan_out` is the outbox handler of every public topic
+(:data:`app.services.webhook_topics.EVENT_TOPICS`). It runs in the worker, in the
+handler's unit of work with its ``ConsumedEvent`` claim, never in the request that made
+the change: it reads the provider's active endpoints and the platform's, builds the public
+``data`` once (:mod:`app.services.webhook_payloads`) and inserts one pending delivery per
+subscribed endpoint (``ON CONFLICT DO NOTHING`` on (endpoint, event): a second run adds
+nothing); after the commit each is handed to the ``webhooks`` queue.
+
+With no endpoint at all an event costs nothing: the handler acts only when
+:func:`_may_have_endpoints` says so, from a per-process note of which providers have active
+endpoints, read again at most every ``WEBHOOK_ENDPOINT_CACHE_SECONDS`` (and at once after
+this process changed an endpoint). An event published in another process within those
+seconds of the very first endpoint of its provider may therefore not be sent.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from app import events
+from app.extensions import db
+from app.models.events import OutboxEvent
+from app.models.types import utcnow
+from app.models.webhooks import WebhookDelivery, WebhookEndpoint
+from app.services import webhook_delivery, webhook_payloads
+from app.services.transactions import after_commit, unit_of_work
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _EndpointNote:
+    read_at: float
+    providers: frozenset[int]
+    platform: bool
+
+
+_note: _EndpointNote | None = None
+
+
+def forget_endpoints() -> None:
+    """Read which providers have endpoints again on the next event (after a change)."""
+    global _note
+    _note = None
+
+
+def _current_note() -> _EndpointNote:
+    global _note
+    ttl = float(current_app.config.get("WEBHOOK_ENDPOINT_CACHE_SECONDS", 10))
+    now = time.monotonic()
+    if _note is None or now - _note.read_at >= ttl:
+        owners = _providers_with_endpoints()
+        _note = _EndpointNote(now, frozenset(owner for owner in owners if owner is not None),
+                              None in owners)
+    return _note
+
+
+def _providers_with_endpoints() -> set[int | None]:
+    """Read on a connection of its own on PostgreSQL: the publisher may be in the middle of
+    its own transaction (the booking statement), which this must not join or keep open."""
+    query = select(WebhookEndpoint.provider_id).where(WebhookEndpoint.active.is_(True)).distinct()
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect() as connection:
+            return set(connection.scalars(query))
+    return set(db.session.scalars(query))
+
+
+def _may_have_endpoints(topic: str, payload: dict) -> bool:
+    note = _current_note()
+    if note.platform:
+        return True
+    provider_id = payload.get("provider_id")
+    if provider_id is None:  # a payload that does not say: ask the handler
+        return bool(note.providers)
+    return provider_id in note.providers
+
+
+@events.acts_only_when(_may_have_endpoints)
+def fan_out(*, event_id: str, topic: str, payload: dict) -> None:
+    """One pending delivery per active endpoint of the event's provider (and the
+    platform's) subscribed to ``topic``; handed to the queue after the commit."""
+    with unit_of_work(joins=True):  # with the handler's claim on the event
+        event = db.session.get(OutboxEvent, event_id)
+        provider_id = payload.get("provider_id") or (event.provider_id if event else None)
+        owners = WebhookEndpoint.provider_id.is_(None)
+        if provider_id is not None:
+            owners = or_(owners, WebhookEndpoint.provider_id == provider_id)
+        endpoints = [endpoint for endpoint in db.session.scalars(
+            select(WebhookEndpoint).where(WebhookEndpoint.active.is_(True), owners)
+            .order_by(WebhookEndpoint.id))
+            if _subscribed(endpoint.topics, topic)]
+        if not endpoints:
+            return
+        data = webhook_payloads.data_for(topic, payload)
+        if data is None:
+            log.info("event %s (%s): what it is about is gone; no webhook", event_id, topic)
+            return
+        occurred_at = event.created_at if event is not None else utcnow()
+        now = utcnow()
+        rows = [webhook_delivery.delivery_values(
+            endpoint.id, topic=topic, event_id=event_id, occurred_at=occurred_at, data=data,
+            provider_id=provider_id, now=now) for endpoint in endpoints]
+        insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" \
+            else sqlite_insert
+        slow = {endpoint.id for endpoint in endpoints if webhook_delivery.is_slow(endpoint, now)}
+        added = db.session.execute(
+            insert(WebhookDelivery).values(rows)
+            .on_conflict_do_nothing(index_elements=["endpoint_id", "event_id"])
+            .returning(WebhookDelivery.id, WebhookDelivery.endpoint_id)).all()
+        for delivery_id, endpoint_id in added:
+            after_commit(webhook_delivery.hand_over, delivery_id, slow=endpoint_id in slow)
+
+
+def _subscribed(topics, topic: str) -> bool:
+    return "*" in topics or topic in topics
