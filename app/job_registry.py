@@ -38,6 +38,7 @@ from app.services import (
     social_sign_in,
     sweeps,
     webhook_delivery,
+    webhook_fanout,
 )
 from app.services.scopes import Scope
 
@@ -188,7 +189,7 @@ def deliver_webhook_slowly(delivery_id: int) -> str:
 
 @with_app_context
 def hand_over_due_webhooks() -> int:
-    return webhook_delivery.hand_over_due()
+    return webhook_fanout.catch_up() + webhook_delivery.hand_over_due()
 
 
 @with_app_context

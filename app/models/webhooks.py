@@ -82,6 +82,10 @@ class WebhookEndpoint(db.Model):
     slow_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     disabled_reason: Mapped[str | None] = mapped_column(String(ERROR_LENGTH))
+    # Since when it hears what it hears (made, enabled, or its topics changed): the events
+    # just after are fanned out to it once more (``webhook_fanout.catch_up``).
+    listening_since: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False,
+                                                      default=utcnow)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow,
                                                  onupdate=utcnow)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from app import events
 from app.services import conversions, notifications, payment_webhooks, receipts, refunds
-from app.services import refund_rechecks, search_indexing, webhook_delivery
+from app.services import refund_rechecks, search_indexing, webhook_delivery, webhook_fanout
 from app.services.payments import reconciled_gateways
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("receipts", receipts.sweep),  # numbered documents a crash left without a PDF
     Kind("search_indexing", search_indexing.sweep, search_indexing.opensearch_configured),
     Kind("webhooks", webhook_delivery.hand_over_due),  # due retries, lost delivery jobs
+    Kind("webhook_catch_up", webhook_fanout.catch_up),  # a new endpoint's first events
 )
 
 

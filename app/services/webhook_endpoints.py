@@ -157,6 +157,8 @@ def update_endpoint(endpoint_id: int, *, scope: Scope, **changes) -> WebhookEndp
         values["version"] = _version(changes["version"])
     with unit_of_work():
         endpoint = _locked(endpoint_id, scope)
+        if values.get("topics", endpoint.topics) != endpoint.topics:
+            endpoint.listening_since = utcnow()
         for key, value in values.items():
             setattr(endpoint, key, value)
         if "active" in changes and bool(changes["active"]) != endpoint.active:
@@ -385,6 +387,8 @@ def _delivery_of(endpoint_id: int, delivery_id: int, *, scope: Scope) -> Webhook
 
 
 def _enable(endpoint: WebhookEndpoint) -> None:
+    if not endpoint.active:
+        endpoint.listening_since = utcnow()
     endpoint.active = True
     endpoint.disabled_at = endpoint.disabled_reason = endpoint.failing_since = None
     endpoint.consecutive_failures = 0

@@ -11,14 +11,18 @@ nothing); after the commit each is handed to the ``webhooks`` queue.
 With no endpoint at all an event costs nothing: the handler acts only when
 :func:`_may_have_endpoints` says so, from a per-process note of which providers have active
 endpoints, read again at most every ``WEBHOOK_ENDPOINT_CACHE_SECONDS`` (and at once after
-this process changed an endpoint). An event published in another process within those
-seconds of the very first endpoint of its provider may therefore not be sent.
+this process changed an endpoint). Another process may publish an event within those
+seconds of an endpoint's start while its note still says "no endpoints", and store the
+event as done: :func:`catch_up` (every 15 s, and in the pending-work sweep) fans out once
+more the events of an endpoint's first moments (``listening_since``), so none is missed
+and none is sent twice (the same ``ON CONFLICT``).
 """
 from __future__ import annotations
 
 import logging
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import or_, select
@@ -27,11 +31,16 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app import events
 from app.extensions import db
-from app.models.events import OutboxEvent
+from app.models.events import DONE, FAILED, QUEUED, RETRYING, OutboxEvent
 from app.models.types import utcnow
 from app.models.webhooks import WebhookDelivery, WebhookEndpoint
 from app.services import webhook_delivery, webhook_payloads
 from app.services.transactions import after_commit, unit_of_work
+from app.services.webhook_topics import EVENT_TOPICS
+
+# How long after the note's lifetime an endpoint's first events are looked at again: the
+# publisher's clock, its transaction and the note's read may each lag a little.
+CATCH_UP_MARGIN = timedelta(seconds=30)
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +61,13 @@ def forget_endpoints() -> None:
     _note = None
 
 
+def _note_seconds() -> float:
+    return float(current_app.config.get("WEBHOOK_ENDPOINT_CACHE_SECONDS", 10))
+
+
 def _current_note() -> _EndpointNote:
     global _note
-    ttl = float(current_app.config.get("WEBHOOK_ENDPOINT_CACHE_SECONDS", 10))
+    ttl = _note_seconds()
     now = time.monotonic()
     if _note is None or now - _note.read_at >= ttl:
         owners = _providers_with_endpoints()
@@ -93,30 +106,67 @@ def fan_out(*, event_id: str, topic: str, payload: dict) -> None:
         owners = WebhookEndpoint.provider_id.is_(None)
         if provider_id is not None:
             owners = or_(owners, WebhookEndpoint.provider_id == provider_id)
-        endpoints = [endpoint for endpoint in db.session.scalars(
+        endpoints = list(db.session.scalars(
             select(WebhookEndpoint).where(WebhookEndpoint.active.is_(True), owners)
-            .order_by(WebhookEndpoint.id))
-            if _subscribed(endpoint.topics, topic)]
-        if not endpoints:
-            return
-        data = webhook_payloads.data_for(topic, payload)
-        if data is None:
-            log.info("event %s (%s): what it is about is gone; no webhook", event_id, topic)
-            return
-        occurred_at = event.created_at if event is not None else utcnow()
-        now = utcnow()
-        rows = [webhook_delivery.delivery_values(
-            endpoint.id, topic=topic, event_id=event_id, occurred_at=occurred_at, data=data,
-            provider_id=provider_id, now=now) for endpoint in endpoints]
-        insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" \
-            else sqlite_insert
-        slow = {endpoint.id for endpoint in endpoints if webhook_delivery.is_slow(endpoint, now)}
-        added = db.session.execute(
-            insert(WebhookDelivery).values(rows)
-            .on_conflict_do_nothing(index_elements=["endpoint_id", "event_id"])
-            .returning(WebhookDelivery.id, WebhookDelivery.endpoint_id)).all()
-        for delivery_id, endpoint_id in added:
-            after_commit(webhook_delivery.hand_over, delivery_id, slow=endpoint_id in slow)
+            .order_by(WebhookEndpoint.id)))
+        _add_deliveries(event_id, topic, payload, provider_id,
+                        event.created_at if event is not None else utcnow(), endpoints)
+
+
+def catch_up(*, now: datetime | None = None) -> int:
+    """Fan out once more, to each endpoint that started listening a moment ago, the events
+    published since: those a process stored as done while its note still said their
+    provider had no endpoints. Returns how many deliveries it added (usually none)."""
+    now = now or utcnow()
+    window = timedelta(seconds=_note_seconds()) + CATCH_UP_MARGIN
+    added = 0
+    with unit_of_work():
+        starters = db.session.scalars(select(WebhookEndpoint).where(
+            WebhookEndpoint.active.is_(True),
+            WebhookEndpoint.listening_since >= now - 2 * window)).all()
+        for endpoint in starters:
+            since = endpoint.listening_since - CATCH_UP_MARGIN
+            missed = select(OutboxEvent).where(
+                # every status, so that the (status, created_at) index serves the range
+                OutboxEvent.status.in_((QUEUED, RETRYING, DONE, FAILED)),
+                OutboxEvent.created_at >= since,
+                OutboxEvent.created_at <= endpoint.listening_since + window,
+                ~select(WebhookDelivery.id).where(
+                    WebhookDelivery.endpoint_id == endpoint.id,
+                    WebhookDelivery.event_id == OutboxEvent.id).exists())
+            if endpoint.provider_id is not None:
+                missed = missed.where(OutboxEvent.provider_id == endpoint.provider_id)
+            for event in db.session.scalars(missed.order_by(OutboxEvent.created_at)):
+                if event.topic in EVENT_TOPICS:
+                    added += _add_deliveries(event.id, event.topic, event.payload,
+                                             event.provider_id, event.created_at, [endpoint])
+    return added
+
+
+def _add_deliveries(event_id: str, topic: str, payload: dict, provider_id: int | None,
+                    occurred_at: datetime, endpoints: list[WebhookEndpoint]) -> int:
+    """One pending delivery of the event per endpoint subscribed to its topic (none twice),
+    each handed to the queue after the commit; returns how many were added."""
+    endpoints = [endpoint for endpoint in endpoints if _subscribed(endpoint.topics, topic)]
+    if not endpoints:
+        return 0
+    data = webhook_payloads.data_for(topic, payload)
+    if data is None:
+        log.info("event %s (%s): what it is about is gone; no webhook", event_id, topic)
+        return 0
+    now = utcnow()
+    rows = [webhook_delivery.delivery_values(
+        endpoint.id, topic=topic, event_id=event_id, occurred_at=occurred_at, data=data,
+        provider_id=provider_id, now=now) for endpoint in endpoints]
+    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    slow = {endpoint.id for endpoint in endpoints if webhook_delivery.is_slow(endpoint, now)}
+    added = db.session.execute(
+        insert(WebhookDelivery).values(rows)
+        .on_conflict_do_nothing(index_elements=["endpoint_id", "event_id"])
+        .returning(WebhookDelivery.id, WebhookDelivery.endpoint_id)).all()
+    for delivery_id, endpoint_id in added:
+        after_commit(webhook_delivery.hand_over, delivery_id, slow=endpoint_id in slow)
+    return len(added)
 
 
 def _subscribed(topics, topic: str) -> bool:

@@ -35,6 +35,7 @@ def upgrade():
     sa.Column('slow_until', sa.DateTime(timezone=True), nullable=True),
     sa.Column('disabled_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('disabled_reason', sa.String(length=500), nullable=True),
+    sa.Column('listening_since', sa.DateTime(timezone=True), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("version IN ('1')", name=op.f('ck_webhook_endpoint_version_known')),

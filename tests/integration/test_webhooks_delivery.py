@@ -323,6 +323,33 @@ def test_without_endpoints_an_event_costs_no_job(app, build, receiver):
     assert db.session.get(OutboxEvent, event_id).status == "done"  # stored, not dispatched
 
 
+def test_events_a_stale_note_skipped_reach_a_new_endpoint_once(app, build, receiver,
+                                                               monkeypatch):
+    """Another process, whose note still says the provider has no endpoints, stores an
+    event as done; the catch-up fans it out to the endpoint that had just started."""
+    monkeypatch.setitem(app.config, "WEBHOOK_ENDPOINT_CACHE_SECONDS", 10)
+    alpha = studio(build)
+    reference = place_booking(app, build, alpha)
+    webhook_fanout.forget_endpoints()
+    stale = webhook_fanout._current_note()  # read now: no endpoints anywhere
+    endpoint_id = add_endpoint(receiver, alpha, "/new", topics=["booking.no_show"])
+    webhook_fanout._note = stale  # as in a process that did not make the endpoint
+    event_id = publish("booking.no_show", {"booking_reference": reference,
+                                           "provider_id": alpha}, provider_id=alpha)
+    run_jobs(app)
+    assert db.session.get(OutboxEvent, event_id).status == "done"  # no job: skipped
+    assert deliveries_of(endpoint_id) == []
+
+    assert webhook_fanout.catch_up() == 1
+    run_jobs(app)
+    assert webhook_fanout.catch_up() == 0  # once
+    [delivery] = deliveries_of(endpoint_id)
+    assert delivery.event_id == event_id and delivery.status == "succeeded"
+    assert [item.json["data"]["reference"] for item in receiver.at("/new")] == [reference]
+    # Long after the endpoint started, its first moments are no longer looked at.
+    assert webhook_fanout.catch_up(now=utcnow() + timedelta(minutes=5)) == 0
+
+
 def test_the_periodic_hand_over_takes_due_retries_and_lost_jobs_only(app, build, receiver,
                                                                      patient):
     alpha = studio(build)
