@@ -1,4 +1,5 @@
 """All models, imported so that SQLAlchemy and Alembic see every table."""
+from app.models.api_keys import ProviderApiKey, ApiKeyCall
 from app.models.audit import AuditLog
 from app.models.availability import AvailabilityRule, ClosedDay, Slot, TimeOff
 from app.models.bookings import Attribution, Booking, BookingHistory
@@ -35,6 +36,8 @@ from app.models.resources import (
 from app.models.resource_calendars import ResourceCalendar
 
 __all__ = [
+    "ProviderApiKey",
+    "ApiKeyCall",
     "Resource",
     "ResourceBooking",
     "ResourceBusy",
