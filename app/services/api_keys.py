@@ -107,14 +107,13 @@ def looks_like_key(text: str | None) -> bool:
     return bool(text) and text.startswith(KEY_START)
 
 
-def create_key(*, scope: Scope, name: str, scopes, expires_at: datetime | None = None,
-               provider_id: int | None = None, created_by_id: int | None = None,
+def create_key(*, scope: Scope, provider_id: int, name: str, scopes,
+               expires_at: datetime | None = None, created_by_id: int | None = None,
                now: datetime | None = None) -> tuple[ProviderApiKey, str]:
-    """A new key of the scope's provider (``provider_id`` for admins): the row and the
+    """A new key of provider ``provider_id`` (which ``scope`` must reach): the row and the
     whole key, which is never shown again."""
     require_scope(scope)
-    provider_id = scope.provider_id if provider_id is None else provider_id
-    if provider_id is None or not scope.allows(provider_id):
+    if not scope.allows(provider_id):
         raise NotFound("provider.not_found", "No such provider.")
     now = now or utcnow()
     name = (name or "").strip()
@@ -145,11 +144,10 @@ def create_key(*, scope: Scope, name: str, scopes, expires_at: datetime | None =
     raise RuntimeError("could not draw an unused key prefix")
 
 
-def list_keys(*, scope: Scope, provider_id: int | None = None) -> list[ProviderApiKey]:
+def list_keys(*, scope: Scope) -> list[ProviderApiKey]:
     query = require_scope(scope).filter(select(ProviderApiKey), ProviderApiKey)
-    if provider_id is not None:
-        query = query.where(ProviderApiKey.provider_id == provider_id)
-    return list(db.session.scalars(query.order_by(ProviderApiKey.created_at.desc(), ProviderApiKey.id.desc())))
+    return list(db.session.scalars(query.order_by(ProviderApiKey.created_at.desc(),
+                                                  ProviderApiKey.id.desc())))
 
 
 def get_key(key_id: int, *, scope: Scope) -> ProviderApiKey:
@@ -178,11 +176,11 @@ def authenticate(presented: str, *, now: datetime | None = None) -> KeyCaller:
     if not looks_like_key(presented) or len(presented) > 200 \
             or presented[PREFIX_LENGTH:PREFIX_LENGTH + 1] != "_":
         raise Unauthorized(*INVALID_KEY)
+    key = ProviderApiKey
     row = db.session.execute(
-        select(ProviderApiKey.id, ProviderApiKey.provider_id, ProviderApiKey.name, ProviderApiKey.prefix, ProviderApiKey.key_hash,
-               ProviderApiKey.scopes, ProviderApiKey.expires_at, ProviderApiKey.revoked_at, ProviderApiKey.last_used_at,
-               ProviderApiKey.created_by_id)
-        .where(ProviderApiKey.prefix == presented[:PREFIX_LENGTH])).first()
+        select(key.id, key.provider_id, key.name, key.prefix, key.key_hash, key.scopes,
+               key.expires_at, key.revoked_at, key.last_used_at, key.created_by_id)
+        .where(key.prefix == presented[:PREFIX_LENGTH])).first()
     # The digest is compared even for an unknown prefix, so timing tells nothing.
     stored = row.key_hash if row is not None else "0" * 64
     matches = hmac.compare_digest(stored, _hash(presented))
