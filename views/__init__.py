@@ -6,6 +6,7 @@ from flask import current_app
 from app.security_headers import accept_uploads
 from views import menu
 from views.assets import register_assets
+from views.api_keys import ApiKeyView
 from views.audit import AuditLogView
 from views.availability import AvailabilityRuleView, ClosedDayView, SlotView, TimeOffView
 from views.bookings import BookingHistoryView, BookingView
@@ -103,10 +104,13 @@ def register_views(appbuilder) -> None:
     menu.move_security_screens(appbuilder)  # Users and Roles, after Providers
     appbuilder.add_view(AuditLogView, "Audit log", icon="fa-history",
                         category=menu.PLATFORM.name)
+    appbuilder.add_view(ApiKeyView, "API keys", icon="fa-key", category=menu.PLATFORM.name)
     appbuilder.add_link("Business profile", href="ProviderView.list", icon="fa-store",
                         label="Profile", category=menu.BUSINESS.name)
     appbuilder.add_link("Business audit log", href="AuditLogView.list", icon="fa-history",
                         label="Audit log", category=menu.BUSINESS.name)
+    appbuilder.add_link("Business API keys", href="ApiKeyView.list", icon="fa-key",
+                        label="API keys", category=menu.BUSINESS.name)
     for view, name, icon in (
         (PaymentEventView, "Webhook inbox", "fa-inbox"),
         (OutboxEventView, "Event log", "fa-exchange"),

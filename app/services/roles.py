@@ -91,13 +91,15 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         # Which booking events their staff are emailed about, and where.
         ("can_settings", "StaffNotificationSettingsView"),
         *_menus("Messages", "Delivery log", "Message templates", "Staff notifications"),
+        # Their provider's API keys: make (shown once), look at, revoke; never edited.
+        *_read("ApiKeyView"), ("can_create", "ApiKeyView"), ("can_revoke", "ApiKeyView"),
         # The menu (views/menu.py): every group but Platform.
         *_menus("Home", "Bookings", "All bookings", "Calendar", "Waiting lists",
                 "Calendar feed",
                 "Catalog", "Offerings", "Variants", "Categories", "Locations", "Resources",
                 "Opening hours", "Closed days", "Time off", "Resource time off", "Slots",
                 "Payments", "All payments", "Refunds",
-                "Business", "Business profile", "Business audit log"),
+                "Business", "Business profile", "Business audit log", "Business API keys"),
     ],
     CUSTOMER: [],
 }
@@ -106,7 +108,7 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
 # Admin holds every permission but these: the staff's own-business menu, whose screens
 # admins reach over every provider under Platform (one menu group fewer for them).
 ADMIN_WITHOUT: frozenset[tuple[str, str]] = frozenset(
-    _menus("Business", "Business profile", "Business audit log"))
+    _menus("Business", "Business profile", "Business audit log", "Business API keys"))
 
 
 @dataclass
