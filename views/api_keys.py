@@ -19,7 +19,8 @@ from app.models import ProviderApiKey
 from app.services import agenda, api_keys, catalog_rules
 from app.services.wall_clock import NoSuchLocalTime, utc_from_wall_clock
 from views.base import TenantModelView, console_scope, current_user
-from views.console import ConsoleInterface, local_column, local_time, provider_zone_of
+from views.console import (ConsoleInterface, local_column, local_time, person,
+                           provider_zone_of)
 
 STATUS_LABELS = {api_keys.ACTIVE: "Active", api_keys.EXPIRED: "Expired",
                  api_keys.REVOKED: "Revoked"}
@@ -53,6 +54,13 @@ def _last_used(key) -> str:
     return f"{when} from {key.last_used_ip}" if key.last_used_ip else when
 
 
+def _revoked(key) -> str:
+    if key.revoked_at is None:
+        return "Not revoked"
+    when = local_time(key.revoked_at, provider_zone_of(key))
+    return f"{when} by {person(key.revoked_by)}" if key.revoked_by else when
+
+
 def _expires(key) -> str:
     return local_time(key.expires_at, provider_zone_of(key)) if key.expires_at else "Never"
 
@@ -61,7 +69,7 @@ class ApiKeyView(TenantModelView):
     route_base = "/api-keys"
     datamodel = ConsoleInterface(ProviderApiKey, display={
         "created_at": local_column("created_at"),
-        "revoked_at": local_column("revoked_at"),
+        "revoked_at": _revoked,
         "expires_at": _expires,
         "last_used_at": _last_used,
         "scopes": _scopes,
@@ -74,14 +82,14 @@ class ApiKeyView(TenantModelView):
     list_columns = ["name", "prefix", "status", "scopes", "last_used_at", "expires_at",
                     "created_by", "created_at", "provider"]
     show_columns = ["name", "prefix", "status", "scopes", "last_used_at", "expires_at",
-                    "created_by", "created_at", "revoked_at", "revoked_by", "provider"]
+                    "created_by", "created_at", "revoked_at", "provider"]
     search_columns = ["name", "prefix", "provider"]
     order_columns = ["name", "prefix", "created_at", "last_used_at", "expires_at"]
     base_order = ("created_at", "desc")
     label_columns = {"prefix": "Prefix", "status": "Status", "scopes": "May",
                      "last_used_at": "Last used", "expires_at": "Expires",
                      "created_by": "Made by", "created_at": "Made",
-                     "revoked_at": "Revoked", "revoked_by": "Revoked by",
+                     "revoked_at": "Revoked",
                      "provider": "Provider"}
 
     def render_template(self, template, **kwargs):
@@ -93,7 +101,8 @@ class ApiKeyView(TenantModelView):
         key = self._key(pk)
         zone = provider_zone_of(key)
         calls = api_keys.recent_calls(key.id, scope=console_scope())
-        return {"zone": zone or "UTC", "active": api_keys.status_of(key) == api_keys.ACTIVE,
+        return {"zone": zone or "UTC", "most": api_keys.CALLS_SHOWN,
+                "active": api_keys.status_of(key) == api_keys.ACTIVE,
                 "rows": [{"at": local_time(c.at, zone), "method": c.method, "path": c.path,
                           "status": c.status_code, "ip": c.ip or ""} for c in calls]}
 
