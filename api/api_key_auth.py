@@ -77,13 +77,13 @@ def _count_call(caller: KeyCaller) -> None:
     text = current_app.config.get("API_KEY_RATE_LIMIT") or ""
     if not text:
         return
-    item = parse(text)
     try:
+        item = parse(text)
         strategy = limiter.limiter
         if strategy.hit(item, "api_key", caller.prefix):
             return
         reset_at, _remaining = strategy.get_window_stats(item, "api_key", caller.prefix)
-    except Exception:  # the store unreachable: the call is not held up for it
+    except Exception:  # the store unreachable (or the setting unreadable): not held up
         log.warning("API key rate limit of %s not counted", caller.prefix, exc_info=True)
         return
     g.bookwell_api_key_limited = True
