@@ -36,7 +36,7 @@ def test_the_periodic_table_covers_the_periodic_work():
             "payments.reconcile", "notifications.queue_reminders",
             "attribution.clear_request_details", "maintenance.purge_revoked_tokens",
             "maintenance.purge_idempotency_keys", "maintenance.fold_daily_figures",
-            "outside_calendars.fetch_due"} == jobs
+            "outside_calendars.fetch_due", "maintenance.purge_api_key_calls"} == jobs
     assert len({entry.key for entry in PERIODIC}) == len(PERIODIC)
     assert all(entry.job in JOBS for entry in PERIODIC)  # every name resolves
 
