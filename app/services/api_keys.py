@@ -127,7 +127,9 @@ def create_key(*, scope: Scope, provider_id: int, name: str, scopes,
         key = f"{prefix}_{secrets.token_urlsafe(32)}"
         try:
             with unit_of_work():
-                if db.session.get(Provider, provider_id) is None:
+                # The provider's row, locked: two keys made at once cannot take one name.
+                if db.session.scalar(select(Provider.id).where(Provider.id == provider_id)
+                                     .with_for_update()) is None:
                     raise NotFound("provider.not_found", "No such provider.")
                 _refuse_name_in_use(provider_id, name, now)
                 row = ProviderApiKey(provider_id=provider_id, name=name, prefix=prefix,

@@ -150,3 +150,30 @@ def test_old_calls_are_pruned(app, app_ctx, providers):
     api_keys.record_call(caller, method="GET", path="/new", status_code=200, ip=None)
     assert api_keys.purge_old_calls() == 1
     assert db.session.scalars(select(ApiKeyCall.path)).all() == ["/new"]
+
+
+def test_keys_made_at_once_never_share_a_name(app, app_ctx, providers, is_postgres):
+    if not is_postgres:
+        pytest.skip("SQLite serialises every writer; the race needs PostgreSQL "
+                    "(TEST_DATABASE_URL)")
+    import threading
+
+    barrier, outcomes = threading.Barrier(4), []
+
+    def maker() -> None:
+        with app.app_context():
+            barrier.wait()
+            try:
+                _make(providers[0], name="CRM", scopes=["catalog:read"])
+                outcomes.append("made")
+            except ValidationFailed as refused:
+                outcomes.append(refused.code)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=maker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["api_key.name_taken"] * 3 + ["made"]
