@@ -69,3 +69,19 @@ def test_staff_make_use_and_revoke_an_api_key(page, build, browser_page):
     refused = page.request.get("/api/v1/provider/categories",
                                headers={"Authorization": f"Bearer {key}"})
     assert refused.status == 401 and refused.json()["code"] == "auth.invalid_api_key"
+
+
+def test_admins_see_every_providers_keys_with_the_provider(page, build):
+    build.api_key(build.provider(name="Harbor Yoga Studio"), "catalog:read", name="CRM sync")
+    build.api_key(build.provider(name="Beta Barbers"), "payments:read", name="Accounting")
+    sign_in(page, build.email_of(build.admin()))
+    page.locator(".navbar-nav > li > a.dropdown-toggle", has_text="Platform").click()
+    page.locator(".navbar-nav .dropdown-menu").get_by_role("link", name="API keys").click()
+    expect(page.locator("table tr", has_text="CRM sync")).to_contain_text("Harbor Yoga Studio")
+    expect(page.locator("table tr", has_text="Accounting")).to_contain_text("Beta Barbers")
+    expect(page.locator("table tr", has_text="Accounting")).to_contain_text(
+        "Read payments and refunds")
+    page.screenshots.take("admin-list")
+    page.get_by_role("link", name="Make an API key").click()
+    expect(page.get_by_label("Provider")).to_be_visible()
+    page.screenshots.take("admin-form")
