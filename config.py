@@ -177,7 +177,15 @@ class Config:
                         "type": "http",
                         "scheme": "bearer",
                         "bearerFormat": "JWT",
-                    }
+                    },
+                    "apiKey": {
+                        "type": "http",
+                        "scheme": "bearer",
+                        "bearerFormat": "bwk_<prefix>_<secret>",
+                        "description": "A provider API key made in the console "
+                        "(Integrations → API keys). Accepted on provider endpoints only; "
+                        "each endpoint names the scope the key needs.",
+                    },
                 }
             },
         }
@@ -205,6 +213,11 @@ class Config:
         self.SOCIAL_SIGN_IN_BASE_URL = env.get("SOCIAL_SIGN_IN_BASE_URL") or None
         # Reads of one calendar feed address per client address (calendar apps poll).
         self.CALENDAR_FEED_RATE_LIMIT = env.get("CALENDAR_FEED_RATE_LIMIT", "60 per minute")
+        # Calls per provider API key, counted across all provider endpoints (429 past it).
+        self.API_KEY_RATE_LIMIT = env.get("API_KEY_RATE_LIMIT", "600 per minute")
+        # How long each call made with an API key is kept (the key's "Recent calls").
+        self.API_KEY_CALL_RETENTION_DAYS = _env_int_from(env, "API_KEY_CALL_RETENTION_DAYS",
+                                                         30)
         # Where an app may receive its one-time sign-in code (comma-separated, exact URIs).
         self.SOCIAL_APP_REDIRECT_URIS = tuple(
             u.strip() for u in env.get("SOCIAL_APP_REDIRECT_URIS", "").split(",") if u.strip())

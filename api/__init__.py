@@ -7,7 +7,7 @@ from flask import send_from_directory
 from flask_smorest import Api as SmorestApi
 from swagger_ui_bundle import swagger_ui_path
 
-from api import errors
+from api import api_key_auth, errors
 from api.auth.routes import blp as auth_blp
 from api.bookings.routes import blp as bookings_blp
 from api.calendar_feeds.routes import blp as calendar_feeds_blp
@@ -74,6 +74,7 @@ def init_api(app) -> Api:
         csrf.exempt(blp)
     webhook_payloads.register(api.spec)
     app.register_blueprint(_docs_assets_blueprint())
+    app.after_request(api_key_auth.record_call)
 
     jwt_manager = app.appbuilder.sm.jwt_manager
     errors.register_jwt_error_callbacks(jwt_manager)

@@ -1,6 +1,7 @@
 """A smorest Blueprint that documents our error shape and auth requirements."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import wraps
 
 from flask import g
@@ -9,6 +10,7 @@ from flask_smorest import Blueprint as SmorestBlueprint
 from marshmallow import ValidationError
 from webargs.flaskparser import FlaskParser, abort
 
+from api import api_key_auth
 from api.errors import ErrorSchema
 from api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PAGE_RANGE
 from app import request_actor
@@ -17,6 +19,7 @@ from app.services import tenancy
 from app.services.scopes import Scope
 from app.services.roles import PROVIDER
 from app.services import accounts
+from app.services.api_keys import SCOPE_NAMES
 
 _TOKEN_IDENTITY = "bookwell_token_identity"
 _LOOKUP_INSTALLED = "bookwell.user_lookup"
@@ -69,18 +72,28 @@ class Blueprint(SmorestBlueprint):
         return lambda func: document_bad_json(parse(func))
 
     def login_required(self, *, refresh: bool = False, roles: set[str] | None = None,
-                       token_identity: bool = False):
+                       token_identity: bool = False, scope: str | None = None):
         """``token_identity``: ``current_user`` is an ``accounts.Identity`` holding the
         account id of the verified token, with no query, rather than the ORM account. Only
         for a hot endpoint whose service checks the account itself (placing a booking
         checks it in its statement, or in the read before it): an inactive account gets
-        the same 401, one round trip to the database cheaper."""
+        the same 401, one round trip to the database cheaper.
+
+        ``scope``: the API key scope a provider endpoint needs (``catalog:write``); only
+        endpoints that declare one accept a provider API key, and every staff endpoint
+        must (``tests/api/test_api_key_scopes.py``). A staff JWT needs no scope."""
         if token_identity and roles:
             raise ValueError("a token identity carries no roles to check")
+        if scope is not None and scope not in SCOPE_NAMES:
+            raise ValueError(f"unknown API key scope {scope!r}")
 
         def decorator(func):
             @wraps(func)
             def wrapper(*args, **kwargs):
+                presented = api_key_auth.presented_key()
+                if presented is not None:
+                    api_key_auth.authenticate(presented, needs=scope)
+                    return func(*args, **kwargs)
                 setattr(g, _TOKEN_IDENTITY, token_identity)
                 verify_jwt_in_request(refresh=refresh)
                 request_actor.identify(current_user.id)
@@ -88,18 +101,37 @@ class Blueprint(SmorestBlueprint):
                     raise Forbidden("auth.forbidden", "Your account may not do this.")
                 return func(*args, **kwargs)
 
-            doc = {"security": [{"bearerAuth": []}]}
-            wrapper = self.doc(**doc)(wrapper)
+            wrapper.auth_requirement = AuthRequirement(frozenset(roles or ()), scope)
+            security = [{"bearerAuth": []}]
+            if scope is not None:
+                security.append({"apiKey": [scope]})
+            wrapper = self.doc(security=security)(wrapper)
             wrapper = self.alt_response(401, schema=ErrorSchema, description="Not signed in")(
                 wrapper
             )
-            if roles:
+            if roles or scope:
                 wrapper = self.alt_response(
-                    403, schema=ErrorSchema, description="Signed in without the right role"
+                    403, schema=ErrorSchema,
+                    description="Signed in without the right role"
+                    + (f", or an API key without the scope `{scope}`" if scope else ""),
+                )(wrapper)
+            if scope is not None:
+                wrapper = self.alt_response(
+                    429, schema=ErrorSchema,
+                    description="An API key past its rate limit (`API_KEY_RATE_LIMIT`)",
                 )(wrapper)
             return wrapper
 
         return decorator
+
+
+@dataclass(frozen=True)
+class AuthRequirement:
+    """What an endpoint's ``login_required`` asks for, readable from its view function
+    (``functools.wraps`` carries it through the decorators above it)."""
+
+    roles: frozenset[str]
+    scope: str | None
 
 
 def _install_user_lookup(app) -> None:
@@ -127,8 +159,20 @@ STAFF = {PROVIDER}
 
 
 def staff_provider_id() -> int:
-    """The signed-in staff member's provider; anyone else is refused (403)."""
+    """The signed-in staff member's provider, or the provider of the API key the call is
+    made with; anyone else is refused (403)."""
+    caller = api_key_auth.current_caller()
+    if caller is not None:
+        return caller.provider_id
     return tenancy.staff_provider_id(current_user)
+
+
+def acting_account_id() -> int | None:
+    """The signed-in account's id; None for a call made with an API key (the audit trail
+    names the key)."""
+    if api_key_auth.current_caller() is not None:
+        return None
+    return current_user.id
 
 
 def staff_scope() -> Scope:

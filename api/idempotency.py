@@ -8,8 +8,9 @@ from flask import g, jsonify, request
 from flask_jwt_extended import current_user
 from werkzeug.exceptions import HTTPException
 
+from api import api_key_auth
 from api.errors import handle_domain_error, handle_http_exception
-from app.errors import DomainError
+from app.errors import DomainError, ValidationFailed
 from app.services import idempotency
 
 HEADER = "Idempotency-Key"
@@ -35,7 +36,8 @@ def idempotent(view=None, *, committed_answer=None):
             return view(*args, **kwargs)
         fingerprint = idempotency.request_fingerprint(request.method, request.path,
                                                       request.get_data())
-        claim = idempotency.claim(user_id=current_user.id, key=key,
+        user_id, key = _claimant(key)
+        claim = idempotency.claim(user_id=user_id, key=key,
                                   endpoint=request.endpoint or request.path,
                                   fingerprint=fingerprint)
         if claim.is_replay:
@@ -65,6 +67,19 @@ def idempotent(view=None, *, committed_answer=None):
 
     wrapper._apidoc = getattr(view, "_apidoc", {})
     return wrapper
+
+
+def _claimant(key: str) -> tuple[int, str]:
+    """Whose key it is: the signed-in account's; an API key's calls keep their own keys
+    under the account that made the API key, apart from that person's own."""
+    caller = api_key_auth.current_caller()
+    if caller is None:
+        return current_user.id, key
+    if caller.created_by_id is None:
+        raise ValidationFailed("idempotency.unavailable",
+                               "This API key's maker no longer exists, so it cannot use "
+                               f"{HEADER}; make a new key.")
+    return caller.created_by_id, f"{caller.prefix}:{key}"
 
 
 def claimed_record_id() -> int | None:

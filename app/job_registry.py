@@ -21,6 +21,7 @@ from app import events
 from app.models.payments import REFUND_RETRYING
 from app.services import (
     accounts,
+    api_keys,
     attribution_privacy,
     availability,
     bookings,
@@ -160,6 +161,12 @@ def purge_idempotency_keys() -> int:
 
 
 @with_app_context
+def purge_api_key_calls() -> int:
+    """Calls made with API keys older than API_KEY_CALL_RETENTION_DAYS."""
+    return api_keys.purge_old_calls()
+
+
+@with_app_context
 def fold_daily_figures() -> int:
     return daily_figures.fold_deltas()
 
@@ -229,6 +236,7 @@ JOBS: dict[str, Job] = {job.name: job for job in (
     Job("maintenance.purge_revoked_tokens", purge_revoked_tokens, "default"),
     Job("maintenance.purge_idempotency_keys", purge_idempotency_keys, "default"),
     Job("maintenance.fold_daily_figures", fold_daily_figures, "default"),
+    Job("maintenance.purge_api_key_calls", purge_api_key_calls, "default"),
     Job(outside_calendars.JOB, fetch_outside_calendar, "integrations"),
     Job("outside_calendars.fetch_due", fetch_due_outside_calendars, "default"),
     Job(webhook_delivery.DELIVER_JOB, deliver_webhook, "webhooks"),
@@ -273,6 +281,7 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic("purge-revoked-tokens", "maintenance.purge_revoked_tokens", cron="0 4 * * *"),
     Periodic("purge-idempotency-keys", "maintenance.purge_idempotency_keys",
              cron="30 4 * * *"),
+    Periodic("purge-api-key-calls", "maintenance.purge_api_key_calls", cron="40 4 * * *"),
     # Keeps the platform-wide figures' reads short; they are exact without it.
     Periodic("fold-daily-figures", "maintenance.fold_daily_figures", interval=60),
     # Hands each outside calendar whose time has come (OUTSIDE_CALENDAR_REFRESH_MINUTES)

@@ -2,7 +2,8 @@
 
 Registered by ``create_app``: before each request the actor is the signed-in console
 user (or nobody) with the request's address; an API endpoint that verifies a token names
-its account with :func:`identify`. The actor is dropped when the request ends, so the
+its account with :func:`identify`, one that accepts a provider API key names the key with
+:func:`act_as_key`. The actor is dropped when the request ends, so the
 services below see who acts only through :func:`app.services.audit.current_actor`.
 """
 from __future__ import annotations
@@ -26,6 +27,11 @@ def init_app(app: Flask) -> None:
 def identify(user_id: int | None) -> None:
     """From here to the end of the request, ``user_id`` acts (a verified API token)."""
     _enter(Actor(user_id, ip=request.remote_addr))
+
+
+def act_as_key(key_id: int, label: str) -> None:
+    """From here to the end of the request, a provider API key acts (no user)."""
+    _enter(Actor(None, ip=request.remote_addr, api_key_id=key_id, api_key_label=label))
 
 
 def _act_for_the_request() -> None:

@@ -195,3 +195,13 @@ def service_with_past_bookings(*, slot_days: int, provider_id: int | None = None
     past_booking(offering_id, ten, status="expired")
     return {"provider": provider_id, "offering": offering_id, "rule": rule_id, "day": day,
             "nine": nine, "ten": ten}
+
+
+def api_key(provider_id: int, *scopes: str, name: str | None = None, **fields) -> tuple[int, str]:
+    """A provider API key with ``scopes``: its id and the whole key (shown only once)."""
+    from app.services import api_keys
+
+    row, key = api_keys.create_key(scope=Scope.of_provider(provider_id),
+                                   provider_id=provider_id, name=name or f"Key {next(_counter)}",
+                                   scopes=scopes or ("catalog:read",), **fields)
+    return row.id, key

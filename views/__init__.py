@@ -6,6 +6,7 @@ from flask import current_app
 from app.security_headers import accept_uploads
 from views import menu
 from views.assets import register_assets
+from views.api_keys import ApiKeyView
 from views.audit import AuditLogView
 from views.availability import AvailabilityRuleView, ClosedDayView, SlotView, TimeOffView
 from views.bookings import BookingHistoryView, BookingView
@@ -98,6 +99,8 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view(ConversionEventView, "TikTok events", icon="fa-share-square-o",
                         category=menu.MARKETING.name)
     appbuilder.add_view(WebhookEndpointView, "Webhooks", icon="fa-bolt",
+                        category=menu.INTEGRATIONS.name)
+    appbuilder.add_view(ApiKeyView, "API keys", icon="fa-key",
                         category=menu.INTEGRATIONS.name)
     # Staff reach their provider's profile and audit trail under Business; admins reach
     # the same screens, over every provider, under Platform (different menu names, so

@@ -14,7 +14,7 @@ from markupsafe import Markup, escape
 from app.models import AuditLog
 from app.services import agenda
 from views.base import TenantModelView
-from views.console import ConsoleInterface, local_column
+from views.console import ConsoleInterface, local_column, person
 from views.filters import typed_time_zone
 
 # The created_at filters' positions in the search form: From, then Before (views.filters).
@@ -55,8 +55,16 @@ def readable_changes(changes) -> Markup:
                   + "".join(rows) + "</table>")
 
 
+def actor_of(entry) -> str:
+    """Who made the change: the person, or the API key it was made with."""
+    if entry.actor is not None:
+        return person(entry.actor)
+    return entry.api_key.label if entry.api_key is not None else ""
+
+
 class AuditLogView(TenantModelView):
-    datamodel = ConsoleInterface(AuditLog, display={"created_at": local_column("created_at")})
+    datamodel = ConsoleInterface(AuditLog, display={"created_at": local_column("created_at"),
+                                                    "actor": actor_of})
     item_name, items_name = "audit entry", "audit entries"
     list_title = "Audit log"
     list_template = "console/audit_list.html"

@@ -91,21 +91,21 @@ class CustomerFeedViews(MethodView):
 
 @blp.route("/provider")
 class ProviderFeedViews(MethodView):
-    @blp.login_required(roles=STAFF)
+    @blp.login_required(roles=STAFF, scope="calendar_feeds:read")
     @blp.response(200, FeedStatusSchema)
     def get(self):
         """Whether your provider's feed (every booking) is on"""
         scope = staff_scope()
         return _status(calendar_feeds.provider_feed_status(scope.provider_id, scope=scope))
 
-    @blp.login_required(roles=STAFF)
+    @blp.login_required(roles=STAFF, scope="calendar_feeds:write")
     @blp.response(201, FeedAddressSchema)
     def post(self):
         """Make the secret address of your provider's feed (a new one replaces the old)"""
         scope = staff_scope()
         return feed_address(calendar_feeds.make_provider_feed(scope.provider_id, scope=scope))
 
-    @blp.login_required(roles=STAFF)
+    @blp.login_required(roles=STAFF, scope="calendar_feeds:write")
     @blp.response(204)
     def delete(self):
         """Stop your provider's feed: its address stops working"""

@@ -29,18 +29,20 @@ CLASH = "Clashes with an existing row"
 
 
 def register_crud(path: str, kind: catalog.RowKind, schema_cls, name: str,
-                  *, updatable: bool = True) -> None:
-    """List/create at ``path``, get/update/delete at ``path/<id>``, for one row kind."""
+                  *, area: str, updatable: bool = True) -> None:
+    """List/create at ``path``, get/update/delete at ``path/<id>``, for one row kind;
+    an API key needs ``<area>:read`` to read and ``<area>:write`` to change."""
+    read, write = f"{area}:read", f"{area}:write"
 
     class ListViews(MethodView):
-        @blp.login_required(roles=STAFF)
+        @blp.login_required(roles=STAFF, scope=read)
         @blp.response(200, schema_cls(many=True))
         @blp.paginate()
         def get(self, pagination_parameters):
             return counted(pagination_parameters, catalog.list_rows(
                 kind, scope=staff_scope(), **page_of(pagination_parameters)))
 
-        @blp.login_required(roles=STAFF)
+        @blp.login_required(roles=STAFF, scope=write)
         @idempotent
         @blp.arguments(schema_cls)
         @blp.response(201, schema_cls)
@@ -50,14 +52,14 @@ def register_crud(path: str, kind: catalog.RowKind, schema_cls, name: str,
             return catalog.create(kind, scope=staff_scope(), data=data)
 
     class ItemViews(MethodView):
-        @blp.login_required(roles=STAFF)
+        @blp.login_required(roles=STAFF, scope=read)
         @blp.response(200, schema_cls)
         @blp.alt_response(404, schema=ErrorSchema, description="Not yours, or missing")
         def get(self, row_id):
             return tenancy.get_owned(kind.model, row_id, scope=staff_scope(), label=kind.label)
 
         if updatable:
-            @blp.login_required(roles=STAFF)
+            @blp.login_required(roles=STAFF, scope=write)
             @blp.arguments(schema_cls(partial=True))
             @blp.response(200, schema_cls)
             @blp.alt_response(404, schema=ErrorSchema, description="Not yours, or missing")
@@ -66,7 +68,7 @@ def register_crud(path: str, kind: catalog.RowKind, schema_cls, name: str,
                 return catalog.update(kind, row_id=row_id, scope=staff_scope(),
                                       changes=changes)
 
-        @blp.login_required(roles=STAFF)
+        @blp.login_required(roles=STAFF, scope=write)
         @blp.response(204)
         @blp.alt_response(404, schema=ErrorSchema, description="Not yours, or missing")
         @blp.alt_response(409, schema=ErrorSchema, description="Still in use")
@@ -79,17 +81,19 @@ def register_crud(path: str, kind: catalog.RowKind, schema_cls, name: str,
     blp.route(f"{path}/<int:row_id>")(ItemViews)
 
 
-register_crud("/categories", catalog.CATEGORY, CategorySchema, "Category")
-register_crud("/locations", catalog.LOCATION, ManagedLocationSchema, "Location")
-register_crud("/offerings", catalog.OFFERING, ManagedOfferingSchema, "Offering")
-register_crud("/rules", catalog.RULE, RuleSchema, "AvailabilityRule")
+register_crud("/categories", catalog.CATEGORY, CategorySchema, "Category", area="catalog")
+register_crud("/locations", catalog.LOCATION, ManagedLocationSchema, "Location",
+              area="catalog")
+register_crud("/offerings", catalog.OFFERING, ManagedOfferingSchema, "Offering",
+              area="catalog")
+register_crud("/rules", catalog.RULE, RuleSchema, "AvailabilityRule", area="availability")
 register_crud("/closed-days", catalog.CLOSED_DAY, ClosedDaySchema, "ClosedDay",
-              updatable=False)
+              area="availability", updatable=False)
 
 
 @blp.route("/offerings/<int:offering_id>/variants")
 class VariantViews(MethodView):
-    @blp.login_required(roles=STAFF)
+    @blp.login_required(roles=STAFF, scope="catalog:read")
     @blp.response(200, ManagedVariantSchema(many=True))
     @blp.alt_response(404, schema=ErrorSchema, description="Not yours, or missing")
     def get(self, offering_id):
@@ -100,7 +104,7 @@ class VariantViews(MethodView):
                                     page_size=1000, where=Variant.offering_id == offering_id)
         return rows
 
-    @blp.login_required(roles=STAFF)
+    @blp.login_required(roles=STAFF, scope="catalog:write")
     @idempotent
     @blp.arguments(ManagedVariantSchema)
     @blp.response(201, ManagedVariantSchema)
@@ -116,7 +120,7 @@ class VariantViews(MethodView):
 
 @blp.route("/variants/<int:row_id>")
 class VariantByIdViews(MethodView):
-    @blp.login_required(roles=STAFF)
+    @blp.login_required(roles=STAFF, scope="catalog:write")
     @blp.arguments(ManagedVariantSchema(partial=True))
     @blp.response(200, ManagedVariantSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="Not yours, or missing")
@@ -125,7 +129,7 @@ class VariantByIdViews(MethodView):
         return catalog.update(catalog.VARIANT, row_id=row_id, scope=staff_scope(),
                               changes=changes)
 
-    @blp.login_required(roles=STAFF)
+    @blp.login_required(roles=STAFF, scope="catalog:write")
     @blp.response(204)
     @blp.alt_response(404, schema=ErrorSchema, description="Not yours, or missing")
     def delete(self, row_id):
@@ -134,7 +138,7 @@ class VariantByIdViews(MethodView):
 
 @blp.route("/slots/generate")
 class SlotGenerationViews(MethodView):
-    @blp.login_required(roles=STAFF)
+    @blp.login_required(roles=STAFF, scope="availability:write")
     @blp.arguments(GenerateSlotsSchema)
     @blp.response(200, GenerationReportSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="No such offering of yours")

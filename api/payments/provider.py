@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_jwt_extended import current_user
 
-from api.blueprint import STAFF, Blueprint, staff_scope
+from api.blueprint import STAFF, Blueprint, acting_account_id, staff_scope
 from api.errors import ErrorSchema
 from api.idempotency import claimed_record_id, idempotent
 from api.pagination import counted, page_of
@@ -25,7 +24,7 @@ blp = Blueprint("provider_payments", __name__, url_prefix="/provider",
 
 @blp.route("/payments")
 class PaymentListViews(MethodView):
-    @blp.login_required(roles=STAFF)
+    @blp.login_required(roles=STAFF, scope="payments:read")
     @blp.arguments(PaymentListArgsSchema, location="query")
     @blp.response(200, PaymentSchema(many=True))
     @blp.paginate()
@@ -37,7 +36,7 @@ class PaymentListViews(MethodView):
 
 @blp.route("/payments/<int:payment_id>")
 class PaymentViews(MethodView):
-    @blp.login_required(roles=STAFF)
+    @blp.login_required(roles=STAFF, scope="payments:read")
     @blp.response(200, PaymentDetailSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="Not yours, or missing")
     def get(self, payment_id):
@@ -53,7 +52,7 @@ def _refund_asked_under(record_id: int):
 
 @blp.route("/payments/<int:payment_id>/refunds")
 class PaymentRefundViews(MethodView):
-    @blp.login_required(roles=STAFF)
+    @blp.login_required(roles=STAFF, scope="payments:write")
     @idempotent(committed_answer=_refund_asked_under)
     @blp.arguments(RefundCreateSchema)
     @blp.response(201, RefundSchema)
@@ -63,14 +62,14 @@ class PaymentRefundViews(MethodView):
     def post(self, data, payment_id):
         """Refund fully (no amount) or partly; never more than was paid"""
         return refunds.request_refund(payment_id, amount_minor=data.get("amount_minor"),
-                                      reason=data["reason"], actor_id=current_user.id,
+                                      reason=data["reason"], actor_id=acting_account_id(),
                                       scope=staff_scope(),
                                       idempotency_record_id=claimed_record_id())
 
 
 @blp.route("/refunds")
 class RefundListViews(MethodView):
-    @blp.login_required(roles=STAFF)
+    @blp.login_required(roles=STAFF, scope="payments:read")
     @blp.arguments(RefundListArgsSchema, location="query")
     @blp.response(200, RefundSchema(many=True))
     @blp.paginate()
@@ -82,7 +81,7 @@ class RefundListViews(MethodView):
 
 @blp.route("/bookings/<reference>/mark-paid")
 class MarkPaidViews(MethodView):
-    @blp.login_required(roles=STAFF)
+    @blp.login_required(roles=STAFF, scope="bookings:write")
     @blp.arguments(MarkPaidSchema)
     @blp.response(201, PaymentSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="Not yours, or missing")
@@ -90,5 +89,5 @@ class MarkPaidViews(MethodView):
                       description="Paid online, marked paid already, or not payable")
     def post(self, data, reference):
         """Record a payment taken at the venue (confirms a pending booking)"""
-        return payments.mark_paid(reference, actor_id=current_user.id,
+        return payments.mark_paid(reference, actor_id=acting_account_id(),
                                   scope=staff_scope(), method=data["method"])

@@ -58,14 +58,14 @@ class ResourceCalendarCreateSchema(Schema):
 
 @blp.route("/provider/resources/<int:resource_id>/calendars")
 class ResourceCalendarListViews(MethodView):
-    @blp.login_required(roles=STAFF)
+    @blp.login_required(roles=STAFF, scope="resources:read")
     @blp.response(200, ResourceCalendarSchema(many=True))
     @blp.alt_response(404, schema=ErrorSchema, description="Not yours, or missing")
     def get(self, resource_id):
         """A resource's outside calendars and how their last fetch went"""
         return outside_calendars.list_calendars(resource_id, scope=staff_scope())
 
-    @blp.login_required(roles=STAFF)
+    @blp.login_required(roles=STAFF, scope="resources:write")
     @blp.arguments(ResourceCalendarCreateSchema)
     @blp.response(201, ResourceCalendarSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="Not yours, or missing")
@@ -79,7 +79,7 @@ class ResourceCalendarListViews(MethodView):
 
 @blp.route("/provider/resources/<int:resource_id>/calendars/<int:calendar_id>")
 class ResourceCalendarViews(MethodView):
-    @blp.login_required(roles=STAFF)
+    @blp.login_required(roles=STAFF, scope="resources:write")
     @blp.response(204)
     @blp.alt_response(404, schema=ErrorSchema, description="Not yours, or missing")
     def delete(self, resource_id, calendar_id):
@@ -89,7 +89,7 @@ class ResourceCalendarViews(MethodView):
 
 @blp.route("/provider/resources/<int:resource_id>/calendars/<int:calendar_id>/refresh")
 class ResourceCalendarRefreshViews(MethodView):
-    @blp.login_required(roles=STAFF)
+    @blp.login_required(roles=STAFF, scope="resources:write")
     @blp.response(202, ResourceCalendarSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="Not yours, or missing")
     def post(self, resource_id, calendar_id):

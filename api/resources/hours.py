@@ -41,14 +41,14 @@ class ResourceWeekSchema(Schema):
 
 @blp.route("/provider/resources/<int:resource_id>/hours")
 class ResourceHoursViews(MethodView):
-    @blp.login_required(roles=STAFF)
+    @blp.login_required(roles=STAFF, scope="resources:read")
     @blp.response(200, ResourceWeekSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="Not yours, or missing")
     def get(self, resource_id):
         """A resource's weekly hours"""
         return resource_hours.hours_of(resource_id, scope=staff_scope())
 
-    @blp.login_required(roles=STAFF)
+    @blp.login_required(roles=STAFF, scope="resources:write")
     @blp.arguments(ResourceWeekSchema)
     @blp.response(200, ResourceWeekSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="Not yours, or missing")

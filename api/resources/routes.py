@@ -54,13 +54,13 @@ class TimeOffSchema(Schema):
 
 @blp.route("/provider/resources")
 class ResourceListViews(MethodView):
-    @blp.login_required(roles=STAFF)
+    @blp.login_required(roles=STAFF, scope="resources:read")
     @blp.response(200, ResourceSchema(many=True))
     def get(self):
         """Your resources, by kind and name"""
         return resources.list_resources(scope=staff_scope())
 
-    @blp.login_required(roles=STAFF)
+    @blp.login_required(roles=STAFF, scope="resources:write")
     @blp.arguments(ResourceSchema)
     @blp.response(201, ResourceSchema)
     @blp.alt_response(409, schema=ErrorSchema, description="The name is taken")
@@ -76,7 +76,7 @@ class ResourceListViews(MethodView):
 
 @blp.route("/provider/resources/<int:resource_id>")
 class ResourceViews(MethodView):
-    @blp.login_required(roles=STAFF)
+    @blp.login_required(roles=STAFF, scope="resources:write")
     @blp.arguments(ResourcePatchSchema)
     @blp.response(200, ResourceSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="Not yours, or missing")
@@ -88,7 +88,7 @@ class ResourceViews(MethodView):
 
 @blp.route("/provider/offerings/<int:offering_id>/resources")
 class OfferingResourceViews(MethodView):
-    @blp.login_required(roles=STAFF)
+    @blp.login_required(roles=STAFF, scope="resources:write")
     @blp.arguments(OfferingResourcesSchema)
     @blp.response(200, ResourceSchema(many=True))
     @blp.alt_response(404, schema=ErrorSchema, description="Not your offering")
@@ -101,14 +101,14 @@ class OfferingResourceViews(MethodView):
 
 @blp.route("/provider/resources/<int:resource_id>/time-off")
 class TimeOffListViews(MethodView):
-    @blp.login_required(roles=STAFF)
+    @blp.login_required(roles=STAFF, scope="resources:read")
     @blp.response(200, TimeOffSchema(many=True))
     @blp.alt_response(404, schema=ErrorSchema, description="Not yours, or missing")
     def get(self, resource_id):
         """A resource's time off"""
         return resources.list_time_off(resource_id, scope=staff_scope())
 
-    @blp.login_required(roles=STAFF)
+    @blp.login_required(roles=STAFF, scope="resources:write")
     @blp.arguments(TimeOffSchema)
     @blp.response(201, TimeOffSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="Not yours, or missing")
@@ -119,7 +119,7 @@ class TimeOffListViews(MethodView):
 
 @blp.route("/provider/resources/time-off/<int:busy_id>")
 class TimeOffViews(MethodView):
-    @blp.login_required(roles=STAFF)
+    @blp.login_required(roles=STAFF, scope="resources:write")
     @blp.response(204)
     @blp.alt_response(404, schema=ErrorSchema, description="Not yours, or missing")
     def delete(self, busy_id):

@@ -119,7 +119,7 @@ class WaitlistAcceptViews(MethodView):
 
 @blp.route("/times/<int:slot_id>")
 class WaitlistLineViews(MethodView):
-    @blp.login_required(roles=STAFF)
+    @blp.login_required(roles=STAFF, scope="waitlist:read")
     @blp.response(200, WaitlistLineEntrySchema(many=True))
     @blp.alt_response(404, schema=ErrorSchema, description="Not one of your times")
     def get(self, slot_id):

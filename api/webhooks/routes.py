@@ -135,13 +135,13 @@ NOT_FOUND = "Not yours, or missing"
 
 @blp.route("/webhooks")
 class WebhookEndpointListViews(MethodView):
-    @blp.login_required(roles=STAFF)
+    @blp.login_required(roles=STAFF, scope="webhooks:read")
     @blp.response(200, WebhookEndpointSchema(many=True))
     def get(self):
         """Your webhook endpoints"""
         return webhook_endpoints.list_endpoints(scope=staff_scope())
 
-    @blp.login_required(roles=STAFF)
+    @blp.login_required(roles=STAFF, scope="webhooks:write")
     @blp.arguments(WebhookEndpointCreateSchema)
     @blp.response(201, WebhookEndpointWithSecretSchema)
     @blp.alt_response(409, schema=ErrorSchema, description="As many endpoints as allowed")
@@ -153,14 +153,14 @@ class WebhookEndpointListViews(MethodView):
 
 @blp.route("/webhooks/<int:endpoint_id>")
 class WebhookEndpointViews(MethodView):
-    @blp.login_required(roles=STAFF)
+    @blp.login_required(roles=STAFF, scope="webhooks:read")
     @blp.response(200, WebhookEndpointSchema)
     @blp.alt_response(404, schema=ErrorSchema, description=NOT_FOUND)
     def get(self, endpoint_id):
         """One endpoint"""
         return webhook_endpoints.get_endpoint(endpoint_id, scope=staff_scope())
 
-    @blp.login_required(roles=STAFF)
+    @blp.login_required(roles=STAFF, scope="webhooks:write")
     @blp.arguments(WebhookEndpointPatchSchema)
     @blp.response(200, WebhookEndpointSchema)
     @blp.alt_response(404, schema=ErrorSchema, description=NOT_FOUND)
@@ -169,7 +169,7 @@ class WebhookEndpointViews(MethodView):
         """Change an endpoint; `active: true` re-enables a disabled one"""
         return webhook_endpoints.update_endpoint(endpoint_id, scope=staff_scope(), **data)
 
-    @blp.login_required(roles=STAFF)
+    @blp.login_required(roles=STAFF, scope="webhooks:write")
     @blp.response(204)
     @blp.alt_response(404, schema=ErrorSchema, description=NOT_FOUND)
     def delete(self, endpoint_id):
@@ -179,7 +179,7 @@ class WebhookEndpointViews(MethodView):
 
 @blp.route("/webhooks/<int:endpoint_id>/rotate-secret")
 class WebhookSecretViews(MethodView):
-    @blp.login_required(roles=STAFF)
+    @blp.login_required(roles=STAFF, scope="webhooks:write")
     @blp.arguments(RotateSecretSchema)
     @blp.response(200, WebhookEndpointWithSecretSchema)
     @blp.alt_response(404, schema=ErrorSchema, description=NOT_FOUND)
@@ -190,7 +190,7 @@ class WebhookSecretViews(MethodView):
 
 @blp.route("/webhooks/<int:endpoint_id>/test")
 class WebhookTestViews(MethodView):
-    @blp.login_required(roles=STAFF)
+    @blp.login_required(roles=STAFF, scope="webhooks:write")
     @blp.response(202, WebhookDeliverySchema)
     @blp.alt_response(404, schema=ErrorSchema, description=NOT_FOUND)
     @blp.alt_response(409, schema=ErrorSchema, description="The endpoint is disabled")
@@ -201,7 +201,7 @@ class WebhookTestViews(MethodView):
 
 @blp.route("/webhooks/<int:endpoint_id>/deliveries")
 class WebhookDeliveryListViews(MethodView):
-    @blp.login_required(roles=STAFF)
+    @blp.login_required(roles=STAFF, scope="webhooks:read")
     @blp.arguments(DeliveryQueryArgsSchema, location="query")
     @blp.response(200, WebhookDeliverySchema(many=True))
     @blp.alt_response(404, schema=ErrorSchema, description=NOT_FOUND)
@@ -212,7 +212,7 @@ class WebhookDeliveryListViews(MethodView):
 
 @blp.route("/webhooks/<int:endpoint_id>/deliveries/<int:delivery_id>")
 class WebhookDeliveryViews(MethodView):
-    @blp.login_required(roles=STAFF)
+    @blp.login_required(roles=STAFF, scope="webhooks:read")
     @blp.response(200, WebhookDeliveryDetailSchema)
     @blp.alt_response(404, schema=ErrorSchema, description=NOT_FOUND)
     def get(self, endpoint_id, delivery_id):
@@ -222,7 +222,7 @@ class WebhookDeliveryViews(MethodView):
 
 @blp.route("/webhooks/<int:endpoint_id>/deliveries/<int:delivery_id>/redeliver")
 class WebhookRedeliveryViews(MethodView):
-    @blp.login_required(roles=STAFF)
+    @blp.login_required(roles=STAFF, scope="webhooks:write")
     @blp.response(202, WebhookDeliverySchema)
     @blp.alt_response(404, schema=ErrorSchema, description=NOT_FOUND)
     @blp.alt_response(409, schema=ErrorSchema, description="The endpoint is disabled")

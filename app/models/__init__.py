@@ -1,4 +1,5 @@
 """All models, imported so that SQLAlchemy and Alembic see every table."""
+from app.models.api_keys import ProviderApiKey, ApiKeyCall
 from app.models.audit import AuditLog
 from app.models.availability import AvailabilityRule, ClosedDay, Slot, TimeOff
 from app.models.bookings import Attribution, Booking, BookingHistory
@@ -36,6 +37,8 @@ from app.models.resource_calendars import ResourceCalendar
 from app.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
+    "ProviderApiKey",
+    "ApiKeyCall",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",

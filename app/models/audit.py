@@ -30,8 +30,12 @@ class AuditLog(db.Model):
     entity_id: Mapped[str | None] = mapped_column(String(64))
     changes: Mapped[dict | None] = mapped_column(JSON)
     ip: Mapped[str | None] = mapped_column(String(64))
+    # A change made through a provider API key names the key (actor_id is then empty).
+    api_key_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("api_key.id", ondelete="SET NULL"))
 
     actor = relationship("Account", foreign_keys=[actor_id])
+    api_key = relationship("ProviderApiKey", foreign_keys=[api_key_id])
     provider: Mapped[Provider | None] = relationship(Provider)
 
     def __repr__(self) -> str:

@@ -90,7 +90,7 @@ def entry_values(action: str, *, entity: str, provider_id: int | None = None,
     actor = current_actor()
     return dict(created_at=utcnow(), action=action, entity=entity, provider_id=provider_id,
                 changes=_json_safe(changes) if changes else None,
-                actor_id=actor.user_id, ip=actor.ip)
+                actor_id=actor.user_id, ip=actor.ip, api_key_id=actor.api_key_id)
 
 
 def entity_name(obj) -> str:
@@ -174,6 +174,7 @@ def _rows_for(session: Session, objects, kind: str) -> list[dict]:
                 "entity_id": _primary_key_of(obj),
                 "changes": changes or None,
                 "ip": actor.ip,
+                "api_key_id": actor.api_key_id,
             }
         )
     return rows

@@ -94,7 +94,9 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         # Integrations: their webhook endpoints (add, edit, delete; send a test event,
         # rotate the secret, disable, enable, redeliver: "can_manage") and deliveries.
         *_manage("WebhookEndpointView"), ("can_manage", "WebhookEndpointView"),
-        *_menus("Integrations", "Webhooks"),
+        *_menus("Integrations", "Webhooks", "API keys"),
+        # Their provider's API keys: make (shown once), look at, revoke; never edited.
+        *_read("ApiKeyView"), ("can_create", "ApiKeyView"), ("can_revoke", "ApiKeyView"),
         # The menu (views/menu.py): every group but Platform.
         *_menus("Home", "Bookings", "All bookings", "Calendar", "Waiting lists",
                 "Calendar feed",

@@ -8,7 +8,8 @@ event handlers) construct :meth:`Scope.all_providers`; staff edges build theirs 
 signed-in user with :func:`app.services.tenancy.scope_for`.
 
 An :class:`Actor` is the acting user (None for the system), the request's address and a
-reason for the history; edges build it, services only read it.
+reason for the history, or a provider API key that acts for its provider; edges build
+it, services only read it.
 """
 from __future__ import annotations
 
@@ -20,14 +21,24 @@ from sqlalchemy import Select
 @dataclass(frozen=True)
 class Actor:
     """Who acts: a user id (None for the system), a reason for the history, the address
-    the request came from (None outside a request)."""
+    the request came from (None outside a request); for a call made with a provider API
+    key, the key's id and label (``API key 'CRM sync' (bwk_ab12cd34)``) and no user."""
 
     user_id: int | None
     reason: str = ""
     ip: str | None = None
+    api_key_id: int | None = None
+    api_key_label: str | None = None
 
     def because(self, reason: str) -> Actor:
-        return Actor(self.user_id, reason, self.ip)
+        return Actor(self.user_id, reason, self.ip, self.api_key_id, self.api_key_label)
+
+    @property
+    def name(self) -> str:
+        """The actor in words, for logs and the history: the key's label or the user."""
+        if self.api_key_label:
+            return self.api_key_label
+        return f"user {self.user_id}" if self.user_id is not None else "system"
 
 
 SYSTEM = Actor(None)

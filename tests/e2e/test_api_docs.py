@@ -15,8 +15,11 @@ def test_api_docs_render_swagger_ui(page):
     page.screenshots.take("docs")
     page.get_by_role("button", name="Authorize").click()
     expect(page.get_by_role("heading", name="Available authorizations")).to_be_visible()
+    # Two ways in: a person's token and a provider API key, each with its own form.
+    expect(page.locator(".auth-container")).to_have_count(2)
+    expect(page.locator(".auth-container", has_text="apiKey")).to_be_visible()
     page.screenshots.take("authorize")
-    page.get_by_role("button", name="Close", exact=True).click()
+    page.get_by_role("button", name="Close", exact=True).first.click()
 
     # "Try it out" calls the API from the page: connect-src allows this site.
     page.get_by_role("button", name="get /api/v1/offerings", exact=True).click()

@@ -37,7 +37,7 @@ def test_the_periodic_table_covers_the_periodic_work():
             "attribution.clear_request_details", "maintenance.purge_revoked_tokens",
             "maintenance.purge_idempotency_keys", "maintenance.fold_daily_figures",
             "outside_calendars.fetch_due", "webhooks.hand_over_due",
-            "webhooks.purge_log"} == jobs
+            "webhooks.purge_log", "maintenance.purge_api_key_calls"} == jobs
     assert len({entry.key for entry in PERIODIC}) == len(PERIODIC)
     assert all(entry.job in JOBS for entry in PERIODIC)  # every name resolves
 

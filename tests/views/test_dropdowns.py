@@ -100,9 +100,10 @@ def test_audit_view_forms_offer_nothing_to_staff_without_provider(
 def test_tenant_rel_filters_cover_every_relation_to_tenant_rows():
     filters = tenant_rel_filters(AuditLog)
 
-    assert set(filters) == {"actor", "provider"}
+    assert set(filters) == {"actor", "api_key", "provider"}
     assert filters["provider"] == [["id", FilterOwnProvider, None]]
     assert filters["actor"] == [["provider_id", FilterOwnProvider, None]]
+    assert filters["api_key"] == [["provider_id", FilterOwnProvider, None]]
     assert tenant_rel_filters(Provider) == {}
 
 
