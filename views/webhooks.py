@@ -23,7 +23,6 @@ from wtforms import BooleanField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from app.errors import DomainError, NotFound
-from app.models import Provider
 from app.models.types import MAX_ID
 from app.models.webhooks import (
     CANCELLED,
@@ -191,11 +190,7 @@ class RotateForm(DynamicForm):
 
 
 def _provider_choices() -> list[tuple[str, str]]:
-    from sqlalchemy import select
-
-    from app.extensions import db
-
-    providers = db.session.execute(select(Provider.id, Provider.name).order_by(Provider.name))
+    providers = webhook_console.provider_names()
     return [("", PLATFORM_WIDE_CHOICE)] + [(str(pid), name) for pid, name in providers]
 
 

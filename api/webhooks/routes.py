@@ -11,6 +11,7 @@ from flask.views import MethodView
 
 from api.blueprint import STAFF, Blueprint, staff_scope
 from api.errors import ErrorSchema
+from api.fields import Id
 from api.schemas import QueryArgsSchema, Schema
 from app.models.webhooks import DELIVERY_STATUSES, DESCRIPTION_LENGTH, URL_LENGTH
 from app.services import webhook_endpoints
@@ -125,8 +126,7 @@ class WebhookDeliveryDetailSchema(WebhookDeliverySchema):
 
 class DeliveryQueryArgsSchema(QueryArgsSchema):
     status = ma.fields.String(validate=ma.validate.OneOf(DELIVERY_STATUSES))
-    before_id = ma.fields.Integer(metadata={"description": "Older than this delivery "
-                                                           "(paging)"})
+    before_id = Id(metadata={"description": "Older than this delivery (paging)"})
     limit = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=200))
 
 

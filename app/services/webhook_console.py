@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from app.extensions import db
+from app.models import Provider
 from app.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from app.services.webhook_endpoints import ALL_TOPICS
 from app.services.webhook_topics import (
@@ -158,3 +159,9 @@ def latest_attempts(delivery_ids) -> dict[int, WebhookAttempt]:
 __all__ = ["ACTIVE", "DISABLED", "FAILING", "EndpointState", "REFUND_TOPICS", "TOPIC_GROUPS",
            "TOPIC_LABELS", "TopicGroup", "grouped_topics", "latest_attempts",
            "latest_deliveries", "state_of", "topic_label", "topics_summary"]
+
+
+def provider_names() -> list[tuple[int, str]]:
+    """Every provider's id and name, by name: whose events an admin's new endpoint hears
+    (admins only; the console asks for it with an all-providers scope)."""
+    return list(db.session.execute(select(Provider.id, Provider.name).order_by(Provider.name)))

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
+from app.extensions import db
+from app.models import Account
 from app.services import bookings
 from tests.e2e.console import sign_in
 
 WIDE = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
-
 
 
 def navbar_height(page) -> float:
@@ -27,7 +28,12 @@ def open_each_group(page, groups: list[str]) -> None:
 
 def _seed(build) -> str:
     provider = build.provider(name="Harbor Yoga Studio")
-    staff_email = build.email_of(build.staff(provider))
+    staff_id = build.staff(provider)
+    # A long name, as people have: the menu must still fit one row.
+    staff = db.session.get(Account, staff_id)
+    staff.first_name, staff.last_name = "Alexandra", "Papadopoulos-Whitfield"
+    db.session.commit()
+    staff_email = build.email_of(staff_id)
     offering = build.offering(provider, name="Evening flow", price_minor=1800)
     slot = build.future_slot(offering, days=2, capacity=8)
     bookings.place_booking(customer_id=build.customer(), offering_id=offering,
