@@ -24,6 +24,8 @@ from app.services.wall_clock import NoSuchLocalTime, utc_from_wall_clock
 # Orders a list may be read in; the first is the default (newest first).
 SORTS = ("-created_at", "created_at", "starts_at", "-starts_at")
 
+REFERENCE_LENGTH = Booking.reference.type.length
+
 # A date, a wall-clock time without an offset (both in the provider's zone), or an
 # aware moment.
 When = date | datetime
@@ -68,8 +70,11 @@ def list_provider_bookings(*, scope: Scope, page: int, page_size: int,
 def get_provider_booking(reference: str, *, scope: Scope) -> dict:
     """One of the scope's provider's bookings; another provider's is as missing."""
     require_scope(scope)
+    # A value no reference can be (too long, a NUL the database refuses) is as missing.
+    storable = len(reference) <= REFERENCE_LENGTH and "\x00" not in reference
     booking = db.session.scalar(_with_related(
-        scoped(select(Booking), Booking, scope=scope).where(Booking.reference == reference)))
+        scoped(select(Booking), Booking, scope=scope).where(Booking.reference == reference))
+    ) if storable else None
     if booking is None:
         raise NotFound("booking.not_found", f"No booking {reference}.")
     return _facts([booking])[0]

@@ -312,3 +312,8 @@ def test_a_garbled_date_answers_the_documented_error(client, shops):
                                          headers=shops["token"]), 422, "validation_error")
     assert body["errors"] == {"starts_from": [
         "Not an ISO 8601 date (2031-03-01) or date and time (2031-03-01T09:00:00Z)."]}
+
+
+@pytest.mark.parametrize("reference", ["X" * 300, "BK%00ZZ", "%F0%9F%92%A9"])
+def test_an_odd_reference_is_simply_missing(client, shops, reference):
+    assert_error_shape(client.get(f"{URL}/{reference}", headers=shops["token"]), 404)
