@@ -9,6 +9,7 @@ from swagger_ui_bundle import swagger_ui_path
 
 from api import api_key_auth, errors
 from api.auth.routes import blp as auth_blp
+from api.bookings.provider import blp as provider_bookings_blp
 from api.bookings.routes import blp as bookings_blp
 from api.calendar_feeds.routes import blp as calendar_feeds_blp
 from api.catalog.routes import blp as catalog_blp
@@ -33,7 +34,8 @@ PREFIX = "/api/v1"
 BLUEPRINTS = [auth_blp, me_blp, catalog_blp, manage_blp, bookings_blp, payments_blp,
               provider_payments_blp, webhooks_blp, privacy_blp, twilio_webhooks_blp,
               receipts_blp, calendar_feeds_blp, waitlist_blp, resources_blp,
-              resource_hours_blp, resource_calendars_blp, webhook_endpoints_blp]
+              resource_hours_blp, resource_calendars_blp, webhook_endpoints_blp,
+              provider_bookings_blp]
 
 
 def schema_name(schema) -> str:

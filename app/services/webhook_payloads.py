@@ -5,7 +5,8 @@ nothing outside. A webhook's ``data`` speaks the provider API's language instead
 booking references, names, times as ISO 8601 UTC with the provider's time zone named,
 money as ``{"amount_minor": 4200, "currency": "EUR", "amount": "42.00"}``; ids only where
 the provider API uses them too (offerings, payments, refunds, receipts, waiting-list
-entries). The schemas that document each shape are ``api/webhooks/payloads.py``.
+entries). The schemas that document each shape are ``api/webhooks/payloads.py``; a
+booking's shape (:mod:`app.services.public_facts`) is the provider API's too.
 
 Version 1. A breaking change (a field removed or its meaning changed) becomes version 2:
 an endpoint keeps the version it was created with until its owner moves it; adding a
@@ -17,13 +18,11 @@ is about is gone (nothing is sent then).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timezone
 
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import (
-    Account,
     Booking,
     Offering,
     Payment,
@@ -31,62 +30,21 @@ from app.models import (
     Receipt,
     Refund,
     Slot,
-    Variant,
     WaitlistEntry,
 )
-from app.services.money import major_units_text
+from app.services.public_facts import (
+    booking_facts,
+    customer_facts,
+    iso,
+    money,
+    provider_facts,
+)
 from app.services.webhook_topics import (
     BOOKING_TOPICS,
     PAYMENT_TOPICS,
     RECEIPT_TOPICS,
     WAITLIST_TOPICS,
 )
-
-
-def iso(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
-
-
-def money(amount_minor: int | None, currency: str | None) -> dict | None:
-    if amount_minor is None or not currency:
-        return None
-    return {"amount_minor": int(amount_minor), "currency": currency,
-            "amount": major_units_text(amount_minor, currency)}
-
-
-def provider_facts(provider_id: int) -> dict:
-    provider = db.session.get(Provider, provider_id)
-    return {"name": provider.name, "slug": provider.slug, "time_zone": provider.timezone}
-
-
-def customer_facts(customer_id: int | None) -> dict | None:
-    account = db.session.get(Account, customer_id) if customer_id else None
-    if account is None:
-        return None
-    name = f"{(account.first_name or '').strip()} {(account.last_name or '').strip()}".strip()
-    return {"name": name or None, "email": account.email, "phone": account.phone}
-
-
-def booking_facts(booking: Booking) -> dict:
-    offering = db.session.get(Offering, booking.offering_id)
-    variant = db.session.get(Variant, booking.variant_id) if booking.variant_id else None
-    return {
-        "reference": booking.reference,
-        "status": booking.status,
-        "offering": {"id": offering.id, "name": offering.name,
-                     "variant": variant.name if variant else None},
-        "starts_at": iso(booking.starts_at),
-        "ends_at": iso(booking.ends_at),
-        "time_zone": db.session.get(Provider, booking.provider_id).timezone,
-        "quantity": booking.quantity,
-        "total": money(booking.total_minor, booking.currency),
-        "pay_at_venue": booking.pay_at_venue,
-        "customer": customer_facts(booking.customer_id),
-        "provider": provider_facts(booking.provider_id),
-        "created_at": iso(booking.created_at),
-    }
 
 
 def _booking_by_reference(reference: str | None) -> Booking | None:
