@@ -32,7 +32,7 @@ from app.gateways import calendar_fetch
 from app.models import Provider, ResourceBusy, ResourceCalendar
 from app.models.resource_calendars import ERROR_LENGTH, LABEL_LENGTH, URL_LENGTH
 from app.models.types import utcnow
-from app.services import audit
+from app.services import audit, validation
 from app.services.cache import bump_catalog_generation
 from app.services.outside_calendar_busy import CalendarUnreadable, busy_times
 from app.services.resources import get_resource
@@ -191,22 +191,9 @@ def normalised_url(url: str | None) -> str:
     address = (url or "").strip()
     if address.lower().startswith(("webcal://", "webcals://")):
         address = "https://" + address.split("://", 1)[1]
-    problem = None
-    if not address:
-        problem = "An address is required."
-    elif len(address) > URL_LENGTH:
-        problem = f"At most {URL_LENGTH:,} characters."
-    elif any(ch.isspace() or ord(ch) < 32 for ch in address):
-        problem = "An address has no spaces."
-    else:
-        try:
-            parts = urlsplit(address)
-            parts.port  # noqa: B018 - a port that is not a number raises here
-        except ValueError:
-            parts = None
-        if parts is None or parts.scheme.lower() not in ("http", "https") \
-                or not parts.hostname:
-            problem = "An http, https or webcal address, e.g. https://calendar.google.com/…"
+    _parts, problem = validation.http_address_problem(
+        address, max_length=URL_LENGTH,
+        example="An http, https or webcal address, e.g. https://calendar.google.com/…")
     if problem:
         raise ValidationFailed(ADDRESS_ERROR, "Check the calendar's address.",
                                {"url": [problem]})

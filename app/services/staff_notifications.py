@@ -260,24 +260,39 @@ def _queue(event_id: str, booking: Booking, event: str, **facts) -> None:
     customer = db.session.get(Account, booking.customer_id)
     ids = []
     for address, locale in recipients(booking.provider_id, event):
-        values = dict(
-            provider_id=booking.provider_id, booking_id=booking.id, customer_id=None,
-            receipt_id=None, dedupe_key=dedupe_key(event_id, address), template_key=key,
-            channel=EMAIL, recipient=address, locale=locale, status=QUEUED, attempts=0,
-            body_text="")
-        try:
-            parts = templates.resolve(key, EMAIL, locale, booking.provider_id)
-            context = message_context(booking, customer, locale=parts.locale, **facts)
-            rendered = templates.render(parts, context)
-            values.update(locale=parts.locale, subject=rendered.subject,
-                          body_text=rendered.body_text, body_html=rendered.body_html)
-        except Exception as exc:  # a broken template: failed in the log, never silent
-            values.update(status=FAILED, error=f"Template did not render: "
-                          f"{type(exc).__name__}: {exc}"[:2000])
-        notification_id = insert_once(values)
-        if notification_id is not None and values["status"] == QUEUED:
+        notification_id = queue_staff_email(
+            key, address, locale, provider_id=booking.provider_id,
+            dedupe=dedupe_key(event_id, address), booking_id=booking.id,
+            context=lambda shown_in: message_context(booking, customer, locale=shown_in,
+                                                     **facts))
+        if notification_id is not None:
             ids.append(notification_id)
     after_commit(enqueue_sends, ids)
+
+
+def queue_staff_email(template_key: str, address: str, locale: str, *,
+                      provider_id: int | None, dedupe: str, context,
+                      booking_id: int | None = None) -> int | None:
+    """One email to a staff member (or admin), rendered from ``template_key`` in their
+    language (``context(locale)`` gives its variables) and stored once per ``dedupe`` key,
+    in the caller's transaction. A template that does not render is stored as failed,
+    never silently dropped. Returns the id of a new queued message (to enqueue after the
+    commit), else None."""
+    values = dict(provider_id=provider_id, booking_id=booking_id, customer_id=None,
+                  receipt_id=None, dedupe_key=dedupe, template_key=template_key,
+                  channel=EMAIL, recipient=address, locale=locale, status=QUEUED,
+                  attempts=0, body_text="")
+    try:
+        parts = templates.resolve(template_key, EMAIL, locale, provider_id)
+        rendered = templates.render(parts, context(parts.locale))
+        values.update(locale=parts.locale, subject=rendered.subject,
+                      body_text=rendered.body_text, body_html=rendered.body_html)
+    except Exception as exc:  # a broken template: failed in the log, never silent
+        values.update(status=FAILED, error=f"Template did not render: "
+                      f"{type(exc).__name__}: {exc}"[:2000])
+    notification_id = insert_once(values)
+    return notification_id if notification_id is not None and values["status"] == QUEUED \
+        else None
 
 
 def dedupe_key(event_id: str, address: str) -> str:

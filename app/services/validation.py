@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from urllib.parse import SplitResult, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import phonenumbers
@@ -66,3 +67,23 @@ def check_currency(value: str) -> str:
     if code not in _currencies():
         raise ValueError(f"Unknown ISO 4217 currency {value!r}.")
     return code
+
+
+def http_address_problem(address: str, *, max_length: int,
+                         example: str) -> tuple[SplitResult | None, str | None]:
+    """An http(s) address a person typed (already stripped): its parts, or what is wrong
+    with it in words (``example`` shows a good one)."""
+    if not address:
+        return None, "An address is required."
+    if len(address) > max_length:
+        return None, f"At most {max_length:,} characters."
+    if any(ch.isspace() or ord(ch) < 32 for ch in address):
+        return None, "An address has no spaces."
+    try:
+        parts = urlsplit(address)
+        parts.port  # noqa: B018 - a port that is not a number raises here
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None, example
+    return parts, None

@@ -46,7 +46,6 @@ from app import jobqueue
 from app.extensions import db
 from app.gateways import webhook_post
 from app.models import Account, Provider
-from app.models.notifications import EMAIL, FAILED as MESSAGE_FAILED, QUEUED
 from app.models.types import utcnow
 from app.models.webhooks import (
     CANCELLED,
@@ -61,7 +60,7 @@ from app.models.webhooks import (
 from app.services import notification_templates as templates
 from app.services import staff_notifications
 from app.services.display_formats import format_local_time
-from app.services.notifications import enqueue_sends, insert_once
+from app.services.notifications import enqueue_sends
 from app.services.roles import ADMIN
 from app.services.transactions import after_commit, unit_of_work
 from app.services.webhook_topics import TEST_TOPIC
@@ -375,28 +374,23 @@ def _disable_and_tell(endpoint: WebhookEndpoint, reason: str, now: datetime) -> 
     shown = f"{endpoint.description} ({endpoint.url})" if endpoint.description else endpoint.url
     for address, locale in _people_to_tell(endpoint.provider_id):
         digest = hashlib.sha256(address.encode()).hexdigest()[:24]
-        values = dict(provider_id=endpoint.provider_id, booking_id=None, customer_id=None,
-                      receipt_id=None, template_key=DISABLED_TEMPLATE, channel=EMAIL,
-                      recipient=address, locale=locale, status=QUEUED, attempts=0,
-                      body_text="", dedupe_key=f"webhook-disabled:{endpoint.id}:"
-                                               f"{int(now.timestamp())}:{digest}")
-        context = {name: "" for name in templates.VARIABLES}
-        context.update(provider_name=provider.name if provider else "the platform",
-                       webhook_endpoint=shown, webhook_reason=endpoint.disabled_reason,
-                       quantity=0, credit_note=False, fully_refunded=False,
-                       free_cancellation=False, cancelled_by_customer=False)
-        try:
-            parts = templates.resolve(DISABLED_TEMPLATE, EMAIL, locale, endpoint.provider_id)
-            rendered = templates.render(parts, context)
-            values.update(locale=parts.locale, subject=rendered.subject,
-                          body_text=rendered.body_text, body_html=rendered.body_html)
-        except Exception as exc:  # a broken template: failed in the log, never silent
-            values.update(status=MESSAGE_FAILED, error=f"Template did not render: "
-                          f"{type(exc).__name__}: {exc}"[:2000])
-        notification_id = insert_once(values)
-        if notification_id is not None and values["status"] == QUEUED:
+        notification_id = staff_notifications.queue_staff_email(
+            DISABLED_TEMPLATE, address, locale, provider_id=endpoint.provider_id,
+            dedupe=f"webhook-disabled:{endpoint.id}:{int(now.timestamp())}:{digest}",
+            context=lambda _locale: _disabled_context(provider, shown, endpoint))
+        if notification_id is not None:
             ids.append(notification_id)
     after_commit(enqueue_sends, ids)
+
+
+def _disabled_context(provider: Provider | None, shown: str,
+                      endpoint: WebhookEndpoint) -> dict:
+    context = {name: "" for name in templates.VARIABLES}
+    context.update(provider_name=provider.name if provider else "the platform",
+                   webhook_endpoint=shown, webhook_reason=endpoint.disabled_reason,
+                   quantity=0, credit_note=False, fully_refunded=False,
+                   free_cancellation=False, cancelled_by_customer=False)
+    return context
 
 
 def _people_to_tell(provider_id: int | None) -> list[tuple[str, str]]:

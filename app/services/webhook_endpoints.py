@@ -17,7 +17,6 @@ import ipaddress
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import select, update
@@ -36,7 +35,7 @@ from app.models.webhooks import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from app.services import audit, webhook_delivery, webhook_fanout
+from app.services import audit, validation, webhook_delivery, webhook_fanout
 from app.services.scopes import Scope, require_scope
 from app.services.tenancy import get_owned, scoped
 from app.services.transactions import after_commit, unit_of_work
@@ -277,25 +276,11 @@ def normalised_url(url) -> str:
     address = (url or "").strip() if isinstance(url, str) else ""
     config = current_app.config
     allowed = outbound_address.allow_list(config.get("WEBHOOK_ALLOWED_HOSTS"))
-    problem = None
-    parts = None
-    if not address:
-        problem = "An address is required."
-    elif len(address) > URL_LENGTH:
-        problem = f"At most {URL_LENGTH:,} characters."
-    elif any(ch.isspace() or ord(ch) < 32 for ch in address):
-        problem = "An address has no spaces."
-    else:
-        try:
-            parts = urlsplit(address)
-            parts.port  # noqa: B018 - a port that is not a number raises here
-        except ValueError:
-            parts = None
-        if parts is None or parts.scheme.lower() not in ("http", "https") \
-                or not parts.hostname:
-            problem = "An http or https address, e.g. https://example.com/hooks/bookwell"
-        elif parts.username or parts.password:
-            problem = "Put no user name or password in the address."
+    parts, problem = validation.http_address_problem(
+        address, max_length=URL_LENGTH,
+        example="An http or https address, e.g. https://example.com/hooks/bookwell")
+    if problem is None and (parts.username or parts.password):
+        problem = "Put no user name or password in the address."
     if problem is None:
         host = parts.hostname.lower()
         host_allowed = outbound_address.host_in_allow_list(host, allowed)
