@@ -155,11 +155,14 @@ def bench_customer(email: str, first_name: str = "Bench", last_name: str = "Cust
 
 
 def migrate(app) -> None:
-    """``flask db upgrade`` for this app's database."""
+    """``flask db upgrade``, then the roles' permissions, as ``make migrate`` does."""
     from flask_migrate import upgrade
+
+    from app.services.roles import sync_roles
 
     with app.app_context():
         upgrade()
+        sync_roles(app.appbuilder)
 
 
 def migrated_app(database_url: str, instance_dir: str, *, redis_url: str | None = None,
