@@ -37,6 +37,7 @@ from app.services.public_facts import (
     customer_facts,
     iso,
     money,
+    payment_summary,
     provider_facts,
 )
 from app.services.webhook_topics import (
@@ -45,6 +46,13 @@ from app.services.webhook_topics import (
     RECEIPT_TOPICS,
     WAITLIST_TOPICS,
 )
+
+
+def _row(model, payload: dict, key: str):
+    """The row whose id the event names under ``key``; None when it names none or the row
+    is gone."""
+    row_id = payload.get(key)
+    return db.session.get(model, row_id) if row_id else None
 
 
 def _booking_by_reference(reference: str | None) -> Booking | None:
@@ -61,34 +69,28 @@ def booking_data(topic: str, payload: dict) -> dict | None:
     # The status the event announced (the row may have moved on since).
     data["status"] = payload.get("status") or booking.status
     if topic == "booking.rescheduled":
-        previous = db.session.get(Slot, payload["previous_slot_id"]) \
-            if payload.get("previous_slot_id") else None
+        previous = _row(Slot, payload, "previous_slot_id")
         data["previous_starts_at"] = iso(previous.starts_at) if previous else None
     return data
 
 
 def payment_data(topic: str, payload: dict) -> dict | None:
-    payment = db.session.get(Payment, payload.get("payment_id")) \
-        if payload.get("payment_id") else None
+    payment = _row(Payment, payload, "payment_id")
     if payment is None:
         return None
     booking = db.session.get(Booking, payment.booking_id)
     data = {
-        "id": payment.id,
+        **payment_summary(payment),
         "booking_reference": booking.reference,
+        # The status the event announced (the row may have moved on since).
         "status": payload.get("status") or payment.status,
-        "method": payment.gateway,
-        "amount": money(payment.amount_minor, payment.currency),
-        "received": money(payment.received_minor, payment.currency),
-        "refunded": money(payment.refunded_minor, payment.currency),
         "failure_reason": payload.get("failure_reason") if topic in (
             "payment.declined", "payment.failed") else None,
         "customer": customer_facts(booking.customer_id),
         "provider": provider_facts(payment.provider_id),
     }
     if topic in ("payment.refunded", "payment.refund_failed"):
-        refund = db.session.get(Refund, payload.get("refund_id")) \
-            if payload.get("refund_id") else None
+        refund = _row(Refund, payload, "refund_id")
         data["refund"] = None if refund is None else {
             "id": refund.id,
             "amount": money(refund.amount_minor, refund.currency),
@@ -105,8 +107,7 @@ def payment_data(topic: str, payload: dict) -> dict | None:
 
 
 def receipt_data(topic: str, payload: dict) -> dict | None:
-    document = db.session.get(Receipt, payload.get("receipt_id")) \
-        if payload.get("receipt_id") else None
+    document = _row(Receipt, payload, "receipt_id")
     if document is None:
         return None
     booking = db.session.get(Booking, document.booking_id)
@@ -123,8 +124,7 @@ def receipt_data(topic: str, payload: dict) -> dict | None:
 
 
 def waitlist_data(topic: str, payload: dict) -> dict | None:
-    entry = db.session.get(WaitlistEntry, payload.get("waitlist_entry_id")) \
-        if payload.get("waitlist_entry_id") else None
+    entry = _row(WaitlistEntry, payload, "waitlist_entry_id")
     if entry is None:
         return None
     slot = db.session.get(Slot, entry.slot_id)
