@@ -383,6 +383,10 @@ class Config:
                                                           2.0)
         self.WEBHOOK_ENDPOINT_CACHE_SECONDS = _env_float_from(
             env, "WEBHOOK_ENDPOINT_CACHE_SECONDS", 10.0)
+        # A process hands the webhook fan-out over at most twice per this many seconds
+        # (0: after every commit that marked an event).
+        self.WEBHOOK_FAN_OUT_WAKE_SECONDS = _env_float_from(
+            env, "WEBHOOK_FAN_OUT_WAKE_SECONDS", 1.0)
         # Webhooks are never sent to private, loopback or link-local addresses, except
         # these hosts, addresses or networks (comma-separated), which may also use http.
         self.WEBHOOK_ALLOWED_HOSTS = tuple(

@@ -9,6 +9,10 @@ Which handlers react to which topic is the table in ``app.services.event_handler
 installed here at start-up. Delivery runs each handler in its own transaction together
 with a ``ConsumedEvent`` row keyed by (handler name, event): a handler handles an event
 once, however often the event is delivered.
+
+The webhook fan-out is no handler: it reads the outbox itself. An event it may want is
+marked ``webhooks_pending`` in its own row, and after the commit the fan-out is woken
+(``install_webhooks``); the request pays for no job per event.
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ import logging
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import timedelta
+from typing import NamedTuple
 
 from flask import current_app
 from sqlalchemy import select, update
@@ -41,6 +46,25 @@ _PENDING_KEY = "outbox_pending"
 # key its ``ConsumedEvent`` rows are stored under: keep it when moving a handler.
 CONSUMERS: dict[str, list[str]] = {}
 _HANDLERS: dict[str, Callable] = {}
+_WAKE_WEBHOOKS_KEY = "outbox_wakes_webhooks"
+
+
+class _Webhooks(NamedTuple):
+    wants: Callable[[str, dict], bool]  # (topic, payload): mark the event for the fan-out
+    wake: Callable[[], None]            # after a commit that marked one
+
+
+_webhooks: _Webhooks | None = None
+
+
+class Handover(NamedTuple):
+    """What a commit leaves to hand on: the events someone listens to, and whether one
+    was marked for the webhook fan-out."""
+    event_ids: list[str]
+    wakes_webhooks: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.event_ids) or self.wakes_webhooks
 
 
 def handler_name(handler: Callable) -> str:
@@ -84,6 +108,14 @@ def _anyone_acts(topic: str, payload: dict) -> bool:
     return False
 
 
+def install_webhooks(wants: Callable[[str, dict], bool] | None,
+                     wake: Callable[[], None] | None = None) -> None:
+    """From now on mark the events ``wants(topic, payload)`` says the webhook fan-out may
+    want, and call ``wake()`` after each commit that marked one (None: mark nothing)."""
+    global _webhooks
+    _webhooks = _Webhooks(wants, wake) if wants is not None else None
+
+
 def unsubscribe(topic: str, handler: Callable) -> None:
     name = handler_name(handler)
     if name in CONSUMERS.get(topic, []):
@@ -95,52 +127,72 @@ def publish(topic: str, payload: dict, *, provider_id: int | None = None) -> str
     row = outbox_row(topic, payload, provider_id=provider_id)
     # A Core insert: part of the open transaction at once, with no ORM flush to pay for.
     db.session.execute(OutboxEvent.__table__.insert().values(**row))
-    db.session.info.setdefault(_PENDING_KEY, []).extend(to_dispatch([row]))
+    handover = to_dispatch([row])
+    db.session.info.setdefault(_PENDING_KEY, []).extend(handover.event_ids)
+    if handover.wakes_webhooks:
+        db.session.info[_WAKE_WEBHOOKS_KEY] = True
     return row["id"]
 
 
 def outbox_row(topic: str, payload: dict, *, provider_id: int | None = None) -> dict:
     """The values of the row ``publish`` inserts, for a caller that inserts it itself (the
     booking hot path, within its own statement and transaction) and, once committed,
-    hands ``to_dispatch`` of its rows to ``dispatch``."""
+    passes ``to_dispatch`` of its rows to ``hand_over``."""
     event_id, now = str(uuid.uuid4()), utcnow()
+    for_webhooks = _webhooks is not None and _webhooks.wants(topic, payload)
     if not _anyone_acts(topic, payload):
         # Stored all the same (the record of what happened, replayable once something
         # listens), but nobody to hand it to: no job, no worker time.
         return dict(id=event_id, topic=topic, payload=payload, provider_id=provider_id,
-                    status=DONE, attempts=0, created_at=now, processed_at=now)
+                    status=DONE, attempts=0, created_at=now, processed_at=now,
+                    webhooks_pending=for_webhooks)
     return dict(id=event_id, topic=topic, payload=payload, provider_id=provider_id,
-                status=QUEUED, attempts=0, created_at=now, processed_at=None)
+                status=QUEUED, attempts=0, created_at=now, processed_at=None,
+                webhooks_pending=for_webhooks)
 
 
-def to_dispatch(rows: list[dict]) -> list[str]:
-    """The ids of the outbox rows that someone listens to."""
-    return [row["id"] for row in rows if row["status"] == QUEUED]
+def to_dispatch(rows: list[dict]) -> Handover:
+    """What to hand on once these outbox rows are committed (``hand_over``)."""
+    return Handover([row["id"] for row in rows if row["status"] == QUEUED],
+                    any(row["webhooks_pending"] for row in rows))
 
 
-def commit_transaction() -> list[str]:
-    """Commit the open transaction; returns the ids of the events it published, for the
-    caller (the unit of work) to ``dispatch`` once everything after the commit is done."""
-    pending = db.session.info.pop(_PENDING_KEY, [])
+def commit_transaction() -> Handover:
+    """Commit the open transaction; returns what its events leave to hand on, for the
+    caller (the unit of work) to ``hand_over`` once everything after the commit is done."""
+    handover = Handover(db.session.info.pop(_PENDING_KEY, []),
+                        db.session.info.pop(_WAKE_WEBHOOKS_KEY, False))
     try:
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise
-    return pending
+    return handover
 
 
 def commit() -> None:
-    """Commit the open transaction, then dispatch the events it published (for
+    """Commit the open transaction, then hand on the events it published (for
     transactions not yet run by ``transactions.unit_of_work``)."""
-    pending = commit_transaction()
-    if pending:
-        dispatch(pending)
+    hand_over(commit_transaction())
 
 
 def rollback() -> None:
     db.session.info.pop(_PENDING_KEY, None)
+    db.session.info.pop(_WAKE_WEBHOOKS_KEY, None)
     db.session.rollback()
+
+
+def hand_over(handover: Handover) -> None:
+    """After the commit: wake the webhook fan-out if an event was marked for it, and
+    ``dispatch`` the events someone listens to. Neither may fail the caller: the marks
+    and the queued rows stay, and the periodic work finds them."""
+    if handover.wakes_webhooks and _webhooks is not None and _webhooks.wake is not None:
+        try:
+            _webhooks.wake()
+        except Exception:
+            log.exception("waking the webhook fan-out failed; its periodic run will")
+    if handover.event_ids:
+        dispatch(handover.event_ids)
 
 
 def dispatch(event_ids: list[str]) -> None:

@@ -195,8 +195,15 @@ def deliver_webhook_slowly(delivery_id: int) -> str:
 
 
 @with_app_context
+def fan_out_webhooks() -> int:
+    return webhook_fanout.fan_out_marked()
+
+
+@with_app_context
 def hand_over_due_webhooks() -> int:
-    return webhook_fanout.catch_up() + webhook_delivery.hand_over_due()
+    # The fan-out too: its wake-up after a commit may have been lost (Redis down).
+    return (webhook_fanout.fan_out_marked() + webhook_fanout.catch_up()
+            + webhook_delivery.hand_over_due())
 
 
 @with_app_context
@@ -239,6 +246,7 @@ JOBS: dict[str, Job] = {job.name: job for job in (
     Job("maintenance.purge_api_key_calls", purge_api_key_calls, "default"),
     Job(outside_calendars.JOB, fetch_outside_calendar, "integrations"),
     Job("outside_calendars.fetch_due", fetch_due_outside_calendars, "default"),
+    Job(webhook_fanout.FAN_OUT_JOB, fan_out_webhooks, "events"),
     Job(webhook_delivery.DELIVER_JOB, deliver_webhook, "webhooks"),
     Job(webhook_delivery.DELIVER_SLOW_JOB, deliver_webhook_slowly, "webhooks_slow"),
     Job("webhooks.hand_over_due", hand_over_due_webhooks, "default"),

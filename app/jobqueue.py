@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 
+from datetime import timedelta
+
 from flask import current_app
 from rq import Queue, Retry
 
@@ -45,3 +47,15 @@ def enqueue(name: str, *args, job_id: str | None = None, retry: Retry | None = N
                                               **kwargs)
     log.info("running %s inline (no REDIS_URL)", name)
     return entry.func(*args, **kwargs)
+
+
+def enqueue_in(delay: timedelta, name: str, *args, job_id: str | None = None):
+    """Run the job ``name`` on a worker once ``delay`` has passed (RQ's scheduler, which
+    every worker runs); without Redis there is no scheduler, and it runs here at once."""
+    from app.job_registry import job
+
+    entry = job(name)
+    if current_app.config.get("REDIS_URL"):
+        return get_queue(entry.queue).enqueue_in(delay, entry.func, *args, job_id=job_id)
+    log.info("running %s inline now (no REDIS_URL: no scheduler)", name)
+    return entry.func(*args)

@@ -3,7 +3,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -18,7 +29,11 @@ class OutboxEvent(db.Model):
     """Written in the same transaction as the change it announces; dispatched after."""
 
     __tablename__ = "outbox_event"
-    __table_args__ = (Index("ix_outbox_event_status_created", "status", "created_at"),)
+    __table_args__ = (
+        Index("ix_outbox_event_status_created", "status", "created_at"),
+        Index("ix_outbox_event_webhooks_pending", "created_at",
+              postgresql_where=text("webhooks_pending"), sqlite_where=text("webhooks_pending")),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # uuid4
     topic: Mapped[str] = mapped_column(String(80), nullable=False, index=True)
@@ -32,6 +47,10 @@ class OutboxEvent(db.Model):
     # Set when the sweep (or a replay) hands the event over again; None: only the commit did.
     dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Waiting for the webhook fan-out, which reads the marked rows itself
+    # (``app.services.webhook_fanout.fan_out_marked``): no job per event in the request.
+    webhooks_pending: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False,
+                                                   server_default=false())
 
     def __repr__(self) -> str:
         return f"{self.topic} {self.id[:8]}"

@@ -129,7 +129,7 @@ def place_in_transaction(conn, request: BookingRequest) -> PlacedBooking:
     (a waiting list's offer, made with the entry's change). Its events are dispatched
     once that commits."""
     booking, rows = _place_row_by_row(conn, request)
-    after_commit(events.dispatch, events.to_dispatch(rows.events))
+    after_commit(events.hand_over, events.to_dispatch(rows.events))
     return booking
 
 
@@ -163,9 +163,9 @@ def _place(request: BookingRequest) -> PlacedBooking:
         with transaction(lock_busy=SLOT_BUSY), db.engine.begin() as conn:
             placed = _place_row_by_row(conn, request)
     booking, rows = placed
-    dispatched = events.to_dispatch(rows.events)
-    if dispatched:  # committed: hand them on (the sweep does, should this fail)
-        events.dispatch(dispatched)
+    handover = events.to_dispatch(rows.events)
+    if handover:  # committed: hand them on (the sweep does, should this fail)
+        events.hand_over(handover)
     return booking
 
 

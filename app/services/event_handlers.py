@@ -6,7 +6,8 @@ never dispatched. A handler is ``handler(*, event_id, topic, payload)`` and runs
 own transaction with the record that it handled the event (see ``app.events.deliver``).
 
 Handlers that only listen with a setting on are added by ``register(config)``; start-up
-(web, worker and CLI processes alike) installs the table through it.
+(web, worker and CLI processes alike) installs the table through it, and with it the
+webhook fan-out, which reads the outbox itself (``app.services.webhook_fanout``).
 """
 from __future__ import annotations
 
@@ -25,7 +26,6 @@ from app.services import (
     waitlist,
     webhook_fanout,
 )
-from app.services.webhook_topics import EVENT_TOPICS
 
 Handler = Callable[..., None]
 
@@ -66,10 +66,6 @@ HANDLERS: Mapping[str, tuple[Handler, ...]] = {
     "account.password_reset_requested": (password_reset.send_reset_link,),
     "account.email_verification_requested": (email_verification.send_link,),
 }
-# Every public topic also goes out as webhooks (the handler acts only when some endpoint
-# may want it: without endpoints an event costs nothing more).
-HANDLERS = {topic: handlers + ((webhook_fanout.fan_out,) if topic in EVENT_TOPICS else ())
-            for topic, handlers in HANDLERS.items()}
 
 
 def conditional(config: Mapping) -> dict[str, tuple[Handler, ...]]:
@@ -95,3 +91,6 @@ def table(config: Mapping) -> dict[str, tuple[Handler, ...]]:
 def register(config: Mapping) -> None:
     """Install the table for these settings as the outbox's delivery table."""
     events.install(table(config))
+    # Every public topic also goes out as webhooks: marked for the fan-out only when some
+    # endpoint may want it, so without endpoints an event costs nothing more.
+    events.install_webhooks(webhook_fanout.wants, webhook_fanout.wake)

@@ -40,6 +40,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("receipts", receipts.sweep),  # numbered documents a crash left without a PDF
     Kind("search_indexing", search_indexing.sweep, search_indexing.opensearch_configured),
     Kind("webhooks", webhook_delivery.hand_over_due),  # due retries, lost delivery jobs
+    Kind("webhook_fan_out", webhook_fanout.fan_out_marked),  # a lost wake-up
     Kind("webhook_catch_up", webhook_fanout.catch_up),  # a new endpoint's first events
 )
 

@@ -106,7 +106,7 @@ def unit_of_work(*, busy: tuple[str, str] | None = None, joins: bool = False):
         follow_ups = session.info.pop(_AFTER_COMMIT_KEY, [])
     # Only reached once committed: nothing of a rolled-back transaction leaves the process.
     if committed_events:
-        events.dispatch(committed_events)
+        events.hand_over(committed_events)
     _run_follow_ups(follow_ups)
 
 

@@ -1,35 +1,41 @@
 """Fan-out: an outbox event becomes one webhook delivery per endpoint that wants it.
 
-:func:`fan_out` is the outbox handler of every public topic
-(:data:`app.services.webhook_topics.EVENT_TOPICS`). It runs in the worker, in the
-handler's unit of work with its ``ConsumedEvent`` claim, never in the request that made
-the change: it reads the provider's active endpoints and the platform's, builds the public
-``data`` once (:mod:`app.services.webhook_payloads`) and inserts one pending delivery per
-subscribed endpoint (``ON CONFLICT DO NOTHING`` on (endpoint, event): a second run adds
-nothing); after the commit each is handed to the ``webhooks`` queue.
+The fan-out reads the outbox itself; it is no handler of the events. Publishing marks an
+event ``webhooks_pending`` when :func:`wants` says so (a public topic whose provider, or
+the platform, may have endpoints), in the event's own row: the request that made the
+change pays for no job. After the commit :func:`wake` hands :func:`fan_out_marked` to
+the ``events`` queue, at most twice per ``WEBHOOK_FAN_OUT_WAKE_SECONDS`` per process (at
+once for a window's first marked event, once at its end for the rest); the periodic
+hand-over (every 15 s) and the sweep run it too, should a wake-up be lost.
 
-With no endpoint at all an event costs nothing: the handler acts only when
-:func:`_may_have_endpoints` says so, from a per-process note of which providers have active
-endpoints, read again at most every ``WEBHOOK_ENDPOINT_CACHE_SECONDS`` (and at once after
-this process changed an endpoint). Another process may publish an event within those
-seconds of an endpoint's start while its note still says "no endpoints", and store the
-event as done: :func:`catch_up` (every 15 s, and in the pending-work sweep) fans out once
-more the events of an endpoint's first moments (``listening_since``), so none is missed
-and none is sent twice (the same ``ON CONFLICT``).
+:func:`fan_out_marked` takes the marked rows oldest first (``SKIP LOCKED``: workers share
+them), reads each provider's active endpoints and the platform's, builds the public
+``data`` once (:mod:`app.services.webhook_payloads`), inserts one pending delivery per
+subscribed endpoint (``ON CONFLICT DO NOTHING`` on (endpoint, event): a second run adds
+nothing) and clears the mark, in one unit of work; after the commit each delivery is handed
+to the ``webhooks`` queue.
+
+Which providers have endpoints is a per-process note, read again at most every
+``WEBHOOK_ENDPOINT_CACHE_SECONDS`` (and at once after this process changed an endpoint).
+Another process may publish an event within those seconds of an endpoint's start while its
+note still says "no endpoints", and leave it unmarked: :func:`catch_up` (every 15 s, and
+in the pending-work sweep) fans out once more the events of an endpoint's first moments
+(``listening_since``), so none is missed and none is sent twice (the same ``ON CONFLICT``).
 """
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from app import events
+from app import jobqueue
 from app.extensions import db
 from app.models.events import DONE, FAILED, QUEUED, RETRYING, OutboxEvent
 from app.models.types import utcnow
@@ -37,6 +43,9 @@ from app.models.webhooks import WebhookDelivery, WebhookEndpoint
 from app.services import webhook_delivery, webhook_payloads
 from app.services.transactions import after_commit, unit_of_work
 from app.services.webhook_topics import EVENT_TOPICS
+
+FAN_OUT_JOB = "webhooks.fan_out"
+FAN_OUT_BATCH = 200  # marked events per unit of work
 
 # How long after the note's lifetime an endpoint's first events are looked at again: the
 # publisher's clock, its transaction and the note's read may each lag a little.
@@ -86,31 +95,94 @@ def _providers_with_endpoints() -> set[int | None]:
     return set(db.session.scalars(query))
 
 
-def _may_have_endpoints(topic: str, payload: dict) -> bool:
+def wants(topic: str, payload: dict) -> bool:
+    """Whether to mark an event for the fan-out: a public topic, and some endpoint may
+    want it by the note (true for every event an endpoint wants, while the note is fresh)."""
+    if topic not in EVENT_TOPICS:
+        return False
     note = _current_note()
     if note.platform:
         return True
     provider_id = payload.get("provider_id")
-    if provider_id is None:  # a payload that does not say: ask the handler
+    if provider_id is None:  # a payload that does not say: let the fan-out look
         return bool(note.providers)
     return provider_id in note.providers
 
 
-@events.acts_only_when(_may_have_endpoints)
-def fan_out(*, event_id: str, topic: str, payload: dict) -> None:
-    """One pending delivery per active endpoint of the event's provider (and the
-    platform's) subscribed to ``topic``; handed to the queue after the commit."""
-    with unit_of_work(joins=True):  # with the handler's claim on the event
-        event = db.session.get(OutboxEvent, event_id)
-        provider_id = payload.get("provider_id") or (event.provider_id if event else None)
-        owners = WebhookEndpoint.provider_id.is_(None)
-        if provider_id is not None:
-            owners = or_(owners, WebhookEndpoint.provider_id == provider_id)
-        endpoints = list(db.session.scalars(
-            select(WebhookEndpoint).where(WebhookEndpoint.active.is_(True), owners)
-            .order_by(WebhookEndpoint.id)))
-        _add_deliveries(event_id, topic, payload, provider_id,
-                        event.created_at if event is not None else utcnow(), endpoints)
+class _WakeWindow:
+    """When this process last handed the fan-out over, and whether a hand-over at the
+    window's end is already queued."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.ends_at = 0.0
+        self.end_queued = False
+
+
+_window = _WakeWindow()
+
+
+def wake() -> None:
+    """After a commit that marked events: make sure :func:`fan_out_marked` runs after it.
+
+    The first marked commit of a window (``WEBHOOK_FAN_OUT_WAKE_SECONDS``) hands the job
+    over at once; a later one in the same window has it handed over once more for the
+    window's end, which every commit made within the window precedes. So a burst of
+    bookings costs this process two hand-overs a window, not one job per event."""
+    seconds = float(current_app.config.get("WEBHOOK_FAN_OUT_WAKE_SECONDS", 1))
+    if not current_app.config.get("REDIS_URL") or seconds <= 0:
+        jobqueue.enqueue(FAN_OUT_JOB)  # inline without Redis
+        return
+    now = time.monotonic()
+    with _window.lock:
+        if now >= _window.ends_at:
+            _window.ends_at, _window.end_queued, delay = now + seconds, False, 0.0
+        elif not _window.end_queued:
+            _window.end_queued, delay = True, _window.ends_at - now
+        else:
+            return
+    if delay:
+        jobqueue.enqueue_in(timedelta(seconds=delay), FAN_OUT_JOB)
+    else:
+        jobqueue.enqueue(FAN_OUT_JOB)
+
+
+def fan_out_marked(*, batch: int = FAN_OUT_BATCH) -> int:
+    """Fan out every event marked ``webhooks_pending``, oldest first, a batch per unit of
+    work, and clear the marks; returns how many deliveries were added."""
+    added = 0
+    while True:
+        with unit_of_work():
+            marked = db.session.scalars(
+                select(OutboxEvent).where(OutboxEvent.webhooks_pending.is_(True))
+                .order_by(OutboxEvent.created_at).limit(batch)
+                .with_for_update(skip_locked=True)).all()
+            if not marked:
+                return added
+            endpoints_of: dict[int | None, list[WebhookEndpoint]] = {}
+            for event in marked:
+                if event.topic not in EVENT_TOPICS:  # marked before an upgrade: not public
+                    continue
+                provider_id = event.payload.get("provider_id") or event.provider_id
+                if provider_id not in endpoints_of:
+                    endpoints_of[provider_id] = _active_endpoints(provider_id)
+                added += _add_deliveries(event.id, event.topic, event.payload, provider_id,
+                                         event.created_at, endpoints_of[provider_id])
+            db.session.execute(update(OutboxEvent)
+                               .where(OutboxEvent.id.in_([event.id for event in marked]))
+                               .values(webhooks_pending=False))
+        if len(marked) < batch:
+            return added
+
+
+def _active_endpoints(provider_id: int | None) -> list[WebhookEndpoint]:
+    """The provider's active endpoints and the platform's."""
+    owners = WebhookEndpoint.provider_id.is_(None)
+    if provider_id is not None:
+        owners = or_(owners, WebhookEndpoint.provider_id == provider_id)
+    return list(db.session.scalars(
+        select(WebhookEndpoint).where(WebhookEndpoint.active.is_(True), owners)
+        .order_by(WebhookEndpoint.id)))
 
 
 def catch_up(*, now: datetime | None = None) -> int:

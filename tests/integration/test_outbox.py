@@ -139,12 +139,12 @@ def test_a_booking_without_listeners_for_booking_created_is_not_dispatched(app, 
     from app.models import OutboxEvent
     from app.services import bookings, staff_notifications
 
-    # Staff notifications listen to booking.created; without them only the webhook
-    # fan-out does, and it acts only when some endpoint may want the event (none here).
+    # Staff notifications listen to booking.created; without them nobody does (the
+    # webhook fan-out reads the outbox itself, and marks nothing without endpoints).
     staff_handler = staff_notifications.notify_staff_of_new_booking
     events.unsubscribe("booking.created", staff_handler)
     try:
-        assert events.CONSUMERS.get("booking.created") == ["app.services.webhook_fanout.fan_out"]
+        assert events.CONSUMERS.get("booking.created") == []
         offering = build.offering(build.provider())
         placed = bookings.place_booking(customer_id=build.customer(), offering_id=offering,
                                         slot_id=build.future_slot(offering))
@@ -154,6 +154,7 @@ def test_a_booking_without_listeners_for_booking_created_is_not_dispatched(app, 
         OutboxEvent.topic == "booking.created"))
     assert created.payload["booking_reference"] == placed.reference
     assert created.status == DONE and db.session.info.get("outbox_pending") in (None, [])
+    assert created.webhooks_pending is False
 
 
 def test_booking_created_is_dispatched_only_when_a_handler_would_act(app, app_ctx, build):

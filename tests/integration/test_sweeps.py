@@ -41,6 +41,7 @@ def test_the_sweep_covers_every_kind_of_pending_work():
         "receipts": receipts.sweep,
         "search_indexing": search_indexing.sweep,
         "webhooks": webhook_delivery.hand_over_due,
+        "webhook_fan_out": webhook_fanout.fan_out_marked,
         "webhook_catch_up": webhook_fanout.catch_up,
     }
 
@@ -49,7 +50,8 @@ def test_kinds_that_need_a_service_are_skipped_without_it(app, app_ctx, monkeypa
     monkeypatch.setitem(app.config, "STRIPE_SECRET_KEY", None)
     monkeypatch.setitem(app.config, "OPENSEARCH_URL", None)
     assert set(sweeps.sweep_pending()) == {"outbox", "messages", "conversions", "receipts",
-                                           "webhooks", "webhook_catch_up"}
+                                           "webhooks", "webhook_fan_out",
+                                           "webhook_catch_up"}
 
 
 @pytest.fixture

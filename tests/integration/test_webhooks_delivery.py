@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app import events
 from app.extensions import db
@@ -287,8 +287,11 @@ def test_fan_out_is_idempotent(app, build, receiver):
     event_id = publish("booking.confirmed", payload, provider_id=alpha)
     run_jobs(app)
     events.deliver(event_id)  # delivered again: its handlers skip it
-    with unit_of_work():  # even the handler run again adds nothing
-        webhook_fanout.fan_out(event_id=event_id, topic="booking.confirmed", payload=payload)
+    with unit_of_work():  # marked again (as after a crash before the mark was cleared)
+        db.session.execute(update(OutboxEvent).where(OutboxEvent.id == event_id)
+                           .values(webhooks_pending=True))
+    assert webhook_fanout.fan_out_marked() == 0  # the fan-out run again adds nothing
+    assert db.session.get(OutboxEvent, event_id, populate_existing=True).webhooks_pending is False
     run_jobs(app)
     for endpoint_id in (one, two):
         assert db.session.scalar(select(func.count(WebhookDelivery.id)).where(
@@ -320,7 +323,8 @@ def test_without_endpoints_an_event_costs_no_job(app, build, receiver):
     with unit_of_work():
         event_id = events.publish("booking.no_show", {
             "booking_reference": "BKNONE", "provider_id": alpha}, provider_id=alpha)
-    assert db.session.get(OutboxEvent, event_id).status == "done"  # stored, not dispatched
+    event = db.session.get(OutboxEvent, event_id)
+    assert event.status == "done" and event.webhooks_pending is False  # stored, no job
 
 
 def test_events_a_stale_note_skipped_reach_a_new_endpoint_once(app, build, receiver,
@@ -337,7 +341,8 @@ def test_events_a_stale_note_skipped_reach_a_new_endpoint_once(app, build, recei
     event_id = publish("booking.no_show", {"booking_reference": reference,
                                            "provider_id": alpha}, provider_id=alpha)
     run_jobs(app)
-    assert db.session.get(OutboxEvent, event_id).status == "done"  # no job: skipped
+    event = db.session.get(OutboxEvent, event_id)
+    assert event.status == "done" and event.webhooks_pending is False  # not marked: skipped
     assert deliveries_of(endpoint_id) == []
 
     assert webhook_fanout.catch_up() == 1

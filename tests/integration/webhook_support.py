@@ -24,7 +24,10 @@ def receiver(app, monkeypatch):
     with WebhookReceiver() as server:
         for key, value in {"WEBHOOK_ALLOWED_HOSTS": ("127.0.0.1",),
                            "WEBHOOK_CONNECT_TIMEOUT": 0.5, "WEBHOOK_READ_TIMEOUT": 0.5,
-                           "WEBHOOK_ENDPOINT_CACHE_SECONDS": 0}.items():
+                           "WEBHOOK_ENDPOINT_CACHE_SECONDS": 0,
+                           # every marked commit hands the fan-out over at once, so the
+                           # burst worker of ``run_jobs`` finds it
+                           "WEBHOOK_FAN_OUT_WAKE_SECONDS": 0}.items():
             monkeypatch.setitem(app.config, key, value)
         yield server
 
