@@ -34,7 +34,7 @@ export FLASK_APP := wsgi
 export FAB_UPDATE_PERMS := False
 export PORT WORKERS DEMO
 
-.PHONY: help venv dev-venv translations messages migrate demo run test clean
+.PHONY: help venv dev-venv translations messages migrate demo check-ports run test clean
 
 help: ## List the targets
 	@echo "Bookwell make targets:"
@@ -83,7 +83,12 @@ else
 	$(CLI_ENV) $(FLASK) bookwell demo | tee $(DEMO_LOGINS)
 endif
 
-run: venv translations migrate demo ## Serve console + API on 127.0.0.1:$PORT (gunicorn; RQ worker if REDIS_URL)
+# Seconds before the minutes of install and migrate: a taken PORT (or LOCAL_*_PORT set on
+# purpose) stops `make run` here. Standard library only, so the system Python runs it.
+check-ports:
+	@$(PYTHON) -m devservices.ports preflight
+
+run: check-ports venv translations migrate demo ## Serve console + API on 127.0.0.1:$PORT (gunicorn; RQ worker if REDIS_URL)
 	@bash bin/run-server
 
 test: dev-venv translations ## Check the layer contracts, then run the test suite (PYTEST_ARGS="-k auth -x")

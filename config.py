@@ -272,7 +272,10 @@ class Config:
             raise ConfigurationError("STRIPE_WEBHOOK_SECRET is required with STRIPE_SECRET_KEY")
 
         # Where customers reach this deployment: links in messages, Twilio status callbacks.
-        self.PUBLIC_BASE_URL = (env.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
+        # Unset, the address `make run` serves (127.0.0.1 on PORT); behind a proxy or a
+        # public host name it must be set.
+        self.PUBLIC_BASE_URL = (env.get("PUBLIC_BASE_URL") or (
+            f"http://127.0.0.1:{_env_int_from(env, 'PORT', 5000)}")).rstrip("/")
         # PayPal wants invoice ids unique for good per PayPal account: ours are this prefix
         # and the payment id (installations sharing an account, or a database reset, must
         # not collide). By default the app's name and public host.

@@ -62,13 +62,14 @@ from devservices.paypal_ledger import (
     now_text,
 )
 from devservices.paypal_webhooks import CERT_PATH, WebhookSender, WebhookSigner, new_event
+from devservices.ports import STAND_INS
 
 log = logging.getLogger(__name__)
 
 CLIENT_ID = "local-paypal-client"
 CLIENT_SECRET = "local-paypal-secret"
 DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8421
+DEFAULT_PORT = STAND_INS["paypal"].default_port  # 8421
 TOKEN_SECONDS = 32400
 
 _ROUTES = [

@@ -33,12 +33,14 @@ import urllib.parse
 import urllib.request
 import warnings
 
+from devservices.ports import STAND_INS
+
 log = logging.getLogger(__name__)
 
 #: localstripe's auth middleware accepts any Bearer key that starts with ``sk_``.
 API_KEY = "sk_test_local"
 DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8420
+DEFAULT_PORT = STAND_INS["stripe"].default_port  # 8420
 
 
 def _noop(*args, **kwargs) -> None:

@@ -16,6 +16,26 @@ branch_labels = None
 depends_on = None
 
 
+# SQLite rebuilds ab_user to change it (copy and rename), from what SQLAlchemy reflects;
+# it cannot reflect an index on an expression (it warns and leaves it out), so the
+# case-insensitive email index is dropped first and made again after the rebuild.
+EMAIL_INDEX = 'uq_ab_user_email_lower'
+
+
+def _rebuilds_ab_user():
+    return op.get_bind().dialect.name == 'sqlite'
+
+
+def _drop_email_index():
+    if _rebuilds_ab_user():
+        op.drop_index(EMAIL_INDEX, table_name='ab_user')
+
+
+def _create_email_index():
+    if _rebuilds_ab_user():
+        op.create_index(EMAIL_INDEX, 'ab_user', [sa.text('lower(email)')], unique=True)
+
+
 def upgrade():
     # Existing addresses were never proven: they start unverified.
     op.add_column('ab_user', sa.Column('email_verified_at', sa.DateTime(timezone=True),
@@ -40,5 +60,7 @@ def upgrade():
 def downgrade():
     op.drop_index(op.f('ix_linked_identity_account_id'), table_name='linked_identity')
     op.drop_table('linked_identity')
+    _drop_email_index()
     with op.batch_alter_table('ab_user') as batch:
         batch.drop_column('email_verified_at')
+    _create_email_index()

@@ -16,11 +16,33 @@ branch_labels = None
 depends_on = None
 
 
+# SQLite rebuilds ab_user to change it (copy and rename), from what SQLAlchemy reflects;
+# it cannot reflect an index on an expression (it warns and leaves it out), so the
+# case-insensitive email index is dropped first and made again after the rebuild.
+EMAIL_INDEX = 'uq_ab_user_email_lower'
+
+
+def _rebuilds_ab_user():
+    return op.get_bind().dialect.name == 'sqlite'
+
+
+def _drop_email_index():
+    if _rebuilds_ab_user():
+        op.drop_index(EMAIL_INDEX, table_name='ab_user')
+
+
+def _create_email_index():
+    if _rebuilds_ab_user():
+        op.create_index(EMAIL_INDEX, 'ab_user', [sa.text('lower(email)')], unique=True)
+
+
 def upgrade():
     op.add_column('ab_user', sa.Column('password_changed_at', sa.DateTime(timezone=True),
                                        nullable=True))
 
 
 def downgrade():
+    _drop_email_index()
     with op.batch_alter_table('ab_user') as batch:
         batch.drop_column('password_changed_at')
+    _create_email_index()

@@ -16,6 +16,11 @@ down_revision = '20261205_second_factor'
 branch_labels = None
 depends_on = None
 
+# Reflect only the table being copied: following its foreign keys would reflect ab_user
+# too, whose index on lower(email) SQLite's reflection cannot read (an SAWarning); the
+# copy needs no more of a referenced table than its name.
+ONLY_THIS_TABLE = {'resolve_fks': False}
+
 
 def upgrade():
     # Earlier bookings are not marked: they stay visible as they were.
@@ -24,5 +29,5 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('booking') as batch:
+    with op.batch_alter_table('booking', reflect_kwargs=ONLY_THIS_TABLE) as batch:
         batch.drop_column('placed_as_guest')

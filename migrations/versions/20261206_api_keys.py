@@ -16,6 +16,11 @@ down_revision = '20261206_webhooks'
 branch_labels = None
 depends_on = None
 
+# Reflect only the table being copied: following its foreign keys would reflect ab_user
+# too, whose index on lower(email) SQLite's reflection cannot read (an SAWarning); the
+# copy needs no more of a referenced table than its name.
+ONLY_THIS_TABLE = {'resolve_fks': False}
+
 
 def upgrade():
     op.create_table(
@@ -67,14 +72,14 @@ def upgrade():
     op.create_index(op.f('ix_api_key_call_provider_id'), 'api_key_call', ['provider_id'])
     op.create_index(op.f('ix_api_key_call_at'), 'api_key_call', ['at'])
 
-    with op.batch_alter_table('audit_log', schema=None) as batch_op:
+    with op.batch_alter_table('audit_log', schema=None, reflect_kwargs=ONLY_THIS_TABLE) as batch_op:
         batch_op.add_column(sa.Column('api_key_id', sa.Integer(), nullable=True))
         batch_op.create_foreign_key(op.f('fk_audit_log_api_key_id_api_key'), 'api_key',
                                     ['api_key_id'], ['id'], ondelete='SET NULL')
 
 
 def downgrade():
-    with op.batch_alter_table('audit_log', schema=None) as batch_op:
+    with op.batch_alter_table('audit_log', schema=None, reflect_kwargs=ONLY_THIS_TABLE) as batch_op:
         batch_op.drop_constraint(op.f('fk_audit_log_api_key_id_api_key'), type_='foreignkey')
         batch_op.drop_column('api_key_id')
     op.drop_index(op.f('ix_api_key_call_at'), table_name='api_key_call')

@@ -16,6 +16,11 @@ down_revision = '20261206_payment_failure_code'
 branch_labels = None
 depends_on = None
 
+# Reflect only the table being copied: following its foreign keys would reflect ab_user
+# too, whose index on lower(email) SQLite's reflection cannot read (an SAWarning); the
+# copy needs no more of a referenced table than its name.
+ONLY_THIS_TABLE = {'resolve_fks': False}
+
 CONSTRAINT = 'fk_resource_booking_booking_id_booking'
 
 
@@ -34,7 +39,7 @@ def _recreate(*, deferred: bool):
         return
     # SQLite places a booking's rows before its resources' time (one writer at a time),
     # but its schema follows the models all the same.
-    with op.batch_alter_table('resource_booking') as batch:
+    with op.batch_alter_table('resource_booking', reflect_kwargs=ONLY_THIS_TABLE) as batch:
         batch.drop_constraint(CONSTRAINT, type_='foreignkey')
         batch.create_foreign_key(CONSTRAINT, 'booking', ['booking_id'], ['id'],
                                  ondelete='CASCADE', deferrable=deferred or None,

@@ -69,3 +69,39 @@ def test_postgres_search_ranks_on_the_stored_document_through_its_index(app_ctx,
             "EXPLAIN SELECT id FROM offering "
             "WHERE search_document @@ to_tsquery('simple', 'pilat:*')")).scalars())
     assert "ix_offering_search" in plan
+
+
+def test_sqlite_keeps_the_case_insensitive_email_index(app_ctx):
+    # Rebuilding ab_user on SQLite (copy and rename) left out this index: SQLAlchemy cannot
+    # reflect an index on an expression.
+    if db.engine.dialect.name != "sqlite":
+        return
+    with db.engine.connect() as conn:
+        indexes = {row[0] for row in conn.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'ab_user'")}
+    assert "uq_ab_user_email_lower" in indexes
+
+
+def test_migrating_a_new_embedded_database_warns_of_nothing(tmp_path):
+    # What `make migrate` prints on a first run: every SQLAlchemy warning is an error here,
+    # down to the oldest revision that rebuilds ab_user and back up.
+    import warnings
+
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy.exc import SAWarning
+
+    from app import create_app
+    from tests.conftest import test_settings
+
+    other = create_app(test_settings(
+        str(tmp_path), SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'fresh.db'}"))
+    with other.app_context(), warnings.catch_warnings():
+        warnings.simplefilter("error", SAWarning)
+        upgrade()
+        downgrade(revision="0006_payments")
+        upgrade()
+        with db.engine.connect() as conn:
+            indexes = {row[0] for row in conn.exec_driver_sql(
+                "SELECT name FROM sqlite_master WHERE type = 'index'")}
+        db.engine.dispose()
+    assert "uq_ab_user_email_lower" in indexes

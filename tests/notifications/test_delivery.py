@@ -255,3 +255,24 @@ def test_receipt_email_carries_the_pdf(app, build, smtp):
                    pypdf.PdfReader(io.BytesIO(attachment.get_content())).pages)
     assert number in text and "Ada" in text and "Lovelace" in text
     assert "42.00" in text or "42,00" in text
+
+
+def test_the_manage_link_in_an_email_follows_the_port_make_run_serves(app, build, outbox,
+                                                                       monkeypatch):
+    import email as email_lib
+    from email import policy
+
+    from app.services import manage_links
+    from config import Config
+
+    # PORT=5900 make run: the app's settings as config.py makes them from that environment.
+    served = Config({"PORT": "5900", "SECRET_KEY": "s", "JWT_SECRET_KEY": "j"})
+    monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", served.PUBLIC_BASE_URL)
+    reference = confirmed_booking(app, build, customer(build, email="port@example.com"))
+
+    booking = db.session.scalar(select(Booking).where(Booking.reference == reference))
+    (sent,) = outbox.glob("*.eml")
+    message = email_lib.message_from_bytes(sent.read_bytes(), policy=policy.default)
+    text = message.get_body(("plain",)).get_content()
+    assert f"http://127.0.0.1:5900{manage_links.manage_path(booking)}" in text
+    assert "127.0.0.1:5000" not in text

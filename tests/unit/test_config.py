@@ -87,3 +87,13 @@ def test_max_content_length_is_1_mib_unless_set():
     assert Config({"MAX_CONTENT_LENGTH": "100"}).MAX_CONTENT_LENGTH == 100
     with pytest.raises(ConfigurationError):
         Config({"MAX_CONTENT_LENGTH": "1MB"})
+
+
+def test_links_in_messages_follow_the_port_make_run_serves():
+    assert Config({}).PUBLIC_BASE_URL == "http://127.0.0.1:5000"
+    assert Config({"PORT": "5900"}).PUBLIC_BASE_URL == "http://127.0.0.1:5900"
+    # Set on purpose (a proxy, a public host name), it wins over PORT.
+    assert Config({"PORT": "5900", "PUBLIC_BASE_URL": "https://book.example/"}
+                  ).PUBLIC_BASE_URL == "https://book.example"
+    with pytest.raises(ConfigurationError, match="PORT"):
+        Config({"PORT": "fifty-nine hundred"})
