@@ -6,7 +6,7 @@ so that the fan-out, no longer one of their handlers, still sees them; it sends 
 endpoint subscribed to, and never twice.
 
 Revision ID: 20261206_webhooks_pending
-Revises: 20261206_api_keys
+Revises: 20261206_email_index_sqlite
 Create Date: 2026-12-06 13:30:00
 
 """
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '20261206_webhooks_pending'
-down_revision = '20261206_api_keys'
+down_revision = '20261206_email_index_sqlite'
 branch_labels = None
 depends_on = None
 
