@@ -32,6 +32,13 @@ README_ONLY = {"LOCAL_PAYPAL_PORT": "`make run` only: the port of its local PayP
 SECRET_ONLY = {"REDIS_PASSWORD": "KEDA's redis scaler (components/keda) takes no URL"}
 
 
+@pytest.fixture(autouse=True)
+def clean_state():
+    """Nothing here uses the app or its database: the suite-wide clean-up, which builds
+    the app to empty the tables, is not needed."""
+    yield
+
+
 def _kustomize_command() -> list[str]:
     if shutil.which("kubectl"):
         return ["kubectl", "kustomize"]
