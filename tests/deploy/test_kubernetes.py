@@ -16,6 +16,7 @@ import yaml
 from flask import Flask
 
 from app.jobqueue import QUEUES
+from config import Config
 
 ROOT = Path(__file__).resolve().parents[2]
 KUBERNETES = ROOT / "deploy" / "kubernetes"
@@ -271,13 +272,15 @@ def config_py_settings() -> set[str]:
     return names
 
 
-def env_file_keys(path: Path) -> list[str]:
-    return [line.split("=", 1)[0] for line in path.read_text().splitlines()
-            if line.strip() and not line.lstrip().startswith("#")]
+def secret_example() -> dict[str, str]:
+    """The keys and placeholder values of secrets.env.example."""
+    lines = (KUBERNETES / "secrets.env.example").read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines
+                if line.strip() and not line.lstrip().startswith("#"))
 
 
 def secret_keys() -> list[str]:
-    return env_file_keys(KUBERNETES / "secrets.env.example")
+    return list(secret_example())
 
 
 def readme_settings() -> set[str]:
@@ -307,6 +310,23 @@ def test_every_setting_of_config_py_is_in_the_config_map_or_the_secret(overlay):
     assert not in_secret - settings - set(SECRET_ONLY), "Secret keys config.py never reads"
 
 
+def test_the_settings_make_a_production_configuration(overlay):
+    """The values parse as config.py expects (a number where it wants one, ...) and make
+    a production set-up behind the ingress."""
+    _, objects = overlay
+    (config_map,) = of_kind(objects, "ConfigMap")
+    config = Config({**config_map["data"], **secret_example()})
+    assert config.BOOKWELL_ENV == "production" and config.SESSION_COOKIE_SECURE
+    assert config.CONSOLE_REQUIRE_2FA and config.WEBHOOK_REQUIRE_HTTPS
+    assert not config.FAB_UPDATE_PERMS and not config.PAYMENT_TEST_CARDS
+    assert config.PROXY_FIX_HOPS == 1
+    assert config.PUBLIC_BASE_URL.startswith("https://")
+    assert config.S3_BUCKET, "pods share no disk: receipts and pictures go to S3"
+    assert config.PAYPAL_JS_SDK_URL == "https://www.paypal.com/sdk/js"
+    assert config.SQLALCHEMY_DATABASE_URI.startswith("postgresql+psycopg://")
+    assert config_map["data"]["BOOKWELL_INSTANCE_DIR"].startswith("/tmp/")
+
+
 def test_every_setting_in_the_readme_table_is_given_to_the_pods(overlay):
     _, objects = overlay
     (config_map,) = of_kind(objects, "ConfigMap")
@@ -317,9 +337,7 @@ def test_every_setting_in_the_readme_table_is_given_to_the_pods(overlay):
 
 
 def test_secret_values_in_the_repository_are_placeholders():
-    for line in (KUBERNETES / "secrets.env.example").read_text().splitlines():
-        if line.strip() and not line.startswith("#"):
-            key, value = line.split("=", 1)
-            assert value == "" or "change-me" in value, f"{key} holds a real-looking value"
+    for key, value in secret_example().items():
+        assert value == "" or "change-me" in value, f"{key} holds a real-looking value"
     rendered = render(KUBERNETES / "overlays" / "production")
     assert not of_kind(rendered, "Secret"), "Secrets are made outside the repository"
