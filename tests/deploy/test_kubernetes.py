@@ -26,9 +26,12 @@ OVERLAYS = ("staging", "production")
 KUBERNETES_VERSIONS = ("1.30", kubernetes_validate.utils.latest_version())
 SECRET_NAME = "bookwell-secrets"
 # Read by config.py but given to no pod, with the reason. Keep this short.
-NOT_ON_KUBERNETES: dict[str, str] = {}
+NOT_ON_KUBERNETES: dict[str, str] = {
+    "PORT": "`make run`'s port, only a default for PUBLIC_BASE_URL, which the pods set",
+}
 # In README's configuration table but not read by config.py.
-README_ONLY = {"LOCAL_PAYPAL_PORT": "`make run` only: the port of its local PayPal server"}
+README_ONLY = {"LOCAL_PAYPAL_PORT": "`make run` only: the port of its local PayPal server",
+               "LOCAL_STRIPE_PORT": "`make run` only: the port of its local Stripe server"}
 # In the Secret but not read by config.py.
 SECRET_ONLY = {"REDIS_PASSWORD": "KEDA's redis scaler (components/keda) takes no URL"}
 
