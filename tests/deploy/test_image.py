@@ -10,6 +10,7 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -139,23 +140,46 @@ def test_entrypoint_roles_call_commands_the_cli_has():
     assert "python -m devservices.stripe_server" in text
 
 
+def dockerignore_patterns() -> list[str]:
+    return [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
+            if line.strip() and not line.startswith("#")]
+
+
+def ignored(path: str, patterns: list[str]) -> bool:
+    """Whether .dockerignore leaves ``path`` (relative, with /) out of the build: the
+    patterns it uses (names, globs, ``**/name``), matched as Docker does for them."""
+    return any(fnmatch.fnmatch(path, pattern) or
+               (pattern.startswith("**/") and fnmatch.fnmatch(Path(path).name, pattern[3:]))
+               for pattern in patterns)
+
+
 def test_dockerignore_keeps_local_state_out_and_the_app_in():
-    patterns = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
-                if line.strip() and not line.startswith("#")]
-
-    def ignored(path: str) -> bool:
-        return any(fnmatch.fnmatch(path, pattern) or
-                   (pattern.startswith("**/") and fnmatch.fnmatch(Path(path).name, pattern[3:]))
-                   for pattern in patterns)
-
+    patterns = dockerignore_patterns()
     for path in (".git", ".venv", "instance", "tests", "tests/e2e/screenshots",
                  "app/__pycache__", "translations/de/LC_MESSAGES/messages.mo"):
-        assert ignored(path), path
+        assert ignored(path, patterns), path
     for path in ("app", "api", "views", "jobs", "devservices", "templates", "static",
                  "assets", "translations", "translations/de/LC_MESSAGES/messages.po",
                  "migrations", "bin", "config.py", "wsgi.py", "requirements.txt"):
         assert (ROOT / path).exists(), path
-        assert not ignored(path), path
+        assert not ignored(path, patterns), path
+
+
+def build_context(target: Path) -> Path:
+    """The files `COPY . .` puts in the image, copied to ``target``, with the catalogues
+    compiled as the build stage compiles them."""
+    patterns = dockerignore_patterns()
+    for directory, subdirectories, files in os.walk(ROOT):
+        relative = Path(directory).relative_to(ROOT)
+        subdirectories[:] = [d for d in subdirectories
+                             if not ignored((relative / d).as_posix(), patterns)]
+        for name in files:
+            if not ignored((relative / name).as_posix(), patterns):
+                (target / relative).mkdir(parents=True, exist_ok=True)
+                shutil.copy2(Path(directory) / name, target / relative / name)
+    subprocess.run([str(VENV_BIN / "pybabel"), "-q", "compile", "-d", "translations"],
+                   cwd=target, check=True, timeout=60)
+    return target
 
 
 def load_healthcheck():
@@ -202,20 +226,23 @@ def role_environment(tmp_path: Path, **settings: str) -> dict[str, str]:
 
 
 def test_release_then_web_roles_run_as_in_the_image(tmp_path):
+    # From the image's files only: a file the app needs but .dockerignore leaves out fails.
+    app_dir = build_context(tmp_path / "app")
+    entrypoint = app_dir / "bin" / "container-entrypoint"
     env = role_environment(tmp_path)
-    release = subprocess.run([str(ENTRYPOINT), "release"], cwd=ROOT, env=env,
+    release = subprocess.run([str(entrypoint), "release"], cwd=app_dir, env=env,
                              capture_output=True, text=True, timeout=240)
     assert release.returncode == 0, release.stderr[-2000:]
     assert re.search(r"roles created: [1-9]", release.stdout), release.stdout
 
     port = free_port()
-    web = subprocess.Popen([str(ENTRYPOINT), "web", "--workers", "1"], cwd=ROOT,
+    web = subprocess.Popen([str(entrypoint), "web", "--workers", "1"], cwd=app_dir,
                            env={**env, "PORT": str(port)},
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         body = wait_for_health(f"http://127.0.0.1:{port}/healthz", web)
         assert json.loads(body) == {"status": "ok"}
-        check = [sys.executable, str(HEALTHCHECK)]
+        check = [sys.executable, str(app_dir / "bin" / "container-healthcheck")]
         assert subprocess.run(check, env={**env, "PORT": str(port)}, timeout=30).returncode == 0
         assert subprocess.run(check, env={**env, "PORT": str(free_port())},
                               timeout=30).returncode == 1
