@@ -225,9 +225,14 @@ def role_environment(tmp_path: Path, **settings: str) -> dict[str, str]:
             "DATABASE_URL": f"sqlite:///{tmp_path / 'release.db'}", **settings}
 
 
-def test_release_then_web_roles_run_as_in_the_image(tmp_path):
-    # From the image's files only: a file the app needs but .dockerignore leaves out fails.
-    app_dir = build_context(tmp_path / "app")
+@pytest.fixture(scope="module")
+def app_dir(tmp_path_factory) -> Path:
+    """The image's /app: a file the app needs but .dockerignore leaves out fails the
+    tests that run roles from here."""
+    return build_context(tmp_path_factory.mktemp("image") / "app")
+
+
+def test_release_then_web_roles_run_as_in_the_image(app_dir, tmp_path):
     entrypoint = app_dir / "bin" / "container-entrypoint"
     env = role_environment(tmp_path)
     release = subprocess.run([str(entrypoint), "release"], cwd=app_dir, env=env,
@@ -236,34 +241,61 @@ def test_release_then_web_roles_run_as_in_the_image(tmp_path):
     assert re.search(r"roles created: [1-9]", release.stdout), release.stdout
 
     port = free_port()
-    web = subprocess.Popen([str(entrypoint), "web", "--workers", "1"], cwd=app_dir,
-                           env={**env, "PORT": str(port)},
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    web = start_role([str(entrypoint), "web", "--workers", "1"], app_dir,
+                     {**env, "PORT": str(port)}, tmp_path / "web.log")
     try:
-        body = wait_for_health(f"http://127.0.0.1:{port}/healthz", web)
+        body = wait_for_answer(f"http://127.0.0.1:{port}/healthz", web)
         assert json.loads(body) == {"status": "ok"}
         check = [sys.executable, str(app_dir / "bin" / "container-healthcheck")]
         assert subprocess.run(check, env={**env, "PORT": str(port)}, timeout=30).returncode == 0
         assert subprocess.run(check, env={**env, "PORT": str(free_port())},
                               timeout=30).returncode == 1
     finally:
-        web.send_signal(signal.SIGTERM)
-        try:
-            web.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            web.kill()
-            web.wait()
+        stop(web)
 
 
-def wait_for_health(url: str, process: subprocess.Popen) -> bytes:
+def start_role(command: list[str], cwd: Path, env: dict, log: Path) -> subprocess.Popen:
+    """A long-running role; its output goes to ``log`` (read when it fails)."""
+    with log.open("w") as output:
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=output,
+                                   stderr=subprocess.STDOUT)
+    process.log = log
+    return process
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def wait_for_answer(url, process: subprocess.Popen) -> bytes:
     deadline = time.monotonic() + 120  # a bound on waiting, not a timed assertion
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail("the web role exited: " + process.stderr.read()[-2000:])
+            pytest.fail("the role exited: " + process.log.read_text()[-2000:])
         try:
             with urllib.request.urlopen(url, timeout=2) as answer:
                 return answer.read()
         except OSError:
             time.sleep(0.5)
-    pytest.fail(f"no answer from {url}")
+    pytest.fail(f"no answer from {getattr(url, 'full_url', url)}")
 
+
+
+def test_local_stripe_role_serves_the_stripe_api(app_dir, tmp_path):
+    port = free_port()
+    # --host after the role's own 0.0.0.0: the last one given counts (here, loopback only).
+    stripe = start_role([str(app_dir / "bin" / "container-entrypoint"), "local-stripe",
+                         "--host", "127.0.0.1", "--port", str(port)], app_dir,
+                        role_environment(tmp_path), tmp_path / "stripe.log")
+    try:
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/customers",
+                                         headers={"Authorization": "Bearer sk_test_local"})
+        body = json.loads(wait_for_answer(request, stripe))
+        assert body["object"] == "list"
+    finally:
+        stop(stripe)
