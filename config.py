@@ -405,6 +405,10 @@ class Config:
         self.IDEMPOTENCY_LEASE_SECONDS = _env_int_from(env, "IDEMPOTENCY_LEASE_SECONDS", 30)
         self.DEMO_PASSWORD = env.get("DEMO_PASSWORD", "bookwell-demo")
         self.LOG_LEVEL = env.get("LOG_LEVEL", "INFO")
+        # plain: a line of text per record; json: one JSON object per line (app/logging.py)
+        self.LOG_FORMAT = (env.get("LOG_FORMAT") or "plain").strip().lower()
+        if self.LOG_FORMAT not in ("plain", "json"):
+            raise ConfigurationError(f"LOG_FORMAT must be plain or json, not {self.LOG_FORMAT!r}")
         self.INSTANCE_DIR = str(INSTANCE_DIR)
         self.TESTING = False
 

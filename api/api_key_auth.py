@@ -62,7 +62,7 @@ def authenticate(presented: str, *, needs: str | None) -> KeyCaller:
         raise Unauthorized(*NOT_ACCEPTED)
     caller = api_keys.authenticate(presented)
     g.setdefault(_CALLER, caller)
-    request_actor.act_as_key(caller.id, caller.label)
+    request_actor.act_as_key(caller.id, caller.label, caller.provider_id)
     if needs not in caller.scopes:
         raise Forbidden("auth.scope_missing",
                         f"This API key lacks the scope {needs}.",

@@ -96,7 +96,8 @@ class Blueprint(SmorestBlueprint):
                     return func(*args, **kwargs)
                 setattr(g, _TOKEN_IDENTITY, token_identity)
                 verify_jwt_in_request(refresh=refresh)
-                request_actor.identify(current_user.id)
+                request_actor.identify(current_user.id,
+                                       getattr(current_user, "provider_id", None))
                 if roles and not (current_user.role_names & roles):
                     raise Forbidden("auth.forbidden", "Your account may not do this.")
                 return func(*args, **kwargs)

@@ -13,6 +13,7 @@ from datetime import timedelta
 from flask import current_app
 from rq import Queue, Retry
 
+from app.logging import job_meta
 from app.redis import redis_client
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ def enqueue(name: str, *args, job_id: str | None = None, retry: Retry | None = N
         if retry is None and entry.retry_intervals:
             retry = Retry(max=len(entry.retry_intervals), interval=list(entry.retry_intervals))
         return get_queue(entry.queue).enqueue(entry.func, *args, job_id=job_id, retry=retry,
-                                              **kwargs)
+                                              meta=job_meta(), **kwargs)
     log.info("running %s inline (no REDIS_URL)", name)
     return entry.func(*args, **kwargs)
 
@@ -56,6 +57,7 @@ def enqueue_in(delay: timedelta, name: str, *args, job_id: str | None = None):
 
     entry = job(name)
     if current_app.config.get("REDIS_URL"):
-        return get_queue(entry.queue).enqueue_in(delay, entry.func, *args, job_id=job_id)
+        return get_queue(entry.queue).enqueue_in(delay, entry.func, *args, job_id=job_id,
+                                                 meta=job_meta())
     log.info("running %s inline now (no REDIS_URL: no scheduler)", name)
     return entry.func(*args)
