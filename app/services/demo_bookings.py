@@ -7,16 +7,17 @@ user, so payments, refunds, receipts, messages and the outbox's events exist as 
 would. Times already past are placed as they were then (``place_booking``'s ``now``);
 payments and refunds are recorded at load time (their services take no clock).
 
-Which times get how many bookings, by whom, from which campaign and how they end is drawn
-from a random generator seeded with the provider and the local day, so a day's bookings
-are the same whenever they are made. A day that has demo bookings already is left alone:
-a second run the same day adds nothing, and a run on a later day adds only the days that
-came into the window.
+Which times get how many bookings, by whom and from which campaign is drawn from a random
+generator seeded with the provider and the local day, so a day's bookings are the same
+whenever they are made. How they end follows a fixed mix (``PAST_MIX``, ``COMING_MIX``,
+``ORDER_MIX``) taken in turn, so that every state is there in any run of a few weeks. A
+day that has demo bookings already is left alone: a second run the same day adds nothing,
+and a run on a later day adds only the days that came into the window.
 """
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -55,15 +56,34 @@ CAMPAIGNS = (
 )
 USER_AGENT = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) Mobile/15E148"
 
+# How bookings paid at the venue end, taken in turn: those whose time is over...
+PAST_MIX = ("completed", "completed", "no_show", "completed", "cancelled", "completed",
+            "partly_refunded", "completed", "refunded", "completed", "completed", "no_show",
+            "completed", "completed", "cancelled", "completed", "partly_refunded",
+            "completed")
+# ...those still to come (or under way: those are confirmed)...
+COMING_MIX = ("confirmed", "pending", "paid", "confirmed", "cancelled", "confirmed",
+              "refunded", "pending", "confirmed", "paid", "confirmed", "confirmed")
+# ...and click-and-collect orders ("waiting": not collected yet, if placed lately).
+ORDER_MIX = ("collected", "collected", "waiting", "collected", "cancelled", "collected",
+             "refunded", "collected", "waiting", "collected")
 
-@dataclass(frozen=True)
+
+@dataclass
 class Desk:
-    """The provider as its staff user works it: its scope, zone and the staff's actor."""
+    """The provider as its staff user works it: its scope, zone and the staff's actor, and
+    how many bookings of each mix it has settled in this run."""
 
     provider_id: int
     slug: str
     zone: ZoneInfo
     staff_id: int
+    settled: dict = field(default_factory=dict)
+
+    def next_outcome(self, mix: tuple[str, ...]) -> str:
+        turn = self.settled.get(mix, 0)
+        self.settled[mix] = turn + 1
+        return mix[turn % len(mix)]
 
     @property
     def scope(self) -> Scope:
@@ -94,7 +114,7 @@ def load_bookings(provider: Provider, spec: DemoProvider, staff_id: int,
             continue
         rng = random.Random(f"{spec.slug}/{day.isoformat()}")
         placed += _book_times(desk, spec, day, rng, customers, now)
-        if day <= today:
+        if day < today:  # (today's would depend on the hour of the run)
             placed += _order_products(desk, spec, day, rng, customers, now)
     bookings.expire_holds(scope=desk.scope, now=now)  # holds of past days ran out long ago
     return placed
@@ -173,42 +193,40 @@ def _book_slot(desk: Desk, slot, customer_id: int, as_guest: bool, quantity: int
             as_guest=as_guest)
     except DomainError:  # every barber busy then: that customer went elsewhere
         return False
-    if slot.pay_at_venue:
-        _settle(desk, booking.reference, rng.random(), ended, slot.starts_at <= now)
+    if not slot.pay_at_venue:
+        return True  # its hold runs out (expire_holds), or it is a hold of just now
+    if ended:
+        _settle(desk, booking.reference, desk.next_outcome(PAST_MIX))
+    elif slot.starts_at <= now:
+        _settle(desk, booking.reference, "confirmed")  # under way
+    else:
+        _settle(desk, booking.reference, desk.next_outcome(COMING_MIX))
     return True
 
 
-def _settle(desk: Desk, reference: str, draw: float, ended: bool, started: bool) -> None:
-    """What became of a booking paid at the venue: by the draw, as staff would record it."""
-    if ended:
-        if draw < 0.68:
-            _paid(desk, reference)
-            bookings.complete_booking(reference, actor=desk.actor(), scope=desk.scope)
-        elif draw < 0.76:
-            _paid(desk, reference)
-            bookings.complete_booking(reference, actor=desk.actor(), scope=desk.scope)
-            _refund(desk, reference, share=0.2, reason="Started 15 minutes late")
-        elif draw < 0.86:
-            bookings.confirm_booking(reference, actor=desk.actor(), scope=desk.scope)
-            bookings.mark_no_show(reference, actor=desk.actor(), scope=desk.scope)
-        elif draw < 0.95:
-            bookings.cancel_booking(reference, actor=desk.actor("the customer called"),
-                                    scope=desk.scope)
-        else:
-            _paid(desk, reference)
-            _refund(desk, reference, share=None, reason="Teacher ill: refunded in full")
-    elif draw < 0.50 or started:
-        bookings.confirm_booking(reference, actor=desk.actor(), scope=desk.scope)
-    elif draw < 0.72:
-        pass  # waiting for staff to confirm it
-    elif draw < 0.84:
-        _paid(desk, reference)  # paid ahead at the desk: confirmed by its payment
-    elif draw < 0.95:
-        bookings.cancel_booking(reference, actor=desk.actor("the customer called"),
-                                scope=desk.scope)
-    else:
+def _settle(desk: Desk, reference: str, outcome: str) -> None:
+    """Bring a booking paid at the venue to ``outcome`` as staff would record it."""
+    def staff(verb, reason: str = "") -> None:
+        verb(reference, actor=desk.actor(reason), scope=desk.scope)
+
+    if outcome in ("completed", "partly_refunded"):
         _paid(desk, reference)
-        _refund(desk, reference, share=None, reason="Moved away: refunded in full")
+        staff(bookings.complete_booking)
+        if outcome == "partly_refunded":
+            _refund(desk, reference, share=0.2, reason="Started 15 minutes late")
+    elif outcome == "no_show":
+        staff(bookings.confirm_booking)
+        staff(bookings.mark_no_show)
+    elif outcome == "cancelled":
+        staff(bookings.cancel_booking, "the customer called")
+    elif outcome == "refunded":
+        _paid(desk, reference)
+        _refund(desk, reference, share=None, reason="Could not come: refunded in full")
+    elif outcome == "confirmed":
+        staff(bookings.confirm_booking)
+    elif outcome == "paid":
+        _paid(desk, reference)  # paid ahead at the desk: confirmed by its payment
+    # "pending": waiting for staff to confirm it
 
 
 def _paid(desk: Desk, reference: str) -> None:
@@ -226,7 +244,7 @@ def _refund(desk: Desk, reference: str, *, share: float | None, reason: str) -> 
 
 def _order_products(desk: Desk, spec: DemoProvider, day: date, rng: random.Random,
                     customers, now: datetime) -> int:
-    """Click-and-collect orders placed in the shop's hours that day (before now)."""
+    """Click-and-collect orders placed in the shop's hours that (past) day."""
     sold = [product.name for product in spec.products if product.sells]
     if not sold:
         return 0
@@ -241,29 +259,29 @@ def _order_products(desk: Desk, spec: DemoProvider, day: date, rng: random.Rando
         variant = rng.choice(variants)
         at = datetime.combine(day, time(9), desk.zone) + timedelta(minutes=rng.randint(0, 500))
         customer_id, as_guest = rng.choice(customers)
-        draw, attribution = rng.random(), _attribution(rng, desk.slug)
-        if at >= now:
-            continue
+        quantity, attribution = rng.choice((1, 1, 2)), _attribution(rng, desk.slug)
         try:
             booking = bookings.place_booking(
                 customer_id=customer_id, offering_id=variant.oid, variant_id=variant.id,
-                quantity=rng.choice((1, 1, 2)), attribution=attribution, now=at,
-                as_guest=as_guest)
+                quantity=quantity, attribution=attribution, now=at, as_guest=as_guest)
         except DomainError:  # sold out
             continue
         placed += 1
-        collected = day < now.astimezone(desk.zone).date() - timedelta(days=1)
-        if draw < 0.10:
-            bookings.cancel_booking(booking.reference, actor=desk.actor("never collected"),
+        outcome = desk.next_outcome(ORDER_MIX)
+        if outcome == "waiting" and day < now.astimezone(desk.zone).date() - timedelta(days=2):
+            outcome = "collected"  # an order of last week was collected long ago
+        reference = booking.reference
+        if outcome == "cancelled":
+            bookings.cancel_booking(reference, actor=desk.actor("never collected"),
                                     scope=desk.scope)
-        elif draw < 0.15:
-            _paid(desk, booking.reference)
-            _refund(desk, booking.reference, share=None, reason="Bag arrived torn")
-        elif collected or draw < 0.55:
-            _paid(desk, booking.reference)
-            bookings.complete_booking(booking.reference, actor=desk.actor("collected"),
+        elif outcome == "refunded":
+            _paid(desk, reference)
+            _refund(desk, reference, share=None, reason="Bag arrived torn")
+        elif outcome == "collected":
+            _paid(desk, reference)
+            bookings.complete_booking(reference, actor=desk.actor("collected"),
                                       scope=desk.scope)
-        # otherwise it waits to be collected (and paid)
+        # "waiting": to be collected (and paid)
     return placed
 
 

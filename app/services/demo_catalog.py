@@ -112,7 +112,7 @@ DEMO_PROVIDERS = (
             DemoService("Yin Yoga", "Slow, deep stretches held for minutes; paid online "
                         "when you book.", 1600, 75, 10,
                         (Hours((1, 3), "16:30", "17:45"), Hours((6,), "10:00", "11:15")),
-                        demand=(0, 1), pay_at_venue=False, location=1),
+                        demand=(1, 1, 2), pay_at_venue=False, location=1),
             DemoService("Private Session", "One-to-one yoga coaching, paid at the studio.",
                         7500, 60, 1, (Hours(MON_FRI, "11:00", "15:00"),),
                         demand=(0,) * 5 + (1,), category=1),
