@@ -18,6 +18,7 @@ has its bookings keeps them; a second run on the same day changes nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from app.extensions import db
 from app.models import Account, Provider
@@ -39,8 +40,9 @@ class DemoLogin:
     provider: str | None = None
 
 
-def load_demo_data(password: str) -> list[DemoLogin]:
-    now = utcnow()
+def load_demo_data(password: str, *, now: datetime | None = None) -> list[DemoLogin]:
+    """Load what is missing (``now``: the moment "today" is taken from)."""
+    now = now or utcnow()
     logins = []
     with audit.acting_as(SYSTEM):
         user, _ = ensure_user(email="admin@bookwell.example", password=password, role=ADMIN,

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from app.errors import DomainError
+from app.errors import Conflict
 from app.extensions import db
 from app.models import Booking, Offering, Provider, Slot, Variant
 from app.models.catalog import SERVICE
@@ -137,7 +137,7 @@ def _book_times(desk: Desk, spec: DemoProvider, day: date, rng: random.Random, c
     start, end = _local_bounds(desk, day)
     slots = db.session.execute(
         select(Slot.id, Slot.starts_at, Slot.ends_at, Slot.capacity, Offering.id.label("oid"),
-               Offering.name, Offering.pay_at_venue, Offering.price_minor)
+               Offering.name, Offering.pay_at_venue)
         .join(Offering, Offering.id == Slot.offering_id)
         .where(Slot.provider_id == desk.provider_id, Slot.retired_at.is_(None),
                Slot.starts_at >= start, Slot.starts_at < end)
@@ -191,7 +191,7 @@ def _book_slot(desk: Desk, slot, customer_id: int, as_guest: bool, quantity: int
             customer_id=customer_id, offering_id=slot.oid, slot_id=slot.id,
             quantity=quantity, attribution=_attribution(rng, desk.slug), now=placed_at,
             as_guest=as_guest)
-    except DomainError:  # every barber busy then: that customer went elsewhere
+    except Conflict:  # every barber busy then: that customer went elsewhere
         return False
     if not slot.pay_at_venue:
         return True  # its hold runs out (expire_holds), or it is a hold of just now
@@ -264,7 +264,7 @@ def _order_products(desk: Desk, spec: DemoProvider, day: date, rng: random.Rando
             booking = bookings.place_booking(
                 customer_id=customer_id, offering_id=variant.oid, variant_id=variant.id,
                 quantity=quantity, attribution=attribution, now=at, as_guest=as_guest)
-        except DomainError:  # sold out
+        except Conflict:  # sold out
             continue
         placed += 1
         outcome = desk.next_outcome(ORDER_MIX)
