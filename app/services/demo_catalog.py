@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Category, Location, Offering, Provider, Resource
+from app.models import AvailabilityRule, Category, Location, Offering, Provider, Resource
 from app.services import availability, catalog, demo_pictures, images, resources
 from app.services.cache import bump_catalog_generation
 from app.services.scopes import Scope
@@ -259,15 +259,27 @@ def _load_service(scope: Scope, service: DemoService, locations, categories, sta
     if service.staff:
         resources.set_offering_resources(offering.id, [staff[name].id for name in service.staff],
                                          scope=scope)
-    # The rules are valid from before the demo's first day, so its past weeks have times.
-    for hours in service.hours:
-        for weekday in hours.weekdays:
-            catalog.create(catalog.RULE, scope=scope, data=dict(
-                offering_id=offering.id, weekday=weekday,
-                start_time=time.fromisoformat(hours.start),
-                end_time=time.fromisoformat(hours.end),
-                slot_minutes=service.slot_minutes or service.minutes,
-                capacity=service.capacity, valid_from=first_day))
+    _add_hours(scope, offering.id, service, first_day)
+
+
+def _add_hours(scope: Scope, offering_id: int, service: DemoService, first_day: date) -> None:
+    """The offering's weekly rules, each checked as the console's save checks it, and its
+    slots generated once for all of them, in one transaction. They are valid from before
+    the demo's first day, so its past weeks have times too."""
+    with unit_of_work():
+        for hours in service.hours:
+            for weekday in hours.weekdays:
+                rule = AvailabilityRule(
+                    provider_id=scope.provider_id, offering_id=offering_id, weekday=weekday,
+                    start_time=time.fromisoformat(hours.start),
+                    end_time=time.fromisoformat(hours.end),
+                    slot_minutes=service.slot_minutes or service.minutes,
+                    capacity=service.capacity, valid_from=first_day)
+                catalog.prepare(catalog.RULE, rule)
+                db.session.add(rule)
+                db.session.flush()
+        catalog.reshape_slots(catalog.RULE, scope=scope, offering_id=offering_id)
+    bump_catalog_generation()
 
 
 def _load_product(scope: Scope, product: DemoProduct, location, category) -> None:
