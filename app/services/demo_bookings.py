@@ -25,7 +25,7 @@ from sqlalchemy import select
 
 from app.errors import Conflict
 from app.extensions import db
-from app.models import Booking, Offering, Provider, Slot, Variant
+from app.models import AvailabilityRule, Booking, Offering, Provider, Slot, Variant
 from app.models.catalog import SERVICE
 from app.models.payments import Payment
 from app.services import attribution_capture, bookings, guest_checkout, payments, refunds
@@ -78,6 +78,7 @@ class Desk:
     slug: str
     zone: ZoneInfo
     staff_id: int
+    rules: dict = field(default_factory=dict)  # offering id → its weekly rules
     settled: dict = field(default_factory=dict)
 
     def next_outcome(self, mix: tuple[str, ...]) -> str:
@@ -105,6 +106,9 @@ def load_bookings(provider: Provider, spec: DemoProvider, staff_id: int,
     """The provider's bookings on each day of the window that has none yet; returns how
     many were placed."""
     desk = Desk(provider.id, spec.slug, ZoneInfo(provider.timezone), staff_id)
+    for rule in db.session.scalars(select(AvailabilityRule).where(
+            AvailabilityRule.provider_id == provider.id)):
+        desk.rules.setdefault(rule.offering_id, []).append(rule)
     today = now.astimezone(desk.zone).date()
     done = _days_with_bookings(desk, [cid for cid, _ in customers])
     placed = 0
@@ -145,6 +149,8 @@ def _book_times(desk: Desk, spec: DemoProvider, day: date, rng: random.Random, c
     demand = {service.name: service.demand for service in spec.services}
     placed = 0
     for slot in slots:
+        if not _on_weekly_hours(desk, slot):
+            continue  # a time added by hand: the demo books only its opening hours
         wanted = min(rng.choice(demand.get(slot.name, (0,))), slot.capacity)
         left = slot.capacity
         for customer_id, as_guest in rng.sample(customers, wanted):
@@ -155,6 +161,19 @@ def _book_times(desk: Desk, spec: DemoProvider, day: date, rng: random.Random, c
                 placed += 1
                 left -= quantity
     return placed
+
+
+def _on_weekly_hours(desk: Desk, slot) -> bool:
+    """Whether a rule of the offering asks for this time (its start on the rule's grid)."""
+    start, end = slot.starts_at.astimezone(desk.zone), slot.ends_at.astimezone(desk.zone)
+    minute = start.hour * 60 + start.minute
+    for rule in desk.rules.get(slot.oid, ()):
+        first = rule.start_time.hour * 60 + rule.start_time.minute
+        if rule.weekday == start.weekday() and minute >= first \
+                and (minute - first) % rule.slot_minutes == 0 \
+                and end.date() == start.date() and end.time() <= rule.end_time:
+            return True
+    return False
 
 
 def _attribution(rng: random.Random, slug: str) -> dict | None:
