@@ -8,8 +8,8 @@ Three businesses of different kinds, each in its own zone and currency:
   resources), so a time holds as many customers as barbers are free; a hot towel shave
   only Marcus does; beard oil.
 - Copper Kettle Coffee (London, GBP): a shop of coffee, mugs and brewing kit with
-  variants and stock (ordered online, collected and paid in the shop), and a Saturday
-  brewing workshop.
+  variants and stock (ordered online, collected and paid in the shop), and a brewing
+  workshop on Wednesdays and Saturdays.
 
 Opening hours lie within 09:00–18:00 local time; slots come from them through
 ``availability.generate_slots``, from ``HISTORY_DAYS`` ago (so that past weeks have their
@@ -156,7 +156,7 @@ DEMO_PROVIDERS = (
                     contact_phone="+442079460321", brand_color="#9a3412",
                     description="Small-batch coffee roasted in Hackney: beans, mugs and "
                                 "brewing kit to order online and collect in the shop, and a "
-                                "brewing workshop on Saturdays."),
+                                "brewing workshop on Wednesdays and Saturdays."),
         staff_user=("staff@copper.example", "Priya", "Shah"), motif="cup",
         locations=(("Copper Kettle Roastery", "12 Mare Street, London E8 4RP", 51.5362,
                     -0.0556),),
