@@ -106,6 +106,11 @@ def app(tmp_dir):
 def clean_state(app):
     """Empty every table but the role definitions; reset rate limits and Redis."""
     yield
+    reset_state(app)
+
+
+def reset_state(app) -> None:
+    """What ``clean_state`` does after each test (a module sharing data calls it once)."""
     with app.app_context():
         db.session.remove()
         _truncate_tables()
