@@ -34,7 +34,7 @@ export FLASK_APP := wsgi
 export FAB_UPDATE_PERMS := False
 export PORT WORKERS DEMO
 
-.PHONY: help venv dev-venv translations messages migrate demo check-ports run test clean
+.PHONY: help venv dev-venv translations messages migrate demo check-ports run test screenshots clean
 
 help: ## List the targets
 	@echo "Bookwell make targets:"
@@ -94,6 +94,11 @@ run: check-ports venv translations migrate demo ## Serve console + API on 127.0.
 test: dev-venv translations ## Check the layer contracts, then run the test suite (PYTEST_ARGS="-k auth -x")
 	$(BIN)/lint-imports --no-cache --no-logo
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The README's pictures: the walkthrough's browser test on the demo data, its desktop
+# screenshots copied to docs/screenshots/ (Chromium at /usr/bin/chromium or CHROMIUM_PATH).
+screenshots: dev-venv translations ## Regenerate the README's screenshots (docs/screenshots/) from the walkthrough's browser test
+	WALKTHROUGH_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q -p no:cacheprovider tests/e2e/test_walkthrough.py
 
 clean: ## Remove .venv and caches (instance/ with your local data is kept)
 	rm -rf $(VENV) .pytest_cache

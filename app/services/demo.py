@@ -23,7 +23,7 @@ from datetime import datetime
 from app.extensions import db
 from app.models import Account, Provider
 from app.models.types import utcnow
-from app.services import audit, demo_bookings, demo_catalog
+from app.services import audit, demo_bookings, demo_catalog, email_verification
 from app.services.roles import ADMIN, CUSTOMER, PROVIDER
 from app.services.scopes import SYSTEM
 from app.services.transactions import unit_of_work
@@ -59,10 +59,16 @@ def load_demo_data(password: str, *, now: datetime | None = None) -> list[DemoLo
                               role=CUSTOMER, first_name="Cleo", last_name="Customer",
                               reset_password=False)
         logins.append(DemoLogin(CUSTOMER, user.email, password))
+        _verified(user.id)  # as if the demo customer had opened the mailed link
         customers = demo_bookings.ensure_customers() + [(user.id, False)]
         for provider, spec, staff_id in desks:
             demo_bookings.load_bookings(provider, spec, staff_id, customers, now)
     return logins
+
+
+def _verified(account_id: int) -> None:
+    with unit_of_work():
+        email_verification.mark_verified(db.session.get(Account, account_id))
 
 
 def _staff_user(spec: demo_catalog.DemoProvider, provider: Provider, password: str) -> Account:

@@ -17,6 +17,7 @@ and a run on a later day adds only the days that came into the window.
 from __future__ import annotations
 
 import random
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -94,10 +95,16 @@ class Desk:
         return Actor(self.staff_id, reason)
 
 
+def _address(first: str, last: str) -> str:
+    """``mateo.garcia@…``: the name without accents, as most mail systems would take it."""
+    local = unicodedata.normalize("NFKD", f"{first}.{last}").encode("ascii", "ignore")
+    return f"{local.decode().lower()}@{CUSTOMER_DOMAIN}"
+
+
 def ensure_customers() -> list[tuple[int, bool]]:
     """The demo's guest customers: (account id, placed as guest)."""
     return [(guest_checkout.guest_customer_id(guest_checkout.checked_guest(
-        email=f"{first}.{last}@{CUSTOMER_DOMAIN}".lower(), first_name=first,
+        email=_address(first, last), first_name=first,
         last_name=last)), True) for first, last in DEMO_CUSTOMERS]
 
 

@@ -12,7 +12,7 @@ def sign_in(page, email: str) -> None:
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign In").click()
-    expect(page.get_by_role("link", name="Home")).to_be_visible()
+    expect(page.get_by_role("navigation").get_by_role("link", name="Home")).to_be_visible()
 
 
 def open_tab(page, name: str) -> None:

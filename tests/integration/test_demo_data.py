@@ -124,6 +124,15 @@ def test_staff_are_people_not_their_shop(demo, app_ctx):
     assert len(barbers) == 3 and not barbers & names
 
 
+def test_customers_have_plain_addresses_and_the_demo_customer_is_verified(demo, app_ctx):
+    addresses = list(db.session.scalars(select(Account.email)))
+    assert len(addresses) > 20
+    assert all(address.isascii() for address in addresses)  # "mateo.garcia", not "garcía"
+    verified = db.session.scalar(select(Account.email_verified_at).where(
+        Account.email == "customer@bookwell.example"))
+    assert verified is not None  # no "your address is not verified" on first sign-in
+
+
 def test_bookings_come_from_tiktok_a_newsletter_and_directly(demo, app_ctx):
     sources = dict(db.session.execute(
         select(Attribution.utm_source, func.count()).group_by(Attribution.utm_source)).all())
