@@ -18,8 +18,11 @@ from pathlib import Path
 import pytest
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import func, select
 
-from tests.helpers import token_for
+from app.extensions import db
+from app.models import Notification, Receipt
+from tests.helpers import bearer, token_for
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "scrape-token-for-the-test"
@@ -56,13 +59,15 @@ def gunicorn(app, tmp_path):
     """gunicorn wsgi:app, 2 workers, on this test's database (and Redis when given)."""
     port, directory = _free_port(), tmp_path / "metrics"
     env = {key: value for key, value in os.environ.items()
-           if key not in ("REDIS_URL", "PROMETHEUS_MULTIPROC_DIR", "METRICS_ENABLED")}
+           if key not in ("REDIS_URL", "PROMETHEUS_MULTIPROC_DIR", "METRICS_ENABLED",
+                          "MAIL_SERVER", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN")}
     env.update({
         "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
         "SECRET_KEY": app.config["SECRET_KEY"], "JWT_SECRET_KEY": app.config["JWT_SECRET_KEY"],
         "BOOKWELL_INSTANCE_DIR": str(tmp_path / "instance"), "FAB_UPDATE_PERMS": "False",
         "LOG_LEVEL": "WARNING", "RATELIMIT_ENABLED": "false",
         "PROMETHEUS_MULTIPROC_DIR": str(directory), "METRICS_TOKEN": TOKEN,
+        "NOTIFICATION_OUTBOX_DIR": str(tmp_path / "outbox"),
         **({"REDIS_URL": app.config["REDIS_URL"]} if app.config["REDIS_URL"] else {}),
     })
     directory.mkdir()
@@ -79,7 +84,7 @@ def gunicorn(app, tmp_path):
             assert server.poll() is None, (tmp_path / "gunicorn.log").read_text()[-3000:]
             assert time.monotonic() < deadline, "gunicorn did not answer"
             time.sleep(0.25)
-        yield base, directory
+        yield base, directory, env
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(30)
@@ -116,9 +121,10 @@ def _figures(base: str) -> dict[tuple, float]:
     return figures
 
 
-def test_one_scrape_sums_both_workers(gunicorn, build):
-    base, directory = gunicorn
+def test_one_scrape_sums_both_workers(gunicorn, app, build):
+    base, directory, env = gunicorn
     assert not (directory / "counter_1.db").exists()
+
     # Parallel requests until both workers have answered some (the second may still be
     # building its app at first).
     made, deadline = 0, time.monotonic() + 90
@@ -135,26 +141,48 @@ def test_one_scrape_sums_both_workers(gunicorn, build):
     # Built now: in embedded mode each worker's first request runs the periodic work,
     # which removes slots no availability rule asks for (its next run is a minute away).
     provider = build.provider()
-    service = build.offering(provider, name="Massage", price_minor=6000)
-    customer = build.customer()
+    service = build.offering(provider, name="Massage", price_minor=6000, pay_at_venue=True)
+    staff, customer = build.staff(provider), build.customer()
     slot = build.future_slot(service, capacity=50)
-    auth = {"Authorization": f"Bearer {token_for(customer)}"}
     booked = [_post(base + "/api/v1/bookings", {"offering_id": service, "slot_id": slot,
-                                                "quantity": 1}, auth) for _ in range(4)]
+                                                "quantity": 1}, bearer(token_for(customer)))
+              for _ in range(4)]
     assert [status for status, _ in booked] == [201] * 4, booked
+    reference = json.loads(booked[0][1])["reference"]
+    paid = _post(f"{base}/api/v1/provider/bookings/{reference}/mark-paid",
+                 {"method": "cash"}, bearer(token_for(staff)))
+    assert paid[0] == 201, paid
+    if app.config["REDIS_URL"]:
+        # The RQ worker, forking a process per job, writes to the same directory.
+        subprocess.run([sys.executable, "-m", "flask", "bookwell", "worker", "--burst"],
+                       cwd=ROOT, env={**env, "FLASK_APP": "wsgi"}, check=True, timeout=300,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     figures = _figures(base)
-    assert figures[("bookwell_http_requests_total", (
-        ("method", "GET"), ("route", ROUTE), ("status", "200")))] == made
+
+    def counted(name, **labels):
+        return figures.get((name, tuple(sorted(labels.items()))), 0.0)
+
+    assert counted("bookwell_http_requests_total", method="GET", route=ROUTE,
+                   status="200") == made
     assert sum(served.values()) == made
-    assert figures[("bookwell_http_requests_total", (
-        ("method", "POST"), ("route", "/api/v1/bookings"), ("status", "201")))] == 4
-    assert figures[("bookwell_bookings_total", (("event", "placed"),))] == 4
-    assert figures[("bookwell_events_total", (("topic", "booking.created"),))] == 4
+    assert counted("bookwell_http_requests_total", method="POST", route="/api/v1/bookings",
+                   status="201") == 4
+    assert counted("bookwell_bookings_total", event="placed") == 4
+    assert counted("bookwell_events_total", topic="booking.created") == 4
+    assert counted("bookwell_bookings_total", event="confirmed") == 1
+    assert counted("bookwell_payments_total", outcome="succeeded", gateway="manual") == 1
+    db.session.expire_all()
+    sent = db.session.scalar(select(func.count()).select_from(Notification).where(
+        Notification.status == "sent", Notification.channel == "email"))
+    receipts = db.session.scalar(select(func.count()).select_from(Receipt))
+    assert sent >= 1 and receipts == 1
+    assert counted("bookwell_messages_total", channel="email", outcome="sent") == sent
+    assert counted("bookwell_receipts_total", kind="receipt") == receipts
 
 
 def test_the_token_is_required(gunicorn):
-    base, _ = gunicorn
+    base, _, _ = gunicorn
     assert _get(base + "/metrics")[0] == 401
     assert _get(base + "/metrics", {"Authorization": "Bearer nope"})[0] == 401
     assert _get(base + "/metrics", {"Authorization": f"Bearer {TOKEN}"})[0] == 200
