@@ -18,6 +18,7 @@ time: ``app.metrics_state``. ``METRICS_ENABLED=false`` turns all of it off.
 """
 from __future__ import annotations
 
+import glob
 import hmac
 import ipaddress
 import os
@@ -27,7 +28,7 @@ from collections.abc import Iterable
 from flask import Flask, abort, g, got_request_exception, request, request_finished, \
     request_started
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, \
-    Histogram, generate_latest
+    Histogram, generate_latest, start_http_server
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from sqlalchemy import event
 
@@ -219,6 +220,25 @@ def serve(app: Flask, state_collector):
         abort(401)
     body, content_type = exposition(state_collector)
     return app.response_class(body, mimetype=None, content_type=content_type)
+
+
+def serve_on_port(port: int, address: str = "0.0.0.0"):
+    """Serve this process's figures (with a multiprocess directory: every process's there)
+    on a port of its own, for an RQ worker whose directory no web process reads (its own
+    container). The worker owns that directory: what earlier runs left is removed first.
+    Returns the HTTP server (``shutdown()`` stops it)."""
+    directory = multiprocess_dir()
+    if directory:
+        mine = f"_{os.getpid()}.db"
+        for path in glob.glob(os.path.join(directory, "*.db")):
+            if not path.endswith(mine):
+                os.remove(path)
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=directory)
+    else:
+        registry = _OWN
+    server, _thread = start_http_server(port, address, registry=registry)
+    return server
 
 
 class _Together:

@@ -173,3 +173,23 @@ def test_database_pool_use_is_counted(client, app):
     assert figure(figures, "bookwell_db_pool_checked_out", pool="default") >= 0
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         assert figure(figures, "bookwell_db_pool_size", pool="default") >= 1
+
+
+def test_a_worker_serves_its_own_figures_on_a_port_of_its_own(app):
+    import socket
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = metrics.serve_on_port(port, "127.0.0.1")
+    try:
+        metrics.message_attempted("sms", "failed")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
+            body = answer.read().decode()
+    finally:
+        server.shutdown()
+        server.server_close()
+    figures = {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
+               for family in text_string_to_metric_families(body) for sample in family.samples}
+    assert figure(figures, "bookwell_messages_total", channel="sms", outcome="failed") >= 1
