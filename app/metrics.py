@@ -217,7 +217,9 @@ def serve(app: Flask, state_collector):
     if verdict is None:
         abort(404)
     if verdict is False:
-        abort(401)
+        return app.response_class("A bearer token is needed.\n", status=401,
+                                  mimetype="text/plain",
+                                  headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
     body, content_type = exposition(state_collector)
     return app.response_class(body, mimetype=None, content_type=content_type)
 

@@ -101,7 +101,9 @@ def test_an_unmatched_path_is_counted_under_one_label(client):
 
 def test_a_token_guards_the_metrics_when_set(client, app, monkeypatch):
     monkeypatch.setitem(app.config, "METRICS_TOKEN", "s3cret-scrape-token")
-    assert client.get("/metrics").status_code == 401
+    refused = client.get("/metrics")
+    assert refused.status_code == 401
+    assert refused.headers["WWW-Authenticate"].startswith("Bearer")
     assert client.get("/metrics", headers=bearer("wrong")).status_code == 401
     ok = client.get("/metrics", headers=bearer("s3cret-scrape-token"))
     assert ok.status_code == 200
