@@ -195,3 +195,21 @@ def test_a_worker_serves_its_own_figures_on_a_port_of_its_own(app):
     figures = {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
                for family in text_string_to_metric_families(body) for sample in family.samples}
     assert figure(figures, "bookwell_messages_total", channel="sms", outcome="failed") >= 1
+
+
+def test_events_count_once_committed_and_never_when_rolled_back(client, app_ctx):
+    from app import events
+    from app.services.transactions import unit_of_work
+
+    before = scrape(client)
+    with pytest.raises(RuntimeError):
+        with unit_of_work():
+            events.publish("metrics.probe", {"n": 1})
+            raise RuntimeError("changed our mind")
+    assert figure(scrape(client), "bookwell_events_total", topic="metrics.probe") == figure(
+        before, "bookwell_events_total", topic="metrics.probe")
+    with unit_of_work():
+        events.publish("metrics.probe", {"n": 2})
+        events.publish("metrics.probe", {"n": 3})
+    assert figure(scrape(client), "bookwell_events_total", topic="metrics.probe") == figure(
+        before, "bookwell_events_total", topic="metrics.probe") + 2
