@@ -191,10 +191,13 @@ def rollback() -> None:
 
 def hand_over(handover: Handover) -> None:
     """After the commit: count the events (``app.metrics``), wake the webhook fan-out if
-    an event was marked for it, and ``dispatch`` the events someone listens to. Neither
+    an event was marked for it, and ``dispatch`` the events someone listens to. None
     may fail the caller: the marks and the queued rows stay, and the periodic work finds
     them."""
-    metrics.events_committed(handover.published)
+    try:
+        metrics.events_committed(handover.published)
+    except Exception:
+        log.exception("counting committed events failed")
     if handover.wakes_webhooks and _webhooks is not None and _webhooks.wake is not None:
         try:
             _webhooks.wake()
