@@ -397,6 +397,12 @@ class Config:
         # https only (production's default); elsewhere http is accepted too.
         self.WEBHOOK_REQUIRE_HTTPS = _env_bool_from(env, "WEBHOOK_REQUIRE_HTTPS", production)
 
+        # Prometheus metrics at /metrics (app/metrics.py). Off: nothing is counted. With a
+        # token, a scrape must send "Authorization: Bearer <token>"; without one, /metrics
+        # answers only 127.0.0.1 (development) or no one (production).
+        self.METRICS_ENABLED = _env_bool_from(env, "METRICS_ENABLED", True)
+        self.METRICS_TOKEN = env.get("METRICS_TOKEN") or None
+
         self.HOLD_MINUTES = _env_int_from(env, "HOLD_MINUTES", 15)
         # How long a place offered to the next on a waiting list is held for them.
         self.WAITLIST_OFFER_MINUTES = _env_int_from(env, "WAITLIST_OFFER_MINUTES", 30)

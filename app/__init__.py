@@ -15,7 +15,7 @@ from flask_appbuilder import AppBuilder
 from flask_cors import CORS
 from werkzeug.routing import IntegerConverter
 
-from app import message_catalogues, rate_limits, request_actor, security_headers
+from app import message_catalogues, metrics, rate_limits, request_actor, security_headers
 from app import models  # noqa: F401  every table registered before anything reflects
 from app.extensions import AUTOCOMMIT_BIND, csrf, db, limiter, migrate
 from app.services import audit, cache  # noqa: F401  their listeners must exist before a flush
@@ -71,6 +71,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     security_headers.init_app(app)  # first: an oversized body is refused before it is read
 
     db.init_app(app)
+    with app.app_context():
+        metrics.init_app(app, db.engines)  # requests and the pools of every bind
     request_actor.init_app(app)  # before any hook that may write an audit entry
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     csrf.init_app(app)
@@ -89,6 +91,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         CORS(app, resources={r"/api/*": {"origins": app.config["CORS_ORIGINS"]}},
              expose_headers=["X-Request-ID", "X-Pagination", "ETag"])
     app.register_blueprint(importlib.import_module("api.health").blp)
+    app.register_blueprint(importlib.import_module("api.metrics").blp)
     rate_limits.check_only_where_limited(app, limiter)
 
     from app.cli import bookwell

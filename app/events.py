@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import NamedTuple
 
@@ -27,7 +27,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from app import jobqueue
+from app import jobqueue, metrics
 from app.extensions import db
 from app.models.events import DONE, FAILED, QUEUED, RETRYING, ConsumedEvent, OutboxEvent
 from app.models.types import utcnow
@@ -40,6 +40,7 @@ DELIVERY_INTERVALS = [5, 30, 120, 600, 1800]  # seconds before each retry of a d
 SWEEP_AFTER = timedelta(minutes=1)       # never dispatched: a crash after commit
 STUCK_AFTER = timedelta(minutes=15)      # dispatched but never finished: a lost job
 _PENDING_KEY = "outbox_pending"
+_COMMITTED_KEY = "outbox_published"  # (topic, payload) of each, counted once committed
 
 # topic → handler names, and name → handler: installed from the handler table
 # (``app.services.event_handlers.register``). A name is the handler's import path, the
@@ -58,13 +59,14 @@ _webhooks: _Webhooks | None = None
 
 
 class Handover(NamedTuple):
-    """What a commit leaves to hand on: the events someone listens to, and whether one
-    was marked for the webhook fan-out."""
+    """What a commit leaves to hand on: the events someone listens to, whether one was
+    marked for the webhook fan-out, and every event's (topic, payload), for the metrics."""
     event_ids: list[str]
     wakes_webhooks: bool = False
+    published: Sequence[tuple[str, dict]] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.event_ids) or self.wakes_webhooks
+        return bool(self.event_ids) or self.wakes_webhooks or bool(self.published)
 
 
 def handler_name(handler: Callable) -> str:
@@ -128,7 +130,9 @@ def publish(topic: str, payload: dict, *, provider_id: int | None = None) -> str
     # A Core insert: part of the open transaction at once, with no ORM flush to pay for.
     db.session.execute(OutboxEvent.__table__.insert().values(**row))
     handover = to_dispatch([row])
-    db.session.info.setdefault(_PENDING_KEY, []).extend(handover.event_ids)
+    info = db.session.info
+    info.setdefault(_PENDING_KEY, []).extend(handover.event_ids)
+    info.setdefault(_COMMITTED_KEY, []).append((topic, payload))
     if handover.wakes_webhooks:
         db.session.info[_WAKE_WEBHOOKS_KEY] = True
     return row["id"]
@@ -154,14 +158,16 @@ def outbox_row(topic: str, payload: dict, *, provider_id: int | None = None) -> 
 def to_dispatch(rows: list[dict]) -> Handover:
     """What to hand on once these outbox rows are committed (``hand_over``)."""
     return Handover([row["id"] for row in rows if row["status"] == QUEUED],
-                    any(row["webhooks_pending"] for row in rows))
+                    any(row["webhooks_pending"] for row in rows),
+                    [(row["topic"], row["payload"]) for row in rows])
 
 
 def commit_transaction() -> Handover:
     """Commit the open transaction; returns what its events leave to hand on, for the
     caller (the unit of work) to ``hand_over`` once everything after the commit is done."""
     handover = Handover(db.session.info.pop(_PENDING_KEY, []),
-                        db.session.info.pop(_WAKE_WEBHOOKS_KEY, False))
+                        db.session.info.pop(_WAKE_WEBHOOKS_KEY, False),
+                        db.session.info.pop(_COMMITTED_KEY, []))
     try:
         db.session.commit()
     except Exception:
@@ -179,13 +185,19 @@ def commit() -> None:
 def rollback() -> None:
     db.session.info.pop(_PENDING_KEY, None)
     db.session.info.pop(_WAKE_WEBHOOKS_KEY, None)
+    db.session.info.pop(_COMMITTED_KEY, None)
     db.session.rollback()
 
 
 def hand_over(handover: Handover) -> None:
-    """After the commit: wake the webhook fan-out if an event was marked for it, and
-    ``dispatch`` the events someone listens to. Neither may fail the caller: the marks
-    and the queued rows stay, and the periodic work finds them."""
+    """After the commit: count the events (``app.metrics``), wake the webhook fan-out if
+    an event was marked for it, and ``dispatch`` the events someone listens to. None
+    may fail the caller: the marks and the queued rows stay, and the periodic work finds
+    them."""
+    try:
+        metrics.events_committed(handover.published)
+    except Exception:
+        log.exception("counting committed events failed")
     if handover.wakes_webhooks and _webhooks is not None and _webhooks.wake is not None:
         try:
             _webhooks.wake()

@@ -35,11 +35,17 @@ def scheduler_command():
 @click.option("--fork/--no-fork", default=True, show_default=True,
               help="Fork a process per job (isolation), or run jobs in the worker process "
                    "(much cheaper for small frequent jobs such as event delivery).")
+@click.option("--metrics-port", type=int, envvar="METRICS_WORKER_PORT", default=None,
+              help="Serve this worker's metrics on this port (for a worker whose metrics "
+                   "directory no web process reads).")
 @with_appcontext
-def worker_command(queues, burst, fork):
+def worker_command(queues, burst, fork, metrics_port):
     """Run an RQ worker with this app built once, before jobs fork."""
+    from app import metrics
     from jobs.worker import run_worker
 
+    if metrics_port is not None and metrics.enabled():
+        metrics.serve_on_port(metrics_port)
     run_worker(current_app, [q.strip() for q in queues.split(",") if q.strip()],
                burst=burst, fork=fork)
 

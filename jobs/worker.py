@@ -11,6 +11,7 @@ import os
 
 from rq import SimpleWorker, Worker
 
+from app import metrics
 from app.extensions import db
 from app.jobqueue import get_queue
 from app.redis import redis_client
@@ -28,6 +29,17 @@ def _fresh_connections_after_fork(app):
     os.register_at_fork(after_in_child=reset)
 
 
+class ForkingWorker(Worker):
+    """A fork per job; once a job's process has exited, its live metrics stop counting."""
+
+    def execute_job(self, job, queue):
+        try:
+            return super().execute_job(job, queue)
+        finally:
+            if self.horse_pid:
+                metrics.process_gone(self.horse_pid)
+
+
 class InProcessWorker(SimpleWorker):
     """Jobs run here, one after another; each starts with a fresh database session."""
 
@@ -43,7 +55,7 @@ def run_worker(app, queue_names: list[str], *, burst: bool = False, fork: bool =
         queues = [get_queue(name) for name in queue_names]
         if fork:
             _fresh_connections_after_fork(app)
-            worker = Worker(queues, connection=redis_client())
+            worker = ForkingWorker(queues, connection=redis_client())
         else:
             worker = InProcessWorker(queues, connection=redis_client())
         log.info("worker listening on %s (%s)", ", ".join(queue_names),

@@ -19,7 +19,7 @@ import phonenumbers
 from flask import current_app
 from sqlalchemy import select, update
 
-from app import jobqueue
+from app import jobqueue, metrics
 from app.errors import Conflict, NotFound
 from app.extensions import db
 from app.gateways import tiktok
@@ -207,6 +207,7 @@ def send(row_id: int, *, final_attempt: bool = True) -> str:
         else:
             row.status, row.next_attempt_at = FAILED, None
         status = row.status
+    metrics.conversion_attempted("retrying" if status == QUEUED else status)
     if status == QUEUED:
         raise SendLater(f"conversion {row_id}: {result.describe()}")
     return status

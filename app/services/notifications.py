@@ -29,7 +29,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import exists, select, update
 
-from app import jobqueue
+from app import jobqueue, metrics
 from app.errors import Conflict, NotFound
 from app.extensions import db
 from app.gateways import sms as sms_gateway
@@ -391,8 +391,13 @@ def send_notification(notification_id: int, *, final_attempt: bool = True,
             reference = sms_gateway.send_sms(to=claimed.recipient, body=claimed.body_text,
                                              status_callback=status_callback_url())
     except (MailError, SmsError, AttachmentUnavailable) as exc:
-        return _record_failure(claimed, exc, final_attempt)
-    return _record_sent(claimed.id, reference)
+        outcome = _record_failure(claimed, exc, final_attempt)
+        if outcome in (RETRYING, FAILED):
+            metrics.message_attempted(claimed.channel, outcome)
+        return outcome
+    outcome = _record_sent(claimed.id, reference)
+    metrics.message_attempted(claimed.channel, outcome)
+    return outcome
 
 
 def _claim(notification_id: int, now) -> _Claimed | str:
