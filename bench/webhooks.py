@@ -18,7 +18,9 @@ and a failing receiver among healthy ones, and what webhooks cost a booking.
    stopped (SIGSTOP) during the run, "off, worker paused" and "on, worker paused": their
    ratio is what the booking request itself pays, without the worker's fan-out and
    deliveries competing for the same CPUs; on a machine with few cores the difference
-   between the two ratios is that competition.
+   between the two ratios is that competition. Before each variant, what the one before
+   left to the worker (marked events, pending deliveries) is given up and the queues
+   drained, so that none pays for another's backlog.
 
     .venv/bin/python bench/webhooks.py [--events 10000] [--workers 2] [--duration 20] \\
         [--clients 16] [--rounds 3]
@@ -200,9 +202,7 @@ def run_delivery(app, env: dict, args) -> dict:
             time.sleep(0.5)
     finally:
         for worker in workers:
-            worker.terminate()
-        for worker in workers:
-            worker.wait(30)
+            stop(worker)
     elapsed = (done_at or time.monotonic()) - started
     counts = succeeded_by_endpoint(app)
     delivered = sum(counts.get(endpoint_id, 0) for endpoint_id in healthy)
@@ -256,6 +256,7 @@ def run_bookings(app, env: dict, args) -> list[tuple[str, object]]:
             for label, count in (("webhooks off", 0), ("webhooks on", args.booking_endpoints),
                                  ("off, worker paused", 0),
                                  ("on, worker paused", args.booking_endpoints)):
+                settle(app, args.redis_url)
                 set_endpoints(app, provider_id, receivers, count)
                 time.sleep(float(env["WEBHOOK_ENDPOINT_CACHE_SECONDS"]) + 0.5)
                 booking.wait_for_jobs(args.redis_url)
@@ -280,10 +281,45 @@ def run_bookings(app, env: dict, args) -> list[tuple[str, object]]:
                       f"statuses {stats.statuses}", flush=True)
     finally:
         server.stop()
-        worker.terminate()
-        worker.wait(30)
+        stop(worker)
         receivers.shutdown()
     return results
+
+
+def settle(app, redis_url: str) -> None:
+    """What the run before left to the worker (events to fan out, deliveries to make) is
+    given up, and the queues drained, so that no variant pays for the one before it."""
+    from sqlalchemy import update
+
+    from app.extensions import db
+    from app.models import OutboxEvent, WebhookDelivery
+    from bench import booking
+
+    with app.app_context():
+        db.session.execute(update(OutboxEvent).where(OutboxEvent.webhooks_pending.is_(True))
+                           .values(webhooks_pending=False))
+        db.session.execute(update(WebhookDelivery).where(WebhookDelivery.status == "pending")
+                           .values(status="cancelled"))
+        db.session.commit()
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    started = time.monotonic()
+    while time.monotonic() - started < 300 and any(
+            client.llen(f"rq:queue:{queue}") for queue in ("webhooks", "webhooks_slow")):
+        time.sleep(0.2)
+    client.close()
+    booking.wait_for_jobs(redis_url)
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Ask a worker to stop after its job in hand; kill it if that takes long."""
+    process.terminate()
+    try:
+        process.wait(60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
 
 
 def main() -> int:
