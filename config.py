@@ -402,6 +402,10 @@ class Config:
         # answers only 127.0.0.1 (development) or no one (production).
         self.METRICS_ENABLED = _env_bool_from(env, "METRICS_ENABLED", True)
         self.METRICS_TOKEN = env.get("METRICS_TOKEN") or None
+        # Traces (app/tracing.py): exported over OTLP/HTTP to this collector's base
+        # address (http://collector:4318); unset: tracing is off and costs nothing.
+        self.OTEL_EXPORTER_OTLP_ENDPOINT = env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or None
+        self.OTEL_SERVICE_NAME = env.get("OTEL_SERVICE_NAME") or "bookwell"
 
         self.HOLD_MINUTES = _env_int_from(env, "HOLD_MINUTES", 15)
         # How long a place offered to the next on a waiting list is held for them.

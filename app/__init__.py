@@ -15,7 +15,8 @@ from flask_appbuilder import AppBuilder
 from flask_cors import CORS
 from werkzeug.routing import IntegerConverter
 
-from app import message_catalogues, metrics, rate_limits, request_actor, security_headers
+from app import message_catalogues, metrics, rate_limits, request_actor, security_headers, \
+    tracing
 from app import models  # noqa: F401  every table registered before anything reflects
 from app.extensions import AUTOCOMMIT_BIND, csrf, db, limiter, migrate
 from app.services import audit, cache  # noqa: F401  their listeners must exist before a flush
@@ -112,4 +113,6 @@ def create_app(overrides: dict | None = None) -> Flask:
     def remove_session(exc=None):
         db.session.remove()
 
+    with app.app_context():
+        tracing.init_app(app, db.engines)  # last: it wraps the finished app
     return app

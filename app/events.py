@@ -27,7 +27,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from app import jobqueue, metrics
+from app import jobqueue, metrics, tracing
 from app.extensions import db
 from app.models.events import DONE, FAILED, QUEUED, RETRYING, ConsumedEvent, OutboxEvent
 from app.models.types import utcnow
@@ -144,15 +144,18 @@ def outbox_row(topic: str, payload: dict, *, provider_id: int | None = None) -> 
     passes ``to_dispatch`` of its rows to ``hand_over``."""
     event_id, now = str(uuid.uuid4()), utcnow()
     for_webhooks = _webhooks is not None and _webhooks.wants(topic, payload)
+    # Kept on every event (a replay of one nobody listened to joins its trace too); the
+    # events of one booking share it (``booking_statement`` binds it once).
+    trace_context = tracing.current_traceparent()
     if not _anyone_acts(topic, payload):
         # Stored all the same (the record of what happened, replayable once something
         # listens), but nobody to hand it to: no job, no worker time.
         return dict(id=event_id, topic=topic, payload=payload, provider_id=provider_id,
                     status=DONE, attempts=0, created_at=now, processed_at=now,
-                    webhooks_pending=for_webhooks)
+                    webhooks_pending=for_webhooks, trace_context=trace_context)
     return dict(id=event_id, topic=topic, payload=payload, provider_id=provider_id,
                 status=QUEUED, attempts=0, created_at=now, processed_at=None,
-                webhooks_pending=for_webhooks)
+                webhooks_pending=for_webhooks, trace_context=trace_context)
 
 
 def to_dispatch(rows: list[dict]) -> Handover:
@@ -234,15 +237,19 @@ def deliver(event_id: str, *, final_attempt: bool = True) -> str:
     event = db.session.get(OutboxEvent, event_id)
     if event is None:
         return "missing"
-    topic, payload = event.topic, dict(event.payload)
+    topic, payload, trace_context = event.topic, dict(event.payload), event.trace_context
     db.session.rollback()  # no transaction stays open across the consumers
     errors = []
-    for path in CONSUMERS.get(topic, []):
-        try:
-            _run_consumer(path, event_id, topic, payload)
-        except Exception as exc:  # recorded on the event; the job retries the event
-            log.exception("consumer %s failed on event %s", path, event_id)
-            errors.append(f"{path}: {type(exc).__name__}: {exc}")
+    # The child of the span that published the event: the request that caused it.
+    with tracing.span(f"event {topic}", parent=trace_context,
+                      attributes={"bookwell.event.id": event_id, "bookwell.event.topic": topic}):
+        for path in CONSUMERS.get(topic, []):
+            try:
+                with tracing.span(f"consumer {path}"):
+                    _run_consumer(path, event_id, topic, payload)
+            except Exception as exc:  # recorded on the event; the job retries the event
+                log.exception("consumer %s failed on event %s", path, event_id)
+                errors.append(f"{path}: {type(exc).__name__}: {exc}")
     status = DONE if not errors else (FAILED if final_attempt else RETRYING)
     with transactions.unit_of_work():
         db.session.execute(update(OutboxEvent).where(OutboxEvent.id == event_id).values(

@@ -254,6 +254,16 @@ JOBS: dict[str, Job] = {job.name: job for job in (
 )}
 
 
+# RQ's name of a job's function (module.qualname) → the job's stable name.
+_NAMES_BY_FUNCTION = {f"{entry.func.__module__}.{entry.func.__qualname__}": entry.name
+                      for entry in JOBS.values()}
+
+
+def name_of(func_name: str) -> str:
+    """The stable name of the job whose function RQ calls ``func_name``; itself if none."""
+    return _NAMES_BY_FUNCTION.get(func_name, func_name)
+
+
 def job(name: str) -> Job:
     try:
         return JOBS[name]

@@ -13,6 +13,7 @@ from datetime import timedelta
 from flask import current_app
 from rq import Queue, Retry
 
+from app import tracing
 from app.logging import job_meta
 from app.redis import redis_client
 
@@ -31,6 +32,12 @@ def get_queue(name: str = "default") -> Queue:
     return Queue(name, connection=redis_client())
 
 
+def _meta() -> dict:
+    """What a job carries of its cause: the request id, provider and user for the logs,
+    and the trace context its span continues."""
+    return {**job_meta(), **tracing.job_context()}
+
+
 def enqueue(name: str, *args, job_id: str | None = None, retry: Retry | None = None,
             **kwargs):
     """Run the job ``name`` with these arguments on a worker, or right here without Redis.
@@ -45,7 +52,7 @@ def enqueue(name: str, *args, job_id: str | None = None, retry: Retry | None = N
         if retry is None and entry.retry_intervals:
             retry = Retry(max=len(entry.retry_intervals), interval=list(entry.retry_intervals))
         return get_queue(entry.queue).enqueue(entry.func, *args, job_id=job_id, retry=retry,
-                                              meta=job_meta(), **kwargs)
+                                              meta=_meta(), **kwargs)
     log.info("running %s inline (no REDIS_URL)", name)
     return entry.func(*args, **kwargs)
 
@@ -58,6 +65,6 @@ def enqueue_in(delay: timedelta, name: str, *args, job_id: str | None = None):
     entry = job(name)
     if current_app.config.get("REDIS_URL"):
         return get_queue(entry.queue).enqueue_in(delay, entry.func, *args, job_id=job_id,
-                                                 meta=job_meta())
+                                                 meta=_meta())
     log.info("running %s inline now (no REDIS_URL: no scheduler)", name)
     return entry.func(*args)

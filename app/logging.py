@@ -2,7 +2,7 @@
 it), plain text or, with ``LOG_FORMAT=json``, one JSON object per line.
 
 A JSON line has ``time``, ``level``, ``logger``, ``message``, ``request_id``, ``job_id``,
-``provider_id`` and ``user_id``; each request ends with one line ``request`` that adds
+``provider_id``, ``user_id`` and ``trace_id`` (the running span's, with tracing on); each request ends with one line ``request`` that adds
 ``method``, ``route`` (the URL rule, never a path with ids in it), ``status`` and
 ``duration_ms``. The request id travels into the jobs a request hands over (their RQ meta,
 written by :func:`job_meta` in ``app.jobqueue``) and from a job into the jobs it hands over,
@@ -19,11 +19,13 @@ from flask import g, has_request_context, request
 from pythonjsonlogger.json import JsonFormatter
 from rq import get_current_job
 
+from app import tracing
+
 REQUEST_ID_HEADER = "X-Request-ID"
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 PLAIN_FORMAT = "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"
 JSON_FIELDS = ("asctime", "levelname", "name", "message", "request_id", "job_id",
-               "provider_id", "user_id")
+               "provider_id", "user_id", "trace_id")
 _JSON_NAMES = {"asctime": "time", "levelname": "level", "name": "logger"}
 # What a job's meta carries of the request (or job) that handed it over.
 _CARRIED = ("request_id", "provider_id", "user_id")
@@ -63,6 +65,7 @@ class ContextFilter(logging.Filter):
         record.provider_id = context.get("provider_id")
         record.user_id = context.get("user_id")
         record.job_id = job.id if job is not None else None
+        record.trace_id = tracing.current_trace_id()  # None unless tracing is on
         return True
 
 

@@ -11,7 +11,7 @@ import os
 
 from rq import SimpleWorker, Worker
 
-from app import metrics
+from app import job_registry, metrics, tracing
 from app.extensions import db
 from app.jobqueue import get_queue
 from app.redis import redis_client
@@ -29,8 +29,23 @@ def _fresh_connections_after_fork(app):
     os.register_at_fork(after_in_child=reset)
 
 
-class ForkingWorker(Worker):
+class TracedJobs:
+    """Each job runs in a span, the child of the span that handed it over
+    (``app.tracing``); nothing when tracing is off."""
+
+    def perform_job(self, job, queue, *args, **kwargs) -> bool:
+        with tracing.job_span(job, job_registry.name_of(job.func_name)):
+            return super().perform_job(job, queue, *args, **kwargs)
+
+
+class ForkingWorker(TracedJobs, Worker):
     """A fork per job; once a job's process has exited, its live metrics stop counting."""
+
+    def perform_job(self, job, queue, *args, **kwargs) -> bool:
+        try:
+            return super().perform_job(job, queue, *args, **kwargs)
+        finally:
+            tracing.flush()  # in the job's process, which ends without a goodbye
 
     def execute_job(self, job, queue):
         try:
@@ -40,7 +55,7 @@ class ForkingWorker(Worker):
                 metrics.process_gone(self.horse_pid)
 
 
-class InProcessWorker(SimpleWorker):
+class InProcessWorker(TracedJobs, SimpleWorker):
     """Jobs run here, one after another; each starts with a fresh database session."""
 
     def execute_job(self, job, queue):

@@ -51,6 +51,9 @@ class OutboxEvent(db.Model):
     # (``app.services.webhook_fanout.fan_out_marked``): no job per event in the request.
     webhooks_pending: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False,
                                                    server_default=false())
+    # The W3C ``traceparent`` of the span that published the event (``app.tracing``): its
+    # delivery, whichever job runs it, joins that trace. None when tracing is off.
+    trace_context: Mapped[str | None] = mapped_column(String(55))
 
     def __repr__(self) -> str:
         return f"{self.topic} {self.id[:8]}"

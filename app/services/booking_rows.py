@@ -33,7 +33,7 @@ HISTORY_COLUMNS = ("provider_id", "from_status", "to_status", "actor_id", "reaso
 AUDIT_COLUMNS = ("created_at", "action", "entity", "provider_id", "actor_id", "ip",
                  "changes")
 EVENT_COLUMNS = ("id", "topic", "payload", "provider_id", "status", "attempts", "created_at",
-                 "processed_at", "webhooks_pending")
+                 "processed_at", "webhooks_pending", "trace_context")
 ATTRIBUTION_COLUMNS = (*ATTRIBUTION_FIELDS, "created_at")
 
 

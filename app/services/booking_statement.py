@@ -62,7 +62,8 @@ _SHARED = {
     "h": {"provider_id": None, "actor_id": booking_places.CUSTOMER_ID, "created_at": None},
     "a": {"provider_id": None, "created_at": None},
     "t": {"created_at": None},
-    "e": {"provider_id": None, "created_at": None, "attempts": None},
+    "e": {"provider_id": None, "created_at": None, "attempts": None,
+          "trace_context": "e_trace"},
 }
 
 
@@ -88,9 +89,16 @@ def place_with_statement(conn, guards, terms, booking: PlacedBooking, rows: Book
     }
     if attribution is not None:
         params.update(_prefixed("t", attribution))
-    for n, row in enumerate(rows.events):
-        params.update(_prefixed("e", row, n))
+    params.update(_event_parameters(rows.events))
     return conn.execute(statement, params).first()
+
+
+def _event_parameters(events: list[dict]) -> dict:
+    """The events' own values, and what they share: the trace they were published in."""
+    params = {"e_trace": events[0]["trace_context"]} if events else {}
+    for n, row in enumerate(events):
+        params.update(_prefixed("e", row, n))
+    return params
 
 
 def _prefixed(table: str, values: dict, n: int | str = "") -> dict:
@@ -154,8 +162,7 @@ def rows_parameters(rows: BookingRows) -> dict:
     if rows.attribution is not None:
         params.update(_prefixed("t", {name: rows.attribution.get(name)
                                       for name in ATTRIBUTION_COLUMNS}))
-    for n, row in enumerate(rows.events):
-        params.update(_prefixed("e", row, n))
+    params.update(_event_parameters(rows.events))
     return params
 
 
