@@ -23,6 +23,7 @@ from tests.deploy.cli import bookwell_commands
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "deploy" / "observability" / "grafana" / "bookwell.json"
 RULES = ROOT / "deploy" / "observability" / "prometheus" / "alerts.yaml"
+RULE_TESTS = ROOT / "deploy" / "observability" / "prometheus" / "alerts.test.yaml"
 OPERATIONS = ROOT / "docs" / "operations.md"
 RUNBOOK_PREFIX = "docs/operations.md#"
 
@@ -269,6 +270,27 @@ def test_the_rules_wrap_into_a_prometheus_rule_as_the_docs_say(rules):
                    for line in RULES.read_text().splitlines(keepends=True))
     wrapped = yaml.safe_load(header + body)
     assert wrapped["spec"] == rules
+
+
+def test_the_promtool_unit_tests_cover_every_alert_with_exposed_series(rules,
+                                                                        exposed_names):
+    # promtool runs them (docs/operations.md); here: they stay in step with the rules.
+    unit_tests = yaml.safe_load(RULE_TESTS.read_text())
+    assert unit_tests["rule_files"] == [RULES.name]
+    cases = unit_tests["tests"]
+    firing = {check["alertname"] for case in cases for check in case["alert_rule_test"]
+              if check["exp_alerts"]}
+    assert firing == set(alerts(rules))
+    problems = []
+    for case in cases:
+        for series in case["input_series"]:
+            problems += expression_problems("alerts.test.yaml", series["series"],
+                                            exposed_names)
+        for check in case["alert_rule_test"]:
+            for expected in check["exp_alerts"]:
+                url = expected["exp_annotations"]["runbook_url"]
+                assert url == alerts(rules)[check["alertname"]]["annotations"]["runbook_url"]
+    assert problems == []
 
 
 # --------------------------------------------------------------------------- the checks fail
