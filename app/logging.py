@@ -34,13 +34,18 @@ _CARRIED = ("request_id", "provider_id", "user_id")
 def current_context() -> dict:
     """The request id, provider and user of the running request or job (None where
     unknown)."""
+    return _context_and_job()[0]
+
+
+def _context_and_job():
+    """``current_context()``, and the running job (None in a request)."""
     if has_request_context():
         return {"request_id": g.get("request_id"), "provider_id": g.get("acting_provider_id"),
-                "user_id": g.get("acting_user_id")}
+                "user_id": g.get("acting_user_id")}, None
     job = get_current_job()
     if job is not None:
-        return {name: job.meta.get(name) for name in _CARRIED}
-    return {}
+        return {name: job.meta.get(name) for name in _CARRIED}, job
+    return {}, None
 
 
 def job_meta() -> dict:
@@ -59,8 +64,7 @@ class ContextFilter(logging.Filter):
     """Puts the request's (or job's) ids on every record, ``-`` where there is none."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        job = None if has_request_context() else get_current_job()
-        context = current_context()
+        context, job = _context_and_job()
         record.request_id = context.get("request_id") or "-"
         record.provider_id = context.get("provider_id")
         record.user_id = context.get("user_id")
