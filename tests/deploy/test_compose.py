@@ -129,12 +129,75 @@ def config_names() -> set[str]:
     return environ.read | {"BOOKWELL_INSTANCE_DIR"}  # read once, when config.py loads
 
 
+# Read by the worker command (its --metrics-port) and by prometheus-client, not config.py:
+# the README's table of what the tooling reads.
+WORKER_METRICS_VARIABLES = {"METRICS_WORKER_PORT", "PROMETHEUS_MULTIPROC_DIR"}
+
+
 def test_app_settings_are_names_config_reads(compose):
     known = config_names()
     assert {"DATABASE_URL", "STRIPE_API_BASE", "MAIL_SERVER"} <= known
+    readme = (ROOT / "README.md").read_text()
+    assert all(f"| `{name}` |" in readme for name in WORKER_METRICS_VARIABLES)
     for name, service in app_services(compose).items():
-        unknown = set(service.get("environment") or {}) - known
+        allowed = known | (WORKER_METRICS_VARIABLES if name.startswith("worker-") else set())
+        unknown = set(service.get("environment") or {}) - allowed
         assert not unknown, f"{name}: {sorted(unknown)} are not settings of config.py"
+
+
+def test_every_worker_serves_its_metrics_and_prometheus_scrapes_them(compose):
+    prometheus = yaml.safe_load(
+        (ROOT / "deploy/observability/prometheus/prometheus.yml").read_text())
+    jobs = {job["job_name"]: job for job in prometheus["scrape_configs"]}
+    [workers_sd] = jobs["bookwell-worker"]["dns_sd_configs"]
+    assert sorted(workers_sd["names"]) == sorted(workers(compose))
+    for service in workers(compose).values():
+        assert service["environment"]["METRICS_WORKER_PORT"] == str(workers_sd["port"])
+        assert service["environment"]["PROMETHEUS_MULTIPROC_DIR"]
+    [web_sd] = jobs["bookwell-web"]["dns_sd_configs"]
+    assert web_sd["names"] == ["web"] and web_sd["port"] == 8000
+    # The alert rules watch up{job=~"bookwell.*"}: every scrape job is named so.
+    assert all(name.startswith("bookwell-") for name in jobs)
+
+
+def test_the_observability_profile_finds_its_files(compose):
+    """Prometheus, Grafana and Jaeger start only with the profile; the files they read are
+    mounted where their configuration looks."""
+    observability = {name for name, service in services(compose).items()
+                     if "observability" in service.get("profiles", [])}
+    assert observability == {"prometheus", "grafana", "jaeger"}
+    assert all("profiles" not in service for name, service in services(compose).items()
+               if name not in observability)
+
+    def mounts(service: str) -> dict[str, Path]:
+        result = {}
+        for volume in services(compose)[service]["volumes"]:
+            source, target = volume.split(":")[:2]
+            if source.startswith("./"):
+                assert (ROOT / source).exists(), source
+                result[target] = ROOT / source
+        return result
+
+    prometheus_mounts = mounts("prometheus")
+    config = yaml.safe_load(prometheus_mounts["/etc/prometheus/prometheus.yml"].read_text())
+    for rule_file in config["rule_files"]:
+        assert prometheus_mounts[rule_file].name == "alerts.yaml"
+    token_file = config["scrape_configs"][0]["authorization"]["credentials_file"]
+    [token] = [c for c in services(compose)["prometheus"]["configs"]
+               if c["target"] == token_file]
+    assert compose["configs"][token["source"]]["content"] == \
+        services(compose)["web"]["environment"]["METRICS_TOKEN"]
+
+    grafana_mounts = mounts("grafana")
+    provisioning = grafana_mounts["/etc/grafana/provisioning"]
+    [provider] = yaml.safe_load(
+        (provisioning / "dashboards/bookwell.yaml").read_text())["providers"]
+    dashboard_target = f"{provider['options']['path']}/bookwell.json"
+    assert grafana_mounts[dashboard_target].name == "bookwell.json"
+    [source] = yaml.safe_load(
+        (provisioning / "datasources/prometheus.yaml").read_text())["datasources"]
+    assert source["type"] == "prometheus" and source["url"] == "http://prometheus:9090"
+    assert services(compose)["prometheus"]["ports"] == ["127.0.0.1:9090:9090"]
 
 
 def test_secrets_are_placeholders_the_environment_overrides(compose):
