@@ -284,6 +284,8 @@ def restore_files(areas: FileAreas, archive_path: Path, *, force: bool) -> int:
         raise BackupError(f"{archive_path} is not a files archive: {exc}") from exc
     with archive:
         members = [member for member in archive.getmembers() if member.isfile()]
+        for member in members:  # `tar -C folder .` names them ./receipts/...
+            member.name = member.name.removeprefix("./")
         wanted = {member.name.partition("/")[0] for member in members}
         unknown = wanted - set(areas.folders)
         if unknown:

@@ -260,3 +260,19 @@ def test_a_files_archive_never_writes_outside_its_folder(tmp_path):
         backups.restore_files(areas, archive_path, force=False)
     assert not (tmp_path / "escaped.txt").exists()
     assert not (tmp_path / "instance" / "receipts" / "fine.pdf").exists()
+
+
+def test_a_files_archive_made_with_tar_of_the_whole_folder_restores(tmp_path):
+    """Compose's `tar -czf - -C /var/lib/bookwell .` names its files ./receipts/..."""
+    archive_path = tmp_path / "compose.files.tar.gz"
+    with tarfile.open(archive_path, "w:gz") as archive:
+        member = tarfile.TarInfo("./receipts/2026/R-0002.pdf")
+        member.size = 3
+        archive.addfile(member, io.BytesIO(b"pdf"))
+    receipts = tmp_path / "instance" / "receipts"
+    areas = backups.FileAreas(folders={"receipts": receipts})
+
+    assert backups.restore_files(areas, archive_path, force=False) == 1
+    assert (receipts / "2026" / "R-0002.pdf").read_bytes() == b"pdf"
+    with pytest.raises(backups.BackupError, match="not empty"):
+        backups.restore_files(areas, archive_path, force=False)
