@@ -274,8 +274,10 @@ def restore_database(url: str, backup: Path, *, force: bool) -> DumpSummary:
     return summary
 
 
-def restore_files(areas: FileAreas, archive_path: Path, *, force: bool) -> int:
-    """Unpack a files archive into the configured folders; returns how many files."""
+def restore_files(areas: FileAreas, archive_path: Path, *, force: bool,
+                  check_only: bool = False) -> int:
+    """Unpack a files archive into the configured folders; returns how many files. With
+    ``check_only``, only the checks: a restore runs them before it touches the database."""
     if not archive_path.is_file():
         raise BackupError(f"{archive_path} does not exist or is not a file")
     try:
@@ -309,6 +311,8 @@ def restore_files(areas: FileAreas, archive_path: Path, *, force: bool) -> int:
             except tarfile.FilterError as exc:
                 raise BackupError(f"{archive_path} has a file outside its folder: "
                                   f"{member.name} ({exc})") from exc
+        if check_only:
+            return len(placed)
         for member, folder in placed:
             folder.mkdir(parents=True, exist_ok=True)
             archive.extract(member, folder, filter="data")

@@ -174,12 +174,14 @@ def restore_command(backup, files_archive, force):
     url = _database_url()
     # The app's own connections must not hold the database while it is replaced.
     db.engine.dispose()
+    areas = backups.file_areas(current_app.config)
     try:
+        if files_archive is not None:  # a bad archive stops the restore before it starts
+            backups.restore_files(areas, files_archive, force=force, check_only=True)
         summary = backups.restore_database(url, backup, force=force)
         click.echo(f"restored {backup} ({_describe(summary)})")
         if files_archive is not None:
-            count = backups.restore_files(backups.file_areas(current_app.config),
-                                          files_archive, force=force)
+            count = backups.restore_files(areas, files_archive, force=force)
             click.echo(f"restored {count} files from {files_archive}")
     except backups.BackupError as exc:
         raise click.ClickException(str(exc)) from exc

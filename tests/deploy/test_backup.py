@@ -189,6 +189,14 @@ def test_an_embedded_backup_restores_the_database_and_the_files(app, tmp_path):
 
     target = f"sqlite:///{tmp_path / 'restored.db'}"
     elsewhere = tmp_path / "restored-instance"
+    # A bad files archive stops the restore before the database is touched.
+    bad_archive = tmp_path / "notes.files.tar.gz"
+    bad_archive.write_text("not an archive")
+    stopped = flask("bookwell", "restore", str(dump), f"--files={bad_archive}",
+                    database_url=target, instance_dir=elsewhere)
+    assert stopped.returncode == 1 and "is not a files archive" in stopped.stderr
+    assert not (tmp_path / "restored.db").exists() or backups.existing_tables(target) == []
+
     restored = flask("bookwell", "restore", str(dump), f"--files={archive}",
                      database_url=target, instance_dir=elsewhere)
     assert restored.returncode == 0, restored.stderr
