@@ -1,11 +1,16 @@
-"""`flask bookwell ...`: release steps, accounts and demo data. (The worker and the
+"""`flask bookwell ...`: release steps, accounts, demo data, backups. (The worker and the
 scheduler commands join the group from ``jobs/cli.py``: nothing in ``app`` imports ``jobs``.)"""
 from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from app import backups
+from app.extensions import db
 from app.gateways.opensearch import OpenSearchError
 from app.progress import ProgressReporter
 from app.services import accounts, availability, demo, roles, search_indexing, users
@@ -98,3 +103,95 @@ def reindex_command():
 def purge_tokens_command():
     """Delete revocation records of tokens that have expired anyway."""
     click.echo(f"purged {accounts.purge_expired_revocations()} expired revocations")
+
+
+def _database_url() -> str:
+    return current_app.config["SQLALCHEMY_DATABASE_URI"]
+
+
+def _describe(summary: backups.DumpSummary) -> str:
+    return (f"{summary.kind}, {len(summary.tables)} tables, schema revision "
+            f"{', '.join(summary.revisions)}")
+
+
+@bookwell.command("backup")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The dump to write (default: bookwell-<UTC time>.dump, or .sqlite3 in "
+                   "embedded mode, in the current folder). Never overwritten.")
+@click.option("--with-files", is_flag=True,
+              help="Also archive the receipts, pictures and message outbox kept in local "
+                   "folders, as <output name>.files.tar.gz beside the dump.")
+def backup_command(output, with_files):
+    """Back up the database (pg_dump, or SQLite's online backup) and check the result."""
+    url = _database_url()
+    try:
+        kind = backups.database_kind(url)
+        if output is None:
+            stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+            output = Path(f"bookwell-{stamp}.{'dump' if kind == 'postgresql' else 'sqlite3'}")
+        archive = backups.files_archive_path(output)
+        if with_files and archive.exists():
+            raise backups.BackupError(f"{archive} exists: choose another name")
+        summary = backups.back_up_database(url, output)
+        click.echo(f"wrote {output} ({_describe(summary)})")
+        if with_files:
+            areas = backups.file_areas(current_app.config)
+            count = backups.back_up_files(areas, archive)
+            click.echo(f"wrote {archive} ({count} files from "
+                       f"{', '.join(str(folder) for folder in areas.folders.values())})")
+            for name in areas.in_bucket:
+                click.echo(f"{name} are in the bucket {current_app.config['S3_BUCKET']}: "
+                           "back them up with the bucket's versioning or replication")
+    except backups.BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@bookwell.command("check-backup")
+@click.argument("backup", type=click.Path(dir_okay=False, path_type=Path))
+def check_backup_command(backup):
+    """Read a backup through (its table of contents and schema revision); changes nothing."""
+    try:
+        summary = backups.inspect_backup(backup)
+    except backups.BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{backup}: {_describe(summary)}")
+    click.echo("tables: " + ", ".join(summary.tables))
+
+
+@bookwell.command("restore")
+@click.argument("backup", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--files", "files_archive", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="A .files.tar.gz archive of the same backup to unpack into "
+                                 "the configured folders.")
+@click.option("--force", is_flag=True,
+              help="Replace the contents of a database (and add to folders) that are not "
+                   "empty.")
+def restore_command(backup, files_archive, force):
+    """Restore a backup made by `flask bookwell backup` into the configured database.
+
+    Stop web, workers and scheduler first. Afterwards run the release steps with the code
+    you deploy (flask db upgrade, sync-roles, load-templates; reindex with OpenSearch)."""
+    url = _database_url()
+    # The app's own connections must not hold the database while it is replaced.
+    db.engine.dispose()
+    areas = backups.file_areas(current_app.config)
+    try:
+        if files_archive is not None:  # a bad archive stops the restore before it starts
+            backups.restore_files(areas, files_archive, force=force, check_only=True)
+        summary = backups.restore_database(url, backup, force=force)
+        click.echo(f"restored {backup} ({_describe(summary)})")
+        if files_archive is not None:
+            count = backups.restore_files(areas, files_archive, force=force)
+            click.echo(f"restored {count} files from {files_archive}")
+    except backups.BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    heads = backups.code_heads(current_app.extensions["migrate"].directory)
+    restored = backups.database_revisions(url)
+    if restored == heads:
+        click.echo(f"the schema is at this code's revision ({', '.join(heads)}).")
+    else:
+        click.echo(f"the schema is at {', '.join(restored)}; this code's is "
+                   f"{', '.join(heads)}.")
+    click.echo("next: run the release steps with the code you deploy: flask db upgrade, "
+               "flask bookwell sync-roles, flask bookwell load-templates (and flask "
+               "bookwell reindex with OpenSearch); then start the app.")
