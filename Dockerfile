@@ -50,6 +50,13 @@ ENV PATH="/opt/venv/bin:${PATH}" \
     PORT=8000 \
     WEB_CONCURRENCY=2
 
+# pg_dump and pg_restore for `flask bookwell backup` and `restore` (docs/deploy.md), of
+# the server's major version; the one OS package the runtime installs, no compiler.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends postgresql-client-15 \
+    && rm -rf /var/lib/apt/lists/*
+
 # A fixed numeric id, so that orchestrators can check runAsNonRoot. The instance folder
 # (receipts, pictures and the outbox without S3/SMTP) is the only place it writes.
 RUN groupadd --system --gid 10001 bookwell \

@@ -100,8 +100,14 @@ def test_final_stage_runs_as_a_numeric_non_root_user():
 
 def test_no_compilers_or_downloads_in_the_final_stage():
     final = " ".join(f"{keyword} {rest}" for keyword, rest in stages(DOCKERFILE.read_text())[-1])
-    for tool in ("build-essential", "gcc", "g++", "clang", "make", "apt-get", "libpq-dev"):
+    for tool in ("build-essential", "gcc", "g++", "clang", "make", "libpq-dev"):
         assert not re.search(rf"(^|[\s/]){re.escape(tool)}(\s|$)", final), tool
+    # The only OS package: the PostgreSQL client tools the backup commands run, without
+    # what they recommend, and apt's lists removed in the same layer.
+    installs = re.findall(r"apt-get install ([^&]*)", final)
+    assert [install.split() for install in installs] == [
+        ["-y", "--no-install-recommends", "postgresql-client-15"]]
+    assert "rm -rf /var/lib/apt/lists/*" in final
     # Front-end assets come with the Python packages, never fetched by the build.
     whole = DOCKERFILE.read_text()
     assert not re.search(r"\b(curl|wget|npm|yarn)\b", whole)
