@@ -362,6 +362,24 @@ def render_pdf(context: dict) -> bytes:
     return out.getvalue()
 
 
+_WARM_UP_DOCUMENT = {
+    "kind": RECEIPT, "title": "Receipt", "number": "R-0", "issued": "2026-01-01 00:00 UTC",
+    "provider": {"name": "-", "address": "", "tax_id": "", "email": ""},
+    "customer": {"name": "-", "email": ""}, "reference": "-",
+    "lines": [{"name": "-", "variant": None, "quantity": 1, "unit": "0", "total": "0",
+               "starts": None}],
+    "inclusive": True, "tax_rate": "0", "has_tax": False, "net": "0", "tax": "0",
+    "total": "0", "payment_method": "-", "paid": "0", "refunds": [], "refunded": "0",
+    "original": None, "reason": None, "refund_amount": None}
+
+
+def warm_up() -> None:
+    """Render a throw-away document: loads xhtml2pdf and reads the fonts, which cost the
+    first receipt of a process about a second. A worker that forks per job calls it
+    before forking, so no job pays it again."""
+    render_pdf(_WARM_UP_DOCUMENT)
+
+
 def _font_link(uri: str, rel) -> str:
     if uri.startswith(FONT_SCHEME):
         name = uri[len(FONT_SCHEME):]
