@@ -673,6 +673,7 @@ def run_flash(app, env: dict, args) -> list[str]:
         stripe_server.stop()
         smtp.stop()
         access_log.removeHandler(webhook_log)
+        access_log.propagate = True
     return flash_report(sale, audit, counter, webhook_log, args)
 
 
