@@ -259,7 +259,7 @@ def run_workers(app, env: dict, args) -> list[str]:
 
     smtp, counter, mail = emails.local_smtp(delay=args.smtp_delay)
     worker_env = {**env, **mail}
-    rows, rates = [], {}
+    rows, rates, incomplete = [], {}, []
     try:
         for count in args.worker_counts:
             # A clean start: the tables emptied, Redis flushed (no jobs, no workers left),
@@ -292,6 +292,7 @@ def run_workers(app, env: dict, args) -> list[str]:
                   f"{seconds:.2f} s, {rates[count]:.1f}/s (started in {ready:.1f} s); "
                   f"rows {statuses}", flush=True)
             if counter.count != len(ids) or statuses.get("sent") != len(ids):
+                incomplete.append(count)
                 print(f"  WARNING: {len(ids)} messages queued, {counter.count} accepted by "
                       f"the SMTP server, rows {statuses}", flush=True)
     finally:
@@ -307,6 +308,8 @@ def run_workers(app, env: dict, args) -> list[str]:
         ratio = rates[4] / rates[1]
         lines.append(f"4 workers: {ratio:.2f}× one (the bound: at least 3.2×): "
                      + ("met" if ratio >= 3.2 else "NOT met"))
+    if incomplete:
+        lines.append(f"INCOMPLETE: not every message was sent with {incomplete} worker(s)")
     return lines
 
 
@@ -470,7 +473,7 @@ def flash_sale(port: int, data: dict, stripe_url: str, args) -> dict:
     following = itertools.count()
     lock = threading.Lock()
     sale = {"bookings": common.Stats(), "payments": common.Stats(), "paid": {},
-            "placed": [], "stripe_errors": [], "lag_ms": [], "other": {}}
+            "payment_errors": [], "lag_ms": [], "other": {}}
     begin = time.perf_counter() + 0.5
 
     def booked(status: int) -> bool:
@@ -479,55 +482,60 @@ def flash_sale(port: int, data: dict, stripe_url: str, args) -> dict:
     def client(_n: int) -> None:
         gateway = stripe.StripeClient(API_KEY, base_addresses={"api": stripe_url},
                                       max_network_retries=0)
-        mine = {"bookings": [], "payments": [], "paid": {}, "placed": [], "errors": [],
-                "lag": [], "other": {}}
-        while (k := next(following)) < len(tokens):
-            due = begin + arrivals[k]
-            wait = due - time.perf_counter()
-            if wait > 0:
-                time.sleep(wait)
-            mine["lag"].append(max(0.0, -wait) * 1000)
-            headers = {"Content-Type": "application/json",
-                       "Authorization": f"Bearer {tokens[order[k]]}"}
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-            try:
-                ms, status, answer = timed_call(conn, "POST", "/api/v1/bookings", body,
-                                                headers)
-                mine["bookings"].append((ms, status))
-                if status != 201:
-                    if not booked(status):
-                        mine["other"][status] = answer[:200]
-                    continue
-                reference = json.loads(answer)["reference"]
-                mine["placed"].append(reference)
-                ms, status, answer = timed_call(
-                    conn, "POST", f"/api/v1/bookings/{reference}/payment", "{}", headers)
-                mine["payments"].append((ms, status))
-                if status != 201:
-                    mine["other"][status] = answer[:200]
-                    continue
-                intent_id = json.loads(answer)["client_secret"].split("_secret_")[0]
+        mine = {"bookings": [], "payments": [], "paid": {}, "errors": [], "lag": [],
+                "other": {}}
+        try:
+            while (k := next(following)) < len(tokens):
+                due = begin + arrivals[k]
+                wait = due - time.perf_counter()
+                if wait > 0:
+                    time.sleep(wait)
+                mine["lag"].append(max(0.0, -wait) * 1000)
                 try:
-                    gateway.v1.payment_intents.update(
-                        intent_id, params={"payment_method": TEST_CARD})
-                    gateway.v1.payment_intents.confirm(intent_id)
-                    mine["paid"][reference] = time.perf_counter()
-                except stripe.StripeError as exc:
-                    mine["errors"].append(f"{reference}: {type(exc).__name__}: {exc}")
-            finally:
-                conn.close()
-        with lock:
-            for key, calls in (("bookings", mine["bookings"]),
-                               ("payments", mine["payments"])):
-                for ms, status in calls:
-                    sale[key].latencies_ms.append(ms)
-                    sale[key].note_status(status, booked if key == "bookings"
-                                          else lambda s: s == 201)
-            sale["paid"].update(mine["paid"])
-            sale["placed"] += mine["placed"]
-            sale["stripe_errors"] += mine["errors"]
-            sale["lag_ms"] += mine["lag"]
-            sale["other"].update(mine["other"])
+                    customer(tokens[order[k]], gateway, mine)
+                except (ValueError, KeyError, stripe.StripeError) as exc:
+                    mine["errors"].append(f"{type(exc).__name__}: {exc}")
+        finally:
+            with lock:
+                for key, calls in (("bookings", mine["bookings"]),
+                                   ("payments", mine["payments"])):
+                    for ms, status in calls:
+                        sale[key].latencies_ms.append(ms)
+                        sale[key].note_status(status, booked if key == "bookings"
+                                              else lambda s: s == 201)
+                sale["paid"].update(mine["paid"])
+                sale["payment_errors"] += mine["errors"]
+                sale["lag_ms"] += mine["lag"]
+                sale["other"].update(mine["other"])
+
+    def customer(token: str, gateway, mine: dict) -> None:
+        """One customer: book; when placed, start paying and pay at Stripe."""
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        try:
+            ms, status, answer = timed_call(conn, "POST", "/api/v1/bookings", body, headers)
+            mine["bookings"].append((ms, status))
+            if status != 201:
+                if not booked(status):
+                    mine["other"][status] = answer[:200]
+                return
+            reference = json.loads(answer)["reference"]
+            ms, status, answer = timed_call(
+                conn, "POST", f"/api/v1/bookings/{reference}/payment", "{}", headers)
+            mine["payments"].append((ms, status))
+            if status != 201:
+                mine["other"][status] = answer[:200]
+                return
+        finally:
+            conn.close()
+        intent_id = json.loads(answer)["client_secret"].split("_secret_")[0]
+        try:
+            gateway.v1.payment_intents.update(intent_id, params={"payment_method": TEST_CARD})
+            gateway.v1.payment_intents.confirm(intent_id)
+        except stripe.StripeError as exc:
+            mine["errors"].append(f"{reference}: {type(exc).__name__}: {exc}")
+            return
+        mine["paid"][reference] = time.perf_counter()
 
     common._run_threads(client, args.flash_clients)
     sale["seconds"] = time.perf_counter() - begin
@@ -738,8 +746,9 @@ def flash_report(sale: dict, audit: dict, counter, webhook_log: WebhookLog, args
         ["payment starts: 201 / p50 / p99 ms",
          f"{payments.statuses.get(201, 0):,} / {payments.p50:.1f} / {payments.p99:.1f}",
          ok(payments.statuses.get(201, 0) == placed)],
-        ["paid with the test card at Stripe", f"{n + missing:,} ({len(sale['stripe_errors'])}"
-         " Stripe errors)", ok(not sale["stripe_errors"] and not missing)],
+        ["paid with the test card at Stripe (errors)",
+         f"{n + missing:,} ({len(sale['payment_errors'])})",
+         ok(not sale["payment_errors"] and not missing)],
         ["webhooks posted by Stripe: 2xx / not", f"{webhook_log.delivered:,} / "
          f"{webhook_log.failed:,}", ok(webhook_log.failed == 0)],
         ["paid bookings confirmed (payment succeeded)",
@@ -779,8 +788,8 @@ def flash_report(sale: dict, audit: dict, counter, webhook_log: WebhookLog, args
              "that second is in the time to the last email)"]
     if sale["other"]:
         lines.append(f"other answers (one body each): {sale['other']}")
-    if sale["stripe_errors"]:
-        lines.append(f"Stripe errors (first 3): {sale['stripe_errors'][:3]}")
+    if sale["payment_errors"]:
+        lines.append(f"payment errors (first 3): {sale['payment_errors'][:3]}")
     return lines
 
 
