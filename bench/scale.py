@@ -50,8 +50,12 @@ Sections (``--only`` picks some; all by default):
   held or confirmed than the time has, booking p99 under 500 ms, and for every paid
   booking: confirmed, exactly one receipt (its PDF stored), exactly one confirmation and
   one receipt email, both sent, and exactly those two messages at the SMTP server for its
-  customer. Prints the time from the last payment to the last email, and from each
-  payment to its customer's last email.
+  customer. Prints the refusals by error code (``booking.slot_full``, or ``booking.busy``
+  for a lock wait past ``DB_LOCK_TIMEOUT_MS``), the booking p99 before and after the last
+  place went, the time from the last payment to the last email and from each payment to
+  its customer's last email, and the CPU seconds of gunicorn, the RQ workers (with their
+  forked jobs), PostgreSQL and this process meanwhile: on a small machine the workers'
+  backlog competes with the requests for the same cores.
 
 A new section is a function ``run_<name>(app, env, args) -> list[str]`` (the lines it
 prints at the end) added to ``SECTIONS``, with its options in ``parse_args``.
@@ -84,6 +88,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -474,6 +479,14 @@ def timed_call(conn: http.client.HTTPConnection, method: str, path: str, body: s
     return (time.perf_counter() - t0) * 1000, status, answer
 
 
+def error_code(answer: bytes) -> str:
+    """The ``code`` of an API error body (``slot.full``, ``booking.busy``...)."""
+    try:
+        return str(json.loads(answer).get("code"))
+    except (ValueError, AttributeError):
+        return "(no JSON body)"
+
+
 def flash_sale(port: int, data: dict, stripe_url: str, args) -> dict:
     """Every customer comes once, at a moment drawn at random within the window (the
     same draw every run): books a place; when placed, starts paying through the API and
@@ -491,7 +504,8 @@ def flash_sale(port: int, data: dict, stripe_url: str, args) -> dict:
     following = itertools.count()
     lock = threading.Lock()
     sale = {"bookings": common.Stats(), "payments": common.Stats(), "paid": {},
-            "payment_errors": [], "lag_ms": [], "other": {}}
+            "payment_errors": [], "lag_ms": [], "other": {}, "at_stripe": common.Stats(),
+            "sent": [], "refusals": Counter()}
     begin = time.perf_counter() + 0.5
 
     def booked(status: int) -> bool:
@@ -501,7 +515,7 @@ def flash_sale(port: int, data: dict, stripe_url: str, args) -> dict:
         gateway = stripe.StripeClient(API_KEY, base_addresses={"api": stripe_url},
                                       max_network_retries=0)
         mine = {"bookings": [], "payments": [], "paid": {}, "errors": [], "lag": [],
-                "other": {}}
+                "other": {}, "at_stripe": [], "sent": [], "refusals": Counter()}
         try:
             while (k := next(following)) < len(tokens):
                 due = begin + arrivals[k]
@@ -524,6 +538,9 @@ def flash_sale(port: int, data: dict, stripe_url: str, args) -> dict:
                 sale["paid"].update(mine["paid"])
                 sale["payment_errors"] += mine["errors"]
                 sale["lag_ms"] += mine["lag"]
+                sale["at_stripe"].latencies_ms += mine["at_stripe"]
+                sale["sent"] += mine["sent"]
+                sale["refusals"].update(mine["refusals"])
                 sale["other"].update(mine["other"])
 
     def customer(token: str, gateway, mine: dict) -> None:
@@ -531,11 +548,14 @@ def flash_sale(port: int, data: dict, stripe_url: str, args) -> dict:
         headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         try:
+            sent = time.perf_counter()
             ms, status, answer = timed_call(conn, "POST", "/api/v1/bookings", body, headers)
             mine["bookings"].append((ms, status))
+            mine["sent"].append((sent, ms, status))
             if status != 201:
                 if not booked(status):
                     mine["other"][status] = answer[:200]
+                mine["refusals"][error_code(answer)] += 1
                 return
             reference = json.loads(answer)["reference"]
             ms, status, answer = timed_call(
@@ -547,6 +567,7 @@ def flash_sale(port: int, data: dict, stripe_url: str, args) -> dict:
         finally:
             conn.close()
         intent_id = json.loads(answer)["client_secret"].split("_secret_")[0]
+        t0 = time.perf_counter()
         try:
             gateway.v1.payment_intents.update(intent_id, params={"payment_method": TEST_CARD})
             gateway.v1.payment_intents.confirm(intent_id)
@@ -554,6 +575,7 @@ def flash_sale(port: int, data: dict, stripe_url: str, args) -> dict:
             mine["errors"].append(f"{reference}: {type(exc).__name__}: {exc}")
             return
         mine["paid"][reference] = time.perf_counter()
+        mine["at_stripe"].append((mine["paid"][reference] - t0) * 1000)
 
     common._run_threads(client, args.flash_clients)
     sale["seconds"] = time.perf_counter() - begin
@@ -683,6 +705,7 @@ def run_flash(app, env: dict, args) -> list[str]:
             payment_bench.WEBHOOK_SECRET, events=STRIPE_EVENTS)
         print(f"  {args.customers:,} customers, {args.places:,} places, "
               f"{args.window:g} s window, {args.flash_clients} client threads", flush=True)
+        cpu_before = cpu_by_group(server, workers)
         sale = flash_sale(server.port, data, stripe_server.url, args)
         print(f"  sale over in {sale['seconds']:.1f} s: bookings "
               f"{sale['bookings'].statuses}, payments started {sale['payments'].statuses}, "
@@ -691,6 +714,8 @@ def run_flash(app, env: dict, args) -> list[str]:
                                     args.settle_timeout)
         print(f"  aftermath: waited {waited:.1f} s for the workers; "
               f"{counter.count} emails accepted", flush=True)
+        cpu = {group: seconds - cpu_before.get(group, 0.0)
+               for group, seconds in cpu_by_group(server, workers).items()}
         audit = flash_audit(app, data["slot"])
     finally:
         stripe_server.register_webhook("bench-flash", "http://127.0.0.1:9/",
@@ -703,7 +728,40 @@ def run_flash(app, env: dict, args) -> list[str]:
         smtp.stop()
         access_log.removeHandler(webhook_log)
         access_log.propagate = True
-    return flash_report(sale, audit, counter, webhook_log, args)
+    lines = flash_report(sale, audit, counter, webhook_log, args)
+    lines.append("CPU seconds from the sale's start to the last email: " + ", ".join(
+        f"{group} {seconds:.1f}" for group, seconds in cpu.items()))
+    return lines
+
+
+def cpu_by_group(server: common.GunicornServer, workers: list[subprocess.Popen]
+                 ) -> dict[str, float]:
+    """CPU seconds so far (user + system) of the gunicorn workers, the RQ workers (with
+    the jobs they forked and waited for), PostgreSQL and this process (the clients, the
+    Stripe and SMTP servers)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def seconds(pid: int, *, children: bool = False) -> float:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            return 0.0
+        used = int(fields[11]) + int(fields[12])
+        if children:
+            used += int(fields[13]) + int(fields[14])
+        return used / ticks
+
+    rq = set()
+    for worker in workers:
+        rq |= {worker.pid, *common.child_pids(worker.pid)}  # a job forked right now
+    postgres = sum(seconds(pid) for pid, (name, _) in common.cpu_seconds_by_pid().items()
+                   if name == "postgres")
+    return {"gunicorn workers": sum(seconds(pid) for pid in server.worker_pids()),
+            "RQ workers": sum(seconds(pid, children=pid in {w.pid for w in workers})
+                              for pid in rq),
+            "PostgreSQL": postgres,
+            "bench process": seconds(os.getpid())}
 
 
 def flash_report(sale: dict, audit: dict, counter, webhook_log: WebhookLog, args) -> list[str]:
@@ -742,6 +800,11 @@ def flash_report(sale: dict, audit: dict, counter, webhook_log: WebhookLog, args
     strays = sum(count for email, count in counter.by_recipient.items()
                  if email not in paid_emails)
     n = len(paid)
+    # The bookings sent before the last place was taken, and after: a place taken means
+    # more work (a payment, a webhook, the jobs) than a refusal.
+    sold_out = max((sent for sent, _ms, status in sale["sent"] if status == 201), default=0)
+    during = common.Stats(latencies_ms=[ms for sent, ms, _ in sale["sent"] if sent <= sold_out])
+    after = common.Stats(latencies_ms=[ms for sent, ms, _ in sale["sent"] if sent > sold_out])
 
     def ok(condition: bool) -> str:
         return "ok" if condition else "FAILED"
@@ -756,17 +819,23 @@ def flash_report(sale: dict, audit: dict, counter, webhook_log: WebhookLog, args
          f"{placed:,} / {bookings.statuses.get(409, 0):,} / "
          f"{attempts - placed - bookings.statuses.get(409, 0):,}",
          ok(attempts == placed + bookings.statuses.get(409, 0))],
+        ["refusals by code", " ".join(f"{code} {count:,}" for code, count
+                                      in sale["refusals"].most_common()) or "-", ""],
         ["booking p50 / p99 ms", f"{bookings.p50:.1f} / {bookings.p99:.1f}",
          ok(bookings.p99 < BOOKING_P99_BOUND_MS) + f" (p99 < {BOOKING_P99_BOUND_MS:.0f})"],
         ["places held / confirmed / capacity (slot's count)",
          f"{held:,} / {len(confirmed):,} / {audit['capacity']:,} ({audit['booked']:,})",
          ok(not oversold) + (" none oversold" if not oversold else " OVERSOLD")],
+        ["booking p99 ms while places were left / after",
+         f"{during.p99:.1f} / {after.p99:.1f}", ""],
         ["payment starts: 201 / p50 / p99 ms",
          f"{payments.statuses.get(201, 0):,} / {payments.p50:.1f} / {payments.p99:.1f}",
          ok(payments.statuses.get(201, 0) == placed)],
         ["paid with the test card at Stripe (errors)",
          f"{n + missing:,} ({len(sale['payment_errors'])})",
          ok(not sale["payment_errors"] and not missing)],
+        ["... at Stripe (the browser's calls): p50 / p99 ms",
+         f"{sale['at_stripe'].p50:.1f} / {sale['at_stripe'].p99:.1f}", ""],
         ["webhooks posted by Stripe: 2xx / not", f"{webhook_log.delivered:,} / "
          f"{webhook_log.failed:,}", ok(webhook_log.failed == 0)],
         ["paid bookings confirmed (payment succeeded)",
