@@ -65,7 +65,7 @@ prints at the end) added to ``SECTIONS``, with its options in ``parse_args``.
         [--messages 400] [--smtp-delay 0.1] [--worker-counts 1 2 4 8] [--worker-fork]
         [--customers 5000] [--places 500] [--window 60] [--flash-clients 100]
         [--flash-workers 1] [--flash-mail-workers 1] [--payments-no-fork]
-        [--settle-timeout 1200]
+        [--settle-timeout 1800]
 
 Talks to 127.0.0.1 only. Needs PostgreSQL (BENCH_DATABASE_URL) and Redis (--redis-url).
 Check it works small: ``--only metrics --duration 3 --rounds 1``, ``--only workers
@@ -130,7 +130,7 @@ def parse_args():
                        help=f"RQ workers on {MAIL_QUEUES}")
     flash.add_argument("--payments-no-fork", action="store_true",
                        help=f"the workers on {PAYMENT_QUEUES} run jobs in process")
-    flash.add_argument("--settle-timeout", type=float, default=1200.0,
+    flash.add_argument("--settle-timeout", type=float, default=1800.0,
                        help="longest wait after the sale for the last email")
     return parser.parse_args()
 
