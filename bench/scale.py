@@ -19,16 +19,17 @@ Sections (``--only`` picks some; all by default):
   notifications`` processes started and waited for until each has registered with RQ
   (their start-up is not timed), one message per worker sent untimed (its first job
   opens its database connection and loads the mail code), then the send jobs enqueued;
-  timed from the enqueue to the last message the server accepted. The workers run ``--no-fork``, as deployed for
-  this queue (compose.yaml, docs/deploy.md): a fork and new database connections per
-  job would be most of a small job's CPU, taken from the same cores; ``--worker-fork``
-  measures a fork per job instead. The table gives messages per second and the ratio to
+  timed from the enqueue to the last message the server accepted. The workers run
+  ``--no-fork``, as deployed for this queue (compose.yaml, docs/deploy.md): a fork and
+  new database connections per job would be most of a small job's CPU, taken from the
+  same cores; ``--worker-fork`` measures a fork per job instead. The table gives messages per second and the ratio to
   the first count; the issue's bound: 4 workers at least 3.2× one.
 - ``web``: one gunicorn instance or two (separate ports, ``--web-workers`` each, the
   same data) on ``POST /api/v1/bookings``, as ``metrics`` drives it (``--clients``,
   ``--duration``, ``--rounds`` in turns, the other order every second round). With two,
-  each client keeps a connection to both and sends its requests to them in turn. The
-  table gives the medians and the two/one ratio.
+  each client keeps a connection to both and sends its requests to them in turn. Both
+  instances serve a few untimed seconds first. The table gives the medians and the
+  two/one ratio.
 - ``flash``: a flash sale. ``--customers`` customers (5,000, inserted in one statement,
   each with an access token) try to book one time of ``--places`` places (500) of a paid
   class, each at a moment drawn at random within ``--window`` seconds (60), served by
