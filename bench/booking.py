@@ -246,8 +246,9 @@ def resource_bodies(hours: list, used: itertools.count):
     return body
 
 
-def drive(port: int, path: str, bodies, tokens, *, clients: int, duration: float):
-    """Closed loop: ``clients`` threads POST bookings for ``duration`` s; returns Stats."""
+def drive(port, path: str, bodies, tokens, *, clients: int, duration: float):
+    """Closed loop: ``clients`` threads POST bookings for ``duration`` s to the port (or
+    to several in turn, see ``common.post_for``); returns Stats."""
     rngs = {}
 
     def request_for(n: int, i: int):

@@ -463,25 +463,29 @@ def _run_threads(target: Callable[[int], None], count: int) -> None:
         thread.join()
 
 
-def post_for(port: int, path: str, request_for: Callable[[int, int], tuple[str, dict]], *,
+def post_for(port: int | Sequence[int], path: str,
+             request_for: Callable[[int, int], tuple[str, dict]], *,
              clients: int, duration: float, ok: Callable[[int], bool] = _ok) -> Stats:
     """Closed loop: ``clients`` threads, each with its own keep-alive connection, POST to
     ``path`` for ``duration`` seconds; ``request_for(client, i)`` gives each request's body
-    and headers."""
+    and headers. Several ports (servers): each client has a connection to each and sends
+    its requests to them in turn, half the clients starting on the second."""
+    ports = [port] if isinstance(port, int) else list(port)
     stats, lock = Stats(), threading.Lock()
     deadline = time.perf_counter() + duration
 
     def client(n: int) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conns = [http.client.HTTPConnection("127.0.0.1", p, timeout=30) for p in ports]
         latencies, statuses, i = [], [], 0
         while time.perf_counter() < deadline:
             i += 1
             body, headers = request_for(n, i)
-            elapsed_ms, status = _timed_request(conn, "POST", path, body=body,
-                                                headers=headers)
+            elapsed_ms, status = _timed_request(conns[(n + i) % len(conns)], "POST", path,
+                                                body=body, headers=headers)
             latencies.append(elapsed_ms)
             statuses.append(status)
-        conn.close()
+        for conn in conns:
+            conn.close()
         with lock:
             stats.latencies_ms.extend(latencies)
             for status in statuses:

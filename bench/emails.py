@@ -14,11 +14,13 @@ Needs PostgreSQL (``bookwell_bench_emails``, created if missing) and Redis.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
@@ -39,18 +41,46 @@ def parse_args():
 
 
 class CountingSmtp:
-    """An aiosmtpd handler that counts accepted messages and notes when the last came."""
+    """An aiosmtpd handler that counts accepted messages (also by recipient) and notes when
+    the first and the last came. ``delay``: seconds each message takes before it is
+    accepted, as a slow relay's would; other connections go on meanwhile."""
 
-    def __init__(self) -> None:
-        self.count = 0
-        self.last_at = 0.0
+    def __init__(self, delay: float = 0.0) -> None:
+        self.delay = delay
         self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.count = 0
+            self.first_at = self.last_at = 0.0
+            self.by_recipient: Counter[str] = Counter()
+            self.last_by_recipient: dict[str, float] = {}
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+        if self.delay:
+            await asyncio.sleep(self.delay)
         with self.lock:
             self.count += 1
             self.last_at = time.perf_counter()
+            self.first_at = self.first_at or self.last_at
+            self.by_recipient.update(envelope.rcpt_tos)
+            self.last_by_recipient.update(dict.fromkeys(envelope.rcpt_tos, self.last_at))
         return "250 Message accepted"
+
+
+def local_smtp(delay: float = 0.0):
+    """An SMTP server on a free 127.0.0.1 port, running on a thread of this process:
+    (the started aiosmtpd controller, its ``CountingSmtp``, the app settings to send to it
+    as environment variables)."""
+    from aiosmtpd.controller import Controller
+
+    port = common.free_port()
+    counter = CountingSmtp(delay)
+    controller = Controller(counter, hostname="127.0.0.1", port=port)
+    controller.start()
+    return controller, counter, {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(port),
+                                 "MAIL_USE_TLS": "false"}
 
 
 def seed(app, redis_url: str, count: int) -> list[int]:
@@ -98,16 +128,10 @@ def seed(app, redis_url: str, count: int) -> list[int]:
 
 def main() -> int:
     args = parse_args()
-    from aiosmtpd.controller import Controller
-
     instance = common.prepare_environment()
-    smtp_port = common.free_port()
-    counter = CountingSmtp()
-    smtp = Controller(counter, hostname="127.0.0.1", port=smtp_port)
-    smtp.start()
-    mail = {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp_port), "MAIL_USE_TLS": "false"}
+    smtp, counter, mail = local_smtp()
     app = common.migrated_app(args.database_url, instance, redis_url=args.redis_url,
-                              MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_port,
+                              MAIL_SERVER="127.0.0.1", MAIL_PORT=int(mail["MAIL_PORT"]),
                               MAIL_USE_TLS=False)
     ids = seed(app, args.redis_url, args.emails)
     env = common.server_environment(args.database_url, instance, redis_url=args.redis_url,

@@ -161,9 +161,11 @@ def publish_events(app, data: dict, count: int) -> float:
     return time.monotonic() - started
 
 
-def rq_workers(env: dict, count: int, queues: str) -> list[subprocess.Popen]:
+def rq_workers(env: dict, count: int, queues: str, *, fork: bool = False
+               ) -> list[subprocess.Popen]:
     return [subprocess.Popen([sys.executable, "-m", "flask", "bookwell", "worker",
-                              "--queues", queues, "--no-fork"], cwd=common.REPO_ROOT,
+                              "--queues", queues, "--fork" if fork else "--no-fork"],
+                             cwd=common.REPO_ROOT,
                              env={**env, "FLASK_APP": "wsgi"}, stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL) for _ in range(count)]
 
