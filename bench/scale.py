@@ -43,9 +43,9 @@ Sections (``--only`` picks some; all by default):
   process with ``--payments-no-fork``; ``--flash-mail-workers``, 1, on notifications,
   ``--no-fork``) confirm the booking, issue and render the receipt and send the
   confirmation and receipt emails to an SMTP server here that counts them by recipient.
-  A forked job starts from the worker as it was before any job: each receipt it renders
-  loads the PDF libraries and fonts again (bench/receipts.py: the first receipt of a
-  process, some 0.85 s, against under 40 ms after it). Afterwards (until no job is left
+  A worker that forks per job loads the PDF library, its fonts and stripe-python's
+  lazily loaded parts before forking (``jobs/worker.py``), so no job loads them again.
+  Afterwards (until no job is left
   and every email has come, or nothing moved for 15 s, at most ``--settle-timeout``
   seconds) the database is checked: every request answered and none 5xx, no more places
   held or confirmed than the time has, booking p99 under 500 ms, and for every paid
