@@ -39,9 +39,10 @@ Sections (``--only`` picks some; all by default):
   here), then the intent confirmed at that server with the test card ``pm_card_visa``,
   as Stripe.js does in the browser. The server posts the signed
   ``payment_intent.succeeded`` to the app (about 1 s later); RQ workers as compose.yaml
-  runs them (``--flash-workers``, 1, on payments and events with a fork per job, or in
-  process with ``--payments-no-fork``; ``--flash-mail-workers``, 1, on notifications,
-  ``--no-fork``) confirm the booking, issue and render the receipt and send the
+  runs them (``--flash-workers``, 1, on payments and events, in process, or a fork per
+  job with ``--payments-fork``; ``--flash-mail-workers``, 1, on notifications,
+  ``--no-fork``; with ``--workers-after-sale`` they are stopped during the sale and let go
+  after it, as if on cores of their own) confirm the booking, issue and render the receipt and send the
   confirmation and receipt emails to an SMTP server here that counts them by recipient.
   A worker that forks per job loads the PDF library, its fonts and stripe-python's
   lazily loaded parts before forking (``jobs/worker.py``), so no job loads them again.
@@ -65,7 +66,8 @@ prints at the end) added to ``SECTIONS``, with its options in ``parse_args``.
         [--duration 20] [--clients 16] [--rounds 3] [--web-workers 2]
         [--messages 400] [--smtp-delay 0.1] [--worker-counts 1 2 4 8] [--worker-fork]
         [--customers 5000] [--places 500] [--window 60] [--flash-clients 100]
-        [--flash-workers 1] [--flash-mail-workers 1] [--payments-no-fork]
+        [--flash-workers 1] [--flash-mail-workers 1] [--payments-fork]
+        [--workers-after-sale]
         [--settle-timeout 1800]
 
 Talks to 127.0.0.1 only. Needs PostgreSQL (BENCH_DATABASE_URL) and Redis (--redis-url).
@@ -82,6 +84,7 @@ import json
 import logging
 import os
 import random
+import signal
 import statistics
 import subprocess
 import sys
@@ -129,8 +132,13 @@ def parse_args():
                        help=f"RQ workers on {PAYMENT_QUEUES}")
     flash.add_argument("--flash-mail-workers", type=int, default=1,
                        help=f"RQ workers on {MAIL_QUEUES}")
-    flash.add_argument("--payments-no-fork", action="store_true",
-                       help=f"the workers on {PAYMENT_QUEUES} run jobs in process")
+    flash.add_argument("--payments-fork", action="store_true",
+                       help=f"the workers on {PAYMENT_QUEUES} fork per job (deployed: "
+                            "in process, --no-fork)")
+    flash.add_argument("--workers-after-sale", action="store_true",
+                       help="the RQ workers stopped (SIGSTOP) during the sale and let go "
+                            "after it: the web alone on the cores, as when the workers "
+                            "run on machines of their own; the jobs wait in Redis")
     flash.add_argument("--settle-timeout", type=float, default=1800.0,
                        help="longest wait after the sale for the last email")
     return parser.parse_args()
@@ -695,7 +703,7 @@ def run_flash(app, env: dict, args) -> list[str]:
                  "STRIPE_WEBHOOK_SECRET": payment_bench.WEBHOOK_SECRET}
     server = common.GunicornServer(env=flash_env, workers=args.web_workers)
     workers = (webhooks.rq_workers(flash_env, args.flash_workers, PAYMENT_QUEUES,
-                                   fork=not args.payments_no_fork)
+                                   fork=args.payments_fork)
                + webhooks.rq_workers(flash_env, args.flash_mail_workers, MAIL_QUEUES))
     try:
         server.start()
@@ -707,7 +715,15 @@ def run_flash(app, env: dict, args) -> list[str]:
         print(f"  {args.customers:,} customers, {args.places:,} places, "
               f"{args.window:g} s window, {args.flash_clients} client threads", flush=True)
         cpu_before = cpu_by_group(server, workers)
-        sale = flash_sale(server.port, data, stripe_server.url, args)
+        if args.workers_after_sale:  # the web alone on the cores, as on machines of its own
+            for worker in workers:
+                os.kill(worker.pid, signal.SIGSTOP)
+        try:
+            sale = flash_sale(server.port, data, stripe_server.url, args)
+        finally:
+            if args.workers_after_sale:
+                for worker in workers:
+                    os.kill(worker.pid, signal.SIGCONT)
         print(f"  sale over in {sale['seconds']:.1f} s: bookings "
               f"{sale['bookings'].statuses}, payments started {sale['payments'].statuses}, "
               f"{len(sale['paid'])} paid at Stripe", flush=True)
@@ -873,8 +889,9 @@ def flash_report(sale: dict, audit: dict, counter, webhook_log: WebhookLog, args
              f"time, arrivals at random over {args.window:g} s ({sale['seconds']:.1f} s to the "
              f"last answer), {args.flash_clients} client threads; gunicorn --workers "
              f"{args.web_workers}; RQ workers: {args.flash_workers} on {PAYMENT_QUEUES} "
-             f"({'--no-fork' if args.payments_no_fork else 'a fork per job'}), "
-             f"{args.flash_mail_workers} on {MAIL_QUEUES} (--no-fork); "
+             f"({'a fork per job' if args.payments_fork else '--no-fork'}), "
+             f"{args.flash_mail_workers} on {MAIL_QUEUES} (--no-fork)"
+             f"{', stopped during the sale' if args.workers_after_sale else ''}; "
              f"{os.cpu_count()} CPUs",
              common.format_table(["measure", "value", "check"], rows),
              f"payment inbox: {audit['inbox']}",
