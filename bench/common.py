@@ -25,6 +25,7 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
@@ -142,6 +143,21 @@ def bench_service(*, slug: str, name: str, offering_name: str, price_minor: int,
     db.session.add(offering)
     db.session.commit()
     return provider.id, offering.id
+
+
+def bench_slot(provider_id: int, offering_id: int, *, days_ahead: int, capacity: int) -> int:
+    """One hour-long time of the offering, on the hour ``days_ahead`` days from now,
+    committed; its id. Call inside the app context."""
+    from app.extensions import db
+    from app.models import Slot
+    from app.models.types import utcnow
+
+    start = utcnow().replace(minute=0, second=0, microsecond=0) + timedelta(days=days_ahead)
+    slot = Slot(provider_id=provider_id, offering_id=offering_id, starts_at=start,
+                ends_at=start + timedelta(hours=1), capacity=capacity, booked=0)
+    db.session.add(slot)
+    db.session.commit()
+    return slot.id
 
 
 def bench_customer(email: str, first_name: str = "Bench", last_name: str = "Customer"):

@@ -171,6 +171,25 @@ def bookings_counted(port: int) -> float:
     return 0.0
 
 
+def print_round(round_number: int, label: str, stats: common.Stats) -> None:
+    print(f"  round {round_number} {label:11} {stats.rps:7.1f} bookings/s "
+          f"p50 {stats.p50:6.1f} ms p99 {stats.p99:6.1f} ms "
+          f"statuses {stats.statuses}", flush=True)
+
+
+def median_rows(results: list[tuple[str, common.Stats]], labels: tuple[str, str]
+                ) -> list[list]:
+    """Bookings/s, p50 and p99: the median of each label's rounds, and second/first."""
+    def median_of(label: str, attribute: str) -> float:
+        return statistics.median(getattr(stats, attribute) for name, stats in results
+                                 if name == label)
+
+    return [[name, *(median_of(label, attribute) for label in labels),
+             f"{median_of(labels[1], attribute) / median_of(labels[0], attribute):.2f}"]
+            for name, attribute in (("bookings/s", "rps"), ("p50 ms", "p50"),
+                                    ("p99 ms", "p99"))]
+
+
 def run_metrics(app, env: dict, args) -> list[str]:
     from bench import booking
 
@@ -204,9 +223,7 @@ def run_metrics(app, env: dict, args) -> list[str]:
                                       data["tokens"], clients=args.clients,
                                       duration=args.duration)
                 results.append((label, stats))
-                print(f"  round {round_number} {label:11} {stats.rps:7.1f} bookings/s "
-                      f"p50 {stats.p50:6.1f} ms p99 {stats.p99:6.1f} ms "
-                      f"statuses {stats.statuses}", flush=True)
+                print_round(round_number, label, stats)
         placed_on = sum(stats.statuses.get(201, 0) for label, stats in results
                         if label == "metrics on")
         counted = bookings_counted(servers["metrics on"].port)
@@ -216,15 +233,8 @@ def run_metrics(app, env: dict, args) -> list[str]:
         worker.terminate()
         worker.wait(30)
 
-    def median_of(label: str, attribute: str) -> float:
-        return statistics.median(getattr(stats, attribute) for name, stats in results
-                                 if name == label)
-
     labels = ("metrics off", "metrics on")
-    rows = [[name, *(median_of(label, attribute) for label in labels),
-             median_of("metrics on", attribute) / median_of("metrics off", attribute)]
-            for name, attribute in (("bookings/s", "rps"), ("p50 ms", "p50"),
-                                    ("p99 ms", "p99"))]
+    rows = median_rows(results, labels)
     slower = 100 * (1 - rows[0][2] / rows[0][1])
     return [common.format_table(["bookings (medians)", *labels, "on/off"], rows),
             f"metrics on: {slower:.1f} % fewer bookings per second (the bound: under 5 %); "
@@ -378,24 +388,15 @@ def run_web(app, env: dict, args) -> list[str]:
                 stats = booking.drive(ports, "/api/v1/bookings", bodies, data["tokens"],
                                       clients=args.clients, duration=args.duration)
                 results.append((label, stats))
-                print(f"  round {round_number} {label:11} {stats.rps:7.1f} bookings/s "
-                      f"p50 {stats.p50:6.1f} ms p99 {stats.p99:6.1f} ms "
-                      f"statuses {stats.statuses}", flush=True)
+                print_round(round_number, label, stats)
     finally:
         for server in servers:
             server.stop()
         worker.terminate()
         worker.wait(30)
 
-    def median_of(label: str, attribute: str) -> float:
-        return statistics.median(getattr(stats, attribute) for name, stats in results
-                                 if name == label)
-
     labels = ("1 instance", "2 instances")
-    rows = [[name, *(median_of(label, attribute) for label in labels),
-             f"{median_of(labels[1], attribute) / median_of(labels[0], attribute):.2f}"]
-            for name, attribute in (("bookings/s", "rps"), ("p50 ms", "p50"),
-                                    ("p99 ms", "p99"))]
+    rows = median_rows(results, labels)
     errors = sum(stats.errors for _, stats in results)
     return [f"POST /api/v1/bookings, {args.clients} clients for {args.duration:g} s, "
             f"gunicorn --workers {args.web_workers} per instance, {args.rounds} round(s); "
@@ -408,8 +409,8 @@ def run_web(app, env: dict, args) -> list[str]:
 
 # --- flash: a flash sale -----------------------------------------------------------------------
 
-# The workers as compose.yaml runs them: payments and events (a fork per job), and the
-# notifications on their own (--no-fork), so a burst of mail holds up only mail.
+# The workers as compose.yaml runs them: payments and events, and the notifications on
+# their own, so a burst of mail holds up only mail (both in process, --no-fork).
 PAYMENT_QUEUES, MAIL_QUEUES = "payments,events", "notifications"
 FLASH_QUEUES = f"{PAYMENT_QUEUES},{MAIL_QUEUES}"
 STRIPE_EVENTS = ["payment_intent.succeeded", "payment_intent.payment_failed"]
@@ -427,8 +428,6 @@ def seed_flash(app, customers: int, places: int) -> dict:
     from werkzeug.security import generate_password_hash
 
     from app.extensions import db
-    from app.models import Slot
-    from app.models.types import utcnow
     from app.services.roles import CUSTOMER, sync_roles
 
     with app.app_context():
@@ -443,12 +442,8 @@ def seed_flash(app, customers: int, places: int) -> dict:
             slug="bench-flash", name="Bench Flash Sale", offering_name="Flash sale class",
             price_minor=2500)
         # A year ahead, as bench/booking.py seeds: past any slot generation window.
-        start = utcnow().replace(minute=0, second=0, microsecond=0) + timedelta(days=366)
-        slot = Slot(provider_id=provider_id, offering_id=offering_id, starts_at=start,
-                    ends_at=start + timedelta(hours=1), capacity=places, booked=0)
-        db.session.add(slot)
-        db.session.commit()
-        slot_id = slot.id
+        slot_id = common.bench_slot(provider_id, offering_id, days_ahead=366,
+                                    capacity=places)
         role_id = db.session.scalar(text("SELECT id FROM ab_role WHERE name = :name"),
                                     {"name": CUSTOMER})
         db.session.remove()

@@ -110,13 +110,9 @@ class _Handler(BaseHTTPRequestHandler):
 # --- part 1: delivery ------------------------------------------------------------------------
 
 def seed_delivery(app, receivers: Receivers, endpoints: int) -> dict:
-    from datetime import timedelta
-
     from sqlalchemy import text
 
     from app.extensions import db
-    from app.models import Slot
-    from app.models.types import utcnow
     from app.services import bookings, webhook_endpoints
     from app.services.scopes import Scope
 
@@ -129,14 +125,10 @@ def seed_delivery(app, receivers: Receivers, endpoints: int) -> dict:
         provider_id, offering_id = common.bench_service(
             slug="bench-webhooks", name="Bench Webhooks", offering_name="Bench class",
             price_minor=0)
-        start = utcnow().replace(minute=0, second=0, microsecond=0) + timedelta(days=30)
-        slot = Slot(provider_id=provider_id, offering_id=offering_id, starts_at=start,
-                    ends_at=start + timedelta(hours=1), capacity=10, booked=0)
-        db.session.add(slot)
-        db.session.commit()
+        slot_id = common.bench_slot(provider_id, offering_id, days_ahead=30, capacity=10)
         customer = common.bench_customer("webhooks@example.com")
         reference = bookings.place_booking(customer_id=customer.id, offering_id=offering_id,
-                                           slot_id=slot.id).reference
+                                           slot_id=slot_id).reference
         paths = [f"/ok/{n}" for n in range(endpoints - 2)] + ["/slow", "/fail"]
         scope = Scope.of_provider(provider_id)
         ids = {}
