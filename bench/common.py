@@ -84,7 +84,8 @@ def make_app(database_url: str, instance_dir: str, *, redis_url: str | None = No
 
 def server_environment(database_url: str, instance_dir: str, *,
                        redis_url: str | None = None, **extra: str) -> dict:
-    """The environment gunicorn runs with: the same settings as the in-process app."""
+    """The environment gunicorn runs with: the same settings as the in-process app (this
+    process's environment, so the secrets ``prepare_environment`` set too)."""
     env = dict(os.environ)
     env.pop("REDIS_URL", None)
     if redis_url:

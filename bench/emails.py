@@ -135,8 +135,7 @@ def main() -> int:
                               MAIL_USE_TLS=False)
     ids = seed(app, args.redis_url, args.emails)
     env = common.server_environment(args.database_url, instance, redis_url=args.redis_url,
-                                    JWT_SECRET_KEY=os.environ["JWT_SECRET_KEY"],
-                                    SECRET_KEY=os.environ["SECRET_KEY"], **mail)
+                                    **mail)
     worker = subprocess.Popen(
         [sys.executable, "-m", "flask", "bookwell", "worker", "--queues", "notifications"]
         + (["--no-fork"] if args.no_fork else []),

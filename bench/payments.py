@@ -332,8 +332,7 @@ def main() -> int:
     app = common.migrated_app(args.database_url, instance, redis_url=args.redis_url,
                               **gateway_settings)
     env = common.server_environment(args.database_url, instance, redis_url=args.redis_url,
-                                    JWT_SECRET_KEY=os.environ["JWT_SECRET_KEY"],
-                                    SECRET_KEY=os.environ["SECRET_KEY"], **gateway_settings)
+                                    **gateway_settings)
     reset(app, args.redis_url)
 
     server = common.GunicornServer(env=env, workers=args.workers)

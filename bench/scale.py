@@ -907,9 +907,7 @@ def main() -> int:
     args = parse_args()
     instance = common.prepare_environment()
     app = common.migrated_app(args.database_url, instance, redis_url=args.redis_url)
-    env = common.server_environment(args.database_url, instance, redis_url=args.redis_url,
-                                    JWT_SECRET_KEY=os.environ["JWT_SECRET_KEY"],
-                                    SECRET_KEY=os.environ["SECRET_KEY"])
+    env = common.server_environment(args.database_url, instance, redis_url=args.redis_url)
     import redis
 
     redis.Redis.from_url(args.redis_url).flushdb()

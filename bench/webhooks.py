@@ -325,7 +325,6 @@ def main() -> int:
                               **settings)
     env = common.server_environment(
         args.database_url, instance, redis_url=args.redis_url,
-        JWT_SECRET_KEY=os.environ["JWT_SECRET_KEY"], SECRET_KEY=os.environ["SECRET_KEY"],
         WEBHOOK_ALLOWED_HOSTS="127.0.0.1", WEBHOOK_READ_TIMEOUT="10",
         WEBHOOK_DISABLE_AFTER_FAILURES=str(10**9), WEBHOOK_ENDPOINT_CACHE_SECONDS="1")
     import redis
