@@ -33,13 +33,21 @@ def test_timestamps_come_back_timezone_aware(app_ctx, build):
     assert created.tzinfo is not None and created.utcoffset().total_seconds() == 0
 
 
+def sqlite_schema_names(kind: str, *, table: str | None = None) -> set[str]:
+    """The names of SQLite's schema objects of one kind (trigger, index), of one table."""
+    query = "SELECT name FROM sqlite_master WHERE type = ?"
+    parameters: tuple = (kind,)
+    if table is not None:
+        query, parameters = query + " AND tbl_name = ?", (kind, table)
+    with db.engine.connect() as conn:
+        return {row[0] for row in conn.exec_driver_sql(query, parameters)}
+
+
 def test_sqlite_full_text_triggers_survive_every_migration(app_ctx):
     # A batch (copy-and-rename) migration of `offering` on SQLite silently drops them.
     if db.engine.dialect.name != "sqlite":
         return
-    with db.engine.connect() as conn:
-        triggers = {row[0] for row in conn.exec_driver_sql(
-            "SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+    triggers = sqlite_schema_names("trigger")
     assert {"offering_fts_insert", "offering_fts_delete", "offering_fts_update"} <= triggers
 
 
@@ -76,10 +84,7 @@ def test_sqlite_keeps_the_case_insensitive_email_index(app_ctx):
     # reflect an index on an expression.
     if db.engine.dialect.name != "sqlite":
         return
-    with db.engine.connect() as conn:
-        indexes = {row[0] for row in conn.exec_driver_sql(
-            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'ab_user'")}
-    assert "uq_ab_user_email_lower" in indexes
+    assert "uq_ab_user_email_lower" in sqlite_schema_names("index", table="ab_user")
 
 
 def test_migrating_a_new_embedded_database_warns_of_nothing(tmp_path):
