@@ -17,6 +17,8 @@ import re
 import sqlite3
 import subprocess
 import tarfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -97,8 +99,7 @@ def back_up_database(url: str, output: Path) -> DumpSummary:
                           "overwritten)")
     if not output.parent.is_dir():
         raise BackupError(f"{output.parent} is not a folder")
-    partial = output.with_name(output.name + ".partial")
-    try:
+    with _written_whole(output) as partial:
         if database_kind(url) == "postgresql":
             target, env = libpq_target(url)
             result = _run(["pg_dump", "--format=custom", f"--file={partial}",
@@ -107,9 +108,18 @@ def back_up_database(url: str, output: Path) -> DumpSummary:
                 raise _failed("pg_dump", result)
         else:
             _sqlite_copy(sqlite_path(url), partial, source_must_exist=True)
-        summary = inspect_backup(partial)
+        return inspect_backup(partial)
+
+
+@contextmanager
+def _written_whole(output: Path) -> Iterator[Path]:
+    """A ``.partial`` file beside ``output`` to write; it becomes ``output`` when the block
+    ends without an error and is removed otherwise, so no half-written file is ever
+    mistaken for a backup."""
+    partial = output.with_name(output.name + ".partial")
+    try:
+        yield partial
         partial.rename(output)
-        return summary
     finally:
         partial.unlink(missing_ok=True)
 
@@ -151,21 +161,16 @@ def back_up_files(areas: FileAreas, output: Path) -> int:
     """Archive every local area's files under its name; returns how many files."""
     if output.exists():
         raise BackupError(f"{output} exists: choose another name")
-    partial = output.with_name(output.name + ".partial")
     count = 0
-    try:
-        with tarfile.open(partial, "w:gz") as archive:
-            for name, folder in areas.folders.items():
-                if not folder.is_dir():
-                    continue
-                for path in sorted(folder.rglob("*")):
-                    if path.is_file():
-                        archive.add(path, arcname=f"{name}/{path.relative_to(folder)}")
-                        count += 1
-        partial.rename(output)
-        return count
-    finally:
-        partial.unlink(missing_ok=True)
+    with _written_whole(output) as partial, tarfile.open(partial, "w:gz") as archive:
+        for name, folder in areas.folders.items():
+            if not folder.is_dir():
+                continue
+            for path in sorted(folder.rglob("*")):
+                if path.is_file():
+                    archive.add(path, arcname=f"{name}/{path.relative_to(folder)}")
+                    count += 1
+    return count
 
 
 # --- reading a backup -------------------------------------------------------------------
