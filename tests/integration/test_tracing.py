@@ -15,6 +15,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
+from rq.job import Job
 from sqlalchemy import select
 
 from app import events, jobqueue, tracing
@@ -66,7 +67,7 @@ def forget_queued_jobs() -> None:
     """Lose the queued jobs, as a Redis restart without persistence would."""
     for name in QUEUES:
         queue = get_queue(name)
-        redis_client().delete(queue.key, *(f"rq:job:{job_id}" for job_id in queue.job_ids))
+        redis_client().delete(queue.key, *(Job.key_for(job_id) for job_id in queue.job_ids))
 
 
 def place_over_http(app, build) -> tuple[str, int]:
