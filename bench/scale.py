@@ -33,10 +33,12 @@ Sections (``--only`` picks some; all by default):
 - ``flash``: a flash sale. ``--customers`` customers (5,000, inserted in one statement,
   each with an access token) try to book one time of ``--places`` places (500) of a paid
   class, each at a moment drawn at random within ``--window`` seconds (60), served by
-  ``--flash-clients`` threads (100), each customer on a connection of its own. A placed
+  ``--flash-clients`` threads (100) dealt to ``--flash-processes`` processes (4; the
+  threads of one interpreter wait for each other, and that wait would be timed as the
+  server's), each customer on a connection of its own. A placed
   booking is paid as the storefront does: ``POST .../payment`` (the app creates the
-  PaymentIntent at the local Stripe server, ``devservices/stripe_server.py``, on a thread
-  here), then the intent confirmed at that server with the test card ``pm_card_visa``,
+  PaymentIntent at the local Stripe server, ``devservices/stripe_server.py``, in a
+  process of its own), then the intent confirmed at that server with the test card ``pm_card_visa``,
   as Stripe.js does in the browser. The server posts the signed
   ``payment_intent.succeeded`` to the app (about 1 s later); RQ workers as compose.yaml
   runs them (``--flash-workers``, 1, on payments and events, in process, or a fork per
@@ -56,8 +58,9 @@ Sections (``--only`` picks some; all by default):
   for a lock wait past ``DB_LOCK_TIMEOUT_MS``), the booking p99 before and after the last
   place went, the time from the last payment to the last email and from each payment to
   its customer's last email, and the CPU seconds of gunicorn, the RQ workers (with their
-  forked jobs), PostgreSQL and this process meanwhile: on a small machine the workers'
-  backlog competes with the requests for the same cores.
+  forked jobs), PostgreSQL, the Stripe stand-in, the clients' processes and this process
+  meanwhile: on a small machine the workers' backlog competes with the requests for the
+  same cores.
 
 A new section is a function ``run_<name>(app, env, args) -> list[str]`` (the lines it
 prints at the end) added to ``SECTIONS``, with its options in ``parse_args``.
@@ -66,7 +69,8 @@ prints at the end) added to ``SECTIONS``, with its options in ``parse_args``.
         [--duration 20] [--clients 16] [--rounds 3] [--web-workers 2]
         [--messages 400] [--smtp-delay 0.1] [--worker-counts 1 2 4 8] [--worker-fork]
         [--customers 5000] [--places 500] [--window 60] [--flash-clients 100]
-        [--flash-workers 1] [--flash-mail-workers 1] [--payments-fork]
+        [--flash-processes 4] [--flash-workers 1] [--flash-mail-workers 1]
+        [--payments-fork]
         [--workers-after-sale]
         [--settle-timeout 1800]
 
@@ -81,7 +85,6 @@ import argparse
 import http.client
 import itertools
 import json
-import logging
 import os
 import random
 import signal
@@ -128,6 +131,8 @@ def parse_args():
                        help="seconds over which the customers arrive")
     flash.add_argument("--flash-clients", type=int, default=100,
                        help="client threads serving the arrivals")
+    flash.add_argument("--flash-processes", type=int, default=4,
+                       help="load-generating processes the client threads are dealt to")
     flash.add_argument("--flash-workers", type=int, default=1,
                        help=f"RQ workers on {PAYMENT_QUEUES}")
     flash.add_argument("--flash-mail-workers", type=int, default=1,
@@ -495,9 +500,13 @@ def flash_sale(port: int, data: dict, stripe_url: str, args) -> dict:
     """Every customer comes once, at a moment drawn at random within the window (the
     same draw every run): books a place; when placed, starts paying through the API and
     pays with the test card at the Stripe server, as Stripe.js does in the browser.
-    ``--flash-clients`` threads serve the arrivals; one that finds its customer's moment
-    past sends at once (the lag is reported)."""
-    import stripe
+
+    The customers are dealt to ``--flash-processes`` processes, each with its share of
+    the ``--flash-clients`` threads: one interpreter's threads would wait for each other,
+    and that wait would be timed as the server's. A thread that finds its customer's
+    moment past sends at once (the lag is reported). Times are ``time.perf_counter()``,
+    one clock for every process of the machine (CLOCK_MONOTONIC on Linux)."""
+    import multiprocessing
 
     tokens = data["tokens"]
     rng = random.Random(2026)
@@ -505,104 +514,139 @@ def flash_sale(port: int, data: dict, stripe_url: str, args) -> dict:
     order = list(range(len(tokens)))
     rng.shuffle(order)
     body = json.dumps({"offering_id": data["offering"], "slot_id": data["slot"]})
-    following = itertools.count()
-    lock = threading.Lock()
+    processes = max(1, min(args.flash_processes, args.flash_clients))
+    context = multiprocessing.get_context("spawn")  # no copy of this process's threads
+    ready, go, begin = context.Barrier(processes + 1), context.Event(), context.Value("d")
+    results = context.Queue()
+    shares = [[(arrivals[k], tokens[order[k]]) for k in range(p, len(tokens), processes)]
+              for p in range(processes)]
+    threads = [args.flash_clients // processes + (p < args.flash_clients % processes)
+               for p in range(processes)]
+    children = [context.Process(target=flash_customers, name=f"flash-clients-{p}",
+                                args=(port, stripe_url, body, shares[p], threads[p],
+                                      ready, go, begin, results))
+                for p in range(processes)]
+    for child in children:
+        child.start()
+    try:
+        ready.wait(timeout=300)  # every process has imported what it needs
+        begin.value = time.perf_counter() + 0.5
+        go.set()
+        parts = [results.get(timeout=args.window + 600) for _ in children]
+    finally:
+        for child in children:
+            child.join(timeout=30)
+            if child.is_alive():
+                child.kill()
     sale = {"bookings": common.Stats(), "payments": common.Stats(), "paid": {},
             "payment_errors": [], "lag_ms": [], "other": {}, "at_stripe": common.Stats(),
             "sent": [], "refusals": Counter()}
-    begin = time.perf_counter() + 0.5
-
-    def booked(status: int) -> bool:
-        return status in (201, 409)  # placed, or full: both are answers
-
-    def client(_n: int) -> None:
-        gateway = stripe.StripeClient(API_KEY, base_addresses={"api": stripe_url},
-                                      max_network_retries=0)
-        mine = {"bookings": [], "payments": [], "paid": {}, "errors": [], "lag": [],
-                "other": {}, "at_stripe": [], "sent": [], "refusals": Counter()}
-        try:
-            while (k := next(following)) < len(tokens):
-                due = begin + arrivals[k]
-                wait = due - time.perf_counter()
-                if wait > 0:
-                    time.sleep(wait)
-                mine["lag"].append(max(0.0, -wait) * 1000)
-                try:
-                    customer(tokens[order[k]], gateway, mine)
-                except (ValueError, KeyError, stripe.StripeError) as exc:
-                    mine["errors"].append(f"{type(exc).__name__}: {exc}")
-        finally:
-            with lock:
-                for key, calls in (("bookings", mine["bookings"]),
-                                   ("payments", mine["payments"])):
-                    for ms, status in calls:
-                        sale[key].latencies_ms.append(ms)
-                        sale[key].note_status(status, booked if key == "bookings"
-                                              else lambda s: s == 201)
-                sale["paid"].update(mine["paid"])
-                sale["payment_errors"] += mine["errors"]
-                sale["lag_ms"] += mine["lag"]
-                sale["at_stripe"].latencies_ms += mine["at_stripe"]
-                sale["sent"] += mine["sent"]
-                sale["refusals"].update(mine["refusals"])
-                sale["other"].update(mine["other"])
-
-    def customer(token: str, gateway, mine: dict) -> None:
-        """One customer: book; when placed, start paying and pay at Stripe."""
-        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        try:
-            sent = time.perf_counter()
-            ms, status, answer = timed_call(conn, "POST", "/api/v1/bookings", body, headers)
-            mine["bookings"].append((ms, status))
-            mine["sent"].append((sent, ms, status))
-            if status != 201:
-                if not booked(status):
-                    mine["other"][status] = answer[:200]
-                mine["refusals"][error_code(answer)] += 1
-                return
-            reference = json.loads(answer)["reference"]
-            ms, status, answer = timed_call(
-                conn, "POST", f"/api/v1/bookings/{reference}/payment", "{}", headers)
-            mine["payments"].append((ms, status))
-            if status != 201:
-                mine["other"][status] = answer[:200]
-                return
-        finally:
-            conn.close()
-        intent_id = json.loads(answer)["client_secret"].split("_secret_")[0]
-        t0 = time.perf_counter()
-        try:
-            gateway.v1.payment_intents.update(intent_id, params={"payment_method": TEST_CARD})
-            gateway.v1.payment_intents.confirm(intent_id)
-        except stripe.StripeError as exc:
-            mine["errors"].append(f"{reference}: {type(exc).__name__}: {exc}")
-            return
-        mine["paid"][reference] = time.perf_counter()
-        mine["at_stripe"].append((mine["paid"][reference] - t0) * 1000)
-
-    common._run_threads(client, args.flash_clients)
-    sale["seconds"] = time.perf_counter() - begin
+    for part in parts:
+        for key, ok in (("bookings", flash_booked), ("payments", lambda s: s == 201)):
+            for ms, status in part[key]:
+                sale[key].latencies_ms.append(ms)
+                sale[key].note_status(status, ok)
+        sale["paid"].update(part["paid"])
+        sale["payment_errors"] += part["errors"]
+        sale["lag_ms"] += part["lag"]
+        sale["at_stripe"].latencies_ms += part["at_stripe"]
+        sale["sent"] += part["sent"]
+        sale["refusals"].update(part["refusals"])
+        sale["other"].update(part["other"])
+    sale["seconds"] = max(part["finished"] for part in parts) - begin.value
     for key in ("bookings", "payments"):
         sale[key].wall_s = sale["seconds"]
     return sale
 
 
-class WebhookLog(logging.Handler):
-    """Counts the local Stripe server's webhook deliveries from its log lines: answered
+def flash_booked(status: int) -> bool:
+    return status in (201, 409)  # placed, or full: both are answers
+
+
+def flash_customers(port: int, stripe_url: str, body: str, share: list[tuple[float, str]],
+                    thread_count: int, ready, go, begin, results) -> None:
+    """One load-generating process of the flash sale: ``thread_count`` threads serve its
+    ``share`` of (arrival second, access token); puts what they saw on ``results``."""
+    import stripe
+
+    following = itertools.count()
+    lock = threading.Lock()
+    seen = {"bookings": [], "payments": [], "paid": {}, "errors": [], "lag": [],
+            "other": {}, "at_stripe": [], "sent": [], "refusals": Counter()}
+    ready.wait()
+    go.wait()
+
+    def client(_n: int) -> None:
+        gateway = stripe.StripeClient(API_KEY, base_addresses={"api": stripe_url},
+                                      max_network_retries=0)
+        mine = {key: type(value)() for key, value in seen.items()}
+        while (k := next(following)) < len(share):
+            arrival, token = share[k]
+            wait = begin.value + arrival - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
+            mine["lag"].append(max(0.0, -wait) * 1000)
+            try:
+                flash_customer(port, body, token, gateway, mine)
+            except (ValueError, KeyError, stripe.StripeError) as exc:
+                mine["errors"].append(f"{type(exc).__name__}: {exc}")
+        with lock:
+            for key, value in mine.items():
+                if isinstance(value, dict):
+                    seen[key].update(value)
+                else:
+                    seen[key].extend(value)
+
+    common._run_threads(client, thread_count)
+    seen["finished"] = time.perf_counter()
+    results.put(seen)
+
+
+def flash_customer(port: int, body: str, token: str, gateway, mine: dict) -> None:
+    """One customer: book; when placed, start paying and pay at Stripe."""
+    import stripe
+
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        sent = time.perf_counter()
+        ms, status, answer = timed_call(conn, "POST", "/api/v1/bookings", body, headers)
+        mine["bookings"].append((ms, status))
+        mine["sent"].append((sent, ms, status))
+        if status != 201:
+            if not flash_booked(status):
+                mine["other"][status] = answer[:200]
+            mine["refusals"][error_code(answer)] += 1
+            return
+        reference = json.loads(answer)["reference"]
+        ms, status, answer = timed_call(
+            conn, "POST", f"/api/v1/bookings/{reference}/payment", "{}", headers)
+        mine["payments"].append((ms, status))
+        if status != 201:
+            mine["other"][status] = answer[:200]
+            return
+    finally:
+        conn.close()
+    intent_id = json.loads(answer)["client_secret"].split("_secret_")[0]
+    t0 = time.perf_counter()
+    try:
+        gateway.v1.payment_intents.update(intent_id, params={"payment_method": TEST_CARD})
+        gateway.v1.payment_intents.confirm(intent_id)
+    except stripe.StripeError as exc:
+        mine["errors"].append(f"{reference}: {type(exc).__name__}: {exc}")
+        return
+    mine["paid"][reference] = time.perf_counter()
+    mine["at_stripe"].append((mine["paid"][reference] - t0) * 1000)
+
+
+class WebhookLog:
+    """The local Stripe server's webhook deliveries, counted from its log lines: answered
     2xx, and not (another status, or no answer)."""
 
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.delivered = self.failed = 0
-
-    def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage()
-        if message.startswith("webhook "):
-            if "successfully delivered" in message:
-                self.delivered += 1
-            else:
-                self.failed += 1
+    def __init__(self, lines: list[str]) -> None:
+        deliveries = [line for line in lines if " webhook " in line]
+        self.delivered = sum("successfully delivered" in line for line in deliveries)
+        self.failed = len(deliveries) - self.delivered
 
 
 def jobs_left(redis_url: str) -> int:
@@ -677,7 +721,7 @@ def flash_audit(app, slot_id: int) -> dict:
 
 
 def run_flash(app, env: dict, args) -> list[str]:
-    from devservices.stripe_server import LocalStripe
+    from devservices.stripe_server import LocalStripeProcess
 
     from bench import emails, payments as payment_bench, webhooks
 
@@ -685,13 +729,10 @@ def run_flash(app, env: dict, args) -> list[str]:
     import redis
 
     redis.Redis.from_url(args.redis_url).flushdb()
-    stripe_server = LocalStripe().start()
+    # Its own process, as Stripe is elsewhere: not a thread among the clients'.
+    stripe_server = LocalStripeProcess(
+        os.path.join(env["BOOKWELL_INSTANCE_DIR"], "local-stripe.log")).start()
     smtp, counter, mail = emails.local_smtp()
-    webhook_log = WebhookLog()
-    access_log = logging.getLogger("aiohttp.access")
-    access_log.setLevel(logging.INFO)
-    access_log.propagate = False  # the Stripe server's request lines stay off the console
-    access_log.addHandler(webhook_log)
     flash_env = {**env, **mail, "STRIPE_SECRET_KEY": API_KEY,
                  "STRIPE_PUBLISHABLE_KEY": "pk_test_local",
                  "STRIPE_API_BASE": stripe_server.url,
@@ -709,7 +750,7 @@ def run_flash(app, env: dict, args) -> list[str]:
             payment_bench.WEBHOOK_SECRET, events=STRIPE_EVENTS)
         print(f"  {args.customers:,} customers, {args.places:,} places, "
               f"{args.window:g} s window, {args.flash_clients} client threads", flush=True)
-        cpu_before = cpu_by_group(server, workers)
+        cpu_before = cpu_by_group(server, workers, stripe_server.pid)
         if args.workers_after_sale:  # the web alone on the cores, as on machines of its own
             for worker in workers:
                 os.kill(worker.pid, signal.SIGSTOP)
@@ -727,7 +768,7 @@ def run_flash(app, env: dict, args) -> list[str]:
         print(f"  aftermath: waited {waited:.1f} s for the workers; "
               f"{counter.count} emails accepted", flush=True)
         cpu = {group: seconds - cpu_before.get(group, 0.0)
-               for group, seconds in cpu_by_group(server, workers).items()}
+               for group, seconds in cpu_by_group(server, workers, stripe_server.pid).items()}
         audit = flash_audit(app, data["slot"])
     finally:
         stripe_server.register_webhook("bench-flash", "http://127.0.0.1:9/",
@@ -738,19 +779,17 @@ def run_flash(app, env: dict, args) -> list[str]:
             webhooks.stop(worker)
         stripe_server.stop()
         smtp.stop()
-        access_log.removeHandler(webhook_log)
-        access_log.propagate = True
-    lines = flash_report(sale, audit, counter, webhook_log, args)
+    lines = flash_report(sale, audit, counter, WebhookLog(stripe_server.log_lines()), args)
     lines.append("CPU seconds from the sale's start to the last email: " + ", ".join(
         f"{group} {seconds:.1f}" for group, seconds in cpu.items()))
     return lines
 
 
-def cpu_by_group(server: common.GunicornServer, workers: list[subprocess.Popen]
-                 ) -> dict[str, float]:
+def cpu_by_group(server: common.GunicornServer, workers: list[subprocess.Popen],
+                 stripe_pid: int) -> dict[str, float]:
     """CPU seconds so far (user + system) of the gunicorn workers, the RQ workers (with
-    the jobs they forked and waited for), PostgreSQL and this process (the clients, the
-    Stripe and SMTP servers)."""
+    the jobs they forked and waited for), PostgreSQL, the Stripe stand-in, the clients'
+    processes (once ended) and this process (the SMTP server)."""
     ticks = os.sysconf("SC_CLK_TCK")
 
     def seconds(pid: int, *, children: bool = False) -> float:
@@ -773,6 +812,8 @@ def cpu_by_group(server: common.GunicornServer, workers: list[subprocess.Popen]
             "RQ workers": sum(seconds(pid, children=pid in {w.pid for w in workers})
                               for pid in rq),
             "PostgreSQL": postgres,
+            "Stripe stand-in": seconds(stripe_pid),
+            "clients": seconds(os.getpid(), children=True) - seconds(os.getpid()),
             "bench process": seconds(os.getpid())}
 
 

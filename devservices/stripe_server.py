@@ -28,10 +28,14 @@ import asyncio
 import logging
 import signal
 import socket
+import subprocess
+import sys
 import threading
+import time
 import urllib.parse
 import urllib.request
 import warnings
+from pathlib import Path
 
 from devservices.ports import STAND_INS
 
@@ -103,7 +107,33 @@ def _fresh_app():
     return app
 
 
-class LocalStripe:
+class _ConfigApi:
+    """localstripe's ``/_config`` API, on the server at ``self.url``."""
+
+    url: str
+
+    def register_webhook(self, endpoint_id: str, url: str, secret: str,
+                         events: list[str] | None = None) -> None:
+        """Post signed events (only ``events`` when given) to ``url``; the same id again
+        replaces the endpoint. Nothing is sent until an event happens."""
+        fields = [("url", url), ("secret", secret)]
+        fields += [("events[]", event) for event in events or ()]
+        self._config("POST", f"/_config/webhooks/{urllib.parse.quote(endpoint_id, safe='')}",
+                     urllib.parse.urlencode(fields).encode())
+
+    def flush(self) -> None:
+        """Forget every object (payment intents, customers, ...); webhooks stay registered."""
+        self._config("DELETE", "/_config/data")
+
+    def _config(self, method: str, path: str, body: bytes | None = None) -> None:
+        request = urllib.request.Request(self.url + path, data=body, method=method)
+        if body is not None:
+            request.add_header("Content-Type", "application/x-www-form-urlencoded")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            response.read()
+
+
+class LocalStripe(_ConfigApi):
     """localstripe's aiohttp app on ``host``:``port`` (0: a free port) in a daemon thread."""
 
     def __init__(self) -> None:
@@ -217,27 +247,71 @@ class LocalStripe:
         with socket.create_connection((self.host, self.port), timeout=timeout):
             pass
 
-    # The /_config API
+class LocalStripeProcess(_ConfigApi):
+    """The same server in a process of its own (``python -m devservices.stripe_server``
+    on a free port, every request and webhook delivery logged to ``log_path``): for load
+    tests, where a server thread would compete with the test's own threads for one
+    interpreter."""
 
-    def register_webhook(self, endpoint_id: str, url: str, secret: str,
-                         events: list[str] | None = None) -> None:
-        """Post signed events (only ``events`` when given) to ``url``; the same id again
-        replaces the endpoint. Nothing is sent until an event happens."""
-        fields = [("url", url), ("secret", secret)]
-        fields += [("events[]", event) for event in events or ()]
-        self._config("POST", f"/_config/webhooks/{urllib.parse.quote(endpoint_id, safe='')}",
-                     urllib.parse.urlencode(fields).encode())
+    def __init__(self, log_path: str) -> None:
+        self.log_path = log_path
+        self.port: int | None = None
+        self._process: subprocess.Popen | None = None
 
-    def flush(self) -> None:
-        """Forget every object (payment intents, customers, ...); webhooks stay registered."""
-        self._config("DELETE", "/_config/data")
+    @property
+    def url(self) -> str:
+        if self.port is None:
+            raise RuntimeError("the local Stripe server is not running")
+        return f"http://{DEFAULT_HOST}:{self.port}"
 
-    def _config(self, method: str, path: str, body: bytes | None = None) -> None:
-        request = urllib.request.Request(self.url + path, data=body, method=method)
-        if body is not None:
-            request.add_header("Content-Type", "application/x-www-form-urlencoded")
-        with urllib.request.urlopen(request, timeout=10) as response:
-            response.read()
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def start(self, timeout: float = 30.0) -> LocalStripeProcess:
+        with socket.socket() as probe:
+            probe.bind((DEFAULT_HOST, 0))
+            self.port = probe.getsockname()[1]
+        with open(self.log_path, "wb") as log_file:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "devservices.stripe_server", "--host", DEFAULT_HOST,
+                 "--port", str(self.port), "--log-requests"],
+                cwd=Path(__file__).resolve().parent.parent,
+                stdout=log_file, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while True:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"the local Stripe server exited; see {self.log_path}")
+            try:
+                with socket.create_connection((DEFAULT_HOST, self.port), timeout=1):
+                    return self
+            except OSError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"the local Stripe server did not start within "
+                                       f"{timeout:g} s; see {self.log_path}") from None
+                time.sleep(0.1)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self._process is None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._process = None
+
+    def log_lines(self) -> list[str]:
+        with open(self.log_path, encoding="utf-8", errors="replace") as log_file:
+            return log_file.read().splitlines()
+
+    def __enter__(self) -> LocalStripeProcess:
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -248,13 +322,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument("--webhook-url", help="where to post signed payment_intent.* events")
     parser.add_argument("--webhook-secret", help="the signing secret (whsec_...)")
+    parser.add_argument("--log-requests", action="store_true",
+                        help="log every request and every webhook delivery")
     args = parser.parse_args(argv)
     if bool(args.webhook_url) != bool(args.webhook_secret):
         parser.error("--webhook-url and --webhook-secret go together")
 
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    if not args.log_requests:
+        logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
 
     stop_requested = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

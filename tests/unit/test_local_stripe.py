@@ -187,3 +187,34 @@ def test_command_line_runs_until_sigterm():
             process.kill()
             process.wait()
         process.stderr.close()
+
+
+def test_in_a_process_of_its_own_it_logs_requests_and_webhook_deliveries(tmp_path):
+    """LocalStripeProcess (the load benchmarks' server): configured over its /_config API
+    from this process, every request and webhook delivery in its log, gone once stopped."""
+    from devservices.stripe_server import LocalStripeProcess
+
+    secret = "whsec_test_" + uuid.uuid4().hex
+    receiver = _Receiver()
+    server = LocalStripeProcess(str(tmp_path / "stripe.log")).start()
+    try:
+        server.register_webhook("process", receiver.url, secret,
+                                events=["payment_intent.succeeded"])
+        intent = stripe_client(server).v1.payment_intents.create(params={
+            "amount": 900, "currency": "eur", "payment_method": VISA, "confirm": True})
+        receiver.wait_for(lambda event: event["data"]["object"]["id"] == intent.id)
+        deadline = time.monotonic() + 4
+        while not any("successfully delivered" in line for line in server.log_lines()):
+            assert time.monotonic() < deadline, server.log_lines()
+            time.sleep(0.05)
+        port = server.port
+    finally:
+        server.stop()
+        receiver.close()
+
+    lines = server.log_lines()
+    assert any("POST /v1/payment_intents" in line for line in lines), lines
+    assert sum('webhook "payment_intent.succeeded" successfully delivered' in line
+               for line in lines) == 1
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
