@@ -21,6 +21,7 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app import events
 from app.errors import Conflict, DomainError, NotFound, ValidationFailed
@@ -148,12 +149,16 @@ def gateway_name_for(booking: Booking) -> str:
 
 def lock_payment(payment_id: int) -> Payment | None:
     """The payment, row-locked, its booking locked first (the lock order, see
-    :mod:`app.services.transactions`). None when there is no such payment."""
+    :mod:`app.services.transactions`) and read as ``payment.booking``. None when there is
+    no such payment."""
     booking_id = db.session.scalar(select(Payment.booking_id).where(Payment.id == payment_id))
     if booking_id is None:
         return None
-    db.session.get(Booking, booking_id, with_for_update=True, populate_existing=True)
-    return db.session.get(Payment, payment_id, with_for_update=True, populate_existing=True)
+    booking = db.session.get(Booking, booking_id, with_for_update=True, populate_existing=True)
+    payment = db.session.get(Payment, payment_id, with_for_update=True, populate_existing=True)
+    # Held by the payment: settling reads it there instead of querying it again.
+    set_committed_value(payment, "booking", booking)
+    return payment
 
 
 # --- starting a payment ------------------------------------------------------------------
@@ -193,10 +198,10 @@ def start_payment(reference: str, *, customer_id: int, method: str | None = None
                                  "The payment provider did not answer; nothing was charged. "
                                  "Please try again.") from exc
 
-    payment, state = retrying(_record_intent, stored.payment_id, state, gateway,
-                              busy_code="payment.busy")
+    status, state = retrying(_record_intent, stored.payment_id, state, gateway,
+                             busy_code="payment.busy")
     return StartedPayment(payment_id=stored.payment_id, gateway=stored.gateway,
-                          status=payment.status,
+                          status=status,
                           amount_minor=stored.amount_minor, currency=stored.currency,
                           client_secret=state.client_secret,
                           publishable_key=gateway.publishable_key,
@@ -244,7 +249,7 @@ class _StoredPayment:
     amount_minor: int
     currency: str
     metadata: dict
-    brand_name: str  # the provider's name: whom PayPal's approval page says is paid
+    brand_name: str | None  # PayPal: the provider's name, whom its approval page says is paid
 
 
 @unit_of_work()
@@ -290,7 +295,8 @@ def _store_payment(reference: str, customer_id: int, method: str | None):
         amount_minor=payment.amount_minor, currency=payment.currency,
         metadata={"booking_reference": booking.reference, "booking_id": booking.id,
                   "provider_id": booking.provider_id},
-        brand_name=booking.offering.provider.name)
+        # Read for PayPal only: two more queries on every card payment's start otherwise.
+        brand_name=booking.offering.provider.name if payment.gateway == PAYPAL else None)
     return gateway, stored
 
 
@@ -315,7 +321,8 @@ def _request_intent(payment: Payment) -> None:
 
 @unit_of_work()
 def _record_intent(payment_id: int, state: IntentState, gateway):
-    """One transaction: keep the intent's id on the payment and settle from its state."""
+    """One transaction: keep the intent's id on the payment and settle from its state.
+    Returns the payment's status, read before the commit expires the row, and the state."""
     payment = lock_payment(payment_id)
     # Two first attempts racing store one reference; the other is reused.
     if payment.provider_reference is None:
@@ -323,7 +330,7 @@ def _record_intent(payment_id: int, state: IntentState, gateway):
     elif payment.provider_reference != state.reference:
         state = gateway.retrieve_intent(payment.provider_reference)
     settle(payment, state, reason="payment started")
-    return payment, state
+    return payment.status, state
 
 
 def payment_for_customer(reference: str, *, customer_id: int) -> Payment:
@@ -385,7 +392,9 @@ def _settle_by_id(payment_id: int, state: IntentState, reason: str) -> Payment:
 
 
 def settle(payment: Payment, state: IntentState, *, reason: str) -> str:
-    """Bring a locked payment, and its booking, in line with the gateway's current state.
+    """Bring a payment locked by :func:`lock_payment` (which locked and read its booking
+    first, in this transaction), and that booking, in line with the gateway's current
+    state.
 
     Returns what happened, for the webhook inbox and the logs. Runs in the caller's
     transaction; the caller's unit of work commits.
@@ -398,8 +407,7 @@ def settle(payment: Payment, state: IntentState, *, reason: str) -> str:
         return f"already {payment.status}"
     if payment.status == SUCCEEDED:
         return f"already succeeded; the gateway now says {state.status}"  # never undone
-    booking = db.session.get(Booking, payment.booking_id, with_for_update=True,
-                             populate_existing=True)
+    booking = payment.booking  # locked and read by lock_payment
     payment.method = state.method or payment.method
 
     if state.status == SUCCEEDED:

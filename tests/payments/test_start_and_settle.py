@@ -280,3 +280,31 @@ def test_the_declined_message_tells_how_long_the_place_is_held(app, app_ctx, bui
     email = next(m for m in messages if m.channel == "email")
     assert "did not go through: Your bank declined the card." in email.body_text
     assert "We hold your place until" in email.body_text and "/shop/b/" in email.body_text
+
+
+def test_a_card_payment_starts_in_two_short_transactions(app_ctx, build, shop, stripe_on):
+    """The start is two transactions around the gateway call, each a few statements; the
+    answer is built from what they read (no reload after the commit), the booking locked
+    by lock_payment is not locked again by settle, and the provider's name is read only
+    for PayPal."""
+    from sqlalchemy import event
+
+    reference = place(build, shop)
+    db.session.expunge_all()
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement.split(None, 1)[0].upper())
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        started = payments.start_payment(reference, customer_id=shop["customer"])
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+
+    assert started.status == "requires_payment"
+    # Store: the booking (locked), its payment, the provider's gateway, the new row and
+    # its audit entry. Record: the payment's booking, both locked, one update, one audit
+    # entry.
+    assert len(statements) <= 11, statements
+    assert statements.count("UPDATE") == 1, statements
