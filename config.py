@@ -429,7 +429,8 @@ class Config:
 def engine_options(database_uri: str, lock_timeout_ms: int, random_page_cost: float) -> dict:
     """SQLAlchemy engine options for a database URL (create_app recomputes them when a
     caller overrides the URL)."""
-    options: dict = {"pool_pre_ping": True}
+    # Idle connections are pinged at checkout by app/pool_checks.py, not every checkout.
+    options: dict = {}
     if database_uri.startswith("postgresql"):
         # A request never waits long for a row lock (a held slot): it answers 409 busy.
         # PostgreSQL's default random_page_cost (4.0) prices random reads for spinning

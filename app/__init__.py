@@ -15,8 +15,8 @@ from flask_appbuilder import AppBuilder
 from flask_cors import CORS
 from werkzeug.routing import IntegerConverter
 
-from app import message_catalogues, metrics, rate_limits, request_actor, security_headers, \
-    tracing
+from app import message_catalogues, metrics, pool_checks, rate_limits, request_actor, \
+    security_headers, tracing
 from app import models  # noqa: F401  every table registered before anything reflects
 from app.extensions import AUTOCOMMIT_BIND, csrf, db, limiter, migrate
 from app.services import audit, cache  # noqa: F401  their listeners must exist before a flush
@@ -74,6 +74,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     db.init_app(app)
     with app.app_context():
         metrics.init_app(app, db.engines)  # requests and the pools of every bind
+        pool_checks.init_app(db.engines)
     request_actor.init_app(app)  # before any hook that may write an audit entry
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     csrf.init_app(app)
