@@ -538,22 +538,18 @@ def flash_sale(port: int, data: dict, stripe_url: str, args) -> dict:
             child.join(timeout=30)
             if child.is_alive():
                 child.kill()
-    sale = {"bookings": common.Stats(), "payments": common.Stats(), "paid": {},
-            "payment_errors": [], "lag_ms": [], "other": {}, "at_stripe": common.Stats(),
-            "sent": [], "refusals": Counter()}
-    for part in parts:
-        for key, ok in (("bookings", flash_booked), ("payments", lambda s: s == 201)):
-            for ms, status in part[key]:
-                sale[key].latencies_ms.append(ms)
-                sale[key].note_status(status, ok)
-        sale["paid"].update(part["paid"])
-        sale["payment_errors"] += part["errors"]
-        sale["lag_ms"] += part["lag"]
-        sale["at_stripe"].latencies_ms += part["at_stripe"]
-        sale["sent"] += part["sent"]
-        sale["refusals"].update(part["refusals"])
-        sale["other"].update(part["other"])
-    sale["seconds"] = max(part["finished"] for part in parts) - begin.value
+    seen = flash_seen()
+    for part, _finished in parts:
+        add_seen(seen, part)
+    sale = {"bookings": common.Stats(), "payments": common.Stats(), "paid": seen["paid"],
+            "payment_errors": seen["errors"], "lag_ms": seen["lag"], "other": seen["other"],
+            "at_stripe": common.Stats(latencies_ms=seen["at_stripe"]), "sent": seen["sent"],
+            "refusals": seen["refusals"]}
+    for key, ok in (("bookings", flash_booked), ("payments", lambda s: s == 201)):
+        for ms, status in seen[key]:
+            sale[key].latencies_ms.append(ms)
+            sale[key].note_status(status, ok)
+    sale["seconds"] = max(finished for _part, finished in parts) - begin.value
     for key in ("bookings", "payments"):
         sale[key].wall_s = sale["seconds"]
     return sale
@@ -563,23 +559,39 @@ def flash_booked(status: int) -> bool:
     return status in (201, 409)  # placed, or full: both are answers
 
 
+def flash_seen() -> dict:
+    """What clients saw, empty: requests' (ms, status), paid references' times, errors,
+    arrival lags, other answers' bodies, Stripe call times, (sent, ms, status), refusals."""
+    return {"bookings": [], "payments": [], "paid": {}, "errors": [], "lag": [],
+            "other": {}, "at_stripe": [], "sent": [], "refusals": Counter()}
+
+
+def add_seen(total: dict, part: dict) -> None:
+    """Add one thread's (or one process's) :func:`flash_seen` to ``total``."""
+    for key, value in part.items():
+        if isinstance(value, dict):
+            total[key].update(value)  # Counter.update adds the counts
+        else:
+            total[key].extend(value)
+
+
 def flash_customers(port: int, stripe_url: str, body: str, share: list[tuple[float, str]],
                     thread_count: int, ready, go, begin, results) -> None:
     """One load-generating process of the flash sale: ``thread_count`` threads serve its
-    ``share`` of (arrival second, access token); puts what they saw on ``results``."""
+    ``share`` of (arrival second, access token); puts what they saw (:func:`flash_seen`)
+    and when the last finished on ``results``."""
     import stripe
 
     following = itertools.count()
     lock = threading.Lock()
-    seen = {"bookings": [], "payments": [], "paid": {}, "errors": [], "lag": [],
-            "other": {}, "at_stripe": [], "sent": [], "refusals": Counter()}
+    seen = flash_seen()
     ready.wait()
     go.wait()
 
     def client(_n: int) -> None:
         gateway = stripe.StripeClient(API_KEY, base_addresses={"api": stripe_url},
                                       max_network_retries=0)
-        mine = {key: type(value)() for key, value in seen.items()}
+        mine = flash_seen()
         while (k := next(following)) < len(share):
             arrival, token = share[k]
             wait = begin.value + arrival - time.perf_counter()
@@ -591,15 +603,10 @@ def flash_customers(port: int, stripe_url: str, body: str, share: list[tuple[flo
             except (ValueError, KeyError, stripe.StripeError) as exc:
                 mine["errors"].append(f"{type(exc).__name__}: {exc}")
         with lock:
-            for key, value in mine.items():
-                if isinstance(value, dict):
-                    seen[key].update(value)
-                else:
-                    seen[key].extend(value)
+            add_seen(seen, mine)
 
     common._run_threads(client, thread_count)
-    seen["finished"] = time.perf_counter()
-    results.put(seen)
+    results.put((seen, time.perf_counter()))
 
 
 def flash_customer(port: int, body: str, token: str, gateway, mine: dict) -> None:

@@ -108,9 +108,18 @@ def _fresh_app():
 
 
 class _ConfigApi:
-    """localstripe's ``/_config`` API, on the server at ``self.url``."""
+    """The address of a server started here (``host``, ``port``; None until it runs) and
+    localstripe's ``/_config`` API on it."""
 
-    url: str
+    host: str | None
+    port: int | None
+
+    @property
+    def url(self) -> str:
+        if self.port is None:
+            raise RuntimeError("the local Stripe server is not running")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
 
     def register_webhook(self, endpoint_id: str, url: str, secret: str,
                          events: list[str] | None = None) -> None:
@@ -145,13 +154,6 @@ class LocalStripe(_ConfigApi):
         self._stopped: asyncio.Event | None = None
 
     # Lifecycle
-
-    @property
-    def url(self) -> str:
-        if self.port is None:
-            raise RuntimeError("the local Stripe server is not running")
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
 
     @property
     def running(self) -> bool:
@@ -255,14 +257,8 @@ class LocalStripeProcess(_ConfigApi):
 
     def __init__(self, log_path: str) -> None:
         self.log_path = log_path
-        self.port: int | None = None
+        self.host, self.port = DEFAULT_HOST, None
         self._process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        if self.port is None:
-            raise RuntimeError("the local Stripe server is not running")
-        return f"http://{DEFAULT_HOST}:{self.port}"
 
     @property
     def pid(self) -> int | None:
